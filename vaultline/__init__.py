@@ -1,0 +1,1 @@
+"""vaultline: layered configuration and secrets for every environment."""

@@ -1,0 +1,78 @@
+"""How commands print: JSON for machines, tables for people.
+
+Rich is used only when stdout is a terminal (and honours ``NO_COLOR``); otherwise tables are
+plain, tab-free, column-aligned text that greps and diffs well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import IO, Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_terminal(stream: IO[str] | None = None) -> bool:
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def color_enabled(stream: IO[str] | None = None) -> bool:
+    return is_terminal(stream) and "NO_COLOR" not in os.environ
+
+
+def format_option(*choices: str, default: str | None = None) -> Callable[[F], F]:
+    """The ``--format`` option shared by every command whose output is data."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default or choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def emit_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    title: str | None = None,
+    stream: IO[str] | None = None,
+) -> None:
+    """Print rows as a table: rich on a terminal, aligned plain text otherwise."""
+    stream = stream or sys.stdout
+    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    if is_terminal(stream):
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row in cells:
+            table.add_row(*row)
+        Console(file=stream, no_color="NO_COLOR" in os.environ, highlight=False).print(table)
+        return
+    widths = [len(c) for c in columns]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    if title:
+        stream.write(title + "\n")
+    for row in [list(columns), *cells]:
+        stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+        stream.write("\n")
+
+
+def warn(message: str) -> None:
+    """One line on stderr, for things the user should know but that are not errors."""
+    click.echo(f"vaultline: warning: {message}", err=True)

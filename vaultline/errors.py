@@ -1,0 +1,137 @@
+"""Every error vaultline raises, in one tree.
+
+    VaultlineError                 base; ``exit_code`` is what the CLI exits with
+    ├── ConfigError                vaultline.yaml, an environment pack or a reference is wrong (2)
+    │   └── MissingExtraError      an optional dependency is not installed (2)
+    ├── MasterKeyError             no master key, or the wrong one (2)
+    ├── StoreError                 the embedded store refused an operation (1)
+    │   ├── SecretNotFoundError    nothing at that path/version
+    │   ├── VersionConflictError   check-and-set failed
+    │   └── IntegrityError         a ciphertext or record was tampered with
+    ├── ProviderError              a provider failed for one reference (1)
+    │   ├── AuthenticationError    not logged in, or credentials refused
+    │   ├── PermissionDeniedError  logged in, but not allowed
+    │   └── ProviderUnavailableError  could not reach the provider
+    ├── ResolutionError            one or more keys could not be resolved (1); lists them all
+    ├── AuditError                 the audit log could not be written or read (1)
+    ├── OverrideError              a break-glass override was refused (2)
+    └── KeyManagementError         a key ring operation was refused (1)
+
+Messages never contain secret values: they name the file, line, key, reference or
+provider, and say what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class VaultlineError(Exception):
+    """Base of every vaultline error."""
+
+    exit_code: int = 1
+
+
+class ConfigError(VaultlineError):
+    """A project file, environment pack or reference is invalid.
+
+    ``where`` is ``FILE`` or ``FILE:LINE`` and prefixes the message.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
+        self.file = file
+        self.line = line
+        self.message = message
+        where = file if line is None else f"{file}:{line}"
+        super().__init__(f"{where}: {message}" if file else message)
+
+
+class MissingExtraError(ConfigError):
+    """A provider or feature needs an optional dependency."""
+
+    def __init__(self, feature: str, extra: str):
+        super().__init__(f"{feature} needs an extra: pip install 'vaultline[{extra}]'")
+
+
+class MasterKeyError(VaultlineError):
+    exit_code = 2
+
+
+class StoreError(VaultlineError):
+    pass
+
+
+class SecretNotFoundError(StoreError):
+    pass
+
+
+class VersionConflictError(StoreError):
+    pass
+
+
+class IntegrityError(StoreError):
+    pass
+
+
+class ProviderError(VaultlineError):
+    """A provider failed to read or write one reference.
+
+    Carries the provider name, the key (when resolving) and the reference so that a
+    failing resolution can be reported row by row; never the value.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        provider: str | None = None,
+        reference: str | None = None,
+        key: str | None = None,
+    ):
+        self.reason = reason
+        self.provider = provider
+        self.reference = reference
+        self.key = key
+        parts = [p for p in (provider and f"provider {provider!r}", reference) if p]
+        super().__init__(f"{' '.join(parts)}: {reason}" if parts else reason)
+
+
+class AuthenticationError(ProviderError):
+    pass
+
+
+class PermissionDeniedError(ProviderError):
+    pass
+
+
+class ProviderUnavailableError(ProviderError):
+    pass
+
+
+class ResolutionError(VaultlineError):
+    """Resolution is all-or-nothing: this lists every key that failed."""
+
+    def __init__(self, failures: Sequence[ProviderError]):
+        self.failures = list(failures)
+        lines = [
+            f"  {f.key or '?'}: {f.reference or '?'}: {f.reason}" for f in self.failures
+        ]
+        noun = "key" if len(self.failures) == 1 else "keys"
+        super().__init__(
+            f"{len(self.failures)} {noun} could not be resolved; nothing was output\n"
+            + "\n".join(lines)
+        )
+
+
+class AuditError(VaultlineError):
+    pass
+
+
+class OverrideError(VaultlineError):
+    exit_code = 2
+
+
+class KeyManagementError(VaultlineError):
+    pass
