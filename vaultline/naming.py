@@ -1,0 +1,83 @@
+"""Deterministic secret names per provider, as seed 000 gives them.
+
+A convention is a template over ``{app}``, ``{env}`` and ``{key}``, where ``{key}`` is the
+hierarchical key's segments, each passed through a transform and joined by a separator:
+
+    local   {app}/{env}/{key}  "/"   identity    nexus-engine/prod/ConnectionStrings/Primary
+    aws     {app}/{env}/{key}  "/"   lower-camel nexus-engine/prod/connectionStrings/primary
+    azure   {app}--{env}--{key} "--" lower-kebab nexus-engine--prod--connectionstrings--primary
+
+Teams reproduce their existing names with ``naming: {template, separator, transform}`` on a
+provider in vaultline.yaml; an explicit reference path always wins over the convention.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from vaultline import keypath
+from vaultline.errors import ConfigError
+
+
+def _lower_camel(segment: str) -> str:
+    # "ConnectionStrings" -> "connectionStrings", "AI" -> "ai", "APIKey" -> "apiKey"
+    match = re.match(r"^[A-Z]+", segment)
+    if not match:
+        return segment
+    run = match.group(0)
+    if len(run) == len(segment) or len(run) == 1:
+        return run.lower() + segment[len(run):]
+    return run[:-1].lower() + segment[len(run) - 1:]
+
+
+def _lower_kebab(segment: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", segment.lower()).strip("-")
+
+
+TRANSFORMS: dict[str, Callable[[str], str]] = {
+    "identity": lambda s: s,
+    "lower": str.lower,
+    "upper": str.upper,
+    "lower-camel": _lower_camel,
+    "lower-kebab": _lower_kebab,
+    "snake": lambda s: re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", s).lower().replace("-", "_"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NamingConvention:
+    template: str = "{app}/{env}/{key}"
+    separator: str = "/"
+    transform: str = "identity"
+
+    def name(self, key: str, *, app: str, env: str) -> str:
+        convert = TRANSFORMS[self.transform]
+        joined = self.separator.join(convert(s) for s in keypath.split(key))
+        return self.template.format(app=app, env=env, key=joined)
+
+    def with_overrides(self, config: Mapping[str, Any] | None, *, where: str) -> NamingConvention:
+        """This convention with fields replaced from a ``naming:`` mapping in vaultline.yaml."""
+        if not config:
+            return self
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"{where}: 'naming' must be a mapping")
+        unknown = set(config) - {"template", "separator", "transform"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown naming field(s): {', '.join(sorted(unknown))}")
+        template = str(config.get("template", self.template))
+        transform = str(config.get("transform", self.transform))
+        if transform not in TRANSFORMS:
+            raise ConfigError(
+                f"{where}: unknown naming transform {transform!r}; "
+                f"use one of {', '.join(sorted(TRANSFORMS))}"
+            )
+        try:
+            template.format(app="a", env="e", key="k")
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(
+                f"{where}: naming template {template!r} may only use {{app}}, {{env}} and {{key}}"
+            ) from None
+        return NamingConvention(template, str(config.get("separator", self.separator)), transform)

@@ -1,0 +1,398 @@
+"""The embedded encrypted store: one SQLite file, versioned like Vault KV v2.
+
+Every version of every secret is sealed with its own data key (see :mod:`.envelope`); the
+file holds paths, version numbers, timestamps and ciphertext — never a plaintext value or
+an unwrapped key. Writers take SQLite's write lock (``BEGIN IMMEDIATE``) so several processes
+can put concurrently without losing a version.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from vaultline.errors import (
+    IntegrityError,
+    MasterKeyError,
+    SecretNotFoundError,
+    StoreError,
+    VersionConflictError,
+)
+from vaultline.store import envelope, masterkey
+
+FORMAT_VERSION = 1
+DB_NAME = "store.db"
+_KEY_CHECK = b"vaultline key check"
+# vaultline's own records (key rings, overrides) live under this path prefix.
+INTERNAL_PREFIX = "_vaultline/"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS versions (
+    path         TEXT    NOT NULL,
+    version      INTEGER NOT NULL,
+    created_time TEXT    NOT NULL,
+    deleted_time TEXT,
+    destroyed    INTEGER NOT NULL DEFAULT 0,
+    wrapped_key  BLOB,
+    ciphertext   BLOB,
+    PRIMARY KEY (path, version)
+) WITHOUT ROWID;
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    path: str
+    version: int
+    created_time: str
+    deleted_time: str | None
+    destroyed: bool
+
+    @property
+    def live(self) -> bool:
+        return self.deleted_time is None and not self.destroyed
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSecret:
+    path: str
+    version: int
+    created_time: str
+    value: bytes = field(repr=False)
+
+    def text(self) -> str:
+        try:
+            return self.value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise StoreError(f"{self.path}@{self.version} is not UTF-8 text") from None
+
+
+class EmbeddedStore:
+    """Open with :meth:`open` (existing store) or :meth:`create` (``vaultline init``)."""
+
+    def __init__(self, directory: Path, connection: sqlite3.Connection, key: masterkey.MasterKey):
+        self.directory = directory
+        self._db = connection
+        self._master = key
+        self._kek = AESGCM(key.derive("store-kek"))
+        self.store_id = self.meta_get("store_id") or ""
+
+    # -- opening ------------------------------------------------------------------------
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        old_umask = os.umask(0o077)  # the -wal/-shm side files must be private too
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA secure_delete=ON")  # destroyed versions are zeroed on disk
+            db.execute("PRAGMA busy_timeout=60000")
+        finally:
+            os.umask(old_umask)
+        return db
+
+    @classmethod
+    def exists(cls, directory: Path) -> bool:
+        return (directory / DB_NAME).exists()
+
+    @classmethod
+    def create(
+        cls,
+        directory: Path,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> tuple[EmbeddedStore, Path | None]:
+        """Create a new store and its master key; returns the store and the key file written.
+
+        If ``VAULTLINE_MASTER_KEY`` is set, that key is used and no key file is written.
+        """
+        env = os.environ if environ is None else environ
+        if cls.exists(directory):
+            raise StoreError(f"a store already exists in {directory}; nothing was changed")
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)
+        store_id = str(uuid.uuid4())
+        key_file: Path | None = None
+        if env.get(masterkey.ENV_KEY):
+            key = masterkey.load(store_id, env)
+        else:
+            key_file = masterkey.key_file_path(store_id, env)
+            if key_file.exists():
+                raise MasterKeyError(f"{key_file} already exists; refusing to overwrite a key")
+            material = masterkey.generate()
+            masterkey.write_key_file(key_file, material)
+            key = masterkey.MasterKey(material, str(key_file))
+        db_path = directory / DB_NAME
+        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        db = cls._connect(db_path)
+        with db:
+            db.executescript(_SCHEMA)
+        check_nonce = os.urandom(envelope.NONCE_BYTES)
+        kek = AESGCM(key.derive("store-kek"))
+        check = check_nonce + kek.encrypt(check_nonce, _KEY_CHECK, envelope.FORMAT)
+        meta = {
+            "format": str(FORMAT_VERSION),
+            "store_id": store_id,
+            "created_time": _now(),
+            "key_check": base64.b64encode(check).decode(),
+        }
+        db.executemany("INSERT INTO meta(name, value) VALUES (?, ?)", meta.items())
+        return cls(directory, db, key), key_file
+
+    @classmethod
+    def open(cls, directory: Path, *, environ: Mapping[str, str] | None = None) -> EmbeddedStore:
+        db_path = directory / DB_NAME
+        if not db_path.exists():
+            raise StoreError(
+                f"no embedded store at {directory}; run 'vaultline init' in the project first"
+            )
+        db = cls._connect(db_path)
+        try:
+            rows = dict(db.execute("SELECT name, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise StoreError(f"{db_path} is not a vaultline store: {exc}") from None
+        if rows.get("format") != str(FORMAT_VERSION):
+            db.close()
+            raise StoreError(
+                f"{db_path} has store format {rows.get('format')!r}; this vaultline reads "
+                f"format {FORMAT_VERSION}"
+            )
+        key = masterkey.load(rows["store_id"], environ)
+        check = base64.b64decode(rows["key_check"])
+        try:
+            AESGCM(key.derive("store-kek")).decrypt(
+                check[: envelope.NONCE_BYTES], check[envelope.NONCE_BYTES :], envelope.FORMAT
+            )
+        except InvalidTag:
+            db.close()
+            raise MasterKeyError(
+                f"the master key from {key.source} does not open the store in {directory}"
+            ) from None
+        return cls(directory, db, key)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> EmbeddedStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedStore({str(self.directory)!r})"
+
+    # -- keys derived from the master key, for the audit log and friends ----------------
+
+    def derive_key(self, purpose: str) -> bytes:
+        return self._master.derive(purpose)
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def meta_get(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_set(self, name: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta(name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- secrets ------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_path(path: str) -> str:
+        clean = path.strip("/")
+        if not clean or "//" in clean or any(p in (".", "..") for p in clean.split("/")):
+            raise StoreError(f"invalid secret path {path!r}: use segments like 'app/env/Key'")
+        return clean
+
+    def put(self, path: str, value: bytes, *, cas: int | None = None) -> int:
+        """Write a new version; with ``cas``, only if the current version is ``cas`` (0: new)."""
+        path = self._check_path(path)
+        with self._write() as db:
+            row = db.execute("SELECT max(version) FROM versions WHERE path = ?", (path,)).fetchone()
+            current = int(row[0] or 0)
+            if cas is not None and cas != current:
+                raise VersionConflictError(
+                    f"check-and-set failed for {path}: current version is {current}, not {cas}"
+                )
+            version = current + 1
+            wrapped, ciphertext = envelope.seal(
+                self._kek, value, envelope.associated_data(path, version)
+            )
+            db.execute(
+                "INSERT INTO versions(path, version, created_time, wrapped_key, ciphertext) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (path, version, _now(), wrapped, ciphertext),
+            )
+        return version
+
+    def _open_row(self, path: str, version: int, created: str, deleted: str | None,
+                  destroyed: int, wrapped: bytes | None, ciphertext: bytes | None) -> StoredSecret:
+        if destroyed or wrapped is None or ciphertext is None:
+            raise SecretNotFoundError(f"{path} version {version} was destroyed")
+        if deleted is not None:
+            raise SecretNotFoundError(
+                f"{path} version {version} is deleted; 'vaultline undelete' restores it"
+            )
+        value = envelope.open_sealed(
+            self._kek, wrapped, ciphertext, envelope.associated_data(path, version)
+        )
+        return StoredSecret(path, version, created, value)
+
+    _SELECT = ("SELECT path, version, created_time, deleted_time, destroyed, wrapped_key, "
+               "ciphertext FROM versions")
+
+    def get(self, path: str, version: int | None = None) -> StoredSecret:
+        path = self._check_path(path)
+        if version is None:
+            row = self._db.execute(
+                f"{self._SELECT} WHERE path = ? ORDER BY version DESC LIMIT 1", (path,)
+            ).fetchone()
+        else:
+            row = self._db.execute(
+                f"{self._SELECT} WHERE path = ? AND version = ?", (path, version)
+            ).fetchone()
+        if row is None:
+            what = path if version is None else f"{path} version {version}"
+            raise SecretNotFoundError(f"no secret at {what}")
+        return self._open_row(*row)
+
+    def get_many(
+        self, requests: Iterable[tuple[str, int | None]]
+    ) -> dict[tuple[str, int | None], StoredSecret | StoreError]:
+        """Read many secrets in one pass; each result is the secret or the error for it."""
+        wanted = list(dict.fromkeys(requests))
+        results: dict[tuple[str, int | None], StoredSecret | StoreError] = {}
+        latest = {p for p, v in wanted if v is None}
+        rows: dict[tuple[str, int], tuple[object, ...]] = {}
+        if latest:
+            # One scan of the latest version of every path beats thousands of point queries.
+            for row in self._db.execute(
+                f"{self._SELECT} WHERE (path, version) IN "
+                "(SELECT path, max(version) FROM versions GROUP BY path)"
+            ):
+                if row[0] in latest:
+                    rows[(row[0], None)] = row  # type: ignore[index]
+        for path, version in wanted:
+            try:
+                if version is not None:
+                    results[(path, version)] = self.get(path, version)
+                    continue
+                row = rows.get((path, None))  # type: ignore[arg-type]
+                if row is None:
+                    raise SecretNotFoundError(f"no secret at {path}")
+                results[(path, None)] = self._open_row(*row)  # type: ignore[arg-type]
+            except StoreError as exc:
+                results[(path, version)] = exc
+        return results
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Paths under ``prefix`` whose latest version is live.
+
+        Paths under ``_vaultline/`` hold vaultline's own records (key rings, overrides) and
+        are listed only when asked for by that prefix.
+        """
+        prefix = prefix.strip("/")
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._db.execute(
+            "SELECT path FROM versions v WHERE version = "
+            "(SELECT max(version) FROM versions WHERE path = v.path) "
+            "AND deleted_time IS NULL AND destroyed = 0 AND (? = '' OR path = ? OR path LIKE ? "
+            "ESCAPE '\\') ORDER BY path",
+            (prefix, prefix, f"{like}/%"),
+        )
+        internal = prefix.startswith(INTERNAL_PREFIX.rstrip("/"))
+        return [r[0] for r in rows if internal or not r[0].startswith(INTERNAL_PREFIX)]
+
+    def versions(self, path: str) -> list[VersionInfo]:
+        path = self._check_path(path)
+        rows = self._db.execute(
+            "SELECT path, version, created_time, deleted_time, destroyed FROM versions "
+            "WHERE path = ? ORDER BY version",
+            (path,),
+        ).fetchall()
+        if not rows:
+            raise SecretNotFoundError(f"no secret at {path}")
+        return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def _target_versions(self, db: sqlite3.Connection, path: str,
+                         versions: Iterable[int] | None) -> list[int]:
+        existing = [r[0] for r in db.execute(
+            "SELECT version FROM versions WHERE path = ? ORDER BY version", (path,))]
+        if not existing:
+            raise SecretNotFoundError(f"no secret at {path}")
+        chosen = list(versions) if versions else [existing[-1]]
+        missing = sorted(set(chosen) - set(existing))
+        if missing:
+            raise SecretNotFoundError(f"{path} has no version {missing[0]}")
+        return chosen
+
+    def delete(self, path: str, versions: Iterable[int] | None = None) -> list[int]:
+        """Soft-delete (default: the latest version); ``undelete`` brings it back."""
+        path = self._check_path(path)
+        with self._write() as db:
+            chosen = self._target_versions(db, path, versions)
+            db.executemany(
+                "UPDATE versions SET deleted_time = ? WHERE path = ? AND version = ? "
+                "AND deleted_time IS NULL",
+                [(_now(), path, v) for v in chosen],
+            )
+        return chosen
+
+    def undelete(self, path: str, versions: Iterable[int] | None = None) -> list[int]:
+        path = self._check_path(path)
+        with self._write() as db:
+            chosen = self._target_versions(db, path, versions)
+            db.executemany(
+                "UPDATE versions SET deleted_time = NULL WHERE path = ? AND version = ? "
+                "AND destroyed = 0",
+                [(path, v) for v in chosen],
+            )
+        return chosen
+
+    def destroy(self, path: str, versions: Iterable[int] | None = None) -> list[int]:
+        """Remove the key material of versions for good (``secure_delete`` zeroes the pages)."""
+        path = self._check_path(path)
+        with self._write() as db:
+            chosen = self._target_versions(db, path, versions)
+            db.executemany(
+                "UPDATE versions SET destroyed = 1, wrapped_key = NULL, ciphertext = NULL "
+                "WHERE path = ? AND version = ?",
+                [(path, v) for v in chosen],
+            )
+        return chosen
+
+
+__all__ = ["EmbeddedStore", "IntegrityError", "StoredSecret", "VersionInfo"]
