@@ -15,7 +15,11 @@
     ├── ResolutionError            one or more keys could not be resolved (1); lists them all
     ├── AuditError                 the audit log could not be written or read (1)
     ├── OverrideError              a break-glass override was refused (2)
-    └── KeyManagementError         a key ring operation was refused (1)
+    ├── KeyManagementError         a key ring operation was refused (1)
+    ├── InventoryError             a manifests tree could not be inventoried (2)
+    ├── PolicyError                a Vault policy file could not be read or linted (2)
+    └── CommandNotFoundError       `run` could not find the command to start (127)
+        └── CommandNotExecutableError  found, but not executable (126)
 
 Messages never contain secret values: they name the file, line, key, reference or
 provider, and say what to do next.
@@ -135,3 +139,32 @@ class OverrideError(VaultlineError):
 
 class KeyManagementError(VaultlineError):
     pass
+
+
+class InventoryError(VaultlineError):
+    """The path to inventory does not exist or cannot be read."""
+
+    exit_code = 2
+
+
+class PolicyError(VaultlineError):
+    """A policy file cannot be read, or an option given to the linter is invalid."""
+
+    exit_code = 2
+
+
+class CommandNotFoundError(VaultlineError):
+    """The command given to ``vaultline run`` does not exist; exits like a shell would."""
+
+    exit_code = 127
+
+    def __init__(self, command: str, message: str | None = None):
+        self.command = command
+        super().__init__(message or f"{command}: command not found; check the spelling and PATH")
+
+
+class CommandNotExecutableError(CommandNotFoundError):
+    exit_code = 126
+
+    def __init__(self, command: str, reason: str = "permission denied; is it executable?"):
+        super().__init__(command, f"{command}: {reason}")

@@ -1,0 +1,135 @@
+"""Multi-literal matchers behind the masker: Hyperscan, and a pure-Python fallback.
+
+Both report, for a block of bytes, a list of ``(start, end)`` spans whose union is the
+union of every occurrence of every pattern. Hyperscan reports every occurrence; the
+fallback reports the longest occurrence at each start, which covers the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+from vaultline.errors import ConfigError
+
+Backend = Literal["auto", "hyperscan", "python"]
+Span = tuple[int, int]
+
+
+class Matcher(Protocol):
+    name: str
+
+    def scan(self, data: bytes) -> list[Span]: ...
+
+
+class HyperscanMatcher:
+    """Hyperscan block mode with literal patterns.
+
+    Block mode rather than stream mode: the streaming masker keeps its own context, and the
+    python binding's stream close is unreliable. No SOM flag is needed: a literal's start is
+    its end minus its length, known from the pattern id.
+    """
+
+    name = "hyperscan"
+
+    def __init__(self, patterns: Sequence[bytes]):
+        import hyperscan  # lazy: a compiled extension, and x86-64 only
+
+        self._lengths = [len(p) for p in patterns]
+        self._db: Any = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=list(patterns),
+            ids=list(range(len(patterns))),
+            elements=len(patterns),
+            flags=0,
+            literal=True,
+        )
+        self._hyperscan = hyperscan
+        # Scratch space must not be shared by concurrent scans (logging runs in many threads).
+        self._local = threading.local()
+
+    def _scratch(self) -> Any:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hyperscan.Scratch(database=self._db)
+        return scratch
+
+    def scan(self, data: bytes) -> list[Span]:
+        spans: list[Span] = []
+        if not data:
+            return spans
+        lengths = self._lengths
+        append = spans.append
+
+        def on_match(pattern_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            append((to - lengths[pattern_id], to))
+
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
+        return spans
+
+
+class PythonMatcher:
+    """A trie compiled into one regular expression, applied at every start by a lookahead.
+
+    The trie makes each alternation branch on distinct bytes, so the C regex engine does not
+    try thousands of alternatives at each position; a greedy optional group at each
+    terminal node makes the first match found the longest one.
+    """
+
+    name = "python"
+
+    def __init__(self, patterns: Sequence[bytes]):
+        body = _trie_regex(patterns)
+        self._regex = re.compile(b"(?=(" + body + b"))", re.DOTALL)
+
+    def scan(self, data: bytes) -> list[Span]:
+        return [m.span(1) for m in self._regex.finditer(data)]
+
+
+_END = -1
+
+
+def _trie_regex(patterns: Sequence[bytes]) -> bytes:
+    root: dict[int, Any] = {}
+    for pattern in patterns:
+        node = root
+        for byte in pattern:
+            node = node.setdefault(byte, {})
+        node[_END] = True
+    # Iterative post-order walk: patterns can be thousands of bytes long (PEM keys).
+    built: dict[int, bytes] = {}
+    stack: list[tuple[dict[int, Any], bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = sorted(k for k in node if k != _END)
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((node[k], False) for k in children)
+            continue
+        alternatives = [re.escape(bytes([k])) + built.pop(id(node[k])) for k in children]
+        if not alternatives:
+            regex = b""
+        elif len(alternatives) == 1:
+            regex = alternatives[0]
+        else:
+            regex = b"(?:" + b"|".join(alternatives) + b")"
+        if _END in node and regex:
+            regex = b"(?:" + regex + b")?"
+        built[id(node)] = regex
+    return built[id(root)]
+
+
+def make_matcher(patterns: Sequence[bytes], backend: Backend) -> Matcher:
+    if backend == "python":
+        return PythonMatcher(patterns)
+    try:
+        return HyperscanMatcher(patterns)
+    except ImportError:
+        if backend == "hyperscan":
+            raise ConfigError(
+                "masking backend 'hyperscan' is not available on this machine "
+                "(pip install hyperscan, x86-64 only); use backend='python'"
+            ) from None
+        return PythonMatcher(patterns)

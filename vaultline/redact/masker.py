@@ -1,0 +1,224 @@
+"""Masking secret values in buffers and in streams.
+
+Every occurrence of every pattern (a value or one of its encoded forms, see ``_forms``) is
+found; overlapping occurrences are merged and each merged run becomes one mask. So the
+longest match wins, and a value overlapping another is never half shown.
+
+The streaming masker emits everything that cannot be the start of a pattern at once and
+holds back only the tail that could be (at most the longest pattern minus one byte). After
+``flush()`` at end of stream its output equals ``Masker.mask_bytes`` of the whole input.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Protocol
+
+from vaultline.redact._forms import encoded_forms
+from vaultline.redact._matchers import Backend, Matcher, Span, make_matcher
+
+DEFAULT_MASK = "********"
+
+
+class SecretSource(Protocol):
+    """Anything that can list its secret values, such as a resolved ``Bundle``."""
+
+    def secret_values(self) -> Iterable[str]: ...
+
+
+class Masker:
+    """Masks secret values and their base64, URL-encoded and JSON-escaped forms.
+
+    ``backend``: ``"auto"`` (Hyperscan when importable, else pure Python), ``"hyperscan"``
+    or ``"python"``. Both give identical output.
+    """
+
+    def __init__(
+        self,
+        secrets: Iterable[str],
+        mask: str = DEFAULT_MASK,
+        *,
+        backend: Backend = "auto",
+    ):
+        forms: set[bytes] = set()
+        for value in secrets:
+            forms |= encoded_forms(value)
+        # Sorted so that "is this tail a prefix of some pattern" is one bisect.
+        self._patterns = sorted(forms)
+        self._mask = mask.encode("utf-8")
+        self._mask_text = mask
+        self._max_len = max((len(p) for p in self._patterns), default=0)
+        self._first_bytes = frozenset(p[0] for p in self._patterns)
+        self._first_pairs = frozenset(p[:2] for p in self._patterns)
+        self._matcher: Matcher | None = make_matcher(self._patterns, backend) if self._patterns else None
+
+    @classmethod
+    def from_bundle(
+        cls, bundle: SecretSource, mask: str = DEFAULT_MASK, *, backend: Backend = "auto"
+    ) -> Masker:
+        return cls(bundle.secret_values(), mask, backend=backend)
+
+    def __repr__(self) -> str:
+        # Counts only: the patterns are the secrets.
+        return f"<Masker {len(self._patterns)} patterns, backend={self.backend}>"
+
+    @property
+    def backend(self) -> str:
+        return self._matcher.name if self._matcher else "none"
+
+    @property
+    def max_len(self) -> int:
+        """Length in bytes of the longest pattern."""
+        return self._max_len
+
+    def mask_bytes(self, data: bytes) -> bytes:
+        if self._matcher is None or len(data) < 2:
+            return bytes(data)
+        spans = self._matcher.scan(data)
+        if not spans:
+            return bytes(data)
+        spans.sort()
+        pieces: list[bytes] = []
+        out = 0  # data[:out] is accounted for
+        for start, end in spans:
+            if end <= out:
+                continue
+            if start < out:  # overlaps the previous mask: extend it
+                out = end
+                continue
+            pieces.append(data[out:start])
+            pieces.append(self._mask)
+            out = end
+        pieces.append(data[out:])
+        return b"".join(pieces)
+
+    def mask_str(self, text: str) -> str:
+        if self._matcher is None or len(text) < 2:
+            return text
+        # Patterns are whole UTF-8 sequences, so masking never splits a character.
+        data = text.encode("utf-8", "surrogatepass")
+        masked = self.mask_bytes(data)
+        return text if masked == data else masked.decode("utf-8", "surrogatepass")
+
+    def stream(self) -> StreamMasker:
+        return StreamMasker(self)
+
+    def _held_len(self, tail: bytes) -> int:
+        """Length of the longest suffix of `tail` that is a proper prefix of a pattern."""
+        patterns = self._patterns
+        n = len(tail)
+        for i in range(max(0, n - self._max_len + 1), n):
+            if n - i >= 2:
+                if tail[i : i + 2] not in self._first_pairs:
+                    continue
+            elif tail[i] not in self._first_bytes:
+                continue
+            suffix = tail[i:]
+            j = bisect_left(patterns, suffix)
+            # Patterns starting with `suffix` follow it in sorted order; the first may
+            # be `suffix` itself, which is complete rather than a prefix.
+            while j < len(patterns) and patterns[j].startswith(suffix):
+                if len(patterns[j]) > len(suffix):
+                    return n - i
+                j += 1
+        return 0
+
+
+class StreamMasker:
+    """Masks a byte stream chunk by chunk; a value split across chunks is still masked.
+
+    ``feed`` returns what can be emitted now; ``flush`` emits what is held back (call it
+    at end of stream, or when output must not wait any longer). Feeding may go on after a
+    flush: a value that had started in flushed output is masked from where output resumed.
+    """
+
+    def __init__(self, masker: Masker):
+        self._masker = masker
+        self._keep = max(masker.max_len - 1, 0)
+        self._context = b""  # last `_keep` bytes of the stream, for matches across chunks
+        self._end = 0  # absolute offset of the end of the stream so far
+        self._out = 0  # absolute offset up to which output has been produced
+        self._mask_end = -1  # absolute end of the last mask produced
+        self._held = b""  # stream bytes [_out, _end)
+        self._deferred: list[Span] = []  # matches that start inside the held tail
+
+    def __repr__(self) -> str:
+        return f"<StreamMasker at {self._end} bytes, {len(self._held)} held>"
+
+    def __enter__(self) -> StreamMasker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._held = self._context = b""
+
+    @property
+    def pending(self) -> int:
+        """Bytes fed but not yet emitted."""
+        return len(self._held)
+
+    def feed(self, chunk: bytes) -> bytes:
+        matcher = self._masker._matcher
+        if matcher is None:
+            self._end += len(chunk)
+            self._out = self._end
+            return bytes(chunk)
+        if not chunk:
+            return b""
+        context = self._context
+        data = context + chunk
+        base = self._end - len(context)  # absolute offset of data[0]
+        self._end += len(chunk)
+        # Matches ending inside the old context were reported by an earlier feed.
+        spans = self._deferred + [(base + s, base + e) for s, e in matcher.scan(data) if e > len(context)]
+        self._context = data[-self._keep :] if self._keep else b""
+        hold_from = self._end - self._masker._held_len(self._context)
+        self._held += chunk
+        pieces: list[bytes] = []
+        deferred: list[Span] = []
+        for span in sorted(spans):
+            if span[0] >= hold_from:
+                # A longer pattern may still start before it; decide once more is known.
+                deferred.append(span)
+            else:
+                self._commit(span, pieces)
+        self._deferred = deferred
+        if self._out < hold_from:
+            pieces.append(self._take(hold_from))
+        return b"".join(pieces)
+
+    def flush(self) -> bytes:
+        pieces: list[bytes] = []
+        for span in sorted(self._deferred):
+            self._commit(span, pieces)
+        self._deferred = []
+        if self._out < self._end:
+            pieces.append(self._take(self._end))
+        return b"".join(pieces)
+
+    def _take(self, upto: int) -> bytes:
+        """Remove and return held bytes up to absolute offset `upto`."""
+        cut = upto - self._out
+        taken, self._held = self._held[:cut], self._held[cut:]
+        self._out = upto
+        return taken
+
+    def _commit(self, span: Span, pieces: list[bytes]) -> None:
+        start, end = span
+        if end <= self._out:
+            return
+        if start < self._out:
+            if self._mask_end != self._out:
+                # Only after a forced flush: the start of this match is already out.
+                pieces.append(self._masker._mask)
+        else:
+            pieces.append(self._take(start))
+            pieces.append(self._masker._mask)
+        self._take(end)
+        self._mask_end = end
