@@ -56,7 +56,7 @@ def load_file(path: Path, *, display: str | None = None) -> Any:
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8 text", file=name) from None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

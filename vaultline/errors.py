@@ -15,6 +15,7 @@
     ├── ResolutionError            one or more keys could not be resolved (1); lists them all
     ├── AuditError                 the audit log could not be written or read (1)
     ├── OverrideError              a break-glass override was refused (2)
+    ├── ScanError                  a scan could not run: bad baseline, git failure (2)
     ├── KeyManagementError         a key ring operation was refused (1)
     ├── InventoryError             a manifests tree could not be inventoried (2)
     ├── PolicyError                a Vault policy file could not be read or linted (2)
@@ -124,8 +125,8 @@ class ResolutionError(VaultlineError):
         ]
         noun = "key" if len(self.failures) == 1 else "keys"
         super().__init__(
-            f"{len(self.failures)} {noun} could not be resolved; nothing was output\n"
-            + "\n".join(lines)
+            f"{len(self.failures)} {noun} could not be resolved; nothing was output "
+            "(store missing secrets with 'vaultline put KEY --env ENV')\n" + "\n".join(lines)
         )
 
 
@@ -168,3 +169,9 @@ class CommandNotExecutableError(CommandNotFoundError):
 
     def __init__(self, command: str, reason: str = "permission denied; is it executable?"):
         super().__init__(command, f"{command}: {reason}")
+
+
+class ScanError(VaultlineError):
+    """A scan could not run (unreadable or newer baseline, git failure); not a finding."""
+
+    exit_code = 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
 
 import click
 
@@ -23,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "refs": "vaultline.cli.resolve:refs",
     "resolve": "vaultline.cli.resolve:resolve",
     "explain": "vaultline.cli.resolve:explain",
+    "inventory": "vaultline.cli.inventory:inventory",
+    "policy": "vaultline.cli.policy:policy",
 }
 
 

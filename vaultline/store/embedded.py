@@ -318,7 +318,7 @@ class EmbeddedStore:
                 results[(path, version)] = exc
         return results
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list_paths(self, prefix: str = "") -> list[str]:
         """Paths under ``prefix`` whose latest version is live.
 
         Paths under ``_vaultline/`` hold vaultline's own records (key rings, overrides) and

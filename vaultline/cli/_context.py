@@ -1,0 +1,102 @@
+"""What every project command shares: finding the project, opening providers, reading values."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from vaultline.errors import ConfigError
+from vaultline.project import Project
+from vaultline.providers import registry
+from vaultline.providers.base import Provider
+from vaultline.reference import Reference
+
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def project_dir_option(f: FC) -> FC:
+    return click.option(
+        "-C", "--project-dir", type=click.Path(file_okay=False, path_type=Path),
+        envvar="VAULTLINE_PROJECT_DIR", default=None,
+        help="Project directory (default: the nearest one holding vaultline.yaml).",
+    )(f)
+
+
+def env_option(required: bool = True) -> Callable[[FC], FC]:
+    return click.option("-e", "--env", "env", required=required, envvar="VAULTLINE_ENV",
+                        help="Environment to work on (or VAULTLINE_ENV).")
+
+
+def load_project(project_dir: Path | None) -> Project:
+    return Project.load(project_dir)
+
+
+def read_secret_input(from_file: Path | None, *, what: str = "value") -> str:
+    """A secret value from a file or stdin — never from argv, where shells record it.
+
+    One trailing newline is dropped, so ``echo value | vaultline put ...`` stores ``value``.
+    """
+    if from_file is not None:
+        try:
+            text = from_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {what} file: {exc.strerror}", file=str(from_file)) \
+                from None
+    elif sys.stdin is None or sys.stdin.isatty():
+        text = click.prompt(f"{what} (input hidden)", hide_input=True, err=True)
+    else:
+        text = sys.stdin.read()
+    if text.endswith("\n"):
+        text = text[:-1]
+        if text.endswith("\r"):
+            text = text[:-1]
+    if not text:
+        raise ConfigError(f"no {what} given: pipe it on stdin or use --from-file")
+    return text
+
+
+@dataclass
+class Target:
+    """Where a store command acts: a provider and a concrete path in it."""
+
+    provider: Provider
+    path: str
+    reference: Reference
+    key: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.provider.name}:{self.path}"
+
+
+def resolve_target(project: Project, target: str, env: str | None) -> Target:
+    """``KEY --env E`` (via the environment pack's reference) or a full reference."""
+    if env is not None:
+        pack = project.pack(env)
+        entry = pack.secrets.get(target)
+        if entry is None:
+            if target in project.schema and project.schema[target].secret:
+                ref = Reference("local")
+            else:
+                raise ConfigError(
+                    f"{target!r} has no reference in env/{env}/secrets.yaml; add one (e.g. "
+                    f"{target}: local) or pass a full reference like local:app/{env}/Key"
+                )
+        else:
+            ref = entry.value
+        context = registry.context_for(project, env)
+        provider = registry.create(project.provider_config(ref.provider), context)
+        return Target(provider, provider.locate(ref, target), ref, target)
+    ref = Reference.parse(target)
+    if ref.path is None:
+        raise ConfigError(
+            f"{target!r} has no path: pass KEY --env ENV, or a full reference like "
+            "local:nexus-engine/prod/ConnectionStrings/Primary"
+        )
+    context = registry.context_for(project, "-")
+    provider = registry.create(project.provider_config(ref.provider), context)
+    return Target(provider, ref.path, ref)

@@ -1,0 +1,33 @@
+"""Durations as people write them in config and on the command line: ``90d``, ``2h30m``, ``45s``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_PART = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """Parse ``"1h30m"``, ``"90d"``, ``"2w"`` or a number of seconds; ValueError if invalid."""
+    if isinstance(text, bool):
+        raise ValueError(f"not a duration: {text!r}")
+    if isinstance(text, int | float):
+        return timedelta(seconds=text)
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _PART.sub("", compact):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 2h, 90d, 1h30m)")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact)))
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return sign + "".join(parts)

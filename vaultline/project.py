@@ -1,0 +1,366 @@
+"""The project: ``vaultline.yaml`` and its environment packs.
+
+    vaultline.yaml          app, environments, defaults, schema, providers, store, ...
+    env/<env>/values.yaml   non-secret values                   (committed)
+    env/<env>/secrets.yaml  key -> secret reference, no values   (committed)
+
+Everything here is validated when loaded; an invalid file raises a ConfigError that names
+``FILE:LINE`` and says what is wrong, so nothing downstream ever sees a half-valid project.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from vaultline import keypath
+from vaultline._yaml import LineDict, line_of, load_file
+from vaultline.duration import parse_duration
+from vaultline.errors import ConfigError
+from vaultline.reference import Reference
+
+PROJECT_FILE = "vaultline.yaml"
+BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
+# Sections owned by other parts of vaultline (key rings, rotation...) are kept raw for them.
+_SECTIONS = {"version", "app", "environments", "defaults", "schema", "providers", "store",
+             "keys", "rotation", "policy", "audit", "scan", "overrides"}
+_ENV_FIELDS = {"protected", "max_override_ttl", "allow_env_overrides", "env_override_prefix",
+               "max_stale", "description"}
+_SCHEMA_FIELDS = {"secret", "required", "format", "default", "description"}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One key's value (or reference) in one file, with where it was written."""
+
+    key: str
+    value: Any = field(repr=False)
+    file: str
+    line: int | None
+
+    @property
+    def where(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaEntry:
+    key: str
+    secret: bool = False
+    required: bool | None = None  # None: not said; secrets default to required
+    format: str | None = None
+    default: Any = None
+    has_default: bool = False
+    description: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    protected: bool = False
+    max_override_ttl: timedelta | None = None
+    allow_env_overrides: bool = False
+    env_override_prefix: str = ""
+    max_stale: timedelta | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    name: str
+    type: str
+    options: Mapping[str, Any]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentPack:
+    """``env/<env>/``: non-secret values and secret references, flattened to ``A:B`` keys."""
+
+    env: str
+    values: dict[str, Entry]
+    secrets: dict[str, Entry]  # Entry.value is a Reference
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    app: str
+    environments: dict[str, Environment]
+    defaults: dict[str, Entry]
+    schema: dict[str, SchemaEntry]
+    providers: dict[str, ProviderConfig]
+    store_dir: Path
+    sections: Mapping[str, Any] = field(default_factory=dict)  # raw sections owned elsewhere
+
+    @property
+    def file(self) -> Path:
+        return self.root / PROJECT_FILE
+
+    # -- loading -------------------------------------------------------------------------
+
+    @classmethod
+    def find_root(cls, start: Path | None = None) -> Path:
+        """The nearest directory at or above ``start`` holding vaultline.yaml."""
+        here = (start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / PROJECT_FILE).is_file():
+                return candidate
+        raise ConfigError(
+            f"no {PROJECT_FILE} in {here} or any parent directory; "
+            "run 'vaultline init' or pass --project-dir"
+        )
+
+    @classmethod
+    def load(cls, root: Path | str | None = None, *, search: bool = True) -> Project:
+        start = Path(root) if root is not None else None
+        base = cls.find_root(start) if search else (start or Path.cwd()).resolve()
+        path = base / PROJECT_FILE
+        shown = _display(path)
+        doc = load_file(path, display=shown)
+        if not isinstance(doc, Mapping):
+            raise ConfigError("must be a mapping with at least 'app' and 'environments'",
+                              file=shown, line=1)
+        for name in doc:
+            if name not in _SECTIONS:
+                raise ConfigError(
+                    f"unknown section {name!r}; known: {', '.join(sorted(_SECTIONS))}",
+                    file=shown, line=line_of(doc, name))
+        version = doc.get("version", 1)
+        if version != 1:
+            raise ConfigError(f"unsupported version {version!r}; this vaultline reads version 1",
+                              file=shown, line=line_of(doc, "version"))
+        app = doc.get("app")
+        if not isinstance(app, str) or not app.strip():
+            raise ConfigError("'app' must be a non-empty string (e.g. app: nexus-engine)",
+                              file=shown, line=line_of(doc, "app") or 1)
+        schema = _parse_schema(doc.get("schema") or {}, shown, line_of(doc, "schema"))
+        defaults = _flatten_entries(doc.get("defaults") or {}, shown, "defaults",
+                                    line_of(doc, "defaults"))
+        for key, spec in schema.items():
+            if spec.has_default and key not in defaults:
+                defaults[key] = Entry(key, spec.default, shown, spec.line)
+        for key, entry in defaults.items():
+            if key in schema and schema[key].secret:
+                raise ConfigError(f"{key!r} is a secret in the schema and cannot have a default; "
+                                  "give it a reference in env/<env>/secrets.yaml",
+                                  file=shown, line=entry.line)
+        store_cfg = doc.get("store") or {}
+        if not isinstance(store_cfg, Mapping):
+            raise ConfigError("'store' must be a mapping", file=shown, line=line_of(doc, "store"))
+        store_dir = Path(os.environ.get("VAULTLINE_STORE_DIR")
+                         or store_cfg.get("path") or ".vaultline")
+        return cls(
+            root=base,
+            app=app.strip(),
+            environments=_parse_environments(doc.get("environments"), shown,
+                                             line_of(doc, "environments")),
+            defaults=defaults,
+            schema=schema,
+            providers=_parse_providers(doc.get("providers") or {}, shown,
+                                       line_of(doc, "providers")),
+            store_dir=store_dir if store_dir.is_absolute() else base / store_dir,
+            sections={k: v for k, v in doc.items() if k in
+                      {"keys", "rotation", "policy", "audit", "scan", "overrides"}},
+        )
+
+    def environment(self, env: str) -> Environment:
+        try:
+            return self.environments[env]
+        except KeyError:
+            raise ConfigError(
+                f"unknown environment {env!r}; {_display(self.file)} defines: "
+                f"{', '.join(self.environments) or 'none'}"
+            ) from None
+
+    def pack_dir(self, env: str) -> Path:
+        return self.root / "env" / env
+
+    def pack(self, env: str) -> EnvironmentPack:
+        self.environment(env)
+        directory = self.pack_dir(env)
+        values = self._load_pack_file(directory / "values.yaml", "values")
+        secrets = self._load_pack_file(directory / "secrets.yaml", "secrets")
+        for key, entry in values.items():
+            if key in self.schema and self.schema[key].secret:
+                raise ConfigError(
+                    f"{key!r} is a secret in the schema; values.yaml must not hold it — "
+                    "put a reference in secrets.yaml instead", file=entry.file, line=entry.line)
+        refs: dict[str, Entry] = {}
+        for key, entry in secrets.items():
+            if not isinstance(entry.value, str):
+                raise ConfigError(
+                    f"{key!r}: secrets.yaml holds references like 'vault:db.primary#password', "
+                    f"not {type(entry.value).__name__} values", file=entry.file, line=entry.line)
+            try:
+                ref = Reference.parse(entry.value)
+            except ConfigError as exc:
+                raise ConfigError(exc.message, file=entry.file, line=entry.line) from None
+            if ref.provider not in self.providers and ref.provider not in BUILTIN_PROVIDERS:
+                raise ConfigError(
+                    f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
+                    f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
+                    file=entry.file, line=entry.line)
+            refs[key] = Entry(key, ref, entry.file, entry.line)
+        return EnvironmentPack(env, values, refs)
+
+    def _load_pack_file(self, path: Path, what: str) -> dict[str, Entry]:
+        if not path.exists():
+            return {}
+        shown = _display(path)
+        doc = load_file(path, display=shown)
+        if doc is None:
+            return {}
+        return _flatten_entries(doc, shown, what, 1)
+
+    def provider_config(self, name: str) -> ProviderConfig:
+        if name in self.providers:
+            return self.providers[name]
+        if name in BUILTIN_PROVIDERS:
+            return ProviderConfig(name, name, {})
+        raise ConfigError(f"unknown provider {name!r}; configure it under 'providers' in "
+                          f"{PROJECT_FILE}")
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _flatten_entries(mapping: Any, file: str, what: str, line: int | None) -> dict[str, Entry]:
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"{what} must be a mapping of keys (flat 'A:B: v' or nested)",
+                          file=file, line=line)
+    entries: dict[str, Entry] = {}
+    for key, value, parent, raw in keypath.iter_leaves(mapping):
+        where = line_of(parent, raw)
+        problem = keypath.validate(key)
+        if problem:
+            raise ConfigError(problem, file=file, line=where)
+        if isinstance(value, Mapping):
+            raise ConfigError(f"{key!r} is an empty mapping; give it a value", file=file, line=where)
+        if key in entries:
+            raise ConfigError(f"{key!r} is given twice (also at line {entries[key].line})",
+                              file=file, line=where)
+        entries[key] = Entry(key, value, file, where)
+    return entries
+
+
+def _duration(value: Any, what: str, file: str, line: int | None) -> timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"{what}: {exc}", file=file, line=line) from None
+
+
+def _parse_environments(raw: Any, file: str, line: int | None) -> dict[str, Environment]:
+    if isinstance(raw, list):
+        raw = {name: {} for name in raw}
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError("'environments' must list at least one environment "
+                          "(e.g. environments: [dev, prod])", file=file, line=line or 1)
+    result: dict[str, Environment] = {}
+    for name, spec in raw.items():
+        at = line_of(raw, name) or line
+        if not isinstance(name, str) or not keypath._SEGMENT.match(name):
+            raise ConfigError(f"invalid environment name {name!r}", file=file, line=at)
+        spec = spec or {}
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"environment {name!r} must be a mapping of settings",
+                              file=file, line=at)
+        for setting in spec:
+            if setting not in _ENV_FIELDS:
+                raise ConfigError(f"environment {name!r}: unknown setting {setting!r}; known: "
+                                  f"{', '.join(sorted(_ENV_FIELDS))}",
+                                  file=file, line=line_of(spec, setting) or at)
+        for flag in ("protected", "allow_env_overrides"):
+            if flag in spec and not isinstance(spec[flag], bool):
+                raise ConfigError(f"environment {name!r}: {flag} must be true or false",
+                                  file=file, line=line_of(spec, flag) or at)
+        result[name] = Environment(
+            name=name,
+            protected=bool(spec.get("protected", False)),
+            max_override_ttl=_duration(spec.get("max_override_ttl"), f"{name}.max_override_ttl",
+                                       file, line_of(spec, "max_override_ttl") or at),
+            allow_env_overrides=bool(spec.get("allow_env_overrides", False)),
+            env_override_prefix=str(spec.get("env_override_prefix", "")),
+            max_stale=_duration(spec.get("max_stale"), f"{name}.max_stale", file,
+                                line_of(spec, "max_stale") or at),
+            description=str(spec.get("description", "")),
+        )
+    return result
+
+
+def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntry]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("'schema' must map keys to {secret, required, format, default, "
+                          "description}", file=file, line=line)
+    result: dict[str, SchemaEntry] = {}
+
+    def walk(node: Mapping[Any, Any], prefix: str) -> None:
+        for raw_key, spec in node.items():
+            key = f"{prefix}:{raw_key}" if prefix else str(raw_key)
+            at = line_of(node, raw_key)
+            if spec is None:
+                spec = LineDict()
+                spec.lines = {}
+            if not isinstance(spec, Mapping):
+                raise ConfigError(f"schema entry {key!r} must be a mapping", file=file, line=at)
+            if spec and not (set(spec) & _SCHEMA_FIELDS):
+                walk(spec, key)  # a nested group of keys, not an entry
+                continue
+            problem = keypath.validate(key)
+            if problem:
+                raise ConfigError(problem, file=file, line=at)
+            unknown = set(spec) - _SCHEMA_FIELDS
+            if unknown:
+                raise ConfigError(f"schema entry {key!r}: unknown field(s) "
+                                  f"{', '.join(sorted(map(str, unknown)))}; known: "
+                                  f"{', '.join(sorted(_SCHEMA_FIELDS))}", file=file, line=at)
+            for flag in ("secret", "required"):
+                if flag in spec and not isinstance(spec[flag], bool):
+                    raise ConfigError(f"schema entry {key!r}: {flag} must be true or false",
+                                      file=file, line=line_of(spec, flag) or at)
+            fmt = spec.get("format")
+            if fmt is not None and not isinstance(fmt, str):
+                raise ConfigError(f"schema entry {key!r}: format must be a string",
+                                  file=file, line=line_of(spec, "format") or at)
+            result[key] = SchemaEntry(
+                key=key, secret=bool(spec.get("secret", False)),
+                required=spec.get("required"), format=fmt,
+                default=spec.get("default"), has_default="default" in spec,
+                description=str(spec.get("description", "")), line=at)
+
+    walk(raw, "")
+    return result
+
+
+def _parse_providers(raw: Any, file: str, line: int | None) -> dict[str, ProviderConfig]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("'providers' must map provider names to {type: ..., ...}",
+                          file=file, line=line)
+    from vaultline.providers.registry import PROVIDER_TYPES
+
+    result: dict[str, ProviderConfig] = {}
+    for name, spec in raw.items():
+        at = line_of(raw, name) or line
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"provider {name!r} must be a mapping with a 'type'",
+                              file=file, line=at)
+        ptype = spec.get("type", name if name in BUILTIN_PROVIDERS else None)
+        if ptype not in PROVIDER_TYPES:
+            raise ConfigError(f"provider {name!r}: unknown type {ptype!r}; known: "
+                              f"{', '.join(sorted(PROVIDER_TYPES))}",
+                              file=file, line=line_of(spec, "type") or at)
+        options = {k: v for k, v in spec.items() if k != "type"}
+        result[str(name)] = ProviderConfig(str(name), str(ptype), options, at)
+    return result

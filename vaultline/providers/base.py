@@ -1,0 +1,109 @@
+"""The one small base class every provider implements.
+
+A provider turns a concrete path (and optional version) into a secret value. Everything
+around that — naming conventions, ``#field`` selection, precedence, audit, all-or-nothing
+error reporting — is decided once, in the resolver, not in each provider.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from vaultline.errors import ConfigError, ProviderError
+from vaultline.naming import NamingConvention
+from vaultline.reference import Reference
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider may know about the project and the environment being resolved."""
+
+    app: str
+    env: str
+    root: Path
+    environ: Mapping[str, str] = field(repr=False)
+    store_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A value as a provider returned it: text, or a mapping of fields (Vault KV data)."""
+
+    value: str | Mapping[str, Any] = field(repr=False)
+    version: str | None = None
+
+
+# (path, version) — what a provider is asked for; one fetch per distinct request.
+Request = tuple[str, str | None]
+
+
+class Provider(ABC):
+    type: ClassVar[str]
+    default_naming: ClassVar[NamingConvention] = NamingConvention()
+    options: ClassVar[frozenset[str]] = frozenset()
+    remote: ClassVar[bool] = False
+
+    def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
+        self.name = name
+        self.context = context
+        where = f"provider {name!r}"
+        unknown = set(options) - self.options - {"naming"}
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown option(s) {', '.join(sorted(unknown))}; "
+                f"{self.type} takes: {', '.join(sorted(self.options | {'naming'}))}"
+            )
+        self.config = options
+        self.naming = self.default_naming.with_overrides(options.get("naming"), where=where)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    @property
+    def identity(self) -> str | None:
+        """Who this provider acts as, for the audit log; None means the local user."""
+        return None
+
+    def locate(self, ref: Reference, key: str) -> str:
+        """The concrete path for a reference: explicit, or from the naming convention."""
+        if ref.path is not None:
+            return ref.path
+        return self.naming.name(key, app=self.context.app, env=self.context.env)
+
+    def display_path(self, path: str) -> str:
+        """How the concrete location is shown to people (``refs``): a provider may add its mount."""
+        return path
+
+    @abstractmethod
+    def fetch(self, path: str, version: str | None = None) -> Fetched:
+        """Read one secret; raise a ProviderError subclass (never with the value in it)."""
+
+    def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
+        """Read many secrets; remote providers override this to batch and run concurrently."""
+        results: dict[Request, Fetched | ProviderError] = {}
+        for request in dict.fromkeys(requests):
+            try:
+                results[request] = self.fetch(*request)
+            except ProviderError as exc:
+                results[request] = exc
+        return results
+
+    def put(self, path: str, value: str, *, cas: int | None = None) -> str:
+        raise ProviderError("this provider is read-only", provider=self.name, reference=path)
+
+    def list_paths(self, prefix: str = "") -> list[str]:
+        raise ProviderError("this provider cannot list its secrets", provider=self.name)
+
+    def check(self) -> str:
+        """Confirm the provider is reachable and authenticated; return a short status."""
+        return "ok"
+
+    def close(self) -> None:  # noqa: B027 - most providers hold nothing to release
+        """Release connections; the resolver closes every provider it opened."""
+
+
+ProviderFactory = Callable[[str, Mapping[str, Any], ProviderContext], Provider]

@@ -1,0 +1,42 @@
+"""Provider ``file``: mounted secret files such as ``/run/secrets/jwt_private_key``.
+
+A bare ``file`` reference maps ``Jwt:PrivateKey`` to ``/run/secrets/jwt_private_key`` (the
+docker/Kubernetes convention); relative paths are relative to the project root. One trailing
+newline is stripped, as ``docker secret`` and ``kubectl create secret --from-file`` add one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vaultline.errors import ProviderError
+from vaultline.naming import NamingConvention
+from vaultline.providers.base import Fetched, Provider
+
+
+def read_secret_file(path: Path, *, provider: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProviderError("file not found", provider=provider, reference=str(path)) from None
+    except PermissionError:
+        raise ProviderError("permission denied", provider=provider, reference=str(path)) from None
+    except UnicodeDecodeError:
+        raise ProviderError("not UTF-8 text", provider=provider, reference=str(path)) from None
+    except OSError as exc:
+        raise ProviderError(f"cannot read: {exc.strerror}", provider=provider,
+                            reference=str(path)) from None
+    return text[:-1] if text.endswith("\n") else text
+
+
+class FileProvider(Provider):
+    type = "file"
+    default_naming = NamingConvention("/run/secrets/{key}", "_", "snake")
+    options = frozenset({"directory"})
+
+    def locate_file(self, path: str) -> Path:
+        base = Path(self.config.get("directory") or self.context.root)
+        return base / path
+
+    def fetch(self, path: str, version: str | None = None) -> Fetched:
+        return Fetched(read_secret_file(self.locate_file(path), provider=self.name))

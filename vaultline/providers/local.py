@@ -1,0 +1,89 @@
+"""Provider ``local``: the embedded encrypted store under ``.vaultline/`` (no server)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from vaultline.errors import ProviderError, StoreError
+from vaultline.naming import NamingConvention
+from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
+from vaultline.store import EmbeddedStore
+
+
+class LocalProvider(Provider):
+    type = "local"
+    default_naming = NamingConvention("{app}/{env}/{key}", "/", "identity")
+    options = frozenset({"path"})
+
+    def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
+        super().__init__(name, options, context)
+        self._store: EmbeddedStore | None = None
+
+    @property
+    def store(self) -> EmbeddedStore:
+        if self._store is None:
+            directory = self.config.get("path") or self.context.store_dir
+            if directory is None:
+                raise ProviderError("no store directory configured", provider=self.name)
+            path = self.context.root / directory
+            self._store = EmbeddedStore.open(path, environ=self.context.environ)
+        return self._store
+
+    @staticmethod
+    def _version(path: str, version: str | None) -> int | None:
+        if version is None:
+            return None
+        if not version.isdigit():
+            raise ProviderError("local store versions are numbers, e.g. @3", reference=path)
+        return int(version)
+
+    def fetch(self, path: str, version: str | None = None) -> Fetched:
+        return self._one(self.fetch_many([(path, version)])[(path, version)])
+
+    @staticmethod
+    def _one(result: Fetched | ProviderError) -> Fetched:
+        if isinstance(result, ProviderError):
+            raise result
+        return result
+
+    def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
+        wanted = list(dict.fromkeys(requests))
+        results: dict[Request, Fetched | ProviderError] = {}
+        numeric: dict[Request, tuple[str, int | None]] = {}
+        for path, version in wanted:
+            try:
+                numeric[(path, version)] = (path.strip("/"), self._version(path, version))
+            except ProviderError as exc:
+                exc.provider = self.name
+                results[(path, version)] = exc
+        found = self.store.get_many(numeric.values())
+        for request, lookup in numeric.items():
+            item = found[lookup]
+            if isinstance(item, StoreError):
+                results[request] = ProviderError(str(item), provider=self.name,
+                                                 reference=request[0])
+            else:
+                try:
+                    results[request] = Fetched(item.text(), str(item.version))
+                except StoreError as exc:
+                    results[request] = ProviderError(str(exc), provider=self.name,
+                                                     reference=request[0])
+        return results
+
+    def put(self, path: str, value: str, *, cas: int | None = None) -> str:
+        return str(self.store.put(path, value.encode("utf-8"), cas=cas))
+
+    def list_paths(self, prefix: str = "") -> list[str]:
+        return self.store.list_paths(prefix)
+
+    def check(self) -> str:
+        return f"store {self.store.directory} opened"
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+__all__ = ["LocalProvider"]

@@ -1,0 +1,207 @@
+"""Resolution: the layers of a project's environment merged into one bundle.
+
+Precedence is decided in exactly one place, :func:`merge`; the rest of this module gathers
+candidates for it. Resolution is all-or-nothing: every failing key is collected and reported
+together in a :class:`ResolutionError`, and no partial bundle is ever returned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from vaultline.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
+from vaultline.errors import ProviderError, ResolutionError
+from vaultline.project import Project
+from vaultline.providers import registry
+from vaultline.providers.base import Fetched, Provider, Request
+from vaultline.reference import Reference
+
+
+class RuntimeLayer(Protocol):
+    """A source of runtime overrides (break-glass overrides, environment overrides)."""
+
+    def candidates(self, project: Project, env: str) -> Sequence[ResolvedValue]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRow:
+    """One secret key of an environment: its reference and where that points."""
+
+    key: str
+    reference: Reference
+    provider: str
+    path: str  # the concrete path, after the naming convention
+    display: str  # how the provider shows that location (e.g. with its mount)
+    where: str  # FILE:LINE of the reference in secrets.yaml
+
+
+def merge(
+    candidates: Iterable[ResolvedValue],
+) -> tuple[dict[str, ResolvedValue], dict[str, list[ResolvedValue]]]:
+    """Pick each key's winner by layer precedence; the others are kept as shadowed.
+
+    A key is secret if any of its candidates is, so a non-secret layer can never unmask it.
+    """
+    rank = {layer: i for i, layer in enumerate(PRECEDENCE)}
+    by_key: dict[str, list[ResolvedValue]] = defaultdict(list)
+    for candidate in candidates:
+        by_key[candidate.key].append(candidate)
+    winners: dict[str, ResolvedValue] = {}
+    shadowed: dict[str, list[ResolvedValue]] = {}
+    for key, found in by_key.items():
+        ordered = sorted(found, key=lambda c: rank[c.provenance.layer], reverse=True)
+        winner = ordered[0]
+        if not winner.secret and any(c.secret for c in ordered):
+            winner = ResolvedValue(key, winner.value, True, winner.provenance)
+        winners[key] = winner
+        shadowed[key] = ordered[1:]
+    return winners, shadowed
+
+
+def select_field(fetched: Fetched, ref: Reference) -> Any:
+    """Apply ``#FIELD``; a map secret without a field is returned as compact JSON text."""
+    value = fetched.value
+    if ref.field is None:
+        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ProviderError(f"cannot select field {ref.field!r}: the secret is not a JSON "
+                                "object") from None
+    if not isinstance(value, Mapping):
+        raise ProviderError(f"cannot select field {ref.field!r}: the secret is not a JSON object")
+    if ref.field not in value:
+        fields = ", ".join(sorted(map(str, value))) or "none"
+        raise ProviderError(f"field {ref.field!r} not found (fields: {fields})")
+    picked = value[ref.field]
+    return picked if isinstance(picked, str) else json.dumps(picked, separators=(",", ":"))
+
+
+class Resolver:
+    def __init__(
+        self,
+        project: Project,
+        env: str,
+        *,
+        environ: Mapping[str, str] | None = None,
+        runtime_layers: Sequence[RuntimeLayer] = (),
+    ):
+        project.environment(env)
+        self.project = project
+        self.env = env
+        self.environ = dict(os.environ if environ is None else environ)
+        self.runtime_layers = runtime_layers
+        self.pack = project.pack(env)
+        self._providers: dict[str, Provider] = {}
+
+    # -- providers -------------------------------------------------------------------------
+
+    def provider(self, name: str) -> Provider:
+        if name not in self._providers:
+            context = registry.context_for(self.project, self.env, self.environ)
+            self._providers[name] = registry.create(self.project.provider_config(name), context)
+        return self._providers[name]
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            provider.close()
+        self._providers.clear()
+
+    def __enter__(self) -> Resolver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- references ------------------------------------------------------------------------
+
+    def references(self) -> list[ReferenceRow]:
+        rows = []
+        for key, entry in sorted(self.pack.secrets.items()):
+            ref: Reference = entry.value
+            provider = self.provider(ref.provider)
+            path = provider.locate(ref, key)
+            rows.append(ReferenceRow(key, ref, ref.provider, path, provider.display_path(path),
+                                     entry.where))
+        return rows
+
+    # -- resolution ------------------------------------------------------------------------
+
+    def _static_candidates(self) -> list[ResolvedValue]:
+        schema = self.project.schema
+        out = []
+        for layer, entries in ((Layer.DEFAULTS, self.project.defaults),
+                               (Layer.PACK, self.pack.values)):
+            for key, entry in entries.items():
+                secret = key in schema and schema[key].secret
+                out.append(ResolvedValue(key, entry.value, secret,
+                                         Provenance(layer, entry.where)))
+        return out
+
+    def _fetch_all(self, rows: Sequence[ReferenceRow]) -> dict[tuple[str, Request], Any]:
+        """Fetch each distinct (provider, path, version) once; providers run concurrently."""
+        wanted: dict[str, list[Request]] = defaultdict(list)
+        for row in rows:
+            wanted[row.provider].append((row.path, row.reference.version))
+
+        def run(name: str) -> tuple[str, dict[Request, Fetched | ProviderError]]:
+            try:
+                return name, self.provider(name).fetch_many(wanted[name])
+            except ProviderError as exc:
+                return name, {request: exc for request in wanted[name]}
+
+        names = list(wanted)
+        if sum(self.provider(n).remote for n in names) > 1:
+            with ThreadPoolExecutor(max_workers=len(names)) as pool:
+                done = list(pool.map(run, names))
+        else:
+            done = [run(n) for n in names]
+        return {(name, request): result for name, results in done
+                for request, result in results.items()}
+
+    def resolve(self) -> Bundle:
+        candidates = self._static_candidates()
+        failures: list[ProviderError] = []
+        rows = self.references()
+        fetched = self._fetch_all(rows)
+        schema = self.project.schema
+        warnings: list[str] = []
+        for row in rows:
+            result = fetched[(row.provider, (row.path, row.reference.version))]
+            try:
+                if isinstance(result, ProviderError):
+                    raise result
+                value = select_field(result, row.reference)
+            except ProviderError as exc:
+                spec = schema.get(row.key)
+                # `required: false` makes a secret optional; unspecified keeps it required,
+                # because a reference in secrets.yaml was written there to be used.
+                if spec is not None and spec.required is False:
+                    warnings.append(f"{row.key}: optional secret skipped ({exc.reason})")
+                    continue
+                failures.append(ProviderError(exc.reason, provider=row.provider,
+                                              reference=str(row.reference), key=row.key))
+                continue
+            candidates.append(ResolvedValue(
+                row.key, value, True,
+                Provenance(Layer.SECRETS, row.provider, str(row.reference), row.display,
+                           result.version)))
+        for layer in self.runtime_layers:
+            candidates.extend(layer.candidates(self.project, self.env))
+        winners, shadowed = merge(candidates)
+        for key, spec in schema.items():
+            missing = spec.required is True and key not in winners
+            if missing and not any(f.key == key for f in failures):
+                failures.append(ProviderError("required, but no layer gives it a value",
+                                              key=key, reference="(none)"))
+        if failures:
+            raise ResolutionError(sorted(failures, key=lambda f: f.key or ""))
+        return Bundle(self.env, winners, shadowed, warnings=warnings)
+
