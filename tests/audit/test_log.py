@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from audit_helpers import FakeClock
+
+from vaultline.audit import (
+    DENIED,
+    DENY,
+    OVERRIDE_SET,
+    READ,
+    WRITE,
+    AuditLog,
+    Entry,
+)
+from vaultline.audit.event import GENESIS, line_hash
+from vaultline.errors import AuditError
+from vaultline.store import EmbeddedStore
+
+SECRET = "postgres://app:Sup3r-s3cret-Canary@db/app"
+
+
+def lines(log: AuditLog) -> list[dict[str, object]]:
+    return [json.loads(raw) for raw in log.path.read_bytes().splitlines()]
+
+
+def test_record_appends_a_chained_versioned_line(log: AuditLog, clock: FakeClock) -> None:
+    first = log.record(WRITE, env="prod", key="ConnectionStrings:Primary",
+                       reference="local:app/prod/ConnectionStrings/Primary", value=SECRET,
+                       detail={"version": 1})
+    clock.advance(seconds=1)
+    second = log.record(READ, env="prod", key="ConnectionStrings:Primary", value=SECRET,
+                        actor="approle:ci")
+    rows = lines(log)
+    assert [r["seq"] for r in rows] == [1, 2]
+    assert rows[0]["v"] == 1 and rows[0]["prev"] == GENESIS
+    assert rows[1]["prev"] == rows[0]["hash"] == first.hash
+    assert rows[1]["hash"] == line_hash(rows[1]) == second.hash
+    assert rows[0]["time"] == "2026-01-01T00:00:00.000000Z"
+    assert rows[0]["actor"] == log.actor and "@" in log.actor
+    assert rows[1]["actor"] == "approle:ci"
+    assert rows[0]["detail"] == {"version": 1}
+    assert log.verify().ok and log.verify().lines == 2
+
+
+def test_log_file_is_created_0600(log: AuditLog) -> None:
+    log.record(READ, key="A")
+    assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
+
+
+def test_value_never_written_and_equal_values_correlate(log: AuditLog) -> None:
+    a = log.record(READ, env="dev", key="A", value=SECRET)
+    b = log.record(READ, env="prod", key="B", value=SECRET.encode())
+    c = log.record(READ, env="prod", key="C", value="something else")
+    raw = log.path.read_bytes()
+    assert SECRET.encode() not in raw
+    assert a.value_hmac == b.value_hmac != c.value_hmac
+    assert a.value_hmac is not None and len(a.value_hmac) == 64
+    assert "Canary" not in repr(Entry(READ, value=SECRET))
+
+
+def test_value_hmac_is_keyed_per_store(tmp_path: Path, store: EmbeddedStore) -> None:
+    other = AuditLog(tmp_path / "other.log", hmac_key=b"k" * 32, checkpoint=None)
+    ours = AuditLog.for_store(store)
+    assert other.record(READ, value=SECRET).value_hmac != ours.record(READ, value=SECRET).value_hmac
+    assert AuditLog(tmp_path / "x.log", hmac_key=None, checkpoint=None).record(
+        READ, value=SECRET).value_hmac is None
+
+
+def test_detail_holding_the_value_is_refused(log: AuditLog) -> None:
+    with pytest.raises(AuditError) as err:
+        log.record(WRITE, key="A", value=SECRET, detail={"note": f"was {SECRET}"})
+    assert SECRET not in str(err.value)
+    assert not log.path.exists() or log.path.read_bytes() == b""
+
+
+@pytest.mark.parametrize("action", ["Read", "read!", "", ".x"])
+def test_malformed_action_is_refused(log: AuditLog, action: str) -> None:
+    with pytest.raises(AuditError):
+        log.record(action)
+
+
+def test_unknown_outcome_is_refused(log: AuditLog) -> None:
+    with pytest.raises(AuditError):
+        log.record(READ, outcome="maybe")
+
+
+def test_record_many_is_one_batch(log: AuditLog) -> None:
+    log.record(WRITE, key="first")
+    events = log.record_many(Entry(READ, env="prod", key=f"K{i}", value=f"v{i}")
+                             for i in range(1000))
+    assert [e.seq for e in events] == list(range(2, 1002))
+    assert len({e.time for e in events}) == 1
+    assert log.verify().ok and log.verify().lines == 1001
+    assert log.record_many([]) == []
+
+
+def test_reads_only_the_tail(log: AuditLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    log.record_many(Entry(READ, key=f"K{i}") for i in range(5000))
+    import os
+
+    read_bytes: list[int] = []
+    real = os.pread
+
+    def counting(fd: int, n: int, offset: int) -> bytes:
+        read_bytes.append(n)
+        return real(fd, n, offset)
+
+    monkeypatch.setattr(os, "pread", counting)
+    log.record(READ, key="last")
+    assert sum(read_bytes) < 20_000 < log.path.stat().st_size
+
+
+def test_show_filters(log: AuditLog, clock: FakeClock) -> None:
+    log.record(WRITE, env="prod", key="Db:Password", actor="ana@laptop")
+    clock.advance(hours=2)
+    log.record(READ, env="prod", key="Db:Password", actor="ci@runner")
+    log.record(READ, env="dev", key="Api:Key", actor="ci@runner")
+    log.record(OVERRIDE_SET, env="prod", key="Api:Key", actor="ana@laptop")
+    log.record(DENY, env="prod", key="Db:Password", actor="eve@box", outcome=DENIED)
+
+    def keys(**filters: object) -> list[tuple[str, str | None]]:
+        return [(e.action, e.key) for e in log.show(**filters)]  # type: ignore[arg-type]
+
+    assert len(keys()) == 5
+    assert keys(actor="ci@runner") == [(READ, "Db:Password"), (READ, "Api:Key")]
+    assert keys(actor="ana@*") == [(WRITE, "Db:Password"), (OVERRIDE_SET, "Api:Key")]
+    assert keys(key="Db:*", action="read") == [(READ, "Db:Password")]
+    assert keys(action="override") == [(OVERRIDE_SET, "Api:Key")]
+    assert keys(env="dev") == [(READ, "Api:Key")]
+    assert len(keys(since=clock.now)) == 4
+
+
+def test_show_skips_unreadable_lines(log: AuditLog) -> None:
+    log.record(READ, key="A")
+    with log.path.open("ab") as handle:
+        handle.write(b"garbage\n")
+    errors: list[tuple[int, str]] = []
+    assert [e.key for e in log.show(on_error=lambda n, why: errors.append((n, why)))] == ["A"]
+    assert errors == [(2, "not JSON")]
+
+
+def test_naive_clock_is_refused(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    log = AuditLog(tmp_path / "a.log", hmac_key=None, checkpoint=None, clock=datetime.now)
+    with pytest.raises(AuditError, match="timezone"):
+        log.record(READ)

@@ -1,0 +1,54 @@
+"""The tamper-evident audit log: ``.vaultline/audit.log``, one hash-chained JSON line per event.
+
+    log = AuditLog.for_store(store)
+    log.record(READ, env="prod", key="ConnectionStrings:Primary",
+               reference="local:nexus-engine/prod/ConnectionStrings/Primary", value=secret)
+    log.record_many([Entry(READ, env="prod", key=k, value=v) for k, v in resolved])
+    log.verify()   # VerifyResult: ok, lines, bad_line, reason
+"""
+
+from vaultline.audit.checkpoint import Checkpoint, StoreCheckpoint, Tip
+from vaultline.audit.event import (
+    ACTIONS,
+    AUDIT_BREAK,
+    DELETE,
+    DENIED,
+    DENY,
+    DESTROY,
+    FAILED,
+    KEY_CREATE,
+    KEY_DECRYPT,
+    KEY_DESTROY,
+    KEY_ENCRYPT,
+    KEY_PROMOTE,
+    KEY_RETIRE,
+    KEY_REWRAP,
+    KEY_ROTATE,
+    KEY_SIGN,
+    OK,
+    OUTCOMES,
+    OVERRIDE_APPLY,
+    OVERRIDE_EXPIRE,
+    OVERRIDE_REVOKE,
+    OVERRIDE_SET,
+    READ,
+    REVEAL,
+    ROTATE,
+    UNDELETE,
+    WRITE,
+    AuditEvent,
+    Entry,
+)
+from vaultline.audit.log import AuditLog, default_actor
+from vaultline.audit.query import EventFilter, parse_since
+from vaultline.audit.report import Finding, Report, ReportSettings
+from vaultline.audit.verify import VerifyResult
+
+__all__ = [
+    "ACTIONS", "AUDIT_BREAK", "DELETE", "DENIED", "DENY", "DESTROY", "FAILED", "KEY_CREATE",
+    "KEY_DECRYPT", "KEY_DESTROY", "KEY_ENCRYPT", "KEY_PROMOTE", "KEY_RETIRE", "KEY_REWRAP",
+    "KEY_ROTATE", "KEY_SIGN", "OK", "OUTCOMES", "OVERRIDE_APPLY", "OVERRIDE_EXPIRE",
+    "OVERRIDE_REVOKE", "OVERRIDE_SET", "READ", "REVEAL", "ROTATE", "UNDELETE", "WRITE",
+    "AuditEvent", "AuditLog", "Checkpoint", "Entry", "EventFilter", "Finding", "Report",
+    "ReportSettings", "StoreCheckpoint", "Tip", "VerifyResult", "default_actor", "parse_since",
+]

@@ -1,0 +1,232 @@
+"""One audit event: its fields, its action vocabulary, and how its hash is computed.
+
+On disk an event is one JSON line (format version ``v`` = 1)::
+
+    {"v":1,"seq":7,"time":"2026-01-02T03:04:05.000006Z","actor":"ana@build-7",
+     "action":"read","env":"prod","key":"ConnectionStrings:Primary",
+     "reference":"local:nexus-engine/prod/ConnectionStrings/Primary","outcome":"ok",
+     "value_hmac":"9f2c…","detail":null,"prev":"<hash of line 6>","hash":"<this line's hash>"}
+
+``hash`` is SHA-256 over the canonical JSON (sorted keys, no spaces, UTF-8) of every other
+field, ``prev`` included, so each line commits to the whole log before it.
+
+``value_hmac`` is HMAC-SHA256 of the value under a key derived from the store's master key:
+equal values give equal HMACs (a secret copied between environments shows up) while the
+value itself is never written. ``detail`` is free-form metadata for the action (a version
+number, an override's ticket and expiry, a key id); it must never carry a secret value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from vaultline.errors import AuditError
+
+FORMAT_VERSION = 1
+# ``prev`` of the first line: no line came before it.
+GENESIS = "0" * 64
+
+# -- actions --------------------------------------------------------------------------------
+# Secrets
+READ = "read"
+WRITE = "write"
+DELETE = "delete"
+UNDELETE = "undelete"
+DESTROY = "destroy"
+REVEAL = "reveal"  # a value shown to a person (``get --reveal``, ``explain --show``)
+DENY = "deny"  # an access refused before it reached a provider (policy, protection)
+ROTATE = "rotate"  # a stored secret rotated (generated password, API key, database role)
+# Break-glass overrides
+OVERRIDE_SET = "override.set"
+OVERRIDE_APPLY = "override.apply"
+OVERRIDE_EXPIRE = "override.expire"
+OVERRIDE_REVOKE = "override.revoke"
+# Key rings
+KEY_CREATE = "key.create"
+KEY_ROTATE = "key.rotate"
+KEY_PROMOTE = "key.promote"
+KEY_RETIRE = "key.retire"
+KEY_DESTROY = "key.destroy"
+KEY_REWRAP = "key.rewrap"
+KEY_SIGN = "key.sign"
+KEY_ENCRYPT = "key.encrypt"
+KEY_DECRYPT = "key.decrypt"
+# Written by the log itself when a writer finds the log no longer matches its checkpoint.
+AUDIT_BREAK = "audit.break"
+
+ACTIONS: frozenset[str] = frozenset({
+    READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE,
+    OVERRIDE_SET, OVERRIDE_APPLY, OVERRIDE_EXPIRE, OVERRIDE_REVOKE,
+    KEY_CREATE, KEY_ROTATE, KEY_PROMOTE, KEY_RETIRE, KEY_DESTROY, KEY_REWRAP,
+    KEY_SIGN, KEY_ENCRYPT, KEY_DECRYPT, AUDIT_BREAK,
+})
+# Actions that hand a value to someone: what "first-seen actor" and "burst" look at.
+READ_ACTIONS: frozenset[str] = frozenset({READ, REVEAL})
+
+# -- outcomes -------------------------------------------------------------------------------
+OK = "ok"
+DENIED = "denied"  # refused: not allowed (policy, permission, protected environment)
+FAILED = "failed"  # attempted, but it did not work (not found, provider down)
+OUTCOMES: frozenset[str] = frozenset({OK, DENIED, FAILED})
+
+# New actions may be added by other parts without touching this module, but they must look
+# like the vocabulary above so ``--action override`` style prefix filters keep working.
+_ACTION_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$")
+
+FIELDS = ("v", "seq", "time", "actor", "action", "env", "key", "reference", "outcome",
+          "value_hmac", "detail", "prev", "hash")
+
+
+def canonical(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def line_hash(body: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of an event without its ``hash`` field."""
+    return hashlib.sha256(canonical({k: v for k, v in body.items() if k != "hash"})).hexdigest()
+
+
+def format_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise AuditError("the audit clock returned a naive datetime; it must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def value_hmac(hmac_key: bytes, value: str | bytes) -> str:
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return hmac.new(hmac_key, data, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a caller wants recorded; :meth:`AuditLog.record_many` turns it into an event.
+
+    ``value`` is only HMAC'd, never stored, and never shown in the repr.
+    """
+
+    action: str
+    env: str | None = None
+    key: str | None = None
+    reference: str | None = None
+    outcome: str = OK
+    value: str | bytes | None = field(default=None, repr=False)
+    actor: str | None = None
+    detail: Mapping[str, Any] | None = None
+
+    def check(self) -> None:
+        if not _ACTION_RE.match(self.action):
+            raise AuditError(
+                f"audit action {self.action!r} is not a lower-case dotted name like 'read' "
+                "or 'override.set'"
+            )
+        if self.outcome not in OUTCOMES:
+            raise AuditError(
+                f"audit outcome {self.outcome!r} is not one of {', '.join(sorted(OUTCOMES))}"
+            )
+        if self.detail is not None and self.value is not None:
+            # A cheap guard against the most likely leak: the value pasted into detail.
+            text = self.value if isinstance(self.value, str) else self.value.decode(
+                "utf-8", "replace")
+            if len(text) >= 4 and text in json.dumps(dict(self.detail), default=str,
+                                                      ensure_ascii=False):
+                raise AuditError(
+                    f"audit detail for {self.action} {self.key or ''} contains the secret "
+                    "value; detail must hold metadata only"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One line of the log, as written."""
+
+    seq: int
+    time: str
+    actor: str
+    action: str
+    env: str | None
+    key: str | None
+    reference: str | None
+    outcome: str
+    value_hmac: str | None
+    detail: Mapping[str, Any] | None
+    prev: str
+    hash: str
+    v: int = FORMAT_VERSION
+
+    @property
+    def moment(self) -> datetime:
+        return parse_time(self.time)
+
+    def body(self) -> dict[str, Any]:
+        """The fields covered by ``hash``, in the order they are written."""
+        return {
+            "v": self.v, "seq": self.seq, "time": self.time, "actor": self.actor,
+            "action": self.action, "env": self.env, "key": self.key,
+            "reference": self.reference, "outcome": self.outcome,
+            "value_hmac": self.value_hmac,
+            "detail": None if self.detail is None else dict(self.detail),
+            "prev": self.prev,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.body(), "hash": self.hash}
+
+    def to_line(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+    @classmethod
+    def build(cls, entry: Entry, *, seq: int, time: str, actor: str, prev: str,
+              hmac_key: bytes | None) -> AuditEvent:
+        digest = None
+        if hmac_key is not None and entry.value is not None:
+            digest = value_hmac(hmac_key, entry.value)
+        body: dict[str, Any] = {
+            "v": FORMAT_VERSION, "seq": seq, "time": time, "actor": entry.actor or actor,
+            "action": entry.action, "env": entry.env, "key": entry.key,
+            "reference": entry.reference, "outcome": entry.outcome, "value_hmac": digest,
+            "detail": None if entry.detail is None else dict(entry.detail), "prev": prev,
+        }
+        try:
+            hashed = line_hash(body)
+        except (TypeError, ValueError) as exc:
+            raise AuditError(
+                f"audit detail for {entry.action} {entry.key or ''} is not JSON-serializable: "
+                f"{exc.__class__.__name__}"
+            ) from None
+        return cls.from_dict({**body, "hash": hashed})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditEvent:
+        """Build from a parsed line; raises ``ValueError`` naming what is wrong."""
+        missing = [f for f in FIELDS if f not in data]
+        if missing:
+            raise ValueError(f"missing field {missing[0]!r}")
+        for name, kinds in _TYPES.items():
+            if not isinstance(data[name], kinds) or isinstance(data[name], bool):
+                raise ValueError(f"field {name!r} has the wrong type")
+        return cls(
+            v=data["v"], seq=data["seq"], time=data["time"], actor=data["actor"],
+            action=data["action"], env=data["env"], key=data["key"],
+            reference=data["reference"], outcome=data["outcome"],
+            value_hmac=data["value_hmac"], detail=data["detail"], prev=data["prev"],
+            hash=data["hash"],
+        )
+
+
+_NONE = type(None)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "v": (int,), "seq": (int,), "time": (str,), "actor": (str,), "action": (str,),
+    "env": (str, _NONE), "key": (str, _NONE), "reference": (str, _NONE), "outcome": (str,),
+    "value_hmac": (str, _NONE), "detail": (dict, _NONE), "prev": (str,), "hash": (str,),
+}

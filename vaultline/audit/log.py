@@ -1,0 +1,248 @@
+"""The append-only audit log: one JSON line per event, hash-chained, safe across processes.
+
+An append takes an exclusive ``flock`` on the log file, reads only the last line (seeking
+from the end) to continue the chain, writes every new line with one ``write`` on an
+``O_APPEND`` descriptor, moves the checkpoint, and unlocks. There is no fsync: the resolver
+audits every read, and an event lost to a power cut shows up as a checkpoint mismatch
+rather than silently.
+
+If a writer finds the log's tail does not match the checkpoint (lines cut or rewritten, the
+checkpoint edited, a half-written line), it does not refuse to work — that would lock users
+out of their secrets over a damaged log — but it first appends an ``audit.break`` event
+saying what it found, so the damage can never be hidden by later appends: ``verify``
+fails at that line from then on.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vaultline.audit.checkpoint import Checkpoint, StoreCheckpoint, Tip
+from vaultline.audit.event import (
+    AUDIT_BREAK,
+    GENESIS,
+    OK,
+    AuditEvent,
+    Entry,
+    format_time,
+)
+from vaultline.audit.query import EventFilter, read_events
+from vaultline.audit.report import Report, ReportSettings, build_report
+from vaultline.audit.verify import VerifyResult, verify_log
+from vaultline.errors import AuditError
+
+if TYPE_CHECKING:
+    from vaultline.store.embedded import EmbeddedStore
+
+LOG_NAME = "audit.log"
+_TAIL_CHUNK = 8192
+
+
+def default_actor() -> str:
+    """``user@host`` of this process; providers pass their own identity instead."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no passwd entry (some containers)
+        user = f"uid{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+class AuditLog:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        hmac_key: bytes | None,
+        checkpoint: Checkpoint | None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.path = path
+        self._hmac_key = hmac_key
+        self._checkpoint = checkpoint
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._actor: str | None = None
+        # flock locks belong to open file descriptions, so threads of one process would
+        # serialize anyway; this lock also keeps the store connection single-user here.
+        self._thread_lock = threading.Lock()
+
+    @classmethod
+    def for_store(
+        cls, store: EmbeddedStore, *, clock: Callable[[], datetime] | None = None
+    ) -> AuditLog:
+        """The log of an embedded store: ``<store dir>/audit.log``, keys from its master key."""
+        return cls(
+            store.directory / LOG_NAME,
+            hmac_key=store.derive_key("audit-hmac"),
+            checkpoint=StoreCheckpoint(store, store.derive_key("audit-checkpoint")),
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"AuditLog({str(self.path)!r})"
+
+    @property
+    def actor(self) -> str:
+        if self._actor is None:
+            self._actor = default_actor()
+        return self._actor
+
+    # -- writing --------------------------------------------------------------------------
+
+    def record(
+        self,
+        action: str,
+        *,
+        env: str | None = None,
+        key: str | None = None,
+        reference: str | None = None,
+        outcome: str = OK,
+        value: str | bytes | None = None,
+        actor: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Append one event. ``value`` is HMAC'd, never written; ``detail`` holds no values."""
+        entry = Entry(action, env=env, key=key, reference=reference, outcome=outcome,
+                      value=value, actor=actor, detail=detail)
+        return self.record_many([entry])[0]
+
+    def record_many(self, entries: Iterable[Entry]) -> list[AuditEvent]:
+        """Append many events under one lock and one write; they share one timestamp."""
+        pending = list(entries)
+        for entry in pending:
+            entry.check()
+        if not pending:
+            return []
+        with self._thread_lock, self._locked() as fd:
+            tip, breaks = self._resume(fd)
+            stamp = format_time(self._clock())
+            events: list[AuditEvent] = []
+            for entry in [*breaks, *pending]:
+                event = AuditEvent.build(entry, seq=tip.seq + 1, time=stamp, actor=self.actor,
+                                         prev=tip.hash, hmac_key=self._hmac_key)
+                events.append(event)
+                tip = Tip(event.seq, event.hash)
+            data = b"".join(e.to_line() for e in events)
+            try:
+                written = os.write(fd, data)
+            except OSError as exc:
+                raise AuditError(f"cannot append to {self.path}: {exc.strerror}") from None
+            if written != len(data):
+                raise AuditError(f"short write to {self.path} ({written} of {len(data)} bytes); "
+                                 "run 'vaultline audit verify'")
+            if self._checkpoint is not None:
+                self._checkpoint.save(tip)
+        return events[len(breaks):]
+
+    def _locked(self) -> _FileLock:
+        return _FileLock(self.path)
+
+    def _resume(self, fd: int) -> tuple[Tip, list[Entry]]:
+        """The tip to chain from, and an ``audit.break`` entry if the log is damaged."""
+        size = os.fstat(fd).st_size
+        tail, problem = _read_tail(fd, size)
+        if problem == "partial":
+            # Finish the half-written line so the next events start on a line of their own.
+            os.write(fd, b"\n")
+        recorded: Tip | None = None
+        reasons: list[str] = []
+        if self._checkpoint is not None:
+            try:
+                recorded = self._checkpoint.load()
+            except AuditError as exc:
+                reasons.append(str(exc))
+            if not reasons:
+                if recorded is None and tail is not None:
+                    reasons.append(f"no checkpoint in the store, but the log ends at seq {tail.seq}")
+                elif recorded is not None and tail is None and problem is None:
+                    reasons.append(f"the checkpoint is at seq {recorded.seq}, the log is empty")
+                elif recorded is not None and tail is not None and tail != recorded:
+                    reasons.append(f"the checkpoint is at seq {recorded.seq}, the log ends at "
+                                   f"seq {tail.seq} with another hash")
+        if problem is not None:
+            reasons.append(f"the last line of the log is {problem}")
+        start = tail or recorded or Tip(0, GENESIS)
+        if not reasons:
+            return start, []
+        detail = {"reason": "; ".join(reasons),
+                  "checkpoint_seq": recorded.seq if recorded else None,
+                  "log_seq": tail.seq if tail else None}
+        return start, [Entry(AUDIT_BREAK, outcome=OK, detail=detail)]
+
+    # -- reading --------------------------------------------------------------------------
+
+    def verify(self) -> VerifyResult:
+        return verify_log(self.path, self._checkpoint)
+
+    def show(
+        self,
+        *,
+        since: datetime | None = None,
+        actor: str | None = None,
+        key: str | None = None,
+        action: str | None = None,
+        env: str | None = None,
+        on_error: Callable[[int, str], None] | None = None,
+    ) -> Iterator[AuditEvent]:
+        """Events matching every filter given (``actor``/``key`` are globs, ``action`` a
+        name or prefix: ``override`` matches ``override.set``). Unreadable lines are skipped
+        and passed to ``on_error`` (``verify`` is what judges them)."""
+        wanted = EventFilter(since=since, actor=actor, key=key, action=action, env=env)
+        return (e for e in read_events(self.path, on_error=on_error) if wanted.matches(e))
+
+    def report(self, settings: ReportSettings | None = None) -> Report:
+        return build_report(read_events(self.path), settings or ReportSettings())
+
+
+class _FileLock:
+    """Open the log (creating it 0600) and hold an exclusive flock on it."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd = -1
+
+    def __enter__(self) -> int:
+        try:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditError(f"cannot open audit log {self._path}: {exc.strerror}") from None
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self._fd
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+
+
+def _read_tail(fd: int, size: int) -> tuple[Tip | None, str | None]:
+    """The tip of the last line, reading backwards from the end; and what is wrong with it.
+
+    Returns ``(None, None)`` for an empty log, ``(None, problem)`` if the last line cannot
+    be used ("partial": no newline at the end; "not a valid event").
+    """
+    if size == 0:
+        return None, None
+    if os.pread(fd, 1, size - 1) != b"\n":
+        return None, "partial"
+    chunk = _TAIL_CHUNK
+    while True:
+        start = max(0, size - 1 - chunk)
+        data = os.pread(fd, size - 1 - start, start)
+        cut = data.rfind(b"\n")
+        if cut >= 0 or start == 0:
+            line = data[cut + 1:]
+            break
+        chunk *= 4
+    try:
+        parsed = json.loads(line)
+        return Tip(int(parsed["seq"]), str(parsed["hash"])), None
+    except (ValueError, KeyError, TypeError):
+        return None, "not a valid event"
