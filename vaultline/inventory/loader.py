@@ -1,0 +1,229 @@
+"""YAML documents from manifest files, with line numbers, through templating.
+
+Well-formed files take the fast path: libyaml composes each document and the root node's
+mark gives its line, so nothing is parsed twice. Files with Helm/Jinja actions (``{{ }}``,
+``{% %}``) or that fail to parse are *neutralised* instead: every template action becomes a
+placeholder (or a blank line when it stands alone on its line, like ``{{- if … }}``), line
+count preserved, and each ``---`` document is parsed on its own so one broken document does
+not hide its neighbours. A document that still fails keeps best-effort ``kind``/``name``/
+``namespace`` recovered by regex, and the parser's message (never the offending text, which
+could be a secret value).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Template actions and comments, Helm/Go (`{{ }}`), Jinja (`{% %}`, `{# #}`), and Flux
+# post-build substitution (`${VAR}`), which is usually valid YAML but not always.
+_TOKEN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{[^}\n]*\}", re.S)
+_PLACEHOLDER = re.compile(r"__vltpl\d+__")
+_DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+# Sprig functions that make Helm generate a value at install time (or keep one it generated).
+_HELM_GENERATORS = re.compile(
+    r"\b(randAlphaNum|randAlpha|randNumeric|randAscii|randBytes|genPrivateKey|genCA|"
+    r"genSelfSignedCert|genSignedCert|derivePassword|uuidv4|lookup)\b"
+)
+_TOP_KEY = re.compile(r"^(kind|apiVersion):[ \t]*['\"]?([^'\"#\s]+)", re.M)
+_META_KEY = re.compile(r"^([ \t]+)(name|namespace):[ \t]*['\"]?([^'\"#\n]*?)['\"]?[ \t]*$")
+
+
+def plain(value: str) -> str:
+    """Identity restore, used for documents that had no templating."""
+    return value
+
+
+@dataclass(slots=True)
+class Document:
+    """One YAML document: its data (``None`` if it did not parse) and where it starts.
+
+    ``node`` is the composed root node, kept so callers can find the line of list items
+    (``kind: List`` items, ``secretGenerator`` entries) without parsing again.
+    """
+
+    file: str
+    line: int
+    data: Any
+    node: Any = None
+    line_offset: int = 0
+    templated: bool = False
+    helm_generators: tuple[str, ...] = ()
+    parse_error: str | None = None
+    restore: Callable[[str], str] = plain
+    recovered: dict[str, str] | None = None
+
+    def item_lines(self, key: str) -> list[int]:
+        """1-based lines of the items of the sequence at top-level ``key``."""
+        node = self.node
+        if not isinstance(node, yaml.MappingNode):
+            return []
+        for key_node, value_node in node.value:
+            if key_node.value == key and isinstance(value_node, yaml.SequenceNode):
+                return [item.start_mark.line + 1 + self.line_offset for item in value_node.value]
+        return []
+
+
+def read_documents(text: str, file: str) -> list[Document]:
+    """Every document of a file; never raises on bad YAML (see the module docstring)."""
+    if "{{" not in text and "{%" not in text:
+        try:
+            return _compose_all(text, file, 0)
+        except yaml.YAMLError:
+            pass  # fall through to the per-document path, which reports where it broke
+    return _read_neutralised(text, file)
+
+
+def _compose_all(text: str, file: str, offset: int) -> list[Document]:
+    loader = _Loader(text)
+    docs: list[Document] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            data = loader.construct_document(node)
+            line = node.start_mark.line + 1 + offset
+            docs.append(Document(file, line, data, node, offset))
+    finally:
+        loader.dispose()
+    return docs
+
+
+def neutralise(text: str) -> tuple[str, dict[str, str]]:
+    """Replace template actions with placeholders, keeping every line where it was.
+
+    Returns the new text and the placeholder -> original mapping used to restore names.
+    """
+    originals: dict[str, str] = {}
+
+    def substitute(match: re.Match[str]) -> str:
+        token = match.group(0)
+        key = f"__vltpl{len(originals)}__"
+        originals[key] = token
+        return key + "\n" * token.count("\n")
+
+    lines = _TOKEN.sub(substitute, text).split("\n")
+    for i, line in enumerate(lines):
+        # A line holding only actions (`{{- if … }}`, `{{- end }}`, `{% for … %}`) is control
+        # flow, not a value: blanking it keeps the surrounding YAML structure intact.
+        if "__vltpl" in line and not _PLACEHOLDER.sub("", line).strip():
+            lines[i] = ""
+    return "\n".join(lines), originals
+
+
+def _read_neutralised(text: str, file: str) -> list[Document]:
+    neutral, originals = neutralise(text)
+
+    def restore(value: str) -> str:
+        if "__vltpl" not in value:
+            return value
+        return _PLACEHOLDER.sub(lambda m: originals.get(m.group(0), m.group(0)), value)
+
+    templated = bool(originals)
+    docs: list[Document] = []
+    for start, segment in _segments(neutral):
+        if not segment.strip():
+            continue
+        generators: tuple[str, ...] = ()
+        if templated:
+            found = {
+                g for key in _PLACEHOLDER.findall(segment)
+                for g in _HELM_GENERATORS.findall(originals.get(key, ""))
+            }
+            generators = tuple(sorted(found))
+        try:
+            parsed = _compose_all(segment, file, start)
+        except yaml.YAMLError as exc:
+            docs.append(_unparsed(segment, file, start, exc, restore, templated, generators))
+            continue
+        for doc in parsed:
+            doc.templated = templated
+            doc.helm_generators = generators
+            doc.restore = restore
+            docs.append(doc)
+    return docs
+
+
+def _segments(text: str) -> Iterator[tuple[int, str]]:
+    """``(line offset, text)`` per document, split at ``---``/``...`` markers."""
+    pos = 0
+    line = 0
+    for match in _DOC_MARKER.finditer(text):
+        if match.start() > pos:
+            yield line, text[pos : match.start()]
+            line += text.count("\n", pos, match.start())
+            pos = match.start()
+    yield line, text[pos:]
+
+
+def _unparsed(
+    segment: str,
+    file: str,
+    offset: int,
+    exc: yaml.YAMLError,
+    restore: Callable[[str], str],
+    templated: bool,
+    generators: tuple[str, ...],
+) -> Document:
+    recovered = recover_metadata(segment)
+    first = next(
+        (i for i, ln in enumerate(segment.split("\n")) if ln.strip() and not _is_marker(ln)), 0
+    )
+    return Document(
+        file=file,
+        line=offset + first + 1,
+        data=None,
+        line_offset=offset,
+        templated=templated,
+        helm_generators=generators,
+        parse_error=describe_error(exc, offset, templated),
+        restore=restore,
+        recovered={k: restore(v) for k, v in recovered.items()},
+    )
+
+
+def _is_marker(line: str) -> bool:
+    return line.startswith(("---", "...")) or line.lstrip().startswith("#")
+
+
+def describe_error(exc: yaml.YAMLError, offset: int, templated: bool) -> str:
+    """The parser's problem and line, without the source snippet (it may hold a value)."""
+    problem = "invalid YAML"
+    line: int | None = None
+    if isinstance(exc, yaml.MarkedYAMLError):
+        problem = exc.problem or exc.context or problem
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            line = mark.line + 1 + offset
+    where = f" at line {line}" if line is not None else ""
+    suffix = " (after neutralising templating)" if templated else ""
+    return f"{problem}{where}{suffix}"
+
+
+def recover_metadata(segment: str) -> dict[str, str]:
+    """Best-effort ``kind``, ``apiVersion``, ``name``, ``namespace`` from unparseable text."""
+    found: dict[str, str] = {}
+    for key, value in _TOP_KEY.findall(segment):
+        found.setdefault(key, value)
+    lines = segment.split("\n")
+    for i, line in enumerate(lines):
+        if not line.startswith("metadata:"):
+            continue
+        indent: str | None = None
+        for child in lines[i + 1 :]:
+            if not child.strip() or child.lstrip().startswith("#"):
+                continue
+            if not child[:1].isspace():
+                break  # back at the top level
+            if indent is None:
+                indent = child[: len(child) - len(child.lstrip())]
+            match = _META_KEY.match(child)
+            if match is not None and match.group(1) == indent and match.group(3):
+                found.setdefault(match.group(2), match.group(3))
+        break
+    return found
