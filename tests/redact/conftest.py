@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+
+# Every masking test runs against both matchers: they must give identical output.
+BACKENDS = ["hyperscan", "python"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from urllib.parse import quote, quote_plus
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vaultline.redact import Masker, StreamMasker
+from vaultline.redact._matchers import Backend
+
+M = b"********"
+SECRET = "s3cr3t/valu+e=?&\"x"
+
+
+def masked(secrets: list[str], data: bytes, backend: Backend) -> bytes:
+    return Masker(secrets, backend=backend).mask_bytes(data)
+
+
+def streamed(masker: Masker, data: bytes, cuts: list[int]) -> bytes:
+    stream = masker.stream()
+    pieces, last = [], 0
+    for cut in [*sorted(cuts), len(data)]:
+        pieces.append(stream.feed(data[last:cut]))
+        last = cut
+    pieces.append(stream.flush())
+    return b"".join(pieces)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "data", "expected"),
+    [
+        (["hunter22"], b"password=hunter22;", b"password=" + M + b";"),
+        (["hunter22"], b"hunter22hunter22", M + M),
+        (["pass", "password"], b"my password", b"my " + M),
+        (["pass", "password"], b"my pass word", b"my " + M + b" word"),
+        # overlapping values: one mask for the union, neither is half shown
+        (["abcd", "cdef"], b"xabcdefx", b"x" + M + b"x"),
+        (["aa"], b"aaaaa", M),
+        (["x", ""], b"x marks the spot", b"x marks the spot"),
+        (["xy"], b"xyz", M + b"z"),
+        (["p\u00e4ss"], "a p\u00e4ss b".encode(), b"a " + M + b" b"),
+    ],
+)
+def test_mask_bytes(secrets: list[str], data: bytes, expected: bytes, backend: Backend) -> None:
+    assert masked(secrets, data, backend) == expected
+
+
+def test_custom_mask(backend: Backend) -> None:
+    assert Masker(["hunter22"], "[redacted]", backend=backend).mask_str("a hunter22") == (
+        "a [redacted]"
+    )
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET,
+        base64.b64encode(SECRET.encode()).decode(),
+        base64.b64encode(SECRET.encode()).decode().rstrip("="),
+        base64.urlsafe_b64encode(SECRET.encode()).decode(),
+        base64.urlsafe_b64encode(SECRET.encode()).decode().rstrip("="),
+        quote(SECRET),
+        quote(SECRET, safe=""),
+        quote_plus(SECRET),
+        json.dumps(SECRET)[1:-1],
+    ],
+)
+def test_encoded_forms_are_masked(form: str, backend: Backend) -> None:
+    assert Masker([SECRET], backend=backend).mask_str(f"<{form}>") == "<********>"
+
+
+@pytest.mark.parametrize("prefix_len", range(6))
+@pytest.mark.parametrize("suffix", [b"", b"!", b"!?", b"!?#"])
+def test_base64_inside_a_longer_base64_stream(
+    prefix_len: int, suffix: bytes, backend: Backend
+) -> None:
+    # Whatever the alignment, the characters that come from the value alone are masked.
+    value = "correct-horse-battery"
+    stream = base64.b64encode(b"P" * prefix_len + value.encode() + suffix)
+    out = Masker([value], backend=backend).mask_bytes(stream)
+    assert M in out
+    left = out.split(M)
+    # At most the 3 characters that mix in neighbouring bytes survive on each side.
+    assert len(left[0]) <= (4 * prefix_len) // 3 + 1
+    assert len(left[-1]) <= (4 * len(suffix)) // 3 + 4
+
+
+def test_json_escaped_value(backend: Backend) -> None:
+    value = 'line1\nline2\t"quoted"\\'
+    document = json.dumps({"password": value}).encode()
+    assert Masker([value], backend=backend).mask_bytes(document) == b'{"password": "' + M + b'"}'
+
+
+@pytest.mark.parametrize("short", ["", "a", "\u00e4"])
+def test_short_values_are_never_masked(short: str, backend: Backend) -> None:
+    masker = Masker([short], backend=backend)
+    assert masker.backend == "none"
+    assert masker.mask_str("a\u00e4a a") == "a\u00e4a a"
+
+
+def test_repr_shows_no_secret(backend: Backend) -> None:
+    masker = Masker(["hunter22"], backend=backend)
+    stream = masker.stream()
+    stream.feed(b"hunter")
+    for text in (repr(masker), repr(stream)):
+        assert "hunter" not in text
+
+
+def test_from_bundle() -> None:
+    class Bundle:
+        def secret_values(self) -> list[str]:
+            return ["hunter22"]
+
+    assert Masker.from_bundle(Bundle()).mask_str("hunter22") == "********"
+
+
+def test_forced_backend_names(backend: Backend) -> None:
+    assert Masker(["hunter22"], backend=backend).backend == backend
+
+
+def test_auto_falls_back_without_hyperscan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "hyperscan", None)  # import raises ImportError
+    assert Masker(["hunter22"]).backend == "python"
+
+
+# -- streaming ----------------------------------------------------------------------------
+
+
+def test_value_split_across_reads(backend: Backend) -> None:
+    masker = Masker(["hunter22"], backend=backend)
+    stream = masker.stream()
+    assert stream.feed(b"pw: hun") == b"pw: "
+    assert stream.pending == 3
+    assert stream.feed(b"ter22 ok\n") == M + b" ok\n"
+    assert stream.flush() == b""
+
+
+def test_holds_back_only_a_possible_prefix(backend: Backend) -> None:
+    stream = Masker(["hunter22"], backend=backend).stream()
+    assert stream.feed(b"nothing to see\n") == b"nothing to see\n"
+    assert stream.feed(b"almost hunte") == b"almost "
+    assert stream.feed(b"d") == b"hunted"
+
+
+def test_longest_match_across_reads(backend: Backend) -> None:
+    stream = Masker(["pass", "password"], backend=backend).stream()
+    out = stream.feed(b"a pass") + stream.feed(b"word b") + stream.flush()
+    assert out == b"a " + M + b" b"
+
+
+def test_feeding_after_a_forced_flush_masks_the_rest(backend: Backend) -> None:
+    stream = Masker(["hunter22"], backend=backend).stream()
+    assert stream.feed(b"hunt") == b""
+    assert stream.flush() == b"hunt"  # the runner's 50 ms flush
+    assert stream.feed(b"er22 x") + stream.flush() == M + b" x"
+
+
+alphabet = "ab+/=%\\\"\n\u00e9"
+secret_st = st.text(alphabet=alphabet, min_size=0, max_size=12)
+
+
+@st.composite
+def scenario(draw: st.DrawFn) -> tuple[list[str], bytes, list[int]]:
+    secrets = draw(st.lists(secret_st, min_size=1, max_size=5))
+    forms = ["xyz"] + [s for s in secrets if s]
+    forms += [base64.b64encode(s.encode()).decode() for s in forms]
+    forms += [json.dumps(s)[1:-1] for s in secrets if s]
+    forms += [quote_plus(s) for s in secrets if s]
+    pieces = draw(
+        st.lists(
+            st.one_of(st.text(alphabet=alphabet + "xyz ", max_size=8), st.sampled_from(forms)),
+            max_size=20,
+        )
+    )
+    data = "".join(pieces).encode()
+    cuts = draw(st.lists(st.integers(0, len(data)), max_size=8))
+    return secrets, data, cuts
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "python"])
+@settings(
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(scenario())
+def test_streamed_equals_whole_buffer_and_leaks_nothing(
+    backend: Backend, case: tuple[list[str], bytes, list[int]]
+) -> None:
+    secrets, data, cuts = case
+    masker = Masker(secrets, backend=backend)
+    whole = masker.mask_bytes(data)
+    assert streamed(masker, data, cuts) == whole
+    for secret in secrets:
+        if len(secret) >= 2:
+            assert secret.encode() not in whole
+            assert base64.b64encode(secret.encode()) not in whole
+
+
+@settings(max_examples=100, derandomize=True, deadline=None)
+@given(scenario())
+def test_backends_agree(case: tuple[list[str], bytes, list[int]]) -> None:
+    secrets, data, _ = case
+    assert Masker(secrets, backend="hyperscan").mask_bytes(data) == Masker(
+        secrets, backend="python"
+    ).mask_bytes(data)
+
+
+def test_stream_without_secrets_passes_through() -> None:
+    stream: StreamMasker = Masker([]).stream()
+    assert stream.feed(b"abc") == b"abc"
+    assert stream.flush() == b""

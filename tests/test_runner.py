@@ -1,0 +1,289 @@
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vaultline.errors import CommandNotExecutableError, CommandNotFoundError, ConfigError
+from vaultline.runner import run
+
+SECRET = "hunter2-secret"
+SECRETS = {"API_TOKEN": SECRET}
+PY = sys.executable
+
+# The runner in its own process, for stdin and signals. A new session keeps it out of a
+# terminal's foreground group, where SIGINT is left to the terminal rather than forwarded.
+RUNNER = """
+import json, sys
+from pathlib import Path
+from vaultline.runner import run
+opts = json.loads(sys.argv[1])
+files = Path(opts["files"]) if opts.get("files") else None
+sys.exit(run(opts["argv"], env=opts["env"], secrets=opts["secrets"],
+             mask=opts.get("mask", True), files_dir=files))
+"""
+
+
+def start_runner(
+    child: str, *, files: Path | None = None, mask: bool = True, stdin: int | None = None
+) -> subprocess.Popen[bytes]:
+    opts = {
+        "argv": [PY, "-c", child],
+        "env": {} if files else SECRETS,
+        "secrets": SECRETS,
+        "mask": mask,
+        "files": str(files) if files else None,
+    }
+    return subprocess.Popen(
+        [PY, "-c", RUNNER, json.dumps(opts)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        stdin=stdin,
+    )
+
+
+def read_line(stream: object, timeout: float = 5.0) -> bytes:
+    fd = stream.fileno()  # type: ignore[attr-defined]
+    line = b""
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"no complete line within {timeout}s, got {line!r}")
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        line += chunk
+    return line
+
+
+# -- exit status ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mask", [True, False])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("import sys; sys.exit(0)", 0),
+        ("import sys; sys.exit(7)", 7),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", 128 + 9),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGTERM)", 128 + 15),
+    ],
+)
+def test_exit_status_passes_through(code: str, expected: int, mask: bool) -> None:
+    assert run([PY, "-c", code], env={}, secrets=SECRETS, mask=mask) == expected
+
+
+def test_missing_command() -> None:
+    with pytest.raises(CommandNotFoundError) as info:
+        run(["vaultline-no-such-command"], env=SECRETS, secrets=SECRETS)
+    assert info.value.exit_code == 127
+    assert "\n" not in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_command_not_executable(tmp_path: Path) -> None:
+    script = tmp_path / "script"
+    script.write_text("#!/bin/sh\n")
+    with pytest.raises(CommandNotExecutableError) as info:
+        run([str(script)], env={}, secrets=SECRETS)
+    assert info.value.exit_code == 126
+
+
+def test_no_command() -> None:
+    with pytest.raises(ConfigError):
+        run([], env={}, secrets={})
+
+
+# -- environment and masking ----------------------------------------------------------------
+
+
+def test_env_and_masked_output(capfd: pytest.CaptureFixture[str]) -> None:
+    child = (
+        "import os, sys, base64;"
+        "t = os.environ['API_TOKEN'];"
+        "print('out', t, os.environ['PLAIN'], os.environ['FROM_CALLER']);"
+        "print('b64', base64.b64encode(t.encode()).decode(), file=sys.stderr)"
+    )
+    os.environ["FROM_CALLER"] = "inherited"
+    try:
+        code = run([PY, "-c", child], env={**SECRETS, "PLAIN": "visible"}, secrets=SECRETS)
+    finally:
+        del os.environ["FROM_CALLER"]
+    out, err = capfd.readouterr()
+    assert code == 0
+    assert out == "out ******** visible inherited\n"
+    assert err == "b64 ********\n"
+
+
+def test_without_masking_output_is_inherited(capfd: pytest.CaptureFixture[str]) -> None:
+    run([PY, "-c", "import os; print(os.environ['API_TOKEN'])"], env=SECRETS, secrets=SECRETS,
+        mask=False)  # fmt: skip
+    assert capfd.readouterr().out == SECRET + "\n"
+
+
+def test_large_output_split_across_reads(capfd: pytest.CaptureFixture[str]) -> None:
+    child = (
+        "import os, sys; t = os.environ['API_TOKEN'];"
+        "sys.stdout.write(('x' * 997 + t) * 2000)"
+    )
+    run([PY, "-c", child], env=SECRETS, secrets=SECRETS)
+    out = capfd.readouterr().out
+    assert SECRET not in out
+    assert out == ("x" * 997 + "********") * 2000
+
+
+def test_stdin_is_the_callers() -> None:
+    proc = start_runner(
+        "import sys; data = sys.stdin.read(); print(len(data), data.upper())",
+        stdin=subprocess.PIPE,
+    )
+    out, _ = proc.communicate(b"hello " + SECRET.encode(), timeout=20)
+    assert proc.returncode == 0
+    assert out == f"{6 + len(SECRET)} HELLO {SECRET.upper()}\n".encode()
+
+
+def test_held_back_prefix_is_flushed_within_50ms() -> None:
+    # "hunt" could start the secret, so it is held back, but not until the child exits.
+    child = (
+        "import sys, time;"
+        "sys.stdout.write('partial hunt'); sys.stdout.flush();"
+        "time.sleep(3); print('done')"
+    )
+    proc = start_runner(child)
+    try:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        got = b""
+        deadline = time.monotonic() + 2.0  # well before the child's 3 s sleep ends
+        while not got.endswith(b"hunt") and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if ready:
+                got += os.read(fd, 100)
+        assert got == b"partial hunt"
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_background_grandchild_does_not_keep_the_runner_waiting() -> None:
+    started = time.monotonic()
+    code = run(["sh", "-c", "sleep 5 & echo started"], env={}, secrets=SECRETS)
+    assert code == 0
+    assert time.monotonic() - started < 4
+
+
+# -- signals --------------------------------------------------------------------------------
+
+TRAP = (
+    "import signal, sys, time;"
+    "signal.signal(signal.SIG{name}, lambda *a: (print('got {name}', flush=True), sys.exit(5)));"
+    "print('ready', flush=True); time.sleep(20)"
+)
+
+
+@pytest.mark.parametrize("name", ["INT", "TERM"])
+def test_signals_are_forwarded(name: str) -> None:
+    proc = start_runner(TRAP.format(name=name))
+    assert read_line(proc.stdout) == b"ready\n"
+    proc.send_signal(getattr(signal, f"SIG{name}"))
+    assert read_line(proc.stdout) == f"got {name}\n".encode()
+    assert proc.wait(timeout=10) == 5
+
+
+def test_child_killed_by_forwarded_sigterm() -> None:
+    proc = start_runner("import time; print('ready', flush=True); time.sleep(20)")
+    assert read_line(proc.stdout) == b"ready\n"
+    proc.terminate()
+    assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+
+
+# -- secrets as files -----------------------------------------------------------------------
+
+FILES_CHILD = """
+import json, os, stat, sys, time
+path = os.environ["API_TOKEN_FILE"]
+print(json.dumps({
+    "path": path,
+    "mode": stat.S_IMODE(os.stat(path).st_mode),
+    "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode),
+    "value": open(path).read() == os.environ.get("EXPECT"),
+    "unset": "API_TOKEN" not in os.environ,
+}), flush=True)
+ACTION
+"""
+
+
+def files_child(action: str) -> str:
+    return FILES_CHILD.replace("ACTION", action)
+
+
+def test_files_are_0600_and_removed_after_exit(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        [PY, "-c", files_child("sys.exit(3)")],
+        env={"EXPECT": SECRET},
+        secrets=SECRETS,
+        files_dir=tmp_path,
+    )
+    report = json.loads(capfd.readouterr().out)
+    assert code == 3
+    assert report == {
+        "path": report["path"],
+        "mode": 0o600,
+        "dir_mode": 0o700,
+        "value": True,
+        "unset": True,
+    }
+    assert Path(report["path"]).parent.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_removed_after_child_is_killed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        [PY, "-c", files_child("os.kill(os.getpid(), 9)")],
+        env={"EXPECT": SECRET},
+        secrets=SECRETS,
+        files_dir=tmp_path,
+    )
+    assert code == 128 + 9
+    assert json.loads(capfd.readouterr().out)["mode"] == 0o600
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_files_removed_after_runner_is_signalled(tmp_path: Path, signum: int) -> None:
+    proc = start_runner(files_child("time.sleep(20)"), files=tmp_path)
+    report = json.loads(read_line(proc.stdout))
+    assert Path(report["path"]).exists()
+    proc.send_signal(signum)
+    assert proc.wait(timeout=10) == 128 + signum
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_modes_ignore_umask(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    old = os.umask(0)
+    try:
+        run([PY, "-c", files_child("")], env={}, secrets=SECRETS, files_dir=tmp_path)
+    finally:
+        os.umask(old)
+    assert json.loads(capfd.readouterr().out)["mode"] == stat.S_IRUSR | stat.S_IWUSR
+
+
+def test_unusable_secret_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        run([PY, "-c", ""], env={}, secrets={"A/B": SECRET}, files_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
