@@ -1,4 +1,4 @@
-"""Shared by the audit tests (imported by name: tests are not a package)."""
+"""Shared by the audit tests (import as tests.audit.audit_helpers)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audit_helpers import FakeClock
 
+from tests.audit.audit_helpers import FakeClock
 from vaultline.audit import AuditLog
 from vaultline.store import EmbeddedStore
 

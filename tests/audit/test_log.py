@@ -5,8 +5,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from audit_helpers import FakeClock
 
+from tests.audit.audit_helpers import FakeClock
 from vaultline.audit import (
     DENIED,
     DENY,
