@@ -1,0 +1,302 @@
+"""Real servers for integration tests and benchmarks: OpenBao (dev and Raft) and moto_server.
+
+Session fixtures in ``tests/conftest.py`` wrap these; ``bench/`` scripts import them directly.
+Every server binds a free loopback port, is waited on until healthy, and is stopped (its
+whole process group) afterwards. A server that does not come up raises ``ServerStartError``
+with the tail of its log: tests treat that as a failure, never as a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+START_TIMEOUT = 30.0
+
+
+class ServerStartError(RuntimeError):
+    """A test server did not start; the message carries the end of its log."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def executable(name: str) -> str:
+    """A console script of this venv first (tests run without the venv on PATH), then PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise ServerStartError(f"{name!r} is not installed: pip install -e '.[test]'")
+    return found
+
+
+def http_json(
+    method: str, url: str, *, token: str | None = None, body: Mapping[str, Any] | None = None,
+    timeout: float = 5.0,
+) -> tuple[int, Any]:
+    """One HTTP call with the standard library: server setup must not depend on the code under test."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if token:
+        request.add_header("X-Vault-Token", token)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            status = int(response.status)
+    except urllib.error.HTTPError as exc:
+        raw, status = exc.read(), exc.code
+    return status, (json.loads(raw) if raw.strip() else None)
+
+
+@dataclass
+class ManagedProcess:
+    """A child process in its own process group, with its output in a log file."""
+
+    argv: list[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        try:
+            self.popen = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env}, cwd=self.cwd, start_new_session=True,
+            )
+        finally:
+            log.close()
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def kill(self) -> None:
+        """Hard stop (SIGKILL): what a crashed node looks like to its clients."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if not self.running:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            assert self.popen is not None
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.popen is None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+        with suppress(subprocess.TimeoutExpired):
+            self.popen.wait(10)
+
+
+def wait_until(ready: Any, process: ManagedProcess, what: str, timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.running:
+            raise ServerStartError(f"{what} exited during startup:\n{process.log_tail()}")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise ServerStartError(f"{what} did not become ready in {timeout:.0f}s:\n{process.log_tail()}")
+
+
+# --------------------------------------------------------------------------- OpenBao
+
+
+@dataclass
+class BaoServer:
+    """An OpenBao server as tests see it: its URL, a root token and the process behind it."""
+
+    url: str
+    token: str
+    process: ManagedProcess
+    home: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for the ``bao`` CLI or for vaultline's token auth against this server."""
+        return {"BAO_ADDR": self.url, "VAULT_ADDR": self.url, "BAO_TOKEN": self.token,
+                "VAULT_TOKEN": self.token}
+
+    def api(self, method: str, path: str, body: Mapping[str, Any] | None = None,
+            token: str | None = None) -> Any:
+        """Call ``/v1/<path>`` as root (or ``token``); raises on any non-2xx answer."""
+        status, payload = http_json(method, f"{self.url}/v1/{path.lstrip('/')}",
+                                    token=token or self.token, body=body)
+        if status >= 300:
+            raise RuntimeError(f"{method} {path}: HTTP {status}: {payload}")
+        return payload
+
+    def bao(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [executable("bao"), *args], capture_output=True, text=True, check=check,
+            env={**os.environ, "HOME": str(self.home), **self.env},
+        )
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def _bao_healthy(url: str) -> bool:
+    status, _ = http_json("GET", f"{url}/v1/sys/health", timeout=1.0)
+    return status == 200
+
+
+def enable_kv2(server: BaoServer, mount: str = "kv") -> None:
+    """Mount KV v2 at ``mount`` and wait until it accepts writes (the mount upgrades async)."""
+    server.api("POST", f"sys/mounts/{mount}", {"type": "kv", "options": {"version": "2"}})
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        status, payload = http_json("POST", f"{server.url}/v1/{mount}/data/.ready",
+                                    token=server.token, body={"data": {"ok": "1"}})
+        if status < 300:
+            http_json("DELETE", f"{server.url}/v1/{mount}/metadata/.ready", token=server.token)
+            return
+        if time.monotonic() > deadline:
+            raise ServerStartError(f"KV v2 mount {mount!r} never became writable: {payload}")
+        time.sleep(0.05)
+
+
+def start_bao_dev(workdir: Path, *, root_token: str | None = None, kv_mount: str | None = "kv",
+                  attempts: int = 3) -> BaoServer:
+    """``bao server -dev`` on a free loopback port, healthy, with a KV v2 mount."""
+    token = root_token or f"root-{secrets.token_hex(8)}"
+    home = workdir / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    last: ServerStartError | None = None
+    for attempt in range(attempts):  # a free port can be taken between probe and bind
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        process = ManagedProcess(
+            [executable("bao"), "server", "-dev", f"-dev-root-token-id={token}",
+             f"-dev-listen-address=127.0.0.1:{port}", "-dev-no-store-token", "-log-level=warn"],
+            workdir / f"bao-dev-{attempt}.log", env={"HOME": str(home)},
+        )
+        process.start()
+        try:
+            wait_until(lambda u=url: _bao_healthy(u), process, f"bao dev server on {url}")
+        except ServerStartError as exc:
+            process.stop()
+            last = exc
+            continue
+        server = BaoServer(url=url, token=token, process=process, home=home)
+        if kv_mount:
+            try:
+                enable_kv2(server, kv_mount)
+            except Exception:
+                server.stop()
+                raise
+        return server
+    assert last is not None
+    raise last
+
+
+@contextmanager
+def bao_dev(workdir: Path, **kwargs: Any) -> Iterator[BaoServer]:
+    server = start_bao_dev(workdir, **kwargs)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- moto
+
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    # Never read the developer's real profile or credentials files during tests.
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+}
+
+
+@dataclass
+class MotoServer:
+    endpoint_url: str
+    process: ManagedProcess
+
+    @property
+    def url(self) -> str:
+        return self.endpoint_url
+
+    def reset(self) -> None:
+        """Forget every resource (all services) — for tests that need an empty account."""
+        http_json("POST", f"{self.endpoint_url}/moto-api/reset")
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def _moto_ready(url: str) -> bool:
+    status, _ = http_json("GET", f"{url}/moto-api/data.json", timeout=1.0)
+    return status == 200
+
+
+def start_moto(workdir: Path, attempts: int = 3) -> MotoServer:
+    last: ServerStartError | None = None
+    for attempt in range(attempts):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        process = ManagedProcess([executable("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                                 workdir / f"moto-{attempt}.log", env=FAKE_AWS_ENV)
+        process.start()
+        try:
+            wait_until(lambda u=url: _moto_ready(u), process, f"moto_server on {url}")
+        except ServerStartError as exc:
+            process.stop()
+            last = exc
+            continue
+        return MotoServer(endpoint_url=url, process=process)
+    assert last is not None
+    raise last
+
+
+@contextmanager
+def moto(workdir: Path) -> Iterator[MotoServer]:
+    server = start_moto(workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
