@@ -1,0 +1,85 @@
+"""What a detector is: a rule id, compiled regexes, prefilter keywords and an optional validator.
+
+Modelled on detect-secrets' plugins: a family module declares a tuple ``DETECTORS`` of
+:class:`Detector` and nothing else. The engine never runs a detector's regexes on a whole
+file; it runs them only on the lines where one of the detector's keywords (or anchors)
+was found by the prefilter, which is what makes scanning fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Validator = Callable[[bytes], bool]
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One rule.
+
+    ``patterns`` are compiled byte regexes; the secret is the named group ``secret`` when
+    present, else group 1, else the whole match. ``keywords`` are case-insensitive literals
+    and ``anchors`` case-sensitive regexes (Hyperscan- and ``re``-compatible) that the
+    prefilter looks for; a detector needs at least one of them. ``multiline`` lets the
+    regex look past the end of the keyword's line (PEM blocks, JSON documents).
+    """
+
+    rule_id: str
+    description: str
+    patterns: tuple[re.Pattern[bytes], ...]
+    keywords: tuple[str, ...] = ()
+    anchors: tuple[str, ...] = ()
+    validator: Validator | None = None
+    # Shannon entropy (bits per char) below which a match is a placeholder, not a secret.
+    min_entropy: float = 0.0
+    multiline: bool = False
+    # Provider rules outrank the generic detector when both match the same secret.
+    priority: int = 10
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def secret_span(self, match: re.Match[bytes]) -> tuple[int, int]:
+        groups = match.re.groupindex
+        if "secret" in groups:
+            return match.span("secret")
+        if match.re.groups:
+            return match.span(1)
+        return match.span()
+
+
+def rule(
+    rule_id: str,
+    description: str,
+    *regexes: str,
+    keywords: tuple[str, ...] | list[str] = (),
+    anchors: tuple[str, ...] | list[str] = (),
+    validator: Validator | None = None,
+    min_entropy: float = 0.0,
+    multiline: bool = False,
+    ignorecase: bool = False,
+    priority: int = 10,
+) -> Detector:
+    """Build a :class:`Detector` from regex source strings (compiled once, as bytes)."""
+    flags = re.IGNORECASE if ignorecase else 0
+    if multiline:
+        flags |= re.DOTALL
+    if not keywords and not anchors:
+        raise ValueError(f"{rule_id}: a detector needs keywords or anchors for the prefilter")
+    return Detector(
+        rule_id=rule_id,
+        description=description,
+        patterns=tuple(re.compile(r.encode(), flags) for r in regexes),
+        keywords=tuple(keywords),
+        anchors=tuple(anchors),
+        validator=validator,
+        min_entropy=min_entropy,
+        multiline=multiline,
+        priority=priority,
+    )
+
+
+# Characters that end a token: anything not usable inside a key, so `\b`-like boundaries
+# also work next to `-`, `_` and `.`.
+END = r"(?![A-Za-z0-9_-])"
+START = r"(?<![A-Za-z0-9_-])"

@@ -1,0 +1,38 @@
+"""Private keys: PEM (RSA, EC, PKCS#8, encrypted), OpenSSH, PGP, PuTTY, age."""
+
+from __future__ import annotations
+
+from vaultline.scan.detectors._base import rule
+
+# A PEM body: base64 lines, possibly with headers (Proc-Type, DEK-Info) and, inside JSON or
+# code strings, literal "\n" escapes instead of newlines. At least 64 body characters: a
+# shorter "key" is a placeholder ("-----BEGIN RSA PRIVATE KEY-----\n...\n-----END ...").
+_BODY = r"(?:[A-Za-z0-9+/=:,\- \t\r\n]|\\n|\\r){64,8192}?"
+
+
+def _pem(kind: str) -> str:
+    return rf"-----BEGIN {kind}PRIVATE KEY-----({_BODY})-----END {kind}PRIVATE KEY-----"
+
+
+DETECTORS = (
+    rule("pem-rsa-private-key", "RSA private key (PEM)", _pem("RSA "),
+         keywords=("BEGIN RSA PRIVATE KEY",), multiline=True, min_entropy=4.0),
+    rule("pem-ec-private-key", "EC private key (PEM)", _pem("EC "),
+         keywords=("BEGIN EC PRIVATE KEY",), multiline=True, min_entropy=4.0),
+    rule("pem-private-key", "PKCS#8, DSA or encrypted private key (PEM)",
+         _pem("(?:ENCRYPTED |DSA )?"),
+         keywords=("BEGIN PRIVATE KEY", "BEGIN ENCRYPTED PRIVATE KEY", "BEGIN DSA PRIVATE KEY"),
+         multiline=True, min_entropy=4.0),
+    rule("openssh-private-key", "OpenSSH private key", _pem("OPENSSH "),
+         keywords=("BEGIN OPENSSH PRIVATE KEY",), multiline=True, min_entropy=4.0),
+    rule("pgp-private-key-block", "PGP private key block",
+         r"-----BEGIN PGP PRIVATE KEY BLOCK-----(" + _BODY + r")-----END PGP PRIVATE KEY BLOCK-----",
+         keywords=("BEGIN PGP PRIVATE KEY BLOCK",), multiline=True, min_entropy=4.0),
+    rule("putty-private-key", "PuTTY private key file",
+         r"PuTTY-User-Key-File-[23]: [^\r\n]+.{0,600}?Private-Lines: \d+\r?\n"
+         r"((?:[A-Za-z0-9+/=]+\r?\n){1,40})",
+         keywords=("PuTTY-User-Key-File-",), multiline=True, min_entropy=4.0),
+    rule("age-secret-key", "age encryption secret key",
+         r"(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})",
+         keywords=("AGE-SECRET-KEY-1",), min_entropy=3.5),
+)

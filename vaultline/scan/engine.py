@@ -1,0 +1,181 @@
+"""Scanning one blob of bytes: prefilter, regexes near the hits, filters, allow comments.
+
+This is the hot path. It works on bytes (no decoding of whole files), runs each detector's
+regexes only over the lines where the prefilter saw one of its keywords, and decodes only
+the few matches that survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from vaultline.scan.detectors import Detector, all_detectors
+from vaultline.scan.filters import DEFAULT_FILTERS, Candidate, Filter, rejected_by, tags_for_path
+from vaultline.scan.finding import Finding
+from vaultline.scan.prefilter import make_prefilter
+
+# How far past its keyword a multi-line rule may look (a 4096-bit RSA PEM is ~3.3 KB).
+MULTILINE_SPAN = 8192
+ALLOW_MARKERS = (b"vaultline:allow", b"gitleaks:allow", b"pragma: allowlist secret")
+ALLOW_NEXT_LINE = b"vaultline:allow-next-line"
+
+
+class Scanner:
+    """Detectors + prefilter + filters; ``scan(data, path)`` returns the findings in order."""
+
+    def __init__(
+        self,
+        detectors: Sequence[Detector] | None = None,
+        filters: tuple[Filter, ...] = DEFAULT_FILTERS,
+        *,
+        use_hyperscan: bool = True,
+    ):
+        self.detectors = tuple(detectors if detectors is not None else all_detectors())
+        self.filters = filters
+        self.use_hyperscan = use_hyperscan
+        self._prefilter: Any = None
+
+    @property
+    def prefilter(self) -> Any:
+        # Built lazily so that a Scanner can be pickled to worker processes cheaply and each
+        # process compiles its own Hyperscan database (they are not shareable objects).
+        if self._prefilter is None:
+            self._prefilter = make_prefilter(self.detectors, use_hyperscan=self.use_hyperscan)
+        return self._prefilter
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_prefilter": None}
+
+    def scan(self, data: bytes, path: str, *, commit: str | None = None) -> list[Finding]:
+        prefilter = self.prefilter
+        owners: list[list[int]] = prefilter.owners
+        ends_by_detector: dict[int, list[int]] = {}
+        for pattern_id, end in prefilter.hits(data):
+            for index in owners[pattern_id]:
+                ends_by_detector.setdefault(index, []).append(end)
+        if not ends_by_detector:
+            return []
+
+        size = len(data)
+        raw: list[tuple[int, int, Detector, Candidate, int]] = []
+        for index, ends in ends_by_detector.items():
+            detector = self.detectors[index]
+            seen: set[tuple[int, int]] = set()
+            for start, stop in _windows(data, sorted(ends), size, detector.multiline):
+                for pattern in detector.patterns:
+                    for match in pattern.finditer(data, start, stop):
+                        s, e = detector.secret_span(match)
+                        if (s, e) in seen or s < 0:
+                            continue
+                        seen.add((s, e))
+                        candidate = _candidate(detector, match, data, s, e, path)
+                        if rejected_by(candidate, self.filters) is None:
+                            raw.append((s, e, detector, candidate, match.start()))
+        if not raw:
+            return []
+        return _findings(_resolve_overlaps(raw), data, path, commit)
+
+
+def _windows(
+    data: bytes, ends: list[int], size: int, multiline: bool
+) -> list[tuple[int, int]]:
+    """Merged [line start, line end) spans around each keyword end offset."""
+    windows: list[tuple[int, int]] = []
+    for end in ends:
+        if windows and end <= windows[-1][1]:
+            continue
+        line_start = data.rfind(b"\n", 0, max(end - 1, 0)) + 1
+        if multiline:
+            stop = min(size, end + MULTILINE_SPAN)
+        else:
+            stop = data.find(b"\n", end)
+            stop = size if stop < 0 else stop
+        if windows and line_start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(stop, windows[-1][1]))
+        else:
+            windows.append((line_start, stop))
+    return windows
+
+
+def _candidate(
+    detector: Detector, match: Any, data: bytes, s: int, e: int, path: str
+) -> Candidate:
+    line_start = data.rfind(b"\n", 0, s) + 1
+    line_end = data.find(b"\n", s)
+    line = data[line_start : line_end if line_end >= 0 else len(data)]
+    groups = match.re.groupindex
+    name = match.group("name") if "name" in groups else None
+    quoted = match.group("q") is not None if "q" in groups else True
+    return Candidate(
+        detector=detector,
+        secret=data[s:e].decode("utf-8", "replace"),
+        line=line[:2000].decode("utf-8", "replace"),
+        path=path,
+        name=name.decode("utf-8", "replace") if name else "",
+        quoted=quoted,
+    )
+
+
+def _resolve_overlaps(
+    raw: list[tuple[int, int, Detector, Candidate, int]],
+) -> list[tuple[int, int, Detector, Candidate, int]]:
+    """Where two rules claim overlapping text, the higher-priority (more specific) one wins."""
+    raw.sort(key=lambda r: (r[0], -r[2].priority))
+    kept: list[tuple[int, int, Detector, Candidate, int]] = []
+    for item in raw:
+        s, e, detector = item[0], item[1], item[2]
+        clash = next((k for k in kept[-4:] if s < k[1] and k[0] < e), None)
+        if clash is None:
+            kept.append(item)
+        elif detector.priority > clash[2].priority:
+            kept[kept.index(clash)] = item
+        elif detector.priority == clash[2].priority and detector is not clash[2]:
+            kept.append(item)
+    return kept
+
+
+def _findings(
+    raw: list[tuple[int, int, Detector, Candidate, int]],
+    data: bytes,
+    path: str,
+    commit: str | None,
+) -> list[Finding]:
+    findings: list[Finding] = []
+    tags = tags_for_path(path)
+    line_no, counted_to = 1, 0
+    for s, _e, detector, candidate, match_start in sorted(raw, key=lambda r: r[0]):
+        line_no += data.count(b"\n", counted_to, s)
+        counted_to = s
+        if _allowed(data, match_start, s):
+            continue
+        line_start = data.rfind(b"\n", 0, s) + 1
+        findings.append(
+            Finding(
+                rule_id=detector.rule_id,
+                description=detector.description,
+                path=path,
+                line=line_no,
+                column=s - line_start + 1,
+                secret=candidate.secret,
+                commit=commit,
+                tags=tags,
+            )
+        )
+    return findings
+
+
+def _allowed(data: bytes, match_start: int, secret_start: int) -> bool:
+    """``vaultline:allow`` on the line of the match (or of the secret), or
+    ``vaultline:allow-next-line`` on the line before it."""
+    for pos in {match_start, secret_start}:
+        start = data.rfind(b"\n", 0, pos) + 1
+        end = data.find(b"\n", pos)
+        line = data[start : end if end >= 0 else len(data)]
+        if any(marker in line for marker in ALLOW_MARKERS):
+            return True
+        if start > 0:
+            previous = data[data.rfind(b"\n", 0, start - 1) + 1 : start]
+            if ALLOW_NEXT_LINE in previous:
+                return True
+    return False

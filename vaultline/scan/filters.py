@@ -1,0 +1,236 @@
+"""Filters that drop false positives, each a plain function of one :class:`Candidate`.
+
+A filter returns True when the candidate is *not* a secret. They run in order, cheapest
+first, after a detector's regex matched and before a finding is made; ``DEFAULT_FILTERS``
+is the list the engine uses. Markers that keep a finding but label it (test fixtures) are
+in :func:`tags_for_path`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vaultline.scan.detectors import Detector
+
+
+@dataclass(frozen=True)
+class Candidate:
+    detector: Detector
+    secret: str
+    line: str
+    path: str
+    # The assigned name for keyword rules (``DB_PASSWORD``), else "".
+    name: str = ""
+    # Whether the value was quoted (generic rule): unquoted values in code are expressions.
+    quoted: bool = True
+
+
+Filter = Callable[[Candidate], bool]
+
+
+def shannon_entropy(value: str) -> float:
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def is_low_entropy(c: Candidate) -> bool:
+    threshold = c.detector.min_entropy
+    if not threshold:
+        return False
+    # A short string cannot reach log2(len) bits per char; scale the bar for it.
+    threshold = min(threshold, math.log2(max(len(c.secret), 2)) - 0.6)
+    return shannon_entropy(c.secret) < threshold
+
+
+_PLACEHOLDER_WORDS = re.compile(
+    r"(?i)(?:change[_-]?me|changeit|placeholder|example|sample|dummy|fake|redacted|"
+    r"your[_-]|my[_-]?(?:secret|token|password|key)|replace[_-]?me|insert[_-]|"
+    r"todo|fixme|xxxx|\*\*\*|\.\.\.|not[_-]?a[_-]?(?:real|secret)|secret[_-]?here|"
+    r"token[_-]?here|password[_-]?here|key[_-]?here|goes[_-]?here|"
+    r"^(?:password|secret|token|passw0rd|p@ssw0rd|hunter2|letmein|admin|root|test|"
+    r"qwerty|default|none|null|nil|undefined|true|false|empty)\d*$)"
+)
+_TEMPLATE = re.compile(r"^\$|^%|\$\{|\{\{|\}\}|<[^>]*>|^\{[A-Za-z_]|^@[A-Za-z_]+@$|%\(|%s$")
+# "abcdefgh", "aaaaaaaa", "12345678", "0000...": sequences and repeats.
+_REPEATED = re.compile(r"(.)\1{5,}")
+
+
+def is_placeholder(c: Candidate) -> bool:
+    s = c.secret
+    if _TEMPLATE.search(s):
+        return True
+    # Long random bodies (PEM keys) contain any short word or run by chance; only short
+    # values are judged by their words.
+    if len(s) <= 64 and (_PLACEHOLDER_WORDS.search(s) or _REPEATED.search(s)):
+        return True
+    lowered = s.lower()
+    return lowered in "abcdefghijklmnopqrstuvwxyz0123456789" or len(set(lowered)) <= 3
+
+
+# Well-known example credentials from providers' documentation.
+KNOWN_EXAMPLES = frozenset(
+    {
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AKIAI44QH8DHBEXAMPLE",
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+        "ASIAIOSFODNN7EXAMPLE",
+        "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    }
+)
+
+
+def is_known_example(c: Candidate) -> bool:
+    return c.secret in KNOWN_EXAMPLES or "EXAMPLE" in c.secret
+
+
+_HEX_HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})$", re.I)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_HASH_CONTEXT = re.compile(
+    r"(?i)sha[-_]?(?:1|256|384|512)|md5|checksum|digest|integrity|hash|commit|etag|"
+    r"fingerprint|revision|\brev\b|\bid\b|_id\b|uuid|guid|nonce|salt"
+)
+_HASH_PREFIX = re.compile(r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5:|\$2[aby]\$|\$argon2|\$6\$)")
+
+
+def is_hash_or_uuid(c: Candidate) -> bool:
+    """A hash or UUID where a key is expected (keyword rules only): an identifier, not a key."""
+    if c.detector.priority > 0:
+        return False  # provider rules define their own shapes; a hex key there is the key
+    s = c.secret
+    if _UUID.match(s) or _HASH_PREFIX.match(s):
+        return True
+    return bool(_HEX_HASH.match(s) and _HASH_CONTEXT.search(c.name or c.line))
+
+
+# Values that are code, not literals: attribute access, calls, env lookups, interpolations.
+_EXPRESSION = re.compile(
+    r"^(?:[A-Za-z_][A-Za-z0-9_]*(?:\.|\(|\[|::|->)|(?:process\.env|os\.environ|getenv|"
+    r"ENV\[|System\.getenv|secrets\.|vars\.|env\.)|[A-Za-z_]+(?:_[A-Za-z]+)*$)"
+)
+_NAME_NOT_SECRET = re.compile(
+    r"(?i)(?:_|-|\.|\b)(?:file|path|dir|name|id|url|uri|endpoint|env|var|length|len|size|"
+    r"type|field|header|prefix|suffix|regex|pattern|hash|format|expir\w*|ttl|count|"
+    r"mode|label|help|description|hint|policy|rotation|version|enabled|required|min|max)s?$"
+)
+
+
+# In these languages an unquoted right-hand side is an expression, never a literal secret;
+# in config formats (.env, YAML, INI, properties, shell) unquoted values are literals.
+_CODE_SUFFIXES = frozenset(
+    {
+        "py", "pyi", "js", "jsx", "mjs", "cjs", "ts", "tsx", "go", "java", "kt", "kts",
+        "scala", "rb", "php", "cs", "fs", "vb", "rs", "swift", "c", "h", "cc", "cpp", "hpp",
+        "m", "mm", "dart", "lua", "ex", "exs", "erl", "clj", "groovy", "r", "jl", "vue",
+        "svelte",
+    }
+)
+
+
+def is_expression(c: Candidate) -> bool:
+    """Generic rule: the 'value' is code (``password = get_password()``) or the name is meta."""
+    if c.detector.priority > 0:
+        return False
+    if c.name and _NAME_NOT_SECRET.search(c.name):
+        return True
+    if not c.quoted:
+        if _EXPRESSION.match(c.secret):
+            return True
+        suffix = c.path.rsplit(".", 1)[-1].lower() if "." in c.path else ""
+        if suffix in _CODE_SUFFIXES:
+            return True
+    # Quoted values that are clearly words or paths ("my-app-token", "/run/secrets/db").
+    s = c.secret
+    if s.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")):
+        return True
+    return bool(re.fullmatch(r"[a-z]+(?:[-_. ][a-z]+)*", s))
+
+
+# Values that are safe to commit by design: references to a secret store, and ciphertexts
+# (Sealed Secrets, SOPS, Ansible Vault, age armor) that only a cluster or key holder opens.
+_REFERENCE = re.compile(
+    r"^(?:vault|bao|openbao|local|env|file|aws-?sm|awssm|aws-?ssm|azure-?kv|azkv|gcp-?sm|"
+    r"op|ref\+[a-z]+|secretsmanager|keyvault|arn:aws:secretsmanager):[^\s]*"
+)
+_CIPHERTEXT = re.compile(r"^(?:Ag[A-D][A-Za-z0-9+/=]{60,}|ENC\[[A-Z0-9_]+,|\$ANSIBLE_VAULT)")
+
+
+def is_reference_or_ciphertext(c: Candidate) -> bool:
+    if c.detector.priority > 0:
+        return False
+    return bool(_REFERENCE.match(c.secret) or _CIPHERTEXT.match(c.secret))
+
+
+def lacks_character_variety(c: Candidate) -> bool:
+    """Generic rule: a random secret mixes at least two of lower, upper, digit and symbol."""
+    if c.detector.priority > 0:
+        return False
+    s = c.secret
+    classes = sum(
+        (
+            any(ch.islower() for ch in s),
+            any(ch.isupper() for ch in s),
+            any(ch.isdigit() for ch in s),
+            any(not ch.isalnum() for ch in s),
+        )
+    )
+    return classes < 2 or (len(s) < 12 and classes < 3)
+
+
+_LOCK_FILES = frozenset(
+    {
+        "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "Pipfile.lock",
+        "Cargo.lock", "go.sum", "composer.lock", "Gemfile.lock", "uv.lock", "pdm.lock",
+        "npm-shrinkwrap.json", "bun.lock", "flake.lock", "packages.lock.json",
+    }
+)
+
+
+def is_lock_file(c: Candidate) -> bool:
+    """Lock files are full of integrity hashes and registry URLs, never of credentials."""
+    return c.path.rsplit("/", 1)[-1] in _LOCK_FILES
+
+
+def fails_validator(c: Candidate) -> bool:
+    validator = c.detector.validator
+    return validator is not None and not validator(c.secret.encode())
+
+
+DEFAULT_FILTERS: tuple[Filter, ...] = (
+    is_lock_file,
+    is_known_example,
+    is_placeholder,
+    is_expression,
+    is_hash_or_uuid,
+    is_reference_or_ciphertext,
+    lacks_character_variety,
+    is_low_entropy,
+    fails_validator,
+)
+
+
+def rejected_by(c: Candidate, filters: tuple[Filter, ...] = DEFAULT_FILTERS) -> str | None:
+    """The name of the first filter that drops the candidate, or None to keep it."""
+    for f in filters:
+        if f(c):
+            return f.__name__
+    return None
+
+
+_FIXTURE_PATH = re.compile(
+    r"(?:^|/)(?:tests?|testdata|test_data|fixtures?|__tests__|spec|specs|mocks?)/"
+    r"|(?:^|/)(?:test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(?:spec|test)\.[a-z]+|conftest\.py)$"
+)
+
+
+def tags_for_path(path: str) -> tuple[str, ...]:
+    """Findings in test fixtures are kept (a real key there is still leaked) but marked."""
+    return ("test-fixture",) if _FIXTURE_PATH.search(path) else ()

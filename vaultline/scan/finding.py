@@ -1,0 +1,67 @@
+"""A finding: one secret at one place, with a fingerprint that survives moving it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+
+def fingerprint(rule_id: str, secret: str) -> str:
+    """Rule + secret hash: independent of path and line, so moving a secret keeps its identity.
+
+    The secret is hashed first so that the fingerprint (which goes into baselines and SARIF)
+    can never be reversed into, or compared against, a short secret by brute force of the
+    fingerprint format alone.
+    """
+    secret_hash = hashlib.sha256(secret.encode()).hexdigest()
+    return hashlib.sha256(f"{rule_id}:{secret_hash}".encode()).hexdigest()[:32]
+
+
+def mask(secret: str, keep: int = 4) -> str:
+    """The first ``keep`` characters, then asterisks: enough to recognise, not to use."""
+    return secret[:keep] + "*" * min(max(len(secret) - keep, 4), 16)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    description: str
+    path: str
+    line: int
+    column: int
+    secret: str = field(repr=False)
+    # Set for --history and --staged findings: where the secret was first seen.
+    commit: str | None = None
+    # "test-fixture", "hygiene", "baseline"... kept in output, never used for identity.
+    tags: tuple[str, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.rule_id, self.secret)
+
+    @property
+    def masked(self) -> str:
+        return mask(self.secret)
+
+    def with_tags(self, *tags: str) -> Finding:
+        return replace(self, tags=tuple(dict.fromkeys((*self.tags, *tags))))
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape: everything but the secret, which appears masked."""
+        return {
+            "rule_id": self.rule_id,
+            "description": self.description,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "secret": self.masked,
+            "fingerprint": self.fingerprint,
+            "commit": self.commit,
+            "tags": list(self.tags),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Finding({self.rule_id!r}, {self.path!r}:{self.line}, secret={self.masked!r}"
+            f"{', commit=' + repr(self.commit) if self.commit else ''})"
+        )

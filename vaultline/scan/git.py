@@ -1,0 +1,184 @@
+"""Reading blobs out of git: the staged index and the whole history, each blob once.
+
+``git log --raw`` lists, commit by commit from the oldest, the blob ids each commit
+introduced; the first time a blob id is seen is where its content first appeared. The
+contents are then streamed through one ``git cat-file --batch`` process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from vaultline.errors import ScanError
+
+_SUBMODULE_MODE = "160000"
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """A blob, the commit and path where it first appeared, and its order of appearance."""
+
+    oid: str
+    path: str
+    commit: str | None
+    order: int
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-c", "core.quotePath=false", *args],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ScanError("git is not installed; --staged and --history need it") from exc
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ScanError(f"git {args[0]} failed in {root}: {message[-1] if message else '?'}")
+    return done.stdout.decode("utf-8", "surrogateescape")
+
+
+def repo_root(path: Path) -> Path:
+    return Path(_git(path if path.is_dir() else path.parent, "rev-parse", "--show-toplevel").strip())
+
+
+def is_repo(path: Path) -> bool:
+    try:
+        repo_root(path)
+    except ScanError:
+        return False
+    return True
+
+
+def _unquote(path: str) -> str:
+    # With core.quotePath=false only control characters, '"' and '\\' are C-quoted.
+    if len(path) >= 2 and path[0] == path[-1] == '"':
+        return path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+    return path
+
+
+def staged_blobs(root: Path) -> list[BlobRef]:
+    """Blobs for files added or modified in the index (what the next commit would add)."""
+    raw = _git(root, "diff", "--cached", "--raw", "--no-abbrev", "--no-renames",
+               "--diff-filter=AMT")
+    refs: list[BlobRef] = []
+    for line in raw.splitlines():
+        meta, _, path = line.partition("\t")
+        fields = meta.split()
+        if len(fields) < 5 or fields[1] == _SUBMODULE_MODE:
+            continue
+        refs.append(BlobRef(fields[3], _unquote(path), None, len(refs)))
+    return refs
+
+
+@dataclass
+class HistoryStats:
+    commits: int = 0
+    blob_mentions: int = 0  # (commit, path) pairs that introduced a blob, before dedup
+
+
+def history_blobs(root: Path, since: str | None, stats: HistoryStats) -> list[BlobRef]:
+    """Every blob reachable from any ref (after ``since``), once, oldest appearance first."""
+    args = ["log", "--all", "--reverse", "--topo-order", "-m", "--raw", "--no-abbrev",
+            "--no-renames", "--diff-filter=AMT", "--format=commit %H"]
+    if since:
+        args += ["--not", since]
+    out = _git(root, *args)
+    seen: set[str] = set()
+    commits: set[str] = set()
+    refs: list[BlobRef] = []
+    commit: str | None = None
+    for line in out.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:].strip()
+            commits.add(commit)
+            continue
+        if not line.startswith(":"):
+            continue
+        meta, _, path = line.partition("\t")
+        fields = meta.split()
+        if len(fields) < 5 or fields[1] == _SUBMODULE_MODE:
+            continue
+        stats.blob_mentions += 1
+        oid = fields[3]
+        if oid in seen:
+            continue
+        seen.add(oid)
+        refs.append(BlobRef(oid, _unquote(path), commit, len(refs)))
+    stats.commits = len(commits)
+    return refs
+
+
+def count_tree_files(root: Path, rev: str = "HEAD") -> int:
+    return sum(1 for line in _git(root, "ls-tree", "-r", "--name-only", rev).splitlines() if line)
+
+
+def tracked_files(root: Path) -> list[str]:
+    return [p for p in _git(root, "ls-files", "-z").split("\0") if p]
+
+
+def is_ignored_by_git(root: Path, path: str) -> bool:
+    done = subprocess.run(
+        ["git", "check-ignore", "-q", "--no-index", path], cwd=root, capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def read_blobs(
+    root: Path, refs: Iterable[BlobRef], max_bytes: int
+) -> Iterator[tuple[BlobRef, bytes | None]]:
+    """Stream contents through ``git cat-file --batch``; ``None`` for blobs over the limit.
+
+    A writer thread feeds object ids while this generator reads, so neither pipe fills up.
+    """
+    refs = list(refs)
+    proc = subprocess.Popen(
+        ["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
+
+    def feed() -> None:
+        try:
+            for ref in refs:
+                stdin.write(ref.oid.encode() + b"\n")
+            stdin.close()
+        except BrokenPipeError:
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        for ref in refs:
+            header = stdout.readline().split()
+            if len(header) < 3 or header[1] != b"blob":
+                continue  # "<oid> missing": a shallow clone or a pruned object
+            size = int(header[2])
+            if size > max_bytes:
+                _discard(stdout, size + 1)
+                yield ref, None
+                continue
+            data = stdout.read(size)
+            stdout.read(1)  # the newline after each object
+            yield ref, data
+    finally:
+        stdout.close()
+        proc.wait()
+        writer.join(timeout=1)
+
+
+def _discard(stream: IO[bytes], size: int) -> None:
+    read = stream.read
+    while size > 0:
+        chunk = read(min(size, 1 << 20))
+        if not chunk:
+            break
+        size -= len(chunk)

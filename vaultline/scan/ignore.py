@@ -1,0 +1,152 @@
+"""``.gitignore``-style patterns, for ``.gitignore`` and ``.vaultlineignore`` files.
+
+Implements the parts of gitignore(5) trees actually use: comments, ``!`` negation,
+trailing ``/`` for directories only, anchoring by a leading or inner ``/``, ``*``, ``?``,
+``[...]`` and ``**``. The last matching pattern wins, and files inside an ignored
+directory stay ignored (git cannot re-include them either).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+IGNORE_FILES = (".gitignore", ".vaultlineignore")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    regex: re.Pattern[str]
+    negate: bool
+    dir_only: bool
+
+
+def _translate(glob: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        ch = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if glob.startswith("/**", i) and i + 3 == len(glob):
+            out.append("/.*")
+            i += 3
+            continue
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[":
+            end = glob.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(ch))
+            else:
+                body = glob[i + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end
+        elif ch == "\\" and i + 1 < len(glob):
+            i += 1
+            out.append(re.escape(glob[i]))
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+def parse(text: str) -> list[Pattern]:
+    patterns: list[Pattern] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        if negate or line.startswith("\\"):
+            line = line[1:]
+        dir_only = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line
+        line = line.lstrip("/")
+        body = _translate(line)
+        # Unanchored patterns match a name at any depth; anchored ones from the file's dir.
+        regex = ("" if anchored else "(?:.*/)?") + body
+        patterns.append(Pattern(re.compile(f"^{regex}$"), negate, dir_only))
+    return patterns
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """The patterns of one directory's ignore files, matched relative to that directory."""
+
+    base: str  # directory relative to the scan root, "" for the root
+    patterns: tuple[Pattern, ...]
+    # For ignore files *above* the scan root (in the repository): the scan root's path
+    # relative to the directory holding them, prepended before matching.
+    prefix: str = ""
+
+    @classmethod
+    def load(cls, directory: Path, base: str, prefix: str = "") -> IgnoreRules | None:
+        patterns: list[Pattern] = []
+        for name in IGNORE_FILES:
+            try:
+                patterns += parse((directory / name).read_text("utf-8", "replace"))
+            except OSError:
+                continue
+        return cls(base, tuple(patterns), prefix) if patterns else None
+
+    def decide(self, rel: str, is_dir: bool) -> bool | None:
+        """True ignored, False re-included, None no pattern here matched."""
+        if self.prefix:
+            rel = f"{self.prefix}/{rel}"
+        if self.base:
+            if not rel.startswith(self.base + "/"):
+                return None
+            rel = rel[len(self.base) + 1 :]
+        verdict: bool | None = None
+        for p in self.patterns:
+            if p.dir_only and not is_dir:
+                continue
+            if p.regex.match(rel):
+                verdict = not p.negate
+        return verdict
+
+
+def is_ignored(stack: list[IgnoreRules], rel: str, is_dir: bool) -> bool:
+    verdict = False
+    for rules in stack:
+        decided = rules.decide(rel, is_dir)
+        if decided is not None:
+            verdict = decided
+    return verdict
+
+
+def enclosing_rules(root: Path) -> list[IgnoreRules]:
+    """Ignore files between the enclosing git work tree's top and ``root`` (exclusive).
+
+    Scanning ``repo/src`` must still honour ``repo/.gitignore``; outside a git work tree
+    only the scan root's own files apply.
+    """
+    root = root.resolve()
+    chain: list[Path] = []
+    for parent in root.parents:
+        chain.append(parent)
+        if (parent / ".git").exists():
+            break
+    else:
+        return []
+    rules: list[IgnoreRules] = []
+    for directory in reversed(chain):
+        loaded = IgnoreRules.load(directory, "", root.relative_to(directory).as_posix())
+        if loaded is not None:
+            rules.append(loaded)
+    return rules
