@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "refs": "vaultline.cli.resolve:refs",
     "resolve": "vaultline.cli.resolve:resolve",
     "explain": "vaultline.cli.resolve:explain",
+    "scan": "vaultline.cli.scan:scan",
     "inventory": "vaultline.cli.inventory:inventory",
     "policy": "vaultline.cli.policy:policy",
 }
