@@ -40,7 +40,7 @@ from vaultline.audit.event import (
     Entry,
 )
 from vaultline.audit.log import AuditLog, default_actor
-from vaultline.audit.query import EventFilter, parse_since
+from vaultline.audit.query import EventFilter, parse_duration, parse_since
 from vaultline.audit.report import Finding, Report, ReportSettings
 from vaultline.audit.verify import VerifyResult
 
@@ -50,5 +50,6 @@ __all__ = [
     "KEY_ROTATE", "KEY_SIGN", "OK", "OUTCOMES", "OVERRIDE_APPLY", "OVERRIDE_EXPIRE",
     "OVERRIDE_REVOKE", "OVERRIDE_SET", "READ", "REVEAL", "ROTATE", "UNDELETE", "WRITE",
     "AuditEvent", "AuditLog", "Checkpoint", "Entry", "EventFilter", "Finding", "Report",
-    "ReportSettings", "StoreCheckpoint", "Tip", "VerifyResult", "default_actor", "parse_since",
+    "ReportSettings", "StoreCheckpoint", "Tip", "VerifyResult", "default_actor",
+    "parse_duration", "parse_since",
 ]

@@ -17,11 +17,19 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+def parse_duration(text: str) -> timedelta | None:
+    """``45s``, ``30m``, ``1h``, ``2d``, ``1w``; ``None`` if ``text`` is not one."""
+    match = _DURATION.match(text)
+    if match is None:
+        return None
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
 def parse_since(text: str, now: datetime) -> datetime:
     """``30m``, ``1h``, ``2d``, ``1w`` before ``now``, or an ISO 8601 time (UTC if no zone)."""
-    match = _DURATION.match(text)
-    if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    duration = parse_duration(text)
+    if duration is not None:
+        return now - duration
     try:
         moment = parse_time(text.strip())
     except ValueError:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "scan": "vaultline.cli.scan:scan",
     "inventory": "vaultline.cli.inventory:inventory",
     "policy": "vaultline.cli.policy:policy",
+    "audit": "vaultline.cli.audit:audit",
 }
 
 
