@@ -83,7 +83,9 @@ def verify(store_dir: Path, fmt: str) -> None:
     else:
         click.echo(str(result))
     if not result.ok:
-        raise click.exceptions.Exit(1)
+        # SystemExit, not ctx.exit: the root main() runs click with standalone_mode=False,
+        # which returns ctx.exit's code instead of raising it, and main() drops it.
+        raise SystemExit(1)
 
 
 @audit.command()

@@ -1,0 +1,105 @@
+"""``vaultline audit`` through a real subprocess: exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.audit.audit_helpers import FakeClock
+from vaultline.audit import DENIED, DENY, READ, WRITE, AuditLog
+from vaultline.audit.checkpoint import META_NAME
+from vaultline.store import EmbeddedStore
+
+SECRET = "Canary-s3cret-value-4711"
+# The installed console script, as users run it.
+VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
+
+
+def run(args: list[str], cwd: Path, environ: dict[str, str] | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTLINE_")}
+    env.update(environ or {})
+    env["HOME"] = str(cwd)  # no stray key file from the real home
+    return subprocess.run([VAULTLINE, "audit", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def project(store: EmbeddedStore) -> Path:
+    recent = datetime.now(UTC) - timedelta(minutes=5)
+    clock = FakeClock(recent - timedelta(days=10))
+    log = AuditLog.for_store(store, clock=clock)
+    log.record(WRITE, env="prod", key="Db:Password", value=SECRET, actor="ana@laptop")
+    log.record(READ, env="prod", key="Db:Password", value=SECRET, actor="app@web")
+    clock.now = recent
+    log.record(READ, env="prod", key="Db:Password", value=SECRET, actor="eve@box")
+    log.record(DENY, env="prod", key="Api:Key", outcome=DENIED, actor="eve@box")
+    return store.directory.parent
+
+
+def test_verify_ok(project: Path, environ: dict[str, str]) -> None:
+    done = run(["verify"], project, environ)
+    assert (done.returncode, done.stdout.strip()) == (0, "ok: 4 lines, chain and checkpoint intact")
+
+
+def test_verify_reports_the_bad_line(project: Path, environ: dict[str, str]) -> None:
+    log = project / ".vaultline" / "audit.log"
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(lines[0] + lines[2] + lines[3])
+    done = run(["verify"], project, environ)
+    assert done.returncode == 1
+    assert done.stdout.startswith("line 2: deleted")
+    as_json = json.loads(run(["verify", "--format", "json"], project, environ).stdout)
+    assert as_json["ok"] is False and as_json["bad_line"] == 2
+
+
+def test_verify_reports_an_edited_checkpoint(
+    project: Path, environ: dict[str, str], store: EmbeddedStore
+) -> None:
+    store.meta_set(META_NAME, (store.meta_get(META_NAME) or "").replace('"seq":4', '"seq":3'))
+    done = run(["verify", "--store-dir", str(project / ".vaultline")], Path("/"), environ)
+    assert done.returncode == 1 and done.stdout.startswith("checkpoint: ")
+
+
+def test_verify_without_the_master_key_is_a_usage_error(project: Path) -> None:
+    done = run(["verify"], project, None)
+    assert done.returncode == 2 and "master key" in done.stderr
+
+
+def test_verify_without_a_store(tmp_path: Path, environ: dict[str, str]) -> None:
+    done = run(["verify", "--store-dir", str(tmp_path / "nowhere")], tmp_path, environ)
+    assert done.returncode == 1 and "no embedded store" in done.stderr
+
+
+def test_show_filters_and_never_prints_values(project: Path) -> None:
+    done = run(["show", "--since", "1h", "--actor", "eve@*"], project, None)  # no key needed
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert rows[0].split() == ["SEQ", "TIME", "ACTOR", "ACTION", "ENV", "KEY", "OUTCOME"]
+    assert [r.split()[3] for r in rows[1:]] == [READ, DENY]
+    events = json.loads(run(["show", "--key", "Db:*", "--format", "json"], project, None).stdout)
+    assert [e["seq"] for e in events] == [1, 2, 3]
+    assert len({e["value_hmac"] for e in events}) == 1
+    assert SECRET not in done.stdout + json.dumps(events)
+    assert SECRET.encode() not in (project / ".vaultline" / "audit.log").read_bytes()
+
+
+def test_show_rejects_a_bad_since(project: Path) -> None:
+    done = run(["show", "--since", "yesterday"], project, None)
+    assert done.returncode == 1 and "--since 'yesterday'" in done.stderr
+
+
+def test_report(project: Path) -> None:
+    done = run(["report", "--format", "json"], project, None)
+    assert done.returncode == 0, done.stderr
+    kinds = [(f["kind"], f["actor"]) for f in json.loads(done.stdout)["findings"]]
+    assert kinds == [("new-actor", "eve@box"), ("denied", "eve@box")]
+    table = run(["report", "--burst-window", "30s"], project, None)
+    assert table.returncode == 0 and table.stdout.startswith("2 finding(s) in 4 event(s)")
+    bad = run(["report", "--burst-window", "soon"], project, None)
+    assert bad.returncode == 2 and "--burst-window" in bad.stderr
