@@ -27,8 +27,11 @@ def _env_pairs(bundle: Bundle, reveal: bool, prefix: str) -> list[tuple[str, str
 
 
 def _dotenv_quote(value: str) -> str:
-    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-               .replace("$", "\\$"))
+    # Single quotes are literal for python-dotenv and docker compose (no $ interpolation);
+    # only values that cannot be single-quoted fall back to escaped double quotes.
+    if "'" not in value and "\n" not in value:
+        return f"'{value}'"
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 
 

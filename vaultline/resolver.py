@@ -147,13 +147,13 @@ class Resolver:
 
     def _fetch_all(self, rows: Sequence[ReferenceRow]) -> dict[tuple[str, Request], Any]:
         """Fetch each distinct (provider, path, version) once; providers run concurrently."""
-        wanted: dict[str, list[Request]] = defaultdict(list)
+        wanted: dict[str, dict[Request, None]] = defaultdict(dict)  # ordered set per provider
         for row in rows:
-            wanted[row.provider].append((row.path, row.reference.version))
+            wanted[row.provider][(row.path, row.reference.version)] = None
 
         def run(name: str) -> tuple[str, dict[Request, Fetched | ProviderError]]:
             try:
-                return name, self.provider(name).fetch_many(wanted[name])
+                return name, self.provider(name).fetch_many(list(wanted[name]))
             except ProviderError as exc:
                 return name, {request: exc for request in wanted[name]}
 

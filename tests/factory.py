@@ -1,0 +1,45 @@
+"""Building throw-away projects for tests: files written exactly as a user would."""
+
+from __future__ import annotations
+
+import base64
+import os
+import textwrap
+from pathlib import Path
+
+from vaultline.store import EmbeddedStore
+
+
+def master_key_env() -> dict[str, str]:
+    return {"VAULTLINE_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def make_project(root: Path, files: dict[str, str] | None = None, *,
+                 environ: dict[str, str] | None = None) -> Path:
+    """A project with a store; ``files`` override the default vaultline.yaml and packs."""
+    base = {
+        "vaultline.yaml": """
+            version: 1
+            app: nexus-engine
+            environments: [dev, prod]
+            defaults:
+              Logging:Level: Information
+            schema:
+              ConnectionStrings:Primary: {secret: true, required: true}
+        """,
+        "env/prod/values.yaml": "Logging:Level: Warning\n",
+        "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\n",
+    }
+    base.update(files or {})
+    write(root, base)
+    if environ is not None:
+        EmbeddedStore.create(root / ".vaultline", environ=environ)[0].close()
+    return root

@@ -1,0 +1,43 @@
+import pytest
+
+from vaultline import keypath
+
+
+@pytest.mark.parametrize(
+    ("nested", "flat"),
+    [
+        ({"A": {"B": 1}}, {"A:B": 1}),
+        ({"A:B": 1, "A": {"C": 2}}, {"A:B": 1, "A:C": 2}),
+        ({"A": {"B": {"C": [1, 2]}}}, {"A:B:C": [1, 2]}),
+        ({"A": {}}, {"A": {}}),
+    ],
+)
+def test_flatten(nested: dict[str, object], flat: dict[str, object]) -> None:
+    assert keypath.flatten(nested) == flat
+
+
+def test_nest_is_the_inverse_of_flatten() -> None:
+    flat = {"ConnectionStrings:Primary": "x", "ConnectionStrings:Replica": "y", "Top": 1}
+    assert keypath.flatten(keypath.nest(flat)) == flat
+    assert keypath.nest(flat) == {"ConnectionStrings": {"Primary": "x", "Replica": "y"}, "Top": 1}
+
+
+@pytest.mark.parametrize(
+    ("key", "env", "prefix"),
+    [
+        ("ConnectionStrings:Primary", "CONNECTIONSTRINGS__PRIMARY", ""),
+        ("AI:OpenAI:ApiKey", "APP_AI__OPENAI__APIKEY", "APP_"),
+        ("Feature-Flags:beta.search", "FEATURE_FLAGS__BETA_SEARCH", ""),
+    ],
+)
+def test_env_name(key: str, env: str, prefix: str) -> None:
+    assert keypath.env_name(key, prefix) == env
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [("", "empty key"), ("A::B", "empty segment"), ("A:B C", "may hold only"), ("A:B", None)],
+)
+def test_validate(key: str, problem: str | None) -> None:
+    result = keypath.validate(key)
+    assert (result is None) if problem is None else (problem in (result or ""))

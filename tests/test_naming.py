@@ -1,0 +1,46 @@
+import pytest
+
+from vaultline.errors import ConfigError
+from vaultline.naming import NamingConvention
+
+LOCAL = NamingConvention()
+AWS = NamingConvention("{app}/{env}/{key}", "/", "lower-camel")
+AZURE = NamingConvention("{app}--{env}--{key}", "--", "lower-kebab")
+ENV = NamingConvention("{key}", "__", "upper")
+FILE = NamingConvention("/run/secrets/{key}", "_", "snake")
+
+
+@pytest.mark.parametrize(
+    ("convention", "key", "expected"),
+    [
+        # The exact names seed 000 gives.
+        (LOCAL, "ConnectionStrings:Primary", "nexus-engine/prod/ConnectionStrings/Primary"),
+        (AWS, "ConnectionStrings:Primary", "nexus-engine/prod/connectionStrings/primary"),
+        (AZURE, "ConnectionStrings:Primary", "nexus-engine--prod--connectionstrings--primary"),
+        (AWS, "AI:OpenAI:ApiKey", "nexus-engine/prod/ai/openAI/apiKey"),
+        (AZURE, "AI:Azure-OpenAI:Api-Key", "nexus-engine--prod--ai--azure-openai--api-key"),
+        (ENV, "ConnectionStrings:Primary", "CONNECTIONSTRINGS__PRIMARY"),
+        (FILE, "Jwt:PrivateKey", "/run/secrets/jwt_private_key"),
+    ],
+)
+def test_conventions(convention: NamingConvention, key: str, expected: str) -> None:
+    assert convention.name(key, app="nexus-engine", env="prod") == expected
+
+
+def test_overrides_from_config() -> None:
+    custom = LOCAL.with_overrides({"template": "{env}.{key}", "separator": ".",
+                                   "transform": "lower"}, where="provider 'x'")
+    assert custom.name("Db:Main", app="a", env="prod") == "prod.db.main"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"transform": "shout"}, "unknown naming transform 'shout'"),
+        ({"template": "{app}/{region}"}, "may only use"),
+        ({"prefix": "x"}, "unknown naming field"),
+    ],
+)
+def test_bad_overrides(config: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        LOCAL.with_overrides(config, where="provider 'x'")
