@@ -127,10 +127,10 @@ def test_bad_input_gives_file_line_and_what_is_wrong(
 
 def test_unknown_environment(tmp_path: Path) -> None:
     make_project(tmp_path)
-    with pytest.raises(ConfigError, match="unknown environment 'qa'; .* defines: dev, prod"):
+    with pytest.raises(ConfigError, match=r"unknown environment 'qa'; .* defines: dev, prod"):
         Project.load(tmp_path).pack("qa")
 
 
 def test_missing_project(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no vaultline.yaml in .* run 'vaultline init'"):
+    with pytest.raises(ConfigError, match=r"no vaultline.yaml in .* run 'vaultline init'"):
         Project.load(tmp_path)
