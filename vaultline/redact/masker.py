@@ -50,8 +50,8 @@ class Masker:
         self._mask = mask.encode("utf-8")
         self._mask_text = mask
         self._max_len = max((len(p) for p in self._patterns), default=0)
-        self._first_bytes = frozenset(p[0] for p in self._patterns)
-        self._first_pairs = frozenset(p[:2] for p in self._patterns)
+        # A cheap filter before the bisect: every pattern prefix of up to 4 bytes.
+        self._short_prefixes = frozenset(p[:k] for p in self._patterns for k in range(1, 5))
         self._matcher: Matcher | None = make_matcher(self._patterns, backend) if self._patterns else None
 
     @classmethod
@@ -109,11 +109,9 @@ class Masker:
         """Length of the longest suffix of `tail` that is a proper prefix of a pattern."""
         patterns = self._patterns
         n = len(tail)
+        short_prefixes = self._short_prefixes
         for i in range(max(0, n - self._max_len + 1), n):
-            if n - i >= 2:
-                if tail[i : i + 2] not in self._first_pairs:
-                    continue
-            elif tail[i] not in self._first_bytes:
+            if tail[i : i + 4] not in short_prefixes:
                 continue
             suffix = tail[i:]
             j = bisect_left(patterns, suffix)
@@ -141,11 +139,16 @@ class StreamMasker:
         self._end = 0  # absolute offset of the end of the stream so far
         self._out = 0  # absolute offset up to which output has been produced
         self._mask_end = -1  # absolute end of the last mask produced
-        self._held = b""  # stream bytes [_out, _end)
         self._deferred: list[Span] = []  # matches that start inside the held tail
+        # Unemitted bytes: `_held` from `_held_at`, then the chunk being fed from `_chunk_at`
+        # (kept as a view so emitting text does not copy the chunk around).
+        self._held = b""
+        self._held_at = 0
+        self._chunk: memoryview = memoryview(b"")
+        self._chunk_at = 0
 
     def __repr__(self) -> str:
-        return f"<StreamMasker at {self._end} bytes, {len(self._held)} held>"
+        return f"<StreamMasker at {self._end} bytes, {self.pending} held>"
 
     def __enter__(self) -> StreamMasker:
         return self
@@ -161,26 +164,32 @@ class StreamMasker:
     @property
     def pending(self) -> int:
         """Bytes fed but not yet emitted."""
-        return len(self._held)
+        return self._end - self._out
 
     def feed(self, chunk: bytes) -> bytes:
         matcher = self._masker._matcher
         if matcher is None:
-            self._end += len(chunk)
-            self._out = self._end
+            self._end = self._out = self._end + len(chunk)
             return bytes(chunk)
         if not chunk:
             return b""
-        context = self._context
-        data = context + chunk
-        base = self._end - len(context)  # absolute offset of data[0]
+        start = self._end
         self._end += len(chunk)
-        # Matches ending inside the old context were reported by an earlier feed.
-        spans = self._deferred + [(base + s, base + e) for s, e in matcher.scan(data) if e > len(context)]
-        self._context = data[-self._keep :] if self._keep else b""
+        self._chunk, self._chunk_at = memoryview(chunk), start
+        spans = self._deferred
+        spans += [(start + s, start + e) for s, e in matcher.scan(chunk)]
+        context = self._context
+        if context:
+            # Matches that cross into this chunk: scan only the seam, not the whole chunk again.
+            seam = context + chunk[: self._keep]
+            base = start - len(context)
+            spans += [(base + s, base + e) for s, e in matcher.scan(seam) if s < len(context) < e]
+        if self._keep:
+            self._context = (
+                chunk[-self._keep :] if len(chunk) >= self._keep else (context + chunk)[-self._keep :]
+            )
         hold_from = self._end - self._masker._held_len(self._context)
-        self._held += chunk
-        pieces: list[bytes] = []
+        pieces: list[bytes | memoryview] = []
         deferred: list[Span] = []
         for span in sorted(spans):
             if span[0] >= hold_from:
@@ -190,26 +199,36 @@ class StreamMasker:
                 self._commit(span, pieces)
         self._deferred = deferred
         if self._out < hold_from:
-            pieces.append(self._take(hold_from))
+            pieces.append(self._bytes(self._out, hold_from))
+            self._out = hold_from
+        self._keep_unemitted()
         return b"".join(pieces)
 
     def flush(self) -> bytes:
-        pieces: list[bytes] = []
+        pieces: list[bytes | memoryview] = []
         for span in sorted(self._deferred):
             self._commit(span, pieces)
         self._deferred = []
         if self._out < self._end:
-            pieces.append(self._take(self._end))
+            pieces.append(self._bytes(self._out, self._end))
+            self._out = self._end
+        self._keep_unemitted()
         return b"".join(pieces)
 
-    def _take(self, upto: int) -> bytes:
-        """Remove and return held bytes up to absolute offset `upto`."""
-        cut = upto - self._out
-        taken, self._held = self._held[:cut], self._held[cut:]
-        self._out = upto
-        return taken
+    def _bytes(self, begin: int, end: int) -> bytes | memoryview:
+        """Unemitted stream bytes between two absolute offsets."""
+        at = self._chunk_at
+        if begin >= at:
+            return self._chunk[begin - at : end - at]
+        first = self._held[begin - self._held_at : end - self._held_at]
+        return first if end <= at else first + self._chunk[: end - at]
 
-    def _commit(self, span: Span, pieces: list[bytes]) -> None:
+    def _keep_unemitted(self) -> None:
+        self._held = bytes(self._bytes(self._out, self._end))
+        self._held_at = self._out
+        self._chunk, self._chunk_at = memoryview(b""), self._end
+
+    def _commit(self, span: Span, pieces: list[bytes | memoryview]) -> None:
         start, end = span
         if end <= self._out:
             return
@@ -218,7 +237,7 @@ class StreamMasker:
                 # Only after a forced flush: the start of this match is already out.
                 pieces.append(self._masker._mask)
         else:
-            pieces.append(self._take(start))
+            if start > self._out:
+                pieces.append(self._bytes(self._out, start))
             pieces.append(self._masker._mask)
-        self._take(end)
-        self._mask_end = end
+        self._out = self._mask_end = end
