@@ -149,3 +149,16 @@ def test_naive_clock_is_refused(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "a.log", hmac_key=None, checkpoint=None, clock=datetime.now)
     with pytest.raises(AuditError, match="timezone"):
         log.record(READ)
+
+
+def test_detail_is_stored_sorted_and_verifies(log: AuditLog) -> None:
+    event = log.record(OVERRIDE_SET, key="A", detail={"z": 1, "a": {"y": [1, "é"], "b": None}})
+    raw = log.path.read_bytes()
+    assert b'"detail":{"a":{"b":null,"y":[1,"\xc3\xa9"]},"z":1}' in raw
+    assert list(event.detail or {}) == ["a", "z"]
+    assert log.verify().ok
+
+
+def test_unserializable_detail_is_refused(log: AuditLog) -> None:
+    with pytest.raises(AuditError, match="not JSON-serializable"):
+        log.record(WRITE, key="A", detail={"when": object()})

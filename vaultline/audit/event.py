@@ -7,8 +7,10 @@ On disk an event is one JSON line (format version ``v`` = 1)::
      "reference":"local:nexus-engine/prod/ConnectionStrings/Primary","outcome":"ok",
      "value_hmac":"9f2c…","detail":null,"prev":"<hash of line 6>","hash":"<this line's hash>"}
 
-``hash`` is SHA-256 over the canonical JSON (sorted keys, no spaces, UTF-8) of every other
-field, ``prev`` included, so each line commits to the whole log before it.
+``hash`` is SHA-256 over the canonical JSON of every other field, ``prev`` included, so
+each line commits to the whole log before it. Canonical: the fields in the order above,
+``detail``'s keys sorted, no spaces, UTF-8 — which is exactly the line as written up to
+``,"hash"``, so writing an event costs one serialization.
 
 ``value_hmac`` is HMAC-SHA256 of the value under a key derived from the store's master key:
 equal values give equal HMACs (a secret copied between environments shows up) while the
@@ -84,13 +86,17 @@ FIELDS = ("v", "seq", "time", "actor", "action", "env", "key", "reference", "out
           "value_hmac", "detail", "prev", "hash")
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The fields covered by ``hash`` in their fixed order, serialized compactly."""
+    return _ENCODER.encode({name: body[name] for name in FIELDS[:-1]}).encode()
 
 
 def line_hash(body: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical JSON of an event without its ``hash`` field."""
-    return hashlib.sha256(canonical({k: v for k, v in body.items() if k != "hash"})).hexdigest()
+    return hashlib.sha256(canonical(body)).hexdigest()
 
 
 def format_time(moment: datetime) -> str:
@@ -105,7 +111,14 @@ def parse_time(text: str) -> datetime:
 
 def value_hmac(hmac_key: bytes, value: str | bytes) -> str:
     data = value.encode("utf-8") if isinstance(value, str) else value
-    return hmac.new(hmac_key, data, hashlib.sha256).hexdigest()
+    return hmac.digest(hmac_key, data, "sha256").hex()
+
+
+def _sorted_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
+    # Round-trip once so the stored detail is plain JSON with sorted keys: what is hashed
+    # at write time is then byte-for-byte what a reader re-serializes.
+    normal: dict[str, Any] = json.loads(json.dumps(dict(detail), sort_keys=True))
+    return normal
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,28 +196,41 @@ class AuditEvent:
         return {**self.body(), "hash": self.hash}
 
     def to_line(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        return self.seal_body(self.body())[1]
+
+    @staticmethod
+    def seal_body(body: Mapping[str, Any]) -> tuple[str, bytes]:
+        """The hash of ``body`` and the line that carries it."""
+        data = canonical(body)
+        digest = hashlib.sha256(data).hexdigest()
+        return digest, data[:-1] + b',"hash":"' + digest.encode() + b'"}\n'
 
     @classmethod
     def build(cls, entry: Entry, *, seq: int, time: str, actor: str, prev: str,
-              hmac_key: bytes | None) -> AuditEvent:
+              hmac_key: bytes | None) -> tuple[AuditEvent, bytes]:
+        """The event for ``entry`` at ``seq`` after ``prev``, and its line."""
         digest = None
         if hmac_key is not None and entry.value is not None:
             digest = value_hmac(hmac_key, entry.value)
-        body: dict[str, Any] = {
-            "v": FORMAT_VERSION, "seq": seq, "time": time, "actor": entry.actor or actor,
-            "action": entry.action, "env": entry.env, "key": entry.key,
-            "reference": entry.reference, "outcome": entry.outcome, "value_hmac": digest,
-            "detail": None if entry.detail is None else dict(entry.detail), "prev": prev,
-        }
         try:
-            hashed = line_hash(body)
+            detail = None if entry.detail is None else _sorted_detail(entry.detail)
         except (TypeError, ValueError) as exc:
             raise AuditError(
                 f"audit detail for {entry.action} {entry.key or ''} is not JSON-serializable: "
                 f"{exc.__class__.__name__}"
             ) from None
-        return cls.from_dict({**body, "hash": hashed})
+        body: dict[str, Any] = {
+            "v": FORMAT_VERSION, "seq": seq, "time": time, "actor": entry.actor or actor,
+            "action": entry.action, "env": entry.env, "key": entry.key,
+            "reference": entry.reference, "outcome": entry.outcome, "value_hmac": digest,
+            "detail": detail, "prev": prev,
+        }
+        hashed, line = cls.seal_body(body)
+        event = cls(seq=seq, time=time, actor=body["actor"], action=entry.action,
+                    env=entry.env, key=entry.key, reference=entry.reference,
+                    outcome=entry.outcome, value_hmac=digest, detail=detail, prev=prev,
+                    hash=hashed)
+        return event, line
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuditEvent:

@@ -125,12 +125,17 @@ class AuditLog:
             tip, breaks = self._resume(fd)
             stamp = format_time(self._clock())
             events: list[AuditEvent] = []
+            lines: list[bytes] = []
+            seq, prev, actor, key = tip.seq, tip.hash, self.actor, self._hmac_key
             for entry in [*breaks, *pending]:
-                event = AuditEvent.build(entry, seq=tip.seq + 1, time=stamp, actor=self.actor,
-                                         prev=tip.hash, hmac_key=self._hmac_key)
+                seq += 1
+                event, line = AuditEvent.build(entry, seq=seq, time=stamp, actor=actor,
+                                               prev=prev, hmac_key=key)
+                prev = event.hash
                 events.append(event)
-                tip = Tip(event.seq, event.hash)
-            data = b"".join(e.to_line() for e in events)
+                lines.append(line)
+            tip = Tip(seq, prev)
+            data = b"".join(lines)
             try:
                 written = os.write(fd, data)
             except OSError as exc:
