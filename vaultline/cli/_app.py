@@ -22,6 +22,9 @@ COMMANDS: dict[str, str] = {
     "refs": "vaultline.cli.resolve:refs",
     "resolve": "vaultline.cli.resolve:resolve",
     "explain": "vaultline.cli.resolve:explain",
+    "override": "vaultline.cli.override:override",
+    "run": "vaultline.cli.run:run",
+    "redact": "vaultline.cli.run:redact",
     "scan": "vaultline.cli.scan:scan",
     "inventory": "vaultline.cli.inventory:inventory",
     "policy": "vaultline.cli.policy:policy",
@@ -61,7 +64,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every vaultline error becomes one line on stderr and an exit code."""
     try:
-        cli.main(args=argv, prog_name="vaultline", standalone_mode=False)
+        # Without standalone mode click returns what a command's ctx.exit(code) asked for.
+        code = cli.main(args=argv, prog_name="vaultline", standalone_mode=False)
     except VaultlineError as exc:
         click.echo(f"vaultline: error: {exc}", err=True)
         return exc.exit_code
@@ -79,6 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         # `vaultline resolve | head`: the reader went away; that is not an error.
         sys.stderr.close()
         return 0
-    return 0
+    return code if isinstance(code, int) else 0
 
 

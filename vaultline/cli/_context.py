@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from vaultline.bundle import Bundle
 from vaultline.errors import ConfigError
 from vaultline.project import Project
 from vaultline.providers import registry
@@ -100,3 +102,46 @@ def resolve_target(project: Project, target: str, env: str | None) -> Target:
     context = registry.context_for(project, "-")
     provider = registry.create(project.provider_config(ref.provider), context)
     return Target(provider, ref.path, ref)
+
+
+def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False) -> Bundle:
+    """Resolve through a :class:`Session` (overrides applied, reads audited); warn on stderr."""
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        bundle = session.resolve(reveal=reveal)
+    for message in bundle.warnings:
+        click.echo(f"vaultline: warning: {message}", err=True)
+    return bundle
+
+
+def record(project: Project, action: str, *, reference: str, key: str | None = None,
+           env: str | None = None, value: str | None = None, outcome: str = "ok",
+           actor: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """Audit one store command (put, get, rm...) in the project's log."""
+    from vaultline.session import Session
+
+    with Session(project) as session:
+        session.audit.record(action, env=env, key=key, reference=reference, value=value,
+                             outcome=outcome, actor=actor, detail=detail)
+
+
+@contextlib.contextmanager
+def audited(project: Project, action: str, where: Target, env: str | None,
+            value: str | None = None) -> Iterator[dict[str, Any]]:
+    """Record ``action`` on ``where`` whatever happens: ok, denied or failed (never the value)."""
+    from vaultline.errors import PermissionDeniedError, VaultlineError
+
+    detail: dict[str, Any] = {}
+    try:
+        yield detail
+    except PermissionDeniedError:
+        record(project, action, reference=str(where), key=where.key, env=env, outcome="denied",
+               actor=where.provider.identity)
+        raise
+    except VaultlineError as exc:
+        record(project, action, reference=str(where), key=where.key, env=env, outcome="failed",
+               actor=where.provider.identity, detail={"reason": type(exc).__name__})
+        raise
+    record(project, action, reference=str(where), key=where.key, env=env, value=value,
+           actor=where.provider.identity, detail=detail or None)

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from vaultline.bundle import Provenance
-from vaultline.cli._context import env_option, load_project, project_dir_option
-from vaultline.cli._output import emit_json, emit_table, format_option, warn
+from vaultline.cli._context import env_option, load_project, project_dir_option, resolve_bundle
+from vaultline.cli._output import emit_json, emit_table, format_option
 from vaultline.formats import FORMATS
 
 
@@ -58,12 +58,7 @@ def resolve(env: str, fmt: str, reveal: bool, prefix: str, project_dir: Path | N
       vaultline resolve --env prod --format json --reveal
       vaultline resolve --env dev --format env --prefix APP_
     """
-    from vaultline.api import load_with_project
-
-    project = load_project(project_dir)
-    bundle = load_with_project(project, env, reveal=reveal)
-    for message in bundle.warnings:
-        warn(message)
+    bundle = resolve_bundle(project_dir, env, reveal=reveal)
     if fmt == "table":
         emit_table(["KEY", "VALUE", "LAYER", "SOURCE", "VERSION"],
                    [[r.key, r.display(reveal=reveal), r.provenance.layer.value,
@@ -87,10 +82,9 @@ def explain(key: str, env: str, fmt: str, project_dir: Path | None) -> None:
     Example:
       vaultline explain ConnectionStrings:Primary --env prod
     """
-    from vaultline.api import load_with_project
     from vaultline.errors import ConfigError
 
-    bundle = load_with_project(load_project(project_dir), env)
+    bundle = resolve_bundle(project_dir, env)
     try:
         explanation = bundle.explain(key)
     except KeyError:

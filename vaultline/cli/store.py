@@ -12,6 +12,7 @@ import click
 
 from vaultline.cli._context import (
     Target,
+    audited,
     env_option,
     load_project,
     project_dir_option,
@@ -55,7 +56,9 @@ def put(target: str, env: str | None, cas: int | None, from_file: Path | None,
     where = resolve_target(project, target, env)
     value = read_secret_input(from_file)
     try:
-        version = where.provider.put(where.path, value, cas=cas)
+        with audited(project, "write", where, env, value) as detail:
+            version = where.provider.put(where.path, value, cas=cas)
+            detail["version"] = version
     finally:
         where.provider.close()
     click.echo(f"{where}: version {version}")
@@ -78,8 +81,11 @@ def get(target: str, env: str | None, version: str | None, project_dir: Path | N
     try:
         from vaultline.resolver import select_field
 
-        fetched = where.provider.fetch(where.path, version or where.reference.version)
-        click.echo(select_field(fetched, where.reference))
+        with audited(project, "reveal", where, env) as detail:
+            fetched = where.provider.fetch(where.path, version or where.reference.version)
+            value = select_field(fetched, where.reference)
+            detail["version"] = fetched.version
+        click.echo(value)
     finally:
         where.provider.close()
 
@@ -166,8 +172,10 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
     project = load_project(project_dir)
     where = resolve_target(project, target, env)
     store = _local_store(where)
-    chosen = (store.destroy if destroy else store.delete)(where.path,
-                                                          _versions_list(version_list))
+    with audited(project, "destroy" if destroy else "delete", where, env) as detail:
+        chosen = (store.destroy if destroy else store.delete)(where.path,
+                                                              _versions_list(version_list))
+        detail["versions"] = chosen
     where.provider.close()
     verb = "destroyed" if destroy else "deleted"
     click.echo(f"{where}: {verb} version(s) {', '.join(map(str, chosen))}")
@@ -190,6 +198,8 @@ def undelete(target: str, env: str | None, version_list: str | None,
     project = load_project(project_dir)
     where = resolve_target(project, target, env)
     store = _local_store(where)
-    chosen = store.undelete(where.path, _versions_list(version_list))
+    with audited(project, "undelete", where, env) as detail:
+        chosen = store.undelete(where.path, _versions_list(version_list))
+        detail["versions"] = chosen
     where.provider.close()
     click.echo(f"{where}: restored version(s) {', '.join(map(str, chosen))}")
