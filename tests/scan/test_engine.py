@@ -1,0 +1,64 @@
+"""The engine: allow comments, positions, overlaps, fixtures, bytes that are not UTF-8."""
+
+from __future__ import annotations
+
+from tests.scan.conftest import flagged, secret
+from vaultline.scan.engine import Scanner
+from vaultline.scan.finding import fingerprint, mask
+
+SCANNER = Scanner()
+
+
+def test_allow_comment_on_the_same_line_suppresses() -> None:
+    token = secret("github-pat")
+    assert flagged(f'TOKEN = "{token}"  # vaultline:allow\n') == []
+    assert flagged(f'TOKEN = "{token}"  // gitleaks:allow\n') == []
+    assert flagged(f'TOKEN = "{token}"  # pragma: allowlist secret\n') == []
+
+
+def test_allow_next_line_and_only_that_line() -> None:
+    a, b = secret("github-pat", 1), secret("github-pat", 2)
+    text = f'# vaultline:allow-next-line\nA = "{a}"\nB = "{b}"\n'
+    findings = SCANNER.scan(text.encode(), "x.py")
+    assert [(f.line, f.secret) for f in findings] == [(3, b)]
+
+
+def test_allow_on_the_begin_line_of_a_pem_block() -> None:
+    pem = secret("pem-rsa-private-key")
+    assert flagged(pem.replace("-----\n", "----- vaultline:allow\n", 1) + "\n") == []
+    assert flagged(pem + "\n") == ["pem-rsa-private-key"]
+
+
+def test_line_and_column_are_one_based() -> None:
+    token = secret("npm-access-token")
+    findings = SCANNER.scan(f'a = 1\nb = 2\n  npm = "{token}"\n'.encode(), "x.py")
+    assert [(f.line, f.column, f.secret) for f in findings] == [(3, 10, token)]
+
+
+def test_pem_in_json_with_escaped_newlines() -> None:
+    pem = secret("pem-private-key").replace("\n", "\\n")
+    assert flagged('{"private_key": "' + pem + '"}\n', "sa.json") == ["pem-private-key"]
+
+
+def test_fixture_findings_are_kept_and_marked() -> None:
+    findings = SCANNER.scan(f'K = "{secret("github-pat")}"\n'.encode(), "tests/test_api.py")
+    assert [f.tags for f in findings] == [("test-fixture",)]
+
+
+def test_invalid_utf8_around_a_secret_still_scans() -> None:
+    data = b"\xff\xfe garbage " + secret("github-pat").encode() + b" \xc3\x28\n"
+    assert [f.rule_id for f in SCANNER.scan(data, "blob.txt")] == ["github-pat"]
+
+
+def test_many_keywords_one_long_line() -> None:
+    line = ";".join(f"token_{i}=None" for i in range(5000)) + f';x="{secret("github-pat")}"\n'
+    assert flagged(line, "big.env") == ["github-pat"]
+
+
+def test_fingerprint_is_rule_and_secret_only_and_mask_keeps_four_chars() -> None:
+    assert fingerprint("github-pat", "abc") == fingerprint("github-pat", "abc")
+    assert fingerprint("github-pat", "abc") != fingerprint("npm-access-token", "abc")
+    token = secret("github-pat")
+    assert mask(token).startswith("ghp_") and token[4:8] not in mask(token)
+    finding = SCANNER.scan(token.encode(), "x")[0]
+    assert token not in repr(finding) and token not in str(finding.as_dict())
