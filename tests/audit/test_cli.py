@@ -103,3 +103,14 @@ def test_report(project: Path) -> None:
     assert table.returncode == 0 and table.stdout.startswith("2 finding(s) in 4 event(s)")
     bad = run(["report", "--burst-window", "soon"], project, None)
     assert bad.returncode == 2 and "--burst-window" in bad.stderr
+
+
+def test_restart_after_damage(project: Path, environ: dict[str, str]) -> None:
+    log = project / ".vaultline" / "audit.log"
+    log.write_bytes(log.read_bytes().splitlines(keepends=True)[0])
+    assert run(["verify"], project, environ).returncode == 1
+    done = run(["restart", "--reason", "INC-42 truncated"], project, environ)
+    assert done.returncode == 0 and "archived the old log as" in done.stdout
+    assert run(["verify"], project, environ).returncode == 0
+    assert run(["restart"], project, environ).returncode == 2  # --reason is required
+    assert len(list((project / ".vaultline").glob("audit.*.log"))) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -49,3 +50,39 @@ def test_concurrent_writers_keep_the_chain_valid(
     # the writers really did interleave, so the lock was exercised
     switches = sum(1 for a, b in itertools.pairwise(events) if a.actor != b.actor)
     assert switches > WRITERS
+
+
+def _steady_writer(directory: str, environ: dict[str, str], writer: int, start: object) -> None:
+    with EmbeddedStore.open(Path(directory), environ=environ) as store:
+        log = AuditLog.for_store(store)
+        start.wait()  # type: ignore[attr-defined]
+        for i in range(EVENTS):
+            log.record(READ, key=f"w{writer}-{i}", actor=f"w{writer}")
+
+
+def test_restart_while_others_append_loses_nothing(
+    store: EmbeddedStore, environ: dict[str, str]
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(3)
+    procs = [context.Process(target=_steady_writer, args=(str(store.directory), environ, w, start))
+             for w in range(2)]
+    for proc in procs:
+        proc.start()
+    log = AuditLog.for_store(store)
+    start.wait()
+    deadline = time.monotonic() + 30
+    while not log.path.exists() or log.path.stat().st_size < 20_000:  # restart mid-stream
+        assert time.monotonic() < deadline, "the writers never got going"
+        time.sleep(0.005)
+    archive = log.restart("rotation under load")
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    assert log.verify().ok, str(log.verify())
+    old = list(AuditLog(archive, hmac_key=None, checkpoint=None).show())
+    assert AuditLog(archive, hmac_key=None, checkpoint=None).verify().ok
+    new = [e for e in log.show() if e.action == READ]
+    assert 0 < len(old) < 2 * EVENTS
+    assert sorted(e.key or "" for e in old + new) == sorted(
+        f"w{w}-{i}" for w in range(2) for i in range(EVENTS))

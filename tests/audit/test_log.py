@@ -162,3 +162,23 @@ def test_detail_is_stored_sorted_and_verifies(log: AuditLog) -> None:
 def test_unserializable_detail_is_refused(log: AuditLog) -> None:
     with pytest.raises(AuditError, match="not JSON-serializable"):
         log.record(WRITE, key="A", detail={"when": object()})
+
+
+def test_restart_archives_and_starts_a_valid_chain(log: AuditLog, clock: FakeClock) -> None:
+    for i in range(5):
+        log.record(READ, key=f"K{i}")
+    log.path.write_bytes(b"".join(log.path.read_bytes().splitlines(keepends=True)[:3]))
+    assert not log.verify().ok
+    archive = log.restart("INC-42: truncated by a cleanup script")
+    assert archive.name == "audit.20260101T000000.000000Z.log"
+    assert len(archive.read_bytes().splitlines()) == 3
+    assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
+    log.record(READ, key="after")
+    result = log.verify()
+    assert result.ok and result.lines == 2
+    first = next(iter(log.show()))
+    assert first.action == "audit.restart" and first.detail is not None
+    assert first.detail["previous_seq"] == 3 and first.detail["checkpoint_seq"] == 5
+    assert next(f.summary for f in log.report().findings).startswith("log restarted: INC-42")
+    with pytest.raises(AuditError):
+        log.restart("  ")

@@ -11,6 +11,7 @@ from vaultline.audit.checkpoint import Checkpoint, StoreCheckpoint, Tip
 from vaultline.audit.event import (
     ACTIONS,
     AUDIT_BREAK,
+    AUDIT_RESTART,
     DELETE,
     DENIED,
     DENY,
@@ -45,7 +46,7 @@ from vaultline.audit.report import Finding, Report, ReportSettings
 from vaultline.audit.verify import VerifyResult
 
 __all__ = [
-    "ACTIONS", "AUDIT_BREAK", "DELETE", "DENIED", "DENY", "DESTROY", "FAILED", "KEY_CREATE",
+    "ACTIONS", "AUDIT_BREAK", "AUDIT_RESTART", "DELETE", "DENIED", "DENY", "DESTROY", "FAILED", "KEY_CREATE",
     "KEY_DECRYPT", "KEY_DESTROY", "KEY_ENCRYPT", "KEY_PROMOTE", "KEY_RETIRE", "KEY_REWRAP",
     "KEY_ROTATE", "KEY_SIGN", "OK", "OUTCOMES", "OVERRIDE_APPLY", "OVERRIDE_EXPIRE",
     "OVERRIDE_REVOKE", "OVERRIDE_SET", "READ", "REVEAL", "ROTATE", "UNDELETE", "WRITE",

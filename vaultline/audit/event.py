@@ -62,12 +62,14 @@ KEY_ENCRYPT = "key.encrypt"
 KEY_DECRYPT = "key.decrypt"
 # Written by the log itself when a writer finds the log no longer matches its checkpoint.
 AUDIT_BREAK = "audit.break"
+# The first line of a log started by ``AuditLog.restart`` (the old one is archived).
+AUDIT_RESTART = "audit.restart"
 
 ACTIONS: frozenset[str] = frozenset({
     READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE,
     OVERRIDE_SET, OVERRIDE_APPLY, OVERRIDE_EXPIRE, OVERRIDE_REVOKE,
     KEY_CREATE, KEY_ROTATE, KEY_PROMOTE, KEY_RETIRE, KEY_DESTROY, KEY_REWRAP,
-    KEY_SIGN, KEY_ENCRYPT, KEY_DECRYPT, AUDIT_BREAK,
+    KEY_SIGN, KEY_ENCRYPT, KEY_DECRYPT, AUDIT_BREAK, AUDIT_RESTART,
 })
 # Actions that hand a value to someone: what "first-seen actor" and "burst" look at.
 READ_ACTIONS: frozenset[str] = frozenset({READ, REVEAL})

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from vaultline.audit.checkpoint import Checkpoint, StoreCheckpoint, Tip
 from vaultline.audit.event import (
     AUDIT_BREAK,
+    AUDIT_RESTART,
     GENESIS,
     OK,
     AuditEvent,
@@ -182,6 +183,55 @@ class AuditLog:
                   "log_seq": tail.seq if tail else None}
         return start, [Entry(AUDIT_BREAK, outcome=OK, detail=detail)]
 
+    def restart(self, reason: str, *, actor: str | None = None) -> Path:
+        """Archive the log as ``audit.<time>.log`` and start a new chain; returns the archive.
+
+        For a damaged log (after keeping it as evidence) or a large one. The new log's first
+        line (``audit.restart``) names the archive and the tip found in it, and the checkpoint
+        moves to the new log; the archive can still be checked with ``verify_log(path, None)``.
+        """
+        if not reason.strip():
+            raise AuditError("an audit log restart needs a reason")
+        with self._thread_lock, self._locked() as fd:
+            tail, problem = _read_tail(fd, os.fstat(fd).st_size)
+            recorded: Tip | None = None
+            if self._checkpoint is not None:
+                try:
+                    recorded = self._checkpoint.load()
+                except AuditError:
+                    recorded = None
+            moment = self._clock()
+            stamp = format_time(moment)
+            archive = self.path.with_name(f"audit.{stamp.replace(':', '').replace('-', '')}.log")
+            detail = {"reason": reason, "archived_as": archive.name,
+                      "previous_seq": tail.seq if tail else None,
+                      "previous_hash": tail.hash if tail else None,
+                      "previous_problem": problem,
+                      "checkpoint_seq": recorded.seq if recorded else None}
+            event, line = AuditEvent.build(Entry(AUDIT_RESTART, actor=actor, detail=detail),
+                                           seq=1, time=stamp, actor=self.actor, prev=GENESIS,
+                                           hmac_key=self._hmac_key)
+            # The new log is written and locked under a temporary name, then renamed over
+            # the old one: the path never goes missing, and writers queued on the old file
+            # follow the name (see _FileLock) and wait for this lock on the new one.
+            staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+            fresh = os.open(staging, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                fcntl.flock(fresh, fcntl.LOCK_EX)
+                os.write(fresh, line)
+                try:
+                    os.link(self.path, archive)
+                except OSError as exc:
+                    os.unlink(staging)
+                    raise AuditError(f"cannot archive {self.path} as {archive.name}: "
+                                     f"{exc.strerror}") from None
+                os.rename(staging, self.path)
+                if self._checkpoint is not None:
+                    self._checkpoint.save(Tip(event.seq, event.hash))
+            finally:
+                os.close(fresh)
+        return archive
+
     # -- reading --------------------------------------------------------------------------
 
     def verify(self) -> VerifyResult:
@@ -215,12 +265,21 @@ class _FileLock:
         self._fd = -1
 
     def __enter__(self) -> int:
-        try:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise AuditError(f"cannot open audit log {self._path}: {exc.strerror}") from None
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        return self._fd
+        while True:
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise AuditError(f"cannot open audit log {self._path}: {exc.strerror}") from None
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            # ``restart`` renames the log while others wait for the lock: whoever then gets
+            # it must follow the name to the new file, not append to the archived one.
+            try:
+                same = os.stat(self._path).st_ino == os.fstat(self._fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return self._fd
+            self.__exit__()
 
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)

@@ -13,7 +13,8 @@
 - ``denied``: every refused access (action ``deny`` or outcome ``denied``).
 - ``reveal``: every value shown to a person.
 - ``override``: every break-glass override event (set, apply, expire, revoke).
-- ``log-break``: every place a writer found the log damaged (``audit.break``).
+- ``log-break``: every place a writer found the log damaged (``audit.break``), and the
+  start of a restarted log (``audit.restart``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from vaultline.audit.event import AUDIT_BREAK, DENIED, DENY, OK, READ_ACTIONS, REVEAL, AuditEvent
+from vaultline.audit.event import (
+    AUDIT_BREAK,
+    AUDIT_RESTART,
+    DENIED,
+    DENY,
+    OK,
+    READ_ACTIONS,
+    REVEAL,
+    AuditEvent,
+)
 
 NEW_ACTOR = "new-actor"
 BURST = "burst"
@@ -144,9 +154,11 @@ def build_report(events: Iterable[AuditEvent], settings: ReportSettings) -> Repo
         if event.key is not None:
             key_since.setdefault(event.key, moment)
 
-        if event.action == AUDIT_BREAK:
+        if event.action in (AUDIT_BREAK, AUDIT_RESTART):
+            verb = "log restarted" if event.action == AUDIT_RESTART else "log found broken"
+            why = (event.detail or {}).get("reason", "")
             findings.append(Finding(LOG_BREAK, event.seq, event.time, event.actor,
-                                    str((event.detail or {}).get("reason", ""))))
+                                    f"{verb}: {why}"))
         if event.action == DENY or event.outcome == DENIED:
             findings.append(Finding(DENIAL, event.seq, event.time, event.actor,
                                     f"{event.action} refused", _keys(event), event.env))

@@ -57,6 +57,7 @@ def audit() -> None:
       vaultline audit verify
       vaultline audit show --since 1h --key 'ConnectionStrings:*'
       vaultline audit report --format json
+      vaultline audit restart --reason "INC-42: log damaged, archived"
     """
 
 
@@ -86,6 +87,28 @@ def verify(store_dir: Path, fmt: str) -> None:
         # SystemExit, not ctx.exit: the root main() runs click with standalone_mode=False,
         # which returns ctx.exit's code instead of raising it, and main() drops it.
         raise SystemExit(1)
+
+
+@audit.command()
+@_store_dir_option
+@click.option("--reason", required=True, help="Why the log is restarted (recorded in it).")
+def restart(store_dir: Path, reason: str) -> None:
+    """Archive audit.log and start a new chain (after keeping a damaged log as evidence).
+
+    The new log's first line names the archive and what was found in it; the archive
+    stays next to it. Needs the master key.
+
+    \b
+    Example:
+      vaultline audit restart --reason "INC-42: log truncated by disk cleanup, archived"
+    """
+    from vaultline.audit import AuditLog
+    from vaultline.store import EmbeddedStore
+
+    with EmbeddedStore.open(store_dir) as store:
+        archive = AuditLog.for_store(store).restart(reason)
+    click.echo(f"archived the old log as {archive}; a new log starts with an audit.restart "
+               "line")
 
 
 @audit.command()
