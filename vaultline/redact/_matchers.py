@@ -21,7 +21,9 @@ Span = tuple[int, int]
 class Matcher(Protocol):
     name: str
 
-    def scan(self, data: bytes) -> list[Span]: ...
+    def scan(self, data: bytes, offset: int = 0) -> list[Span]:
+        """Spans in `data`, shifted by `offset` (the position of `data` in a stream)."""
+        ...
 
 
 class HyperscanMatcher:
@@ -56,7 +58,7 @@ class HyperscanMatcher:
             scratch = self._local.scratch = self._hyperscan.Scratch(database=self._db)
         return scratch
 
-    def scan(self, data: bytes) -> list[Span]:
+    def scan(self, data: bytes, offset: int = 0) -> list[Span]:
         spans: list[Span] = []
         if not data:
             return spans
@@ -64,7 +66,8 @@ class HyperscanMatcher:
         append = spans.append
 
         def on_match(pattern_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            append((to - lengths[pattern_id], to))
+            end = offset + to
+            append((end - lengths[pattern_id], end))
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
         return spans
@@ -84,8 +87,8 @@ class PythonMatcher:
         body = _trie_regex(patterns)
         self._regex = re.compile(b"(?=(" + body + b"))", re.DOTALL)
 
-    def scan(self, data: bytes) -> list[Span]:
-        return [m.span(1) for m in self._regex.finditer(data)]
+    def scan(self, data: bytes, offset: int = 0) -> list[Span]:
+        return [(offset + m.start(1), offset + m.end(1)) for m in self._regex.finditer(data)]
 
 
 _END = -1

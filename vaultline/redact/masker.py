@@ -177,28 +177,32 @@ class StreamMasker:
         self._end += len(chunk)
         self._chunk, self._chunk_at = memoryview(chunk), start
         spans = self._deferred
-        spans += [(start + s, start + e) for s, e in matcher.scan(chunk)]
+        spans += matcher.scan(chunk, start)
         context = self._context
         if context:
             # Matches that cross into this chunk: scan only the seam, not the whole chunk again.
             seam = context + chunk[: self._keep]
-            base = start - len(context)
-            spans += [(base + s, base + e) for s, e in matcher.scan(seam) if s < len(context) < e]
+            spans += [s for s in matcher.scan(seam, start - len(context)) if s[0] < start < s[1]]
         if self._keep:
             self._context = (
                 chunk[-self._keep :] if len(chunk) >= self._keep else (context + chunk)[-self._keep :]
             )
         hold_from = self._end - self._masker._held_len(self._context)
         pieces: list[bytes | memoryview] = []
-        deferred: list[Span] = []
-        for span in sorted(spans):
-            if span[0] >= hold_from:
-                # A longer pattern may still start before it; decide once more is known.
-                deferred.append(span)
-            else:
-                self._commit(span, pieces)
-        self._deferred = deferred
+        self._deferred = []
+        if spans:
+            spans.sort()
+            for span in spans:
+                if span[0] >= hold_from:
+                    # A longer pattern may still start before it; decide once more is known.
+                    self._deferred.append(span)
+                else:
+                    self._commit(span, pieces)
         if self._out < hold_from:
+            if not pieces and self._out == start and hold_from == self._end:
+                self._out = self._end
+                self._keep_unemitted()
+                return chunk  # the common case: nothing to mask, nothing held
             pieces.append(self._bytes(self._out, hold_from))
             self._out = hold_from
         self._keep_unemitted()
