@@ -161,7 +161,8 @@ def build_report(events: Iterable[AuditEvent], settings: ReportSettings) -> Repo
                                     f"{verb}: {why}"))
         if event.action == DENY or event.outcome == DENIED:
             findings.append(Finding(DENIAL, event.seq, event.time, event.actor,
-                                    f"{event.action} refused", _keys(event), event.env))
+                                    "access refused" if event.action == DENY
+                                    else f"{event.action} refused", _keys(event), event.env))
         elif event.action == REVEAL:
             findings.append(Finding(REVEALED, event.seq, event.time, event.actor,
                                     "value revealed", _keys(event), event.env))

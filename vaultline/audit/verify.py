@@ -33,7 +33,8 @@ class VerifyResult:
 
     def __str__(self) -> str:
         if self.ok:
-            return f"ok: {self.lines} lines, chain and checkpoint intact"
+            noun = "line" if self.lines == 1 else "lines"
+            return f"ok: {self.lines} {noun}, chain and checkpoint intact"
         where = f"line {self.bad_line}" if self.bad_line is not None else "checkpoint"
         return f"{where}: {self.reason}"
 
