@@ -1,0 +1,421 @@
+"""Provider ``vault``: HashiCorp Vault / OpenBao KV v2.
+
+    vault:  {type: vault, url: "http://127.0.0.1:8200", mount: kv, prefix: "{app}/{env}",
+             auth: {method: approle, role_id_file: /run/vault/role-id, secret_id_file: ...}}
+
+``vault:db.primary#password`` reads ``kv/data/nexus-engine/prod/db.primary`` (field
+``password``); ``@3`` reads version 3. ``url`` may list every node of an HA cluster: requests
+go to one node and move to the next when it stops answering.
+
+Two HTTP paths, on purpose: hvac for login, renewal, writes, listing and checks (rare calls,
+where its convenience matters), and a lean pooled keep-alive client (``_http``) for bulk KV
+reads, where hvac's per-request overhead would dominate (see issue 4's measurements).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+
+import hvac
+import hvac.exceptions
+import requests
+
+from vaultline.errors import (
+    AuthenticationError,
+    ConfigError,
+    PermissionDeniedError,
+    ProviderError,
+    ProviderUnavailableError,
+    VersionConflictError,
+)
+from vaultline.naming import NamingConvention
+from vaultline.providers._http import HttpPool, TLSOptions
+from vaultline.providers._remote import COMMON_OPTIONS, RemoteSettings, bounded_map
+from vaultline.providers._retry import Transient, call_with_retries
+from vaultline.providers._vault_auth import AuthMethod, Login
+from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
+
+T = TypeVar("T")
+
+# Statuses a server sends when the request was not processed and may succeed later
+# (429: rate limited; 5xx: sealed, standby without a leader, overloaded).
+_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def _server_reason(body: Any, status: int) -> str:
+    """The server's own error text (Vault never echoes secret values in errors)."""
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    if errors:
+        text = " ".join(str(e).replace("\n", " ").replace("\t", " ") for e in errors)
+        text = " ".join(text.split()).removeprefix("1 error occurred: * ")
+        return f"{text} (HTTP {status})"
+    return f"HTTP {status}"
+
+
+@contextmanager
+def translate_hvac(where: str, *, write: bool = False) -> Iterator[None]:
+    """hvac/requests errors -> vaultline's tree; retryable ones wrapped in :class:`Transient`.
+
+    A write is retried only when it certainly did not reach the server (connection refused,
+    connect timeout, 429, 503): retrying after a read timeout could write a second version.
+    """
+    try:
+        yield
+    except hvac.exceptions.Forbidden as exc:
+        raise PermissionDeniedError(f"permission denied at {where}; the token's policies do not "
+                                    f"allow this ({_hvac_reason(exc)})") from None
+    except hvac.exceptions.Unauthorized as exc:
+        raise AuthenticationError(f"not authenticated at {where} ({_hvac_reason(exc)})") from None
+    except hvac.exceptions.InvalidPath:
+        raise ProviderError(f"nothing at {where} (HTTP 404)") from None
+    except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown,
+            hvac.exceptions.BadGateway, hvac.exceptions.InternalServerError) as exc:
+        error = ProviderUnavailableError(f"{where} is unavailable ({_hvac_reason(exc)})")
+        if write and isinstance(exc, hvac.exceptions.InternalServerError):
+            raise error from None
+        raise Transient(error) from None
+    except hvac.exceptions.InvalidRequest as exc:
+        reason = _hvac_reason(exc)
+        if "check-and-set" in reason:
+            raise VersionConflictError(f"{where}: check-and-set failed: the current version is "
+                                       "not the one given with --cas") from None
+        raise ProviderError(f"{where}: request refused ({reason})") from None
+    except hvac.exceptions.VaultError as exc:
+        raise ProviderError(f"{where}: {_hvac_reason(exc)}") from None
+    except requests.exceptions.SSLError as exc:
+        raise ProviderUnavailableError(f"TLS error talking to {where}: {type(exc).__name__}") from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        error = ProviderUnavailableError(f"cannot reach {where} ({type(exc).__name__})")
+        if write and isinstance(exc, requests.exceptions.ReadTimeout):
+            raise error from None
+        raise Transient(error) from None
+
+
+def _hvac_reason(exc: hvac.exceptions.VaultError) -> str:
+    errors = getattr(exc, "errors", None) or [str(exc).split(", on ")[0]]
+    text = " ".join(" ".join(str(e).split()) for e in errors)
+    return text.removeprefix("1 error occurred: * ")[:200] or type(exc).__name__
+
+
+class VaultProvider(Provider):
+    type = "vault"
+    # A bare `vault` reference: the key's segments as a path under the provider's prefix.
+    default_naming = NamingConvention("{key}", "/", "identity")
+    options = COMMON_OPTIONS | frozenset({
+        "url", "mount", "prefix", "namespace", "auth",
+        "ca_cert", "client_cert", "client_key", "tls_skip_verify",
+    })
+    remote = True
+
+    def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
+        super().__init__(name, options, context)
+        where = f"provider {name!r}"
+        urls = options.get("url") or context.environ.get("VAULT_ADDR") or context.environ.get("BAO_ADDR")
+        if not urls:
+            raise ConfigError(f"{where}: set 'url' (or VAULT_ADDR / BAO_ADDR)")
+        self.addresses = [str(u).rstrip("/") for u in ([urls] if isinstance(urls, str) else urls)]
+        if not self.addresses or not all(a.startswith(("http://", "https://")) for a in self.addresses):
+            raise ConfigError(f"{where}: 'url' must be an http(s):// address or a list of them")
+        self.mount = str(options.get("mount", "kv")).strip("/")
+        try:
+            self.prefix = str(options.get("prefix", "{app}/{env}")).format(
+                app=context.app, env=context.env).strip("/")
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(f"{where}: 'prefix' may only use {{app}} and {{env}}") from None
+        self.namespace = options.get("namespace")
+        self.settings = RemoteSettings.from_options(options, where=where)
+        self.tls = TLSOptions(
+            ca_cert=self._file_option("ca_cert"), client_cert=self._file_option("client_cert"),
+            client_key=self._file_option("client_key"), skip_verify=bool(options.get("tls_skip_verify")),
+        )
+        self.auth = AuthMethod.parse(options.get("auth"), root=context.root,
+                                     environ=context.environ, where=where)
+        self._current = 0  # index into addresses: the node answering lately
+        self._clients: dict[str, hvac.Client] = {}
+        self._pool: HttpPool | None = None
+        self._login: Login | None = None
+        self._valid_tokens: set[str] = set()
+        self._who: dict[str, str] = {}
+        self._lock = threading.RLock()
+
+    def _file_option(self, name: str) -> str | None:
+        value = self.config.get(name)
+        return None if value is None else str(self.context.root / str(value))
+
+    # -- locations -------------------------------------------------------------------------
+
+    def _full(self, path: str) -> str:
+        path = path.strip("/")
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def display_path(self, path: str) -> str:
+        return f"{self.mount}/data/{self._full(path)}"
+
+    # -- connections -----------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return self.addresses[self._current % len(self.addresses)]
+
+    def _failover(self, _exc: Transient) -> None:
+        # Any transient failure moves to the next node: a dead node refuses connections, and
+        # a standby that lost its leader answers 5xx until one is elected.
+        if len(self.addresses) > 1:
+            self._current = (self._current + 1) % len(self.addresses)
+
+    def _client(self, address: str) -> hvac.Client:
+        with self._lock:
+            if address not in self._clients:
+                self._clients[address] = hvac.Client(
+                    url=address, namespace=self.namespace, verify=self.tls.requests_verify,
+                    cert=self.tls.requests_cert, timeout=self.settings.timeout)
+            client = self._clients[address]
+        if self._login is not None:
+            client.token = self._login.token
+        return client
+
+    @property
+    def pool(self) -> HttpPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = HttpPool(max_connections=self.settings.max_workers,
+                                      timeout=self.settings.timeout, tls=self.tls)
+            return self._pool
+
+    def _hvac(self, call: Callable[[hvac.Client], T], where: str, *, write: bool = False) -> T:
+        """One hvac call with translation, retries and failover between nodes."""
+        def attempt() -> T:
+            address = self.address
+            with translate_hvac(f"{where} on {address}", write=write):
+                return call(self._client(address))
+        try:
+            return call_with_retries(attempt, self.settings.retry, on_retry=self._failover)
+        except ProviderError as exc:
+            exc.provider = exc.provider or self.name
+            raise
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        login = self._login
+        if login is not None and not login.due(time.monotonic()):
+            return login.token
+        with self._lock:
+            login = self._login
+            if login is None:
+                self._do_login()
+            elif login.due(time.monotonic()):
+                self._renew(login)
+            assert self._login is not None
+            return self._login.token
+
+    def _do_login(self) -> None:
+        login = self._hvac(self.auth.login, f"{self.auth.describe()} login")
+        self._login = login
+        self._who = {}
+
+    def _renew(self, login: Login) -> None:
+        """Extend the lease; if it cannot be extended (max TTL reached), log in again."""
+        if login.renewable:
+            try:
+                answer = self._hvac(lambda c: c.auth.token.renew_self(), "token renewal")
+                auth = answer["auth"]
+                self._login = Login(login.token, float(auth.get("lease_duration") or 0),
+                                    bool(auth.get("renewable")), time.monotonic())
+                if not self._login.due(time.monotonic()):
+                    return
+            except (AuthenticationError, PermissionDeniedError):
+                pass
+        if self.auth.renews_by_login or not login.renewable:
+            self._do_login()
+
+    def _relogin(self, stale: str) -> bool:
+        """After a 403 with ``stale``: log in again once if the token itself went bad.
+
+        A 403 means either "this token may not read that" or "this token is no longer valid"
+        (expired, revoked). Only the second is cured by a new login, so the token is looked up
+        first; the answer is remembered, so a narrow policy denying many paths costs one lookup.
+        """
+        with self._lock:
+            if self._login is not None and self._login.token != stale:
+                return True  # another worker already replaced it
+            if stale in self._valid_tokens:
+                return False
+            try:
+                self._hvac(lambda c: c.adapter.get("/v1/auth/token/lookup-self",
+                                                   headers={"X-Vault-Token": stale}), "token lookup")
+                self._valid_tokens.add(stale)
+                return False  # the token is fine: the denial is real
+            except (AuthenticationError, PermissionDeniedError):
+                pass
+            self._do_login()
+            return self._login is not None and self._login.token != stale
+
+    def _headers(self, token: str) -> dict[str, str]:
+        headers = {"X-Vault-Token": token}
+        if self.namespace:
+            headers["X-Vault-Namespace"] = str(self.namespace)
+        return headers
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def fetch(self, path: str, version: str | None = None) -> Fetched:
+        result = self.fetch_many([(path, version)])[(path, version)]
+        if isinstance(result, ProviderError):
+            raise result
+        return result
+
+    def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
+        wanted = list(dict.fromkeys(requests))
+        if not wanted:
+            return {}
+        try:
+            self._token()  # log in once, before the workers start
+        except ProviderError as exc:
+            return {request: exc for request in wanted}
+        return bounded_map(self._fetch_one, wanted, self.settings.max_workers)
+
+    def _fetch_one(self, request: Request) -> Fetched:
+        path, version = request
+        if version is not None and not version.isdigit():
+            raise ProviderError(f"Vault KV versions are numbers (e.g. @3), not {version!r}",
+                                provider=self.name, reference=path)
+        query = f"?version={version}" if version else ""
+        api_path = f"/v1/{self.mount}/data/{urllib.parse.quote(self._full(path), safe='/')}{query}"
+        where = self.display_path(path) + (f"@{version}" if version else "")
+        for may_relogin in (True, False):
+            token = self._token()
+            try:
+                return call_with_retries(lambda t=token: self._read(api_path, t, where),  # type: ignore[misc]
+                                         self.settings.retry, on_retry=self._failover)
+            except PermissionDeniedError as exc:
+                if may_relogin and self._relogin(token):
+                    continue
+                exc.provider = self.name
+                raise
+            except ProviderError as exc:
+                exc.provider = self.name
+                raise
+        raise AssertionError("unreachable")
+
+    def _read(self, api_path: str, token: str, where: str) -> Fetched:
+        address = self.address
+        response = self.pool.request("GET", address + api_path, headers=self._headers(token),
+                                     describe=address)
+        status, body = response.status, response.body
+        if status == 200 and isinstance(body, Mapping):
+            data = body.get("data") or {}
+            metadata = data.get("metadata") or {}
+            value = data.get("data")
+            if not isinstance(value, Mapping):
+                raise ProviderError(f"{where}: not a KV v2 secret (is {self.mount!r} a KV v2 mount?)")
+            return Fetched(dict(value), str(metadata.get("version", "")) or None)
+        if status == 404:
+            metadata = ((body or {}).get("data") or {}).get("metadata") or {}
+            if metadata.get("destroyed"):
+                raise ProviderError(f"{where}: version {metadata.get('version')} is destroyed")
+            if metadata.get("deletion_time"):
+                raise ProviderError(f"{where}: version {metadata.get('version')} is deleted")
+            raise ProviderError(f"nothing at {where}")
+        if status == 403:
+            raise PermissionDeniedError(f"permission denied reading {where}: the token's policies "
+                                        "do not allow it")
+        if status == 401:
+            raise AuthenticationError(f"not authenticated reading {where}")
+        reason = _server_reason(body, status)
+        if status in _TRANSIENT_STATUS:
+            raise Transient(ProviderUnavailableError(f"{address} is unavailable: {reason}"),
+                            retry_after=response.retry_after)
+        raise ProviderError(f"{where}: {reason}")
+
+    # -- writes and management -------------------------------------------------------------
+
+    def put(self, path: str, value: str, *, cas: int | None = None) -> str:
+        """Write a new version: a JSON object becomes the secret's fields, other text ``value``."""
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        data = parsed if isinstance(parsed, dict) else {"value": value}
+        self._token()
+        full = self._full(path)
+        answer = self._hvac(
+            lambda c: c.secrets.kv.v2.create_or_update_secret(
+                path=full, secret=data, cas=cas, mount_point=self.mount),
+            self.display_path(path), write=True)
+        return str(answer["data"]["version"])
+
+    def list_paths(self, prefix: str = "") -> list[str]:
+        """Every secret under the provider's prefix (recursively), relative to that prefix."""
+        self._token()
+        found: list[str] = []
+        pending = [prefix.strip("/")]
+        while pending:
+            folder = pending.pop()
+            full = self._full(folder)
+
+            def list_one(client: hvac.Client, full: str = full) -> Any:
+                return client.secrets.kv.v2.list_secrets(path=full, mount_point=self.mount)
+
+            try:
+                answer = self._hvac(list_one, f"{self.mount}/metadata/{full}")
+            except ProviderError as exc:
+                if "nothing at" in exc.reason:
+                    continue
+                raise
+            for key in answer["data"]["keys"]:
+                child = f"{folder}/{key}".strip("/")
+                (pending if key.endswith("/") else found).append(child)
+        return sorted(found)
+
+    def check(self) -> str:
+        self._token()
+        data = self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup")
+        self._remember(data)
+        ttl = int(data.get("ttl") or 0)
+        policies = ", ".join(data.get("policies") or []) or "none"
+        return (f"{self.address} reachable; authenticated as {self.identity} "
+                f"(policies: {policies}; token ttl {'none' if ttl == 0 else f'{ttl}s'})")
+
+    def _remember(self, data: Mapping[str, Any]) -> None:
+        meta = data.get("meta") or {}
+        self._who = {
+            "name": str(meta.get("role_name") or meta.get("role") or
+                        meta.get("service_account_name") or data.get("display_name") or ""),
+            "entity": str(data.get("entity_id") or ""),
+            # The accessor names a token without being able to use it: it tells apart two
+            # people's tokens that have no identity entity (root and other bare tokens).
+            "accessor": str(data.get("accessor") or ""),
+        }
+
+    @property
+    def identity(self) -> str:
+        """``vault:<method>:<role or display name> entity=<id>`` (or ``accessor=``): the audit actor."""
+        if not self._who and self._login is not None:
+            with suppress(ProviderError):
+                self._remember(self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup"))
+        name = self._who.get("name") or str(self.auth.options.get("role") or "")
+        text = f"vault:{self.auth.method}" + (f":{name}" if name else "")
+        if self._who.get("entity"):
+            return f"{text} entity={self._who['entity']}"
+        if self._who.get("accessor"):
+            return f"{text} accessor={self._who['accessor']}"
+        return text
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+            for client in self._clients.values():
+                client.adapter.close()
+            self._clients.clear()
+
+
+__all__ = ["VaultProvider", "translate_hvac"]
