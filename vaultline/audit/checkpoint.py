@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -50,7 +51,10 @@ class StoreCheckpoint:
         return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
 
     def load(self) -> Tip | None:
-        raw = self._store.meta_get(META_NAME)
+        try:
+            raw = self._store.meta_get(META_NAME)
+        except sqlite3.Error as exc:
+            raise AuditError(f"cannot read the audit checkpoint from the store: {exc}") from None
         if raw is None:
             return None
         try:
@@ -73,7 +77,11 @@ class StoreCheckpoint:
 
     def save(self, tip: Tip) -> None:
         data = {"v": CHECKPOINT_VERSION, "seq": tip.seq, "hash": tip.hash, "mac": self._mac(tip)}
-        self._store.meta_set(META_NAME, json.dumps(data, separators=(",", ":")))
+        try:
+            self._store.meta_set(META_NAME, json.dumps(data, separators=(",", ":")))
+        except sqlite3.Error as exc:
+            # The lines are already written; the next append or verify reports the gap.
+            raise AuditError(f"cannot update the audit checkpoint in the store: {exc}") from None
 
     def __repr__(self) -> str:
         return f"StoreCheckpoint({self._store!r})"

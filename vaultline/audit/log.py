@@ -171,8 +171,9 @@ class AuditLog:
                 elif recorded is not None and tail is None and problem is None:
                     reasons.append(f"the checkpoint is at seq {recorded.seq}, the log is empty")
                 elif recorded is not None and tail is not None and tail != recorded:
+                    other = " with another hash" if tail.seq == recorded.seq else ""
                     reasons.append(f"the checkpoint is at seq {recorded.seq}, the log ends at "
-                                   f"seq {tail.seq} with another hash")
+                                   f"seq {tail.seq}{other}")
         if problem is not None:
             reasons.append(f"the last line of the log is {problem}")
         start = tail or recorded or Tip(0, GENESIS)
