@@ -2,7 +2,8 @@
 
 Precedence is decided in exactly one place, :func:`merge`; the rest of this module gathers
 candidates for it. Resolution is all-or-nothing: every failing key is collected and reported
-together in a :class:`ResolutionError`, and no partial bundle is ever returned.
+together in a :class:`ResolutionError`; ``resolve`` never returns a partial bundle
+(``resolve_partial`` exists for `vaultline check`, which reports on both halves).
 """
 
 from __future__ import annotations
@@ -167,6 +168,14 @@ class Resolver:
                 for request, result in results.items()}
 
     def resolve(self) -> Bundle:
+        """The whole bundle, or a ResolutionError naming every key that failed."""
+        bundle, failures = self.resolve_partial()
+        if failures:
+            raise ResolutionError(failures)
+        return bundle
+
+    def resolve_partial(self) -> tuple[Bundle, list[ProviderError]]:
+        """What resolved, and what failed: for checks that report on both (never for output)."""
         candidates = self._static_candidates()
         failures: list[ProviderError] = []
         rows = self.references()
@@ -201,7 +210,6 @@ class Resolver:
             if missing and not any(f.key == key for f in failures):
                 failures.append(ProviderError("required, but no layer gives it a value",
                                               key=key, reference="(none)"))
-        if failures:
-            raise ResolutionError(sorted(failures, key=lambda f: f.key or ""))
-        return Bundle(self.env, winners, shadowed, warnings=warnings)
+        failures.sort(key=lambda f: f.key or "")
+        return Bundle(self.env, winners, shadowed, warnings=warnings), failures
 

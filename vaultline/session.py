@@ -13,7 +13,7 @@ from functools import cached_property
 
 from vaultline import audit
 from vaultline.bundle import Bundle, Layer
-from vaultline.errors import ResolutionError, StoreError
+from vaultline.errors import ProviderError, ResolutionError, StoreError
 from vaultline.overrides import OverrideLayer, OverrideStore
 from vaultline.project import Project
 from vaultline.resolver import Resolver
@@ -74,6 +74,14 @@ class Session:
     # -- resolution -------------------------------------------------------------------------
 
     def resolve(self, *, reveal: bool = False) -> Bundle:
+        """The whole bundle, overrides applied, every read audited; all-or-nothing."""
+        bundle, failures = self.resolve_partial(reveal=reveal)
+        if failures:
+            raise ResolutionError(failures)
+        return bundle
+
+    def resolve_partial(self, *, reveal: bool = False) -> tuple[Bundle, list[ProviderError]]:
+        """What resolved and what failed, both audited (``check`` reports on both)."""
         env = self._env()
         warnings: list[str] = []
         active, expired = self.overrides.sweep(env) if self.store is not None else ([], [])
@@ -84,14 +92,10 @@ class Session:
                      for o in expired]
         layer = OverrideLayer(active, self.environ)
         with Resolver(self.project, env, environ=self.environ, runtime_layers=[layer]) as resolver:
-            try:
-                bundle = resolver.resolve()
-            except ResolutionError as exc:
-                entries += [audit.Entry(audit.READ, env=env, key=f.key, reference=f.reference,
-                                        outcome=audit.FAILED, detail={"reason": f.reason})
-                            for f in exc.failures]
-                self.audit.record_many(entries)
-                raise
+            bundle, failures = resolver.resolve_partial()
+            entries += [audit.Entry(audit.READ, env=env, key=f.key, reference=f.reference,
+                                    outcome=audit.FAILED, detail={"reason": f.reason})
+                        for f in failures]
             identities = {name: resolver.provider(name).identity
                           for name in {r.provenance.source for r in bundle.resolved_values()
                                        if r.provenance.layer is Layer.SECRETS}}
@@ -111,7 +115,7 @@ class Session:
                                            value=str(resolved.value)))
         self.audit.record_many(entries)
         bundle.warnings.extend(warnings + layer.warnings)
-        return bundle
+        return bundle, failures
 
     def _env(self) -> str:
         if self.env is None:

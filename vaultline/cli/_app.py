@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "override": "vaultline.cli.override:override",
     "run": "vaultline.cli.run:run",
     "redact": "vaultline.cli.run:redact",
+    "check": "vaultline.cli.check:check",
+    "env-example": "vaultline.cli.check:env_example",
     "scan": "vaultline.cli.scan:scan",
     "inventory": "vaultline.cli.inventory:inventory",
     "policy": "vaultline.cli.policy:policy",

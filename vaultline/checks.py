@@ -1,0 +1,155 @@
+"""``vaultline check``: the validation gate. Each check is a plain function yielding findings.
+
+Findings name the check, the key and what is wrong — never a value — so the table is safe to
+print in CI logs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from vaultline import envexample
+from vaultline.bundle import Bundle
+from vaultline.errors import ProviderError
+from vaultline.session import Session
+from vaultline.validate import check_format
+
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    severity: str
+    key: str
+    problem: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CheckContext:
+    session: Session
+    env: str
+    bundle: Bundle
+    failures: list[ProviderError]
+
+    @property
+    def root(self) -> Path:
+        return self.session.project.root
+
+
+Check = Callable[[CheckContext], Iterator[Finding]]
+
+
+def required_keys(ctx: CheckContext) -> Iterator[Finding]:
+    for failure in ctx.failures:
+        yield Finding("resolvable", ERROR, failure.key or "?",
+                      f"{failure.reference}: {failure.reason}")
+
+
+def formats(ctx: CheckContext) -> Iterator[Finding]:
+    for key, spec in ctx.session.project.schema.items():
+        if spec.format is None or key not in ctx.bundle:
+            continue
+        for problem in check_format(spec.format, ctx.bundle.resolved(key).value):
+            yield Finding(f"format {spec.format}", problem.severity, key, problem.message)
+
+
+def providers(ctx: CheckContext) -> Iterator[Finding]:
+    from vaultline.resolver import Resolver
+
+    names = sorted({e.value.provider for e in ctx.session.project.pack(ctx.env).secrets.values()})
+    with Resolver(ctx.session.project, ctx.env, environ=ctx.session.environ) as resolver:
+        for name in names:
+            try:
+                resolver.provider(name).check()
+            except ProviderError as exc:
+                yield Finding("provider", ERROR, name, f"{type(exc).__name__}: {exc.reason}")
+            except Exception as exc:  # a provider that cannot even start is a finding too
+                yield Finding("provider", ERROR, name, str(exc))
+
+
+def overrides(ctx: CheckContext) -> Iterator[Finding]:
+    if ctx.session.store is None:
+        return
+    from datetime import datetime
+
+    environment = ctx.session.project.environment(ctx.env)
+    now = ctx.session.clock()
+    for item in ctx.session.overrides.entries(ctx.env):
+        if not item.active(now):
+            continue
+        ttl = datetime.fromisoformat(item.expires) - datetime.fromisoformat(item.created)
+        limit = environment.max_override_ttl
+        if limit is not None and ttl > limit:
+            yield Finding("override", ERROR, item.key,
+                          f"override {item.id} lasts longer than max_override_ttl")
+        if environment.protected and not (item.reason and item.approved_by and item.ticket):
+            yield Finding("override", ERROR, item.key,
+                          f"override {item.id} lacks reason, approver or ticket in a "
+                          "protected environment")
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def gitignore(ctx: CheckContext) -> Iterator[Finding]:
+    inside = _git(ctx.root, "rev-parse", "--is-inside-work-tree")
+    if inside is None or inside.returncode != 0:
+        yield Finding("gitignore", WARNING, ".gitignore", "not a git work tree; not checked")
+        return
+    store = ctx.session.project.store_dir
+    wanted = {".env": ".env", ".env.local": ".env*",
+              str(store / "store.db"): f"{store.name}/"}
+    for path, pattern in wanted.items():
+        probe = _git(ctx.root, "check-ignore", "-q", "--no-index", path)
+        if probe is not None and probe.returncode != 0:
+            yield Finding("gitignore", ERROR, pattern, f".gitignore does not cover {pattern}")
+    tracked = _git(ctx.root, "ls-files", "-z", "--", ".env*", "**/.env*")
+    for name in (tracked.stdout.split("\0") if tracked else []):
+        if name and not name.endswith((".example", ".sample", ".template")):
+            yield Finding("gitignore", ERROR, name, "a .env file is tracked by git; "
+                          "'git rm --cached' it and rotate what it held")
+
+
+def env_example(ctx: CheckContext) -> Iterator[Finding]:
+    path = ctx.root / envexample.FILE_NAME
+    if not path.exists():
+        yield Finding("env.example", ERROR, envexample.FILE_NAME,
+                      "missing; 'vaultline env-example' writes it")
+        return
+    expected = set(envexample.expected_names(ctx.session.project))
+    listed = envexample.listed_names(path)
+    for name in sorted(expected - listed):
+        yield Finding("env.example", ERROR, name, "produced by the schema but not listed")
+    for name in sorted(listed - expected):
+        yield Finding("env.example", ERROR, name, "listed but no key produces it")
+
+
+CHECKS: dict[str, Check] = {
+    "resolvable": required_keys,
+    "format": formats,
+    "provider": providers,
+    "override": overrides,
+    "gitignore": gitignore,
+    "env.example": env_example,
+}
+
+
+def run_checks(session: Session, env: str) -> list[Finding]:
+    bundle, failures = session.resolve_partial()
+    ctx = CheckContext(session, env, bundle, failures)
+    findings = [finding for check in CHECKS.values() for finding in check(ctx)]
+    order = {ERROR: 0, WARNING: 1}
+    return sorted(findings, key=lambda f: (order[f.severity], f.check, f.key))
