@@ -189,15 +189,25 @@ class StreamMasker:
             )
         hold_from = self._end - self._masker._held_len(self._context)
         pieces: list[bytes | memoryview] = []
-        self._deferred = []
+        self._deferred = deferred = []
         if spans:
             spans.sort()
+            # _commit, inlined: this loop runs for every match in the stream.
+            out, mask_end, mask = self._out, self._mask_end, self._masker._mask
             for span in spans:
-                if span[0] >= hold_from:
+                begin, end = span
+                if begin >= hold_from:
                     # A longer pattern may still start before it; decide once more is known.
-                    self._deferred.append(span)
-                else:
-                    self._commit(span, pieces)
+                    deferred.append(span)
+                elif end > out:
+                    if begin >= out:
+                        if begin > out:
+                            pieces.append(self._bytes(out, begin))
+                        pieces.append(mask)
+                    elif mask_end != out:
+                        pieces.append(mask)  # only after a forced flush, as in _commit
+                    out = mask_end = end
+            self._out, self._mask_end = out, mask_end
         if self._out < hold_from:
             if not pieces and self._out == start and hold_from == self._end:
                 self._out = self._end
