@@ -41,5 +41,8 @@ class DotenvProvider(Provider):
                                 reference=path)
         return Fetched(value)
 
+    def check(self) -> str:
+        return f"{len(self._load())} variables in {self.path.name}"
+
     def list_paths(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self._load() if k.startswith(prefix))

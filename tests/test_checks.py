@@ -1,0 +1,156 @@
+"""Every kind of problem `vaultline check` reports, one project per case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from tests.factory import make_project, master_key_env
+from vaultline import envexample
+from vaultline.checks import ERROR, WARNING, run_checks
+from vaultline.project import Project
+from vaultline.session import Session
+from vaultline.store import EmbeddedStore
+from vaultline.validate import check_format
+
+
+def pem(key: object) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,  # type: ignore[attr-defined]
+                             serialization.NoEncryption()).decode()
+
+
+def certificate(days: int) -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nexus")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=400))
+            .not_valid_after(now + dt.timedelta(days=days)).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "value", "expected"),
+    [
+        ("pem-private-key", pem(ed25519.Ed25519PrivateKey.generate()), []),
+        ("pem-private-key", "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", [ERROR]),
+        ("pem-certificate", certificate(365), []),
+        ("pem-certificate", certificate(10), [WARNING]),
+        ("pem-certificate", certificate(-3), [ERROR]),
+        ("pem-certificate", "hello", [ERROR]),
+        ("jwt-key", pem(ec.generate_private_key(ec.SECP256R1())), []),
+        ("jwt-key", pem(rsa.generate_private_key(65537, 1024)), [ERROR]),
+        ("jwt-key", "x" * 32, []),
+        ("jwt-key", "short-hmac", [ERROR]),
+        ("url", "https://issuer.example/", []),
+        ("url", "issuer.example", [ERROR]),
+        ("postgres-url", "postgresql://app:pw@db:5432/app", []),
+        ("postgres-url", "mysql://app:pw@db/app", [ERROR]),
+        ("regex:sk-[a-z0-9]{8}", "sk-abcd1234", []),
+        ("regex:sk-[a-z0-9]{8}", "pk-abcd1234", [ERROR]),
+        ("nonsense", "zzz-value", [ERROR]),
+    ],
+)
+def test_formats(fmt: str, value: str, expected: list[str]) -> None:
+    problems = check_format(fmt, value)
+    assert [p.severity for p in problems] == expected
+    for problem in problems:
+        assert value not in problem.message
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    key_env = master_key_env()
+    for name, value in key_env.items():
+        monkeypatch.setenv(name, value)
+    make_project(tmp_path, {
+        "vaultline.yaml": """
+            app: nexus-engine
+            environments:
+              prod: {protected: true, max_override_ttl: 4h}
+            schema:
+              ConnectionStrings:Primary: {secret: true, required: true, format: postgres-url}
+              Jwt:SigningKey: {secret: true, format: jwt-key}
+              Jwt:Issuer: {required: true, format: url}
+            providers:
+              dotfile: {type: dotenv, path: missing.env}
+        """,
+        "env/prod/values.yaml": "Jwt:Issuer: https://issuer/\n",
+        "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\nJwt:SigningKey: local\n",
+        ".gitignore": ".vaultline/\n.env\n.env.*\n",
+    }, environ=key_env)
+    store = EmbeddedStore.open(tmp_path / ".vaultline")
+    store.put("nexus-engine/prod/ConnectionStrings/Primary", b"postgres://app:pw@db/app")
+    store.put("nexus-engine/prod/Jwt/SigningKey", pem(ed25519.Ed25519PrivateKey.generate()).encode())
+    store.close()
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / envexample.FILE_NAME).write_text(envexample.render(Project.load(tmp_path)))
+    return tmp_path
+
+
+def findings(root: Path) -> list[tuple[str, str, str]]:
+    with Session(Project.load(root), "prod") as session:
+        return [(f.check, f.severity, f.key) for f in run_checks(session, "prod")]
+
+
+def test_clean_project_passes(root: Path) -> None:
+    assert findings(root) == []
+
+
+def test_unresolvable_and_bad_format(root: Path) -> None:
+    store = EmbeddedStore.open(root / ".vaultline")
+    store.put("nexus-engine/prod/ConnectionStrings/Primary", b"mysql://nope")
+    store.delete("nexus-engine/prod/Jwt/SigningKey")
+    store.close()
+    assert findings(root) == [("format postgres-url", ERROR, "ConnectionStrings:Primary"),
+                              ("resolvable", ERROR, "Jwt:SigningKey")]
+
+
+def test_unreachable_provider(root: Path) -> None:
+    (root / "env/prod/secrets.yaml").write_text(
+        "ConnectionStrings:Primary: local\nJwt:SigningKey: local\nSmtp:Password: dotfile:SMTP\n")
+    (root / envexample.FILE_NAME).write_text(envexample.render(Project.load(root)))
+    assert ("provider", ERROR, "dotfile") in findings(root)
+
+
+def test_override_outside_policy(root: Path) -> None:
+    import json
+
+    from vaultline.store.embedded import INTERNAL_PREFIX
+
+    now = dt.datetime.now(dt.UTC)
+    record = {"id": "abcd1234", "env": "prod", "key": "Jwt:Issuer", "value": "https://x/",
+              "secret": False, "created": now.isoformat(),
+              "expires": (now + dt.timedelta(hours=9)).isoformat(), "actor": "mallory",
+              "reason": "", "approved_by": "", "ticket": "", "state": "active"}
+    store = EmbeddedStore.open(root / ".vaultline")  # written behind the CLI's back
+    store.put(f"{INTERNAL_PREFIX}overrides/prod/abcd1234", json.dumps(record).encode())
+    store.close()
+    assert findings(root) == [("override", ERROR, "Jwt:Issuer"), ("override", ERROR, "Jwt:Issuer")]
+
+
+def test_gitignore_and_tracked_env(root: Path) -> None:
+    (root / ".gitignore").write_text("node_modules/\n")
+    (root / ".env").write_text("A=1\n")
+    subprocess.run(["git", "-C", str(root), "add", ".env"], check=True)
+    result = findings(root)
+    assert ("gitignore", ERROR, ".env") in result
+    assert ("gitignore", ERROR, ".env*") in result
+    assert ("gitignore", ERROR, ".vaultline/") in result
+
+
+def test_env_example_out_of_sync(root: Path) -> None:
+    path = root / envexample.FILE_NAME
+    path.write_text(path.read_text().replace("JWT__ISSUER=\n", "") + "LEGACY_TOKEN=\n")
+    assert findings(root) == [("env.example", ERROR, "JWT__ISSUER"),
+                              ("env.example", ERROR, "LEGACY_TOKEN")]
+    path.unlink()
+    assert findings(root) == [("env.example", ERROR, "env.example")]
