@@ -1,12 +1,15 @@
-"""Durations as people write them in config and on the command line: ``90d``, ``2h30m``, ``45s``."""
+"""Durations as people write them in config and on the command line: ``90d``, ``2h30m``, ``45s``.
+
+``y`` is 365 days: rotation policies say "rotate annually" (``1y``).
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)\s*([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+)\s*([smhdwy])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 365 * 86400}
 
 
 def parse_duration(text: str | int | float) -> timedelta:
@@ -17,7 +20,7 @@ def parse_duration(text: str | int | float) -> timedelta:
         return timedelta(seconds=text)
     compact = text.strip().lower().replace(" ", "")
     if not compact or _PART.sub("", compact):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 2h, 90d, 1h30m)")
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 2h, 90d, 1y, 1h30m)")
     return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact)))
 
 

@@ -17,6 +17,7 @@
     ├── OverrideError              a break-glass override was refused (2)
     ├── ScanError                  a scan could not run: bad baseline, git failure (2)
     ├── KeyManagementError         a key ring operation was refused (1)
+    │   └── VerificationError      a token, webhook signature or blob did not verify (1)
     ├── InventoryError             a manifests tree could not be inventoried (2)
     ├── PolicyError                a Vault policy file could not be read or linted (2)
     └── CommandNotFoundError       `run` could not find the command to start (127)
@@ -140,6 +141,10 @@ class OverrideError(VaultlineError):
 
 class KeyManagementError(VaultlineError):
     pass
+
+
+class VerificationError(KeyManagementError):
+    """A JWT or webhook signature is invalid, expired, or signed by an unknown/retired key."""
 
 
 class InventoryError(VaultlineError):

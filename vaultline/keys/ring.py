@@ -1,0 +1,348 @@
+"""A key ring as callers use it: sign and verify JWTs and webhooks, encrypt, decrypt, rewrap.
+
+The ring keeps its record in memory (a store read per token would cost more than the
+signature) and re-reads it after ``refresh_after`` seconds, or at once when it meets a kid it
+does not know — so a version staged or rotated by another process is picked up. Lifecycle
+operations (rotate, stage, promote, retire, destroy) go through :class:`KeyManager`, which
+writes the record with check-and-set and audits each one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from vaultline.errors import IntegrityError, KeyManagementError, VerificationError
+from vaultline.keys import envelope, jwks, stream, webhook
+from vaultline.keys import jwt as jwt_mod
+from vaultline.keys.backends.base import KeyBackend
+from vaultline.keys.model import KeyVersion, Purpose, RingRecord, State
+
+if TYPE_CHECKING:
+    from vaultline.keys.manager import KeyManager
+
+REFRESH_AFTER = 30.0
+
+
+class KeyRing:
+    def __init__(self, manager: KeyManager, record: RingRecord, *,
+                 refresh_after: float = REFRESH_AFTER) -> None:
+        self._manager = manager
+        self._record = record
+        self._loaded = time.monotonic()
+        self._refresh_after = refresh_after
+        self._public: dict[str, Any] = {}  # kid -> public key object, for local verification
+        self._aad_cache: dict[bytes, bytes] = {}
+
+    def __repr__(self) -> str:
+        return f"KeyRing({self._record.name!r}, {self._record.purpose.value}, {self._record.alg}, " \
+               f"backend={self._record.backend!r})"
+
+    # -- the record --------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def record(self) -> RingRecord:
+        if time.monotonic() - self._loaded > self._refresh_after:
+            self.refresh()
+        return self._record
+
+    def refresh(self) -> RingRecord:
+        self._record = self._manager.load_record(self._record.name)
+        self._loaded = time.monotonic()
+        return self._record
+
+    def _set(self, record: RingRecord) -> None:
+        self._record = record
+        self._loaded = time.monotonic()
+
+    @property
+    def backend(self) -> KeyBackend:
+        return self._manager.backend(self._record.backend)
+
+    @property
+    def versions(self) -> tuple[KeyVersion, ...]:
+        return self.record.versions
+
+    @property
+    def primary(self) -> KeyVersion:
+        return self.record.primary
+
+    def _require(self, purpose: Purpose, what: str) -> RingRecord:
+        record = self.record
+        if record.purpose is not purpose:
+            raise KeyManagementError(
+                f"key ring {record.name!r} is a {record.purpose.value} ring; {what} needs a "
+                f"{purpose.value} ring"
+            )
+        return record
+
+    def _by_kid(self, kid: str) -> tuple[RingRecord, KeyVersion]:
+        """The version with ``kid`` if it may still verify/decrypt; re-reads once if unknown."""
+        record = self.record
+        found = record.by_kid(kid)
+        if found is None:
+            record = self.refresh()
+            found = record.by_kid(kid)
+        if found is None:
+            raise VerificationError(f"key ring {record.name!r} has no key with kid {kid!r}")
+        state = found.effective_state(self._manager.now())
+        if state not in (State.NEXT, State.PRIMARY, State.RETIRING):
+            raise VerificationError(
+                f"kid {kid!r} is version {found.version} of key ring {record.name!r}, which is "
+                f"{state.value}"
+            )
+        return record, found
+
+    def _active(self, record: RingRecord) -> list[KeyVersion]:
+        now = self._manager.now()
+        return [v for v in record.versions if v.usable(now)]
+
+    # -- lifecycle (see KeyManager) -------------------------------------------------------------
+
+    def rotate(self, *, grace: timedelta | None = None) -> KeyVersion:
+        rotated = self._manager.rotate(self.name, grace=grace, ring=self)
+        assert rotated is not None  # only rotate(only_if_due=True) may skip
+        return rotated
+
+    def stage(self) -> KeyVersion:
+        return self._manager.stage(self.name, ring=self)
+
+    def promote(self, *, grace: timedelta | None = None) -> KeyVersion:
+        return self._manager.promote(self.name, grace=grace, ring=self)
+
+    def retire(self, version: int | None = None) -> list[KeyVersion]:
+        return self._manager.retire(self.name, version, ring=self)
+
+    def destroy(self, version: int) -> KeyVersion:
+        return self._manager.destroy(self.name, version, ring=self)
+
+    # -- JWT -------------------------------------------------------------------------------------
+
+    def sign_jwt(self, claims: Mapping[str, Any]) -> str:
+        """A JWT signed by the primary version, its kid in the header."""
+        record = self.record
+        if record.purpose is Purpose.ENCRYPTION:
+            raise KeyManagementError(f"key ring {record.name!r} is an encryption ring; sign with "
+                                     "a signing or hmac ring")
+        primary = record.primary
+        backend = self.backend
+        key = backend.signing_key(record, primary)
+        if key is not None:
+            token = jwt_mod.sign(claims, alg=record.alg, kid=primary.kid, key=key)
+        elif record.purpose is Purpose.HMAC:
+            token = jwt_mod.sign(claims, alg=record.alg, kid=primary.kid,
+                                 signer=lambda m: backend.mac(record, primary, m))
+        else:
+            token = jwt_mod.sign(claims, alg=record.alg, kid=primary.kid,
+                                 signer=lambda m: backend.sign(record, primary, m))
+        self._manager.audit_use("key.sign", record, primary)
+        return token
+
+    def _verification_key(self, record: RingRecord, version: KeyVersion) -> Any | None:
+        if version.jwk is not None:
+            key = self._public.get(version.kid)
+            if key is None:
+                key = self._public[version.kid] = jwks.load_public(version.jwk)
+            return key
+        return self.backend.signing_key(record, version)
+
+    def verify_jwt(self, token: str, *, issuer: str | Iterable[str] | None = None,
+                   audience: str | Iterable[str] | None = None, leeway: float = 0.0,
+                   require: Iterable[str] = ()) -> dict[str, Any]:
+        """The claims of a token signed by a next, primary or retiring version of this ring.
+
+        Raises VerificationError for a bad signature, an unknown or retired kid, or a failed
+        claim check (exp, nbf, iat, iss, aud, with ``leeway`` seconds).
+        """
+        record = self.record
+        if record.purpose is Purpose.ENCRYPTION:
+            raise KeyManagementError(f"key ring {record.name!r} is an encryption ring")
+        head = jwt_mod.header(token)
+        kid = head.get("kid")
+        if not isinstance(kid, str):
+            raise VerificationError("token rejected: its header has no kid")
+        if head.get("alg") != record.alg:
+            raise VerificationError(
+                f"token rejected: alg {head.get('alg')!r} is not this ring's {record.alg}"
+            )
+        record, version = self._by_kid(kid)
+        key = self._verification_key(record, version)
+        if key is not None:
+            claims = jwt_mod.verify_signature(token, alg=record.alg, key=key)
+        else:
+            backend = self.backend
+
+            def verifier(message: bytes, signature: bytes) -> bool:
+                import hmac
+
+                return hmac.compare_digest(backend.mac(record, version, message), signature)
+
+            claims = jwt_mod.verify_signature(token, alg=record.alg, verifier=verifier)
+        jwt_mod.check_claims(claims, now=self._manager.now(), leeway=leeway, issuer=issuer,
+                             audience=audience, require=require)
+        return claims
+
+    def jwks(self) -> dict[str, Any]:
+        """The public JWKS: next, primary and retiring versions; never private members."""
+        return jwks.ring_jwks(self.record, self._manager.now())
+
+    # -- webhook signatures ------------------------------------------------------------------
+
+    def _macs(self, record: RingRecord, versions: Sequence[KeyVersion]) -> list[webhook.Mac]:
+        backend = self.backend
+
+        def mac_for(version: KeyVersion) -> webhook.Mac:
+            return lambda message: backend.mac(record, version, message)
+
+        return [mac_for(v) for v in versions]
+
+    def sign_webhook(self, body: bytes, *, timestamp: int | None = None) -> str:
+        """``t=…,v1=…``: one v1 per active version, so receivers mid-rotation accept it."""
+        record = self._require(Purpose.HMAC, "webhook signing")
+        stamp = int(self._manager.now().timestamp()) if timestamp is None else timestamp
+        active = sorted(self._active(record), key=lambda v: v.state is not State.PRIMARY)
+        return webhook.sign(body, timestamp=stamp, macs=self._macs(record, active))
+
+    def verify_webhook(self, header: str, body: bytes, *,
+                       tolerance: float = webhook.DEFAULT_TOLERANCE) -> int:
+        record = self._require(Purpose.HMAC, "webhook verification")
+        return webhook.verify(header, body, now=self._manager.now(), tolerance=tolerance,
+                              macs=self._macs(record, self._active(record)))
+
+    # -- envelope encryption -----------------------------------------------------------------
+
+    def _aad(self, record: RingRecord, context: Mapping[str, str] | None) -> bytes:
+        if not context:
+            cached = self._aad_cache.get(b"")
+            if cached is None:
+                cached = self._aad_cache[b""] = envelope.payload_aad(record.name, None)
+            return cached
+        return envelope.payload_aad(record.name, context)
+
+    def encrypt(self, data: bytes, *, context: Mapping[str, str] | None = None) -> bytes:
+        """A self-describing blob: ring, kid, wrapped data key, nonce, ciphertext."""
+        record = self._require(Purpose.ENCRYPTION, "encrypt")
+        primary = record.primary
+        data_key, wrapped = self.backend.generate_data_key(record, primary)
+        header = envelope.pack_header(envelope.MAGIC, record.name, primary.kid, wrapped)
+        nonce = os.urandom(envelope.NONCE_BYTES)
+        sealed = AESGCM(data_key).encrypt(nonce, data, self._aad(record, context))
+        self._manager.audit_use("key.encrypt", record, primary)
+        return b"".join((header, nonce, sealed))
+
+    def _open_header(self, header: envelope.Header) -> tuple[RingRecord, KeyVersion]:
+        record = self._require(Purpose.ENCRYPTION, "decrypt")
+        if header.ring != record.name:
+            raise KeyManagementError(
+                f"this blob belongs to key ring {header.ring!r}, not {record.name!r}"
+            )
+        try:
+            return self._by_kid(header.kid)
+        except VerificationError as exc:
+            raise KeyManagementError(f"cannot decrypt: {exc}") from None
+
+    def decrypt(self, blob: bytes, *, context: Mapping[str, str] | None = None) -> bytes:
+        """The plaintext; IntegrityError if tampered with or the context differs."""
+        view = memoryview(blob)
+        header = envelope.parse_header(view)
+        record, version = self._open_header(header)
+        data_key = self.backend.unwrap(record, version, header.wrapped_key)
+        plain = envelope.open_payload(data_key, view[header.size:], self._aad(record, context))
+        self._manager.audit_use("key.decrypt", record, version)
+        return plain
+
+    def rewrap(self, blob: bytes) -> bytes:
+        """The blob with its data key re-wrapped under the primary; the payload is untouched."""
+        return self.rewrap_many([blob])[0]
+
+    def rewrap_many(self, blobs: Sequence[bytes]) -> list[bytes]:
+        """Rewrap many blobs, batching backend calls per source version."""
+        record = self._require(Purpose.ENCRYPTION, "rewrap")
+        primary = record.primary
+        headers = [envelope.parse_header(b) for b in blobs]
+        out: list[bytes | None] = [None] * len(blobs)
+        groups: dict[str, list[int]] = {}
+        for i, h in enumerate(headers):
+            if h.ring != record.name:
+                raise KeyManagementError(f"blob {i} belongs to key ring {h.ring!r}, not "
+                                         f"{record.name!r}")
+            if h.kid == primary.kid:
+                out[i] = blobs[i]
+            else:
+                groups.setdefault(h.kid, []).append(i)
+        prefix = envelope.MAGIC
+        for indexes in groups.values():
+            _, source = self._open_header(headers[indexes[0]])
+            rewrapped = self.backend.rewrap(record, source, primary,
+                                            [headers[i].wrapped_key for i in indexes])
+            for i, wrapped in zip(indexes, rewrapped, strict=True):
+                blob = blobs[i]
+                out[i] = b"".join((envelope.pack_header(prefix, record.name, primary.kid, wrapped),
+                                   memoryview(blob)[headers[i].size:]))
+        if groups:
+            self._manager.audit_use("key.rewrap", record, primary,
+                                    count=sum(len(g) for g in groups.values()))
+        return [b for b in out if b is not None]
+
+    # -- streams (files that need not fit in memory) ----------------------------------------
+
+    def encrypt_stream(self, src: BinaryIO, dst: BinaryIO, *,
+                       context: Mapping[str, str] | None = None,
+                       chunk_size: int = stream.CHUNK_SIZE) -> int:
+        record = self._require(Purpose.ENCRYPTION, "encrypt")
+        primary = record.primary
+        data_key, wrapped = self.backend.generate_data_key(record, primary)
+        count = stream.encrypt_stream(src, dst, ring=record.name, kid=primary.kid,
+                                      wrapped_key=wrapped, data_key=data_key,
+                                      aad=self._aad(record, context), chunk_size=chunk_size)
+        self._manager.audit_use("key.encrypt", record, primary)
+        return count
+
+    def decrypt_stream(self, src: BinaryIO, dst: BinaryIO, *,
+                       context: Mapping[str, str] | None = None) -> int:
+        opened: list[tuple[RingRecord, KeyVersion]] = []
+
+        def open_key(header: envelope.Header) -> tuple[bytes, bytes]:
+            record, version = self._open_header(header)
+            opened.append((record, version))
+            return (self.backend.unwrap(record, version, header.wrapped_key),
+                    self._aad(record, context))
+
+        count = stream.decrypt_stream(src, dst, open_key)
+        self._manager.audit_use("key.decrypt", *opened[0])
+        return count
+
+    def rewrap_stream(self, src: BinaryIO, dst: BinaryIO) -> None:
+        record = self._require(Purpose.ENCRYPTION, "rewrap")
+        primary = record.primary
+
+        def rewrap_key(header: envelope.Header) -> tuple[str, bytes]:
+            if header.kid == primary.kid:
+                return primary.kid, header.wrapped_key
+            _, source = self._open_header(header)
+            return primary.kid, self.backend.rewrap(record, source, primary,
+                                                    [header.wrapped_key])[0]
+
+        stream.rewrap_stream(src, dst, rewrap_key)
+        self._manager.audit_use("key.rewrap", record, primary)
+
+    def decrypt_any(self, data: bytes, *, context: Mapping[str, str] | None = None) -> bytes:
+        """Decrypt a blob or an in-memory stream, whichever ``data`` is."""
+        if data[:4] == envelope.STREAM_MAGIC:
+            import io
+
+            out = io.BytesIO()
+            self.decrypt_stream(io.BytesIO(data), out, context=context)
+            return out.getvalue()
+        if data[:4] != envelope.MAGIC:
+            raise IntegrityError("not a vaultline encrypted blob (bad magic bytes)")
+        return self.decrypt(data, context=context)
