@@ -39,7 +39,9 @@ def project(store: EmbeddedStore) -> Path:
     clock.now = recent
     log.record(READ, env="prod", key="Db:Password", value=SECRET, actor="eve@box")
     log.record(DENY, env="prod", key="Api:Key", outcome=DENIED, actor="eve@box")
-    return store.directory.parent
+    root = store.directory.parent
+    (root / "vaultline.yaml").write_text("app: nexus-engine\nenvironments: [prod]\n")
+    return root
 
 
 def test_verify_ok(project: Path, environ: dict[str, str]) -> None:
@@ -62,7 +64,7 @@ def test_verify_reports_an_edited_checkpoint(
     project: Path, environ: dict[str, str], store: EmbeddedStore
 ) -> None:
     store.meta_set(META_NAME, (store.meta_get(META_NAME) or "").replace('"seq":4', '"seq":3'))
-    done = run(["verify", "--store-dir", str(project / ".vaultline")], Path("/"), environ)
+    done = run(["verify", "-C", str(project)], Path("/"), environ)
     assert done.returncode == 1 and done.stdout.startswith("checkpoint: ")
 
 
@@ -72,7 +74,8 @@ def test_verify_without_the_master_key_is_a_usage_error(project: Path) -> None:
 
 
 def test_verify_without_a_store(tmp_path: Path, environ: dict[str, str]) -> None:
-    done = run(["verify", "--store-dir", str(tmp_path / "nowhere")], tmp_path, environ)
+    (tmp_path / "vaultline.yaml").write_text("app: x\nenvironments: [dev]\n")
+    done = run(["verify"], tmp_path, environ)
     assert done.returncode == 1 and "no embedded store" in done.stderr
 
 

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from vaultline import duration
 from vaultline.audit.event import AuditEvent, parse_time
 from vaultline.errors import AuditError
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_duration(text: str) -> timedelta | None:
     """``45s``, ``30m``, ``1h``, ``2d``, ``1w``; ``None`` if ``text`` is not one."""
-    match = _DURATION.match(text)
-    if match is None:
+    try:
+        return duration.parse_duration(text)
+    except ValueError:
         return None
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def parse_since(text: str, now: datetime) -> datetime:

@@ -18,11 +18,18 @@ from vaultline.errors import ConfigError, StoreError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _project_store_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    from vaultline.project import Project
+
+    return Project.load(value).store_dir
+
+
 def _store_dir_option(f: F) -> F:
+    """``-C/--project-dir``, handed to the command as the project's store directory."""
     return click.option(
-        "--store-dir", type=click.Path(file_okay=False, path_type=Path),
-        envvar="VAULTLINE_STORE_DIR", default=Path(".vaultline"), show_default=True,
-        help="The project's store directory, which holds audit.log (or VAULTLINE_STORE_DIR).",
+        "-C", "--project-dir", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+        envvar="VAULTLINE_PROJECT_DIR", default=None, callback=_project_store_dir,
+        help="Project directory (default: the nearest one holding vaultline.yaml).",
     )(f)
 
 
@@ -32,7 +39,7 @@ def _log_path(store_dir: Path) -> Path:
 
     if not EmbeddedStore.exists(store_dir):
         raise StoreError(
-            f"no embedded store at {store_dir}; run in the project directory or pass --store-dir"
+            f"no embedded store at {store_dir}; run 'vaultline init' first"
         )
     return store_dir / LOG_NAME
 
@@ -72,7 +79,7 @@ def verify(store_dir: Path, fmt: str) -> None:
 
     \b
     Example:
-      vaultline audit verify --store-dir .vaultline
+      vaultline audit verify -C path/to/project
     """
     from vaultline.audit import AuditLog
     from vaultline.store import EmbeddedStore
