@@ -1,0 +1,80 @@
+"""A pydantic-settings source: fill ``BaseSettings`` models from a vaultline bundle.
+
+    class Settings(BaseSettings):
+        connection_strings: ConnectionStrings      # matches ConnectionStrings:*
+        ai: AI
+
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                       dotenv_settings, file_secret_settings):
+            return (init_settings, VaultlineSettingsSource(settings_cls, env="prod"),
+                    env_settings)
+
+Field names match bundle keys case-insensitively and ignoring ``_``/``-``, so
+``connection_strings.primary`` finds ``ConnectionStrings:Primary``; aliases are honoured.
+Needs the ``pydantic`` extra: ``pip install 'vaultline[pydantic]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vaultline.bundle import Bundle
+from vaultline.errors import MissingExtraError
+
+try:
+    from pydantic import BaseModel
+    from pydantic.fields import FieldInfo
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise MissingExtraError("the pydantic-settings source", "pydantic") from exc
+
+
+def _norm(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _match(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, Any]:
+    by_norm = {_norm(k): k for k in data}
+    out: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        for candidate in (field.alias, name):
+            key = by_norm.get(_norm(candidate)) if candidate else None
+            if key is None:
+                continue
+            value = data[key]
+            annotation = field.annotation
+            if (isinstance(value, Mapping) and isinstance(annotation, type)
+                    and issubclass(annotation, BaseModel)):
+                value = _match(annotation, value)
+            out[field.alias or name] = value
+            break
+    return out
+
+
+class VaultlineSettingsSource(PydanticBaseSettingsSource):
+    """Resolves the environment once (audited, overrides applied) and maps it onto the model."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *, env: str | None = None,
+                 project_dir: str | Path = ".", bundle: Bundle | None = None):
+        super().__init__(settings_cls)
+        if bundle is None:
+            if env is None:
+                raise ValueError("VaultlineSettingsSource needs env=... or bundle=...")
+            from vaultline.api import load
+
+            bundle = load(env, project_dir)
+        self.bundle = bundle
+        self._values = _match(settings_cls, bundle.nested())
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        key = field.alias or field_name
+        return self._values.get(key), key, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def __repr__(self) -> str:
+        return f"VaultlineSettingsSource(env={self.bundle.env!r})"
