@@ -1,0 +1,251 @@
+"""Provider ``azure-keyvault``: Azure Key Vault secrets (azure-keyvault-secrets + azure-identity).
+
+    akv: {type: azure-keyvault, vault_url: "https://nexus.vault.azure.net"}
+
+Authentication is ``DefaultAzureCredential``: Managed Identity first on Azure, a service
+principal from ``AZURE_CLIENT_ID``/``AZURE_TENANT_ID``/``AZURE_CLIENT_SECRET`` in CI, the Azure
+CLI login on a workstation. Code may pass its own ``credential`` object in the options.
+
+A bare ``akv`` reference is named ``{app}--{env}--{key}`` with lower-kebab segments
+(``nexus-engine--prod--connectionstrings--primary``, seed 000). Key Vault only accepts names
+of letters, digits and dashes up to 127 characters; anything else is refused before a request.
+``@<version id>`` reads an older version.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from vaultline.errors import (
+    AuthenticationError,
+    ConfigError,
+    PermissionDeniedError,
+    ProviderError,
+    ProviderUnavailableError,
+)
+from vaultline.naming import NamingConvention
+from vaultline.providers._remote import COMMON_OPTIONS, RemoteSettings, bounded_map
+from vaultline.providers._retry import Transient, call_with_retries
+from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
+
+T = TypeVar("T")
+
+NAME_RULE = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+SCOPE = "https://vault.azure.net/.default"
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RULE.match(name):
+        bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c == "-"))})
+        why = (f"{len(name)} characters, more than 127" if len(name) > 127 else
+               "empty" if not name else f"it contains {' '.join(repr(c) for c in bad)}")
+        raise ConfigError(f"Azure Key Vault secret name {name[:60]!r} is not valid ({why}); "
+                          "names are 1-127 letters, digits and dashes — adjust the reference or "
+                          "the provider's naming template")
+    return name
+
+
+@contextmanager
+def translate_azure(where: str, *, write: bool = False) -> Iterator[None]:
+    """azure-core errors -> vaultline's tree; throttling, 5xx and connection errors are Transient."""
+    try:
+        yield
+    except ClientAuthenticationError as exc:
+        # Raised both for a 401 from the vault and for a credential that found no identity.
+        reason = " ".join(str(exc.message or exc).split())[:300]
+        raise AuthenticationError(f"Azure refused or could not get credentials for {where} "
+                                  f"({reason})") from None
+    except ResourceNotFoundError:
+        raise ProviderError(f"nothing at {where} (404)") from None
+    except HttpResponseError as exc:
+        status = int(exc.status_code or 0)
+        code = getattr(exc.error, "code", None) or exc.reason or ""
+        if status == 403:
+            raise PermissionDeniedError(f"access denied to {where} ({code}); grant the identity "
+                                        "'get'/'set' on secrets") from None
+        if status == 429 or status >= 500:
+            error = ProviderUnavailableError(f"{where} is unavailable (HTTP {status} {code})")
+            if write and status not in (429, 503):
+                raise error from None
+            headers = getattr(exc.response, "headers", None) or {}
+            retry_after = headers.get("Retry-After")
+            raise Transient(error, retry_after=float(retry_after) if retry_after and
+                            retry_after.isdigit() else None) from None
+        raise ProviderError(f"{where}: HTTP {status} {code}") from None
+    except ServiceRequestError as exc:  # the request never reached the vault
+        raise Transient(ProviderUnavailableError(f"cannot reach {where} ({type(exc).__name__})")) from None
+    except ServiceResponseError as exc:  # sent, but no (complete) answer: maybe applied
+        error = ProviderUnavailableError(f"no answer from {where} ({type(exc).__name__})")
+        if write:
+            raise error from None
+        raise Transient(error) from None
+
+
+def _token_subject(token: str) -> str | None:
+    """Who an access token speaks for (upn, app id or object id); the token is not verified
+    here — Key Vault does that — this only names the caller for the audit log."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    for claim in ("upn", "unique_name", "appid", "azp", "oid", "sub"):
+        if claims.get(claim):
+            return str(claims[claim])
+    return None
+
+
+class AzureKeyVaultProvider(Provider):
+    type = "azure-keyvault"
+    default_naming = NamingConvention("{app}--{env}--{key}", "--", "lower-kebab")
+    options = COMMON_OPTIONS | frozenset({"vault_url", "credential", "connection_verify",
+                                          "verify_challenge_resource"})
+    remote = True
+
+    def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
+        super().__init__(name, options, context)
+        where = f"provider {name!r}"
+        self.vault_url = str(options.get("vault_url") or "").rstrip("/")
+        if not self.vault_url.startswith("https://"):
+            raise ConfigError(f"{where}: 'vault_url' must be the vault's https:// address, e.g. "
+                              "https://nexus.vault.azure.net")
+        self.settings = RemoteSettings.from_options(options, where=where)
+        self._credential = options.get("credential")
+        self._client: Any = None
+        self._identity: str | None = None
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    @property
+    def credential(self) -> Any:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential()
+        return self._credential
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import requests.adapters
+                from azure.core.pipeline.transport import RequestsTransport
+                from azure.keyvault.secrets import SecretClient
+
+                # One pooled session sized to the worker count: every worker keeps its connection.
+                session = requests.Session()
+                adapter = requests.adapters.HTTPAdapter(pool_connections=1,
+                                                        pool_maxsize=self.settings.max_workers)
+                session.mount("https://", adapter)
+                verify = self.config.get("connection_verify", True)
+                if isinstance(verify, str):
+                    verify = str(self.context.root / verify)
+                transport = RequestsTransport(session=session, session_owner=True,
+                                              connection_timeout=self.settings.timeout,
+                                              read_timeout=self.settings.timeout,
+                                              connection_verify=verify)
+                self._client = SecretClient(
+                    self.vault_url, self.credential, transport=transport,
+                    retry_total=0,  # vaultline's policy retries, not azure-core's
+                    connection_verify=verify,
+                    verify_challenge_resource=bool(self.config.get("verify_challenge_resource", True)),
+                )
+            return self._client
+
+    def _call(self, where: str, call: Callable[[Any], T], *, write: bool = False) -> T:
+        """``call(client)`` with translation and retries; pagers must be walked inside ``call``
+        (they are lazy, so their requests happen there)."""
+        def attempt() -> T:
+            self.calls += 1
+            with translate_azure(where, write=write):
+                return call(self.client)
+        try:
+            return call_with_retries(attempt, self.settings.retry)
+        except ProviderError as exc:
+            exc.provider = exc.provider or self.name
+            raise
+
+    def display_path(self, path: str) -> str:
+        return f"{self.vault_url}/secrets/{path}"
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def fetch(self, path: str, version: str | None = None) -> Fetched:
+        result = self.fetch_many([(path, version)])[(path, version)]
+        if isinstance(result, ProviderError):
+            raise result
+        return result
+
+    def _fetch_one(self, request: Request) -> Fetched:
+        name, version = request
+        try:
+            validate_name(name)
+        except ConfigError as exc:
+            raise ProviderError(exc.message, provider=self.name, reference=name) from None
+        where = f"secret {name}" + (f" version {version}" if version else "")
+        secret = self._call(where, lambda c: c.get_secret(name, version))
+        if secret.value is None:
+            raise ProviderError(f"{where} has no value", provider=self.name)
+        return Fetched(str(secret.value), secret.properties.version)
+
+    def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
+        return bounded_map(self._fetch_one, requests, self.settings.max_workers)
+
+    def versions(self, path: str) -> list[str]:
+        """Every version id of a secret, oldest first (values are not read)."""
+        validate_name(path)
+        found = self._call(f"versions of {path}",
+                           lambda c: list(c.list_properties_of_secret_versions(path)))
+        ordered = sorted(found, key=lambda p: (p.created_on is None, p.created_on))
+        return [str(p.version) for p in ordered]
+
+    # -- writes and management -------------------------------------------------------------
+
+    def put(self, path: str, value: str, *, cas: int | None = None) -> str:
+        if cas is not None:
+            raise ConfigError("Azure Key Vault has no check-and-set; write without --cas")
+        validate_name(path)
+        secret = self._call(f"secret {path}", lambda c: c.set_secret(path, value), write=True)
+        return str(secret.properties.version)
+
+    def list_paths(self, prefix: str = "") -> list[str]:
+        found = self._call("secrets", lambda c: list(c.list_properties_of_secrets()))
+        return sorted(p.name for p in found if p.name and p.name.startswith(prefix))
+
+    def check(self) -> str:
+        self._call("secrets", lambda c: next(iter(c.list_properties_of_secrets()), None))
+        return f"{self.vault_url} reachable; authenticated as {self.identity}"
+
+    @property
+    def identity(self) -> str:
+        """``azure:<upn, app id or object id>`` from the credential's access token."""
+        if self._identity is None:
+            try:
+                token = self.credential.get_token(SCOPE).token
+            except Exception:  # any credential failure: the audit still needs an actor
+                return "azure:unauthenticated"
+            self._identity = f"azure:{_token_subject(token) or 'unknown'}"
+        return self._identity
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+__all__ = ["AzureKeyVaultProvider", "translate_azure", "validate_name"]
