@@ -45,7 +45,12 @@ def cli(tmp_path: Path) -> Cli:
 def put_all(cli: Cli, env: str = "prod") -> None:
     assert cli("put", f"local:nexus-engine/{env}/ConnectionStrings/Primary", stdin=PRIMARY).returncode == 0
     assert cli("put", "AI:OpenAI:ApiKey", "--env", env, stdin="sk-canary-key\n").returncode == 0
-    pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIIUpPh\n-----END PRIVATE KEY-----\n"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
     assert cli("put", "Jwt:SigningKey", "--env", env, stdin=pem).returncode == 0
 
 

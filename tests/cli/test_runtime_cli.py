@@ -1,0 +1,150 @@
+"""`run`, `redact`, `override` and `check` through real subprocesses, and the canary test:
+a known secret value run through every command of the runtime issue never shows up anywhere
+outside the encrypted store."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.cli.test_core_cli import Cli, put_all
+from tests.cli.test_core_cli import cli as cli
+
+CANARY = "postgres://app:s3cret-canary@db/app"  # what put_all stores as the primary
+PY = sys.executable
+
+
+def test_run_injects_and_masks(cli: Cli) -> None:
+    put_all(cli)
+    script = ("import os, sys, base64, json;"
+              "v = os.environ['CONNECTIONSTRINGS__PRIMARY'];"
+              "print('plain', v); print('b64', base64.b64encode(v.encode()).decode());"
+              "print('json', json.dumps({'v': v}));"
+              "print('level', os.environ['LOGGING__LOGLEVEL__DEFAULT']);"
+              "sys.stderr.write('err ' + v + '\\n'); sys.exit(7)")
+    result = cli("run", "--env", "prod", "--", PY, "-c", script)
+    assert result.returncode == 7
+    assert "s3cret" not in result.stdout + result.stderr
+    assert "plain ********" in result.stdout and "level Warning" in result.stdout
+    assert "err ********" in result.stderr
+    unmasked = cli("run", "--env", "prod", "--no-mask", "--prefix", "APP_", "--", PY, "-c",
+                   "import os; print(os.environ['APP_CONNECTIONSTRINGS__PRIMARY'])")
+    assert unmasked.stdout.strip() == CANARY
+
+
+def test_run_files_mode(cli: Cli, tmp_path: Path) -> None:
+    put_all(cli)
+    files = tmp_path / "secrets"
+    files.mkdir()
+    script = ("import os, stat; p = os.environ['CONNECTIONSTRINGS__PRIMARY_FILE'];"
+              "print('set' if 'CONNECTIONSTRINGS__PRIMARY' in os.environ else 'unset');"
+              "print(oct(stat.S_IMODE(os.stat(p).st_mode)));"
+              "print(open(p).read() == os.environ['EXPECTED'])")
+    result = cli("run", "--env", "prod", "--files", str(files), "--", PY, "-c", script,
+                 extra_env={"EXPECTED": CANARY})
+    assert result.stdout.split() == ["unset", "0o600", "True"], result.stderr
+    assert list(files.iterdir()) == []  # removed when the child exited
+
+
+def test_run_passes_sigterm_and_exit_status(cli: Cli) -> None:
+    put_all(cli)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("vaultline")), "run", "--env", "prod",
+         "--", PY, "-c", "import time; print('ready', flush=True); time.sleep(30)"],
+        cwd=cli.root, env=cli.env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 128 + signal.SIGTERM
+
+
+def test_missing_command(cli: Cli) -> None:
+    put_all(cli)
+    result = cli("run", "--env", "prod", "--", "no-such-command-vaultline")
+    assert result.returncode == 127 and result.stderr.count("\n") == 1
+
+
+def test_redact_pipes(cli: Cli) -> None:
+    put_all(cli)
+    result = cli("redact", "--env", "prod", stdin=f"connecting to {CANARY} now\nok\n")
+    assert result.stdout == "connecting to ******** now\nok\n"
+
+
+def test_override_cli_and_policy(cli: Cli) -> None:
+    put_all(cli)
+    refused = cli("override", "set", "Logging:LogLevel:Default", "--env", "prod", "--ttl", "1h",
+                  stdin="Debug")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == ("vaultline: error: prod is protected: an override needs "
+                                      "--reason, --approved-by, --ticket")
+    too_long = cli("override", "set", "Logging:LogLevel:Default", "--env", "prod", "--ttl", "5h",
+                   "--reason", "r", "--approved-by", "a", "--ticket", "T", stdin="Debug")
+    assert too_long.returncode == 2 and "max_override_ttl of 4h" in too_long.stderr
+    made = cli("override", "set", "ConnectionStrings:Primary", "--env", "prod", "--ttl", "2h",
+               "--reason", "failover", "--approved-by", "alice", "--ticket", "INC-1",
+               stdin="postgres://replica-canary@db2/app")
+    assert made.returncode == 0, made.stderr
+    override_id = made.stdout.split()[1].rstrip(":")
+    listed = json.loads(cli("override", "ls", "--env", "prod", "--format", "json").stdout)
+    assert [o["id"] for o in listed] == [override_id] and "value" not in listed[0]
+    explained = cli("explain", "ConnectionStrings:Primary", "--env", "prod", "--format", "json")
+    candidates = json.loads(explained.stdout)["candidates"]
+    assert [c["layer"] for c in candidates] == ["override", "secrets"]
+    assert cli("override", "revoke", override_id, "--env", "prod").returncode == 0
+    revealed = json.loads(cli("resolve", "--env", "prod", "--format", "json", "--reveal").stdout)
+    assert revealed["ConnectionStrings"]["Primary"] == CANARY
+
+
+def test_check_gate(cli: Cli) -> None:
+    subprocess.run(["git", "init", "-q", str(cli.root)], check=True)
+    failing = cli("check", "--env", "prod", "--format", "json")
+    assert failing.returncode == 1
+    report = json.loads(failing.stdout)
+    assert report["ok"] is False
+    assert {f["check"] for f in report["findings"]} == {"resolvable"}
+    put_all(cli)
+    passing = cli("check", "--env", "prod")
+    assert passing.returncode == 0, passing.stdout
+    assert passing.stdout.strip() == "prod: all checks passed"
+
+
+def test_canary_never_leaks(cli: Cli, tmp_path: Path) -> None:
+    put_all(cli)
+    outputs: list[str] = []
+
+    def run(*args: str, stdin: str | None = None) -> None:
+        result = cli(*args, stdin=stdin)
+        outputs.extend([result.stdout, result.stderr])
+
+    run("resolve", "--env", "prod")
+    run("resolve", "--env", "prod", "--format", "json")
+    run("resolve", "--env", "prod", "--format", "env")
+    run("explain", "ConnectionStrings:Primary", "--env", "prod")
+    run("refs", "--env", "prod")
+    run("run", "--env", "prod", "--", PY, "-c",
+        "import os; print(os.environ['CONNECTIONSTRINGS__PRIMARY'])")
+    run("run", "--env", "prod", "--files", str(tmp_path), "--", PY, "-c",
+        "import os; print(open(os.environ['CONNECTIONSTRINGS__PRIMARY_FILE']).read())")
+    run("redact", "--env", "prod", stdin=CANARY)
+    run("override", "set", "ConnectionStrings:Primary", "--env", "prod", "--ttl", "1h",
+        "--reason", "r", "--approved-by", "a", "--ticket", "T", stdin=CANARY)
+    run("override", "ls", "--env", "prod", "--all", "--format", "json")
+    run("check", "--env", "prod", "--format", "json")
+    run("audit", "show", "--format", "json")
+    run("audit", "report", "--format", "json")
+    run("audit", "verify")
+    run("versions", "ConnectionStrings:Primary", "--env", "prod")
+    time.sleep(0.1)
+    for text in outputs:
+        assert "s3cret-canary" not in text
+    # Files: everything in the project (the encrypted store included) and in the temp dir.
+    for base in (cli.root, tmp_path):
+        for path in base.rglob("*"):
+            if path.is_file():
+                assert b"s3cret-canary" not in path.read_bytes(), path
+    audit_lines = (cli.root / ".vaultline" / "audit.log").read_text().splitlines()
+    assert len(audit_lines) > 10
+    assert all(json.loads(line)["v"] == 1 for line in audit_lines)
