@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "inventory": "vaultline.cli.inventory:inventory",
     "policy": "vaultline.cli.policy:policy",
     "audit": "vaultline.cli.audit:audit",
+    "drift": "vaultline.cli.drift:drift",
 }
 
 
