@@ -204,11 +204,12 @@ def fails_validator(c: Candidate) -> bool:
     return validator is not None and not validator(c.secret.encode())
 
 
+# Cheapest and most often decisive first: most keyword hits in code are expressions.
 DEFAULT_FILTERS: tuple[Filter, ...] = (
     is_lock_file,
+    is_expression,
     is_known_example,
     is_placeholder,
-    is_expression,
     is_hash_or_uuid,
     is_reference_or_ciphertext,
     lacks_character_variety,

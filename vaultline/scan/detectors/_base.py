@@ -9,10 +9,27 @@ was found by the prefilter, which is what makes scanning fast.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 Validator = Callable[[bytes], bool]
+
+
+@dataclass(frozen=True)
+class RawMatch:
+    """Where a detector matched: the secret's byte span, where the match began (for allow
+    comments), and for keyword rules the assigned name and whether the value was quoted."""
+
+    start: int
+    end: int
+    match_start: int
+    name: bytes = b""
+    quoted: bool = True
+
+
+# A finder replaces regex windows for detectors whose keyword hits are dense (the generic
+# rule): given the data and the sorted keyword end offsets, it yields matches directly.
+Finder = Callable[[bytes, list[int]], Iterable[RawMatch]]
 
 
 @dataclass(frozen=True)
@@ -38,14 +55,19 @@ class Detector:
     # Provider rules outrank the generic detector when both match the same secret.
     priority: int = 10
     tags: tuple[str, ...] = field(default_factory=tuple)
+    finder: Finder | None = None
 
-    def secret_span(self, match: re.Match[bytes]) -> tuple[int, int]:
+    def raw_match(self, match: re.Match[bytes]) -> RawMatch:
         groups = match.re.groupindex
         if "secret" in groups:
-            return match.span("secret")
-        if match.re.groups:
-            return match.span(1)
-        return match.span()
+            start, end = match.span("secret")
+        elif match.re.groups:
+            start, end = match.span(1)
+        else:
+            start, end = match.span()
+        name = match.group("name") if "name" in groups else b""
+        quoted = match.group("q") is not None if "q" in groups else True
+        return RawMatch(start, end, match.start(), name or b"", quoted)
 
 
 def rule(
