@@ -1,4 +1,4 @@
-"""``vaultline policy``: Vault/OpenBao policies (``lint`` now; ``generate`` joins the group)."""
+"""``vaultline policy``: Vault/OpenBao policies: ``generate`` from an environment, ``lint`` files."""
 
 from __future__ import annotations
 
@@ -6,17 +6,50 @@ from pathlib import Path
 
 import click
 
+from vaultline.cli._context import env_option, load_project, project_dir_option
 from vaultline.cli._output import emit_json, emit_table, format_option
 
 
 @click.group()
 def policy() -> None:
-    """Lint (and generate) Vault/OpenBao HCL policies.
+    """Generate and lint Vault/OpenBao HCL policies.
 
     \b
-    Example:
+    Examples:
+      vaultline policy generate --env prod --role runtime > nexus-engine-prod-runtime.hcl
       vaultline policy lint policies/*.hcl --role runtime
     """
+
+
+@policy.command("generate")
+@env_option()
+@click.option("--role", type=click.Choice(["runtime", "ci"]), required=True,
+              help="runtime: read only; ci: writes new versions (create/update, metadata read).")
+@click.option("--provider", "provider_name", metavar="NAME",
+              help="The vault provider to generate for (default: the only one the env uses).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the policy to FILE instead of stdout.")
+@project_dir_option
+def generate(env: str, role: str, provider_name: str | None, output: Path | None,
+             project_dir: Path | None) -> None:
+    """Print the least-privilege HCL policy for the secrets an environment references:
+    exact <mount>/data/<prefix>/<path> rules, read for runtime; create/read/update plus
+    metadata read for ci. Deterministic: commit it and review the diff.
+
+    \b
+    Examples:
+      vaultline policy generate --env prod --role runtime
+      vaultline policy generate --env prod --role ci --provider vault -o ci-prod.hcl
+      vaultline policy generate --env prod --role runtime | bao policy write nexus-engine-prod -
+    """
+    from vaultline.policy.generate import generate_policy
+
+    result = generate_policy(load_project(project_dir), env, role, provider_name)
+    if output is None:
+        click.echo(result.text, nl=False)
+    else:
+        output.write_text(result.text, encoding="utf-8")
+        click.echo(f"wrote {output}: {len(result.rules)} path rule(s) for {env} ({role})", err=True)
 
 
 @policy.command("lint")
