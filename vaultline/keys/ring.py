@@ -80,8 +80,8 @@ class KeyRing:
         record = self.record
         if record.purpose is not purpose:
             raise KeyManagementError(
-                f"key ring {record.name!r} is a {record.purpose.value} ring; {what} needs a "
-                f"{purpose.value} ring"
+                f"key ring {record.name!r} is a {record.purpose.value} ring; {what} needs a ring "
+                f"with purpose {purpose.value}"
             )
         return record
 
