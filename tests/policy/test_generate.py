@@ -155,7 +155,7 @@ def test_output_is_deterministic_and_names_its_origin(tmp_path: Path) -> None:
 ])
 def test_refusals(tmp_path: Path, secrets_yaml: str, providers: str, provider: str | None,
                   message: str) -> None:
-    proj = project(tmp_path, "http://127.0.0.1:1", "nexus-engine", providers)
+    project(tmp_path, "http://127.0.0.1:1", "nexus-engine", providers)
     (tmp_path / "env/prod/secrets.yaml").write_text(secrets_yaml)
     with pytest.raises(ConfigError, match=message):
         generate_policy(Project.load(tmp_path), "prod", "runtime", provider, environ={})
