@@ -1,0 +1,65 @@
+"""A project whose embedded store holds a known mix of drift (and canary values to grep for)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.factory import make_project, master_key_env
+from vaultline.project import Project
+from vaultline.session import Session
+from vaultline.store import EmbeddedStore
+
+# Every value written in these tests: none may ever appear in a report.
+CANARIES = ("canary-present-1", "canary-pw-2", "canary-old-3", "canary-new-4", "canary-del-5",
+            "canary-del-6", "canary-orphan-7", "canary-dev-8")
+
+SECRETS_YAML = """
+    A:Present: local
+    A:Missing: local
+    A:Field: local:nexus-engine/prod/json#password
+    A:NoField: local:nexus-engine/prod/json#nope
+    A:Pinned: local:nexus-engine/prod/pinned@1
+    A:Deleted: local
+    A:Destroyed: local
+"""
+
+
+@dataclass
+class LocalProject:
+    root: Path
+    environ: dict[str, str]
+
+    def session(self, env: str | None = "prod") -> Session:
+        return Session(Project.load(self.root), env, environ=self.environ)
+
+    def store(self) -> EmbeddedStore:
+        return EmbeddedStore.open(self.root / ".vaultline", environ=self.environ)
+
+
+@pytest.fixture
+def drifted(tmp_path: Path) -> Iterator[LocalProject]:
+    environ = master_key_env()
+    root = make_project(tmp_path / "p", {"env/prod/secrets.yaml": SECRETS_YAML}, environ=environ)
+    with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
+        store.put("nexus-engine/prod/A/Present", b"canary-present-1")
+        store.put("nexus-engine/prod/json", b'{"password": "canary-pw-2"}')
+        store.put("nexus-engine/prod/pinned", b"canary-old-3")
+        store.put("nexus-engine/prod/pinned", b"canary-new-4")
+        store.put("nexus-engine/prod/A/Deleted", b"canary-del-5")
+        store.delete("nexus-engine/prod/A/Deleted")
+        store.put("nexus-engine/prod/A/Destroyed", b"canary-del-6")
+        store.destroy("nexus-engine/prod/A/Destroyed")
+        store.put("nexus-engine/prod/Orphan", b"canary-orphan-7")
+        store.put("nexus-engine/dev/NotThisEnv", b"canary-dev-8")
+    yield LocalProject(root, environ)
+
+
+@pytest.fixture
+def app() -> str:
+    """A fresh app name per test, so tests share the OpenBao server without sharing secrets."""
+    return f"drift-{secrets.token_hex(4)}"
