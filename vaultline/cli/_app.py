@@ -30,6 +30,12 @@ COMMANDS: dict[str, str] = {
     "scan": "vaultline.cli.scan:scan",
     "inventory": "vaultline.cli.inventory:inventory",
     "policy": "vaultline.cli.policy:policy",
+    "keys": "vaultline.cli.keys:keys",
+    "sign": "vaultline.cli.crypto:sign",
+    "verify": "vaultline.cli.crypto:verify",
+    "encrypt": "vaultline.cli.crypto:encrypt",
+    "decrypt": "vaultline.cli.crypto:decrypt",
+    "rewrap": "vaultline.cli.crypto:rewrap",
     "audit": "vaultline.cli.audit:audit",
     "drift": "vaultline.cli.drift:drift",
 }
