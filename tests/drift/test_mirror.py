@@ -1,0 +1,106 @@
+"""Mirror parity between the embedded store and OpenBao: missing, extra and different paths
+found by keyed hash, with no value (and no hash) in the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.factory import make_project, master_key_env, write
+from tests.servers import BaoServer
+from vaultline.drift import compare_mirror, parse_mirror
+from vaultline.drift.mirror import KEY_FROM_STORE, KEY_RANDOM, canonical
+from vaultline.errors import ConfigError
+from vaultline.project import Project
+from vaultline.session import Session
+from vaultline.store import EmbeddedStore
+
+VALUES = ("canary-same-1", "canary-src-2", "canary-dst-3", "canary-only-src-4",
+          "canary-only-dst-5", "canary-json-6")
+
+
+def mirrored(openbao: BaoServer, root: Path, app: str, *, with_store: bool = True) -> dict[str, str]:
+    environ = master_key_env() if with_store else {}
+    make_project(root, {"vaultline.yaml": f"""
+        version: 1
+        app: {app}
+        environments: [dev, prod]
+        providers:
+          vault: {{type: vault, url: "{openbao.url}", mount: kv, retries: 0}}
+    """}, environ=environ if with_store else None)
+    if with_store:
+        with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
+            store.put(f"{app}/prod/same", b"canary-same-1")
+            store.put(f"{app}/prod/db/password", b"canary-src-2")
+            store.put(f"{app}/prod/only-source", b"canary-only-src-4")
+            store.put(f"{app}/prod/json", b'{"user": "app", "password": "canary-json-6"}')
+    for path, data in [("same", {"value": "canary-same-1"}),
+                       ("db/password", {"value": "canary-dst-3"}),
+                       ("only-mirror", {"value": "canary-only-dst-5"}),
+                       ("json", {"password": "canary-json-6", "user": "app"})]:
+        openbao.api("POST", f"kv/data/{app}/prod/mirror/{path}", {"data": data})
+    return {**environ, "VAULT_TOKEN": openbao.token}
+
+
+def test_local_to_vault_parity(openbao: BaoServer, tmp_path: Path, app: str) -> None:
+    environ = mirrored(openbao, tmp_path, app)
+    with Session(Project.load(tmp_path), "prod", environ=environ) as session:
+        report = compare_mirror(session, *parse_mirror(f"local:{app}/prod=vault:mirror"))
+        assert session.audit.verify().ok
+    assert {(i.kind, i.path) for i in report.items} == {
+        ("missing", "only-source"), ("extra", "only-mirror"), ("different", "db/password")}
+    data = report.to_dict()
+    assert data["hash_key"] == KEY_FROM_STORE and data["source"] == f"local:{app}/prod"
+    assert data["checked"] == {"source": 4, "mirror": 4}
+    text = json.dumps(data) + (tmp_path / ".vaultline" / "audit.log").read_text()
+    assert not any(v in text for v in VALUES)
+    # the run's hashes are not in the report either: only paths and reasons
+    assert all(set(i) == {"kind", "provider", "path", "key", "reference", "where", "reason"}
+               for i in data["items"])
+
+
+def test_without_a_store_a_random_key_is_used_and_said(
+        openbao: BaoServer, tmp_path: Path, app: str) -> None:
+    environ = mirrored(openbao, tmp_path, app, with_store=False)
+    openbao.api("POST", f"kv/data/{app}/prod/copy/same", {"data": {"value": "canary-same-1"}})
+    with Session(Project.load(tmp_path), "prod", environ=environ) as session:
+        report = compare_mirror(session, *parse_mirror("vault:copy=vault:mirror"))
+    assert report.to_dict()["hash_key"] == KEY_RANDOM
+    assert any("random key for this run only" in n for n in report.notes)
+    assert {(i.kind, i.path) for i in report.items} == {
+        ("extra", "json"), ("extra", "db/password"), ("extra", "only-mirror")}
+
+
+def test_needs_env_when_a_provider_uses_it(openbao: BaoServer, tmp_path: Path, app: str) -> None:
+    environ = mirrored(openbao, tmp_path, app)
+    write(tmp_path, {"vaultline.yaml": f"""
+        version: 1
+        app: {app}
+        environments: [dev, prod]
+        providers:
+          vault: {{type: vault, url: "{openbao.url}", prefix: "{{app}}/{{env}}"}}
+    """})
+    with Session(Project.load(tmp_path), None, environ=environ) as session, \
+            pytest.raises(ConfigError, match="pass --env"):
+        compare_mirror(session, *parse_mirror(f"local:{app}/prod=vault:mirror"))
+
+
+@pytest.mark.parametrize(("spec", "problem"), [
+    ("local", "expected SRC=DST"), ("=vault", "expected SRC=DST"), (":x=vault", "mirror side"),
+])
+def test_bad_specs(spec: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        parse_mirror(spec)
+
+
+@pytest.mark.parametrize(("a", "b", "equal"), [
+    ("plain", {"value": "plain"}, True),
+    ('{"b": "2", "a": "1"}', {"a": "1", "b": "2"}, True),
+    ("plain", {"value": "other"}, False),
+    ('["a"]', '["a"]', True),
+    ({"value": "x", "extra": "y"}, "x", False),
+])
+def test_canonical_forms(a: str | dict[str, str], b: str | dict[str, str], equal: bool) -> None:
+    assert (canonical(a) == canonical(b)) is equal
