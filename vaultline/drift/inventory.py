@@ -53,6 +53,10 @@ class _Check:
     field: str | None  # the remote ref's ``property``
     mode: str
 
+    def where(self, root: Path | str) -> str:
+        """FILE:LINE with the file under the tree as it was given (the inventory's are relative)."""
+        return f"{Path(root) / self.resource.file}:{self.resource.line}"
+
     @property
     def reference(self) -> str:
         return f"{self.resource.ref} {self.mode} {self.key}" + (
@@ -70,7 +74,8 @@ def check_inventory(session: Session, path: Path | str) -> DriftReport:
             continue
         for ref in resource.remote_refs:
             if ref.mode == "find" or is_templated(ref.key) or is_templated(ref.property):
-                report.notes.append(f"{resource.where}: {resource.ref}: remote key {ref.key!r} "
+                where = f"{Path(path) / resource.file}:{resource.line}"
+                report.notes.append(f"{where}: {resource.ref}: remote key {ref.key!r} "
                                     f"({ref.mode}) is a search or templated; not checked")
                 continue
             stores = ([s for s in resource.store_refs if s.name == ref.store] or
@@ -82,7 +87,7 @@ def check_inventory(session: Session, path: Path | str) -> DriftReport:
     trail = DriftAudit(session.env)
     try:
         for target, checks in sorted(wanted.items()):
-            _check_keys(providers.get(target), checks, report, trail)
+            _check_keys(providers.get(target), checks, report, trail, path)
     finally:
         providers.close()
         trail.flush(session.audit)
@@ -92,7 +97,7 @@ def check_inventory(session: Session, path: Path | str) -> DriftReport:
 
 
 def _check_keys(provider: Provider, checks: list[_Check], report: DriftReport,
-                trail: DriftAudit) -> None:
+                trail: DriftAudit, root: Path | str) -> None:
     results = provider.fetch_many([(c.key, None) for c in checks])
     trail.read(provider, "*", "inventory", remote_keys=len(results),
                unreadable=sum(isinstance(r, ProviderError) for r in results.values()))
@@ -111,7 +116,7 @@ def _check_keys(provider: Provider, checks: list[_Check], report: DriftReport,
                 reason = exc.reason
         if reason is not None:
             report.items.append(DriftItem(kind, provider.name, provider.display_path(check.key),
-                                          reason, None, check.reference, check.resource.where))
+                                          reason, None, check.reference, check.where(root)))
 
 
 class _Providers:
