@@ -12,7 +12,6 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +21,7 @@ from vaultline.project import Project
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider, Request
 from vaultline.reference import Reference
+from vaultline.snapshot import OfflineSnapshot
 
 
 class RuntimeLayer(Protocol):
@@ -160,6 +160,8 @@ class Resolver:
 
         names = list(wanted)
         if sum(self.provider(n).remote for n in names) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=len(names)) as pool:
                 done = list(pool.map(run, names))
         else:
@@ -181,7 +183,11 @@ class Resolver:
         rows = self.references()
         fetched = self._fetch_all(rows)
         schema = self.project.schema
-        warnings: list[str] = []
+        # Offline fallback (off unless the environment sets max_stale): unreachable remote
+        # providers are answered from the last good resolution's encrypted snapshot.
+        offline = OfflineSnapshot.for_environment(self.project, self.env, self.environ)
+        remote = {name for name, provider in self._providers.items() if provider.remote}
+        warnings: list[str] = offline.fill(fetched, remote) if offline else []
         for row in rows:
             result = fetched[(row.provider, (row.path, row.reference.version))]
             try:
@@ -211,5 +217,7 @@ class Resolver:
                 failures.append(ProviderError("required, but no layer gives it a value",
                                               key=key, reference="(none)"))
         failures.sort(key=lambda f: f.key or "")
+        if offline and not failures and (problem := offline.remember(fetched, remote)):
+            warnings.append(problem)
         return Bundle(self.env, winners, shadowed, warnings=warnings), failures
 

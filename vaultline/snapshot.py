@@ -1,0 +1,200 @@
+"""Offline fallback: an encrypted snapshot of the last good resolution of an environment.
+
+Off unless the environment sets ``max_stale`` in vaultline.yaml::
+
+    environments:
+      prod: {max_stale: 4h}
+
+After every successful resolution the values read from *remote* providers are sealed into
+``<store dir>/snapshots/<env>.snapshot`` (AES-256-GCM under a key derived from the embedded
+store's master key, bound to the app and environment, file mode 0600). When a later resolution
+finds a remote provider unreachable (``ProviderUnavailableError`` — never a denial or a missing
+secret), each of that provider's requests is answered from the snapshot if the entry is at most
+``max_stale`` old. Every use is announced in the bundle's warnings (the CLI prints them on
+stderr) and recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from vaultline.duration import format_duration
+from vaultline.errors import ProviderUnavailableError, VaultlineError
+from vaultline.project import Project
+from vaultline.providers.base import Fetched, Request
+
+FORMAT_VERSION = 1
+KEY_PURPOSE = "offline-snapshot"
+NONCE_BYTES = 12
+
+# (provider name, (path, version)) -> a fetch result, as Resolver._fetch_all returns them.
+Results = dict[tuple[str, Request], Any]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _entry_id(provider: str, request: Request) -> str:
+    path, version = request
+    return json.dumps([provider, path, version])
+
+
+@dataclass
+class OfflineSnapshot:
+    project: Project
+    env: str
+    max_stale: timedelta
+    environ: Mapping[str, str] = field(repr=False)
+    clock: Callable[[], datetime] = field(default=lambda: _now())
+    served: set[tuple[str, Request]] = field(default_factory=set)  # answered by fill()
+
+    @classmethod
+    def for_environment(cls, project: Project, env: str,
+                        environ: Mapping[str, str]) -> OfflineSnapshot | None:
+        max_stale = project.environment(env).max_stale
+        if max_stale is None:
+            return None
+        return cls(project, env, max_stale, environ)
+
+    @property
+    def path(self) -> Path:
+        return self.project.store_dir / "snapshots" / f"{self.env}.snapshot"
+
+    def _aad(self) -> bytes:
+        return f"vaultline-snapshot-v{FORMAT_VERSION}|{self.project.app}|{self.env}".encode()
+
+    def _store(self) -> Any:
+        from vaultline.store import EmbeddedStore
+
+        return EmbeddedStore.open(self.project.store_dir, environ=self.environ)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _load(self, key: bytes) -> dict[str, Any]:
+        try:
+            doc = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}  # unreadable: as if there were none (the next good resolution rewrites it)
+        if doc.get("v") != FORMAT_VERSION:
+            return {}
+        try:
+            nonce, sealed = base64.b64decode(doc["nonce"]), base64.b64decode(doc["ciphertext"])
+            plain = AESGCM(key).decrypt(nonce, sealed, self._aad())
+        except (KeyError, ValueError, InvalidTag):
+            return {}  # another master key, another project, or tampered: never trusted
+        entries: dict[str, Any] = json.loads(plain)["entries"]
+        return entries
+
+    def fill(self, results: Results, remote: set[str]) -> list[str]:
+        """Replace unreachable remote providers' results with fresh-enough snapshot entries.
+
+        Returns the warnings to show; an entry older than ``max_stale`` is never used.
+        """
+        down = {k for k, r in results.items() if k[0] in remote and isinstance(r, ProviderUnavailableError)}
+        if not down:
+            return []
+        try:
+            store = self._store()
+        except VaultlineError as exc:
+            return [f"offline fallback unavailable: {exc}"]
+        try:
+            entries = self._load(store.derive_key(KEY_PURPOSE))
+            now = self.clock()
+            used: dict[str, list[tuple[tuple[str, Request], timedelta]]] = {}
+            stale: set[str] = set()
+            for wanted in sorted(down, key=str):
+                entry = entries.get(_entry_id(*wanted))
+                if entry is None:
+                    continue
+                age = now - datetime.fromisoformat(entry["fetched_at"])
+                if age > self.max_stale:
+                    stale.add(wanted[0])
+                    continue
+                results[wanted] = Fetched(entry["value"], entry.get("version"))
+                self.served.add(wanted)
+                used.setdefault(wanted[0], []).append((wanted, age))
+            self._audit(store, used)
+        finally:
+            store.close()
+        warnings = []
+        for name, items in sorted(used.items()):
+            oldest = max(age for _, age in items)
+            warnings.append(f"provider {name!r} is unreachable: {len(items)} secret(s) served from the "
+                            f"offline snapshot (up to {format_duration(oldest)} old; max_stale "
+                            f"{format_duration(self.max_stale)})")
+        for name in sorted(stale - set(used)):
+            warnings.append(f"provider {name!r} is unreachable and its offline snapshot is older "
+                            f"than max_stale ({format_duration(self.max_stale)}); not used")
+        return warnings
+
+    def _audit(self, store: Any, used: Mapping[str, list[tuple[tuple[str, Request], timedelta]]]) -> None:
+        if not used:
+            return
+        from vaultline.audit import READ, AuditLog, Entry
+
+        AuditLog.for_store(store).record_many([
+            Entry(READ, env=self.env, reference=f"{name}:{path}" + (f"@{version}" if version else ""),
+                  detail={"source": "offline-snapshot", "reason": "provider unavailable",
+                          "age_seconds": int(age.total_seconds())})
+            for name, items in sorted(used.items()) for (_, (path, version)), age in items
+        ])
+
+    # -- writing -------------------------------------------------------------------------
+
+    def remember(self, results: Results, remote: set[str]) -> str | None:
+        """Seal the remote providers' values of a good resolution; a warning if that failed."""
+        live = {k: r for k, r in results.items() if k[0] in remote and isinstance(r, Fetched)}
+        if not live:
+            return None
+        try:
+            store = self._store()
+        except VaultlineError as exc:
+            return f"offline snapshot not saved: {exc}"
+        try:
+            key = store.derive_key(KEY_PURPOSE)
+            previous = self._load(key)
+            now = self.clock().isoformat()
+            entries = {}
+            for (name, request), fetched in live.items():
+                entry_id = _entry_id(name, request)
+                old = previous.get(entry_id)
+                # A value served from the snapshot keeps its original age: re-saving it must
+                # not make it look fresh.
+                served = (name, request) in self.served and old is not None
+                entries[entry_id] = {
+                    "value": fetched.value if isinstance(fetched.value, str) else dict(fetched.value),
+                    "version": fetched.version,
+                    "fetched_at": old["fetched_at"] if served and old else now,
+                }
+            self._write(key, {"app": self.project.app, "env": self.env, "entries": entries})
+        except OSError as exc:
+            return f"offline snapshot not saved: {exc.strerror}"
+        finally:
+            store.close()
+        return None
+
+    def _write(self, key: bytes, body: Mapping[str, Any]) -> None:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = AESGCM(key).encrypt(nonce, json.dumps(body).encode(), self._aad())
+        doc = {"v": FORMAT_VERSION, "app": self.project.app, "env": self.env,
+               "written_at": self.clock().isoformat(),
+               "nonce": base64.b64encode(nonce).decode(), "ciphertext": base64.b64encode(sealed).decode()}
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(doc, handle)
+        os.replace(tmp, self.path)
