@@ -192,20 +192,21 @@ class KeyManager:
     # -- auditing ---------------------------------------------------------------------------
 
     def _audit(self, action: str, record: RingRecord, version: KeyVersion | None = None,
-               **detail: Any) -> None:
+               *, outcome: str = "ok", **detail: Any) -> None:
         if self.audit is None:
             return
         info: dict[str, Any] = {"backend": record.backend, "alg": record.alg}
         if version is not None:
             info.update(version=version.version, kid=version.kid)
-        info.update(detail)
-        self.audit.record(action, env=record.env, key=record.name,
+        info.update({k: v for k, v in detail.items() if v is not None})
+        self.audit.record(action, env=record.env, key=record.name, outcome=outcome,
                           reference=f"key:{record.name}", detail=info)
 
-    def audit_use(self, action: str, record: RingRecord, version: KeyVersion,
-                  **detail: Any) -> None:
+    def audit_use(self, action: str, record: RingRecord, version: KeyVersion | None = None,
+                  *, outcome: str = "ok", **detail: Any) -> None:
+        """Record a use of a key (sign, verify, encrypt...) when ``audit_uses`` is on."""
         if self.audit_uses:
-            self._audit(action, record, version, **detail)
+            self._audit(action, record, version, outcome=outcome, **detail)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
