@@ -101,7 +101,7 @@ def test_applies_until_expiry_then_is_ignored_and_destroyed(root: Path) -> None:
         assert s.overrides.get("prod", made.id).state == "expired"
         assert s.overrides.get("prod", made.id).value is None
         assert s.resolve().warnings == []  # warned once, when it expired
-        raw = b"".join(p.read_bytes() for p in (root / ".vaultline").iterdir())
+        raw = b"".join(p.read_bytes() for p in (root / ".vaultline").rglob("*") if p.is_file())
         assert b"postgres://replica" not in raw
         actions = [json.loads(line)["action"] for line in
                    (root / ".vaultline" / "audit.log").read_text().splitlines()]

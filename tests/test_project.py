@@ -73,7 +73,7 @@ BAD_INPUTS = [
      "vaultline.yaml:4: environment 'dev': unknown setting 'protectd'; known: allow_env_overrides, "
      "description, env_override_prefix, max_override_ttl, max_stale, protected"),
     ("vaultline.yaml", "app: x\nenvironments:\n  dev: {max_override_ttl: soon}\n",
-     "vaultline.yaml:3: dev.max_override_ttl: not a duration: 'soon' (use e.g. 30m, 2h, 90d, 1h30m)"),
+     "vaultline.yaml:3: dev.max_override_ttl: not a duration: 'soon' (use e.g. 30m, 2h, 90d, 1y, 1h30m)"),
     ("vaultline.yaml", "app: x\nenvironments: [dev]\nschema:\n  A:B: {secret: yes please}\n",
      "vaultline.yaml:4: schema entry 'A:B': secret must be true or false"),
     ("vaultline.yaml", "app: x\nenvironments: [dev]\nschema:\n  A:B: {secret: true, kind: x}\n",

@@ -11,7 +11,7 @@ the other runtime source: process-scoped, for non-secret values only.
 from __future__ import annotations
 
 import json
-import secrets
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -99,7 +99,7 @@ class OverrideStore:
                                     f"{', '.join(missing)}")
         now = self.clock()
         override = Override(
-            id=secrets.token_hex(4), env=env, key=key, value=value,
+            id=os.urandom(4).hex(), env=env, key=key, value=value,
             secret=self._secret(env, key), created=now.isoformat(),
             expires=(now + ttl).isoformat(), actor=actor, reason=reason,
             approved_by=approved_by, ticket=ticket)

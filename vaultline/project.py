@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultline import keypath
+from vaultline._packcache import cached_rows
 from vaultline._yaml import LineDict, line_of, load_file
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
@@ -97,6 +98,7 @@ class Project:
     providers: dict[str, ProviderConfig]
     store_dir: Path
     sections: Mapping[str, Any] = field(default_factory=dict)  # raw sections owned elsewhere
+    _packs: dict[str, EnvironmentPack] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def file(self) -> Path:
@@ -182,6 +184,12 @@ class Project:
         return self.root / "env" / env
 
     def pack(self, env: str) -> EnvironmentPack:
+        """The environment pack, loaded and validated once per Project object."""
+        if env not in self._packs:
+            self._packs[env] = self._load_pack(env)
+        return self._packs[env]
+
+    def _load_pack(self, env: str) -> EnvironmentPack:
         self.environment(env)
         directory = self.pack_dir(env)
         values = self._load_pack_file(directory / "values.yaml", "values")
@@ -213,10 +221,15 @@ class Project:
         if not path.exists():
             return {}
         shown = _display(path)
-        doc = load_file(path, display=shown)
-        if doc is None:
-            return {}
-        return _flatten_entries(doc, shown, what, 1)
+
+        def parse() -> list[tuple[str, Any, int | None]]:
+            doc = load_file(path, display=shown)
+            if doc is None:
+                return []
+            return [(e.key, e.value, e.line) for e in _flatten_entries(doc, shown, what, 1).values()]
+
+        rows = cached_rows(path, self.store_dir / "cache", parse)
+        return {key: Entry(key, value, shown, line) for key, value, line in rows}
 
     def provider_config(self, name: str) -> ProviderConfig:
         if name in self.providers:

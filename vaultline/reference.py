@@ -7,12 +7,14 @@ convention and the key being resolved. References are what environment packs hol
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 from vaultline.errors import ConfigError
 
 _PROVIDER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_HEAD = re.compile(r"^[^:#@]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +27,17 @@ class Reference:
     @classmethod
     def parse(cls, text: str) -> Reference:
         """Parse a reference; a ConfigError says what is wrong (the caller adds FILE:LINE)."""
+        if not isinstance(text, str):  # unhashable junk from YAML: let the checks explain it
+            return cls._parse_uncached(text)
+        return _parse(text)
+
+    @classmethod
+    def _parse_uncached(cls, text: str) -> Reference:
         if not isinstance(text, str) or not text.strip():
             raise ConfigError("a secret reference must be a non-empty string like 'local' or "
                               "'vault:db.primary#password'")
         text = text.strip()
-        head = re.match(r"^[^:#@]*", text)
+        head = _HEAD.match(text)
         provider = head.group(0) if head else ""
         rest = text[len(provider):]
         if not _PROVIDER.match(provider):
@@ -67,3 +75,10 @@ class Reference:
         if self.version is not None:
             text += f"@{self.version}"
         return text
+
+
+# Packs repeat the same few references ("local", "vault#password") thousands of times, and
+# a Reference is immutable, so parsing each distinct text once is safe.
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> Reference:
+    return Reference._parse_uncached(text)

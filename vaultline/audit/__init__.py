@@ -7,6 +7,9 @@
     log.verify()   # VerifyResult: ok, lines, bad_line, reason
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from vaultline.audit.checkpoint import Checkpoint, StoreCheckpoint, Tip
 from vaultline.audit.event import (
     ACTIONS,
@@ -41,9 +44,26 @@ from vaultline.audit.event import (
     Entry,
 )
 from vaultline.audit.log import AuditLog, default_actor
-from vaultline.audit.query import EventFilter, parse_duration, parse_since
-from vaultline.audit.report import Finding, Report, ReportSettings
-from vaultline.audit.verify import VerifyResult
+
+if TYPE_CHECKING:
+    from vaultline.audit.query import EventFilter, parse_duration, parse_since
+    from vaultline.audit.report import Finding, Report, ReportSettings
+    from vaultline.audit.verify import VerifyResult
+
+# Reading-back names load on first use: appending (every command) should not pay for them.
+_LAZY = {
+    "EventFilter": "vaultline.audit.query", "parse_duration": "vaultline.audit.query",
+    "parse_since": "vaultline.audit.query", "Finding": "vaultline.audit.report",
+    "Report": "vaultline.audit.report", "ReportSettings": "vaultline.audit.report",
+    "VerifyResult": "vaultline.audit.verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vaultline.audit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 __all__ = [
     "ACTIONS", "AUDIT_BREAK", "AUDIT_RESTART", "DELETE", "DENIED", "DENY", "DESTROY", "FAILED", "KEY_CREATE",

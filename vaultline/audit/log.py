@@ -19,7 +19,6 @@ import fcntl
 import getpass
 import json
 import os
-import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -36,12 +35,11 @@ from vaultline.audit.event import (
     Entry,
     format_time,
 )
-from vaultline.audit.query import EventFilter, read_events
-from vaultline.audit.report import Report, ReportSettings, build_report
-from vaultline.audit.verify import VerifyResult, verify_log
 from vaultline.errors import AuditError
 
 if TYPE_CHECKING:
+    from vaultline.audit.report import Report, ReportSettings
+    from vaultline.audit.verify import VerifyResult
     from vaultline.store.embedded import EmbeddedStore
 
 LOG_NAME = "audit.log"
@@ -54,7 +52,7 @@ def default_actor() -> str:
         user = getpass.getuser()
     except (OSError, KeyError):  # no passwd entry (some containers)
         user = f"uid{os.getuid()}"
-    return f"{user}@{socket.gethostname()}"
+    return f"{user}@{os.uname().nodename}"
 
 
 class AuditLog:
@@ -235,7 +233,11 @@ class AuditLog:
 
     # -- reading --------------------------------------------------------------------------
 
+    # Reading back is for `vaultline audit`; those modules load only when asked, keeping the
+    # import cost off every command that merely appends.
     def verify(self) -> VerifyResult:
+        from vaultline.audit.verify import verify_log
+
         return verify_log(self.path, self._checkpoint)
 
     def show(
@@ -251,10 +253,15 @@ class AuditLog:
         """Events matching every filter given (``actor``/``key`` are globs, ``action`` a
         name or prefix: ``override`` matches ``override.set``). Unreadable lines are skipped
         and passed to ``on_error`` (``verify`` is what judges them)."""
+        from vaultline.audit.query import EventFilter, read_events
+
         wanted = EventFilter(since=since, actor=actor, key=key, action=action, env=env)
         return (e for e in read_events(self.path, on_error=on_error) if wanted.matches(e))
 
     def report(self, settings: ReportSettings | None = None) -> Report:
+        from vaultline.audit.query import read_events
+        from vaultline.audit.report import ReportSettings, build_report
+
         return build_report(read_events(self.path), settings or ReportSettings())
 
 

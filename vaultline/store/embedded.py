@@ -12,7 +12,6 @@ import base64
 import contextlib
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,6 +126,8 @@ class EmbeddedStore:
             raise StoreError(f"a store already exists in {directory}; nothing was changed")
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(directory, 0o700)
+        import uuid
+
         store_id = str(uuid.uuid4())
         key_file: Path | None = None
         if env.get(masterkey.ENV_KEY):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ class MasterKey:
 
 
 def generate() -> bytes:
-    return secrets.token_bytes(KEY_BYTES)
+    return os.urandom(KEY_BYTES)
 
 
 def default_key_file(store_id: str, environ: Mapping[str, str] | None = None) -> Path:
