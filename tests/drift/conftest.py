@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.factory import make_project, master_key_env
+from tests.servers import BaoServer
 from vaultline.project import Project
 from vaultline.session import Session
 from vaultline.store import EmbeddedStore
@@ -63,3 +64,30 @@ def drifted(tmp_path: Path) -> Iterator[LocalProject]:
 def app() -> str:
     """A fresh app name per test, so tests share the OpenBao server without sharing secrets."""
     return f"drift-{secrets.token_hex(4)}"
+
+
+MIRROR_VALUES = ("canary-same-1", "canary-src-2", "canary-dst-3", "canary-only-src-4",
+          "canary-only-dst-5", "canary-json-6")
+
+
+def mirrored(openbao: BaoServer, root: Path, app: str, *, with_store: bool = True) -> dict[str, str]:
+    environ = master_key_env() if with_store else {}
+    make_project(root, {"vaultline.yaml": f"""
+        version: 1
+        app: {app}
+        environments: [dev, prod]
+        providers:
+          vault: {{type: vault, url: "{openbao.url}", mount: kv, retries: 0}}
+    """}, environ=environ if with_store else None)
+    if with_store:
+        with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
+            store.put(f"{app}/prod/same", b"canary-same-1")
+            store.put(f"{app}/prod/db/password", b"canary-src-2")
+            store.put(f"{app}/prod/only-source", b"canary-only-src-4")
+            store.put(f"{app}/prod/json", b'{"user": "app", "password": "canary-json-6"}')
+    for path, data in [("same", {"value": "canary-same-1"}),
+                       ("db/password", {"value": "canary-dst-3"}),
+                       ("only-mirror", {"value": "canary-only-dst-5"}),
+                       ("json", {"password": "canary-json-6", "user": "app"})]:
+        openbao.api("POST", f"kv/data/{app}/prod/mirror/{path}", {"data": data})
+    return {**environ, "VAULT_TOKEN": openbao.token}

@@ -8,40 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.factory import make_project, master_key_env, write
+from tests.drift.conftest import MIRROR_VALUES, mirrored
+from tests.factory import write
 from tests.servers import BaoServer
 from vaultline.drift import compare_mirror, parse_mirror
 from vaultline.drift.mirror import KEY_FROM_STORE, KEY_RANDOM, canonical
 from vaultline.errors import ConfigError
 from vaultline.project import Project
 from vaultline.session import Session
-from vaultline.store import EmbeddedStore
-
-VALUES = ("canary-same-1", "canary-src-2", "canary-dst-3", "canary-only-src-4",
-          "canary-only-dst-5", "canary-json-6")
-
-
-def mirrored(openbao: BaoServer, root: Path, app: str, *, with_store: bool = True) -> dict[str, str]:
-    environ = master_key_env() if with_store else {}
-    make_project(root, {"vaultline.yaml": f"""
-        version: 1
-        app: {app}
-        environments: [dev, prod]
-        providers:
-          vault: {{type: vault, url: "{openbao.url}", mount: kv, retries: 0}}
-    """}, environ=environ if with_store else None)
-    if with_store:
-        with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
-            store.put(f"{app}/prod/same", b"canary-same-1")
-            store.put(f"{app}/prod/db/password", b"canary-src-2")
-            store.put(f"{app}/prod/only-source", b"canary-only-src-4")
-            store.put(f"{app}/prod/json", b'{"user": "app", "password": "canary-json-6"}')
-    for path, data in [("same", {"value": "canary-same-1"}),
-                       ("db/password", {"value": "canary-dst-3"}),
-                       ("only-mirror", {"value": "canary-only-dst-5"}),
-                       ("json", {"password": "canary-json-6", "user": "app"})]:
-        openbao.api("POST", f"kv/data/{app}/prod/mirror/{path}", {"data": data})
-    return {**environ, "VAULT_TOKEN": openbao.token}
 
 
 def test_local_to_vault_parity(openbao: BaoServer, tmp_path: Path, app: str) -> None:
@@ -55,7 +29,7 @@ def test_local_to_vault_parity(openbao: BaoServer, tmp_path: Path, app: str) -> 
     assert data["hash_key"] == KEY_FROM_STORE and data["source"] == f"local:{app}/prod"
     assert data["checked"] == {"source": 4, "mirror": 4}
     text = json.dumps(data) + (tmp_path / ".vaultline" / "audit.log").read_text()
-    assert not any(v in text for v in VALUES)
+    assert not any(v in text for v in MIRROR_VALUES)
     # the run's hashes are not in the report either: only paths and reasons
     assert all(set(i) == {"kind", "provider", "path", "key", "reference", "where", "reason"}
                for i in data["items"])
