@@ -104,7 +104,7 @@ def _check_one(provider: Provider, row: ReferenceRow,
             return None
         current = results[(row.path, None)]
         if isinstance(current, Fetched):
-            return _pin_item(row, pinned, current.version)
+            return _pin_item(row, pinned, result.version, current.version)
         last = history.latest(provider, row.path)
         if last is not None and not last.live:
             return _item(STALE, row, f"pinned @{pinned}, and the {last.describe()}")
@@ -113,13 +113,18 @@ def _check_one(provider: Provider, row: ReferenceRow,
         return _item(ERROR, row, exc.reason)
 
 
-def _pin_item(row: ReferenceRow, pinned: str, latest: str | None) -> DriftItem | None:
+def _pin_item(row: ReferenceRow, pinned: str, read: str | None,
+              latest: str | None) -> DriftItem | None:
+    """``pinned`` as written, ``read`` the version that pin returned, ``latest`` the current one."""
     if latest is None or latest == pinned:
         return None
     if pinned.isdigit() and latest.isdigit():
         if int(pinned) >= int(latest):
             return None
         return _item(STALE, row, f"pinned @{pinned}; the latest version is {latest}")
+    if read != pinned:
+        # A moving label (AWSPREVIOUS, a custom stage), not a version: pinning it is deliberate.
+        return None
     # Unordered version ids (cloud stores): any other current version means the pin is old.
     return _item(STALE, row, f"pinned @{pinned}; the current version is {latest}")
 
