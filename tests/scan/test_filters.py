@@ -10,6 +10,7 @@ from vaultline.scan.filters import (
     Candidate,
     is_expression,
     is_hash_or_uuid,
+    is_identifier_like,
     is_known_example,
     is_lock_file,
     is_low_entropy,
@@ -93,6 +94,9 @@ def test_hash_filter_does_not_apply_to_provider_rules() -> None:
         ("/run/secrets/db", "password", "app.yaml", True, True),
         ("my-app-token", "token", "app.yaml", True, True),
         ("Xk9mQ2vLp7wR4z", "password", "app.py", True, False),
+        ("2016-09-08T21:47:36Z", "PasswordLastUsed", "iam.json", True, True),
+        ("1w41l63U0xa8q7smH50vCxyTQqdxo69O3EmK28Bi5PcROI4wI", "NextContinuationToken", "s3.json",
+         True, True),
     ],
 )
 def test_is_expression(value: str, name: str, path: str, quoted: bool, dropped: bool) -> None:
@@ -138,3 +142,21 @@ def test_is_lock_file(path: str, dropped: bool) -> None:
 )
 def test_findings_in_fixtures_are_marked_not_dropped(path: str, fixture: bool) -> None:
     assert (tags_for_path(path) == ("test-fixture",)) is fixture
+
+
+@pytest.mark.parametrize(
+    ("value", "dropped"),
+    [
+        ("NextPageToken", True),
+        ("StreamingDistributionList.NextMarker", True),
+        ("AWS_ACCESS_KEY_ID", True),
+        ("MyTestDatabaseSecret", True),
+        ("RSA_4096", True),
+        ("AWSAccessKeyId", True),
+        ("Xk9mQ2vLp7wR4z", False),
+        ("hQ7!vR2#pL9@wX4$", False),
+        ("2joRHs+B&7!3T40+28p!", False),
+    ],
+)
+def test_is_identifier_like(value: str, dropped: bool) -> None:
+    assert is_identifier_like(c(value)) is dropped

@@ -119,7 +119,10 @@ _EXPRESSION = re.compile(
 _NAME_NOT_SECRET = re.compile(
     r"(?i)(?:_|-|\.|\b)(?:file|path|dir|name|id|url|uri|endpoint|env|var|length|len|size|"
     r"type|field|header|prefix|suffix|regex|pattern|hash|format|expir\w*|ttl|count|"
-    r"mode|label|help|description|hint|policy|rotation|version|enabled|required|min|max)s?$"
+    r"mode|label|help|description|hint|policy|rotation|version|enabled|required|min|max|"
+    r"last\w*|used|date|time|created|updated)s?$"
+    # Pagination tokens are opaque but not credentials.
+    r"|(?:next|continuation|pagination|page|sync|cursor|marker)[_.-]?token"
 )
 
 
@@ -133,6 +136,9 @@ _CODE_SUFFIXES = frozenset(
         "svelte",
     }
 )
+
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)")
 
 
 def is_expression(c: Candidate) -> bool:
@@ -149,6 +155,8 @@ def is_expression(c: Candidate) -> bool:
             return True
     # Quoted values that are clearly words or paths ("my-app-token", "/run/secrets/db").
     s = c.secret
+    if _TIMESTAMP.match(s):
+        return True
     if s.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")):
         return True
     return bool(re.fullmatch(r"[a-z]+(?:[-_. ][a-z]+)*", s))
@@ -167,6 +175,26 @@ def is_reference_or_ciphertext(c: Candidate) -> bool:
     if c.detector.priority > 0:
         return False
     return bool(_REFERENCE.match(c.secret) or _CIPHERTEXT.match(c.secret))
+
+
+_IDENTIFIER_CHARS = re.compile(r"^[A-Za-z0-9_.-]+$")
+_WORDISH = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def is_identifier_like(c: Candidate) -> bool:
+    """Generic rule: the value is a name made of words (``NextPageToken``, ``AWS_ACCESS_KEY_ID``,
+    ``InvalidationList.NextMarker``), as API descriptions and code are full of, not a random
+    string (``Xk9mQ2vLp7wR4z`` splits into many one- and two-letter pieces)."""
+    if c.detector.priority > 0:
+        return False
+    if not _IDENTIFIER_CHARS.match(c.secret):
+        return False  # symbols other than _ . - : a password, not a name
+    pieces = _WORDISH.findall(c.secret)
+    words = [p for p in pieces if not p.isdigit()]
+    if not words:
+        return False
+    short = sum(1 for w in words if len(w) <= 2)
+    return short <= 1 and sum(map(len, words)) / len(words) >= 3 and len(pieces) <= 8
 
 
 def lacks_character_variety(c: Candidate) -> bool:
@@ -212,6 +240,7 @@ DEFAULT_FILTERS: tuple[Filter, ...] = (
     is_placeholder,
     is_hash_or_uuid,
     is_reference_or_ciphertext,
+    is_identifier_like,
     lacks_character_variety,
     is_low_entropy,
     fails_validator,
