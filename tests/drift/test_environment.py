@@ -127,3 +127,12 @@ def test_openbao_missing_orphaned_and_stale(openbao: BaoServer, tmp_path: Path, 
     assert {i.key: i.reason for i in report.items}["Gone"].startswith(
         "latest version 1 is soft-deleted")
     assert "canary-vault" not in json.dumps(report.to_dict())
+
+
+def test_unreachable_provider_is_an_error_not_clean(tmp_path: Path) -> None:
+    root = vault_project(tmp_path, "http://127.0.0.1:1", "nexus-engine", "Db: vault:db\n")
+    with Session(Project.load(root), "prod", environ={"VAULT_TOKEN": "t"}) as session:
+        report = check_environment(session)
+    kinds = {(i.kind, i.key) for i in report.items}
+    assert ("error", "Db") in kinds and report.drift
+    assert all(i.kind == "error" for i in report.items)
