@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import best_of, load_average, master_key  # noqa: E402
+from _util import best_of, load_average, master_key
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nexus-engine"
 

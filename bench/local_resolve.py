@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import best_of, load_average, master_key, write  # noqa: E402
+from _util import best_of, load_average, master_key, write
 
 
 def main() -> None:

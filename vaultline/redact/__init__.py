@@ -10,9 +10,24 @@ a resolved bundle (``from_bundle``).
 
 from __future__ import annotations
 
-from vaultline.redact.logging_filter import RedactingFilter
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from vaultline.redact.masker import DEFAULT_MASK, Masker, SecretSource, StreamMasker
-from vaultline.redact.structlog_processor import RedactingProcessor
+
+if TYPE_CHECKING:
+    from vaultline.redact.logging_filter import RedactingFilter
+    from vaultline.redact.structlog_processor import RedactingProcessor
+
+# `vaultline run` needs only the masker; the logging integrations load on first use.
+_LAZY = {"RedactingFilter": "vaultline.redact.logging_filter",
+         "RedactingProcessor": "vaultline.redact.structlog_processor"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'vaultline.redact' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
 
 __all__ = [
     "DEFAULT_MASK",
