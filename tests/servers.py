@@ -300,3 +300,119 @@ def moto(workdir: Path) -> Iterator[MotoServer]:
         yield server
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------- OpenBao Raft cluster
+
+
+@dataclass
+class RaftCluster:
+    nodes: list[BaoServer]
+    unseal_key: str = field(repr=False)
+
+    @property
+    def token(self) -> str:
+        return self.nodes[0].token
+
+    @property
+    def urls(self) -> list[str]:
+        return [n.url for n in self.nodes]
+
+    def any_live(self) -> BaoServer:
+        return next(n for n in self.nodes if n.process.running)
+
+    def leader(self) -> BaoServer:
+        answer = self.any_live().api("GET", "sys/leader")
+        return next(n for n in self.nodes if n.url == answer["leader_address"].rstrip("/"))
+
+    def voters(self) -> int:
+        config = self.any_live().api("GET", "sys/storage/raft/configuration")["data"]["config"]
+        return sum(1 for s in config["servers"] if s.get("voter"))
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+_RAFT_CONFIG = """
+storage "raft" {{
+  path = "{data}"
+  node_id = "{node_id}"
+  performance_multiplier = 1
+}}
+listener "tcp" {{
+  address = "127.0.0.1:{api}"
+  cluster_address = "127.0.0.1:{cluster}"
+  tls_disable = true
+}}
+api_addr = "http://127.0.0.1:{api}"
+cluster_addr = "https://127.0.0.1:{cluster}"
+disable_mlock = true
+"""
+
+
+def _health_status(url: str) -> int:
+    return http_json("GET", f"{url}/v1/sys/health", timeout=1.0)[0]
+
+
+def start_raft_cluster(workdir: Path, size: int = 3, timeout: float = 60.0) -> RaftCluster:
+    """``size`` OpenBao nodes with integrated (Raft) storage: init, unseal, join, all voters."""
+    nodes: list[BaoServer] = []
+    try:
+        for i in range(size):
+            api, cluster = free_port(), free_port()
+            home = workdir / f"node{i}"
+            (home / "data").mkdir(parents=True)
+            config = home / "config.hcl"
+            config.write_text(_RAFT_CONFIG.format(data=home / "data", node_id=f"node{i}", api=api,
+                                                  cluster=cluster))
+            process = ManagedProcess([executable("bao"), "server", f"-config={config}", "-log-level=warn"],
+                                     home / "bao.log", env={"HOME": str(home)})
+            process.start()
+            url = f"http://127.0.0.1:{api}"
+            wait_until(lambda u=url: _health_status(u) in (200, 429, 472, 473, 501, 503), process,
+                       f"raft node {i} on {url}")
+            nodes.append(BaoServer(url=url, token="", process=process, home=home))
+
+        first = nodes[0]
+        status, init = http_json("PUT", f"{first.url}/v1/sys/init", body={"secret_shares": 1,
+                                                                          "secret_threshold": 1})
+        if status != 200:
+            raise ServerStartError(f"bao operator init failed: HTTP {status}: {init}")
+        key, token = init["keys_base64"][0], init["root_token"]
+        for node in nodes:
+            node.token = token
+        http_json("PUT", f"{first.url}/v1/sys/unseal", body={"key": key})
+        wait_until(lambda: _health_status(first.url) == 200, first.process, "raft leader", timeout)
+        # Autopilot waits 10 s of stability before promoting a joined node to voter; a test
+        # cluster on loopback is stable at once.
+        first.api("POST", "sys/storage/raft/autopilot/configuration", {"server_stabilization_time": "2s"})
+        for node in nodes[1:]:
+            status, answer = http_json("PUT", f"{node.url}/v1/sys/storage/raft/join",
+                                       body={"leader_api_addr": first.url})
+            if status != 200 or not answer.get("joined"):
+                raise ServerStartError(f"raft join of {node.url} failed: HTTP {status}: {answer}")
+            http_json("PUT", f"{node.url}/v1/sys/unseal", body={"key": key})
+            wait_until(lambda n=node: _health_status(n.url) == 429, node.process,  # 429: standby
+                       f"raft standby {node.url}", timeout)
+        result = RaftCluster(nodes, key)
+        enable_kv2(first, "kv")
+        deadline = time.monotonic() + timeout
+        while result.voters() < size:  # autopilot promotes joined nodes after stabilising
+            if time.monotonic() > deadline:
+                raise ServerStartError(f"only {result.voters()} of {size} raft voters after {timeout:.0f}s")
+            time.sleep(0.25)
+        return result
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+
+
+@contextmanager
+def raft_cluster(workdir: Path, size: int = 3) -> Iterator[RaftCluster]:
+    cluster = start_raft_cluster(workdir, size)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
