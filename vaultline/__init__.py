@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         ResolutionError,
         VaultlineError,
     )
+    from vaultline.keys import KeyManager, KeyRing
     from vaultline.project import Project
     from vaultline.reference import Reference
     from vaultline.resolver import Resolver
@@ -39,6 +40,8 @@ _EXPORTS = {
     "ProviderError": "vaultline.errors",
     "ResolutionError": "vaultline.errors",
     "VaultlineError": "vaultline.errors",
+    "KeyManager": "vaultline.keys",
+    "KeyRing": "vaultline.keys",
     "Project": "vaultline.project",
     "Reference": "vaultline.reference",
     "Resolver": "vaultline.resolver",
@@ -50,6 +53,8 @@ __all__ = [
     "ConfigError",
     "EmbeddedStore",
     "Explanation",
+    "KeyManager",
+    "KeyRing",
     "Layer",
     "Project",
     "Provenance",

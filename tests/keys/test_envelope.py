@@ -126,3 +126,17 @@ def test_sign_on_encryption_ring_and_encrypt_on_signing_ring_refused(keys: KeyMa
         ring.sign_jwt({})
     with pytest.raises(KeyManagementError, match="needs a ring with purpose encryption"):
         keys.create("s", purpose="signing").encrypt(b"x")
+
+
+def test_rewrap_in_place_touches_only_the_header(ring: KeyRing) -> None:
+    blobs = [ring.encrypt(os.urandom(1000)) for _ in range(3)]
+    assert all(isinstance(b, bytearray) for b in blobs)
+    before = [bytes(b) for b in blobs]
+    ring.rotate()
+    result = ring.rewrap_many(blobs, in_place=True)
+    for old, new, same in zip(before, blobs, result, strict=True):
+        assert same is new  # updated where it lies
+        size = env.parse_header(new).size
+        assert env.parse_header(new).kid == ring.primary.kid
+        assert old[size:] == bytes(new[size:])  # payload bytes unchanged
+        assert ring.decrypt(new) == ring.decrypt(ring.rewrap(old))

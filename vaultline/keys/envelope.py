@@ -32,9 +32,11 @@ STREAM_MAGIC = b"VLS\x01"
 NONCE_BYTES = 12
 TAG_BYTES = 16
 _U8 = struct.Struct(">B")
-_U16 = struct.Struct(">H")
+U16 = _U16 = struct.Struct(">H")
 
 Context = Mapping[str, str]
+# What blob-taking functions accept: ``encrypt`` returns a bytearray (see KeyRing.encrypt).
+Blob = bytes | bytearray | memoryview
 
 
 def canonical_context(context: Context | None) -> bytes:
@@ -73,7 +75,27 @@ def pack_header(magic: bytes, ring: str, kid: str, wrapped_key: bytes) -> bytes:
                      _U16.pack(len(wrapped_key)), wrapped_key))
 
 
-def parse_header(data: bytes | memoryview, magic: bytes = MAGIC) -> Header:
+def locate(blob: Blob) -> tuple[bytes, bytes, int, int]:
+    """Fast path for rewrap: ``(ring, kid, wrapped_key_start, payload_start)`` as raw bytes."""
+    try:
+        if blob[:4] != MAGIC:
+            parse_header(blob)  # raises the precise error
+        n = blob[4]
+        ring = bytes(blob[5:5 + n])
+        pos = 5 + n
+        m = blob[pos]
+        kid = bytes(blob[pos + 1:pos + 1 + m])
+        pos += 1 + m
+        start = pos + 2
+        end = start + ((blob[pos] << 8) | blob[pos + 1])
+    except IndexError:
+        raise IntegrityError("the blob header is truncated or corrupt") from None
+    if end + NONCE_BYTES + TAG_BYTES > len(blob):
+        raise IntegrityError("the blob is truncated")
+    return ring, kid, start, end
+
+
+def parse_header(data: Blob, magic: bytes = MAGIC) -> Header:
     """Read the header at the start of ``data``; IntegrityError if it is not one."""
     head = bytes(data[:4])
     if head != magic:
@@ -110,7 +132,7 @@ def seal(data_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
 
 
-def open_payload(data_key: bytes, payload: bytes | memoryview, aad: bytes) -> bytes:
+def open_payload(data_key: bytes, payload: Blob, aad: bytes) -> bytes:
     if len(payload) < NONCE_BYTES + TAG_BYTES:
         raise IntegrityError("the blob is truncated")
     try:

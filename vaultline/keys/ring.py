@@ -228,16 +228,27 @@ class KeyRing:
             return cached
         return envelope.payload_aad(record.name, context)
 
-    def encrypt(self, data: bytes, *, context: Mapping[str, str] | None = None) -> bytes:
-        """A self-describing blob: ring, kid, wrapped data key, nonce, ciphertext."""
+    def encrypt(self, data: envelope.Blob, *,
+                context: Mapping[str, str] | None = None) -> bytearray:
+        """A self-describing blob: ring, kid, wrapped data key, nonce, ciphertext.
+
+        It is a ``bytearray``: the ciphertext is sealed straight into the blob's one buffer
+        (``encrypt_into``) instead of being copied behind the header, which for large
+        payloads costs as much as the encryption itself.
+        """
         record = self._require(Purpose.ENCRYPTION, "encrypt")
         primary = record.primary
         data_key, wrapped = self.backend.generate_data_key(record, primary)
         header = envelope.pack_header(envelope.MAGIC, record.name, primary.kid, wrapped)
         nonce = os.urandom(envelope.NONCE_BYTES)
-        sealed = AESGCM(data_key).encrypt(nonce, data, self._aad(record, context))
+        start = len(header) + envelope.NONCE_BYTES
+        blob = bytearray(start + len(data) + envelope.TAG_BYTES)
+        blob[:len(header)] = header
+        blob[len(header):start] = nonce
+        AESGCM(data_key).encrypt_into(nonce, data, self._aad(record, context),
+                                      memoryview(blob)[start:])
         self._manager.audit_use("key.encrypt", record, primary)
-        return b"".join((header, nonce, sealed))
+        return blob
 
     def _open_header(self, header: envelope.Header) -> tuple[RingRecord, KeyVersion]:
         record = self._require(Purpose.ENCRYPTION, "decrypt")
@@ -245,12 +256,10 @@ class KeyRing:
             raise KeyManagementError(
                 f"this blob belongs to key ring {header.ring!r}, not {record.name!r}"
             )
-        try:
-            return self._by_kid(header.kid)
-        except VerificationError as exc:
-            raise KeyManagementError(f"cannot decrypt: {exc}") from None
+        return self._by_kid_for_decrypt(header.kid)
 
-    def decrypt(self, blob: bytes, *, context: Mapping[str, str] | None = None) -> bytes:
+    def decrypt(self, blob: envelope.Blob, *,
+                context: Mapping[str, str] | None = None) -> bytes:
         """The plaintext; IntegrityError if tampered with or the context differs."""
         view = memoryview(blob)
         header = envelope.parse_header(view)
@@ -260,38 +269,61 @@ class KeyRing:
         self._manager.audit_use("key.decrypt", record, version)
         return plain
 
-    def rewrap(self, blob: bytes) -> bytes:
-        """The blob with its data key re-wrapped under the primary; the payload is untouched."""
+    def rewrap(self, blob: envelope.Blob) -> envelope.Blob:
+        """The blob with its data key re-wrapped under the primary; the payload is untouched.
+
+        Returns the blob itself when it is already wrapped under the primary.
+        """
         return self.rewrap_many([blob])[0]
 
-    def rewrap_many(self, blobs: Sequence[bytes]) -> list[bytes]:
-        """Rewrap many blobs, batching backend calls per source version."""
+    def rewrap_many(self, blobs: Sequence[envelope.Blob], *,
+                    in_place: bool = False) -> list[envelope.Blob]:
+        """Rewrap many blobs, one backend call per source version (Transit: one request).
+
+        With ``in_place``, a ``bytearray`` blob whose new header has the size of the old one
+        (always so on the local backend) is updated where it is — only the header bytes are
+        written — and returned as is; other blobs come back as new ``bytes``.
+        """
         record = self._require(Purpose.ENCRYPTION, "rewrap")
         primary = record.primary
-        headers = [envelope.parse_header(b) for b in blobs]
-        out: list[bytes | None] = [None] * len(blobs)
-        groups: dict[str, list[int]] = {}
-        for i, h in enumerate(headers):
-            if h.ring != record.name:
-                raise KeyManagementError(f"blob {i} belongs to key ring {h.ring!r}, not "
+        ring_b, primary_kid = record.name.encode("utf-8"), primary.kid.encode("ascii")
+        out: list[envelope.Blob] = [b""] * len(blobs)
+        groups: dict[bytes, list[tuple[int, int, int]]] = {}
+        for i, blob in enumerate(blobs):
+            ring, kid, start, end = envelope.locate(blob)
+            if ring != ring_b:
+                raise KeyManagementError(f"blob {i} belongs to key ring "
+                                         f"{ring.decode('utf-8', 'replace')!r}, not "
                                          f"{record.name!r}")
-            if h.kid == primary.kid:
-                out[i] = blobs[i]
+            if kid == primary_kid:
+                out[i] = blob
             else:
-                groups.setdefault(h.kid, []).append(i)
-        prefix = envelope.MAGIC
-        for indexes in groups.values():
-            _, source = self._open_header(headers[indexes[0]])
+                groups.setdefault(kid, []).append((i, start, end))
+        # The new header up to the wrapped key's length is the same for every blob.
+        prefix = envelope.pack_header(envelope.MAGIC, record.name, primary.kid, b"")[:-2]
+        u16 = envelope.U16.pack
+        for kid, items in groups.items():
+            _, source = self._by_kid_for_decrypt(kid.decode("ascii", "replace"))
             rewrapped = self.backend.rewrap(record, source, primary,
-                                            [headers[i].wrapped_key for i in indexes])
-            for i, wrapped in zip(indexes, rewrapped, strict=True):
+                                            [bytes(blobs[i][s:e]) for i, s, e in items])
+            for (i, _start, e), wrapped in zip(items, rewrapped, strict=True):
                 blob = blobs[i]
-                out[i] = b"".join((envelope.pack_header(prefix, record.name, primary.kid, wrapped),
-                                   memoryview(blob)[headers[i].size:]))
+                head = b"".join((prefix, u16(len(wrapped)), wrapped))
+                if in_place and isinstance(blob, bytearray) and len(head) == e:
+                    blob[:e] = head  # same size: the payload is not touched, not even copied
+                    out[i] = blob
+                else:
+                    out[i] = b"".join((head, memoryview(blob)[e:]))
         if groups:
             self._manager.audit_use("key.rewrap", record, primary,
                                     count=sum(len(g) for g in groups.values()))
-        return [b for b in out if b is not None]
+        return out
+
+    def _by_kid_for_decrypt(self, kid: str) -> tuple[RingRecord, KeyVersion]:
+        try:
+            return self._by_kid(kid)
+        except VerificationError as exc:
+            raise KeyManagementError(f"cannot decrypt: {exc}") from None
 
     # -- streams (files that need not fit in memory) ----------------------------------------
 
@@ -335,7 +367,7 @@ class KeyRing:
         stream.rewrap_stream(src, dst, rewrap_key)
         self._manager.audit_use("key.rewrap", record, primary)
 
-    def decrypt_any(self, data: bytes, *, context: Mapping[str, str] | None = None) -> bytes:
+    def decrypt_any(self, data: envelope.Blob, *, context: Mapping[str, str] | None = None) -> bytes:
         """Decrypt a blob or an in-memory stream, whichever ``data`` is."""
         if data[:4] == envelope.STREAM_MAGIC:
             import io
