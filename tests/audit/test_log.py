@@ -182,3 +182,15 @@ def test_restart_archives_and_starts_a_valid_chain(log: AuditLog, clock: FakeClo
     assert next(f.summary for f in log.report().findings).startswith("log restarted: INC-42")
     with pytest.raises(AuditError):
         log.restart("  ")
+
+
+@pytest.mark.parametrize("text", ["plain", "quo\"te", "back\\slash", "ünïcødé ☃", "ctl\x00\x1f\t\n",
+                                  "\u2028line", "emoji 🎉", ""])
+def test_fast_canonical_is_byte_equal_to_canonical(text: str) -> None:
+    from vaultline.audit.event import canonical, fast_canonical
+
+    for detail in (None, {"b": text, "a": [1, None, True]}):
+        body = {"v": 1, "seq": 7, "time": "2026-11-24T00:00:00.000000Z", "actor": text,
+                "action": "read", "env": text or None, "key": text, "reference": None,
+                "outcome": "ok", "value_hmac": None, "detail": detail, "prev": "0" * 64}
+        assert fast_canonical(body) == canonical(body)
