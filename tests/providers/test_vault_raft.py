@@ -82,5 +82,5 @@ def elected(cluster: RaftCluster, old: str) -> bool:
     """Whether the surviving nodes agree on a new leader."""
     try:
         return bool(cluster.leader().url != old)
-    except (RuntimeError, StopIteration, OSError):
+    except (RuntimeError, StopIteration, OSError, KeyError):
         return False
