@@ -171,3 +171,22 @@ def test_references_show_concrete_paths(project: Path) -> None:
         rows = {r.key: (str(r.reference), r.path) for r in resolver.references()}
     assert rows["ConnectionStrings:Primary"] == ("local", "nexus-engine/prod/ConnectionStrings/Primary")
     assert rows["Db:Password"] == ("local:shared/db#password", "shared/db")
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "expected"),
+    [
+        ("text", None, "text"),
+        ({"value": "plain"}, None, "plain"),
+        ({"value": "plain"}, "value", "plain"),
+        ({"user": "app", "password": "pw"}, None, '{"user":"app","password":"pw"}'),
+        ({"user": "app", "password": "pw"}, "password", "pw"),
+        ('{"port": 5432}', "port", "5432"),
+    ],
+)
+def test_select_field(value: object, field: str | None, expected: str) -> None:
+    from vaultline.providers.base import Fetched
+    from vaultline.reference import Reference
+    from vaultline.resolver import select_field
+
+    assert select_field(Fetched(value), Reference("p", "x", field)) == expected  # type: ignore[arg-type]

@@ -69,7 +69,12 @@ def select_field(fetched: Fetched, ref: Reference) -> Any:
     """Apply ``#FIELD``; a map secret without a field is returned as compact JSON text."""
     value = fetched.value
     if ref.field is None:
-        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        if isinstance(value, str):
+            return value
+        # `vault kv put path value=...` is how a single text is stored in a map-only store.
+        if list(value) == ["value"] and isinstance(value["value"], str):
+            return value["value"]
+        return json.dumps(value, separators=(",", ":"))
     if isinstance(value, str):
         try:
             value = json.loads(value)
