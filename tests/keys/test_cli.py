@@ -121,10 +121,11 @@ def test_rotate_due_twice_rotates_once_and_config_errors(project: Path,
     assert first.returncode == 0 and first.stdout.strip() == b"nothing is due"
     both = run(project, environ, "keys", "rotate", "jwt-prod", "--due")
     assert both.returncode == 2
-    (project / "vaultline.yaml").write_text(PROJECT.replace("every: 1d", "every: 1s"))
+    # A real clock here: long enough that the second run starts well inside the new period.
+    (project / "vaultline.yaml").write_text(PROJECT.replace("every: 1d", "every: 4s"))
     import time
 
-    time.sleep(1.1)
+    time.sleep(4.1)
     once = run(project, environ, "keys", "rotate", "--due")
     again = run(project, environ, "keys", "rotate", "--due")
     assert once.stdout.startswith(b"rotated jwt-prod: version 2"), once.stderr

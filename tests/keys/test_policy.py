@@ -110,3 +110,28 @@ def test_rotate_due_twice_rotates_once(tmp_path: Path, store: EmbeddedStore,
     clock.advance(days=1, hours=1)
     assert [v.version for v in keys.rotate_due()] == [3]
     assert [v.state.value for v in jwt.refresh().versions] == ["retired", "retiring", "primary"]
+
+
+def test_concurrent_rotate_due_rotates_once(tmp_path: Path, store: EmbeddedStore,
+                                            environ: dict[str, str], clock: FakeClock) -> None:
+    import threading
+
+    policy = policy_from(tmp_path, SEEDS)
+    KeyManager(store, clock=clock, policy=policy).create("jwt", purpose="hmac", key_class="jwt")
+    clock.advance(days=2)
+    results: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        with EmbeddedStore.open(store.directory, environ=environ) as own:
+            manager = KeyManager(own, clock=clock, policy=policy)
+            barrier.wait()
+            results.append(len(manager.rotate_due()))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 0, 0, 1]
+    assert len(KeyManager(store, clock=clock).load_record("jwt").versions) == 2

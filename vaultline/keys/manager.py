@@ -255,7 +255,7 @@ class KeyManager:
     def _grace(self, record: RingRecord, grace: timedelta | None) -> timedelta:
         return grace if grace is not None else self.policy.grace_for(record.key_class, record.env)
 
-    def stage(self, name: str, *, ring: KeyRing | None = None) -> KeyVersion:
+    def stage(self, name: str) -> KeyVersion:
         """Publish a new ``next`` version (in the JWKS, verifies, does not sign yet)."""
         def change(record: RingRecord, now: datetime) -> tuple[RingRecord, KeyVersion]:
             new = self._new_version(record, now)
@@ -265,8 +265,7 @@ class KeyManager:
         self._audit("key.stage", record, staged)
         return staged
 
-    def promote(self, name: str, *, grace: timedelta | None = None,
-                ring: KeyRing | None = None) -> KeyVersion:
+    def promote(self, name: str, *, grace: timedelta | None = None) -> KeyVersion:
         """The staged version becomes primary; the old primary retires after the grace."""
         record, _ = self._update(name, lambda r, now: (
             lifecycle.promote(r, now, self._grace(r, grace)), None))
@@ -274,7 +273,7 @@ class KeyManager:
         return record.primary
 
     def rotate(self, name: str, *, grace: timedelta | None = None,
-               ring: KeyRing | None = None, only_if_due: bool = False) -> KeyVersion | None:
+               only_if_due: bool = False) -> KeyVersion | None:
         """A new primary (the staged one if there is one); the old one retires after the grace.
 
         With ``only_if_due`` nothing happens unless the policy says the ring is due — checked
@@ -303,8 +302,7 @@ class KeyManager:
     def _due(self, record: RingRecord, now: datetime) -> bool:
         return self.status_of(record, now).state in (Due.DUE, Due.OVERDUE)
 
-    def retire(self, name: str, version: int | None = None, *,
-               ring: KeyRing | None = None) -> list[KeyVersion]:
+    def retire(self, name: str, version: int | None = None) -> list[KeyVersion]:
         """End the grace now (one version, or every retiring one); servers refuse them too."""
         record, done = self._update(name, lambda r, now: lifecycle.retire(r, now, version))
         for v in done:
@@ -313,7 +311,7 @@ class KeyManager:
             self.backend(record.backend).retired(record, done)
         return done
 
-    def destroy(self, name: str, version: int, *, ring: KeyRing | None = None) -> KeyVersion:
+    def destroy(self, name: str, version: int) -> KeyVersion:
         """Remove a retired version's material for good (and every old copy of the record)."""
         before = self.load_record(name).version(version)
         record, _ = self._update(name, lambda r, now: (lifecycle.destroy(r, now, version), None))

@@ -109,21 +109,21 @@ class KeyRing:
     # -- lifecycle (see KeyManager) -------------------------------------------------------------
 
     def rotate(self, *, grace: timedelta | None = None) -> KeyVersion:
-        rotated = self._manager.rotate(self.name, grace=grace, ring=self)
+        rotated = self._manager.rotate(self.name, grace=grace)
         assert rotated is not None  # only rotate(only_if_due=True) may skip
         return rotated
 
     def stage(self) -> KeyVersion:
-        return self._manager.stage(self.name, ring=self)
+        return self._manager.stage(self.name)
 
     def promote(self, *, grace: timedelta | None = None) -> KeyVersion:
-        return self._manager.promote(self.name, grace=grace, ring=self)
+        return self._manager.promote(self.name, grace=grace)
 
     def retire(self, version: int | None = None) -> list[KeyVersion]:
-        return self._manager.retire(self.name, version, ring=self)
+        return self._manager.retire(self.name, version)
 
     def destroy(self, version: int) -> KeyVersion:
-        return self._manager.destroy(self.name, version, ring=self)
+        return self._manager.destroy(self.name, version)
 
     # -- JWT -------------------------------------------------------------------------------------
 
