@@ -133,3 +133,19 @@ def test_rotate_due_twice_rotates_once_and_config_errors(project: Path,
     (project / "vaultline.yaml").write_text(PROJECT.replace("every: 1d", "every: later"))
     bad = run(project, environ, "keys", "status")
     assert bad.returncode == 2 and b"vaultline.yaml:7: rotation.jwt.prod.every" in bad.stderr
+
+
+def test_out_to_a_device_writes_to_it_and_never_replaces_it(project: Path,
+                                                            environ: dict[str, str]) -> None:
+    assert run(project, environ, "keys", "create", "p", "--purpose", "encryption").returncode == 0
+    fifo = project / "pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    done = run(project, environ, "encrypt", "p", "--out", str(fifo), stdin=b"data")
+    reader.join(10)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and received[0][:4] == b"VLS\x01"

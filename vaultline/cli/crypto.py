@@ -60,11 +60,19 @@ def _source(path: Path | None) -> Iterator[BinaryIO]:
 
 
 @contextlib.contextmanager
-def _sink(path: Path | None) -> Iterator[BinaryIO]:
+def _sink(path: Path | None, *, binary: bool = False) -> Iterator[BinaryIO]:
     """stdout, or a 0600 temporary file beside ``path`` renamed into place on success."""
     if path is None:
+        if binary and sys.stdout.isatty():
+            raise ConfigError("refusing to write binary ciphertext to a terminal; redirect "
+                              "stdout or use --out FILE")
         yield cast(BinaryIO, sys.stdout.buffer)
         sys.stdout.buffer.flush()
+        return
+    if path.exists() and not path.is_file():
+        # A device or pipe (/dev/null, a FIFO): write to it; renaming over it would replace it.
+        with path.open("wb") as handle:
+            yield cast(BinaryIO, handle)
         return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -195,7 +203,7 @@ def encrypt(name: str, context: tuple[str, ...], in_path: Path | None, out_path:
     ctx = _parse_context(context)
     with open_keys(project_dir, audit_uses=True) as manager:
         ring = manager.ring(name)
-        with _source(in_path) as src, _sink(out_path) as dst:
+        with _source(in_path) as src, _sink(out_path, binary=True) as dst:
             ring.encrypt_stream(src, dst, context=ctx)
 
 
@@ -255,7 +263,7 @@ def rewrap(name: str, in_path: Path | None, out_path: Path | None,
         ring = manager.ring(name)
 
         def run(head: bytes, src: BinaryIO) -> None:
-            with _sink(out_path) as dst:
+            with _sink(out_path, binary=True) as dst:
                 if head == STREAM_MAGIC:
                     ring.rewrap_stream(src, dst)
                 else:
