@@ -17,7 +17,7 @@ from typing import Any
 
 from vaultline.errors import KeyManagementError, MissingExtraError
 from vaultline.keys.backends.base import KeyBackend, NewVersion
-from vaultline.keys.jwks import b64url_decode, public_jwk
+from vaultline.keys.jwks import public_jwk
 from vaultline.keys.model import KeyVersion, Purpose, RingRecord, State
 from vaultline.keys.settings import TransitSettings
 
@@ -27,11 +27,10 @@ def _b64(data: bytes) -> str:
 
 
 def _strip(value: str) -> bytes:
-    """``vault:vN:<base64>`` -> bytes (standard or URL-safe base64)."""
-    payload = value.split(":", 2)[-1]
-    if "-" in payload or "_" in payload or not payload.endswith("="):
-        return b64url_decode(payload.rstrip("="))
-    return base64.b64decode(payload)
+    """``vault:vN:<base64>`` -> bytes. JWS-marshaled signatures are URL-safe base64 and the
+    rest standard; the URL-safe decoder reads both (``+`` and ``/`` stay valid)."""
+    payload = value.split(":", 2)[-1].rstrip("=")
+    return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
 
 
 class TransitBackend(KeyBackend):
