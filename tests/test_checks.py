@@ -75,6 +75,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "vaultline.yaml": """
             app: nexus-engine
             environments:
+              dev: {}
               prod: {protected: true, max_override_ttl: 4h}
             schema:
               ConnectionStrings:Primary: {secret: true, required: true, format: postgres-url}
@@ -154,3 +155,18 @@ def test_env_example_out_of_sync(root: Path) -> None:
                               ("env.example", ERROR, "LEGACY_TOKEN")]
     path.unlink()
     assert findings(root) == [("env.example", ERROR, "env.example")]
+
+
+def test_rotation_overdue_and_due(root: Path) -> None:
+    from vaultline.keys import KeyManager
+
+    with (root / "vaultline.yaml").open("a") as handle:
+        handle.write("rotation:\n  signing:\n    prod: 90d\n  hmac:\n    default: {every: 30d, overdue_after: 5d}\n")
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
+    with KeyManager.from_project(Project.load(root), audit=False, clock=lambda: past) as keys:
+        keys.create("api-tokens", purpose="signing", alg="EdDSA", env="prod")
+        keys.create("other-env", purpose="signing", alg="EdDSA", env="dev")
+    recent = dt.datetime.now(dt.UTC) - dt.timedelta(days=32)
+    with KeyManager.from_project(Project.load(root), audit=False, clock=lambda: recent) as keys:
+        keys.create("webhooks", purpose="hmac", alg="HS256")
+    assert findings(root) == [("rotation", ERROR, "api-tokens"), ("rotation", WARNING, "webhooks")]

@@ -137,6 +137,26 @@ def env_example(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding("env.example", ERROR, name, "listed but no key produces it")
 
 
+def rotation(ctx: CheckContext) -> Iterator[Finding]:
+    """Key rings of this environment (or of none) that the rotation policy says are late."""
+    if ctx.session.store is None:
+        return
+    from vaultline.keys import Due, KeyManager
+
+    with KeyManager.from_project(ctx.session.project, audit=False, clock=ctx.session.clock,
+                                 environ=ctx.session.environ) as manager:
+        rings = manager.status()
+    for ring in rings:
+        if ring.record.env not in (None, ctx.env):
+            continue
+        due_at = ring.status.due_at.date().isoformat() if ring.status.due_at else "?"
+        if ring.status.state is Due.OVERDUE:
+            yield Finding("rotation", ERROR, ring.record.name,
+                          f"overdue since {due_at}: 'vaultline keys rotate --due'")
+        elif ring.status.state is Due.DUE:
+            yield Finding("rotation", WARNING, ring.record.name, f"due since {due_at}")
+
+
 CHECKS: dict[str, Check] = {
     "resolvable": required_keys,
     "format": formats,
@@ -144,6 +164,7 @@ CHECKS: dict[str, Check] = {
     "override": overrides,
     "gitignore": gitignore,
     "env.example": env_example,
+    "rotation": rotation,
 }
 
 

@@ -20,7 +20,8 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
 
     Checks: required keys resolvable; formats (pem-private-key, pem-certificate, jwt-key, url,
     postgres-url, regex:...); providers reachable and authenticated; overrides within policy;
-    .gitignore covers .env* and the store; no .env tracked; env.example in sync.
+    .gitignore covers .env* and the store; no .env tracked; env.example in sync; key rings
+    not overdue for rotation.
 
     \b
     Example:
