@@ -162,7 +162,7 @@ def test_client_errors_are_not_retried(moto_server: MotoServer, tmp_path: Path, 
     assert len(seen) == 1  # 404 is final
 
 
-def test_unreachable_endpoint(tmp_path: Path) -> None:
+def test_unreachable_endpoint(moto_server: MotoServer, tmp_path: Path) -> None:  # for its credentials env
     from tests.servers import free_port
 
     context = ProviderContext(app="a", env="e", root=tmp_path, environ={})
