@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import queue
 import ssl
 import threading
 import urllib.parse
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,7 +65,9 @@ class HttpPool:
         self.timeout = timeout
         self._tls = tls
         self._ssl: ssl.SSLContext | None = None
-        self._idle: dict[tuple[str, str, int], queue.LifoQueue[http.client.HTTPConnection]] = {}
+        # deque append/pop are atomic: no lock on the per-request path.
+        self._idle: dict[tuple[str, str, int], deque[http.client.HTTPConnection]] = {}
+        self._origins: dict[str, tuple[tuple[str, str, int], str]] = {}
         self._lock = threading.Lock()
         self.requests = 0  # HTTP requests sent, for the benchmark's request counts
 
@@ -81,18 +83,27 @@ class HttpPool:
         return self._ssl
 
     def _origin(self, url: str) -> tuple[tuple[str, str, int], str]:
+        """(scheme, host, port) and the request target; the origin part is parsed once per base."""
+        base, slash, rest = url.partition("/v1/")
+        known = self._origins.get(base) if slash else None
+        if known is not None:
+            return known[0], slash + rest
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme
-        port = parts.port or (443 if scheme == "https" else 80)
+        origin = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        return (scheme, parts.hostname or "", port), target
+        if slash:
+            self._origins[base] = (origin, "")
+        return origin, target
 
     def _checkout(self, origin: tuple[str, str, int]) -> http.client.HTTPConnection:
-        with self._lock:
-            idle = self._idle.setdefault(origin, queue.LifoQueue())
+        idle = self._idle.get(origin)
+        if idle is None:
+            with self._lock:
+                idle = self._idle.setdefault(origin, deque())
         try:
-            return idle.get_nowait()
-        except queue.Empty:
+            return idle.pop()  # most recently used first: its socket is the least likely closed
+        except IndexError:
             scheme, host, port = origin
             if scheme == "https":
                 return http.client.HTTPSConnection(host, port, timeout=self.timeout,
@@ -101,8 +112,8 @@ class HttpPool:
 
     def _checkin(self, origin: tuple[str, str, int], connection: http.client.HTTPConnection) -> None:
         idle = self._idle[origin]
-        if idle.qsize() < self.max_connections:
-            idle.put(connection)
+        if len(idle) < self.max_connections:
+            idle.append(connection)
         else:
             connection.close()
 
@@ -153,8 +164,8 @@ class HttpPool:
     def close(self) -> None:
         with self._lock:
             for idle in self._idle.values():
-                while not idle.empty():
-                    idle.get_nowait().close()
+                while idle:
+                    idle.pop().close()
             self._idle.clear()
 
 
