@@ -23,7 +23,9 @@ from vaultline.errors import ConfigError
 
 
 def _lower_camel(segment: str) -> str:
-    # "ConnectionStrings" -> "connectionStrings", "AI" -> "ai", "APIKey" -> "apiKey"
+    # "ConnectionStrings" -> "connectionStrings", "AI" -> "ai", "APIKey" -> "apiKey", and a
+    # trailing acronym stays one lower-case word: "OpenAI" -> "openai" (seed 000's names).
+    segment = re.sub(r"(?<=[a-z0-9])[A-Z]{2,}$", lambda m: m.group(0).lower(), segment)
     match = re.match(r"^[A-Z]+", segment)
     if not match:
         return segment

@@ -39,7 +39,7 @@ def app() -> str:
 def test_naming_json_fields_and_resolution(moto_server: MotoServer, sm: Any, tmp_path: Path) -> None:
     app = f"nexus-{secrets.token_hex(3)}"
     sm.create_secret(Name=f"{app}/prod/connectionStrings/primary", SecretString="postgres://p")
-    sm.create_secret(Name=f"{app}/prod/ai/openAI/apiKey", SecretString="sk-1")
+    sm.create_secret(Name=f"{app}/prod/ai/openai/apiKey", SecretString="sk-1")
     sm.create_secret(Name=f"{app}/prod/db", SecretString=json.dumps({"user": "app", "password": "pw"}))
     root = make_project(tmp_path, {
         "vaultline.yaml": f"""
@@ -59,7 +59,7 @@ def test_naming_json_fields_and_resolution(moto_server: MotoServer, sm: Any, tmp
         paths = {r.key: r.path for r in resolver.references()}
         bundle = resolver.resolve()
     assert paths["ConnectionStrings:Primary"] == f"{app}/prod/connectionStrings/primary"
-    assert paths["AI:OpenAI:ApiKey"] == f"{app}/prod/ai/openAI/apiKey"
+    assert paths["AI:OpenAI:ApiKey"] == f"{app}/prod/ai/openai/apiKey"
     assert bundle["ConnectionStrings:Primary"] == "postgres://p"
     assert bundle["AI:OpenAI:ApiKey"] == "sk-1"
     assert bundle["Db:Password"] == "pw"

@@ -13,7 +13,7 @@ import click
 
 from vaultline.bundle import Bundle
 from vaultline.errors import ConfigError
-from vaultline.project import Project
+from vaultline.project import BUILTIN_PROVIDERS, Project
 from vaultline.providers import registry
 from vaultline.providers.base import Provider
 from vaultline.reference import Reference
@@ -76,8 +76,12 @@ class Target:
 
 
 def resolve_target(project: Project, target: str, env: str | None) -> Target:
-    """``KEY --env E`` (via the environment pack's reference) or a full reference."""
-    if env is not None:
+    """A full reference (``local:app/prod/Key``), or ``KEY --env E`` via the pack's reference.
+
+    ``--env`` also sets the environment a full reference's provider works in (its prefix).
+    """
+    full = _full_reference(project, target)
+    if full is None and env is not None:
         pack = project.pack(env)
         entry = pack.secrets.get(target)
         if entry is None:
@@ -93,15 +97,25 @@ def resolve_target(project: Project, target: str, env: str | None) -> Target:
         context = registry.context_for(project, env)
         provider = registry.create(project.provider_config(ref.provider), context)
         return Target(provider, provider.locate(ref, target), ref, target)
-    ref = Reference.parse(target)
+    ref = full or Reference.parse(target)
     if ref.path is None:
         raise ConfigError(
             f"{target!r} has no path: pass KEY --env ENV, or a full reference like "
             "local:nexus-engine/prod/ConnectionStrings/Primary"
         )
-    context = registry.context_for(project, "-")
+    context = registry.context_for(project, env or "-")
     provider = registry.create(project.provider_config(ref.provider), context)
     return Target(provider, ref.path, ref)
+
+
+def _full_reference(project: Project, target: str) -> Reference | None:
+    """``target`` as a reference with a path to a known provider, or None (then it is a key)."""
+    try:
+        ref = Reference.parse(target)
+    except ConfigError:
+        return None
+    known = ref.provider in project.providers or ref.provider in BUILTIN_PROVIDERS
+    return ref if known and ref.path is not None else None
 
 
 def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False) -> Bundle:

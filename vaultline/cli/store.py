@@ -93,20 +93,25 @@ def get(target: str, env: str | None, version: str | None, project_dir: Path | N
 @click.command(name="ls")
 @click.argument("prefix", default="")
 @click.option("--provider", "provider_name", default="local", show_default=True)
+@env_option(required=False)
 @format_option("table", "json")
 @project_dir_option
-def ls(prefix: str, provider_name: str, fmt: str, project_dir: Path | None) -> None:
+def ls(prefix: str, provider_name: str, env: str | None, fmt: str,
+       project_dir: Path | None) -> None:
     """List secret paths under PREFIX.
 
     \b
-    Example:
+    Examples:
       vaultline ls nexus-engine/prod
+      vaultline ls --provider vault --env prod     # under the provider's prefix for prod
     """
     from vaultline.providers import registry
 
     project = load_project(project_dir)
+    if env is not None:
+        project.environment(env)
     provider = registry.create(project.provider_config(provider_name),
-                               registry.context_for(project, "-"))
+                               registry.context_for(project, env or "-"))
     try:
         paths = provider.list_paths(prefix)
     finally:
