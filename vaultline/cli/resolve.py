@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from vaultline.bundle import Provenance
 from vaultline.cli._context import env_option, load_project, project_dir_option, resolve_bundle
-from vaultline.cli._output import emit_json, emit_table, format_option
+from vaultline.cli._output import emit_json, emit_table, format_option, warn
 from vaultline.formats import FORMATS
+
+if TYPE_CHECKING:
+    from vaultline.resolver import Resolver
 
 
 def _source(prov: Provenance) -> str:
@@ -20,18 +24,28 @@ def _source(prov: Provenance) -> str:
 
 @click.command()
 @env_option()
-@format_option("table", "json")
+@format_option("table", "json", "external-secret")
+@click.option("--store-kind", type=click.Choice(["SecretStore", "ClusterSecretStore"]),
+              default="SecretStore", show_default=True,
+              help="With --format external-secret: the kind of the stores (named like the "
+                   "providers).")
 @project_dir_option
-def refs(env: str, fmt: str, project_dir: Path | None) -> None:
+def refs(env: str, fmt: str, store_kind: str, project_dir: Path | None) -> None:
     """List every secret key of an environment, its reference and the concrete path.
 
+    --format external-secret writes External Secrets Operator manifests (references only).
+
     \b
-    Example:
+    Examples:
       vaultline refs --env prod
+      vaultline refs --env prod --format external-secret --store-kind ClusterSecretStore
     """
     from vaultline.resolver import Resolver
 
     with Resolver(load_project(project_dir), env) as resolver:
+        if fmt == "external-secret":
+            _external_secrets(resolver, store_kind)
+            return
         rows = resolver.references()
     if fmt == "json":
         emit_json([{"key": r.key, "reference": str(r.reference), "provider": r.provider,
@@ -103,3 +117,15 @@ def explain(key: str, env: str, fmt: str, project_dir: Path | None) -> None:
                [["winner" if i == 0 else "shadowed", r.provenance.layer.value, r.display(),
                  _source(r.provenance), r.provenance.version or ""]
                 for i, r in enumerate(rows)], title=f"{key} in {env}")
+
+
+def _external_secrets(resolver: Resolver, store_kind: str) -> None:
+    import yaml
+
+    from vaultline.eso import external_secrets
+
+    manifests, unsupported = external_secrets(resolver, store_kind=store_kind)
+    if unsupported:
+        warn(f"no External Secrets store can read {len(unsupported)} key(s) "
+             f"({', '.join(unsupported)}): their providers are local to this machine")
+    click.echo(yaml.safe_dump_all(manifests, sort_keys=False), nl=False)

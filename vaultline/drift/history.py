@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vaultline.errors import ProviderError, StoreError
+from vaultline.errors import StoreError
 from vaultline.providers.base import Provider
 
 
@@ -54,24 +54,12 @@ def _local(provider: Provider, path: str) -> Latest | None:
 
 
 def _vault(provider: Provider, path: str) -> Latest | None:
-    # The Vault provider has no public metadata read yet; this reuses its hvac call wrapper
-    # (retries, failover, error translation) rather than opening a second connection.
     from vaultline.providers.vault import VaultProvider
 
     assert isinstance(provider, VaultProvider)
-    full = provider._full(path)
-    provider._token()
-
-    def read(client: Any) -> Any:
-        return client.secrets.kv.v2.read_secret_metadata(path=full, mount_point=provider.mount)
-
-    try:
-        answer = provider._hvac(read, f"{provider.mount}/metadata/{full}")
-    except ProviderError as exc:
-        if "nothing at" in exc.reason:
-            return None
-        raise
-    data: Mapping[str, Any] = answer.get("data") or {}
+    data = provider.metadata(path)
+    if data is None:
+        return None
     current = int(data.get("current_version") or 0)
     if current == 0:
         return None

@@ -255,6 +255,9 @@ class AwsSecretsManagerProvider(Provider):
                 return sorted(names)
             params["NextToken"] = answer["NextToken"]
 
+    def remote_key(self, path: str) -> str:
+        return path
+
     def check(self) -> str:
         self._call("Secrets Manager", "list_secrets", MaxResults=1)
         return f"Secrets Manager in {self.region} reachable; authenticated as {self.identity}"

@@ -226,6 +226,9 @@ class AzureKeyVaultProvider(Provider):
         found = self._call("secrets", lambda c: list(c.list_properties_of_secrets()))
         return sorted(p.name for p in found if p.name and p.name.startswith(prefix))
 
+    def remote_key(self, path: str) -> str:
+        return path
+
     def check(self) -> str:
         self._call("secrets", lambda c: next(iter(c.list_properties_of_secrets()), None))
         return f"{self.vault_url} reachable; authenticated as {self.identity}"

@@ -78,6 +78,13 @@ class Provider(ABC):
         """How the concrete location is shown to people (``refs``): a provider may add its mount."""
         return path
 
+    def remote_key(self, path: str) -> str | None:
+        """The key an External Secrets Operator store of this kind reads ``path`` as.
+
+        None for providers ESO cannot read (the embedded store, the environment, files).
+        """
+        return None
+
     @abstractmethod
     def fetch(self, path: str, version: str | None = None) -> Fetched:
         """Read one secret; raise a ProviderError subclass (never with the value in it)."""

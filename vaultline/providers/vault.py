@@ -374,6 +374,24 @@ class VaultProvider(Provider):
                 (pending if key.endswith("/") else found).append(child)
         return sorted(found)
 
+    def metadata(self, path: str) -> Mapping[str, Any] | None:
+        """KV v2 metadata of a secret (current version, per-version deletion), or None."""
+        self._token()
+        full = self._full(path)
+        try:
+            answer = self._hvac(
+                lambda c: c.secrets.kv.v2.read_secret_metadata(path=full, mount_point=self.mount),
+                f"{self.mount}/metadata/{full}")
+        except ProviderError as exc:
+            if "nothing at" in exc.reason:
+                return None
+            raise
+        data: Mapping[str, Any] = answer.get("data") or {}
+        return data
+
+    def remote_key(self, path: str) -> str:
+        return self._full(path)
+
     def check(self) -> str:
         self._token()
         data = self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup")
