@@ -13,7 +13,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vaultline.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
 from vaultline.errors import ProviderError, ResolutionError
@@ -21,7 +21,9 @@ from vaultline.project import Project
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider, Request
 from vaultline.reference import Reference
-from vaultline.snapshot import OfflineSnapshot
+
+if TYPE_CHECKING:
+    from vaultline.snapshot import OfflineSnapshot
 
 
 class RuntimeLayer(Protocol):
@@ -181,6 +183,13 @@ class Resolver:
             raise ResolutionError(failures)
         return bundle
 
+    def _offline(self) -> OfflineSnapshot | None:
+        if self.project.environment(self.env).max_stale is None:
+            return None  # the fallback is off: keep its module off the common path
+        from vaultline.snapshot import OfflineSnapshot
+
+        return OfflineSnapshot.for_environment(self.project, self.env, self.environ)
+
     def resolve_partial(self) -> tuple[Bundle, list[ProviderError]]:
         """What resolved, and what failed: for checks that report on both (never for output)."""
         candidates = self._static_candidates()
@@ -190,7 +199,7 @@ class Resolver:
         schema = self.project.schema
         # Offline fallback (off unless the environment sets max_stale): unreachable remote
         # providers are answered from the last good resolution's encrypted snapshot.
-        offline = OfflineSnapshot.for_environment(self.project, self.env, self.environ)
+        offline = self._offline()
         remote = {name for name, provider in self._providers.items() if provider.remote}
         warnings: list[str] = offline.fill(fetched, remote) if offline else []
         for row in rows:
