@@ -8,9 +8,8 @@ everything in it — masks secret values, so printing a bundle in a log never le
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaultline import keypath
 
@@ -28,8 +27,8 @@ class Layer(StrEnum):
 PRECEDENCE: tuple[Layer, ...] = (Layer.DEFAULTS, Layer.PACK, Layer.SECRETS, Layer.OVERRIDE)
 
 
-@dataclass(frozen=True, slots=True)
-class Provenance:
+# NamedTuples, not dataclasses: they are defined on every command's start-up path.
+class Provenance(NamedTuple):
     layer: Layer
     source: str  # "vaultline.yaml:12", "env/prod/values.yaml:3", a provider name, an override id
     reference: str | None = None
@@ -37,10 +36,9 @@ class Provenance:
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedValue:
+class ResolvedValue(NamedTuple):
     key: str
-    value: Any = field(repr=False)
+    value: Any
     secret: bool
     provenance: Provenance
 
@@ -55,8 +53,7 @@ class ResolvedValue:
                 f"provenance={self.provenance!r})")
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(NamedTuple):
     key: str
     winner: ResolvedValue
     shadowed: list[ResolvedValue]  # highest precedence first

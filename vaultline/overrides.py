@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaultline import keypath
 from vaultline.bundle import Layer, Provenance, ResolvedValue
@@ -32,12 +31,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(NamedTuple):  # not a dataclass: it is defined on every resolve's start-up path
     id: str
     env: str
     key: str
-    value: str | None = field(repr=False)  # None once revoked or expired: the value is destroyed
+    value: str | None  # None once revoked or expired: the value is destroyed
     secret: bool
     created: str
     expires: str
@@ -56,9 +54,12 @@ class Override:
 
     def public(self) -> dict[str, Any]:
         """Everything but the value, for listings."""
-        data = asdict(self)
+        data = self._asdict()
         data.pop("value")
         return data
+
+    def __repr__(self) -> str:
+        return f"Override(id={self.id!r}, env={self.env!r}, key={self.key!r}, state={self.state!r})"
 
 
 def _path(env: str, override_id: str = "") -> str:
@@ -107,7 +108,7 @@ class OverrideStore:
         return override
 
     def _write(self, override: Override, *, cas: int | None = None) -> None:
-        self.store.put(_path(override.env, override.id), json.dumps(asdict(override)).encode(),
+        self.store.put(_path(override.env, override.id), json.dumps(override._asdict()).encode(),
                        cas=cas)
 
     def get(self, env: str, override_id: str) -> Override:
@@ -127,7 +128,7 @@ class OverrideStore:
         """Keep the record for the audit trail, destroy every version that held the value."""
         path = _path(override.env, override.id)
         versions = [v.version for v in self.store.versions(path) if not v.destroyed]
-        retired = replace(override, value=None, state=state)
+        retired = override._replace(value=None, state=state)
         self._write(retired)
         self.store.destroy(path, versions)
         return retired

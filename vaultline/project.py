@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaultline import keypath
 from vaultline._packcache import cached_rows
@@ -34,12 +34,13 @@ _ENV_FIELDS = {"protected", "max_override_ttl", "allow_env_overrides", "env_over
 _SCHEMA_FIELDS = {"secret", "required", "format", "default", "description"}
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+# The small records below are NamedTuples rather than dataclasses: they are created on every
+# command's start-up path, where each dataclass definition costs about a millisecond.
+class Entry(NamedTuple):
     """One key's value (or reference) in one file, with where it was written."""
 
     key: str
-    value: Any = field(repr=False)
+    value: Any
     file: str
     line: int | None
 
@@ -48,8 +49,7 @@ class Entry:
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
-class SchemaEntry:
+class SchemaEntry(NamedTuple):
     key: str
     secret: bool = False
     required: bool | None = None  # None: not said; secrets default to required
@@ -60,8 +60,7 @@ class SchemaEntry:
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Environment:
+class Environment(NamedTuple):
     name: str
     protected: bool = False
     max_override_ttl: timedelta | None = None
@@ -71,8 +70,7 @@ class Environment:
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderConfig:
+class ProviderConfig(NamedTuple):
     name: str
     type: str
     options: Mapping[str, Any]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vaultline.errors import ConfigError
 
@@ -17,8 +17,7 @@ _PROVIDER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _HEAD = re.compile(r"^[^:#@]*")
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(NamedTuple):
     provider: str
     path: str | None = None  # None: derived from the provider's naming convention
     field: str | None = None

@@ -12,8 +12,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vaultline.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
 from vaultline.errors import ProviderError, ResolutionError
@@ -32,8 +31,7 @@ class RuntimeLayer(Protocol):
     def candidates(self, project: Project, env: str) -> Sequence[ResolvedValue]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ReferenceRow:
+class ReferenceRow(NamedTuple):
     """One secret key of an environment: its reference and where that points."""
 
     key: str

@@ -12,8 +12,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from vaultline.errors import AuditError
 
@@ -24,8 +23,7 @@ META_NAME = "audit_checkpoint"
 CHECKPOINT_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Tip:
+class Tip(NamedTuple):
     """The last line of the log: its ``seq`` and ``hash``."""
 
     seq: int

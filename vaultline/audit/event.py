@@ -26,9 +26,8 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaultline.errors import AuditError
 
@@ -157,8 +156,8 @@ def _sorted_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
     return normal
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+# NamedTuples rather than dataclasses: both are defined on every command's start-up path.
+class Entry(NamedTuple):
     """What a caller wants recorded; :meth:`AuditLog.record_many` turns it into an event.
 
     ``value`` is only HMAC'd, never stored, and never shown in the repr.
@@ -169,9 +168,13 @@ class Entry:
     key: str | None = None
     reference: str | None = None
     outcome: str = OK
-    value: str | bytes | None = field(default=None, repr=False)
+    value: str | bytes | None = None
     actor: str | None = None
     detail: Mapping[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return (f"Entry(action={self.action!r}, env={self.env!r}, key={self.key!r}, "
+                f"outcome={self.outcome!r})")
 
     def check(self) -> None:
         if not _ACTION_RE.match(self.action):
@@ -195,8 +198,7 @@ class Entry:
                 )
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
+class AuditEvent(NamedTuple):
     """One line of the log, as written."""
 
     seq: int

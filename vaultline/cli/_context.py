@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
@@ -62,8 +61,7 @@ def read_secret_input(from_file: Path | None, *, what: str = "value") -> str:
     return text
 
 
-@dataclass
-class Target:
+class Target(NamedTuple):
     """Where a store command acts: a provider and a concrete path in it."""
 
     provider: Provider

@@ -9,32 +9,35 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from vaultline.errors import ConfigError, ProviderError
 from vaultline.naming import NamingConvention
 from vaultline.reference import Reference
 
 
-@dataclass(frozen=True)
-class ProviderContext:
+class ProviderContext(NamedTuple):
     """What a provider may know about the project and the environment being resolved."""
 
     app: str
     env: str
     root: Path
-    environ: Mapping[str, str] = field(repr=False)
+    environ: Mapping[str, str]
     store_dir: Path | None = None
 
+    def __repr__(self) -> str:  # the environment may hold secrets
+        return f"ProviderContext(app={self.app!r}, env={self.env!r}, root={str(self.root)!r})"
 
-@dataclass(frozen=True, slots=True)
-class Fetched:
+
+class Fetched(NamedTuple):
     """A value as a provider returned it: text, or a mapping of fields (Vault KV data)."""
 
-    value: str | Mapping[str, Any] = field(repr=False)
+    value: str | Mapping[str, Any]
     version: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Fetched(value=<hidden>, version={self.version!r})"
 
 
 # (path, version) — what a provider is asked for; one fetch per distinct request.

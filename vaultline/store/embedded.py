@@ -13,9 +13,9 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -54,8 +54,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-@dataclass(frozen=True, slots=True)
-class VersionInfo:
+# Records are NamedTuples: defined on every command's start-up path, where a dataclass
+# definition costs about a millisecond.
+class VersionInfo(NamedTuple):
     path: str
     version: int
     created_time: str
@@ -67,12 +68,14 @@ class VersionInfo:
         return self.deleted_time is None and not self.destroyed
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSecret:
+class StoredSecret(NamedTuple):
     path: str
     version: int
     created_time: str
-    value: bytes = field(repr=False)
+    value: bytes
+
+    def __repr__(self) -> str:
+        return f"StoredSecret(path={self.path!r}, version={self.version})"
 
     def text(self) -> str:
         try:

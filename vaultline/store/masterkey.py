@@ -11,8 +11,8 @@ import base64
 import binascii
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from vaultline.errors import MasterKeyError
 
@@ -21,9 +21,8 @@ ENV_KEY = "VAULTLINE_MASTER_KEY"
 ENV_KEY_FILE = "VAULTLINE_KEY_FILE"
 
 
-@dataclass(frozen=True)
-class MasterKey:
-    material: bytes = field(repr=False)
+class MasterKey(NamedTuple):
+    material: bytes
     source: str  # where it came from, for error messages: never the key itself
 
     def derive(self, purpose: str) -> bytes:
