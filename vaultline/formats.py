@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +57,8 @@ def render_dotenv(bundle: Bundle, reveal: bool, prefix: str) -> str:
 
 
 def render_env(bundle: Bundle, reveal: bool, prefix: str) -> str:
+    import shlex
+
     return "\n".join(f"{k}={shlex.quote(v)}" for k, v in _env_pairs(bundle, reveal, prefix))
 
 

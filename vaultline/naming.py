@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from vaultline import keypath
 from vaultline.errors import ConfigError
@@ -49,8 +48,7 @@ TRANSFORMS: dict[str, Callable[[str], str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class NamingConvention:
+class NamingConvention(NamedTuple):  # a NamedTuple: cheap to define at start-up
     template: str = "{app}/{env}/{key}"
     separator: str = "/"
     transform: str = "identity"
