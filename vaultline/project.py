@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -77,8 +76,7 @@ class ProviderConfig(NamedTuple):
     line: int | None = None
 
 
-@dataclass(frozen=True)
-class EnvironmentPack:
+class EnvironmentPack(NamedTuple):
     """``env/<env>/``: non-secret values and secret references, flattened to ``A:B`` keys."""
 
     env: str
@@ -86,17 +84,25 @@ class EnvironmentPack:
     secrets: dict[str, Entry]  # Entry.value is a Reference
 
 
-@dataclass(frozen=True)
 class Project:
-    root: Path
-    app: str
-    environments: dict[str, Environment]
-    defaults: dict[str, Entry]
-    schema: dict[str, SchemaEntry]
-    providers: dict[str, ProviderConfig]
-    store_dir: Path
-    sections: Mapping[str, Any] = field(default_factory=dict)  # raw sections owned elsewhere
-    _packs: dict[str, EnvironmentPack] = field(default_factory=dict, repr=False, compare=False)
+    """A loaded, validated project; environment packs are loaded on first use and kept."""
+
+    def __init__(self, *, root: Path, app: str, environments: dict[str, Environment],
+                 defaults: dict[str, Entry], schema: dict[str, SchemaEntry],
+                 providers: dict[str, ProviderConfig], store_dir: Path,
+                 sections: Mapping[str, Any] | None = None):
+        self.root = root
+        self.app = app
+        self.environments = environments
+        self.defaults = defaults
+        self.schema = schema
+        self.providers = providers
+        self.store_dir = store_dir
+        self.sections: Mapping[str, Any] = sections or {}  # raw sections owned elsewhere
+        self._packs: dict[str, EnvironmentPack] = {}
+
+    def __repr__(self) -> str:
+        return f"Project(app={self.app!r}, root={str(self.root)!r})"
 
     @property
     def file(self) -> Path:
