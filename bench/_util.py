@@ -37,3 +37,37 @@ def write(root: Path, files: dict[str, str]) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
+
+def byte_compile() -> None:
+    """Write vaultline's .pyc files, as `pip install` does for a normal (non-editable) install.
+
+    An editable install under PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module
+    on every start, while the baseline's libraries load from their installed bytecode.
+    """
+    import compileall
+
+    import vaultline
+
+    compileall.compile_dir(str(Path(vaultline.__file__).parent), quiet=1)
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nexus-engine"
+
+
+def example_project(tmp: Path) -> tuple[Path, dict[str, str], str]:
+    """The nexus-engine example with a store and dev's three secrets: (root, env, vaultline)."""
+    import shutil
+    import subprocess
+    import sys
+
+    vaultline = str(Path(sys.executable).parent / "vaultline")
+    byte_compile()
+    root = tmp / "nexus-engine"
+    shutil.copytree(EXAMPLE, root)
+    env = {**os.environ, "VAULTLINE_MASTER_KEY": master_key(), "NO_COLOR": "1"}
+    subprocess.run([vaultline, "init"], cwd=root, env=env, check=True, capture_output=True)
+    for key in ("ConnectionStrings:Primary", "AI:OpenAI:ApiKey", "Jwt:SigningKey"):
+        subprocess.run([vaultline, "put", key, "--env", "dev"], cwd=root, env=env,
+                       input=b"bench-value-0123456789", check=True, capture_output=True)
+    return root, env, vaultline

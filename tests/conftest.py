@@ -5,6 +5,9 @@
 - ``moto_server``: a ``moto_server``; ``.endpoint_url``. Fake AWS credentials are set in the
   environment for the whole session (``servers.FAKE_AWS_ENV``).
 
+Also the everyday fixtures: ``environ`` (a fresh master key), ``store`` (an embedded store
+made with it) and ``clock`` (a :class:`tests.factory.FakeClock`).
+
 Under pytest-xdist every worker starts its own servers. A server that fails to start is a
 test error, never a skip.
 """
@@ -12,10 +15,31 @@ test error, never a skip.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.factory import FakeClock, master_key_env
 from tests.servers import FAKE_AWS_ENV, BaoServer, MotoServer, bao_dev, moto
+from vaultline.store import EmbeddedStore
+
+
+@pytest.fixture
+def environ() -> dict[str, str]:
+    """An environment holding a fresh master key (pass it where a store is opened)."""
+    return master_key_env()
+
+
+@pytest.fixture
+def store(tmp_path: Path, environ: dict[str, str]) -> Iterator[EmbeddedStore]:
+    created, _ = EmbeddedStore.create(tmp_path / ".vaultline", environ=environ)
+    with created:
+        yield created
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

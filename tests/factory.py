@@ -5,9 +5,23 @@ from __future__ import annotations
 import base64
 import os
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from vaultline.store import EmbeddedStore
+
+
+class FakeClock:
+    """A clock tests move by hand: ``clock.advance(hours=2)``."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
 
 
 def master_key_env() -> dict[str, str]:

@@ -8,22 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.factory import make_project, master_key_env
+from tests.factory import FakeClock, make_project, master_key_env
 from vaultline.errors import OverrideError
 from vaultline.project import Project
 from vaultline.session import Session
 from vaultline.store import EmbeddedStore
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 @pytest.fixture
@@ -73,7 +62,7 @@ GOOD = {"reason": "failover", "approved_by": "alice", "ticket": "INC-1"}
     ],
 )
 def test_policy(root: Path, env: str, ttl: timedelta, fields: dict[str, str], message: str | None) -> None:
-    with session(root, env, FakeClock()) as s:
+    with session(root, env, FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))) as s:
         if message is None:
             assert s.overrides.set(env, "Logging:Level", "Debug", ttl=ttl, actor="t", **fields).id
         else:
@@ -82,7 +71,7 @@ def test_policy(root: Path, env: str, ttl: timedelta, fields: dict[str, str], me
 
 
 def test_applies_until_expiry_then_is_ignored_and_destroyed(root: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
     with session(root, "prod", clock) as s:
         made = s.overrides.set("prod", "ConnectionStrings:Primary", "postgres://replica",
                                ttl=timedelta(hours=2), actor="alice@host", **GOOD)
@@ -111,7 +100,7 @@ def test_applies_until_expiry_then_is_ignored_and_destroyed(root: Path) -> None:
 
 
 def test_revoke(root: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
     with session(root, "dev", clock) as s:
         made = s.overrides.set("dev", "Logging:Level", "Trace", ttl=timedelta(hours=1), actor="t")
         assert s.resolve()["Logging:Level"] == "Trace"
@@ -125,11 +114,11 @@ def test_revoke(root: Path) -> None:
 
 def test_env_var_overrides_only_where_allowed_and_never_secrets(root: Path) -> None:
     environ = {"NEXUS_LOGGING__LEVEL": "Debug", "NEXUS_CONNECTIONSTRINGS__PRIMARY": "evil"}
-    with session(root, "dev", FakeClock(), environ) as s:
+    with session(root, "dev", FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)), environ) as s:
         bundle = s.resolve()
         assert bundle["Logging:Level"] == "Debug"
         assert bundle.resolved("Logging:Level").provenance.source == "env NEXUS_LOGGING__LEVEL"
         assert bundle["ConnectionStrings:Primary"] == "postgres://dev"
         assert any("NEXUS_CONNECTIONSTRINGS__PRIMARY ignored" in w for w in bundle.warnings)
-    with session(root, "prod", FakeClock(), environ) as s:  # prod does not allow them
+    with session(root, "prod", FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)), environ) as s:  # prod does not allow them
         assert s.resolve().resolved("Logging:Level").provenance.source.endswith("env/prod/values.yaml:1")

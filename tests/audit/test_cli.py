@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.audit_helpers import FakeClock
+from tests.factory import FakeClock
 from vaultline.audit import DENIED, DENY, READ, WRITE, AuditLog
 from vaultline.audit.checkpoint import META_NAME
 from vaultline.store import EmbeddedStore

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.audit_helpers import FakeClock
+from tests.factory import FakeClock
 from vaultline.audit import (
     DENIED,
     DENY,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.audit.audit_helpers import FakeClock
+from tests.factory import FakeClock
 from vaultline.audit import (
     DENIED,
     DENY,

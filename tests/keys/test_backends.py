@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.keys.conftest import FakeClock
+from tests.factory import FakeClock
 from tests.servers import BaoServer, MotoServer
 from vaultline.errors import KeyManagementError, VerificationError
 from vaultline.keys import KeyManager, KeySettings, State

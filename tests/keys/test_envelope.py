@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.keys.conftest import FakeClock
+from tests.factory import FakeClock
 from vaultline.errors import IntegrityError, KeyManagementError
 from vaultline.keys import KeyManager, KeyRing
 from vaultline.keys import envelope as env

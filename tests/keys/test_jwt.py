@@ -7,7 +7,7 @@ import json
 import jwt as pyjwt
 import pytest
 
-from tests.keys.conftest import FakeClock
+from tests.factory import FakeClock
 from vaultline.errors import KeyManagementError, VerificationError
 from vaultline.keys import KeyManager
 from vaultline.keys.jwks import PUBLIC_MEMBERS, b64url, load_public, thumbprint

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.keys.conftest import FakeClock
+from tests.factory import FakeClock
 from vaultline.audit import AuditLog
 from vaultline.errors import KeyManagementError, VerificationError
 from vaultline.keys import KeyManager, State

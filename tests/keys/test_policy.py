@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.keys.conftest import FakeClock
+from tests.factory import FakeClock
 from vaultline._yaml import load_file
 from vaultline.errors import ConfigError
 from vaultline.keys import Due, KeyManager, RotationPolicy
