@@ -300,24 +300,25 @@ class EmbeddedStore:
         wanted = list(dict.fromkeys(requests))
         results: dict[tuple[str, int | None], StoredSecret | StoreError] = {}
         latest = {p for p, v in wanted if v is None}
-        rows: dict[tuple[str, int], tuple[object, ...]] = {}
         if latest:
-            # One scan of the latest version of every path beats thousands of point queries.
+            # One scan of the latest version of every path beats thousands of point queries;
+            # SQLite returns the other columns of the row that holds max(version).
             for row in self._db.execute(
-                f"{self._SELECT} WHERE (path, version) IN "
-                "(SELECT path, max(version) FROM versions GROUP BY path)"
+                "SELECT path, max(version), created_time, deleted_time, destroyed, wrapped_key, "
+                "ciphertext FROM versions GROUP BY path"
             ):
                 if row[0] in latest:
-                    rows[(row[0], None)] = row  # type: ignore[index]
+                    try:
+                        results[(row[0], None)] = self._open_row(*row)
+                    except StoreError as exc:
+                        results[(row[0], None)] = exc
         for path, version in wanted:
+            if (path, version) in results:
+                continue
             try:
-                if version is not None:
-                    results[(path, version)] = self.get(path, version)
-                    continue
-                row = rows.get((path, None))  # type: ignore[arg-type]
-                if row is None:
+                if version is None:
                     raise SecretNotFoundError(f"no secret at {path}")
-                results[(path, None)] = self._open_row(*row)  # type: ignore[arg-type]
+                results[(path, version)] = self.get(path, version)
             except StoreError as exc:
                 results[(path, version)] = exc
         return results
@@ -329,16 +330,17 @@ class EmbeddedStore:
         are listed only when asked for by that prefix.
         """
         prefix = prefix.strip("/")
-        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = self._db.execute(
-            "SELECT path FROM versions v WHERE version = "
-            "(SELECT max(version) FROM versions WHERE path = v.path) "
-            "AND deleted_time IS NULL AND destroyed = 0 AND (? = '' OR path = ? OR path LIKE ? "
-            "ESCAPE '\\') ORDER BY path",
-            (prefix, prefix, f"{like}/%"),
+        # A range on the primary key ('/' + 1 == '0') reads only the rows under the prefix.
+        low, high = (prefix + "/", prefix + "0") if prefix else ("", "\U0010ffff")
+        latest = self._db.execute(
+            "SELECT path, max(version), deleted_time, destroyed FROM versions "
+            "WHERE path = ? OR (path >= ? AND path < ?) GROUP BY path ORDER BY path",
+            (prefix, low, high),
         )
         internal = prefix.startswith(INTERNAL_PREFIX.rstrip("/"))
-        return [r[0] for r in rows if internal or not r[0].startswith(INTERNAL_PREFIX)]
+        return [path for path, _, deleted, destroyed in latest
+                if deleted is None and not destroyed
+                and (internal or not path.startswith(INTERNAL_PREFIX))]
 
     def versions(self, path: str) -> list[VersionInfo]:
         path = self._check_path(path)

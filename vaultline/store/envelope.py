@@ -19,7 +19,7 @@ FORMAT = b"vaultline-store-v1"
 
 
 def associated_data(path: str, version: int) -> bytes:
-    return b"|".join((FORMAT, path.encode("utf-8"), str(version).encode("ascii")))
+    return b"%s|%s|%d" % (FORMAT, path.encode("utf-8"), version)
 
 
 def seal(kek: AESGCM, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
