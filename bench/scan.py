@@ -255,7 +255,9 @@ def bench_history(commits: int, seed: int, jobs: int) -> dict[str, object]:
             "--log-level",
             "error",
             "--report-path",
-            os.devnull,
+            # Never os.devnull: gitleaks replaces the report file, which turned /dev/null
+            # into a regular file for the whole machine.
+            str(repo.parent / "gitleaks-history-report.json"),
         ]
     )
     return {
