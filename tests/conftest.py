@@ -55,3 +55,13 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
             patch.setenv(name, value)
         with moto(tmp_path_factory.mktemp("moto")) as server:
             yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dev_null_survives() -> Iterator[None]:
+    """A tool told to write to /dev/null once replaced it with a regular file for the whole
+    machine; fail loudly if anything in the suite does that again."""
+    import stat
+
+    yield
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode), "/dev/null is no longer a device"
