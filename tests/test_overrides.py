@@ -122,3 +122,15 @@ def test_env_var_overrides_only_where_allowed_and_never_secrets(root: Path) -> N
         assert any("NEXUS_CONNECTIONSTRINGS__PRIMARY ignored" in w for w in bundle.warnings)
     with session(root, "prod", FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)), environ) as s:  # prod does not allow them
         assert s.resolve().resolved("Logging:Level").provenance.source.endswith("env/prod/values.yaml:1")
+
+
+def test_a_secret_shadowed_by_an_override_is_still_audited_as_read(root: Path) -> None:
+    with session(root, "prod", FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))) as s:
+        s.overrides.set("prod", "ConnectionStrings:Primary", "postgres://replica",
+                        ttl=timedelta(hours=1), actor="alice", **GOOD)
+        s.resolve()
+    lines = [json.loads(line) for line in (root / ".vaultline" / "audit.log").read_text().splitlines()]
+    reads = [(e["action"], e["key"], e["reference"]) for e in lines if e["action"] == "read"]
+    assert reads == [("read", "ConnectionStrings:Primary",
+                      "local:nexus-engine/prod/ConnectionStrings/Primary")]
+    assert [e["action"] for e in lines].count("override.apply") == 1

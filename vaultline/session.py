@@ -96,17 +96,21 @@ class Session:
             entries += [audit.Entry(audit.READ, env=env, key=f.key, reference=f.reference,
                                     outcome=audit.FAILED, detail={"reason": f.reason})
                         for f in failures]
+            # Every value a provider returned was read, including those an override shadows.
+            fetched = [c for r in bundle.resolved_values()
+                       for c in (r, *bundle.explain(r.key).shadowed)
+                       if c.provenance.layer is Layer.SECRETS]
             identities = {name: resolver.provider(name).identity
-                          for name in {r.provenance.source for r in bundle.resolved_values()
-                                       if r.provenance.layer is Layer.SECRETS}}
+                          for name in {c.provenance.source for c in fetched}}
+        for candidate in fetched:
+            prov = candidate.provenance
+            entries.append(audit.Entry(audit.READ, env=env, key=candidate.key,
+                                       reference=f"{prov.source}:{prov.path}",
+                                       value=str(candidate.value),
+                                       actor=identities.get(prov.source)))
         for resolved in bundle.resolved_values():
             prov = resolved.provenance
-            if prov.layer is Layer.SECRETS:
-                entries.append(audit.Entry(audit.READ, env=env, key=resolved.key,
-                                           reference=f"{prov.source}:{prov.path}",
-                                           value=str(resolved.value),
-                                           actor=identities.get(prov.source)))
-            elif prov.layer is Layer.OVERRIDE and prov.source.startswith("override "):
+            if prov.layer is Layer.OVERRIDE and prov.source.startswith("override "):
                 entries.append(audit.Entry(audit.OVERRIDE_APPLY, env=env, key=resolved.key,
                                            value=str(resolved.value),
                                            detail={"override": prov.source.split()[1]}))
