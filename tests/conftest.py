@@ -31,6 +31,14 @@ def environ() -> dict[str, str]:
 
 
 @pytest.fixture
+def master_key(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """``environ``'s master key, also set in this process's environment."""
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    return environ
+
+
+@pytest.fixture
 def store(tmp_path: Path, environ: dict[str, str]) -> Iterator[EmbeddedStore]:
     created, _ = EmbeddedStore.create(tmp_path / ".vaultline", environ=environ)
     with created:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from tests.factory import make_project, master_key_env
+from tests.factory import make_project
 from vaultline import envexample
 from vaultline.checks import ERROR, WARNING, run_checks
 from vaultline.project import Project
@@ -67,10 +67,7 @@ def test_formats(fmt: str, value: str, expected: list[str]) -> None:
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    key_env = master_key_env()
-    for name, value in key_env.items():
-        monkeypatch.setenv(name, value)
+def root(tmp_path: Path, master_key: dict[str, str]) -> Path:
     make_project(tmp_path, {
         "vaultline.yaml": """
             app: nexus-engine
@@ -87,7 +84,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "env/prod/values.yaml": "Jwt:Issuer: https://issuer/\n",
         "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\nJwt:SigningKey: local\n",
         ".gitignore": ".vaultline/\n.env\n.env.*\n",
-    }, environ=key_env)
+    }, environ=master_key)
     store = EmbeddedStore.open(tmp_path / ".vaultline")
     store.put("nexus-engine/prod/ConnectionStrings/Primary", b"postgres://app:pw@db/app")
     store.put("nexus-engine/prod/Jwt/SigningKey", pem(ed25519.Ed25519PrivateKey.generate()).encode())

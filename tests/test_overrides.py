@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factory import FakeClock, make_project, master_key_env
+from tests.factory import FakeClock, make_project
 from vaultline.errors import OverrideError
 from vaultline.project import Project
 from vaultline.session import Session
@@ -16,10 +16,7 @@ from vaultline.store import EmbeddedStore
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    key_env = master_key_env()
-    for name, value in key_env.items():
-        monkeypatch.setenv(name, value)
+def root(tmp_path: Path, master_key: dict[str, str]) -> Path:
     make_project(tmp_path, {
         "vaultline.yaml": """
             app: nexus-engine
@@ -33,7 +30,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         """,
         "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\n",
         "env/dev/secrets.yaml": "ConnectionStrings:Primary: local\n",
-    }, environ=key_env)
+    }, environ=master_key)
     store = EmbeddedStore.open(tmp_path / ".vaultline")
     store.put("nexus-engine/prod/ConnectionStrings/Primary", b"postgres://primary")
     store.put("nexus-engine/dev/ConnectionStrings/Primary", b"postgres://dev")

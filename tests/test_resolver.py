@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factory import make_project, master_key_env
+from tests.factory import make_project
 from vaultline.bundle import Layer, Provenance, ResolvedValue
 from vaultline.errors import ResolutionError
 from vaultline.project import Project
@@ -45,10 +45,7 @@ def test_precedence(layers: list[tuple[Layer, str, bool]], winner: str, shadowed
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    env = master_key_env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, master_key: dict[str, str]) -> Path:
     monkeypatch.chdir(tmp_path)
     make_project(tmp_path, {
         "vaultline.yaml": """
@@ -76,7 +73,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         """,
         ".env.test": "SMTP_PASSWORD='smtp \"quoted\" pw'\n",
         "keys/jwt.pem": "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n",
-    }, environ=env)
+    }, environ=master_key)
     monkeypatch.setenv("NEXUS_API_KEY", "api-key-value")
     store = EmbeddedStore.open(tmp_path / ".vaultline")
     store.put("nexus-engine/prod/ConnectionStrings/Primary", b"postgres://old")

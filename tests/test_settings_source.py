@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from tests.factory import make_project, master_key_env
+from tests.factory import make_project
 from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
 from vaultline.settings_source import VaultlineSettingsSource
 from vaultline.store import EmbeddedStore
@@ -61,13 +60,10 @@ def test_nested_models_from_a_bundle() -> None:
     assert "postgres" not in repr(settings)
 
 
-def test_resolves_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = master_key_env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+def test_resolves_a_project(tmp_path: Path, master_key: dict[str, str]) -> None:
     make_project(tmp_path, {
         "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\nAI:OpenAI:ApiKey: local\n",
-    }, environ=env)
+    }, environ=master_key)
     store = EmbeddedStore.open(tmp_path / ".vaultline")
     store.put("nexus-engine/prod/ConnectionStrings/Primary", b"postgres://db")
     store.put("nexus-engine/prod/AI/OpenAI/ApiKey", b"sk-live")
