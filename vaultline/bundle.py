@@ -131,6 +131,12 @@ class Bundle(Mapping[str, Any]):
     def resolved_values(self) -> list[ResolvedValue]:
         return list(self._values.values())
 
+    def candidates(self) -> Iterator[ResolvedValue]:
+        """Every value any layer gave, winners and the values they shadowed."""
+        for key, winner in self._values.items():
+            yield winner
+            yield from self._shadowed.get(key, ())
+
     def explain(self, key: str) -> Explanation:
         return Explanation(key, self.resolved(key), list(self._shadowed.get(key, [])))
 

@@ -97,9 +97,7 @@ class Session:
                                     outcome=audit.FAILED, detail={"reason": f.reason})
                         for f in failures]
             # Every value a provider returned was read, including those an override shadows.
-            fetched = [c for r in bundle.resolved_values()
-                       for c in (r, *bundle.explain(r.key).shadowed)
-                       if c.provenance.layer is Layer.SECRETS]
+            fetched = [c for c in bundle.candidates() if c.provenance.layer is Layer.SECRETS]
             identities = {name: resolver.provider(name).identity
                           for name in {c.provenance.source for c in fetched}}
         for candidate in fetched:
