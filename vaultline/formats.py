@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vaultline import keypath
-from vaultline.bundle import MASK, Bundle, to_text
+from vaultline.bundle import MASK, Bundle
 from vaultline.errors import ConfigError
 
 FORMATS = ("json", "flat-json", "yaml", "dotenv", "env", "k8s-secret")
@@ -93,4 +93,4 @@ def render(bundle: Bundle, fmt: str, *, reveal: bool = False, prefix: str = "") 
     return RENDERERS[fmt](bundle, reveal, prefix)
 
 
-__all__ = ["FORMATS", "render", "to_text"]
+__all__ = ["FORMATS", "render"]

@@ -62,9 +62,6 @@ class Reference(NamedTuple):
             raise ConfigError(f"reference {text!r}: expected ':' after the provider name")
         return cls(provider, path, field, version)
 
-    def with_path(self, path: str) -> Reference:
-        return Reference(self.provider, path, self.field, self.version)
-
     def __str__(self) -> str:
         text = self.provider
         if self.path is not None:

@@ -97,10 +97,6 @@ VALIDATORS: dict[str, Callable[[Any], list[FormatProblem]]] = {
 }
 
 
-def known_format(fmt: str) -> bool:
-    return fmt in VALIDATORS or fmt.startswith("regex:")
-
-
 def check_format(fmt: str, value: Any) -> list[FormatProblem]:
     if fmt.startswith("regex:"):
         pattern = fmt[len("regex:"):]

@@ -22,10 +22,6 @@ def is_terminal(stream: IO[str] | None = None) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def color_enabled(stream: IO[str] | None = None) -> bool:
-    return is_terminal(stream) and "NO_COLOR" not in os.environ
-
-
 def format_option(*choices: str, default: str | None = None) -> Callable[[F], F]:
     """The ``--format`` option shared by every command whose output is data."""
     return click.option(
