@@ -1,7 +1,7 @@
 import pytest
 
 from vaultline.errors import ConfigError
-from vaultline.naming import NamingConvention
+from vaultline.naming import TRANSFORMS, NamingConvention
 
 LOCAL = NamingConvention()
 AWS = NamingConvention("{app}/{env}/{key}", "/", "lower-camel")
@@ -45,3 +45,14 @@ def test_overrides_from_config() -> None:
 def test_bad_overrides(config: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         LOCAL.with_overrides(config, where="provider 'x'")
+
+
+@pytest.mark.parametrize("template", ["{app}/{env}/{key}", "{key}", "{env}-{key}-{app}",
+                                      "{key}/{key}", "{{x}}/{app}/{key}", "pre-{key}-{{key}}"])
+@pytest.mark.parametrize("transform", sorted(TRANSFORMS))
+def test_namer_fills_the_template_like_format(template: str, transform: str) -> None:
+    convention = NamingConvention(template, "--", transform)
+    for key in ("ConnectionStrings:Primary", "AI:OpenAI:APIKey", "Solo"):
+        joined = "--".join(TRANSFORMS[transform](s) for s in key.split(":"))
+        expected = template.format(app="nexus", env="prod", key=joined)
+        assert convention.name(key, app="nexus", env="prod") == expected

@@ -13,6 +13,7 @@ provider in vaultline.yaml; an explicit reference path always wins over the conv
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -54,9 +55,16 @@ class NamingConvention(NamedTuple):  # a NamedTuple: cheap to define at start-up
     transform: str = "identity"
 
     def name(self, key: str, *, app: str, env: str) -> str:
-        convert = TRANSFORMS[self.transform]
-        joined = self.separator.join(convert(s) for s in keypath.split(key))
-        return self.template.format(app=app, env=env, key=joined)
+        return self.namer(app, env)(key)
+
+    def namer(self, app: str, env: str) -> Callable[[str], str]:
+        """``name`` for one app and environment, as a function of the key alone.
+
+        The resolver names every secret of an environment, so the template is filled once
+        and the common transform (identity) becomes a string replace.
+        """
+        return _namer(self, app, env)
+
 
     def with_overrides(self, config: Mapping[str, Any] | None, *, where: str) -> NamingConvention:
         """This convention with fields replaced from a ``naming:`` mapping in vaultline.yaml."""
@@ -81,3 +89,17 @@ class NamingConvention(NamedTuple):  # a NamedTuple: cheap to define at start-up
                 f"{where}: naming template {template!r} may only use {{app}}, {{env}} and {{key}}"
             ) from None
         return NamingConvention(template, str(config.get("separator", self.separator)), transform)
+
+
+@functools.lru_cache(maxsize=64)
+def _namer(convention: NamingConvention, app: str, env: str) -> Callable[[str], str]:
+    template, separator, transform = convention
+    if template.count("{key}") == 1 and "{{" not in template and "}}" not in template:
+        head, tail = (part.format(app=app, env=env) for part in template.split("{key}"))
+        if transform == "identity":
+            return lambda key: head + key.replace(keypath.SEPARATOR, separator) + tail
+        convert = TRANSFORMS[transform]
+        return lambda key: head + separator.join(map(convert, keypath.split(key))) + tail
+    convert = TRANSFORMS[transform]
+    return lambda key: template.format(
+        app=app, env=env, key=separator.join(map(convert, keypath.split(key))))

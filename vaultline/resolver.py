@@ -45,17 +45,21 @@ class ReferenceRow(NamedTuple):
 def merge(
     candidates: Iterable[ResolvedValue],
 ) -> tuple[dict[str, ResolvedValue], dict[str, list[ResolvedValue]]]:
-    """Pick each key's winner by layer precedence; the others are kept as shadowed.
+    """Pick each key's winner by layer precedence; the others are kept as shadowed (only
+    keys that had more than one candidate appear there).
 
     A key is secret if any of its candidates is, so a non-secret layer can never unmask it.
     """
     rank = {layer: i for i, layer in enumerate(PRECEDENCE)}
-    by_key: dict[str, list[ResolvedValue]] = defaultdict(list)
-    for candidate in candidates:
-        by_key[candidate.key].append(candidate)
     winners: dict[str, ResolvedValue] = {}
+    contested: dict[str, list[ResolvedValue]] = {}
+    for candidate in candidates:
+        key = candidate.key
+        if key in winners:
+            contested.setdefault(key, [winners[key]]).append(candidate)
+        winners[key] = candidate
     shadowed: dict[str, list[ResolvedValue]] = {}
-    for key, found in by_key.items():
+    for key, found in contested.items():  # most keys come from one layer: nothing to rank
         ordered = sorted(found, key=lambda c: rank[c.provenance.layer], reverse=True)
         winner = ordered[0]
         if not winner.secret and any(c.secret for c in ordered):
@@ -151,8 +155,8 @@ class Resolver:
                                          Provenance(layer, entry.where)))
         return out
 
-    def _fetch_all(self, rows: Sequence[ReferenceRow]) -> dict[tuple[str, Request], Any]:
-        """Fetch each distinct (provider, path, version) once; providers run concurrently."""
+    def _fetch_all(self, rows: Sequence[ReferenceRow]) -> dict[str, dict[Request, Any]]:
+        """Fetch each distinct (path, version) once per provider; providers run concurrently."""
         wanted: dict[str, dict[Request, None]] = defaultdict(dict)  # ordered set per provider
         for row in rows:
             wanted[row.provider][(row.path, row.reference.version)] = None
@@ -168,11 +172,8 @@ class Resolver:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=len(names)) as pool:
-                done = list(pool.map(run, names))
-        else:
-            done = [run(n) for n in names]
-        return {(name, request): result for name, results in done
-                for request, result in results.items()}
+                return dict(pool.map(run, names))
+        return dict(map(run, names))
 
     def resolve(self) -> Bundle:
         """The whole bundle, or a ResolutionError naming every key that failed."""
@@ -200,12 +201,17 @@ class Resolver:
         offline = self._offline()
         remote = {name for name, provider in self._providers.items() if provider.remote}
         warnings: list[str] = offline.fill(fetched, remote) if offline else []
+        texts: dict[Reference, str] = {}  # packs repeat a few references thousands of times
+        secrets = Layer.SECRETS
         for row in rows:
-            result = fetched[(row.provider, (row.path, row.reference.version))]
+            ref = row.reference
+            result = fetched[row.provider][(row.path, ref.version)]
             try:
                 if isinstance(result, ProviderError):
                     raise result
-                value = select_field(result, row.reference)
+                value = result.value
+                if ref.field is not None or not isinstance(value, str):
+                    value = select_field(result, ref)
             except ProviderError as exc:
                 spec = schema.get(row.key)
                 # `required: false` makes a secret optional; unspecified keeps it required,
@@ -214,12 +220,12 @@ class Resolver:
                     warnings.append(f"{row.key}: optional secret skipped ({exc.reason})")
                     continue
                 failures.append(ProviderError(exc.reason, provider=row.provider,
-                                              reference=str(row.reference), key=row.key))
+                                              reference=str(ref), key=row.key))
                 continue
+            text = texts.get(ref) or texts.setdefault(ref, str(ref))
             candidates.append(ResolvedValue(
                 row.key, value, True,
-                Provenance(Layer.SECRETS, row.provider, str(row.reference), row.display,
-                           result.version)))
+                Provenance(secrets, row.provider, text, row.display, result.version)))
         for layer in self.runtime_layers:
             candidates.extend(layer.candidates(self.project, self.env))
         winners, shadowed = merge(candidates)

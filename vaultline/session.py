@@ -100,12 +100,10 @@ class Session:
             fetched = [c for c in bundle.candidates() if c.provenance.layer is Layer.SECRETS]
             identities = {name: resolver.provider(name).identity
                           for name in {c.provenance.source for c in fetched}}
-        for candidate in fetched:
-            prov = candidate.provenance
-            entries.append(audit.Entry(audit.READ, env=env, key=candidate.key,
-                                       reference=f"{prov.source}:{prov.path}",
-                                       value=str(candidate.value),
-                                       actor=identities.get(prov.source)))
+        read, ok, Entry = audit.READ, audit.OK, audit.Entry  # once per secret read: stay lean
+        entries += [Entry(read, env, c.key, f"{c.provenance.source}:{c.provenance.path}", ok,
+                          str(c.value), identities.get(c.provenance.source))
+                    for c in fetched]
         for resolved in bundle.resolved_values():
             prov = resolved.provenance
             if prov.layer is Layer.OVERRIDE and prov.source.startswith("override "):

@@ -37,8 +37,13 @@ FORMAT_VERSION = 1
 KEY_PURPOSE = "offline-snapshot"
 NONCE_BYTES = 12
 
-# (provider name, (path, version)) -> a fetch result, as Resolver._fetch_all returns them.
-Results = dict[tuple[str, Request], Any]
+# provider name -> (path, version) -> a fetch result, as Resolver._fetch_all returns them.
+Results = dict[str, dict[Request, Any]]
+
+
+def _remote_results(results: Results, remote: set[str], kind: type) -> dict[tuple[str, Request], Any]:
+    return {(name, request): result for name in sorted(remote & results.keys())
+            for request, result in results[name].items() if isinstance(result, kind)}
 
 
 def _now() -> datetime:
@@ -103,7 +108,7 @@ class OfflineSnapshot:
 
         Returns the warnings to show; an entry older than ``max_stale`` is never used.
         """
-        down = {k for k, r in results.items() if k[0] in remote and isinstance(r, ProviderUnavailableError)}
+        down = _remote_results(results, remote, ProviderUnavailableError)
         if not down:
             return []
         try:
@@ -123,7 +128,7 @@ class OfflineSnapshot:
                 if age > self.max_stale:
                     stale.add(wanted[0])
                     continue
-                results[wanted] = Fetched(entry["value"], entry.get("version"))
+                results[wanted[0]][wanted[1]] = Fetched(entry["value"], entry.get("version"))
                 self.served.add(wanted)
                 used.setdefault(wanted[0], []).append((wanted, age))
             self._audit(store, used)
@@ -156,7 +161,7 @@ class OfflineSnapshot:
 
     def remember(self, results: Results, remote: set[str]) -> str | None:
         """Seal the remote providers' values of a good resolution; a warning if that failed."""
-        live = {k: r for k, r in results.items() if k[0] in remote and isinstance(r, Fetched)}
+        live = _remote_results(results, remote, Fetched)
         if not live:
             return None
         try:

@@ -33,7 +33,11 @@ from vaultline.audit.event import (
     OK,
     AuditEvent,
     Entry,
+    ValueMac,
+    encode_body,
     format_time,
+    normal_detail,
+    seal,
 )
 from vaultline.errors import AuditError
 
@@ -108,32 +112,40 @@ class AuditLog:
         actor: str | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEvent:
-        """Append one event. ``value`` is HMAC'd, never written; ``detail`` holds no values."""
-        entry = Entry(action, env=env, key=key, reference=reference, outcome=outcome,
-                      value=value, actor=actor, detail=detail)
-        return self.record_many([entry])[0]
+        """Append one event and return it. ``value`` is HMAC'd, never written; ``detail``
+        holds no values."""
+        entry = Entry(action, env, key, reference, outcome, value, actor, detail)
+        entry.check()
+        line = self._append([entry])[-1]
+        return AuditEvent.from_dict(json.loads(line))
 
-    def record_many(self, entries: Iterable[Entry]) -> list[AuditEvent]:
+    def record_many(self, entries: Iterable[Entry]) -> None:
         """Append many events under one lock and one write; they share one timestamp."""
         pending = list(entries)
         for entry in pending:
             entry.check()
-        if not pending:
-            return []
+        if pending:
+            self._append(pending)
+
+    def _append(self, pending: list[Entry]) -> list[bytes]:
+        """Chain ``pending`` onto the log's tip and write them; returns the lines written.
+
+        The loop runs once per audited read, so it works on plain fields and bytes, never
+        on event objects.
+        """
+        mac = None if self._hmac_key is None else ValueMac(self._hmac_key)
         with self._thread_lock, self._locked() as fd:
             tip, breaks = self._resume(fd)
             stamp = format_time(self._clock())
-            events: list[AuditEvent] = []
             lines: list[bytes] = []
-            seq, prev, actor, key = tip.seq, tip.hash, self.actor, self._hmac_key
-            for entry in [*breaks, *pending]:
+            seq, prev, default = tip.seq, tip.hash, self.actor
+            for action, env, key, reference, outcome, value, actor, detail in [*breaks, *pending]:
                 seq += 1
-                event, line = AuditEvent.build(entry, seq=seq, time=stamp, actor=actor,
-                                               prev=prev, hmac_key=key)
-                prev = event.hash
-                events.append(event)
+                prev, line = seal(encode_body(
+                    seq, stamp, actor or default, action, env, key, reference, outcome,
+                    None if value is None or mac is None else mac(value),
+                    None if detail is None else normal_detail(action, key, detail), prev))
                 lines.append(line)
-            tip = Tip(seq, prev)
             data = b"".join(lines)
             try:
                 written = os.write(fd, data)
@@ -143,8 +155,8 @@ class AuditLog:
                 raise AuditError(f"short write to {self.path} ({written} of {len(data)} bytes); "
                                  "run 'vaultline audit verify'")
             if self._checkpoint is not None:
-                self._checkpoint.save(tip)
-        return events[len(breaks):]
+                self._checkpoint.save(Tip(seq, prev))
+        return lines[len(breaks):]
 
     def _locked(self) -> _FileLock:
         return _FileLock(self.path)
@@ -207,9 +219,9 @@ class AuditLog:
                       "previous_hash": tail.hash if tail else None,
                       "previous_problem": problem,
                       "checkpoint_seq": recorded.seq if recorded else None}
-            event, line = AuditEvent.build(Entry(AUDIT_RESTART, actor=actor, detail=detail),
-                                           seq=1, time=stamp, actor=self.actor, prev=GENESIS,
-                                           hmac_key=self._hmac_key)
+            hashed, line = seal(encode_body(
+                1, stamp, actor or self.actor, AUDIT_RESTART, None, None, None, OK, None,
+                normal_detail(AUDIT_RESTART, None, detail), GENESIS))
             # The new log is written and locked under a temporary name, then renamed over
             # the old one: the path never goes missing, and writers queued on the old file
             # follow the name (see _FileLock) and wait for this lock on the new one.
@@ -226,7 +238,7 @@ class AuditLog:
                                      f"{exc.strerror}") from None
                 os.rename(staging, self.path)
                 if self._checkpoint is not None:
-                    self._checkpoint.save(Tip(event.seq, event.hash))
+                    self._checkpoint.save(Tip(1, hashed))
             finally:
                 os.close(fresh)
         return archive

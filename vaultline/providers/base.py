@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -75,7 +76,11 @@ class Provider(ABC):
         """The concrete path for a reference: explicit, or from the naming convention."""
         if ref.path is not None:
             return ref.path
-        return self.naming.name(key, app=self.context.app, env=self.context.env)
+        return self._namer(key)
+
+    @cached_property
+    def _namer(self) -> Callable[[str], str]:
+        return self.naming.namer(self.context.app, self.context.env)
 
     def display_path(self, path: str) -> str:
         """How the concrete location is shown to people (``refs``): a provider may add its mount."""

@@ -48,10 +48,12 @@ class LocalProvider(Provider):
         return result
 
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
-        wanted = list(dict.fromkeys(requests))
         results: dict[Request, Fetched | ProviderError] = {}
         numeric: dict[Request, tuple[str, int | None]] = {}
-        for path, version in wanted:
+        for path, version in requests:
+            if version is None:  # the common case: no parsing, no error to wrap
+                numeric[(path, None)] = (path.strip("/"), None)
+                continue
             try:
                 numeric[(path, version)] = (path.strip("/"), self._version(path, version))
             except ProviderError as exc:
@@ -60,15 +62,13 @@ class LocalProvider(Provider):
         found = self.store.get_many(numeric.values())
         for request, lookup in numeric.items():
             item = found[lookup]
-            if isinstance(item, StoreError):
-                results[request] = ProviderError(str(item), provider=self.name,
+            try:
+                if isinstance(item, StoreError):
+                    raise item
+                results[request] = Fetched(item.text(), str(item.version))
+            except StoreError as exc:
+                results[request] = ProviderError(str(exc), provider=self.name,
                                                  reference=request[0])
-            else:
-                try:
-                    results[request] = Fetched(item.text(), str(item.version))
-                except StoreError as exc:
-                    results[request] = ProviderError(str(exc), provider=self.name,
-                                                     reference=request[0])
         return results
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:

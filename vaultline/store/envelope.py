@@ -36,7 +36,11 @@ def open_sealed(kek: AESGCM, wrapped: bytes, ciphertext: bytes, aad: bytes) -> b
         data_key = kek.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
         return AESGCM(data_key).decrypt(ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:], aad)
     except InvalidTag:
-        raise IntegrityError(
-            "stored ciphertext failed authentication (tampered, moved between rows, or "
-            "written under another master key)"
-        ) from None
+        raise tampered() from None
+
+
+def tampered() -> IntegrityError:
+    return IntegrityError(
+        "stored ciphertext failed authentication (tampered, moved between rows, or "
+        "written under another master key)"
+    )
