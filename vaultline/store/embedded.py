@@ -305,7 +305,7 @@ class EmbeddedStore:
             # Rows come in (path, version) order, so the last row seen per path is its latest.
             rows: dict[str, tuple[str, int, str, str | None, int, bytes | None, bytes | None]]
             rows = {}
-            low = os.path.commonprefix(list(latest))
+            low = os.path.commonprefix(list(latest))  # noqa: RUF071 - a string prefix is meant
             for row in self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ?",
                                         (low, low + "\U0010ffff")):
                 rows[row[0]] = row
@@ -330,12 +330,12 @@ class EmbeddedStore:
                         results[(path, None)] = self._open_row(*row)
                     except StoreError as exc:
                         results[(path, None)] = exc
-        for path, version in wanted:
-            if version is not None:
+        for path, pinned in wanted:
+            if pinned is not None:
                 try:
-                    results[(path, version)] = self.get(path, version)
+                    results[(path, pinned)] = self.get(path, pinned)
                 except StoreError as exc:
-                    results[(path, version)] = exc
+                    results[(path, pinned)] = exc
         return results
 
     def list_paths(self, prefix: str = "") -> list[str]:
