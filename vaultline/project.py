@@ -197,34 +197,40 @@ class Project:
         self.environment(env)
         directory = self.pack_dir(env)
         values = self._load_pack_file(directory / "values.yaml", "values")
-        secrets = self._load_pack_file(directory / "secrets.yaml", "secrets")
         for key, entry in values.items():
             if key in self.schema and self.schema[key].secret:
                 raise ConfigError(
                     f"{key!r} is a secret in the schema; values.yaml must not hold it — "
                     "put a reference in secrets.yaml instead", file=entry.file, line=entry.line)
         refs: dict[str, Entry] = {}
-        for key, entry in secrets.items():
-            if not isinstance(entry.value, str):
+        shown, rows = self._pack_rows(directory / "secrets.yaml", "secrets")
+        known = {*self.providers, *BUILTIN_PROVIDERS}
+        for key, text, line in rows:
+            if not isinstance(text, str):
                 raise ConfigError(
                     f"{key!r}: secrets.yaml holds references like 'vault:db.primary#password', "
-                    f"not {type(entry.value).__name__} values", file=entry.file, line=entry.line)
+                    f"not {type(text).__name__} values", file=shown, line=line)
             try:
-                ref = Reference.parse(entry.value)
+                ref = Reference.parse(text)
             except ConfigError as exc:
-                raise ConfigError(exc.message, file=entry.file, line=entry.line) from None
-            if ref.provider not in self.providers and ref.provider not in BUILTIN_PROVIDERS:
+                raise ConfigError(exc.message, file=shown, line=line) from None
+            if ref.provider not in known:
                 raise ConfigError(
                     f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
                     f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
-                    file=entry.file, line=entry.line)
-            refs[key] = Entry(key, ref, entry.file, entry.line)
+                    file=shown, line=line)
+            refs[key] = Entry(key, ref, shown, line)
         return EnvironmentPack(env, values, refs)
 
     def _load_pack_file(self, path: Path, what: str) -> dict[str, Entry]:
-        if not path.exists():
-            return {}
+        shown, rows = self._pack_rows(path, what)
+        return {key: Entry(key, value, shown, line) for key, value, line in rows}
+
+    def _pack_rows(self, path: Path, what: str) -> tuple[str, list[tuple[str, Any, int | None]]]:
+        """The file as shown in messages, and its flattened ``(key, value, line)`` rows."""
         shown = _display(path)
+        if not path.exists():
+            return shown, []
 
         def parse() -> list[tuple[str, Any, int | None]]:
             doc = load_file(path, display=shown)
@@ -232,8 +238,7 @@ class Project:
                 return []
             return [(e.key, e.value, e.line) for e in _flatten_entries(doc, shown, what, 1).values()]
 
-        rows = cached_rows(path, self.store_dir / "cache", parse)
-        return {key: Entry(key, value, shown, line) for key, value, line in rows}
+        return shown, cached_rows(path, self.store_dir / "cache", parse)
 
     def provider_config(self, name: str) -> ProviderConfig:
         if name in self.providers:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from vaultline import _gc
 from vaultline.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
 from vaultline.errors import ProviderError, ResolutionError
 from vaultline.project import Project
@@ -189,6 +190,7 @@ class Resolver:
 
         return OfflineSnapshot.for_environment(self.project, self.env, self.environ)
 
+    @_gc.paused
     def resolve_partial(self) -> tuple[Bundle, list[ProviderError]]:
         """What resolved, and what failed: for checks that report on both (never for output)."""
         candidates = self._static_candidates()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 
-from vaultline import audit
+from vaultline import _gc, audit
 from vaultline.bundle import Bundle, Layer
 from vaultline.errors import ProviderError, ResolutionError, StoreError
 from vaultline.overrides import OverrideLayer, OverrideStore
@@ -80,6 +80,7 @@ class Session:
             raise ResolutionError(failures)
         return bundle
 
+    @_gc.paused
     def resolve_partial(self, *, reveal: bool = False) -> tuple[Bundle, list[ProviderError]]:
         """What resolved and what failed, both audited (``check`` reports on both)."""
         env = self._env()

@@ -188,13 +188,14 @@ def test_restart_archives_and_starts_a_valid_chain(log: AuditLog, clock: FakeClo
 @pytest.mark.parametrize("text", ["plain", "quo\"te", "back\\slash", "ünïcødé ☃", "ctl\x00\x1f\t\n",
                                   "\u2028line", "emoji 🎉", ""])
 def test_encode_body_is_byte_equal_to_canonical(text: str) -> None:
-    from vaultline.audit.event import canonical, encode_body
+    from vaultline.audit.event import canonical, encode_body, encode_header
 
-    for detail in (None, {"b": text, "a": [1, None, True]}):
+    for detail, mac in ((None, None), ({"b": text, "a": [1, None, True]}, "ab" * 32)):
         body = {"v": 1, "seq": 7, "time": "2026-11-24T00:00:00.000000Z", "actor": text,
                 "action": "read", "env": text or None, "key": text, "reference": None,
-                "outcome": "ok", "value_hmac": None, "detail": detail, "prev": "0" * 64}
-        assert encode_body(*(body[f] for f in list(body)[1:])) == canonical(body)
+                "outcome": "ok", "value_hmac": mac, "detail": detail, "prev": "0" * 64}
+        header = encode_header(body["time"], body["actor"], body["action"], body["env"])
+        assert encode_body(7, header, text, None, "ok", mac, detail, "0" * 64) == canonical(body)
 
 
 @pytest.mark.parametrize("key", [b"", b"k" * 32, b"\xff" * 64, b"long" * 40])

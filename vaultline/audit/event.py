@@ -97,10 +97,16 @@ def canonical(body: Mapping[str, Any]) -> bytes:
 _string = json.encoder.encode_basestring  # the C encoder that _ENCODER uses for str
 
 
-def encode_body(seq: int, time: str, actor: str, action: str, env: str | None, key: str | None,
-                reference: str | None, outcome: str, value_hmac: str | None,
-                detail: Mapping[str, Any] | None, prev: str) -> bytes:
-    """``canonical()`` of these fields written out directly: the same bytes, several times faster.
+def encode_header(time: str, actor: str, action: str, env: str | None) -> str:
+    """The fields between ``seq`` and ``key``, which every event of a batch of reads shares:
+    the writer encodes them once per batch, not once per line."""
+    return (f'"time":{_string(time)},"actor":{_string(actor)},"action":{_string(action)},'
+            f'"env":{"null" if env is None else _string(env)}')
+
+
+def encode_body(seq: int, header: str, key: str | None, reference: str | None, outcome: str,
+                value_hmac: str | None, detail: Mapping[str, Any] | None, prev: str) -> bytes:
+    """``canonical()`` of an event written out directly: the same bytes, several times faster.
 
     Resolving an environment audits every read, so this runs once per secret and the generic
     encoder's per-call setup dominated. A test holds it byte-equal to ``canonical()``, which
@@ -108,9 +114,7 @@ def encode_body(seq: int, time: str, actor: str, action: str, env: str | None, k
     needs no escaping.
     """
     return (
-        f'{{"v":{FORMAT_VERSION:d},"seq":{seq:d},"time":{_string(time)},'
-        f'"actor":{_string(actor)},"action":{_string(action)},'
-        f'"env":{"null" if env is None else _string(env)},'
+        f'{{"v":{FORMAT_VERSION:d},"seq":{seq:d},{header},'
         f'"key":{"null" if key is None else _string(key)},'
         f'"reference":{"null" if reference is None else _string(reference)},'
         f'"outcome":{_string(outcome)},'

@@ -35,6 +35,7 @@ from vaultline.audit.event import (
     Entry,
     ValueMac,
     encode_body,
+    encode_header,
     format_time,
     normal_detail,
     seal,
@@ -139,10 +140,15 @@ class AuditLog:
             stamp = format_time(self._clock())
             lines: list[bytes] = []
             seq, prev, default = tip.seq, tip.hash, self.actor
+            headers: dict[tuple[str | None, str, str | None], str] = {}
             for action, env, key, reference, outcome, value, actor, detail in [*breaks, *pending]:
                 seq += 1
+                header = headers.get((actor, action, env))
+                if header is None:
+                    header = headers[(actor, action, env)] = encode_header(
+                        stamp, actor or default, action, env)
                 prev, line = seal(encode_body(
-                    seq, stamp, actor or default, action, env, key, reference, outcome,
+                    seq, header, key, reference, outcome,
                     None if value is None or mac is None else mac(value),
                     None if detail is None else normal_detail(action, key, detail), prev))
                 lines.append(line)
@@ -220,8 +226,8 @@ class AuditLog:
                       "previous_problem": problem,
                       "checkpoint_seq": recorded.seq if recorded else None}
             hashed, line = seal(encode_body(
-                1, stamp, actor or self.actor, AUDIT_RESTART, None, None, None, OK, None,
-                normal_detail(AUDIT_RESTART, None, detail), GENESIS))
+                1, encode_header(stamp, actor or self.actor, AUDIT_RESTART, None), None, None,
+                OK, None, normal_detail(AUDIT_RESTART, None, detail), GENESIS))
             # The new log is written and locked under a temporary name, then renamed over
             # the old one: the path never goes missing, and writers queued on the old file
             # follow the name (see _FileLock) and wait for this lock on the new one.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vaultline.errors import ProviderError, StoreError
+from vaultline.errors import ProviderError, StoreError, VaultlineError
 from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 from vaultline.store import EmbeddedStore
@@ -48,28 +48,34 @@ class LocalProvider(Provider):
         return result
 
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
+        store = self.store  # a missing store or wrong master key fails the whole fetch
         results: dict[Request, Fetched | ProviderError] = {}
-        numeric: dict[Request, tuple[str, int | None]] = {}
+        latest: dict[str, str] = {}  # path as referenced -> path in the store
         for path, version in requests:
-            if version is None:  # the common case: no parsing, no error to wrap
-                numeric[(path, None)] = (path.strip("/"), None)
+            if version is None:
+                latest[path] = path.strip("/")
                 continue
             try:
-                numeric[(path, version)] = (path.strip("/"), self._version(path, version))
-            except ProviderError as exc:
-                exc.provider = self.name
-                results[(path, version)] = exc
-        found = self.store.get_many(numeric.values())
-        for request, lookup in numeric.items():
-            item = found[lookup]
+                stored = store.get(path.strip("/"), self._version(path, version))
+                results[(path, version)] = Fetched(stored.text(), str(stored.version))
+            except (ProviderError, StoreError) as exc:
+                results[(path, version)] = self._error(exc, path)
+        found = store.get_latest(latest.values())
+        for path, stored_path in latest.items():
+            item = found[stored_path]
             try:
                 if isinstance(item, StoreError):
                     raise item
-                results[request] = Fetched(item.text(), str(item.version))
+                results[(path, None)] = Fetched(item.text(), str(item.version))
             except StoreError as exc:
-                results[request] = ProviderError(str(exc), provider=self.name,
-                                                 reference=request[0])
+                results[(path, None)] = self._error(exc, path)
         return results
+
+    def _error(self, exc: VaultlineError, path: str) -> ProviderError:
+        if isinstance(exc, ProviderError):
+            exc.provider = self.name
+            return exc
+        return ProviderError(str(exc), provider=self.name, reference=path)
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
         return str(self.store.put(path, value.encode("utf-8"), cas=cas))

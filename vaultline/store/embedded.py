@@ -12,7 +12,7 @@ import base64
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -293,49 +293,39 @@ class EmbeddedStore:
             raise SecretNotFoundError(f"no secret at {what}")
         return self._open_row(*row)
 
-    def get_many(
-        self, requests: Iterable[tuple[str, int | None]]
-    ) -> dict[tuple[str, int | None], StoredSecret | StoreError]:
-        """Read many secrets in one pass; each result is the secret or the error for it."""
-        wanted = list(dict.fromkeys(requests))
-        latest = {p for p, v in wanted if v is None}
-        results: dict[tuple[str, int | None], StoredSecret | StoreError] = {}
-        if latest:
-            # One range scan of the paths' common prefix beats thousands of point queries.
-            # Rows come in (path, version) order, so the last row seen per path is its latest.
-            rows: dict[str, tuple[str, int, str, str | None, int, bytes | None, bytes | None]]
-            rows = {}
-            low = os.path.commonprefix(list(latest))  # noqa: RUF071 - a string prefix is meant
-            for row in self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ?",
-                                        (low, low + "\U0010ffff")):
-                rows[row[0]] = row
-            unwrap, aad_of, nonce = self._kek.decrypt, envelope.associated_data, envelope.NONCE_BYTES
-            for path in latest:
-                row = rows.get(path)
-                if row is None:
-                    results[(path, None)] = SecretNotFoundError(f"no secret at {path}")
-                    continue
-                _, version, created, deleted, destroyed, wrapped, sealed = row
-                if deleted is None and not destroyed and wrapped and sealed:
-                    aad = aad_of(path, version)
-                    try:  # envelope.open_sealed, inlined: this loop runs once per secret read
-                        key = unwrap(wrapped[:nonce], wrapped[nonce:], aad)
-                        value = AESGCM(key).decrypt(sealed[:nonce], sealed[nonce:], aad)
-                    except InvalidTag:
-                        results[(path, None)] = envelope.tampered()
-                        continue
-                    results[(path, None)] = StoredSecret(path, version, created, value)
-                else:
-                    try:
-                        results[(path, None)] = self._open_row(*row)
-                    except StoreError as exc:
-                        results[(path, None)] = exc
-        for path, pinned in wanted:
-            if pinned is not None:
+    def get_latest(self, paths: Collection[str]) -> dict[str, StoredSecret | StoreError]:
+        """The latest version of many secrets in one pass: each is the secret or its error."""
+        results: dict[str, StoredSecret | StoreError] = {}
+        if not paths:
+            return results
+        # One range scan of the paths' common prefix beats thousands of point queries. Read
+        # backwards along the primary key, the first row of each path is its latest version.
+        low = os.path.commonprefix(list(paths))  # noqa: RUF071 - a string prefix is meant
+        wanted = set(paths)
+        rows = self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ? "
+                                "ORDER BY path DESC, version DESC", (low, low + "\U0010ffff"))
+        unwrap, aad_of, nonce = self._kek.decrypt, envelope.associated_data, envelope.NONCE_BYTES
+        for row in rows:
+            path = row[0]
+            if path not in wanted or path in results:
+                continue
+            _, version, created, deleted, destroyed, wrapped, sealed = row
+            if deleted is not None or destroyed or not wrapped or not sealed:
                 try:
-                    results[(path, pinned)] = self.get(path, pinned)
+                    self._open_row(*row)  # raises the error that says why
                 except StoreError as exc:
-                    results[(path, pinned)] = exc
+                    results[path] = exc
+                continue
+            aad = aad_of(path, version)
+            try:  # envelope.open_sealed, inlined: this loop runs once per secret read
+                key = unwrap(wrapped[:nonce], wrapped[nonce:], aad)
+                value = AESGCM(key).decrypt(sealed[:nonce], sealed[nonce:], aad)
+            except InvalidTag:
+                results[path] = envelope.tampered()
+                continue
+            results[path] = StoredSecret(path, version, created, value)
+        for path in wanted - results.keys():
+            results[path] = SecretNotFoundError(f"no secret at {path}")
         return results
 
     def list_paths(self, prefix: str = "") -> list[str]:
