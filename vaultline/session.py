@@ -98,13 +98,14 @@ class Session:
                                     outcome=audit.FAILED, detail={"reason": f.reason})
                         for f in failures]
             # Every value a provider returned was read, including those an override shadows.
-            fetched = [c for c in bundle.candidates() if c.provenance.layer is Layer.SECRETS]
+            secrets = Layer.SECRETS
+            fetched = [(key, value, prov.source, prov.path)
+                       for key, value, _, prov in bundle.candidates() if prov.layer is secrets]
             identities = {name: resolver.provider(name).identity
-                          for name in {c.provenance.source for c in fetched}}
+                          for name in {source for _, _, source, _ in fetched}}
         read, ok, Entry = audit.READ, audit.OK, audit.Entry  # once per secret read: stay lean
-        entries += [Entry(read, env, c.key, f"{c.provenance.source}:{c.provenance.path}", ok,
-                          str(c.value), identities.get(c.provenance.source))
-                    for c in fetched]
+        entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value), identities[source])
+                    for key, value, source, path in fetched]
         for resolved in bundle.resolved_values():
             prov = resolved.provenance
             if prov.layer is Layer.OVERRIDE and prov.source.startswith("override "):
