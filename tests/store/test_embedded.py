@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,45 @@ def _raw(store: EmbeddedStore) -> sqlite3.Connection:
     return sqlite3.connect(store.directory / "store.db", isolation_level=None)
 
 
-def test_flipped_ciphertext_byte_is_detected(store: EmbeddedStore) -> None:
+def _latest(store: EmbeddedStore, path: str) -> bytes:
+    """Read through the bulk path the resolver uses, which decrypts inline."""
+    found = store.get_latest([path, "a/unrelated"])[path]
+    if isinstance(found, Exception):
+        raise found
+    return found.value
+
+
+Reader = Callable[[EmbeddedStore, str], bytes]
+READERS = [pytest.param(lambda store, path: store.get(path).value, id="get"),
+           pytest.param(_latest, id="get_latest")]
+
+
+def test_get_latest_reads_what_get_reads(store: EmbeddedStore) -> None:
+    store.put("app/prod/A", b"a1")
+    store.put("app/prod/A", b"a2")
+    store.put("app/prod/Deleted", b"d1")
+    store.put("app/prod/Deleted", b"d2")
+    store.delete("app/prod/Deleted")
+    store.put("app/prod/Gone", b"g1")
+    store.destroy("app/prod/Gone", [1])
+    store.put("app/prodX/B", b"b1")
+    store.put("other/C", b"c1")
+    found = store.get_latest(["app/prod/A", "app/prod/Deleted", "app/prod/Gone",
+                              "app/prod/Missing", "other/C"])
+    assert set(found) == {"app/prod/A", "app/prod/Deleted", "app/prod/Gone", "app/prod/Missing",
+                          "other/C"}
+    a = found["app/prod/A"]
+    assert not isinstance(a, Exception) and (a.value, a.version) == (b"a2", 2)
+    assert found["other/C"] == store.get("other/C")
+    for path, message in (("app/prod/Deleted", "deleted"), ("app/prod/Gone", "destroyed"),
+                          ("app/prod/Missing", "no secret")):
+        error = found[path]
+        assert isinstance(error, SecretNotFoundError) and message in str(error)
+    assert store.get_latest([]) == {}
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_flipped_ciphertext_byte_is_detected(store: EmbeddedStore, read: Reader) -> None:
     store.put("a/b", b"value")
     db = _raw(store)
     (blob,) = db.execute("SELECT ciphertext FROM versions").fetchone()
@@ -91,10 +130,11 @@ def test_flipped_ciphertext_byte_is_detected(store: EmbeddedStore) -> None:
     db.execute("UPDATE versions SET ciphertext = ?", (tampered,))
     db.close()
     with pytest.raises(IntegrityError, match="failed authentication"):
-        store.get("a/b")
+        read(store, "a/b")
 
 
-def test_swapped_rows_fail_to_decrypt(store: EmbeddedStore) -> None:
+@pytest.mark.parametrize("read", READERS)
+def test_swapped_rows_fail_to_decrypt(store: EmbeddedStore, read: Reader) -> None:
     store.put("a/one", b"first")
     store.put("a/two", b"second")
     db = _raw(store)
@@ -105,10 +145,12 @@ def test_swapped_rows_fail_to_decrypt(store: EmbeddedStore) -> None:
     db.close()
     for path in ("a/one", "a/two"):
         with pytest.raises(IntegrityError):
-            store.get(path)
+            read(store, path)
 
 
-def test_version_moved_to_another_version_number_fails(store: EmbeddedStore) -> None:
+@pytest.mark.parametrize("read", READERS)
+def test_version_moved_to_another_version_number_fails(store: EmbeddedStore,
+                                                        read: Reader) -> None:
     store.put("a/b", b"v1")
     store.put("a/b", b"v2")
     db = _raw(store)
@@ -116,7 +158,7 @@ def test_version_moved_to_another_version_number_fails(store: EmbeddedStore) -> 
     db.execute("UPDATE versions SET wrapped_key=?, ciphertext=? WHERE version=2", v1)
     db.close()
     with pytest.raises(IntegrityError):
-        store.get("a/b")
+        read(store, "a/b")
 
 
 def test_wrong_master_key(tmp_path: Path, store: EmbeddedStore) -> None:
