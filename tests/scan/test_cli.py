@@ -123,3 +123,23 @@ def test_pure_python_prefilter_gives_the_same_report(tmp_path: Path, cli: Cli) -
     fast = json.loads(cli("scan", "--format", "json", cwd=tmp_path).stdout)["findings"]
     slow = json.loads(cli("scan", "--format", "json", "--no-hyperscan", cwd=tmp_path).stdout)
     assert fast == slow["findings"] and len(fast) == 2
+
+
+def test_git_exclude_files_are_honoured_like_gitignore(repo: Repo, cli: Cli, tmp_path: Path) -> None:
+    leak = f'K = "{secret("github-pat")}"\n'
+    repo.write("local/notes.txt", leak)  # excluded in .git/info/exclude
+    repo.write("scratch.key.txt", leak)  # excluded by core.excludesFile
+    repo.write("src/app.py", "x = 1\n")
+    repo.write("src/debug.txt", leak)  # excluded by a pattern relative to the top
+    (repo.root / ".git" / "info").mkdir(exist_ok=True)
+    (repo.root / ".git" / "info" / "exclude").write_text("local/\n/src/debug.txt\n")
+    excludes = tmp_path / "global-ignore"
+    excludes.write_text("*.key.txt\n")
+    repo.git("config", "core.excludesFile", str(excludes))
+    assert cli("scan", "--no-hygiene", cwd=repo.root).returncode == 0
+    assert cli("scan", "--no-hygiene", "src", cwd=repo.root).returncode == 0
+    # What git would report, vaultline reports: the same file is found once un-excluded.
+    (repo.root / ".git" / "info" / "exclude").write_text("local/\n")
+    done = cli("scan", "--no-hygiene", "--format", "json", cwd=repo.root)
+    assert done.returncode == 1
+    assert [f["path"] for f in json.loads(done.stdout)["findings"]] == ["src/debug.txt"]

@@ -8,7 +8,9 @@ directory stay ignored (git cannot re-include them either).
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,22 +133,56 @@ def is_ignored(stack: list[IgnoreRules], rel: str, is_dir: bool) -> bool:
 
 
 def enclosing_rules(root: Path) -> list[IgnoreRules]:
-    """Ignore files between the enclosing git work tree's top and ``root`` (exclusive).
+    """The rules that apply to ``root`` from outside it, weakest first.
 
-    Scanning ``repo/src`` must still honour ``repo/.gitignore``; outside a git work tree
-    only the scan root's own files apply.
+    In a git work tree: git's own exclude files (``core.excludesFile``, then
+    ``$GIT_DIR/info/exclude``), then the ignore files between the work tree's top and
+    ``root`` (exclusive): scanning ``repo/src`` must still honour ``repo/.gitignore``. Outside
+    a work tree only the scan root's own files apply.
     """
     root = root.resolve()
     chain: list[Path] = []
-    for parent in root.parents:
-        chain.append(parent)
-        if (parent / ".git").exists():
+    for directory in (root, *root.parents):
+        chain.append(directory)
+        if (directory / ".git").exists():
             break
     else:
         return []
-    rules: list[IgnoreRules] = []
-    for directory in reversed(chain):
+    top = chain[-1]
+    prefix = root.relative_to(top).as_posix() if root != top else ""
+    rules = [IgnoreRules(base="", patterns=tuple(parse(text)), prefix=prefix)
+             for text in _git_exclude_texts(top)]
+    for directory in reversed(chain[1:]):
         loaded = IgnoreRules.load(directory, "", root.relative_to(directory).as_posix())
         if loaded is not None:
             rules.append(loaded)
-    return rules
+    return [r for r in rules if r.patterns]
+
+
+def _git_exclude_texts(top: Path) -> list[str]:
+    """The contents of git's exclude files for the work tree at ``top``, weakest first."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], cwd=top, capture_output=True, text=True,
+                                  check=False)
+        except OSError:  # git not installed: its own exclude files cannot matter
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    configured = git("config", "--path", "--get", "core.excludesFile")
+    if configured:
+        files = [top / configured]  # absolute stays absolute; relative is git's cwd-relative
+    else:  # git's documented default
+        config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        files = [Path(config_home) / "git" / "ignore"]
+    exclude = git("rev-parse", "--git-path", "info/exclude")  # worktrees share the common dir
+    if exclude:
+        files.append(top / exclude)
+    texts = []
+    for path in files:
+        try:
+            texts.append(path.read_text("utf-8", "replace"))
+        except OSError:
+            continue
+    return texts

@@ -56,13 +56,14 @@ class WalkStats:
 def iter_files(root: Path, stats: WalkStats) -> Iterator[tuple[Path, str, int]]:
     """``(absolute path, path relative to root with /, size)`` for files worth reading.
 
-    Applies every ``.gitignore`` and ``.vaultlineignore`` from ``root`` down; counts ignored
-    entries, name-detected binaries and files over the size limit are counted by the reader.
+    Applies git's exclude files and every ``.gitignore`` and ``.vaultlineignore`` from the
+    work tree's top down; counts ignored entries, name-detected binaries and files over the
+    size limit are counted by the reader.
     """
     if root.is_file():
         yield root, root.name, root.stat().st_size
         return
-    stack = [] if (root / ".git").exists() else enclosing_rules(root)
+    stack = enclosing_rules(root)
     yield from _walk(root, "", stack, stats)
 
 
