@@ -35,6 +35,12 @@ def test_line_and_column_are_one_based() -> None:
     assert [(f.line, f.column, f.secret) for f in findings] == [(3, 10, token)]
 
 
+def test_column_counts_characters_not_bytes() -> None:
+    token = secret("npm-access-token")
+    findings = SCANNER.scan(f'# café ☃\nclé = "{token}"\n'.encode(), "x.py")
+    assert [(f.line, f.column) for f in findings] == [(2, 8)]
+
+
 def test_pem_in_json_with_escaped_newlines() -> None:
     pem = secret("pem-private-key").replace("\n", "\\n")
     assert flagged('{"private_key": "' + pem + '"}\n', "sa.json") == ["pem-private-key"]

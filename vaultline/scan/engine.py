@@ -161,7 +161,8 @@ def _findings(
                 description=detector.description,
                 path=path,
                 line=line_no,
-                column=s - line_start + 1,
+                # Characters, not bytes: editors and SARIF viewers count code points.
+                column=len(data[line_start:s].decode("utf-8", "replace")) + 1,
                 secret=candidate.secret,
                 commit=commit,
                 tags=tags,

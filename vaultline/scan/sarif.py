@@ -81,6 +81,7 @@ def to_sarif(findings: list[Finding], *, version: str) -> dict[str, Any]:
                         "rules": rules,
                     }
                 },
+                "columnKind": "unicodeCodePoints",  # Finding.column counts characters
                 "results": results,
             }
         ],
