@@ -187,15 +187,22 @@ def test_restart_archives_and_starts_a_valid_chain(log: AuditLog, clock: FakeClo
 
 @pytest.mark.parametrize("text", ["plain", "quo\"te", "back\\slash", "ünïcødé ☃", "ctl\x00\x1f\t\n",
                                   "\u2028line", "emoji 🎉", ""])
-def test_encode_body_is_byte_equal_to_canonical(text: str) -> None:
-    from vaultline.audit.event import canonical, encode_body, encode_header
+def test_encode_lines_is_byte_equal_to_canonical(text: str) -> None:
+    from vaultline.audit.event import ValueMac, canonical, encode_lines
 
-    for detail, mac in ((None, None), ({"b": text, "a": [1, None, True]}, "ab" * 32)):
-        body = {"v": 1, "seq": 7, "time": "2026-11-24T00:00:00.000000Z", "actor": text,
-                "action": "read", "env": text or None, "key": text, "reference": None,
-                "outcome": "ok", "value_hmac": mac, "detail": detail, "prev": "0" * 64}
-        header = encode_header(body["time"], body["actor"], body["action"], body["env"])
-        assert encode_body(7, header, text, None, "ok", mac, detail, "0" * 64) == canonical(body)
+    mac = ValueMac(b"k" * 32)
+    for detail, value in ((None, None), ({"b": text, "a": [1, None, True]}, text)):
+        entry = Entry(READ, text or None, text, None, "ok", value, text or None, detail)
+        (line,), seq, digest = encode_lines([entry], seq=6, prev="0" * 64,
+                                            time="2026-11-24T00:00:00.000000Z",
+                                            actor="me@host", mac=mac)
+        body = {"v": 1, "seq": 7, "time": "2026-11-24T00:00:00.000000Z",
+                "actor": text or "me@host", "action": "read", "env": text or None,
+                "key": text, "reference": None, "outcome": "ok",
+                "value_hmac": None if value is None else mac(value),
+                "detail": detail and dict(sorted(detail.items())), "prev": "0" * 64}
+        assert line == canonical(body)[:-1] + f',"hash":"{digest}"}}\n'.encode()
+        assert seq == 7 and digest == line_hash(body)
 
 
 @pytest.mark.parametrize("key", [b"", b"k" * 32, b"\xff" * 64, b"long" * 40])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -97,37 +97,40 @@ def canonical(body: Mapping[str, Any]) -> bytes:
 _string = json.encoder.encode_basestring  # the C encoder that _ENCODER uses for str
 
 
-def encode_header(time: str, actor: str, action: str, env: str | None) -> str:
-    """The fields between ``seq`` and ``key``, which every event of a batch of reads shares:
-    the writer encodes them once per batch, not once per line."""
-    return (f'"time":{_string(time)},"actor":{_string(actor)},"action":{_string(action)},'
-            f'"env":{"null" if env is None else _string(env)}')
+def encode_lines(entries: Iterable[Entry], *, seq: int, prev: str, time: str, actor: str,
+                 mac: ValueMac | None) -> tuple[list[bytes], int, str]:
+    """The lines of ``entries`` chained after the line ``(seq, prev)``, and the new tip.
 
-
-def encode_body(seq: int, header: str, key: str | None, reference: str | None, outcome: str,
-                value_hmac: str | None, detail: Mapping[str, Any] | None, prev: str) -> bytes:
-    """``canonical()`` of an event written out directly: the same bytes, several times faster.
-
-    Resolving an environment audits every read, so this runs once per secret and the generic
-    encoder's per-call setup dominated. A test holds it byte-equal to ``canonical()``, which
-    ``verify`` uses, so writer and checker never share a bug. ``prev`` is a hex digest and
-    needs no escaping.
+    Each line is ``canonical()`` of its fields written out directly, then ``,"hash":...``.
+    Resolving an environment audits every read, so this loop runs once per secret: the
+    fields a batch shares are encoded once, and a line is one f-string and one SHA-256.
+    A test holds the bytes equal to ``canonical()``, which ``verify`` uses, so writer and
+    checker never share a bug. ``prev`` and the digests are hex and need no escaping.
     """
-    return (
-        f'{{"v":{FORMAT_VERSION:d},"seq":{seq:d},{header},'
-        f'"key":{"null" if key is None else _string(key)},'
-        f'"reference":{"null" if reference is None else _string(reference)},'
-        f'"outcome":{_string(outcome)},'
-        f'"value_hmac":{"null" if value_hmac is None else _string(value_hmac)},'
-        f'"detail":{"null" if detail is None else _ENCODER.encode(detail)},'
-        f'"prev":"{prev}"}}'
-    ).encode()
-
-
-def seal(body: bytes) -> tuple[str, bytes]:
-    """The hash of an encoded body, and the line that carries it."""
-    digest = hashlib.sha256(body).hexdigest()
-    return digest, b'%s,"hash":"%s"}\n' % (body[:-1], digest.encode())
+    lines: list[bytes] = []
+    shared: dict[tuple[str | None, str, str | None], str] = {}
+    sha256 = hashlib.sha256
+    for action, env, key, reference, outcome, value, who, detail in entries:
+        seq += 1
+        header = shared.get((who, action, env))
+        if header is None:
+            header = shared[(who, action, env)] = (
+                f'"time":{_string(time)},"actor":{_string(who or actor)},'
+                f'"action":{_string(action)},"env":{"null" if env is None else _string(env)}')
+        value_hmac = "null" if value is None or mac is None else f'"{mac(value)}"'
+        body = (
+            f'{{"v":{FORMAT_VERSION:d},"seq":{seq:d},{header},'
+            f'"key":{"null" if key is None else _string(key)},'
+            f'"reference":{"null" if reference is None else _string(reference)},'
+            f'"outcome":{_string(outcome)},'
+            f'"value_hmac":{value_hmac},'
+            f'"detail":'
+            f'{"null" if detail is None else _ENCODER.encode(normal_detail(action, key, detail))},'
+            f'"prev":"{prev}"'
+        ).encode()
+        prev = sha256(body + b"}").hexdigest()
+        lines.append(b'%s,"hash":"%s"}\n' % (body, prev.encode()))
+    return lines, seq, prev
 
 
 def line_hash(body: Mapping[str, Any]) -> str:

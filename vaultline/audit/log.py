@@ -34,11 +34,8 @@ from vaultline.audit.event import (
     AuditEvent,
     Entry,
     ValueMac,
-    encode_body,
-    encode_header,
+    encode_lines,
     format_time,
-    normal_detail,
-    seal,
 )
 from vaultline.errors import AuditError
 
@@ -139,19 +136,8 @@ class AuditLog:
             tip, breaks = self._resume(fd)
             stamp = format_time(self._clock())
             lines: list[bytes] = []
-            seq, prev, default = tip.seq, tip.hash, self.actor
-            headers: dict[tuple[str | None, str, str | None], str] = {}
-            for action, env, key, reference, outcome, value, actor, detail in [*breaks, *pending]:
-                seq += 1
-                header = headers.get((actor, action, env))
-                if header is None:
-                    header = headers[(actor, action, env)] = encode_header(
-                        stamp, actor or default, action, env)
-                prev, line = seal(encode_body(
-                    seq, header, key, reference, outcome,
-                    None if value is None or mac is None else mac(value),
-                    None if detail is None else normal_detail(action, key, detail), prev))
-                lines.append(line)
+            lines, seq, prev = encode_lines([*breaks, *pending], seq=tip.seq, prev=tip.hash,
+                                            time=stamp, actor=self.actor, mac=mac)
             data = b"".join(lines)
             try:
                 written = os.write(fd, data)
@@ -225,9 +211,9 @@ class AuditLog:
                       "previous_hash": tail.hash if tail else None,
                       "previous_problem": problem,
                       "checkpoint_seq": recorded.seq if recorded else None}
-            hashed, line = seal(encode_body(
-                1, encode_header(stamp, actor or self.actor, AUDIT_RESTART, None), None, None,
-                OK, None, normal_detail(AUDIT_RESTART, None, detail), GENESIS))
+            (line,), _, hashed = encode_lines([Entry(AUDIT_RESTART, actor=actor, detail=detail)],
+                                              seq=0, prev=GENESIS, time=stamp,
+                                              actor=self.actor, mac=None)
             # The new log is written and locked under a temporary name, then renamed over
             # the old one: the path never goes missing, and writers queued on the old file
             # follow the name (see _FileLock) and wait for this lock on the new one.
