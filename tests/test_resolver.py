@@ -187,3 +187,13 @@ def test_select_field(value: object, field: str | None, expected: str) -> None:
     from vaultline.resolver import select_field
 
     assert select_field(Fetched(value), Reference("p", "x", field)) == expected  # type: ignore[arg-type]
+
+
+def test_an_environment_that_resolves_nothing_says_where_to_add_keys(tmp_path: Path) -> None:
+    make_project(tmp_path, {"vaultline.yaml": "app: a\nenvironments: [dev]\n",
+                            "env/dev/values.yaml": "{}\n", "env/dev/secrets.yaml": "{}\n"})
+    with Resolver(Project.load(tmp_path), "dev", environ={}) as resolver:
+        bundle = resolver.resolve()
+    assert len(bundle) == 0
+    assert bundle.warnings == ["dev resolves no keys: add values to env/dev/values.yaml or "
+                               "references to env/dev/secrets.yaml"]

@@ -237,6 +237,10 @@ class Resolver:
                 failures.append(ProviderError("required, but no layer gives it a value",
                                               key=key, reference="(none)"))
         failures.sort(key=lambda f: f.key or "")
+        if not winners and not failures:
+            pack = self.project.pack_dir(self.env).relative_to(self.project.root)
+            warnings.append(f"{self.env} resolves no keys: add values to {pack}/values.yaml "
+                            f"or references to {pack}/secrets.yaml")
         if offline and not failures and (problem := offline.remember(fetched, remote)):
             warnings.append(problem)
         return Bundle(self.env, winners, shadowed, warnings=warnings), failures

@@ -163,7 +163,7 @@ class ValueMac:
     __slots__ = ("_inner", "_outer")
 
     def __init__(self, key: bytes) -> None:
-        if len(key) > 64:  # hashlib's block size for SHA-256
+        if len(key) > 64:  # longer than a SHA-256 block: hashed first, as RFC 2104 says
             key = hashlib.sha256(key).digest()
         key = key.ljust(64, b"\0")
         self._inner = hashlib.sha256(key.translate(_INNER_PAD))
