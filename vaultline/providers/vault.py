@@ -84,7 +84,8 @@ def translate_hvac(where: str, *, write: bool = False) -> Iterator[None]:
         reason = _hvac_reason(exc)
         if "check-and-set" in reason:
             raise VersionConflictError(f"{where}: check-and-set failed: the current version is "
-                                       "not the one given with --cas") from None
+                                       "not the one given with --cas; 'vaultline versions' "
+                                       "shows it") from None
         raise ProviderError(f"{where}: request refused ({reason})") from None
     except hvac.exceptions.VaultError as exc:
         raise ProviderError(f"{where}: {_hvac_reason(exc)}") from None

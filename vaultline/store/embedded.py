@@ -249,7 +249,9 @@ class EmbeddedStore:
             current = int(row[0] or 0)
             if cas is not None and cas != current:
                 raise VersionConflictError(
-                    f"check-and-set failed for {path}: current version is {current}, not {cas}"
+                    f"check-and-set failed for {path}: current version is {current}, not {cas}; "
+                    "someone wrote since you read it: check the new value, then retry with "
+                    f"--cas {current}"
                 )
             version = current + 1
             wrapped, ciphertext = envelope.seal(
