@@ -287,3 +287,24 @@ def test_unusable_secret_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         run([PY, "-c", ""], env={}, secrets={"A/B": SECRET}, files_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_masker_that_cannot_be_built_takes_the_started_child_down(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import vaultline.runner as runner
+
+    started: list[subprocess.Popen[bytes]] = []
+    real_start = runner._start
+
+    def recording_start(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        started.append(real_start(*args, **kwargs))  # type: ignore[arg-type]
+        return started[-1]
+
+    def broken_masker(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no masker")
+
+    monkeypatch.setattr(runner, "_start", recording_start)
+    monkeypatch.setattr(runner, "Masker", broken_masker)
+    with pytest.raises(RuntimeError):
+        run(["sleep", "30"], env={}, secrets={"A": "s3cret-value"})
+    assert len(started) == 1 and started[0].returncode == -signal.SIGKILL
