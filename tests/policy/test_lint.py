@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vaultline.policy.lint import lint_files, lint_text, parse_policy
+from vaultline.policy.lint import lint_files, lint_text
+from vaultline.policy.model import parse_policy
 
 SEED_004 = """# vault configuration
 path "logos/pxl-core/*" {

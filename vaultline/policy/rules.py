@@ -1,0 +1,201 @@
+"""The policy lint rules: one function each, registered with ``@rule`` in ``RULES``.
+
+Vault picks, for a request path, the most specific matching ``path`` rule (capabilities of the
+same path string are merged across a token's policies, and ``deny`` wins there). The rules
+follow from that: a glob grants every path below it, including ones created later; a
+``deny`` on a glob does not protect a path that a more specific rule grants; ``sudo`` unlocks
+root-protected endpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from vaultline.policy.model import (
+    KV2_PREFIXES,
+    NON_KV_MOUNTS,
+    WRITE_CAPABILITIES,
+    Finding,
+    PathRule,
+    Policy,
+    after_mount,
+    covers,
+    literal_prefix,
+)
+
+Check = Callable[["Context"], Iterator[Finding]]
+RULES: list[tuple[str, str, str, Check]] = []
+
+
+@dataclass
+class Context:
+    policies: list[Policy]
+    environments: frozenset[str]
+
+    @property
+    def all_rules(self) -> list[PathRule]:
+        return [r for p in self.policies for r in p.rules]
+
+
+def rule(rule_id: str, name: str, severity: str) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        RULES.append((rule_id, name, severity, check))
+        return check
+
+    return register
+
+
+def _finding(
+    rule_id: str, name: str, severity: str, r: PathRule, message: str, fix: str
+) -> Finding:
+    return Finding(rule_id, name, severity, r.file, r.line or None, r.path, message, fix)
+
+
+def _caps(r: PathRule) -> str:
+    return ", ".join(r.capabilities) or "no capabilities"
+
+
+@rule("POL001", "mount-wide-glob", "error")
+def mount_wide_glob(ctx: Context) -> Iterator[Finding]:
+    for p in ctx.policies:
+        for r in p.rules:
+            if not r.grants or not r.is_glob:
+                continue
+            rest = after_mount(r)
+            first = r.segments[0]
+            if "*" in first or first == "+" or not rest or "*" in rest[0] or rest[0] == "+":
+                scope = "every mount" if ("*" in first or first == "+") else f"mount {first!r}"
+                yield _finding(
+                    "POL001", "mount-wide-glob", "error", r,
+                    f"grants {_caps(r)} on {r.path!r}, which matches every secret in {scope}, "
+                    "across all applications and environments",
+                    "name the application and environment: e.g. "
+                    f"{first}/data/<app>/<env>/*",
+                )
+
+
+@rule("POL002", "cross-environment-glob", "error")
+def cross_environment_glob(ctx: Context) -> Iterator[Finding]:
+    every = ctx.all_rules
+    for p in ctx.policies:
+        for r in p.rules:
+            if not r.grants or not r.is_glob:
+                continue
+            prefix = literal_prefix(r)
+            if ctx.environments & set(prefix):
+                continue  # already pinned to one environment
+            seen = sorted(
+                {
+                    seg
+                    for other in every
+                    if other.segments[: len(prefix)] == prefix
+                    for seg in other.segments[len(prefix) :]
+                    if seg in ctx.environments
+                }
+            )
+            if seen:
+                yield _finding(
+                    "POL002", "cross-environment-glob", "error", r,
+                    f"grants {_caps(r)} on {r.path!r}, which spans the environments "
+                    f"{', '.join(seen)} that other rules keep apart",
+                    f"one policy per environment: {'/'.join(prefix)}/<env>/...",
+                )
+
+
+@rule("POL003", "glob-covers-narrower-rules", "error")
+def glob_covers_narrower(ctx: Context) -> Iterator[Finding]:
+    for p in ctx.policies:
+        for r in p.rules:
+            if not r.grants or not r.is_glob:
+                continue
+            covered = [
+                o for o in p.rules
+                if o is not r and "deny" not in o.capabilities and o.grants <= r.grants
+                and covers(r, o)
+            ]
+            if not covered:
+                continue
+            listed = ", ".join(f"{o.path!r} (line {o.line})" for o in covered)
+            prefix = "/".join(literal_prefix(r))
+            yield _finding(
+                "POL003", "glob-covers-narrower-rules", "error", r,
+                f"grants {_caps(r)} on everything under {prefix}/, which already includes "
+                f"{listed}: the narrower rules add nothing, and whoever holds this policy "
+                f"reads all of them (and any path added under {prefix}/ later)",
+                "delete the wildcard rule and give each scope (e.g. runtime, build) its own "
+                "policy with only its paths",
+            )
+
+
+@rule("POL004", "sudo", "error")
+def sudo(ctx: Context) -> Iterator[Finding]:
+    for r in ctx.all_rules:
+        if "sudo" in r.capabilities:
+            yield _finding(
+                "POL004", "sudo", "error", r,
+                f"grants sudo on {r.path!r}: root-protected endpoints (sys/…, token "
+                "creation, audit and auth configuration) become reachable",
+                "remove sudo; keep it in a break-glass admin policy used with a short-lived token",
+            )
+
+
+@rule("POL005", "write-in-runtime-policy", "error")
+def write_in_runtime(ctx: Context) -> Iterator[Finding]:
+    for p in ctx.policies:
+        for r in p.rules:
+            role, source = p.role, p.role_source
+            if role is None and "runtime" in r.segments:
+                role, source = "runtime", "path segment 'runtime'"
+            writes = sorted(WRITE_CAPABILITIES & set(r.capabilities))
+            if role == "runtime" and writes:
+                yield _finding(
+                    "POL005", "write-in-runtime-policy", "error", r,
+                    f"grants {', '.join(writes)} on {r.path!r} in a runtime policy (from "
+                    f"{source}): a compromised service could overwrite or delete its secrets",
+                    'runtime policies read only: capabilities = ["read"]; writes belong to '
+                    "CI or rotation policies",
+                )
+
+
+@rule("POL006", "deny-shadowing", "warning")
+def deny_shadowing(ctx: Context) -> Iterator[Finding]:
+    every = ctx.all_rules
+    for deny in every:
+        if "deny" not in deny.capabilities:
+            continue
+        same = [o for o in every if o.path == deny.path and o.grants]
+        if same or deny.grants:
+            caps = sorted(deny.grants | {c for o in same for c in o.grants})
+            yield _finding(
+                "POL006", "deny-shadowing", "warning", deny,
+                f"denies {deny.path!r}, where {', '.join(caps)} is also granted: deny wins, "
+                "so those grants never apply",
+                "remove the dead grants, or the deny if access was intended",
+            )
+        for o in every:
+            if o.path != deny.path and o.grants and covers(deny, o):
+                yield _finding(
+                    "POL006", "deny-shadowing", "warning", deny,
+                    f"denies {deny.path!r}, but the more specific rule {o.path!r} "
+                    f"({o.file}:{o.line}) grants {_caps(o)}: Vault applies the most specific "
+                    "rule, so the deny does not protect that path",
+                    f"remove or narrow {o.path!r}, or deny it explicitly by its own path",
+                )
+
+
+@rule("POL007", "kv2-path-without-data", "info")
+def kv2_without_data(ctx: Context) -> Iterator[Finding]:
+    for r in ctx.all_rules:
+        segs = r.segments
+        if len(segs) < 2 or segs[0] in NON_KV_MOUNTS or segs[1] in KV2_PREFIXES or not r.grants:
+            continue
+        if any("*" in s or s == "+" for s in segs[:2]):
+            continue  # a glob this wide is POL001's business, and may match data/ too
+        yield _finding(
+            "POL007", "kv2-path-without-data", "info", r,
+            f"{r.path!r} has no data/ segment: if {segs[0]!r} is a KV v2 mount, reads go to "
+            f"{segs[0]}/data/{'/'.join(segs[1:])} and this rule matches nothing",
+            f"for KV v2 write {segs[0]}/data/{'/'.join(segs[1:])} "
+            f"(and {segs[0]}/metadata/... only where listing is needed)",
+        )
