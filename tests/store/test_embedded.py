@@ -244,3 +244,29 @@ def test_repr_never_shows_values(store: EmbeddedStore) -> None:
     store.put("a/b", b"hunter2-canary")
     assert "hunter2" not in repr(store.get("a/b"))
     assert "hunter2" not in repr(store)
+
+
+@pytest.mark.parametrize("prefix", ["", "app/prod/", "app/\U0010ffff", "a\ud7ff", "\U0010ffff"])
+def test_key_range_holds_exactly_the_paths_under_a_prefix(prefix: str) -> None:
+    from vaultline.store.embedded import _key_range
+
+    low, high = _key_range(prefix)
+    under = [prefix, prefix + "x", prefix + "\U0010ffff" * 3, prefix + "\ue000"]
+    outside = ["", "zzz", "app/prod", "app/prod0", "a\ue000", "b"]
+    for path in under:
+        assert low <= path and (isinstance(high, bytes) or path < high), path
+    for path in outside:
+        if not path.startswith(prefix):
+            assert path < low or (isinstance(high, str) and path >= high), path
+
+
+def test_bulk_reads_and_listing_see_unusual_characters(store: EmbeddedStore) -> None:
+    paths = ["app/prod/A", "app/prod/\U0010ffff", "app/prod/\U0010ffff/B", "app/prod0/C",
+             "app/prodX", "\U0010ffff/top"]
+    for path in paths:
+        store.put(path, path.encode("utf-8", "surrogatepass"))
+    found = store.get_latest(paths)
+    assert all(not isinstance(found[p], Exception) for p in paths)
+    assert store.list_paths("app/prod") == ["app/prod/A", "app/prod/\U0010ffff",
+                                            "app/prod/\U0010ffff/B"]
+    assert set(store.list_paths()) == set(paths)

@@ -50,6 +50,27 @@ CREATE TABLE IF NOT EXISTS versions (
 """
 
 
+# Above every path: SQLite sorts any BLOB after any TEXT.
+_AFTER_ALL = b""
+
+
+def _key_range(prefix: str) -> tuple[str, str | bytes]:
+    """``[low, high)`` holding exactly the paths that start with ``prefix``.
+
+    UTF-8 keeps code point order, so the first text after every ``prefix…`` is ``prefix``
+    with its last character incremented (skipping surrogates, which UTF-8 cannot carry).
+    """
+    head = prefix
+    while head:
+        last = ord(head[-1]) + 1
+        if last == 0xD800:
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix, head[:-1] + chr(last)
+        head = head[:-1]
+    return prefix, _AFTER_ALL
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -302,10 +323,10 @@ class EmbeddedStore:
             return results
         # One range scan of the paths' common prefix beats thousands of point queries. Read
         # backwards along the primary key, the first row of each path is its latest version.
-        low = os.path.commonprefix(list(paths))  # noqa: RUF071 - a string prefix is meant
+        low, high = _key_range(os.path.commonprefix(list(paths)))  # noqa: RUF071 - not dirs
         wanted = set(paths)
         rows = self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ? "
-                                "ORDER BY path DESC, version DESC", (low, low + "\U0010ffff"))
+                                "ORDER BY path DESC, version DESC", (low, high))
         unwrap, aad_of, nonce = self._kek.decrypt, envelope.associated_data, envelope.NONCE_BYTES
         for row in rows:
             path = row[0]
@@ -337,8 +358,8 @@ class EmbeddedStore:
         are listed only when asked for by that prefix.
         """
         prefix = prefix.strip("/")
-        # A range on the primary key ('/' + 1 == '0') reads only the rows under the prefix.
-        low, high = (prefix + "/", prefix + "0") if prefix else ("", "\U0010ffff")
+        # A range on the primary key reads only the rows under the prefix.
+        low, high = _key_range(prefix + "/" if prefix else "")
         latest = self._db.execute(
             "SELECT path, max(version), deleted_time, destroyed FROM versions "
             "WHERE path = ? OR (path >= ? AND path < ?) GROUP BY path ORDER BY path",
