@@ -65,7 +65,6 @@ class NamingConvention(NamedTuple):  # a NamedTuple: cheap to define at start-up
         """
         return _namer(self, app, env)
 
-
     def with_overrides(self, config: Mapping[str, Any] | None, *, where: str) -> NamingConvention:
         """This convention with fields replaced from a ``naming:`` mapping in vaultline.yaml."""
         if not config:
