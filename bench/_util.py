@@ -21,6 +21,18 @@ def best_of(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, float]:
     return min(times), statistics.median(times)
 
 
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int = 5) -> dict[str, tuple[float, float]]:
+    """``best_of`` for several functions, taking turns: a burst of machine noise then hits
+    every contender in a round instead of one of them for all its runs."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
+
+
 def master_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import best_of, load_average, master_key, write
+from _util import interleaved, load_average, master_key, write
 
 quote = json.encoder.encode_basestring
 
@@ -26,7 +26,7 @@ quote = json.encoder.encode_basestring
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--secrets", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
 
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -86,11 +86,11 @@ def main() -> None:
         assert len(baseline()) == args.secrets
         assert len(public_api()) == args.secrets  # type: ignore[arg-type]
         assert len(without_audit()) == args.secrets  # type: ignore[arg-type]
-        base_best, base_median = best_of(baseline, args.repeat)
         plain = baseline()
-        audit_best, _ = best_of(lambda: audit_floor(plain), args.repeat)
-        core_best, core_median = best_of(without_audit, args.repeat)
-        ours_best, ours_median = best_of(public_api, args.repeat)
+        timed = interleaved({"baseline": baseline, "audit": lambda: audit_floor(plain),
+                             "core": without_audit, "ours": public_api}, args.repeat)
+        (base_best, base_median), (audit_best, _) = timed["baseline"], timed["audit"]
+        (core_best, core_median), (ours_best, ours_median) = timed["core"], timed["ours"]
 
     print(f"secrets: {args.secrets}   load average before/after: {load_average()}")
     print(f"baseline sqlite3+AESGCM: best {base_best * 1000:8.1f} ms  median {base_median * 1000:8.1f} ms")
