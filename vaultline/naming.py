@@ -13,7 +13,6 @@ provider in vaultline.yaml; an explicit reference path always wins over the conv
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -61,7 +60,7 @@ class NamingConvention(NamedTuple):  # a NamedTuple: cheap to define at start-up
         """``name`` for one app and environment, as a function of the key alone.
 
         The resolver names every secret of an environment, so the template is filled once
-        and the common transform (identity) becomes a string replace.
+        and the common transform (identity) becomes a string replace. Providers keep theirs.
         """
         return _namer(self, app, env)
 
@@ -90,7 +89,6 @@ class NamingConvention(NamedTuple):  # a NamedTuple: cheap to define at start-up
         return NamingConvention(template, str(config.get("separator", self.separator)), transform)
 
 
-@functools.lru_cache(maxsize=64)
 def _namer(convention: NamingConvention, app: str, env: str) -> Callable[[str], str]:
     template, separator, transform = convention
     if template.count("{key}") == 1 and "{{" not in template and "}}" not in template:

@@ -285,14 +285,24 @@ class EmbeddedStore:
             )
         return version
 
-    def _open_row(self, path: str, version: int, created: str, deleted: str | None,
-                  destroyed: int, wrapped: bytes | None, ciphertext: bytes | None) -> StoredSecret:
+    @staticmethod
+    def _unreadable(path: str, version: int, deleted: str | None, destroyed: int,
+                    wrapped: bytes | None, ciphertext: bytes | None) -> StoreError | None:
+        """Why a version cannot be read (destroyed, deleted), or None when it can."""
         if destroyed or wrapped is None or ciphertext is None:
-            raise SecretNotFoundError(f"{path} version {version} was destroyed")
+            return SecretNotFoundError(f"{path} version {version} was destroyed")
         if deleted is not None:
-            raise SecretNotFoundError(
+            return SecretNotFoundError(
                 f"{path} version {version} is deleted; 'vaultline undelete' restores it"
             )
+        return None
+
+    def _open_row(self, path: str, version: int, created: str, deleted: str | None,
+                  destroyed: int, wrapped: bytes | None, ciphertext: bytes | None) -> StoredSecret:
+        error = self._unreadable(path, version, deleted, destroyed, wrapped, ciphertext)
+        if error is not None:
+            raise error
+        assert wrapped is not None and ciphertext is not None  # _unreadable said so
         value = envelope.open_sealed(
             self._kek, wrapped, ciphertext, envelope.associated_data(path, version)
         )
@@ -333,12 +343,11 @@ class EmbeddedStore:
             if path not in wanted or path in results:
                 continue
             _, version, created, deleted, destroyed, wrapped, sealed = row
-            if deleted is not None or destroyed or not wrapped or not sealed:
-                try:
-                    self._open_row(*row)  # raises the error that says why
-                except StoreError as exc:
-                    results[path] = exc
+            error = self._unreadable(path, version, deleted, destroyed, wrapped, sealed)
+            if error is not None:
+                results[path] = error
                 continue
+            assert wrapped is not None and sealed is not None  # _unreadable said so
             aad = aad_of(path, version)
             try:  # envelope.open_sealed, inlined: this loop runs once per secret read
                 key = unwrap(wrapped[:nonce], wrapped[nonce:], aad)
