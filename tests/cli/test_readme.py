@@ -1,6 +1,6 @@
-"""Every ``vaultline`` command the README shows is one the CLI accepts.
+"""Every ``vaultline`` command the docs show is one the CLI accepts.
 
-Each ``vaultline …`` command of the README's shell blocks is parsed by the real click
+Each ``vaultline …`` command of the shell blocks in README.md and every page under docs/ is parsed by the real click
 commands with their callbacks replaced by no-ops: a renamed command, a dropped option or a
 wrong choice in the guide fails here. What the commands do is tested elsewhere.
 """
@@ -18,14 +18,20 @@ import pytest
 from vaultline.cli._app import COMMANDS, cli
 from vaultline.errors import VaultlineError
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 OPERATORS = {"|", "||", "&&", ";"}
 REDIRECTS = {">", ">>", "<", "<<<", "2>"}
 
 
+def _blocks() -> Iterator[tuple[str, str]]:
+    for page in PAGES:
+        yield from re.findall(r"```(console|bash)\n(.*?)```", page.read_text(), re.S)
+
+
 def _shell_lines() -> Iterator[str]:
     """Commands of ``console`` blocks (after ``$ ``) and of ``bash`` blocks, heredocs skipped."""
-    for kind, block in re.findall(r"```(console|bash)\n(.*?)```", README.read_text(), re.S):
+    for kind, block in _blocks():
         heredoc_end = None
         for line in re.sub(r"\\\n\s*", " ", block).splitlines():
             if heredoc_end is not None:
