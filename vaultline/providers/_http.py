@@ -1,6 +1,6 @@
 """A lean pooled keep-alive HTTP client for bulk reads.
 
-Measured on the issue's 2-core machine, hvac's per-request Python overhead holds the GIL, so
+Measured on a 2-core machine, hvac's per-request Python overhead holds the GIL, so
 threads around hvac barely help (0.9x); a few threads sharing keep-alive connections with little
 per-request work do (0.25x). This module is that path: keep-alive connections per provider,
 as many as the provider's workers, JSON in and out, and connection failures reported as
@@ -54,7 +54,7 @@ class Response:
 class HttpPool:
     """Keep-alive connections per node address, reused LIFO; at most one per concurrent caller.
 
-    Built on ``http.client`` rather than urllib3: on the issue's 2-core machine urllib3's
+    Built on ``http.client`` rather than urllib3: on a 2-core machine urllib3's
     per-request bookkeeping costs as much as the request itself (1,000 reads with 8 workers:
     0.51 s through a PoolManager, 0.32 s on plain keep-alive connections). Callers bound the
     concurrency (``max_connections`` workers), so the pool never holds more connections.

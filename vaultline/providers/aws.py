@@ -3,7 +3,7 @@
     aws: {type: aws-secretsmanager, region: eu-west-1}       # profile, endpoint_url optional
 
 A bare ``aws`` reference is named ``{app}/{env}/{key}`` with each key segment lower-camel
-(``nexus-engine/prod/connectionStrings/primary``, seed 000). ``#field`` selects from a JSON
+(``nexus-engine/prod/connectionStrings/primary``). ``#field`` selects from a JSON
 secret; ``@AWSPREVIOUS`` (any staging label) or ``@<version id>`` reads another version.
 
 Current versions are read with ``BatchGetSecretValue`` (20 per call), the rest one by one, all

@@ -7,7 +7,7 @@ principal from ``AZURE_CLIENT_ID``/``AZURE_TENANT_ID``/``AZURE_CLIENT_SECRET`` i
 CLI login on a workstation. Code may pass its own ``credential`` object in the options.
 
 A bare ``akv`` reference is named ``{app}--{env}--{key}`` with lower-kebab segments
-(``nexus-engine--prod--connectionstrings--primary``, seed 000). Key Vault only accepts names
+(``nexus-engine--prod--connectionstrings--primary``). Key Vault only accepts names
 of letters, digits and dashes up to 127 characters; anything else is refused before a request.
 ``@<version id>`` reads an older version.
 """

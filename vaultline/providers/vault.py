@@ -9,7 +9,7 @@ go to one node and move to the next when it stops answering.
 
 Two HTTP paths, on purpose: hvac for login, renewal, writes, listing and checks (rare calls,
 where its convenience matters), and a lean pooled keep-alive client (``_http``) for bulk KV
-reads, where hvac's per-request overhead would dominate (see issue 4's measurements).
+reads, where hvac's per-request overhead would dominate.
 """
 
 from __future__ import annotations
