@@ -29,7 +29,7 @@ BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
 _SECTIONS = {"version", "app", "environments", "defaults", "schema", "providers", "store",
              "keys", "rotation", "policy", "audit", "scan", "overrides"}
 _ENV_FIELDS = {"protected", "max_override_ttl", "allow_env_overrides", "env_override_prefix",
-               "max_stale", "description"}
+               "max_stale", "description", "pass_env"}
 _SCHEMA_FIELDS = {"secret", "required", "format", "default", "description"}
 
 
@@ -67,6 +67,7 @@ class Environment(NamedTuple):
     env_override_prefix: str = ""
     max_stale: timedelta | None = None
     description: str = ""
+    pass_env: tuple[str, ...] = ()  # credentials `run` hands on to the child
 
 
 class ProviderConfig(NamedTuple):
@@ -318,8 +319,19 @@ def _parse_environments(raw: Any, file: str, line: int | None) -> dict[str, Envi
             max_stale=_duration(spec.get("max_stale"), f"{name}.max_stale", file,
                                 line_of(spec, "max_stale") or at),
             description=str(spec.get("description", "")),
+            pass_env=_names(spec.get("pass_env"), f"environment {name!r}: pass_env", file,
+                            line_of(spec, "pass_env") or at),
         )
     return result
+
+
+def _names(raw: Any, what: str, file: str, line: int | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(n, str) and n for n in raw):
+        raise ConfigError(f"{what} must be a list of variable names, e.g. [VAULT_TOKEN]",
+                          file=file, line=line)
+    return tuple(raw)
 
 
 def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntry]:
