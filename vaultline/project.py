@@ -50,7 +50,9 @@ class Entry(NamedTuple):
 
 class SchemaEntry(NamedTuple):
     key: str
-    secret: bool = False
+    # None: not said. False on a key with a reference marks the provider's value as not
+    # secret (a username): it is shown and not masked.
+    secret: bool | None = None
     required: bool | None = None  # None: not said; secrets default to required
     format: str | None = None
     default: Any = None
@@ -369,7 +371,7 @@ def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntr
                 raise ConfigError(f"schema entry {key!r}: format must be a string",
                                   file=file, line=line_of(spec, "format") or at)
             result[key] = SchemaEntry(
-                key=key, secret=bool(spec.get("secret", False)),
+                key=key, secret=spec.get("secret"),
                 required=spec.get("required"), format=fmt,
                 default=spec.get("default"), has_default="default" in spec,
                 description=str(spec.get("description", "")), line=at)

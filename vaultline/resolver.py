@@ -151,7 +151,7 @@ class Resolver:
         for layer, entries in ((Layer.DEFAULTS, self.project.defaults),
                                (Layer.PACK, self.pack.values)):
             for key, entry in entries.items():
-                secret = key in schema and schema[key].secret
+                secret = key in schema and schema[key].secret is True
                 out.append(ResolvedValue(key, entry.value, secret,
                                          Provenance(layer, entry.where)))
         return out
@@ -205,6 +205,7 @@ class Resolver:
         warnings: list[str] = offline.fill(fetched, remote) if offline else []
         texts: dict[Reference, str] = {}  # packs repeat a few references thousands of times
         secrets = Layer.SECRETS
+        public = {key for key, spec in schema.items() if spec.secret is False}
         for row in rows:
             ref = row.reference
             result = fetched[row.provider][(row.path, ref.version)]
@@ -226,7 +227,7 @@ class Resolver:
                 continue
             text = texts.get(ref) or texts.setdefault(ref, str(ref))
             candidates.append(ResolvedValue(
-                row.key, value, True,
+                row.key, value, row.key not in public,
                 Provenance(secrets, row.provider, text, row.display, result.version)))
         for layer in self.runtime_layers:
             candidates.extend(layer.candidates(self.project, self.env))

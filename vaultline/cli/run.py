@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
+
+if TYPE_CHECKING:
+    from vaultline.bundle import Bundle
 
 from vaultline.cli._context import env_option, load_project, project_dir_option, resolve_bundle
 
@@ -48,6 +51,8 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     wanted = (*project.environment(env).pass_env, *pass_env)
     inherit = child_environment(os.environ, credential_names(project), wanted)
     bundle = resolve_bundle(project_dir, env, project=project)
+    if mask:
+        _warn_short_secrets(bundle)
     variables = bundle.environment(prefix)
     secrets = {keypath.env_name(r.key, prefix): variables[keypath.env_name(r.key, prefix)]
                for r in bundle.resolved_values() if r.secret}
@@ -69,6 +74,7 @@ def redact(env: str, project_dir: Path | None) -> None:
     from vaultline.redact import Masker
 
     bundle = resolve_bundle(project_dir, env)
+    _warn_short_secrets(bundle)
     stream = Masker.from_bundle(bundle).stream()
     source, sink = cast(io.BufferedReader, sys.stdin.buffer), sys.stdout.buffer
     # read1 returns what is available now, so a log pipeline is not held back.
@@ -77,3 +83,10 @@ def redact(env: str, project_dir: Path | None) -> None:
         sink.flush()
     sink.write(stream.flush())
     sink.flush()
+
+
+def _warn_short_secrets(bundle: Bundle) -> None:
+    from vaultline.redact.masker import short_secret_warnings
+
+    for message in short_secret_warnings(bundle):
+        click.echo(f"vaultline: warning: {message}", err=True)
