@@ -4,6 +4,7 @@
     ├── ConfigError                vaultline.yaml, an environment pack or a reference is wrong (2)
     │   └── MissingExtraError      an optional dependency is not installed (2)
     ├── MasterKeyError             no master key, or the wrong one (2)
+    ├── LoosePermissionsError      a key file or store readable by group or others (2)
     ├── StoreError                 the embedded store refused an operation (1)
     │   ├── SecretNotFoundError    nothing at that path/version
     │   ├── VersionConflictError   check-and-set failed
@@ -62,6 +63,12 @@ class MissingExtraError(ConfigError):
 
 
 class MasterKeyError(VaultlineError):
+    exit_code = 2
+
+
+class LoosePermissionsError(VaultlineError):
+    """A master key file or store that group or others can read: refused until chmod 600."""
+
     exit_code = 2
 
 

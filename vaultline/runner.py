@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 
+from vaultline._files import private_dir
 from vaultline.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
 from vaultline.errors import CommandNotExecutableError, CommandNotFoundError, ConfigError
 from vaultline.redact.masker import Masker, StreamMasker
@@ -65,7 +66,8 @@ def run(
     try:
         with forwarder:
             if files_dir is not None:
-                secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-", dir=files_dir))
+                secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
+                                                    dir=private_dir(files_dir)))
                 for name, value in secrets.items():
                     child_env.pop(name, None)
                     child_env[f"{name}_FILE"] = str(_write_secret_file(secrets_dir, name, value))

@@ -74,7 +74,7 @@ def test_percent_encoding_any_case(encode: object, backend: Backend) -> None:
     lambda v: str(KeyError(v)),
     lambda v: repr(KeyError(v)),
     lambda v: repr(repr(v)),
-    lambda v: "%r" % (v,),
+    lambda v: "%r" % (v,),  # noqa: UP031 - what a log call with %r prints
 ])
 def test_python_escaped_forms(render: object, backend: Backend) -> None:
     masker = Masker([QUOTED], backend=backend)
