@@ -199,4 +199,5 @@ def test_committed_credentials(root: Path, file: str, text: str | None, key: str
 def test_other_environments_values_are_not_this_one_s(root: Path) -> None:
     (root / "env/dev").mkdir()
     (root / "env/dev/values.yaml").write_text(f"Github:Token: {GITHUB_TOKEN}\n")
+    (root / envexample.FILE_NAME).write_text(envexample.render(Project.load(root)))
     assert findings(root) == []
