@@ -10,6 +10,8 @@
     │   ├── VersionConflictError   check-and-set failed
     │   └── IntegrityError         a ciphertext or record was tampered with
     ├── ProviderError              a provider failed for one reference (1)
+    │   ├── MissingSecretError     nothing at that reference: the only failure an optional
+    │   │                          secret may be skipped for
     │   ├── AuthenticationError    not logged in, or credentials refused
     │   ├── PermissionDeniedError  logged in, but not allowed
     │   └── ProviderUnavailableError  could not reach the provider
@@ -109,6 +111,10 @@ class ProviderError(VaultlineError):
         self.key = key
         parts = [p for p in (provider and f"provider {provider!r}", reference) if p]
         super().__init__(f"{' '.join(parts)}: {reason}" if parts else reason)
+
+
+class MissingSecretError(ProviderError):
+    """The provider answered, and holds nothing at the reference (or that version)."""
 
 
 class AuthenticationError(ProviderError):

@@ -216,12 +216,12 @@ class Project:
             try:
                 ref = Reference.parse(text)
             except ConfigError as exc:
-                raise ConfigError(exc.message, file=shown, line=line) from None
+                raise _pasted_or(exc.message, key, env, text, shown, line) from None
             if ref.provider not in known:
-                raise ConfigError(
+                raise _pasted_or(
                     f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
                     f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
-                    file=shown, line=line)
+                    key, env, text, shown, line)
             refs[key] = Entry(key, ref, shown, line)
         return EnvironmentPack(env, values, refs)
 
@@ -250,6 +250,17 @@ class Project:
             return ProviderConfig(name, name, {})
         raise ConfigError(f"unknown provider {name!r}; configure it under 'providers' in "
                           f"{PROJECT_FILE}")
+
+
+def _pasted_or(message: str, key: str, env: str, text: str, file: str,
+               line: int | None) -> ConfigError:
+    """`message` about a reference that failed to parse, unless the text looks like a
+    pasted secret: then an error that never quotes it."""
+    from vaultline.pasted import looks_like_value, not_a_reference
+
+    if looks_like_value(text):
+        return ConfigError(not_a_reference(key, env), file=file, line=line)
+    return ConfigError(message, file=file, line=line)
 
 
 def _display(path: Path) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vaultline import _gc
 from vaultline.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
-from vaultline.errors import ProviderError, ResolutionError
+from vaultline.errors import MissingSecretError, ProviderError, ResolutionError
 from vaultline.project import Project
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider, Request
@@ -218,8 +218,10 @@ class Resolver:
             except ProviderError as exc:
                 spec = schema.get(row.key)
                 # `required: false` makes a secret optional; unspecified keeps it required,
-                # because a reference in secrets.yaml was written there to be used.
-                if spec is not None and spec.required is False:
+                # because a reference in secrets.yaml was written there to be used. Only
+                # "nothing there" skips it: a refused login must not pass for an absent value.
+                if (spec is not None and spec.required is False
+                        and isinstance(exc, MissingSecretError)):
                     warnings.append(f"{row.key}: optional secret skipped ({exc.reason})")
                     continue
                 failures.append(ProviderError(exc.reason, provider=row.provider,
