@@ -44,6 +44,7 @@ def run(
     mask: bool = True,
     files_dir: Path | None = None,
     inherit: ChildEnvironment | None = None,
+    masked: Iterable[str] | None = None,
 ) -> int:
     """Run `argv` to completion and return its exit status.
 
@@ -52,7 +53,8 @@ def run(
     secrets, unless
     `files_dir` is given: then each name in `secrets` is unset and ``NAME_FILE`` names a
     file holding its value, in a fresh directory under `files_dir` that is removed when the
-    child exits. With `mask`, every value in `secrets` is masked in the child's output.
+    child exits. With `mask`, every value in `masked` (default: those of `secrets`) is masked
+    in the child's output.
     """
     if not argv:
         raise ConfigError("no command to run: vaultline run --env ENV -- COMMAND [ARGS...]")
@@ -81,7 +83,8 @@ def run(
                 # Built while the child starts up (1,000 secrets: ~0.2 s of pattern compiling);
                 # its output waits in the pipes until the masker can read them.
                 try:
-                    masker = Masker([*secrets.values(), *inherit.passed.values()])
+                    hidden = secrets.values() if masked is None else masked
+                    masker = Masker([*hidden, *inherit.passed.values()])
                 except BaseException:
                     proc.kill()
                     proc.wait()

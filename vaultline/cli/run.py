@@ -57,7 +57,7 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     secrets = {keypath.env_name(r.key, prefix): variables[keypath.env_name(r.key, prefix)]
                for r in bundle.resolved_values() if r.secret}
     code = runner.run(list(command), env=variables, secrets=secrets, mask=mask,
-                      files_dir=files_dir, inherit=inherit)
+                      files_dir=files_dir, inherit=inherit, masked=bundle.secret_values())
     sys.exit(code)
 
 
