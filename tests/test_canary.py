@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -151,12 +152,17 @@ SCRIPTED: list[tuple[list[str], str | None]] = [
 REVEALING = {("resolve", "--reveal"), ("get",), ("run", "--no-mask")}
 
 
-@pytest.fixture
-def project(tmp_path: Path, openbao: BaoServer, moto_server: MotoServer) -> Iterator[Path]:
-    root = tmp_path / "project"
-    home = tmp_path / "home"
-    root.mkdir()
-    home.mkdir()
+class Sweep(NamedTuple):
+    channels: int  # outputs, files, audit lines and /proc entries searched
+    leaks: list[tuple[str, list[str]]]  # where, and which canaries were found there
+    broken: list[tuple[tuple[str, ...], int, str]]  # scripted runs that failed unexpectedly
+
+
+def make_project(root: Path, openbao: BaoServer, moto_server: MotoServer) -> Path:
+    """A project whose secrets come from the embedded store, OpenBao and moto_server."""
+    prefix = f"canary-{uuid.uuid4().hex[:8]}"  # OpenBao is shared by the whole session
+    (root / "env" / "prod").mkdir(parents=True)
+    (root.parent / "home").mkdir()
     (root / "vaultline.yaml").write_text(f"""\
 version: 1
 app: canary
@@ -166,15 +172,14 @@ schema:
   Canary:Local: {{secret: true}}
   Canary:Pem: {{secret: true}}
 providers:
-  bao: {{type: vault, url: "{openbao.url}", mount: kv, prefix: "canary-{os.getpid()}/{{env}}"}}
+  bao: {{type: vault, url: "{openbao.url}", mount: kv, prefix: "{prefix}/{{env}}"}}
   aws: {{type: aws-secretsmanager, region: us-east-1, endpoint_url: "{moto_server.endpoint_url}"}}
 """)
-    (root / "env" / "prod").mkdir(parents=True)
     (root / "env" / "prod" / "values.yaml").write_text("Logging:Level: Warning\n")
     (root / "env" / "prod" / "secrets.yaml").write_text(
         "Canary:Local: local\nCanary:Pem: local\nCanary:Bao: bao:canary\nCanary:Aws: aws\n")
-    openbao.api("POST", f"kv/data/canary-{os.getpid()}/prod/canary", {"data": {"value": CANARY_BAO}})
-    yield root
+    openbao.api("POST", f"kv/data/{prefix}/prod/canary", {"data": {"value": CANARY_BAO}})
+    return root
 
 
 def environment(root: Path, openbao: BaoServer) -> dict[str, str]:
@@ -187,7 +192,8 @@ def environment(root: Path, openbao: BaoServer) -> dict[str, str]:
     return env
 
 
-def test_no_canary_anywhere(project: Path, openbao: BaoServer, moto_server: MotoServer) -> None:
+def sweep(project: Path, openbao: BaoServer) -> Sweep:
+    """Store the canaries, run every command, and search every channel for them."""
     env = environment(project, openbao)
 
     def vaultline(argv: list[str], stdin: str | None = None) -> Ran:
@@ -205,6 +211,10 @@ def test_no_canary_anywhere(project: Path, openbao: BaoServer, moto_server: Moto
         assert done.code == 0, done.stderr
 
     runs = [vaultline(argv, stdin) for argv, stdin in SCRIPTED]
+    revealed = runs[-1]
+    assert CANARY_BAO in revealed.stdout and CANARY_AWS in revealed.stdout  # the canaries work
+    broken = [(ran.argv, ran.code, ran.stderr) for (argv, _), ran in zip(SCRIPTED, runs, strict=True)
+              if ran.code != 0 and not _may_fail(argv)]
     # Then every command once more, built from its parameters (these may delete and break
     # things, so they come last), with a canary on stdin for those that read it.
     generic = [generic_argv(path, command) for path, command in command_paths()]
@@ -212,38 +222,28 @@ def test_no_canary_anywhere(project: Path, openbao: BaoServer, moto_server: Moto
     with ThreadPoolExecutor(max_workers=3) as pool:
         runs += pool.map(lambda argv: vaultline(argv, CANARY_LOCAL), generic)
 
-    # The realistic invocations did their job (a leak check over failures proves little).
-    broken = [(ran.argv, ran.code, ran.stderr) for (argv, _), ran in zip(SCRIPTED, runs, strict=False)
-              if ran.code != 0 and not _may_fail(argv)]
-    revealed = runs[len(SCRIPTED) - 1]
-    assert CANARY_BAO in revealed.stdout and CANARY_AWS in revealed.stdout  # the canaries work
-
     leaks: list[tuple[str, list[str]]] = []
     for ran in runs:
         allowed_stored = any(all(word in ran.argv for word in words) for words in REVEALING)
-        canaries = CREDENTIALS if allowed_stored else STORED + CREDENTIALS
-        found = hits(ran.stdout + ran.stderr, canaries)
+        found = hits(ran.stdout + ran.stderr, CREDENTIALS if allowed_stored else STORED + CREDENTIALS)
         if found:
             leaks.append((" ".join(ran.argv), found))
-
-    leaks += child_leaks(project, env)
-    for base in (project, project.parent / "home"):
-        for file in base.rglob("*"):
-            if file.is_file():
-                text = file.read_bytes().decode("latin-1")
-                found = hits(text, STORED + CREDENTIALS)
-                if found:
-                    leaks.append((str(file), found))
+    channels = 2 * len(runs)
+    child, searched = child_leaks(project, env)
+    leaks += child
+    channels += searched
+    files = [f for base in (project, project.parent / "home") for f in base.rglob("*") if f.is_file()]
+    for file in files:
+        found = hits(file.read_bytes().decode("latin-1"), STORED + CREDENTIALS)
+        if found:
+            leaks.append((str(file), found))
     audit = (project / ".vaultline" / "audit.log").read_text().splitlines()
     assert len(audit) > 50
-    for line in audit:
+    for number, line in enumerate(audit, 1):
         found = hits(line, STORED + CREDENTIALS)
         if found:
-            leaks.append(("audit line", found))
-    channels = len(runs) * 2 + len(audit) + sum(1 for b in (project, project.parent / "home")
-                                                for f in b.rglob("*") if f.is_file()) + 3
-    assert channels > 200
-    assert (leaks, broken) == ([], [])
+            leaks.append((f"audit line {number}", found))
+    return Sweep(channels + len(files) + len(audit), leaks, broken)
 
 
 def _may_fail(argv: list[str]) -> bool:
@@ -251,9 +251,18 @@ def _may_fail(argv: list[str]) -> bool:
     return "--cas" in argv or "--mirror" in argv or argv[0] in ("check", "drift")
 
 
-def child_leaks(project: Path, env: dict[str, str]) -> list[tuple[str, list[str]]]:
-    """A running `run` child's /proc environ and cmdline, and vaultline's own cmdline."""
+def test_no_canary_anywhere(tmp_path: Path, openbao: BaoServer, moto_server: MotoServer) -> None:
+    project = make_project(tmp_path / "project", openbao, moto_server)
+    result = sweep(project, openbao)
+    assert result.channels > 200
+    assert (result.leaks, result.broken) == ([], [])
+
+
+def child_leaks(project: Path, env: dict[str, str]) -> tuple[list[tuple[str, list[str]]], int]:
+    """A running `run` child's /proc environ and cmdline, and vaultline's own cmdline; the
+    leaks and how many channels were searched."""
     leaks: list[tuple[str, list[str]]] = []
+    searched = 0
     for extra in ([], ["--files", str(project.parent / "files")]):
         proc = subprocess.Popen(
             [VAULTLINE, "run", "--env", "prod", *extra, "--", PY, "-c",
@@ -274,7 +283,8 @@ def child_leaks(project: Path, env: dict[str, str]) -> list[tuple[str, list[str]
         for where, text, canaries in (("child environ", environ, in_env),
                                       ("child cmdline", cmdline, STORED + CREDENTIALS),
                                       ("vaultline cmdline", own, STORED + CREDENTIALS)):
+            searched += 1
             found = hits(text, canaries)
             if found:
                 leaks.append((f"{where} {extra}", found))
-    return leaks
+    return leaks, searched
