@@ -121,3 +121,18 @@ def test_pass_env_option_and_config_hand_on_masked(cli: Cli) -> None:
               show, extra_env=CREDENTIALS)
     assert raw.stdout.split() == [CREDENTIALS["VAULT_TOKEN"], CREDENTIALS["AWS_SESSION_TOKEN"],
                                   "None"]
+
+
+def test_runner_scrubs_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vaultline.runner import run
+
+    monkeypatch.setenv("VAULTLINE_MASTER_KEY", "k" * 44)
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.library-caller-token")
+    out = tmp_path / "env.json"
+    code = run([PY, "-c", f"import json, os; open({str(out)!r}, 'w').write(json.dumps(dict(os.environ)))"],
+               env={"APP_SECRET": "s-value", "VAULTLINE_MASTER_KEY": "from-the-bundle"},
+               secrets={"APP_SECRET": "s-value"}, mask=False)
+    assert code == 0
+    child = json.loads(out.read_text())
+    assert child["APP_SECRET"] == "s-value"
+    assert "VAULTLINE_MASTER_KEY" not in child and "VAULT_TOKEN" not in child

@@ -149,7 +149,7 @@ class EmbeddedStore:
         env = os.environ if environ is None else environ
         if cls.exists(directory):
             raise StoreError(f"a store already exists in {directory}; nothing was changed")
-        private_dir(directory)
+        os.chmod(private_dir(directory), 0o700)  # also when it existed: it holds the store
         import uuid
 
         store_id = str(uuid.uuid4())
