@@ -1,8 +1,8 @@
 """Starting a child process with secrets injected: the engine behind ``vaultline run``.
 
 The child gets the caller's environment without vaultline's credentials (``childenv``)
-plus the bundle's variables (or, with
-``files_dir``, one 0600 file per secret and ``NAME_FILE`` pointing to it), the caller's
+plus the bundle's variables (or, with ``files_dir``, one 0600 file per secret and
+``NAME_FILE`` pointing to it), the caller's
 stdin, and, when masking, pipes for stdout and stderr whose bytes pass through a
 ``StreamMasker`` each. SIGINT, SIGTERM and SIGHUP are forwarded; the exit status passes
 through as a shell reports it (killed by signal N: 128 + N). The runner prints nothing.
@@ -50,11 +50,10 @@ def run(
 
     `inherit` is what the child inherits (default: ``os.environ`` without credentials); the
     values it passed on by name are masked too. `env` is added to it and already holds the
-    secrets, unless
-    `files_dir` is given: then each name in `secrets` is unset and ``NAME_FILE`` names a
-    file holding its value, in a fresh directory under `files_dir` that is removed when the
-    child exits. With `mask`, every value in `masked` (default: those of `secrets`) is masked
-    in the child's output.
+    secrets, unless `files_dir` is given: then each name in `secrets` is unset and
+    ``NAME_FILE`` names a file holding its value, in a fresh directory under `files_dir`
+    (created 0700 if missing) that is removed when the child exits. With `mask`, every
+    value in `masked` (default: those of `secrets`) is masked in the child's output.
     """
     if not argv:
         raise ConfigError("no command to run: vaultline run --env ENV -- COMMAND [ARGS...]")

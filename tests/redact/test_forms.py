@@ -101,3 +101,16 @@ def test_keyerror_traceback_in_logging(backend: Backend) -> None:
 ])
 def test_too_short_to_mask_safely(value: str, short: bool) -> None:
     assert too_short(value) is short
+
+
+def test_short_secret_warnings_name_the_key_only() -> None:
+    from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
+    from vaultline.redact.masker import short_secret_warnings
+
+    values = {"Db:User": ("admin", True), "Db:Password": ("x9!Tq2-long-enough", True),
+              "Level": ("Info", False)}
+    bundle = Bundle("prod", {k: ResolvedValue(k, v, s, Provenance(Layer.SECRETS, "t"))
+                             for k, (v, s) in values.items()})
+    (warning,) = short_secret_warnings(bundle)
+    assert warning.startswith("Db:User: the secret is short") and "secret: false" in warning
+    assert "admin" not in warning
