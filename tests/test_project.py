@@ -71,7 +71,7 @@ BAD_INPUTS = [
      "vaultline.yaml:1: unsupported version 7; this vaultline reads version 1"),
     ("vaultline.yaml", "app: x\nenvironments:\n  dev:\n    protectd: true\n",
      "vaultline.yaml:4: environment 'dev': unknown setting 'protectd'; known: allow_env_overrides, "
-     "description, env_override_prefix, max_override_ttl, max_stale, protected"),
+     "description, env_override_prefix, max_override_ttl, max_stale, pass_env, protected"),
     ("vaultline.yaml", "app: x\nenvironments:\n  dev: {max_override_ttl: soon}\n",
      "vaultline.yaml:3: dev.max_override_ttl: not a duration: 'soon' (use e.g. 30m, 2h, 90d, 1y, 1h30m)"),
     ("vaultline.yaml", "app: x\nenvironments: [dev]\nschema:\n  A:B: {secret: yes please}\n",

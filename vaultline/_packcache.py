@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from vaultline._files import private_dir, write_private
 
 FORMAT = 1
 Rows = list[tuple[str, Any, int | None]]
@@ -42,10 +43,8 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows]) -
     if not _round_trips(rows, json.loads(payload)["rows"]):
         return rows
     try:
-        cache_dir.mkdir(mode=0o700, exist_ok=True)
-        tmp = slot.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(payload)
-        os.replace(tmp, slot)  # atomic: concurrent readers see the old or the new file
+        private_dir(cache_dir)
+        write_private(slot, payload)  # atomic: concurrent readers see the old or the new file
     except OSError:
         pass  # a read-only store directory only costs speed
     return rows

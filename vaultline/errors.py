@@ -4,11 +4,14 @@
     ├── ConfigError                vaultline.yaml, an environment pack or a reference is wrong (2)
     │   └── MissingExtraError      an optional dependency is not installed (2)
     ├── MasterKeyError             no master key, or the wrong one (2)
+    ├── LoosePermissionsError      a key file or store readable by group or others (2)
     ├── StoreError                 the embedded store refused an operation (1)
     │   ├── SecretNotFoundError    nothing at that path/version
     │   ├── VersionConflictError   check-and-set failed
     │   └── IntegrityError         a ciphertext or record was tampered with
     ├── ProviderError              a provider failed for one reference (1)
+    │   ├── MissingSecretError     nothing at that reference: the only failure an optional
+    │   │                          secret may be skipped for
     │   ├── AuthenticationError    not logged in, or credentials refused
     │   ├── PermissionDeniedError  logged in, but not allowed
     │   └── ProviderUnavailableError  could not reach the provider
@@ -65,6 +68,12 @@ class MasterKeyError(VaultlineError):
     exit_code = 2
 
 
+class LoosePermissionsError(VaultlineError):
+    """A master key file or store that group or others can read: refused until chmod 600."""
+
+    exit_code = 2
+
+
 class StoreError(VaultlineError):
     pass
 
@@ -102,6 +111,10 @@ class ProviderError(VaultlineError):
         self.key = key
         parts = [p for p in (provider and f"provider {provider!r}", reference) if p]
         super().__init__(f"{' '.join(parts)}: {reason}" if parts else reason)
+
+
+class MissingSecretError(ProviderError):
+    """The provider answered, and holds nothing at the reference (or that version)."""
 
 
 class AuthenticationError(ProviderError):

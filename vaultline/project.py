@@ -29,7 +29,7 @@ BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
 _SECTIONS = {"version", "app", "environments", "defaults", "schema", "providers", "store",
              "keys", "rotation", "policy", "audit", "scan", "overrides"}
 _ENV_FIELDS = {"protected", "max_override_ttl", "allow_env_overrides", "env_override_prefix",
-               "max_stale", "description"}
+               "max_stale", "description", "pass_env"}
 _SCHEMA_FIELDS = {"secret", "required", "format", "default", "description"}
 
 
@@ -50,7 +50,9 @@ class Entry(NamedTuple):
 
 class SchemaEntry(NamedTuple):
     key: str
-    secret: bool = False
+    # None: not said. False on a key with a reference marks the provider's value as not
+    # secret (a username): it is shown and not masked.
+    secret: bool | None = None
     required: bool | None = None  # None: not said; secrets default to required
     format: str | None = None
     default: Any = None
@@ -67,6 +69,7 @@ class Environment(NamedTuple):
     env_override_prefix: str = ""
     max_stale: timedelta | None = None
     description: str = ""
+    pass_env: tuple[str, ...] = ()  # credentials `run` hands on to the child
 
 
 class ProviderConfig(NamedTuple):
@@ -213,12 +216,12 @@ class Project:
             try:
                 ref = Reference.parse(text)
             except ConfigError as exc:
-                raise ConfigError(exc.message, file=shown, line=line) from None
+                raise _pasted_or(exc.message, key, env, text, shown, line) from None
             if ref.provider not in known:
-                raise ConfigError(
+                raise _pasted_or(
                     f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
                     f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
-                    file=shown, line=line)
+                    key, env, text, shown, line)
             refs[key] = Entry(key, ref, shown, line)
         return EnvironmentPack(env, values, refs)
 
@@ -247,6 +250,17 @@ class Project:
             return ProviderConfig(name, name, {})
         raise ConfigError(f"unknown provider {name!r}; configure it under 'providers' in "
                           f"{PROJECT_FILE}")
+
+
+def _pasted_or(message: str, key: str, env: str, text: str, file: str,
+               line: int | None) -> ConfigError:
+    """`message` about a reference that failed to parse, unless the text looks like a
+    pasted secret: then an error that never quotes it."""
+    from vaultline.pasted import looks_like_value, not_a_reference
+
+    if looks_like_value(text):
+        return ConfigError(not_a_reference(key, env), file=file, line=line)
+    return ConfigError(message, file=file, line=line)
 
 
 def _display(path: Path) -> str:
@@ -318,8 +332,19 @@ def _parse_environments(raw: Any, file: str, line: int | None) -> dict[str, Envi
             max_stale=_duration(spec.get("max_stale"), f"{name}.max_stale", file,
                                 line_of(spec, "max_stale") or at),
             description=str(spec.get("description", "")),
+            pass_env=_names(spec.get("pass_env"), f"environment {name!r}: pass_env", file,
+                            line_of(spec, "pass_env") or at),
         )
     return result
+
+
+def _names(raw: Any, what: str, file: str, line: int | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(n, str) and n for n in raw):
+        raise ConfigError(f"{what} must be a list of variable names, e.g. [VAULT_TOKEN]",
+                          file=file, line=line)
+    return tuple(raw)
 
 
 def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntry]:
@@ -357,7 +382,7 @@ def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntr
                 raise ConfigError(f"schema entry {key!r}: format must be a string",
                                   file=file, line=line_of(spec, "format") or at)
             result[key] = SchemaEntry(
-                key=key, secret=bool(spec.get("secret", False)),
+                key=key, secret=spec.get("secret"),
                 required=spec.get("required"), format=fmt,
                 default=spec.get("default"), has_default="default" in spec,
                 description=str(spec.get("description", "")), line=at)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from vaultline import _gc, audit
+from vaultline._files import private_dir
 from vaultline.bundle import Bundle, Layer
 from vaultline.errors import ProviderError, ResolutionError, StoreError
 from vaultline.overrides import OverrideLayer, OverrideStore
@@ -28,7 +29,7 @@ def open_audit_log(project: Project, store: EmbeddedStore | None) -> audit.Audit
     """The project's audit log; without an embedded store it is kept without value HMACs."""
     if store is not None:
         return audit.AuditLog.for_store(store)
-    project.store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(project.store_dir)
     return audit.AuditLog(project.store_dir / audit.log.LOG_NAME, hmac_key=None, checkpoint=None)
 
 

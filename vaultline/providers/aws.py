@@ -27,6 +27,7 @@ import botocore.exceptions
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
+    MissingSecretError,
     PermissionDeniedError,
     ProviderError,
     ProviderUnavailableError,
@@ -75,7 +76,7 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
         if code in _AUTH_CODES or status == 401:
             raise AuthenticationError(f"AWS refused the credentials for {where} ({detail})") from None
         if code == "ResourceNotFoundException" or status == 404:
-            raise ProviderError(f"nothing at {where} ({detail})") from None
+            raise MissingSecretError(f"nothing at {where} ({detail})") from None
         if code in _THROTTLE_CODES or status == 429 or status >= 500:
             raise Transient(ProviderUnavailableError(f"{where} is unavailable ({detail})")) from None
         raise ProviderError(f"{where}: {detail}") from None
@@ -197,12 +198,12 @@ class AwsSecretsManagerProvider(Provider):
                 continue
             error = errors.get(path, {})
             code, message = error.get("ErrorCode", ""), str(error.get("Message", ""))[:200]
-            cls: type[ProviderError] = ProviderError
+            cls: type[ProviderError] = MissingSecretError
             reason = f"nothing at {path} ({code or 'not returned'})"
             if code in _DENIED_CODES:
                 cls, reason = PermissionDeniedError, f"access denied to {path} ({code}: {message})"
             elif code and code != "ResourceNotFoundException":
-                reason = f"{path}: {code}: {message}"
+                cls, reason = ProviderError, f"{path}: {code}: {message}"
             results[request] = cls(reason, provider=self.name, reference=path)
         return results
 

@@ -33,6 +33,7 @@ from azure.core.exceptions import (
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
+    MissingSecretError,
     PermissionDeniedError,
     ProviderError,
     ProviderUnavailableError,
@@ -70,7 +71,7 @@ def translate_azure(where: str, *, write: bool = False) -> Iterator[None]:
         raise AuthenticationError(f"Azure refused or could not get credentials for {where} "
                                   f"({reason})") from None
     except ResourceNotFoundError:
-        raise ProviderError(f"nothing at {where} (404)") from None
+        raise MissingSecretError(f"nothing at {where} (404)") from None
     except HttpResponseError as exc:
         status = int(exc.status_code or 0)
         code = getattr(exc.error, "code", None) or exc.reason or ""

@@ -29,6 +29,7 @@ import requests
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
+    MissingSecretError,
     PermissionDeniedError,
     ProviderError,
     ProviderUnavailableError,
@@ -73,7 +74,7 @@ def translate_hvac(where: str, *, write: bool = False) -> Iterator[None]:
     except hvac.exceptions.Unauthorized as exc:
         raise AuthenticationError(f"not authenticated at {where} ({_hvac_reason(exc)})") from None
     except hvac.exceptions.InvalidPath:
-        raise ProviderError(f"nothing at {where} (HTTP 404)") from None
+        raise MissingSecretError(f"nothing at {where} (HTTP 404)") from None
     except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown,
             hvac.exceptions.BadGateway, hvac.exceptions.InternalServerError) as exc:
         error = ProviderUnavailableError(f"{where} is unavailable ({_hvac_reason(exc)})")
@@ -320,10 +321,10 @@ class VaultProvider(Provider):
         if status == 404:
             metadata = ((body or {}).get("data") or {}).get("metadata") or {}
             if metadata.get("destroyed"):
-                raise ProviderError(f"{where}: version {metadata.get('version')} is destroyed")
+                raise MissingSecretError(f"{where}: version {metadata.get('version')} is destroyed")
             if metadata.get("deletion_time"):
-                raise ProviderError(f"{where}: version {metadata.get('version')} is deleted")
-            raise ProviderError(f"nothing at {where}")
+                raise MissingSecretError(f"{where}: version {metadata.get('version')} is deleted")
+            raise MissingSecretError(f"nothing at {where}")
         if status == 403:
             raise PermissionDeniedError(f"permission denied reading {where}: the token's policies "
                                         "do not allow it")

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vaultline._files import private_dir, refuse_loose
 from vaultline.errors import (
     IntegrityError,
     MasterKeyError,
@@ -148,8 +149,7 @@ class EmbeddedStore:
         env = os.environ if environ is None else environ
         if cls.exists(directory):
             raise StoreError(f"a store already exists in {directory}; nothing was changed")
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(directory, 0o700)
+        os.chmod(private_dir(directory), 0o700)  # also when it existed: it holds the store
         import uuid
 
         store_id = str(uuid.uuid4())
@@ -188,6 +188,7 @@ class EmbeddedStore:
             raise StoreError(
                 f"no embedded store at {directory}; run 'vaultline init' in the project first"
             )
+        refuse_loose(db_path, "store")
         db = cls._connect(db_path)
         try:
             rows = dict(db.execute("SELECT name, value FROM meta").fetchall())
