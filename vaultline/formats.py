@@ -1,7 +1,7 @@
 """Writing a bundle out, each format in its consumer's own convention, handing it the exact bytes.
 
     json, flat-json, yaml   the bundle itself
-    dotenv                  python-dotenv and docker compose ``env_file`` (no interpolation)
+    dotenv                  python-dotenv and docker compose ``env_file``
     gitlab-dotenv           GitLab's ``artifacts:reports:dotenv`` (one raw ``KEY=VALUE`` a line)
     env, shell              POSIX shell: ``NAME='value'`` / ``export NAME='value'``
     docker-env              ``docker run --env-file`` (raw ``KEY=VALUE``, no quoting at all)
@@ -57,10 +57,14 @@ def _refuse(key: str, fmt: str, why: str, instead: str) -> ConfigError:
 
 
 def _dotenv_quote(key: str, value: str) -> str:
-    # python-dotenv and compose both read single quotes literally (no escapes, no ${...}),
-    # except that python-dotenv turns \\ and \' into \ and ' (and reads a lone CR as a line
-    # end): single quotes fit any value without ', \ or CR. Double quotes take \\ \" \n \r
-    # escapes in both, but both interpolate $ there.
+    # python-dotenv expands ${NAME} in every quoting (and has no escape for it). Otherwise
+    # single quotes are literal in both python-dotenv and compose, except that python-dotenv
+    # decodes backslash escapes there and reads a lone CR as a line end: they fit any value
+    # without ', \ or CR. Double quotes take \\ \" \n \r escapes in both, but both
+    # interpolate $ there.
+    if "${" in value:
+        raise _refuse(key, "dotenv", "python-dotenv expands '${' in every quoting",
+                      "use --format shell, json or 'vaultline run'")
     if "'" not in value and "\\" not in value and "\r" not in value:
         return f"'{value}'"
     if "$" not in value:
