@@ -98,10 +98,10 @@ def export(bundle: Bundle, out: TextIO, *, prefix: str = "", outputs: bool = Fal
     environ = os.environ if environ is None else environ
     pairs = [(name, text) for name, text, _ in env_pairs(bundle, True, prefix)]
     for name, text in pairs:
-        if "\r" in text:
-            # The runner reads $GITHUB_ENV line by line and drops a CR before each LF.
-            raise ConfigError(f"{name}: its value holds a carriage return, which $GITHUB_ENV "
-                              "cannot carry; use 'vaultline run --files' in the step")
+        if text.endswith("\r"):
+            # A Windows runner reads the CR before the closing line's LF as part of the newline.
+            raise ConfigError(f"{name}: its value ends with a carriage return, which "
+                              "$GITHUB_ENV cannot carry; use 'vaultline run --files' in the step")
     targets = [_target(environ, "GITHUB_ENV")]
     if outputs:
         targets.append(_target(environ, "GITHUB_OUTPUT"))
