@@ -110,3 +110,13 @@ def test_bad_includes_name_the_file_and_line(tmp_path: Path, files: dict[str, st
     with pytest.raises(ConfigError, match=message) as info:
         Project.load(tmp_path / "a")
     assert "vaultline.yaml:" in str(info.value)
+
+
+def test_direnv_watches_the_shared_files_too(repo: Path) -> None:
+    from vaultline.direnv import watched_files
+
+    api = Project.load(repo / "services/api")
+    shared = (repo / "shared").resolve()
+    assert [str(p) for p in watched_files(api, "prod")] == [
+        "vaultline.yaml", f"{shared}/vaultline.yaml", f"{shared}/env/prod/values.yaml",
+        f"{shared}/env/prod/secrets.yaml", "env/prod/values.yaml", "env/prod/secrets.yaml"]

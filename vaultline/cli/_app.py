@@ -38,6 +38,8 @@ COMMANDS: dict[str, str] = {
     "rewrap": "vaultline.cli.crypto:rewrap",
     "audit": "vaultline.cli.audit:audit",
     "drift": "vaultline.cli.drift:drift",
+    "completion": "vaultline.cli.shell:completion",
+    "direnv": "vaultline.cli.shell:direnv",
 }
 
 
