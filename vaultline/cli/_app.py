@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "drift": "vaultline.cli.drift:drift",
     "completion": "vaultline.cli.shell:completion",
     "direnv": "vaultline.cli.shell:direnv",
+    "diff": "vaultline.cli.diff:diff",
 }
 
 
