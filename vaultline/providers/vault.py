@@ -390,6 +390,30 @@ class VaultProvider(Provider):
         data: Mapping[str, Any] = answer.get("data") or {}
         return data
 
+    # -- versions (KV v2 metadata, delete, undelete, destroy) -------------------------------
+
+    def version_rows(self, path: str) -> tuple[int, list[tuple[int, str, str | None, bool]]]:
+        """``(current version, [(version, created, deleted or None, destroyed)])``."""
+        metadata = self.metadata(path)
+        if not metadata:
+            raise ProviderError(f"nothing at {self.display_path(path)}", provider=self.name)
+        rows = []
+        for number, info in sorted((metadata.get("versions") or {}).items(),
+                                   key=lambda item: int(item[0])):
+            rows.append((int(number), str(info.get("created_time") or ""),
+                         info.get("deletion_time") or None, bool(info.get("destroyed"))))
+        return int(metadata.get("current_version") or 0), rows
+
+    def change_versions(self, action: str, path: str, versions: list[int]) -> None:
+        """``delete`` (soft), ``undelete`` or ``destroy`` the given versions of ``path``."""
+        self._token()
+        full = self._full(path)
+        calls = {"delete": "delete_secret_versions", "undelete": "undelete_secret_versions",
+                 "destroy": "destroy_secret_versions"}
+        self._hvac(lambda c: getattr(c.secrets.kv.v2, calls[action])(
+            path=full, versions=versions, mount_point=self.mount),
+            f"{self.mount}/{action}/{full}", write=True)
+
     def remote_key(self, path: str) -> str:
         return self._full(path)
 
