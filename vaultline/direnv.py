@@ -16,8 +16,7 @@ from vaultline.project import Project
 def watched_files(project: Project, env: str) -> list[Path]:
     """The files whose change changes what ``env`` resolves to (relative to the root)."""
     files = [project.file, *project.included_files]
-    for pack in (*(f.parent / "env" / env for f in project.included_files),
-                 project.pack_dir(env)):
+    for pack in (*project.shared_pack_dirs(env), project.pack_dir(env)):
         files += [pack / "values.yaml", pack / "secrets.yaml"]
     return [_relative(f, project.root) for f in files]
 

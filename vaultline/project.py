@@ -6,7 +6,10 @@
 
 ``include:`` names shared project files (a monorepo's common layer): their defaults, schema,
 providers, environments and their own ``env/<env>/`` packs sit below the including file's,
-key by key, within each layer; every entry keeps the file it came from.
+key by key, within each layer; every entry keeps the file it came from. ``apps:`` instead of
+``app:`` declares several apps in one file, each with its own directory of packs
+(``<dir>/env/<env>/``) above the file's own ``env/<env>/``; the app is the one whose directory
+holds the starting directory, or ``VAULTLINE_APP``.
 
 Everything here is validated when loaded; an invalid file raises a ConfigError that names
 ``FILE:LINE`` and says what is wrong, so nothing downstream ever sees a half-valid project.
@@ -31,7 +34,7 @@ PROJECT_FILE = "vaultline.yaml"
 BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
 # Sections owned by other parts of vaultline (key rings, rotation...) are kept raw for them.
 _SECTIONS = {"version", "app", "environments", "defaults", "schema", "providers", "store",
-             "keys", "rotation", "policy", "audit", "scan", "overrides", "include"}
+             "keys", "rotation", "policy", "audit", "scan", "overrides", "include", "apps"}
 # What a shared (included) file may hold: everything that is not one app's own.
 _SHARED_SECTIONS = {"version", "include", "environments", "defaults", "schema", "providers"}
 _ENV_FIELDS = {"protected", "max_override_ttl", "allow_env_overrides", "env_override_prefix",
@@ -97,8 +100,10 @@ class Project:
                  defaults: dict[str, Entry], schema: dict[str, SchemaEntry],
                  providers: dict[str, ProviderConfig], store_dir: Path,
                  sections: Mapping[str, Any] | None = None,
-                 included_files: list[Path] | None = None):
+                 included_files: list[Path] | None = None, app_dir: Path | None = None):
         self.root = root
+        # An app declared under `apps:` keeps its packs in its own directory.
+        self.app_dir = app_dir or root
         # Shared project files, lowest precedence first; their env/ packs sit below ours.
         self.included_files = list(included_files or [])
         self.app = app
@@ -150,10 +155,7 @@ class Project:
         if version != 1:
             raise ConfigError(f"unsupported version {version!r}; this vaultline reads version 1",
                               file=shown, line=line_of(doc, "version"))
-        app = doc.get("app")
-        if not isinstance(app, str) or not app.strip():
-            raise ConfigError("'app' must be a non-empty string (e.g. app: nexus-engine)",
-                              file=shown, line=line_of(doc, "app") or 1)
+        app, app_dir = _select_app(doc, base, shown, (start or Path.cwd()).resolve())
         included = _included(doc, path, shown, frozenset({path.resolve()}))
         schema: dict[str, SchemaEntry] = {}
         defaults: dict[str, Entry] = {}
@@ -181,7 +183,7 @@ class Project:
                          or store_cfg.get("path") or ".vaultline")
         return cls(
             root=base,
-            app=app.strip(),
+            app=app,
             environments=environments,
             defaults=defaults,
             schema=schema,
@@ -190,6 +192,7 @@ class Project:
             sections={k: v for k, v in doc.items() if k in
                       {"keys", "rotation", "policy", "audit", "scan", "overrides"}},
             included_files=[i.path for i in included],
+            app_dir=app_dir,
         )
 
     def environment(self, env: str) -> Environment:
@@ -202,7 +205,15 @@ class Project:
             ) from None
 
     def pack_dir(self, env: str) -> Path:
-        return self.root / "env" / env
+        return self.app_dir / "env" / env
+
+    def shared_pack_dirs(self, env: str) -> list[Path]:
+        """Packs below the app's own, lowest first: included files', then (for an app under
+        ``apps:``) the project file's own ``env/<env>/``."""
+        dirs = [f.parent / "env" / env for f in self.included_files]
+        if self.app_dir != self.root:
+            dirs.append(self.root / "env" / env)
+        return dirs
 
     def pack(self, env: str) -> EnvironmentPack:
         """The environment pack, loaded and validated once per Project object."""
@@ -215,8 +226,8 @@ class Project:
         self.environment(env)
         values: dict[str, Entry] = {}
         refs: dict[str, Entry] = {}
-        for shared in self.included_files:
-            pack = self._load_one_pack(shared.parent / "env" / env)
+        for shared in self.shared_pack_dirs(env):
+            pack = self._load_one_pack(shared)
             values.update(pack.values)
             refs.update(pack.secrets)
         own = self._load_one_pack(self.pack_dir(env))
@@ -276,6 +287,42 @@ class Project:
             return ProviderConfig(name, name, {})
         raise ConfigError(f"unknown provider {name!r}; configure it under 'providers' in "
                           f"{PROJECT_FILE}")
+
+
+def _select_app(doc: Mapping[str, Any], base: Path, shown: str,
+                start: Path) -> tuple[str, Path | None]:
+    """``(app name, its directory or None)`` from ``app:`` or ``apps:``."""
+    apps = doc.get("apps")
+    if apps is None:
+        app = doc.get("app")
+        if not isinstance(app, str) or not app.strip():
+            raise ConfigError("'app' must be a non-empty string (e.g. app: nexus-engine)",
+                              file=shown, line=line_of(doc, "app") or 1)
+        return app.strip(), None
+    at = line_of(doc, "apps")
+    if "app" in doc:
+        raise ConfigError("give either 'app' (one app) or 'apps' (several), not both",
+                          file=shown, line=at)
+    if not isinstance(apps, Mapping) or not apps or not all(
+            isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
+            for k, v in apps.items()):
+        raise ConfigError("'apps' must map each app name to its directory (e.g. apps: "
+                          "{api: services/api, worker: services/worker})", file=shown, line=at)
+    dirs = {name.strip(): (base / folder).resolve() for name, folder in apps.items()}
+    chosen = os.environ.get("VAULTLINE_APP")
+    if chosen:
+        if chosen not in dirs:
+            raise ConfigError(f"VAULTLINE_APP={chosen!r} is not among the apps declared here "
+                              f"({', '.join(dirs)})", file=shown, line=at)
+        return chosen, dirs[chosen]
+    holding = [name for name, folder in dirs.items()
+               if start == folder or folder in start.parents]
+    if not holding:
+        raise ConfigError(f"this file declares several apps ({', '.join(dirs)}); run inside "
+                          "one's directory or set VAULTLINE_APP", file=shown, line=at)
+    # The deepest directory wins when one app's directory holds another's.
+    name = max(holding, key=lambda n: len(dirs[n].parts))
+    return name, dirs[name]
 
 
 class _Included(NamedTuple):

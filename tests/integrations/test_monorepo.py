@@ -120,3 +120,41 @@ def test_direnv_watches_the_shared_files_too(repo: Path) -> None:
     assert [str(p) for p in watched_files(api, "prod")] == [
         "vaultline.yaml", f"{shared}/vaultline.yaml", f"{shared}/env/prod/values.yaml",
         f"{shared}/env/prod/secrets.yaml", "env/prod/values.yaml", "env/prod/secrets.yaml"]
+
+
+@pytest.fixture
+def several(tmp_path: Path) -> Path:
+    return write(tmp_path, {
+        "vaultline.yaml": """
+            apps: {api: services/api, worker: services/worker}
+            environments: [prod]
+            defaults: {Logging:Level: Information}
+        """,
+        "env/prod/values.yaml": "Logging:Level: Warning\nRegion: eu\n",
+        "services/api/env/prod/values.yaml": "Logging:Level: Debug\n",
+        "services/worker/env/prod/values.yaml": "Queue:Name: jobs\n",
+    })
+
+
+def test_one_file_declares_several_apps(several: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = several / "services/api/src/handlers"
+    deep.mkdir(parents=True)
+    api = Project.load(deep)  # walks up to the one vaultline.yaml
+    assert (api.app, api.root, api.app_dir) == ("api", several, several / "services/api")
+    values = api.pack("prod").values
+    assert values["Logging:Level"].value == "Debug" and values["Region"].value == "eu"
+    worker = Project.load(several / "services/worker")
+    assert worker.app == "worker" and worker.pack("prod").values["Logging:Level"].value == "Warning"
+    with pytest.raises(ConfigError, match=r"declares several apps \(api, worker\)"):
+        Project.load(several)
+    monkeypatch.setenv("VAULTLINE_APP", "worker")
+    assert Project.load(several).app == "worker"
+    monkeypatch.setenv("VAULTLINE_APP", "nope")
+    with pytest.raises(ConfigError, match="VAULTLINE_APP='nope' is not among"):
+        Project.load(several)
+
+
+def test_apps_and_app_together_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, {"vaultline.yaml": "app: a\napps: {b: b}\nenvironments: [dev]\n"})
+    with pytest.raises(ConfigError, match=r"vaultline.yaml:2: give either 'app'"):
+        Project.load(tmp_path)
