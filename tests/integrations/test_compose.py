@@ -45,6 +45,27 @@ def test_files_hold_the_exact_value_0600_under_any_umask(tmp_path: Path) -> None
     assert sorted(p.name for p in path.parent.iterdir()) == ["JWT__KEY"]
 
 
+def test_docker_compose_accepts_the_block(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    rows = [ResolvedValue("Jwt:Key", "k", True, Provenance(Layer.SECRETS, "t")),
+            ResolvedValue("Db:Password", "p", True, Provenance(Layer.SECRETS, "t"))]
+    snippet = write_secrets(Bundle("prod", {r.key: r for r in rows}), tmp_path / "s")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    secrets: [jwt__key, db__password]\n"
+        + snippet + "\n")
+    out = subprocess.run([str(Path(sys.executable).with_name("docker-compose")), "config",
+                          "--format", "json"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr  # compose's schema and its secret references
+    model = json.loads(out.stdout)
+    assert {s["source"] for s in model["services"]["app"]["secrets"]} == {"jwt__key",
+                                                                          "db__password"}
+    assert Path(model["secrets"]["jwt__key"]["file"]).read_text() == "k"
+
+
 def test_cli_prints_the_block_and_no_value(cli: Cli, tmp_path: Path) -> None:
     put_all(cli)
     out = tmp_path / "compose-secrets"

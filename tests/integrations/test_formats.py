@@ -94,6 +94,37 @@ def test_dotenv_gives_python_dotenv_the_exact_value(value: str, tmp_path: Path) 
     assert dotenv_values(path, interpolate=False) == {"K__V0": value}
 
 
+def compose_environment(env_file: Path, file_format: str | None = None) -> dict[str, str]:
+    """What docker compose (the real binary, ``config``) reads from an ``env_file``."""
+    import json
+    import sys
+
+    entry = f"{{path: {env_file.name}, format: {file_format}}}" if file_format else env_file.name
+    (env_file.parent / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: busybox\n    env_file: [{entry}]\n")
+    out = subprocess.run([str(Path(sys.executable).with_name("docker-compose")), "config",
+                          "--format", "json"], cwd=env_file.parent, capture_output=True,
+                         text=True, timeout=60, env={"PATH": os.environ["PATH"], "HOME": "/nonexistent"})
+    assert out.returncode == 0, out.stderr
+    environment: dict[str, str] = json.loads(out.stdout)["services"]["app"]["environment"]
+    # `config` writes the model back with compose's own escape of a literal '$' as '$$'.
+    return {k: v.replace("$$", "$") for k, v in environment.items()}
+
+
+def test_dotenv_gives_docker_compose_the_exact_values(tmp_path: Path) -> None:
+    accepted = []
+    for value in TRICKY:
+        try:
+            render(bundle_of(value), "dotenv", reveal=True)
+        except ConfigError:
+            continue
+        accepted.append(value)
+    assert len(accepted) >= 9
+    path = tmp_path / "app.env"
+    path.write_text(render(bundle_of(*accepted), "dotenv", reveal=True) + "\n")
+    assert compose_environment(path) == {f"K__V{i}": v for i, v in enumerate(accepted)}
+
+
 def test_dotenv_never_hands_over_an_expanded_home(tmp_path: Path) -> None:
     path = tmp_path / ".env"
     for value in ("it's \\home\\", "pa$$word $HOME", "line\nbreak"):
@@ -110,6 +141,14 @@ def test_docker_env_is_raw_and_read_back_as_docker_does(value: str) -> None:
     # docker/cli opts.ParseEnvFile: left-trim the line, split at the first '=', keep the rest.
     name, _, read = text.lstrip().partition("=")
     assert (name, read) == ("K__V0", value)
+
+
+def test_docker_env_through_compose_raw_env_files(tmp_path: Path) -> None:
+    # compose's `format: raw` reads an env file as `docker run --env-file` does.
+    values = [v for v in TRICKY if "\n" not in v]
+    path = tmp_path / "docker.env"
+    path.write_text(render(bundle_of(*values), "docker-env", reveal=True) + "\n")
+    assert compose_environment(path, "raw") == {f"K__V{i}": v for i, v in enumerate(values)}
 
 
 def test_docker_env_refuses_multi_line_values_pointing_at_files() -> None:
