@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shlex
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -138,22 +139,40 @@ def render_docker_env(bundle: Bundle, opts: RenderOptions) -> str:
     return "\n".join(lines)
 
 
+# What the API server accepts: a Secret's name is a DNS subdomain, a namespace a DNS label,
+# a data key letters, digits, '-', '_' and '.'.
+_K8S_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_K8S_NAMESPACE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_K8S_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+
+
 def render_k8s_secret(bundle: Bundle, opts: RenderOptions) -> str:
     import yaml
 
     if not opts.reveal:
         raise ConfigError("a Kubernetes Secret holds real values: add --reveal (and prefer "
                           "ExternalSecret references in git)")
-    metadata: dict[str, str] = {"name": opts.name or f"config-{bundle.env}"}
+    name = opts.name or f"config-{bundle.env}"
+    if not _K8S_NAME.match(name):
+        raise ConfigError(f"Secret name {name!r} is not a Kubernetes name (lowercase letters, "
+                          "digits, '-' and '.'); pass --name")
+    metadata: dict[str, str] = {"name": name}
     if opts.namespace:
+        if not _K8S_NAMESPACE.match(opts.namespace):
+            raise ConfigError(f"namespace {opts.namespace!r} is not a Kubernetes namespace "
+                              "(up to 63 lowercase letters, digits and '-')")
         metadata["namespace"] = opts.namespace
+    pairs = env_pairs(bundle, True, opts.prefix)
+    bad = next((k for k, _, _ in pairs if not _K8S_KEY.match(k)), None)
+    if bad is not None:
+        raise ConfigError(f"{bad!r} cannot be a Secret data key (letters, digits, '-', '_', '.'); "
+                          "change --prefix")
     doc = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": metadata,
         "type": "Opaque",
-        "data": {k: base64.b64encode(v.encode()).decode()
-                 for k, v, _ in env_pairs(bundle, True, opts.prefix)},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v, _ in pairs},
     }
     return str(yaml.safe_dump(doc, sort_keys=False)).rstrip("\n")
 

@@ -75,3 +75,7 @@ def test_cli_prints_the_block_and_no_value(cli: Cli, tmp_path: Path) -> None:
     secrets = yaml.safe_load(result.stdout)["secrets"]
     assert Path(secrets["connectionstrings__primary"]["file"]).read_text() == CANARY
     assert "logging__loglevel__default" not in secrets
+    default = cli("resolve", "--env", "prod", "--format", "compose")
+    assert default.returncode == 0, default.stderr
+    written = Path(yaml.safe_load(default.stdout)["secrets"]["connectionstrings__primary"]["file"])
+    assert written.parent == cli.root / ".vaultline" / "compose"

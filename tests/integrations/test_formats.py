@@ -194,3 +194,18 @@ def test_k8s_secret_takes_name_and_namespace() -> None:
     assert base64.b64decode(doc["data"]["K__V0"]).decode() == "v'$x\n"
     default = yaml.safe_load(render(bundle_of("v"), "k8s-secret", reveal=True))
     assert default["metadata"] == {"name": "config-prod"}
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"name": "Api_Config"}, "not a Kubernetes name"),
+    ({"namespace": "Shop"}, "not a Kubernetes namespace"),
+    ({"prefix": "my app "}, "cannot be a Secret data key"),
+])
+def test_k8s_secret_refuses_what_the_api_server_would(options: dict[str, str],
+                                                      message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        render(bundle_of("v"), "k8s-secret", reveal=True, **options)
+    # An environment named so that the default config-<env> is no Kubernetes name.
+    upper = Bundle("Prod_EU", {r.key: r for r in bundle_of("v").resolved_values()})
+    with pytest.raises(ConfigError, match=r"'config-Prod_EU'.*pass --name"):
+        render(upper, "k8s-secret", reveal=True)

@@ -70,11 +70,11 @@ def refs(env: str, fmt: str, store_kind: str, namespace: str | None,
 @click.option("--outputs", is_flag=True,
               help="With --format github: also write the values to $GITHUB_OUTPUT.")
 @click.option("--secrets-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".vaultline/compose"), show_default=True,
-              help="With --format compose: where each secret's 0600 file is written.")
+              help="With --format compose: where each secret's 0600 file is written "
+                   "(default: compose/ in the project's git-ignored .vaultline directory).")
 @project_dir_option
 def resolve(env: str, fmt: str, reveal: bool, prefix: str, k8s_name: str | None,
-            namespace: str | None, outputs: bool, secrets_dir: Path,
+            namespace: str | None, outputs: bool, secrets_dir: Path | None,
             project_dir: Path | None) -> None:
     """Resolve an environment: defaults, env pack, secrets, runtime overrides (highest wins).
 
@@ -104,7 +104,8 @@ def resolve(env: str, fmt: str, reveal: bool, prefix: str, k8s_name: str | None,
     if fmt == "compose":
         from vaultline.compose import write_secrets
 
-        click.echo(write_secrets(resolve_bundle(project_dir, env, reveal=True), secrets_dir,
+        directory = secrets_dir or load_project(project_dir).store_dir / "compose"
+        click.echo(write_secrets(resolve_bundle(project_dir, env, reveal=True), directory,
                                  prefix=prefix))
         return
     bundle = resolve_bundle(project_dir, env, reveal=reveal)
