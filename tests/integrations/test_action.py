@@ -58,17 +58,27 @@ def test_action_declares_install_check_export_in_order() -> None:
 
 
 def test_install_step_installs_the_action_checkout_with_extras(tmp_path: Path) -> None:
+    # python3 is replaced by a recorder whose `-m venv DIR` makes a DIR/bin/pip recorder.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     recorder = bin_dir / "python3"
-    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/args\n')
+    recorder.write_text(
+        "#!/bin/sh\n"
+        'echo "python3 $*" >> "$LOG"\n'
+        'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"\n'
+        '  printf \'#!/bin/sh\\necho "pip $*" >> "$LOG"\\n\' > "$3/bin/pip"; chmod +x "$3/bin/pip"; fi\n')
     recorder.chmod(0o755)
-    inputs = {"extras": "vault,aws"}
-    result = _run_step(_steps()[0], inputs, {"PATH": f"{bin_dir}:{os.environ['PATH']}"},
-                       tmp_path)
+    runner_temp, github_path, log = tmp_path / "temp", tmp_path / "github_path", tmp_path / "log"
+    runner_temp.mkdir()
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RUNNER_TEMP": str(runner_temp),
+           "GITHUB_PATH": str(github_path), "LOG": str(log)}
+    result = _run_step(_steps()[0], {"extras": "vault,aws"}, env, tmp_path)
     assert result.returncode == 0, result.stderr
-    args = (tmp_path / "args").read_text().splitlines()
-    assert args[:3] == ["-m", "pip", "install"] and args[-1] == f"{ACTION.parent}[vault,aws]"
+    venv = runner_temp / "vaultline-venv"
+    assert log.read_text().splitlines() == [
+        f"python3 -m venv {venv}",
+        f"pip install --quiet --disable-pip-version-check {ACTION.parent}[vault,aws]"]
+    assert github_path.read_text() == f"{venv}/bin\n"
 
 
 def test_check_and_export_steps_against_a_project(cli: Cli, tmp_path: Path) -> None:
