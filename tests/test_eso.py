@@ -77,6 +77,10 @@ def test_namespace_goes_into_every_manifest(root: Path) -> None:
     assert result.returncode == 0, result.stderr
     docs = list(yaml.safe_load_all(result.stdout))
     assert len(docs) == 2 and {d["metadata"]["namespace"] for d in docs} == {"shop"}
+    bad = subprocess.run([VAULTLINE, "refs", "--env", "prod", "--format", "external-secret",
+                          "--namespace", "Shop_1"], cwd=root, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "not a Kubernetes namespace" in bad.stderr
 
 
 @pytest.mark.parametrize(("secrets", "says"), [

@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from vaultline import keypath
+from vaultline.formats import k8s_namespace
 from vaultline.resolver import Resolver
 
 API_VERSION = "external-secrets.io/v1"
@@ -52,7 +53,7 @@ def external_secrets(resolver: Resolver, *, store_kind: str = "SecretStore",
         target = f"{project.app}-{env}" if len(by_provider) == 1 else f"{project.app}-{env}-{name}"
         metadata: dict[str, Any] = {"name": target}
         if namespace:
-            metadata["namespace"] = namespace
+            metadata["namespace"] = k8s_namespace(namespace)
         metadata["labels"] = {"app.kubernetes.io/name": project.app, "vaultline.io/env": env}
         manifests.append({
             "apiVersion": API_VERSION,

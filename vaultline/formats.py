@@ -146,6 +146,14 @@ _K8S_NAMESPACE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _K8S_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 
+def k8s_namespace(namespace: str) -> str:
+    """``namespace`` if the API server would take it, else a ConfigError saying why."""
+    if not _K8S_NAMESPACE.match(namespace):
+        raise ConfigError(f"namespace {namespace!r} is not a Kubernetes namespace (up to 63 "
+                          "lowercase letters, digits and '-')")
+    return namespace
+
+
 def render_k8s_secret(bundle: Bundle, opts: RenderOptions) -> str:
     import yaml
 
@@ -158,10 +166,7 @@ def render_k8s_secret(bundle: Bundle, opts: RenderOptions) -> str:
                           "digits, '-' and '.'); pass --name")
     metadata: dict[str, str] = {"name": name}
     if opts.namespace:
-        if not _K8S_NAMESPACE.match(opts.namespace):
-            raise ConfigError(f"namespace {opts.namespace!r} is not a Kubernetes namespace "
-                              "(up to 63 lowercase letters, digits and '-')")
-        metadata["namespace"] = opts.namespace
+        metadata["namespace"] = k8s_namespace(opts.namespace)
     pairs = env_pairs(bundle, True, opts.prefix)
     bad = next((k for k, _, _ in pairs if not _K8S_KEY.match(k)), None)
     if bad is not None:
@@ -195,4 +200,4 @@ def render(bundle: Bundle, fmt: str, *, reveal: bool = False, prefix: str = "",
     return RENDERERS[fmt](bundle, RenderOptions(reveal, prefix, name, namespace))
 
 
-__all__ = ["FORMATS", "RenderOptions", "env_pairs", "render"]
+__all__ = ["FORMATS", "RenderOptions", "env_pairs", "k8s_namespace", "render"]
