@@ -14,11 +14,12 @@ from vaultline.project import Project
 
 
 def watched_files(project: Project, env: str) -> list[Path]:
-    """The files whose change changes what ``env`` resolves to (relative to the root)."""
+    """The files whose change changes what ``env`` resolves to: relative to the app's
+    directory (where its .envrc goes), absolute outside it."""
     files = [project.file, *project.included_files]
     for pack in (*project.shared_pack_dirs(env), project.pack_dir(env)):
         files += [pack / "values.yaml", pack / "secrets.yaml"]
-    return [_relative(f, project.root) for f in files]
+    return [_relative(f, project.app_dir) for f in files]
 
 
 def _relative(path: Path, root: Path) -> Path:

@@ -143,6 +143,11 @@ def test_one_file_declares_several_apps(several: Path, monkeypatch: pytest.Monke
     assert (api.app, api.root, api.app_dir) == ("api", several, several / "services/api")
     values = api.pack("prod").values
     assert values["Logging:Level"].value == "Debug" and values["Region"].value == "eu"
+    from vaultline.direnv import watched_files
+
+    assert [str(p) for p in watched_files(api, "prod")] == [
+        f"{several}/vaultline.yaml", f"{several}/env/prod/values.yaml",
+        f"{several}/env/prod/secrets.yaml", "env/prod/values.yaml", "env/prod/secrets.yaml"]
     worker = Project.load(several / "services/worker")
     assert worker.app == "worker" and worker.pack("prod").values["Logging:Level"].value == "Warning"
     with pytest.raises(ConfigError, match=r"declares several apps \(api, worker\)"):
