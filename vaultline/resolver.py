@@ -244,6 +244,8 @@ class Resolver:
             pack = self.project.pack_dir(self.env).relative_to(self.project.root)
             warnings.append(f"{self.env} resolves no keys: add values to {pack}/values.yaml "
                             f"or references to {pack}/secrets.yaml")
+        for provider in self._providers.values():
+            warnings.extend(provider.warnings)
         if offline and not failures and (problem := offline.remember(fetched, remote)):
             warnings.append(problem)
         return Bundle(self.env, winners, shadowed, warnings=warnings), failures

@@ -1,4 +1,4 @@
-"""Store commands: ``put``, ``get``, ``ls``, ``versions``, ``rm``, ``undelete``.
+"""Store commands: ``put``, ``get``, ``ls``, ``versions``, ``rm``, ``undelete``, ``rollback``.
 
 Each takes ``KEY --env E`` (the environment pack says where the key's secret lives) or a full
 reference such as ``local:nexus-engine/prod/ConnectionStrings/Primary``.
@@ -21,7 +21,6 @@ from vaultline.cli._context import (
 )
 from vaultline.cli._output import emit_json, emit_table, format_option
 from vaultline.errors import ConfigError
-from vaultline.store import EmbeddedStore
 
 _TARGET = click.argument("target", metavar="KEY_OR_REFERENCE")
 
@@ -129,17 +128,21 @@ def ls(prefix: str, provider_name: str, env: str | None, fmt: str,
 @format_option("table", "json")
 @project_dir_option
 def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -> None:
-    """Show every version of a secret in the embedded store (values are never shown).
+    """Show every version of a secret (embedded store, Vault/OpenBao KV v2; never values).
 
     \b
-    Example:
+    Examples:
       vaultline versions local:nexus-engine/prod/ConnectionStrings/Primary
+      vaultline versions ConnectionStrings:Primary --env prod
     """
+    from vaultline.versioning import versions_of
+
     project = load_project(project_dir)
     where = resolve_target(project, target, env)
-    store = _local_store(where)
-    rows = store.versions(where.path)
-    where.provider.close()
+    try:
+        rows = versions_of(where.provider).rows(where.path)
+    finally:
+        where.provider.close()
     if fmt == "json":
         emit_json([{"version": r.version, "created_time": r.created_time,
                     "deleted_time": r.deleted_time, "destroyed": r.destroyed} for r in rows])
@@ -150,12 +153,20 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
                 for r in rows])
 
 
-def _local_store(where: Target) -> EmbeddedStore:
-    from vaultline.providers.local import LocalProvider
+def _change(action: str, target: str, env: str | None, version_list: str | None,
+            project_dir: Path | None) -> tuple[Target, list[int]]:
+    from vaultline.versioning import versions_of
 
-    if not isinstance(where.provider, LocalProvider):
-        raise ConfigError("versions, rm and undelete work on the embedded store (local:...)")
-    return where.provider.store
+    project = load_project(project_dir)
+    where = resolve_target(project, target, env)
+    try:
+        with audited(project, action, where, env) as detail:
+            chosen = versions_of(where.provider).change(action, where.path,
+                                                        _versions_list(version_list))
+            detail["versions"] = chosen
+    finally:
+        where.provider.close()
+    return where, chosen
 
 
 @click.command()
@@ -168,20 +179,16 @@ def _local_store(where: Target) -> EmbeddedStore:
 def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
        project_dir: Path | None) -> None:
     """Delete versions of a secret: soft (undelete restores it) or --destroy (for good).
+    Works on the embedded store and Vault/OpenBao KV v2.
 
     \b
     Examples:
       vaultline rm local:nexus-engine/dev/Api:Key
       vaultline rm local:nexus-engine/dev/Api:Key --versions 1,2 --destroy
+      vaultline rm Api:Key --env prod --versions 3
     """
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    store = _local_store(where)
-    with audited(project, "destroy" if destroy else "delete", where, env) as detail:
-        chosen = (store.destroy if destroy else store.delete)(where.path,
-                                                              _versions_list(version_list))
-        detail["versions"] = chosen
-    where.provider.close()
+    where, chosen = _change("destroy" if destroy else "delete", target, env, version_list,
+                            project_dir)
     verb = "destroyed" if destroy else "deleted"
     click.echo(f"{where}: {verb} version(s) {', '.join(map(str, chosen))}")
 
@@ -194,17 +201,40 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
 @project_dir_option
 def undelete(target: str, env: str | None, version_list: str | None,
              project_dir: Path | None) -> None:
-    """Restore soft-deleted versions of a secret.
+    """Restore soft-deleted versions of a secret (embedded store, Vault/OpenBao KV v2).
 
     \b
     Example:
       vaultline undelete local:nexus-engine/dev/Api/Key --versions 2
     """
+    where, chosen = _change("undelete", target, env, version_list, project_dir)
+    click.echo(f"{where}: restored version(s) {', '.join(map(str, chosen))}")
+
+
+@click.command()
+@_TARGET
+@env_option(required=False)
+@click.option("--to", "to", default=None, metavar="VERSION",
+              help="The version to go back to (default: the newest live one before the "
+                   "current; on AWS: the AWSPREVIOUS version).")
+@project_dir_option
+def rollback(target: str, env: str | None, to: str | None, project_dir: Path | None) -> None:
+    """Make an earlier version current again: the embedded store and Vault/OpenBao write its
+    content as a new version (check-and-set); AWS moves the AWSCURRENT label back.
+
+    \b
+    Examples:
+      vaultline rollback local:nexus-engine/prod/ConnectionStrings/Primary
+      vaultline rollback ConnectionStrings:Primary --env prod --to 3
+    """
+    from vaultline.versioning import versions_of
+
     project = load_project(project_dir)
     where = resolve_target(project, target, env)
-    store = _local_store(where)
-    with audited(project, "undelete", where, env) as detail:
-        chosen = store.undelete(where.path, _versions_list(version_list))
-        detail["versions"] = chosen
-    where.provider.close()
-    click.echo(f"{where}: restored version(s) {', '.join(map(str, chosen))}")
+    try:
+        with audited(project, "write", where, env) as detail:
+            back_to, current = versions_of(where.provider).rollback(where.path, to)
+            detail.update({"rollback_to": back_to, "version": current})
+    finally:
+        where.provider.close()
+    click.echo(f"{where}: rolled back to version {back_to} (current: {current})")

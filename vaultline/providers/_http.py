@@ -26,6 +26,7 @@ from vaultline.providers._retry import Transient
 @dataclass(frozen=True, slots=True)
 class TLSOptions:
     ca_cert: str | None = None
+    ca_path: str | None = None  # a directory of CA certificates (VAULT_CAPATH)
     client_cert: str | None = None
     client_key: str | None = None
     skip_verify: bool = False
@@ -35,7 +36,7 @@ class TLSOptions:
         """The same choice in the form ``requests`` (hvac) takes it."""
         if self.skip_verify:
             return False
-        return self.ca_cert or True
+        return self.ca_cert or self.ca_path or True
 
     @property
     def requests_cert(self) -> tuple[str, str] | None:
@@ -73,7 +74,8 @@ class HttpPool:
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            context = ssl.create_default_context(cafile=self._tls.ca_cert)
+            context = ssl.create_default_context(cafile=self._tls.ca_cert,
+                                                 capath=self._tls.ca_path)
             if self._tls.skip_verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE

@@ -114,7 +114,9 @@ class AzureKeyVaultProvider(Provider):
     type = "azure-keyvault"
     default_naming = NamingConvention("{app}--{env}--{key}", "--", "lower-kebab")
     options = COMMON_OPTIONS | frozenset({"vault_url", "credential", "connection_verify",
-                                          "verify_challenge_resource"})
+                                          "verify_challenge_resource",
+                                          # role scopes for `policy generate --provider azure`
+                                          "subscription_id", "resource_group"})
     remote = True
 
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
