@@ -7,8 +7,10 @@ audits every read, and an event lost to a power cut shows up as a checkpoint mis
 rather than silently.
 
 A writer killed between its write and the checkpoint leaves valid keyed lines past the
-checkpoint: a *crash tail*. Only a holder of the master key can write such lines, so the
-next writer checks their MACs and adopts them; ``verify`` reports them, not a break.
+checkpoint: a *crash tail*, one append's batch (one timestamp). Only a holder of the
+master key can write such lines, so the next writer checks their MACs and adopts them;
+``verify`` reports them, not a break. More than one batch past the checkpoint is not a
+crash but an old checkpoint put back.
 
 If a writer finds the log's tail does not match the checkpoint otherwise (lines cut or
 rewritten, the checkpoint edited or removed, a half-written line), it does not refuse to
@@ -365,9 +367,11 @@ class AuditLog:
                 break
             chunk *= 4
         prev, seq = recorded.hash, recorded.seq
+        stamp = parsed[-1].get("time") if parsed else None
         for data in reversed(parsed):
             try:
                 if (data["v"] != FORMAT_VERSION or data["seq"] != seq + 1
+                        or data["time"] != stamp  # one append: one batch, one timestamp
                         or data["prev"] != prev or line_hash(data, self._chain) != data["hash"]):
                     return False
             except (KeyError, TypeError, AuditError):

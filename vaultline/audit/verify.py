@@ -3,11 +3,12 @@ versions against their ``write`` lines, and optionally the chain against an anch
 
 A valid log has ``seq`` = line number (across segments), each ``prev`` equal to the line
 before's ``hash``, each ``hash`` the keyed MAC of its line, and its last line equal to the
-checkpoint — or past it by valid keyed lines, a *crash tail* (a writer stopped between
-appending and checkpointing; reported, not a break). The first line that breaks one of
-these is reported with the most likely cause (forged or edited, deleted, inserted,
-reordered, truncated); telling those apart needs a second look at the file, done only once
-something is already wrong, so an intact log is read exactly once, streaming.
+checkpoint — or past it by one append's valid keyed lines (one timestamp), a *crash
+tail* (a writer stopped between appending and checkpointing; reported, not a break).
+The first line that breaks one of these is reported with the most likely cause (forged
+or edited, deleted, inserted, reordered, truncated); telling those apart needs a second
+look at the file, done only once something is already wrong, so an intact log is read
+exactly once, streaming.
 
 Every version of a secret in the embedded store must have a ``write`` line naming it (or
 an ``intent`` line with no outcome yet: its writer stopped between commit and outcome).
@@ -189,6 +190,8 @@ class _Walk:
         self.store_time: str | None = None  # versions before it were audited in an archive
         self.written: set[tuple[str, str]] = set()
         self.intents: dict[int, tuple[str, int]] = {}  # intent seq -> (path, line)
+        self.tail_time: str | None = None  # the time of the first line after the checkpoint
+        self.tail_batches = 1  # appends after the checkpoint: a crash leaves one
 
 
 def _path_of(reference: str | None) -> str | None:
@@ -233,6 +236,11 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
                 walk.written.add((path, str(detail["version"])))
         if walk.tip is not None and event.seq == walk.tip.seq:
             walk.at_tip = event.hash
+        elif walk.tip is not None and event.seq == walk.tip.seq + 1:
+            walk.tail_time = event.time
+        elif walk.tail_time is not None and event.seq > walk.tip.seq and (  # type: ignore[union-attr]
+                event.time != walk.tail_time):
+            walk.tail_batches += 1
         if walk.anchor is not None and event.seq == walk.anchor.seq:
             walk.at_anchor = event.hash
         walk.last = event
@@ -295,6 +303,10 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
     if crash_tail and walk.last is not None and walk.last.v != FORMAT_VERSION:
         return fail(last_seq - crash_tail + 1,
                     "not covered by the checkpoint: appended without the master key")
+    if crash_tail and walk.tail_batches > 1:
+        return fail(last_seq - crash_tail + 1,
+                    f"not covered by the checkpoint: {walk.tail_batches} appends after it, "
+                    "where a crash leaves one (an old checkpoint was put back)")
     missing, interrupted = _cross_check(walk, list(snapshot.writes or ()))
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
