@@ -6,10 +6,10 @@ the store's meta table, MAC'd with a key derived from the master key, and ``veri
 compares the log's tail with it. Editing the meta row without the master key breaks the MAC.
 
 Deleting the row (with the log) must not pass for a store that never had a history: the
-first checkpoint also writes a MAC'd ``audit_history`` marker, and a store holding secret
-versions has a history whatever the meta table says. Only a rollback of everything (log,
-checkpoint, marker and secrets together) is invisible from here: that is what an anchor
-outside the machine is for (:mod:`vaultline.audit.anchor`).
+first checkpoint also writes a MAC'd ``audit_history`` marker; and should that go too,
+``verify`` still finds the store's secret versions without their ``write`` lines. Only a
+rollback of everything (log, checkpoint, marker and secrets together) is invisible from
+here: that is what an anchor outside the machine is for (:mod:`vaultline.audit.anchor`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class Checkpoint(Protocol):
     def save(self, tip: Tip) -> None: ...
 
     def writes(self) -> Sequence[VersionInfo]:
-        """Every secret version the store holds, to cross-check against ``write`` lines."""
+        """The secret versions written since the audit history began, to cross-check
+        against ``write`` lines."""
 
 
 class StoreCheckpoint:
@@ -61,6 +62,7 @@ class StoreCheckpoint:
         self._store = store
         self._key = mac_key
         self._marked = False
+        self._since: str | None = None
 
     def _mac(self, tip: Tip, version: int) -> str:
         message = f"vaultline-audit-checkpoint/v{version}\n{tip.seq}\n{tip.hash}"
@@ -78,6 +80,7 @@ class StoreCheckpoint:
         except sqlite3.Error as exc:
             raise AuditError(f"cannot read the audit checkpoint from the store: {exc}") from None
         self._marked = HISTORY_NAME in rows
+        self._since = self._history_since(rows.get(HISTORY_NAME))
         raw = rows.get(META_NAME)
         if raw is None:
             self._missing(rows.get(HISTORY_NAME))
@@ -103,6 +106,15 @@ class StoreCheckpoint:
             )
         return tip
 
+    def _history_since(self, marker: str | None) -> str | None:
+        """When the audit history began, from a marker whose MAC holds; else None."""
+        try:
+            data = json.loads(marker or "")
+            since, mac = str(data["since"]), str(data["mac"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return since if hmac.compare_digest(mac, self._history_mac(since)) else None
+
     def _missing(self, marker: str | None) -> None:
         """No checkpoint: fine for a store that never had a history, a finding otherwise."""
         if marker is not None:
@@ -117,11 +129,6 @@ class StoreCheckpoint:
                                  f"kept an audit history since {since} (it was removed)")
             raise AuditError("the audit checkpoint is missing from the store, and its audit "
                              "history marker does not match its MAC")
-        written = self.writes()
-        if written:
-            raise AuditError(f"the audit checkpoint is missing from the store, which holds "
-                             f"{len(written)} secret version(s): they were written with an "
-                             "audit history (the checkpoint was removed)")
 
     def save(self, tip: Tip) -> None:
         data = {"v": CHECKPOINT_VERSION, "seq": tip.seq, "hash": tip.hash,
@@ -131,16 +138,22 @@ class StoreCheckpoint:
             if not self._marked:
                 from datetime import UTC, datetime
 
-                since = datetime.now(UTC).isoformat(timespec="seconds")
+                since = datetime.now(UTC).isoformat(timespec="microseconds")
                 marker = {"v": 1, "since": since, "mac": self._history_mac(since)}
                 self._store.meta_set(HISTORY_NAME, json.dumps(marker, separators=(",", ":")))
                 self._marked = True
+                self._since = since
         except sqlite3.Error as exc:
             # The lines are already written; the next append adopts them as a crash tail.
             raise AuditError(f"cannot update the audit checkpoint in the store: {exc}") from None
 
     def writes(self) -> Sequence[VersionInfo]:
-        return self._store.written_versions()
+        """The versions written since the audit history began (all of them when its marker
+        is gone): versions older than the first audited event — written by an older
+        vaultline, or through ``EmbeddedStore`` directly before any audit — are outside it."""
+        since = self._since
+        versions = self._store.written_versions()
+        return versions if since is None else [v for v in versions if v.created_time >= since]
 
     def __repr__(self) -> str:
         return f"StoreCheckpoint({self._store!r})"
