@@ -190,7 +190,7 @@ class _Walk:
         self.store_time: str | None = None  # versions before it were audited in an archive
         self.written: set[tuple[str, str]] = set()
         self.intents: dict[int, tuple[str, int]] = {}  # intent seq -> (path, line)
-        self.tail_time: str | None = None  # the time of the first line after the checkpoint
+        self.tail_time: str | None = None  # the time of the last line after the checkpoint
         self.tail_batches = 1  # appends after the checkpoint: a crash leaves one
 
 
@@ -236,11 +236,10 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
                 walk.written.add((path, str(detail["version"])))
         if walk.tip is not None and event.seq == walk.tip.seq:
             walk.at_tip = event.hash
-        elif walk.tip is not None and event.seq == walk.tip.seq + 1:
+        elif walk.tip is not None and event.seq > walk.tip.seq:
+            if walk.tail_time is not None and event.time != walk.tail_time:
+                walk.tail_batches += 1
             walk.tail_time = event.time
-        elif walk.tail_time is not None and event.seq > walk.tip.seq and (  # type: ignore[union-attr]
-                event.time != walk.tail_time):
-            walk.tail_batches += 1
         if walk.anchor is not None and event.seq == walk.anchor.seq:
             walk.at_anchor = event.hash
         walk.last = event
