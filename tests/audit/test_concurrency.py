@@ -87,3 +87,36 @@ def test_restart_while_others_append_loses_nothing(
     assert 0 < len(old) < 2 * EVENTS
     assert sorted(e.key or "" for e in old + new) == sorted(
         f"w{w}-{i}" for w in range(2) for i in range(EVENTS))
+
+
+def _appender(directory: str, environ: dict[str, str], start: object, stop: object) -> None:
+    with EmbeddedStore.open(Path(directory), environ=environ) as store:
+        log = AuditLog.for_store(store)
+        start.wait()  # type: ignore[attr-defined]
+        for i in range(400):  # bounded: each verify reads the whole log
+            if stop.is_set():  # type: ignore[attr-defined]
+                break
+            log.record_many([Entry(READ, key=f"k{i}-{j}", value=str(j)) for j in range(3)])
+
+
+def test_verify_reads_a_consistent_snapshot_while_a_writer_appends(
+    store: EmbeddedStore, environ: dict[str, str]
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    start, stop = context.Barrier(2), context.Event()
+    proc = context.Process(target=_appender, args=(str(store.directory), environ, start, stop))
+    proc.start()
+    log = AuditLog.for_store(store)
+    start.wait()
+    try:
+        results = []
+        for _ in range(20):
+            results.append(log.verify())
+        grew = results[-1].lines > results[0].lines
+    finally:
+        stop.set()
+        proc.join(timeout=60)
+    assert proc.exitcode == 0
+    assert [str(r) for r in results if not r.ok] == []
+    assert sum(r.ok for r in results) == 20
+    assert grew, "the writer never appended while verify ran"
