@@ -67,6 +67,11 @@ def _backup(source: Path, target: Path) -> None:
 
 @pytest.fixture
 def history(tmp_path: Path) -> History:
+    return build_history(tmp_path)
+
+
+def build_history(tmp_path: Path) -> History:
+    """The history every case starts from (also used by bench/hardening_audit.py)."""
     environ = master_key_env()
     directory = tmp_path / ".vaultline"
     clock = FakeClock()
