@@ -73,14 +73,18 @@ def cli() -> None:
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
-    """vaultline's own warnings (a damaged audit log...) as one ``vaultline: warning:`` line."""
+    """vaultline's own warnings (a damaged audit log...) as one ``vaultline: warning:`` line,
+    once per command even when several parts of it find the same damage."""
     if issubclass(category, VaultlineWarning):
-        click.echo(f"vaultline: warning: {message}", err=True)
+        if str(message) not in _shown:
+            _shown.add(str(message))
+            click.echo(f"vaultline: warning: {message}", err=True)
     else:
         _default_show_warning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
 
 
 _default_show_warning = warnings.showwarning
+_shown: set[str] = set()
 
 
 def main(argv: list[str] | None = None) -> int:
