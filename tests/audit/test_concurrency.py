@@ -93,7 +93,7 @@ def _appender(directory: str, environ: dict[str, str], start: object, stop: obje
     with EmbeddedStore.open(Path(directory), environ=environ) as store:
         log = AuditLog.for_store(store)
         start.wait()  # type: ignore[attr-defined]
-        for i in range(400):  # bounded: each verify reads the whole log
+        for i in range(1000):  # bounded: each verify reads the whole log
             if stop.is_set():  # type: ignore[attr-defined]
                 break
             log.record_many([Entry(READ, key=f"k{i}-{j}", value=str(j)) for j in range(3)])
@@ -109,14 +109,15 @@ def test_verify_reads_a_consistent_snapshot_while_a_writer_appends(
     log = AuditLog.for_store(store)
     start.wait()
     try:
-        results = []
-        for _ in range(20):
-            results.append(log.verify())
-        grew = results[-1].lines > results[0].lines
+        deadline = time.monotonic() + 30
+        while not log.path.exists() or log.path.stat().st_size == 0:  # the writer is going
+            assert time.monotonic() < deadline, "the writer never got going"
+            time.sleep(0.005)
+        results = [log.verify() for _ in range(20)]
     finally:
         stop.set()
         proc.join(timeout=60)
     assert proc.exitcode == 0
     assert [str(r) for r in results if not r.ok] == []
     assert sum(r.ok for r in results) == 20
-    assert grew, "the writer never appended while verify ran"
+    assert results[-1].lines > results[0].lines, "verify never overlapped a write"
