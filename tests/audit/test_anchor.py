@@ -129,3 +129,32 @@ def test_automatic_anchor_every_n_events(tmp_path: Path) -> None:
         for i in range(6):
             session.audit.record(READ, key=f"L{i}")
         assert json.loads(anchor_file.read_text())["seq"] == 10
+
+
+def test_a_damaged_log_is_not_anchored(tmp_path: Path) -> None:
+    project, environ = _project(tmp_path / "p")
+    with EmbeddedStore.open(project.store_dir, environ=environ) as store:
+        log = AuditLog.for_store(store)
+        for i in range(3):
+            log.record(READ, key=f"K{i}")
+        log.path.write_bytes(log.path.read_bytes().splitlines(keepends=True)[0])
+        with pytest.raises(AuditError, match="not anchoring a damaged log"):
+            log.head()
+
+
+def test_segment_size_comes_from_vaultline_yaml(tmp_path: Path) -> None:
+    from vaultline.session import Session
+
+    environ = master_key_env()
+    make_project(tmp_path / "p", {"vaultline.yaml": """
+        version: 1
+        app: nexus-engine
+        environments: [prod]
+        audit:
+          segment_size: 4KiB
+    """}, environ=environ)
+    with Session(Project.load(tmp_path / "p"), environ=environ) as session:
+        for i in range(40):
+            session.audit.record(READ, key=f"K{i}")
+        assert [p.name for p in session.audit.files()][:2] == ["audit.1.log", "audit.2.log"]
+        assert session.audit.verify().ok
