@@ -26,6 +26,11 @@
     └── CommandNotFoundError       `run` could not find the command to start (127)
         └── CommandNotExecutableError  found, but not executable (126)
 
+Warnings (``warnings.warn``; the CLI prints ``vaultline: warning: ...``):
+
+    VaultlineWarning
+    └── AuditDamageWarning         a command found the audit log damaged and recorded it
+
 Messages never contain secret values: they name the file, line, key, reference or
 provider, and say what to do next.
 """
@@ -146,6 +151,14 @@ class ResolutionError(VaultlineError):
 
 class AuditError(VaultlineError):
     pass
+
+
+class VaultlineWarning(UserWarning):
+    """Base of the warnings vaultline emits; the CLI prints each as one line on stderr."""
+
+
+class AuditDamageWarning(VaultlineWarning):
+    """The audit log was found damaged (cut, edited, checkpoint removed); work went on."""
 
 
 class OverrideError(VaultlineError):

@@ -28,7 +28,16 @@ def _now() -> datetime:
 def open_audit_log(project: Project, store: EmbeddedStore | None) -> audit.AuditLog:
     """The project's audit log; without an embedded store it is kept without value HMACs."""
     if store is not None:
-        return audit.AuditLog.for_store(store)
+        from vaultline.audit.settings import parse_settings
+
+        settings = parse_settings(project.sections.get("audit"), str(project.file))
+        log = audit.AuditLog.for_store(store, segment_size=settings.segment_size)
+        if settings.anchor_to is not None and settings.anchor_every is not None:
+            from vaultline.audit.anchor import auto_anchor
+
+            log.after_append = auto_anchor(project, store, settings.anchor_to,
+                                           settings.anchor_every)
+        return log
     private_dir(project.store_dir)
     return audit.AuditLog(project.store_dir / audit.log.LOG_NAME, hmac_key=None, checkpoint=None)
 

@@ -128,33 +128,34 @@ def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
     return bundle
 
 
-def record(project: Project, action: str, *, reference: str, key: str | None = None,
-           env: str | None = None, value: str | None = None, outcome: str = "ok",
-           actor: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    """Audit one store command (put, get, rm...) in the project's log."""
-    from vaultline.session import Session
-
-    with Session(project) as session:
-        session.audit.record(action, env=env, key=key, reference=reference, value=value,
-                             outcome=outcome, actor=actor, detail=detail)
-
-
 @contextlib.contextmanager
 def audited(project: Project, action: str, where: Target, env: str | None,
             value: str | None = None) -> Iterator[dict[str, Any]]:
-    """Record ``action`` on ``where`` whatever happens: ok, denied or failed (never the value)."""
-    from vaultline.errors import PermissionDeniedError, VaultlineError
+    """Record ``action`` on ``where`` whatever happens: ok, denied or failed (never the value).
 
-    detail: dict[str, Any] = {}
-    try:
-        yield detail
-    except PermissionDeniedError:
-        record(project, action, reference=str(where), key=where.key, env=env, outcome="denied",
-               actor=where.provider.identity)
-        raise
-    except VaultlineError as exc:
-        record(project, action, reference=str(where), key=where.key, env=env, outcome="failed",
-               actor=where.provider.identity, detail={"reason": type(exc).__name__})
-        raise
-    record(project, action, reference=str(where), key=where.key, env=env, value=value,
-           actor=where.provider.identity, detail=detail or None)
+    A change (anything but a reveal) is recorded as an intent before it and its outcome
+    after, so a process killed in between still leaves its write audited.
+    """
+    from vaultline.errors import PermissionDeniedError, VaultlineError
+    from vaultline.session import Session
+
+    with Session(project) as session:
+        log = session.audit
+        if action != "reveal":
+            with log.recording(action, env=env, key=where.key, reference=str(where),
+                               value=value, actor=where.provider.identity) as detail:
+                yield detail
+            return
+        detail = {}
+        try:
+            yield detail
+        except PermissionDeniedError:
+            log.record(action, reference=str(where), key=where.key, env=env, outcome="denied",
+                       actor=where.provider.identity)
+            raise
+        except VaultlineError as exc:
+            log.record(action, reference=str(where), key=where.key, env=env, outcome="failed",
+                       actor=where.provider.identity, detail={"reason": type(exc).__name__})
+            raise
+        log.record(action, reference=str(where), key=where.key, env=env, value=value,
+                   actor=where.provider.identity, detail=detail or None)

@@ -237,6 +237,12 @@ class EmbeddedStore:
         row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
+    def meta_rows(self, names: Collection[str]) -> list[tuple[str, str]]:
+        """Several meta rows in one query (the audit reads its checkpoint on every append)."""
+        marks = ", ".join("?" * len(names))
+        return [(str(n), str(v)) for n, v in self._db.execute(
+            f"SELECT name, value FROM meta WHERE name IN ({marks})", tuple(names))]
+
     def meta_set(self, name: str, value: str) -> None:
         self._db.execute(
             "INSERT INTO meta(name, value) VALUES (?, ?) "
@@ -389,6 +395,15 @@ class EmbeddedStore:
         ).fetchall()
         if not rows:
             raise SecretNotFoundError(f"no secret at {path}")
+        return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def written_versions(self) -> list[VersionInfo]:
+        """Every version ever written to a secret path (not vaultline's own records), for
+        the audit's cross-check: each must have its ``write`` line."""
+        low, high = _key_range(INTERNAL_PREFIX)
+        rows = self._db.execute(
+            "SELECT path, version, created_time, deleted_time, destroyed FROM versions "
+            "WHERE path < ? OR path >= ? ORDER BY path, version", (low, high))
         return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def _target_versions(self, db: sqlite3.Connection, path: str,
