@@ -459,6 +459,7 @@ class PostgresServer:
     dbname: str
     process: ManagedProcess
     data_dir: Path
+    home: Path  # removed when the server stops
 
     @property
     def dsn(self) -> str:
@@ -496,49 +497,52 @@ class PostgresServer:
         subprocess.run(_as_postgres([pg_binary("pg_ctl"), "stop", "-D", str(self.data_dir),
                                      "-m", "immediate", "-s"]), capture_output=True, check=False)
         self.process.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def start_postgres(workdir: Path, attempts: int = 3) -> PostgresServer:
-    """``initdb`` + ``postgres`` in ``workdir`` on a free loopback port, fsync off (~1 s)."""
+    """``initdb`` + ``postgres`` on a free loopback port, fsync off (~1 s); logs in ``workdir``.
+
+    The cluster lives in its own directory under the system temp dir, owned by the
+    ``postgres`` user: pytest's temp root is private to root (and re-made so by every run).
+    """
     import shlex
+    import tempfile
 
     workdir.mkdir(parents=True, exist_ok=True)
-    os.chmod(workdir, 0o755)  # the postgres user must reach its data directory
-    for parent in workdir.parents:  # pytest's temp dirs are 0700 by default
-        if parent == Path("/"):
-            break
-        with suppress(OSError):
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                os.chmod(parent, mode | 0o001)  # traverse only, never list
-    data = workdir / "data"
-    password = secrets.token_urlsafe(18)
-    pwfile = workdir / "pwfile"
-    pwfile.write_text(password + "\n")
+    home = Path(tempfile.mkdtemp(prefix="vaultline-pg-"))
+    os.chmod(home, 0o700)
     if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres")
-        shutil.chown(pwfile, "postgres")
+        shutil.chown(home, "postgres", "postgres")
+    data = home / "data"
+    password = secrets.token_urlsafe(18)
+    pwfile = home / "pwfile"
+    pwfile.write_text(password + "\n")
     os.chmod(pwfile, 0o600)
+    if os.geteuid() == 0:
+        shutil.chown(pwfile, "postgres")
     init = subprocess.run(
         _as_postgres([pg_binary("initdb"), "-D", str(data), "-U", "admin", "-A", "scram-sha-256",
                       f"--pwfile={pwfile}", "--no-sync", "-E", "UTF8", "--locale=C"]),
         capture_output=True, text=True, check=False)
     pwfile.unlink()
     if init.returncode != 0:
+        shutil.rmtree(home, ignore_errors=True)
         raise ServerStartError(f"initdb failed:\n{init.stdout[-2000:]}{init.stderr[-2000:]}")
     last: ServerStartError | None = None
     for attempt in range(attempts):
         port = free_port()
         options = {"listen_addresses": "127.0.0.1", "port": str(port), "fsync": "off",
                    "synchronous_commit": "off", "full_page_writes": "off",
-                   "unix_socket_directories": str(workdir), "log_statement": "all",
+                   "unix_socket_directories": str(home), "log_statement": "all",
                    "max_connections": "100", "password_encryption": "scram-sha-256"}
         argv = [pg_binary("postgres"), "-D", str(data),
                 *[arg for name, value in options.items() for arg in ("-c", f"{name}={value}")]]
         log = workdir / f"postgres-{attempt}.log"
         process = ManagedProcess(_as_postgres(argv), log)
         process.start()
-        server = PostgresServer("127.0.0.1", port, "admin", password, "postgres", process, data)
+        server = PostgresServer("127.0.0.1", port, "admin", password, "postgres", process, data,
+                                home)
 
         def ready(server: PostgresServer = server) -> bool:
             probe = subprocess.run([pg_binary("pg_isready"), "-q", "-h", server.host, "-p",
@@ -552,6 +556,7 @@ def start_postgres(workdir: Path, attempts: int = 3) -> PostgresServer:
             last = exc
             continue
         return server
+    shutil.rmtree(home, ignore_errors=True)
     assert last is not None
     raise last
 

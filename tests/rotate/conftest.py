@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.factory import FakeClock, make_project
+from tests.servers import PostgresServer
 from vaultline.project import Project
 from vaultline.rotate import Rotator
 from vaultline.session import Session
@@ -60,3 +61,49 @@ def open_rotator(master_key: dict[str, str], clock: FakeClock) -> Iterator[OpenR
     yield open_
     for session in opened:
         session.close()
+
+
+def pg_project(root: Path, postgres: PostgresServer, environ: dict[str, str], *,
+               strategy: str = "alternating-users", users: str = "[app_a, app_b]",
+               grace: str = "1h", mirrors: str = "[]", extra_providers: str = "") -> Path:
+    """A project rotating ``ConnectionStrings:Primary`` against the ``postgres`` fixture.
+
+    The roles are created fresh (no password); the admin credential is stored as a JSON map.
+    """
+    import json
+
+    names = [u.strip() for u in users.strip("[]").split(",")]
+    for name in names:
+        postgres.create_role(name)
+    target = (f"{{type: postgres, admin: 'local:shared/pg-admin', users: {users}, "
+              f"grace: {grace}}}")
+    make_project(root, {
+        "vaultline.yaml": f"""
+            version: 1
+            app: nexus-engine
+            environments:
+              staging: {{}}
+              prod: {{protected: true}}
+            providers:
+              local: {{type: local}}
+            {extra_providers}
+            rotation:
+              db-credentials:
+                default: 30d
+            rotate:
+              ConnectionStrings:Primary:
+                class: db-credentials
+                strategy: {strategy}
+                target: {target}
+                mirrors: {mirrors}
+        """,
+        "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\n",
+        "env/staging/secrets.yaml": "ConnectionStrings:Primary: local\n",
+    }, environ=environ)
+    from vaultline.store import EmbeddedStore
+
+    with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
+        store.put("shared/pg-admin", json.dumps({
+            "username": postgres.admin_user, "password": postgres.admin_password,
+            "host": postgres.host, "port": postgres.port, "dbname": postgres.dbname}).encode())
+    return root
