@@ -97,8 +97,8 @@ def pg_project(root: Path, postgres: PostgresServer, environ: dict[str, str], *,
                 target: {target}
                 mirrors: {mirrors}
         """,
-        "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\n",
-        "env/staging/secrets.yaml": "ConnectionStrings:Primary: local\n",
+        "env/prod/secrets.yaml": "ConnectionStrings:Primary: local#url\n",
+        "env/staging/secrets.yaml": "ConnectionStrings:Primary: local#url\n",
     }, environ=environ)
     from vaultline.store import EmbeddedStore
 

@@ -92,8 +92,12 @@ class Rotator:
         self.store = session.require_store()
         self.on_step = on_step  # called after each step is recorded (tests inject crashes)
         self._providers: dict[str, Provider] = {}
+        self._admins: dict[str, postgres.Admin] = {}
 
     def close(self) -> None:
+        for admin in self._admins.values():
+            admin.close()
+        self._admins.clear()
         for provider in self._providers.values():
             provider.close()
         self._providers.clear()
@@ -375,14 +379,18 @@ class Rotator:
     # -- the steps --------------------------------------------------------------------------
 
     def _admin(self, spec: RotationSpec) -> postgres.Admin:
+        """The target's admin session, opened once per Rotator."""
         assert spec.target is not None
-        provider, path = self._locate(spec.target.admin, f"{spec.key}:admin")
-        value, _ = stores.current(provider, path)
-        if value is None:
-            raise RotationError(f"the admin credential {spec.target.admin} of {spec.key} is "
-                                "missing; store it as a JSON map (username, password, host...)")
-        return postgres.Admin(postgres.parse_credential(value, f"admin credential "
-                                                               f"{spec.target.admin}"))
+        name = str(spec.target.admin)
+        if name not in self._admins:
+            provider, path = self._locate(spec.target.admin, f"{spec.key}:admin")
+            value, _ = stores.current(provider, path)
+            if value is None:
+                raise RotationError(f"the admin credential {name} of {spec.key} is missing; "
+                                    "store it as a JSON map (username, password, host...)")
+            self._admins[name] = postgres.Admin(postgres.parse_credential(
+                value, f"admin credential {name}"))
+        return self._admins[name]
 
     def _new_value(self, rotation: Rotation, spec: RotationSpec) -> str:
         secret = spec.generator.generate(self.project.root)

@@ -90,15 +90,31 @@ def can_log_in(cred: Mapping[str, Any]) -> str | None:
 
 
 class Admin:
-    """A superuser (or CREATEROLE) session that re-keys and retires roles."""
+    """A superuser (or CREATEROLE) session that re-keys and retires roles.
+
+    One connection serves every statement of a rotation; ``close`` ends it.
+    """
 
     def __init__(self, cred: Mapping[str, Any]):
         self.cred = cred
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @contextmanager
     def _session(self) -> Iterator[psycopg.Connection[Any]]:
-        with _connect(self.cred) as conn:
-            yield conn
+        if self._conn is None or self._conn.closed:
+            self._conn = _connect(self.cred)
+        try:
+            yield self._conn
+        except _psycopg().Error as exc:
+            self.close()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RotationError(f"PostgreSQL at {self.cred['host']}:{self.cred['port']} refused "
+                                f"a statement: {reason}") from None
 
     def _alter(self, role: str, clause: str, *literals: Any) -> None:
         from psycopg import sql
