@@ -53,7 +53,8 @@ def open_rotator(master_key: dict[str, str], clock: FakeClock) -> Iterator[OpenR
     opened: list[Session] = []
 
     def open_(root: Path, env: str = "prod", **kwargs: object) -> Rotator:
-        session = Session(Project.load(root), env, environ=master_key,
+        session = Session(Project.load(root), env,
+                          environ=kwargs.pop("environ", master_key),  # type: ignore[arg-type]
                           clock=kwargs.pop("clock", clock))  # type: ignore[arg-type]
         opened.append(session)
         return Rotator(session, **kwargs)  # type: ignore[arg-type]

@@ -491,8 +491,13 @@ class Rotator:
         return detail
 
     def _undo(self, rotation: Rotation) -> None:
-        """Before publish, put a re-keyed role back as it was (best effort, audited)."""
+        """Before publish: drop what was staged, put a re-keyed role back (audited)."""
         spec = self.config.spec(rotation.key)
+        try:
+            provider, path = self._primary(rotation.key)
+            stores.discard_pending(provider, path, rotation.id)
+        except VaultlineError as exc:
+            self._audit(rotation, "undo", outcome=audit.FAILED, reason=type(exc).__name__)
         if Step.SET not in rotation.steps or spec.target is None or rotation.new_user is None:
             return
         try:

@@ -54,7 +54,7 @@ def publish(provider: Provider, path: str, value: str, *, base: str | None, toke
             raise PublishConflict(f"{provider.name}:{path} was written since the rotation "
                                   "read it; nothing was published") from None
     if provider.type == "aws-secretsmanager":
-        from vaultline.providers.aws import CURRENT, AwsSecretsManagerProvider
+        from vaultline.providers.aws import CURRENT, PENDING, AwsSecretsManagerProvider
 
         assert isinstance(provider, AwsSecretsManagerProvider)
         version = provider.put_pending(path, value, token)
@@ -67,6 +67,9 @@ def publish(provider: Provider, path: str, value: str, *, base: str | None, toke
                 raise PublishConflict(f"{provider.name}:{path}: AWSCURRENT moved since the "
                                       "rotation read it; nothing was published") from None
             raise
+        # A leftover AWSPENDING is what blocks later rotations elsewhere: leave none behind.
+        if PENDING in provider.stages(path).get(version, []):
+            provider.move_stage(path, PENDING, to=None, away_from=version)
         return version
     with store_lock(store, f"{provider.name}/{path}", token):
         _, now = current(provider, path)
@@ -74,6 +77,21 @@ def publish(provider: Provider, path: str, value: str, *, base: str | None, toke
             raise PublishConflict(f"{provider.name}:{path} was written since the rotation read "
                                   "it; nothing was published")
         return provider.put(path, value)
+
+
+def discard_pending(provider: Provider, path: str, token: str) -> None:
+    """An aborted rotation leaves no AWSPENDING version behind (other stores staged nothing)."""
+    if provider.type != "aws-secretsmanager":
+        return
+    from vaultline.providers.aws import PENDING, AwsSecretsManagerProvider
+
+    assert isinstance(provider, AwsSecretsManagerProvider)
+    try:
+        staged = provider.stages(path).get(token, [])
+    except ProviderError:
+        return  # no secret: nothing was staged
+    if PENDING in staged:
+        provider.move_stage(path, PENDING, to=None, away_from=token)
 
 
 def drop_previous(provider: Provider, path: str, version: str | None) -> None:
