@@ -157,6 +157,29 @@ def rotation(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding("rotation", WARNING, ring.record.name, f"due since {due_at}")
 
 
+def secret_rotation(ctx: CheckContext) -> Iterator[Finding]:
+    """Rotated secrets (``rotate:``) that are overdue, stuck mid-rotation or out of parity."""
+    if ctx.session.store is None or not ctx.session.project.sections.get("rotate"):
+        return
+    from vaultline.rotate import Rotator
+
+    with Rotator(ctx.session) as rotator:
+        rows = rotator.status()
+    for row in rows:
+        if row.due == "overdue":
+            yield Finding("rotation", ERROR, row.key,
+                          f"overdue (due {row.due_at or 'since it was never rotated'}): "
+                          f"'vaultline rotate run {row.key} --env {ctx.env}'")
+        elif row.due == "due":
+            yield Finding("rotation", WARNING, row.key, f"due since {row.due_at or 'always'}")
+        if row.state == "stuck":
+            yield Finding("rotation", ERROR, row.key,
+                          f"rotation {row.rotation} is stuck ({row.problem or 'not finished'}): "
+                          f"'vaultline rotate resume {row.rotation}' or 'abort'")
+        if row.parity is False:
+            yield Finding("rotation", ERROR, row.key, row.problem or "a mirror is out of parity")
+
+
 CHECKS: dict[str, Check] = {
     "resolvable": required_keys,
     "format": formats,
@@ -165,6 +188,7 @@ CHECKS: dict[str, Check] = {
     "gitignore": gitignore,
     "env.example": env_example,
     "rotation": rotation,
+    "secret-rotation": secret_rotation,
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from tests.factory import FakeClock
 from tests.rotate.conftest import OpenRotator, pg_project
 from tests.servers import PostgresServer
+from vaultline.errors import ConfigError
 from vaultline.rotate import RotationError, State, Step
 from vaultline.rotate.postgres import can_log_in, parse_credential
 
@@ -90,11 +91,11 @@ def test_emergency_rotation_ends_the_old_sessions_and_needs_a_ticket_and_approve
     old = _cred(rotator.store)
     session = psycopg.connect(postgres.dsn_for(str(old["username"]), str(old["password"])),
                               autocommit=True)
-    with pytest.raises(RotationError, match="--ticket"):
+    with pytest.raises(ConfigError, match="--ticket"):
         rotator.run(KEY, emergency=True)
-    with pytest.raises(RotationError, match="--approved-by"):
+    with pytest.raises(ConfigError, match="--approved-by"):
         rotator.run(KEY, emergency=True, ticket="INC-1")
-    with pytest.raises(RotationError, match="someone other"):
+    with pytest.raises(ConfigError, match="someone other"):
         rotator.run(KEY, emergency=True, ticket="INC-1", approved_by=rotator.session.audit.actor)
     rotation = rotator.run(KEY, emergency=True, ticket="INC-1", approved_by="oncall-lead")
     assert rotation.state == State.DONE and Step.RETIRE in rotation.steps

@@ -9,8 +9,9 @@
     runbook     Markdown runbooks per secret class
 """
 
+from vaultline.errors import RotationError
 from vaultline.rotate.engine import KeyStatus, Plan, Rotator, Verified
-from vaultline.rotate.model import Rotation, RotationError, Stage, State, Step
+from vaultline.rotate.model import Rotation, Stage, State, Step
 
 __all__ = ["KeyStatus", "Plan", "Rotation", "RotationError", "Rotator", "Stage", "State", "Step",
            "Verified"]

@@ -21,14 +21,14 @@ from typing import Any
 from vaultline import audit
 from vaultline.audit.event import ValueMac
 from vaultline.drift.mirror import HMAC_PURPOSE, canonical
-from vaultline.errors import ConfigError, SecretNotFoundError, VaultlineError
+from vaultline.errors import ConfigError, RotationError, SecretNotFoundError, VaultlineError
 from vaultline.keys.policy import Due, RotationPolicy
 from vaultline.providers import registry
 from vaultline.providers.base import Provider
 from vaultline.reference import Reference
 from vaultline.rotate import config, postgres, stores
 from vaultline.rotate.config import RotationSpec, Strategy
-from vaultline.rotate.model import BEFORE_PUBLISH, Rotation, RotationError, State, Step
+from vaultline.rotate.model import BEFORE_PUBLISH, Rotation, State, Step
 from vaultline.session import Session
 from vaultline.store.embedded import INTERNAL_PREFIX
 
@@ -283,14 +283,14 @@ class Rotator:
 
     def _check_emergency(self, ticket: str | None, approved_by: str | None, actor: str) -> None:
         if not (ticket or "").strip():
-            raise RotationError("an emergency rotation needs --ticket (the incident it answers)")
+            raise ConfigError("an emergency rotation needs --ticket (the incident it answers)")
         if self.project.environment(self.env).protected:
             if not (approved_by or "").strip():
-                raise RotationError(f"{self.env} is protected: an emergency rotation needs "
-                                    "--approved-by (a second person)")
+                raise ConfigError(f"{self.env} is protected: an emergency rotation needs "
+                                  "--approved-by (a second person)")
             if approved_by == actor or approved_by == actor.partition("@")[0]:
-                raise RotationError(f"{self.env} is protected: the approver must be someone "
-                                    f"other than {actor}")
+                raise ConfigError(f"{self.env} is protected: the approver must be someone "
+                                  f"other than {actor}")
 
     def resume(self, rotation_id: str) -> Rotation:
         """Carry a stopped rotation on from its last recorded step."""
@@ -544,12 +544,24 @@ class Rotator:
                     > STUCK_AFTER):
                 state = "stuck"
             readers = self.previous_readers(latest) if latest is not None else []
+            parity = latest.parity if latest is not None else None
+            if spec.mirrors and latest is not None and latest.published:
+                differ = self.out_of_parity(key)
+                parity = not differ
+                if differ:
+                    problem = problem or f"out of parity: {', '.join(differ)}"
             rows.append(KeyStatus(key, spec.key_class, spec.strategy, state, due,
                                   published.isoformat() if published else None, due_at,
                                   latest.retire_at if latest else None,
-                                  latest.id if latest else None,
-                                  latest.parity if latest else None, readers, problem))
+                                  latest.id if latest else None, parity, readers, problem))
         return rows
+
+    def out_of_parity(self, key: str) -> list[str]:
+        """Mirrors of ``key`` that do not hold its current value now (by keyed hash)."""
+        spec = self.config.spec(key)
+        provider, path = self._primary(key)
+        value, _ = stores.current(provider, path)
+        return self._out_of_parity(spec, value or "")
 
     def previous_readers(self, rotation: Rotation) -> list[str]:
         """Principals that resolved the replaced value since ``rotation`` published it."""

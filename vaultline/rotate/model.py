@@ -20,13 +20,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from vaultline.errors import VaultlineError
+from vaultline.errors import RotationError
 
 FORMAT_VERSION = 1
-
-
-class RotationError(VaultlineError):
-    """A rotation was refused or failed (grace guard, one in progress, a step that failed)."""
 
 
 class Step(enum.StrEnum):

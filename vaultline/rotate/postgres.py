@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from vaultline.errors import MissingExtraError
-from vaultline.rotate.model import RotationError
+from vaultline.errors import MissingExtraError, RotationError
 
 if TYPE_CHECKING:
     import psycopg

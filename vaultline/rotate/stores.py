@@ -18,9 +18,8 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from vaultline.errors import ProviderError, SecretNotFoundError, VersionConflictError
+from vaultline.errors import ProviderError, RotationError, SecretNotFoundError, VersionConflictError
 from vaultline.providers.base import Provider
-from vaultline.rotate.model import RotationError
 from vaultline.store import EmbeddedStore
 from vaultline.store.embedded import INTERNAL_PREFIX
 
