@@ -564,14 +564,21 @@ class Rotator:
         return self._out_of_parity(spec, value or "")
 
     def previous_readers(self, rotation: Rotation) -> list[str]:
-        """Principals that resolved the replaced value since ``rotation`` published it."""
-        published = self._last_published(rotation)
-        if published is None or not rotation.previous_macs:
+        """Principals that resolved the replaced value after ``rotation`` published the new
+        one: reads later in the audit log than its publish, whose value HMAC is the old one's."""
+        if not rotation.published or not rotation.previous_macs:
             return []
         macs = set(rotation.previous_macs)
-        events: Iterator[audit.AuditEvent] = self.session.audit.show(
-            since=published, key=rotation.key, env=self.env, action=audit.READ)
-        return sorted({e.actor for e in events if e.value_hmac in macs})
+        readers: set[str] = set()
+        published = False
+        for event in self.session.audit.show(key=rotation.key, env=self.env):
+            detail = event.detail or {}
+            if (event.action == audit.ROTATE and detail.get("rotation") == rotation.id
+                    and detail.get("step") == Step.PUBLISH and event.outcome == audit.OK):
+                published = True
+            elif published and event.action == audit.READ and event.value_hmac in macs:
+                readers.add(event.actor)
+        return sorted(readers)
 
     def verify(self, key: str) -> list[Verified]:
         """Does each store's current credential work? (database: it logs in; else parity)."""
