@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -125,7 +125,9 @@ class Rotation:
         self.error = reason
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        # Saved after every step: a shallow field copy, not asdict's deep one.
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)},
+                          sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> Rotation:

@@ -107,8 +107,11 @@ class Admin:
     def _session(self) -> Iterator[psycopg.Connection[Any]]:
         if self._conn is None or self._conn.closed:
             self._conn = _connect(self.cred)
+        errors = _psycopg().errors
         try:
             yield self._conn
+        except errors.UndefinedObject:
+            raise
         except _psycopg().Error as exc:
             self.close()
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -117,14 +120,16 @@ class Admin:
 
     def _alter(self, role: str, clause: str, *literals: Any) -> None:
         from psycopg import sql
+        from psycopg.errors import UndefinedObject
 
-        with self._session() as conn:
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-            if exists is None:
-                raise RotationError(f"role {role!r} does not exist on {self.cred['host']}; "
-                                    "create it with the same grants as its partner first")
-            conn.execute(sql.SQL("ALTER ROLE {} " + clause).format(
-                sql.Identifier(role), *map(sql.Literal, literals)))
+        statement = sql.SQL("ALTER ROLE {} " + clause).format(sql.Identifier(role),
+                                                              *map(sql.Literal, literals))
+        try:
+            with self._session() as conn:
+                conn.execute(statement)
+        except UndefinedObject:
+            raise RotationError(f"role {role!r} does not exist on {self.cred['host']}; create it "
+                                "with the same grants as its partner first") from None
 
     def set_password(self, role: str, password: str) -> None:
         """``ALTER ROLE … LOGIN PASSWORD '<SCRAM verifier>' VALID UNTIL 'infinity'``."""
