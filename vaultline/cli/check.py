@@ -21,7 +21,7 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
     Checks: required keys resolvable; formats (pem-private-key, pem-certificate, jwt-key, url,
     postgres-url, regex:...); providers reachable and authenticated; overrides within policy;
     .gitignore covers .env* and the store; no .env tracked; env.example in sync; key rings
-    not overdue for rotation.
+    not overdue for rotation; rotated secrets not overdue, stuck or out of parity.
 
     \b
     Example:

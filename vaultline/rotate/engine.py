@@ -442,8 +442,8 @@ class Rotator:
                 store=self.store)
         retire_at = self.now() + timedelta(seconds=rotation.grace_seconds)
         rotation.retire_at = retire_at.isoformat()
-        if (spec.strategy is Strategy.ALTERNATING_USERS and rotation.old_user
-                and rotation.grace_seconds > 0):
+        if self._managed_old_role(rotation, spec) and rotation.grace_seconds > 0:
+            assert rotation.old_user is not None
             self._admin(spec).expire_at(rotation.old_user, retire_at)
         return {"version": rotation.published_version, "retire_at": rotation.retire_at}
 
@@ -477,11 +477,19 @@ class Rotator:
                 differ.append(f"{mirror.name}:{mirror_path}")
         return differ
 
+    @staticmethod
+    def _managed_old_role(rotation: Rotation, spec: RotationSpec) -> bool:
+        """The replaced role is one of the pair: a hand-made credential's role (the first
+        rotation's) is left alone, it may serve others."""
+        return (spec.strategy is Strategy.ALTERNATING_USERS and spec.target is not None
+                and rotation.old_user in spec.target.users)
+
     def _retire(self, rotation: Rotation, spec: RotationSpec) -> dict[str, Any]:
         detail: dict[str, Any] = {}
         if spec.target is not None:
             admin = self._admin(spec)
-            if spec.strategy is Strategy.ALTERNATING_USERS and rotation.old_user:
+            if self._managed_old_role(rotation, spec):
+                assert rotation.old_user is not None
                 admin.retire(rotation.old_user)
                 detail["role"] = rotation.old_user
             if rotation.emergency is not None and rotation.old_user:
