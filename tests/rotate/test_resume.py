@@ -98,10 +98,12 @@ def test_crash_between_publish_and_mirror_shows_out_of_parity_until_resumed(
         open_rotator(root, environ=bao_environ, on_step=_crash_after(Step.PUBLISH)).run(KEY)
     again = open_rotator(root, environ=bao_environ)
     [status] = again.status()
-    assert status.state == "running" and status.parity is None
+    assert status.state == "running" and status.parity is False
+    assert "out of parity: bao:between/webhook" in (status.problem or "")
     assert [v.ok for v in again.verify(KEY)] == [True, False]  # the mirror is behind
     assert again.resume(status.rotation or "").parity is True
     assert [v.ok for v in again.verify(KEY)] == [True, True]
+    assert [s.parity for s in again.status()] == [True]
 
 
 @pytest.mark.parametrize("primary", ["local", "bao"])
