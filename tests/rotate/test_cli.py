@@ -60,22 +60,16 @@ def test_plan_run_status_verify_and_the_grace_guard(
     assert secret not in broken.stdout
 
 
-def test_emergency_without_ticket_is_a_usage_error(project: Path) -> None:
+def test_usage_errors_exit_2_and_the_runbook(project: Path) -> None:
     result = _cli(project, "rotate", "run", KEY, "--env", "prod", "--emergency")
     assert result.returncode == 2 and "needs --ticket" in result.stderr
     result = _cli(project, "rotate", "run", KEY, "--env", "prod", "--emergency",
                   "--ticket", "INC-7")
     assert result.returncode == 2 and "--approved-by" in result.stderr
-
-
-def test_resume_and_abort_of_unknown_ids_and_key_or_due(project: Path) -> None:
     result = _cli(project, "rotate", "resume", "no-such-id")
     assert result.returncode == 2 and "no rotation 'no-such-id'" in result.stderr
     result = _cli(project, "rotate", "run", "--env", "staging")
     assert result.returncode == 2 and "KEY or --due" in result.stderr
-
-
-def test_runbook_per_class_and_environment(project: Path) -> None:
     result = _cli(project, "runbook", "--class", "db-credentials", "--env", "prod")
     assert result.returncode == 0, result.stderr
     text = result.stdout
