@@ -9,6 +9,7 @@ import pytest
 from tests.factory import FakeClock, make_project
 from tests.rotate.conftest import OpenRotator
 from tests.servers import BaoServer, MotoServer
+from vaultline.errors import ProviderError
 from vaultline.rotate import Rotation, RotationError, State, Step, stores
 
 KEY = "Api:WebhookToken"
@@ -49,7 +50,8 @@ def _crash_after(target: Step) -> object:
     return hook
 
 
-@pytest.mark.parametrize("step", [Step.PLAN, Step.CREATE, Step.SET, Step.TEST, Step.PUBLISH])
+@pytest.mark.parametrize("step", [Step.PLAN, Step.CREATE, Step.SET, Step.TEST, Step.PUBLISH,
+                                  Step.MIRROR])
 def test_crash_after_each_step_then_resume_publishes_once_with_mirror_parity(
         step: Step, tmp_path: Path, openbao: BaoServer, bao_environ: dict[str, str],
         open_rotator: OpenRotator) -> None:
@@ -60,7 +62,8 @@ def test_crash_after_each_step_then_resume_publishes_once_with_mirror_parity(
         open_rotator(root, environ=bao_environ, on_step=_crash_after(step)).run(KEY)
     again = open_rotator(root, environ=bao_environ)  # a new process: only the records survive
     [stopped] = [r for r in [again.latest(KEY)] if r is not None]
-    assert stopped.state == State.RUNNING and stopped.last_step is step
+    assert stopped.last_step is step
+    assert stopped.state == (State.GRACE if step is Step.MIRROR else State.RUNNING)
     done = again.resume(stopped.id)
     assert done.state == State.GRACE and done.parity is True
     versions = [v.version for v in again.store.versions(PATH)]
@@ -169,3 +172,20 @@ def test_aws_stages_move_and_the_fence_refuses_a_stale_rotation(
     assert provider.fetch(path).value == "moved-behind-our-back"
     staged = provider.stages(path)  # type: ignore[attr-defined]
     assert not any("AWSPENDING" in labels for labels in staged.values())  # nothing left stuck
+
+
+def test_kv2_stage_labels_follow_the_rotation(
+        tmp_path: Path, openbao: BaoServer, bao_environ: dict[str, str],
+        open_rotator: OpenRotator, clock: FakeClock) -> None:
+    root = _project(tmp_path, bao_environ, openbao, primary="bao:labels/webhook", mirrors="[]")
+    rotator = open_rotator(root, environ=bao_environ)
+    provider, path = rotator._primary(KEY)
+    provider.put(path, "kv-original")
+    rotator.run(KEY)
+    current = provider.fetch(path, "current")
+    assert provider.fetch(path, "previous").value == {"value": "kv-original"}
+    assert current.value != {"value": "kv-original"} and current.version == "2"
+    clock.advance(days=2)
+    rotator.retire(KEY)
+    with pytest.raises(ProviderError, match="deleted"):
+        provider.fetch(path, "previous")
