@@ -166,12 +166,13 @@ def secret_rotation(ctx: CheckContext) -> Iterator[Finding]:
     with Rotator(ctx.session) as rotator:
         rows = rotator.status()
     for row in rows:
+        run = f"'vaultline rotate run {row.key} --env {ctx.env}'"
         if row.due == "overdue":
-            yield Finding("rotation", ERROR, row.key,
-                          f"overdue (due {row.due_at or 'since it was never rotated'}): "
-                          f"'vaultline rotate run {row.key} --env {ctx.env}'")
+            yield Finding("rotation", ERROR, row.key, f"overdue since {row.due_at}: {run}")
         elif row.due == "due":
-            yield Finding("rotation", WARNING, row.key, f"due since {row.due_at or 'always'}")
+            yield Finding("rotation", WARNING, row.key,
+                          f"due since {row.due_at}" if row.last_rotated else
+                          f"never rotated by vaultline: {run}")
         if row.state == "stuck":
             yield Finding("rotation", ERROR, row.key,
                           f"rotation {row.rotation} is stuck ({row.problem or 'not finished'}): "

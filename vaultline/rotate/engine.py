@@ -393,7 +393,7 @@ class Rotator:
         return self._admins[name]
 
     def _new_value(self, rotation: Rotation, spec: RotationSpec) -> str:
-        secret = spec.generator.generate(self.project.root)
+        secret = spec.generator.generate(self.project.root, self.session.environ)
         if spec.target is None:
             return secret
         admin = self._admin(spec).cred

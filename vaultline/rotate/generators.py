@@ -1,20 +1,23 @@
 """Where a new secret value comes from: ``password:LEN[:CLASSES]``, ``token:BYTES``, ``command:…``.
 
 ``command:`` runs a program (a provider's key-issuing script) and takes the key from its
-standard output; the key never appears in an argument list, and the command gets no secret
-in its environment beyond what the caller's environment already holds.
+standard output; the key never appears in an argument list, and the program gets the
+caller's environment without vaultline's master key.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import shlex
 import string
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from vaultline.errors import ConfigError, VaultlineError
+from vaultline.store.masterkey import ENV_KEY
 
 _CLASSES = {"a": string.ascii_lowercase, "A": string.ascii_uppercase, "0": string.digits,
             "!": "-_.~+=^"}
@@ -63,12 +66,14 @@ class Generator:
             return f"token:{self.length}"
         return f"command:{self.command}"
 
-    def generate(self, cwd: Path) -> str:
+    def generate(self, cwd: Path, environ: Mapping[str, str] | None = None) -> str:
         if self.kind == "password":
             return _password(self.length, self.classes)
         if self.kind == "token":
             return secrets.token_urlsafe(self.length)
-        return _run(self.command, cwd)
+        env = {k: v for k, v in (os.environ if environ is None else environ).items()
+               if k != ENV_KEY}
+        return _run(self.command, cwd, env)
 
 
 def _number(text: str, what: str, low: int, high: int) -> int:
@@ -88,11 +93,11 @@ def _password(length: int, classes: str) -> str:
     return "".join(chars)
 
 
-def _run(command: str, cwd: Path) -> str:
+def _run(command: str, cwd: Path, env: dict[str, str]) -> str:
     argv = shlex.split(command)
     try:
-        done = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=COMMAND_TIMEOUT, check=False)
+        done = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=COMMAND_TIMEOUT, check=False)
     except FileNotFoundError:
         raise GeneratorError(f"generator command {argv[0]!r} not found (run from {cwd})") from None
     except subprocess.TimeoutExpired:
