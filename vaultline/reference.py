@@ -17,7 +17,6 @@ _PROVIDER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # Stage labels a rotated secret's versions carry; ``REF@previous`` works wherever ``REF@3`` does.
 CURRENT = "current"
 PREVIOUS = "previous"
-STAGE_LABELS = (CURRENT, PREVIOUS)
 _HEAD = re.compile(r"^[^:#@]*")
 
 
