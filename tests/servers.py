@@ -421,13 +421,13 @@ def raft_cluster(workdir: Path, size: int = 3) -> Iterator[RaftCluster]:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
-
-
 def pg_binary(name: str) -> str:
-    """A PostgreSQL server binary (Debian keeps them off PATH, under /usr/lib/postgresql)."""
-    for directory in PG_BIN_DIRS:
-        candidate = Path(directory) / name
+    """A PostgreSQL server binary: Debian keeps them off PATH, under
+    /usr/lib/postgresql/<major>/bin (the newest installed major wins)."""
+    majors = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                    key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    for directory in [*reversed(majors), Path("/usr/local/bin")]:
+        candidate = directory / name
         if candidate.exists():
             return str(candidate)
     found = shutil.which(name)
