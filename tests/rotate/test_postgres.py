@@ -129,3 +129,48 @@ def test_a_failing_test_step_changes_nothing(
     assert can_log_in(parse_credential(after.text(), PATH)) is None
     assert rotator.latest(KEY).state == State.ABORTED  # type: ignore[union-attr]
 
+
+
+class Crash(BaseException):
+    """The process dying mid-rotation."""
+
+
+def test_abort_after_set_puts_the_unused_role_back_and_abort_after_publish_is_refused(
+        tmp_path: Path, postgres: PostgresServer, master_key: dict[str, str],
+        open_rotator: OpenRotator, real_now_clock: FakeClock) -> None:
+    root = pg_project(tmp_path, postgres, master_key, users="[ab_a, ab_b]")
+    rotator = open_rotator(root, clock=real_now_clock)
+    rotator.run(KEY)
+    real_now_clock.advance(hours=2)
+    rotator.retire(KEY)
+    plan = rotator.plan(KEY)
+    assert (plan.new_user, plan.old_user) == ("ab_b", "ab_a")
+    captured: dict[str, str] = {}
+
+    def crash_after(target: Step) -> object:
+        def hook(rotation: object, step: Step) -> None:
+            if step is target:
+                captured["pending"] = rotation.pending  # type: ignore[attr-defined]
+                raise Crash
+        return hook
+
+    rotator.on_step = crash_after(Step.SET)  # type: ignore[assignment]
+    with pytest.raises(Crash):
+        rotator.run(KEY)
+    stopped = rotator.latest(KEY)
+    assert stopped is not None and stopped.last_step is Step.SET
+    pending = parse_credential(captured["pending"], "pending")
+    assert _logs_in(postgres, pending)  # ab_b was re-keyed, but nobody was given it
+    assert rotator.abort(stopped.id).state == State.ABORTED
+    assert not _logs_in(postgres, pending)
+    assert _cred(rotator.store)["username"] == "ab_a" and _logs_in(postgres, _cred(rotator.store))
+
+    rotator.on_step = crash_after(Step.PUBLISH)  # type: ignore[assignment]
+    with pytest.raises(Crash):
+        rotator.run(KEY)
+    published = rotator.latest(KEY)
+    assert published is not None
+    with pytest.raises(RotationError, match="rotate resume"):
+        rotator.abort(published.id)
+    rotator.on_step = None
+    assert rotator.resume(published.id).state == State.GRACE
