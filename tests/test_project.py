@@ -64,7 +64,7 @@ BAD_INPUTS = [
      "vaultline.yaml:1: must be a mapping with at least 'app' and 'environments'"),
     ("vaultline.yaml", "app: x\nenvironments: [dev]\nfrobnicate: 1\n",
      "vaultline.yaml:3: unknown section 'frobnicate'; known: app, apps, audit, defaults, environments, include, "
-     "keys, overrides, policy, providers, rotation, scan, schema, store, version"),
+     "keys, overrides, policy, providers, rotate, rotation, scan, schema, store, version"),
     ("vaultline.yaml", "environments: [dev]\n",
      "vaultline.yaml:1: 'app' must be a non-empty string (e.g. app: nexus-engine)"),
     ("vaultline.yaml", "version: 7\napp: x\nenvironments: [dev]\n",

@@ -34,7 +34,7 @@ PROJECT_FILE = "vaultline.yaml"
 BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
 # Sections owned by other parts of vaultline (key rings, rotation...) are kept raw for them.
 _SECTIONS = {"version", "app", "environments", "defaults", "schema", "providers", "store",
-             "keys", "rotation", "policy", "audit", "scan", "overrides", "include", "apps"}
+             "keys", "rotation", "rotate", "policy", "audit", "scan", "overrides", "include", "apps"}
 # What a shared (included) file may hold: everything that is not one app's own.
 _SHARED_SECTIONS = {"version", "include", "environments", "defaults", "schema", "providers"}
 _ENV_FIELDS = {"protected", "max_override_ttl", "allow_env_overrides", "env_override_prefix",
@@ -193,7 +193,7 @@ class Project:
             providers=providers,
             store_dir=store_dir if store_dir.is_absolute() else base / store_dir,
             sections={k: v for k, v in doc.items() if k in
-                      {"keys", "rotation", "policy", "audit", "scan", "overrides"}},
+                      {"keys", "rotation", "rotate", "policy", "audit", "scan", "overrides"}},
             included_files=[i.path for i in included],
             app_dir=app_dir,
         )

@@ -43,6 +43,8 @@ COMMANDS: dict[str, str] = {
     "completion": "vaultline.cli.shell:completion",
     "direnv": "vaultline.cli.shell:direnv",
     "diff": "vaultline.cli.diff:diff",
+    "rotate": "vaultline.cli.rotate:rotate",
+    "runbook": "vaultline.cli.rotate:runbook",
 }
 
 
