@@ -67,7 +67,11 @@ def test_is_known_example(value: str, dropped: bool) -> None:
 @pytest.mark.parametrize(
     ("value", "name", "dropped"),
     [
-        ("123e4567-e89b-42d3-a456-426614174000", "token", True),
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "request_id", True),
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "uuid_token", True),
+        # Heroku and Snyk keys are UUIDs: behind a secret name the UUID is the key.
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "HEROKU_API_KEY", False),
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "token", False),
         ("9f" * 32, "checksum_secret", True),
         ("9f" * 32, "secret", False),  # `openssl rand -hex 32` is a fine secret
         ("sha256:" + "ab" * 32, "token", True),

@@ -34,6 +34,8 @@ class Finding:
     commit: str | None = None
     # "test-fixture", "hygiene", "baseline"... kept in output, never used for identity.
     tags: tuple[str, ...] = ()
+    # "high", or "low" for credentials that need something more to use (encrypted keys).
+    severity: str = "high"
 
     @property
     def fingerprint(self) -> str:
@@ -58,6 +60,7 @@ class Finding:
             "fingerprint": self.fingerprint,
             "commit": self.commit,
             "tags": list(self.tags),
+            "severity": self.severity,
         }
 
     def __repr__(self) -> str:

@@ -56,6 +56,12 @@ class Detector:
     priority: int = 10
     tags: tuple[str, ...] = field(default_factory=tuple)
     finder: Finder | None = None
+    # The value has no provider shape of its own (a password after a keyword, a flag or a
+    # header): the free-form filters (expressions, identifiers, hashes) judge it.
+    free_form: bool = False
+    # "high" for usable credentials; "low" for ones that need something more to use
+    # (an encrypted private key needs its passphrase).
+    severity: str = "high"
 
     def raw_match(self, match: re.Match[bytes]) -> RawMatch:
         groups = match.re.groupindex
@@ -81,6 +87,8 @@ def rule(
     multiline: bool = False,
     ignorecase: bool = False,
     priority: int = 10,
+    free_form: bool = False,
+    severity: str = "high",
 ) -> Detector:
     """Build a :class:`Detector` from regex source strings (compiled once, as bytes)."""
     flags = re.IGNORECASE if ignorecase else 0
@@ -98,6 +106,8 @@ def rule(
         min_entropy=min_entropy,
         multiline=multiline,
         priority=priority,
+        free_form=free_form,
+        severity=severity,
     )
 
 
