@@ -47,6 +47,9 @@ def is_low_entropy(c: Candidate) -> bool:
         return False
     # A short string cannot reach log2(len) bits per char; scale the bar for it.
     threshold = min(threshold, math.log2(max(len(c.secret), 2)) - 0.6)
+    if c.secret.isdigit():
+        # Ten symbols top out at 3.3 bits; a random digit string scores about 2.9.
+        threshold = min(threshold, 2.5)
     return shannon_entropy(c.secret) < threshold
 
 
@@ -135,7 +138,8 @@ _NAME_NOT_SECRET = re.compile(
     r"(?i)(?:_|-|\.|\b)(?:file|path|dir|name|id|url|uri|endpoint|env|var|length|len|size|"
     r"type|field|header|prefix|suffix|regex|pattern|hash|format|expir\w*|ttl|count|"
     r"mode|label|help|description|hint|policy|rotation|version|enabled|required|min|max|"
-    r"last\w*|used|date|time|created|updated)s?$"
+    r"last\w*|used|date|time|created|updated|usage|limit|budget|index|position|kind|status|"
+    r"state|source|provider|store|storage|manager|service|validator|generator|counter|stats)s?$"
     # Pagination tokens are opaque but not credentials.
     r"|(?:next|continuation|pagination|page|sync|cursor|marker)[_.-]?token"
     # Public by design: publishable and public keys, CSRF tokens, search-only keys.
@@ -146,7 +150,8 @@ _NAME_NOT_SECRET = re.compile(
 _CAMEL_NOT_SECRET = re.compile(
     r"[a-z](?:Id|Ids|Name|Names|Path|File|Url|Uri|Type|Length|Len|Size|Field|Header|Prefix|"
     r"Format|Pattern|Regex|Expiry|Expires|Expiration|Ttl|Count|Label|Hint|Policy|Version|"
-    r"Enabled|Required|Endpoint)$"
+    r"Enabled|Required|Endpoint|Usage|Limit|Limits|Budget|Index|Position|Kind|Status|State|"
+    r"Source|Provider|Store|Storage|Manager|Service|Validator|Generator|Counter|Stats)$"
 )
 
 
