@@ -131,7 +131,7 @@ def is_hash_or_uuid(c: Candidate) -> bool:
 
 # Values that are code, not literals: calls, env lookups, interpolations.
 _CONFIG_EXPRESSION = re.compile(
-    r"^(?:[A-Za-z_][A-Za-z0-9_]*(?:\(|\[|::|->)|(?:process\.env|os\.environ|getenv|"
+    r"^(?:[A-Za-z_][A-Za-z0-9_.]*(?:\(|\[|::|->)|!\w|(?:process\.env|os\.environ|getenv|"
     r"ENV\[|System\.getenv|secrets\.|vars\.|env\.)|[A-Za-z_]+(?:_[A-Za-z]+)*$)"
 )
 _NAME_NOT_SECRET = re.compile(
@@ -167,6 +167,7 @@ _CODE_SUFFIXES = frozenset(
 )
 
 
+_LOWER_WORDS = re.compile(r"[a-z]+(?:[-_. ][a-z]+)*")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)")
 
 
@@ -174,23 +175,23 @@ def is_expression(c: Candidate) -> bool:
     """Generic rule: the 'value' is code (``password = get_password()``) or the name is meta."""
     if not c.detector.free_form:
         return False
-    if c.name and (_NAME_NOT_SECRET.search(c.name) or _CAMEL_NOT_SECRET.search(c.name)):
-        return True
     if not c.quoted:
         suffix = c.path.rsplit(".", 1)[-1].lower() if "." in c.path else ""
         if suffix in _CODE_SUFFIXES:
             return True
-        # In config formats an unquoted value with dots is a literal (YAML, INI, .env);
-        # calls, env lookups and bare identifiers are still expressions.
-        if _CONFIG_EXPRESSION.match(c.secret):
-            return True
+    if c.name and (_NAME_NOT_SECRET.search(c.name) or _CAMEL_NOT_SECRET.search(c.name)):
+        return True
+    # In config formats an unquoted value with dots is a literal (YAML, INI, .env); calls,
+    # env lookups and bare identifiers are still expressions.
+    if not c.quoted and _CONFIG_EXPRESSION.match(c.secret):
+        return True
     # Quoted values that are clearly words or paths ("my-app-token", "/run/secrets/db").
     s = c.secret
     if _TIMESTAMP.match(s):
         return True
     if s.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")):
         return True
-    return bool(re.fullmatch(r"[a-z]+(?:[-_. ][a-z]+)*", s))
+    return bool(_LOWER_WORDS.fullmatch(s))
 
 
 # Values that are safe to commit by design: references to a secret store, and ciphertexts

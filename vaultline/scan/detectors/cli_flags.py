@@ -55,7 +55,7 @@ DETECTORS = (
         "user:password given to curl, wget or httpie (-u / --user)",
         r"(?<![\w-])(?:curl|wget|http|https|httpie)\b[^\r\n]{0,300}?[ \t](?:-u|--user|"
         r"--http-user|-a|--auth)[ \t=]+[\"']?[^\s:\"'@]{1,64}:(?P<secret>[^\s\"'@]{4,128})",
-        keywords=("curl", "wget", "http"),
+        keywords=("curl", "wget", "httpie", "http -a", "http --auth"),
         min_entropy=2.5,
         priority=1,
         free_form=True,

@@ -48,12 +48,16 @@ _ASSIGNMENT = re.compile(
 )
 _XML_VALUE = re.compile(rb">\s*(?P<secret>[^<>\s]{8,200})\s*</")
 _QUOTES = (0x22, 0x27)  # " '
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.$-")
 
 
 def name_strength(name: str) -> str:
     """``"word"`` when a secret keyword is a word of the name, ``"short"`` when only a short
     name (``PW``, ``DB_PASS``) is, else ``""``."""
-    raw = name.encode()
+    return _strength(name.encode("utf-8", "replace"))
+
+
+def _strength(raw: bytes) -> str:
     if _NAME_WORD.search(raw):
         return "word"
     if any(s.lower() in _SHORT_WORDS for s in _SEGMENT.findall(raw)):
@@ -65,26 +69,33 @@ def _find(data: bytes, ends: list[int]) -> Iterator[RawMatch]:
     done_until = -1
     size = len(data)
     for end in ends:
+        if data[end - 1] not in _NAME_BYTES:
+            end -= 1  # an anchor ends one past the name
         if end <= done_until:
             continue
-        before = _RUN.match(data[max(0, end - _MAX_NAME) : end][::-1])
-        start = end - (before.end() if before else 0)
         after = _RUN.match(data, end)
         stop = after.end() if after else end
         done_until = stop
+        # The cheap, usually failing test first: most keyword hits in code assign nothing,
+        # and then the name before the hit is never looked at.
+        xml_close = stop < size and data[stop] == 0x3E
+        match = None if xml_close else _ASSIGNMENT.match(data, stop)
+        if match is None and not xml_close:
+            continue
+        before = _RUN.match(data[max(0, end - _MAX_NAME) : end][::-1])
+        start = end - (before.end() if before else 0)
         escaped_line = start > 0 and data[start - 1] == 0x5C and data[start : start + 1] in b"ntr"
         if escaped_line:  # "...\nX_TOKEN=..." inside a JSON or code string
             start += 1
         name = data[start:stop]
-        if not name_strength(name.decode("ascii", "replace")):
+        if xml_close:
+            if start > 0 and data[start - 1] == 0x3C:  # <name>value</name>
+                xml = _XML_VALUE.match(data, stop)
+                if xml and _strength(name):
+                    yield RawMatch(*xml.span("secret"), start, name, True)
             continue
-        if start > 0 and data[start - 1] == 0x3C and stop < size and data[stop] == 0x3E:  # <name>
-            xml = _XML_VALUE.match(data, stop)
-            if xml:
-                yield RawMatch(*xml.span("secret"), start, name, True)
-            continue
-        match = _ASSIGNMENT.match(data, stop)
-        if not match:
+        assert match is not None
+        if not _strength(name):
             continue
         op = match.group("op")
         quoted_name = start > 0 and data[start - 1] in _QUOTES
@@ -103,8 +114,11 @@ GENERIC = Detector(
         "password", "passwd", "passphrase", "pwd", "secret", "token", "api_key", "apikey",
         "api-key", "api.key", "access_key", "accesskey", "access-key", "auth_key", "authkey",
         "private_key", "privatekey", "credential", "signing_key", "signingkey",
-        "encryption_key", "master_key", "masterkey", "pass", "pw",
+        "encryption_key", "master_key", "masterkey",
     ),
+    # Short names as a whole segment: a letter after them is another word ("password" has
+    # its own keyword; "passenger", "pwned" are not names of secrets).
+    anchors=(r"(?:PASS|Pass|pass|PW|Pw|pw)[^A-Za-z]",),
     min_entropy=3.0,
     priority=0,
     finder=_find,

@@ -31,7 +31,10 @@ DETECTORS = (
         r"apiKey|api_key|apiToken|api_token|accessToken|access_token|authToken|auth_token|"
         r"clientSecret|client_secret|secretKey|secret_key|secret|token)[ \t]*\([ \t]*" + _QUOTED
         + r"[ \t]*\)",
-        keywords=("password(", "passwd(", "passphrase(", "key(", "token(", "secret("),
+        keywords=tuple(
+            f"{word}({quote}" for word in ("password", "passwd", "passphrase", "key", "token",
+                                           "secret") for quote in ("'", '"')
+        ),
         min_entropy=3.0,
         priority=1,
         free_form=True,
@@ -43,7 +46,9 @@ DETECTORS = (
         r"HTTPBasicAuth|HTTPDigestAuth|BasicAuth|basic_auth|basicAuth|setBasicAuth|"
         r"withBasicAuth|auth)[ \t]*(?:=[ \t]*\(|\(|=>[ \t]*\[|:[ \t]*\[|=[ \t]*\[)" + _ARG
         + r"[ \t]*" + _QUOTED,
-        keywords=("auth", "credential"),
+        keywords=("networkcredential", "passwordauthentication", "usernamepasswordcredentials",
+                  "basicauth", "basic_auth", "digestauth", "auth=(", "auth = (", "auth=[",
+                  "auth: [", "auth => [", "auth=> ["),
         min_entropy=2.5,
         priority=1,
         free_form=True,

@@ -27,7 +27,9 @@ DETECTORS = (
         "Password in a SQL PASSWORD clause (CREATE/ALTER ROLE or USER … PASSWORD '…')",
         r"(?i)\b(?:USER|ROLE|LOGIN|WITH|ENCRYPTED|UNENCRYPTED|SET)\b[^;'\"\r\n]{0,120}?"
         r"\bPASSWORD[ \t]*(?:=[ \t]*|\([ \t]*)?" + _QUOTED,
-        keywords=("password",),
+        # SQL quotes its strings with ': the keyword is the clause itself, not every
+        # "password" in code.
+        keywords=("password '", "password('", "password ('", "password = '", "password='"),
         min_entropy=2.5,
         priority=1,
         free_form=True,
