@@ -47,6 +47,8 @@ def _version() -> str:
 @click.option("--max-file-size", "max_kb", type=click.IntRange(min=1), default=2048,
               show_default=True, help="Skip (and count) files larger than this many KiB.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes [all cores].")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Team rules and allowlists [.vaultline-scan.yaml, or scan: in vaultline.yaml].")
 @click.option("--no-hygiene", is_flag=True, help="Skip the .env tracking/.gitignore checks.")
 @click.option("--known", is_flag=True,
               help="Look for the environment's actual secret values (needs --env), not patterns.")
@@ -68,6 +70,7 @@ def scan(
     output: Path | None,
     max_kb: int,
     jobs: int | None,
+    config_path: Path | None,
     no_hygiene: bool,
     known: bool,
     env: str | None,
@@ -91,7 +94,7 @@ def scan(
       vaultline scan --known --env prod ci-build.log
     """
     from vaultline.scan import baseline, hygiene
-    from vaultline.scan.engine import Scanner
+    from vaultline.scan import config as scan_config
     from vaultline.scan.runner import scan_history, scan_paths, scan_staged
 
     if staged and history:
@@ -107,7 +110,8 @@ def scan(
     if env is not None and not known:
         raise click.UsageError("--env only applies to --known")
 
-    scanner = Scanner(use_hyperscan=not no_hyperscan)
+    config = scan_config.find(paths[0] if paths else Path.cwd(), config_path)
+    scanner = config.scanner(use_hyperscan=not no_hyperscan)
     max_bytes = max_kb * 1024
     progress = fmt == "text" or output is not None
     if known:
@@ -129,6 +133,7 @@ def scan(
         if not no_hygiene:
             result.findings += hygiene.check(roots[0] if roots[0].is_dir() else roots[0].parent)
 
+    result.findings = config.apply(result.findings)
     if update_baseline:
         count = baseline.dump(baseline_path, result.findings)
         click.echo(f"vaultline: wrote {count} finding(s) to {baseline_path}", err=True)
