@@ -172,6 +172,8 @@ TABLES: dict[str, list[tuple[str, str, bool]]] = {
         ("openssl-pass-argument", "openssl rsa -passin env:KEY_PASS -in k.pem"),
         ("cli-user-password", "curl -u \"$USER:$PASS\" https://x.io"),
         ("sshpass-password", 'sshpass -p "$SSHPASS" ssh ops@host'),
+        ("cli-login-password", "docker run -p 8080:80 nginx"),
+        ("cli-login-password", 'echo "$T" | docker login --password-stdin -u ci ghcr.io'),
     ]),
     "sql": _table("sql", [
         ("sql-identified-by", "CREATE USER 'app'@'%' IDENTIFIED BY PASSWORD '*" + "A1" * 20 + "';"),

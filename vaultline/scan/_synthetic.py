@@ -244,6 +244,7 @@ SAMPLES: dict[str, str] = {
     "mysql-password-flag": "mysql -u root -p'{P14}' shop < dump.sql",
     "openssl-pass-argument": "openssl rsa -in key.pem -passin pass:{P14} -out plain.pem",
     "cli-user-password": "curl -sS -u deploy:{P16} https://artifacts.acme.io/upload",
+    "cli-login-password": "docker login -u ci -p {A20} registry.acme.io",
     "sshpass-password": "sshpass -p '{P14}' ssh ops@bastion",
     "sql-identified-by": "CREATE USER 'app'@'%' IDENTIFIED BY '{P16}';",
     "sql-password-clause": "CREATE ROLE app WITH LOGIN PASSWORD '{P16}';",

@@ -132,7 +132,7 @@ def is_hash_or_uuid(c: Candidate) -> bool:
 # Values that are code, not literals: calls, env lookups, interpolations.
 _CONFIG_EXPRESSION = re.compile(
     r"^(?:[A-Za-z_][A-Za-z0-9_.]*(?:\(|\[|::|->)|!\w|(?:process\.env|os\.environ|getenv|"
-    r"ENV\[|System\.getenv|secrets\.|vars\.|env\.)|[A-Za-z_]+(?:_[A-Za-z]+)*$)"
+    r"ENV\[|System\.getenv|secrets\.|vars\.|env\.))"
 )
 _NAME_NOT_SECRET = re.compile(
     r"(?i)(?:_|-|\.|\b)(?:file|path|dir|name|id|url|uri|endpoint|env|var|length|len|size|"
@@ -171,16 +171,20 @@ _LOWER_WORDS = re.compile(r"[a-z]+(?:[-_. ][a-z]+)*")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)")
 
 
+def has_meta_name(c: Candidate) -> bool:
+    """The assigned name is about a secret, not one: ``DB_PASSWORD_FILE``, ``tokenType``,
+    ``SNYK_ORG_ID``, ``csrf_token``, ``next_page_token``."""
+    return bool(c.name) and bool(_NAME_NOT_SECRET.search(c.name) or _CAMEL_NOT_SECRET.search(c.name))
+
+
 def is_expression(c: Candidate) -> bool:
-    """Generic rule: the 'value' is code (``password = get_password()``) or the name is meta."""
+    """Generic rule: the 'value' is code (``password = get_password()``), not a literal."""
     if not c.detector.free_form:
         return False
     if not c.quoted:
         suffix = c.path.rsplit(".", 1)[-1].lower() if "." in c.path else ""
         if suffix in _CODE_SUFFIXES:
             return True
-    if c.name and (_NAME_NOT_SECRET.search(c.name) or _CAMEL_NOT_SECRET.search(c.name)):
-        return True
     # In config formats an unquoted value with dots is a literal (YAML, INI, .env); calls,
     # env lookups and bare identifiers are still expressions.
     if not c.quoted and _CONFIG_EXPRESSION.match(c.secret):
@@ -191,7 +195,9 @@ def is_expression(c: Candidate) -> bool:
         return True
     if s.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")):
         return True
-    return bool(_LOWER_WORDS.fullmatch(s))
+    # Long unbroken lower-case runs are words only when they read like words.
+    return bool(_LOWER_WORDS.fullmatch(s)) and (len(s) < 16 or not s.isalpha()
+                                                or _looks_like_word(s))
 
 
 # Values that are safe to commit by design: references to a secret store, and ciphertexts
@@ -233,8 +239,9 @@ def is_identifier_like(c: Candidate) -> bool:
         return False  # symbols other than _ . - : a password, not a name
     pieces = _WORDISH.findall(c.secret)
     words = [p for p in pieces if not p.isdigit()]
-    if not words or not all(_looks_like_word(w) for w in words if len(w) >= 4):
-        return False  # "k3mlpqzrtv8wyxn": random letters, not words
+    # Acronyms (AWS, KMS) need no vowel; other pieces must read like words.
+    if not words or not all(_looks_like_word(w) for w in words if len(w) >= 3 and not w.isupper()):
+        return False  # "k3mlpqzrtv8wyxn", "SvBtx1Sza": random letters, not words
     short = sum(1 for w in words if len(w) <= 2)
     return short <= 1 and sum(map(len, words)) / len(words) >= 3 and len(pieces) <= 8
 
@@ -360,6 +367,7 @@ def fails_validator(c: Candidate) -> bool:
 DEFAULT_FILTERS: tuple[Filter, ...] = (
     is_lock_file,
     is_expression,
+    has_meta_name,
     is_known_example,
     is_placeholder,
     is_hash_or_uuid,

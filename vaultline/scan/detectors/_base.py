@@ -137,8 +137,8 @@ def named(
     return rule(
         rule_id,
         description,
-        rf"(?i)(?:{alternatives})[\w.-]{{0,30}}?[\"'\]]?[ \t]*(?:=|:|=>|:=|,)[ \t]*[\"'`]?"
-        rf"({value})" + END,
+        rf"(?i)(?P<name>(?:{alternatives})[\w.-]{{0,30}}?)[\"'\]]?[ \t]*(?:=|:|=>|:=|,)[ \t]*[\"'`]?"
+        rf"(?P<secret>{value})" + END,
         keywords=names,
         min_entropy=min_entropy,
     )

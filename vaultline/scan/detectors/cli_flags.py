@@ -61,6 +61,17 @@ DETECTORS = (
         free_form=True,
     ),
     rule(
+        "cli-login-password",
+        "Password given to a registry or database client login (docker login -p, redis-cli -a)",
+        r"(?<![\w-])(?:(?:docker|podman|nerdctl|buildah|skopeo|helm[ \t]+registry|oras)[ \t]+login"
+        r"(?:[ \t]+[^\s|;&]+){0,6}?[ \t]+(?:-p|--password)|redis-cli(?:[ \t]+[^\s|;&]+){0,6}?"
+        r"[ \t]+-a)[ \t]+" + _VALUE,
+        keywords=("login", "redis-cli"),
+        min_entropy=2.5,
+        priority=1,
+        free_form=True,
+    ),
+    rule(
         "sshpass-password",
         "Password given to sshpass -p",
         r"(?<![\w-])sshpass[ \t]+-p[ \t]*" + _VALUE,

@@ -35,13 +35,15 @@ _MAX_NAME = 64
 # the reversed 64 bytes before it, so both scans run in the regex engine rather than Python.
 _RUN = re.compile(rb"[A-Za-z0-9_.$-]{0,64}")
 # After the name: an optional closing quote/bracket (maybe backslash-escaped), a type
-# annotation (Go ``string``, TypeScript ``: string``), an assignment operator or, for a
+# annotation (Go ``string``, TypeScript ``: string``) or a C# ``{ get; set; }``, an
+# assignment operator or, for a
 # quoted name, a comma (``put("token", "…")``) or an XML ``value=``; then an optional
 # opening quote (with a Python string prefix) or YAML block indicator, and the value up to
 # the matching quote or a delimiter.
 _ASSIGNMENT = re.compile(
     rb"(?:\\?[\"'\]]){0,2}"
-    rb"(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]<>]*(?=[ \t]*=)|[ \t]+\*?(?:\[\])?[A-Za-z_][\w.]*(?=[ \t]*=))?"
+    rb"(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]<>]*(?=[ \t]*=)|[ \t]+\*?(?:\[\])?[A-Za-z_][\w.]*(?=[ \t]*=)"
+    rb"|[ \t]*\{[ \t]*get;[^}\n]{0,40}\}(?=[ \t]*=))?"
     rb"[ \t]*(?P<op>:::=|::=|:=|=>|\?=|\.=|\+=|\|\|=|\?\?=|=|:|<-|,|[ \t]value[ \t]*=)"
     rb"[ \t]*(?:[|>][-+]?[ \t]*\r?\n[ \t]+)?(?:[rbuf]?(?P<q>\\?[\"'`]))?"
     rb"(?P<secret>[^\s\"'`;,)}\]\\<>]{8,200})(?(q)(?P=q)|(?=[\s;,)}\]\"\\]|$))"
