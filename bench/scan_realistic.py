@@ -34,7 +34,7 @@ import shutil
 import string
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -491,15 +491,12 @@ def _pr(tp: int, fp: int, planted: int) -> str:
     return f"{precision:5.2f} {recall:5.2f}" if planted else f"{precision:5.2f}   fp={fp}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=17)
-    args = parser.parse_args()
-    out = WORK / f"corpus-{args.scale:g}-{args.seed}"
+def report(scale: float, seed: int) -> Iterator[str]:
+    """Generate the corpus, run the three tools, yield the table's lines (ratio last)."""
+    out = WORK / f"corpus-{scale:g}-{seed}"
     if out.exists():
         shutil.rmtree(out)
-    labels = generate(out, args.scale, args.seed)
+    labels = generate(out, scale, seed)
     files = out / "files"
     every = sorted(str(p.relative_to(files)) for p in files.rglob("*") if p.is_file())
     runs = {
@@ -509,27 +506,36 @@ def main() -> None:
     }
     scores = {tool: score(found, labels) for tool, found in runs.items()}
     planted = sum(len(v) for k, v in labels.items() if k in FAMILIES)
-    print(f"corpus: {len(every)} files, {planted} planted secrets in {len(FAMILIES)} families "
-          f"(seed {args.seed}); each cell is precision recall")
-    print(f"{'family':18s} {'planted':>7s}  " + "  ".join(f"{t:>14s}" for t in runs))
+    yield (f"corpus: {len(every)} files, {planted} planted secrets in {len(FAMILIES)} families "
+           f"(seed {seed}); each cell is precision recall")
+    yield f"{'family':18s} {'planted':>7s}  " + "  ".join(f"{t:>14s}" for t in runs)
     for family in [*FAMILIES, "hard-negatives"]:
         cells = "  ".join(f"{_pr(*scores[t][family]):>14s}" for t in runs)
-        print(f"{family:18s} {scores['vaultline'][family][2]:7d}  {cells}")
+        yield f"{family:18s} {scores['vaultline'][family][2]:7d}  {cells}"
     f1: dict[str, float] = {}
     for tool in runs:
         tp = sum(v[0] for v in scores[tool].values())
         fp = sum(v[1] for v in scores[tool].values())
         p, r = tp / (tp + fp) if tp + fp else 1.0, tp / planted
         f1[tool] = 2 * p * r / (p + r) if p + r else 0.0
-        print(f"overall {tool:14s} precision {p:.3f} recall {r:.3f} F1 {f1[tool]:.3f} "
-              f"(tp {tp}, fp {fp})")
+        yield (f"overall {tool:14s} precision {p:.3f} recall {r:.3f} F1 {f1[tool]:.3f} "
+               f"(tp {tp}, fp {fp})")
     missed = Counter(path.split("/")[0] for family, items in labels.items() if family in FAMILIES
                      for path, line in items if (path, line) not in runs["vaultline"])
-    print(f"vaultline misses by family: {dict(missed.most_common())}")
-    print("caveat: written by vaultline's authors (no vaultline code imported); the other tools "
-          "never saw it, so vaultline's figures here are an upper bound")
+    yield f"vaultline misses by family: {dict(missed.most_common())}"
+    yield ("caveat: written by vaultline's authors (no vaultline code imported); the other tools "
+           "never saw it, so vaultline's figures here are an upper bound")
     best_other = max(f1["gitleaks"], f1["detect-secrets"])
-    print(f"ratio vaultline/best-other F1: {f1['vaultline'] / best_other:.2f}")
+    yield f"ratio vaultline/best-other F1: {f1['vaultline'] / best_other:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args()
+    for line in report(args.scale, args.seed):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
