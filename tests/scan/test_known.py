@@ -127,3 +127,18 @@ def test_known_scanner_is_never_pickled() -> None:
 
     with pytest.raises(TypeError):
         pickle.dumps(_scanner("Tr0ub4dor&3-horse"))
+
+
+def test_known_scan_in_forked_workers_needs_no_pickling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vaultline.scan import runner
+
+    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(runner, "CHUNK_FILES", 2)
+    for i in range(8):
+        (tmp_path / f"f{i}.txt").write_text("clean\n" if i % 2 else "x Tr0ub4dor&3-horse\n")
+    result = runner.scan_paths([tmp_path], scanner=_scanner("Tr0ub4dor&3-horse"), jobs=2)
+    assert sorted(f.path.rsplit("/", 1)[-1] for f in result.findings) == [
+        "f0.txt", "f2.txt", "f4.txt", "f6.txt"
+    ]
