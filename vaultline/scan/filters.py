@@ -185,8 +185,8 @@ def is_expression(c: Candidate) -> bool:
         suffix = c.path.rsplit(".", 1)[-1].lower() if "." in c.path else ""
         if suffix in _CODE_SUFFIXES:
             return True
-    # In config formats an unquoted value with dots is a literal (YAML, INI, .env); calls,
-    # env lookups and bare identifiers are still expressions.
+    # In config formats an unquoted value with dots is a literal (YAML, INI, .env); calls
+    # and env lookups are still expressions (bare names are judged by is_identifier_like).
     if not c.quoted and _CONFIG_EXPRESSION.match(c.secret):
         return True
     # Quoted values that are clearly words or paths ("my-app-token", "/run/secrets/db").
