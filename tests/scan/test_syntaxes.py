@@ -55,6 +55,9 @@ RECALL = [
     (f'curl_setopt($ch, CURLOPT_PASSWORD, "{PW}");', "client.php"),
     (f'var cred = new NetworkCredential("svc", "{PW}");', "Mailer.cs"),
     (f'conn.setPassword("{PW}");', "Db.java"),
+    (f"APP_KEY=base64:{PW}{PW}=", ".env"),
+    (f'TWITTER_CONSUMER_KEY = "{PW}"', "bot.py"),
+    (f'hmac_key: "{PW}"', "config.yaml"),
 ]
 
 PRECISION = [
@@ -74,6 +77,8 @@ PRECISION = [
     ("password: ${DB_PASSWORD}", "compose.yaml"),
     ("db.password: settings.database.password", "app.yaml"),
     (f'tokenUsage = "{PW}"', "metrics.ts"),
+    (f'session_key_prefix = "{PW}"', "cache.py"),
+    (f'clientKeyId = "{PW}"', "tls.ts"),
 ]
 
 

@@ -22,7 +22,8 @@ from vaultline.scan.detectors._base import Detector, RawMatch
 _WORDS = (
     r"pass(?:word|wd|phrase)|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key"
     r"|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key"
-    r"|encryption[_.-]?key|master[_.-]?key"
+    r"|encryption[_.-]?key|master[_.-]?key|app[_.-]?key|consumer[_.-]?key|jwt[_.-]?key"
+    r"|hmac[_.-]?key|license[_.-]?key|session[_.-]?key|client[_.-]?key|passcode"
 )
 # A keyword counts only as a whole word of the name: "pwd" in "pwdump" or "token" in
 # "tokenizer" starts another word (a lower-case letter follows, other than a plural s).
@@ -116,7 +117,9 @@ GENERIC = Detector(
         "password", "passwd", "passphrase", "pwd", "secret", "token", "api_key", "apikey",
         "api-key", "api.key", "access_key", "accesskey", "access-key", "auth_key", "authkey",
         "private_key", "privatekey", "credential", "signing_key", "signingkey",
-        "encryption_key", "master_key", "masterkey",
+        "encryption_key", "master_key", "masterkey", "app_key", "appkey", "consumer_key",
+        "consumerkey", "jwt_key", "hmac_key", "license_key", "licensekey", "session_key",
+        "client_key", "passcode",
     ),
     # Short names as a whole segment: a letter after them is another word ("password" has
     # its own keyword; "passenger", "pwned" are not names of secrets).
