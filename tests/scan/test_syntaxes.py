@@ -58,6 +58,10 @@ RECALL = [
     (f"APP_KEY=base64:{PW}{PW}=", ".env"),
     (f'TWITTER_CONSUMER_KEY = "{PW}"', "bot.py"),
     (f'hmac_key: "{PW}"', "config.yaml"),
+    ('db_password = "951022231901025955"', "prod.tfvars"),  # random digits, low entropy
+    (f'DB_PASS = "%{PW}"', "settings.py"),
+    (f'  "env": "A=1\\nAPI_KEY=//{_random(40, string.ascii_letters + string.digits, 3)}\\n",',
+     "package.json"),
 ]
 
 PRECISION = [
@@ -79,6 +83,8 @@ PRECISION = [
     (f'tokenUsage = "{PW}"', "metrics.ts"),
     (f'session_key_prefix = "{PW}"', "cache.py"),
     (f'clientKeyId = "{PW}"', "tls.ts"),
+    ("password: %DB_PASSWORD%", "deploy.yml"),
+    ('password_path = "/run/secrets/db_password"', "app.py"),
 ]
 
 

@@ -48,8 +48,8 @@ def is_low_entropy(c: Candidate) -> bool:
     # A short string cannot reach log2(len) bits per char; scale the bar for it.
     threshold = min(threshold, math.log2(max(len(c.secret), 2)) - 0.6)
     if c.secret.isdigit():
-        # Ten symbols top out at 3.3 bits; a random digit string scores about 2.9.
-        threshold = min(threshold, 2.5)
+        # Ten symbols top out at 3.3 bits; random digit strings score 2.4 to 3.1.
+        threshold = min(threshold, 2.2)
     return shannon_entropy(c.secret) < threshold
 
 
@@ -61,7 +61,10 @@ _PLACEHOLDER_WORDS = re.compile(
     r"^(?:password|secret|token|passw0rd|p@ssw0rd|hunter2|letmein|admin|root|test|"
     r"qwerty|default|none|null|nil|undefined|true|false|empty)\d*$)"
 )
-_TEMPLATE = re.compile(r"^\$|^%|\$\{|\{\{|\}\}|<[^>]*>|^\{[A-Za-z_]|^@[A-Za-z_]+@$|%\(|%s$")
+# "%VAR%" (Windows) is a template; a password may well start with "%".
+_TEMPLATE = re.compile(
+    r"^\$|^%[A-Za-z_][\w.]*%|\$\{|\{\{|\}\}|<[^>]*>|^\{[A-Za-z_]|^@[A-Za-z_]+@$|%\(|%s$"
+)
 # "abcdefgh", "aaaaaaaa", "12345678", "0000...": sequences and repeats.
 _REPEATED = re.compile(r"(.)\1{5,}")
 
@@ -193,7 +196,10 @@ def is_expression(c: Candidate) -> bool:
     s = c.secret
     if _TIMESTAMP.match(s):
         return True
-    if s.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")):
+    if s.startswith(("http://", "https://", "file:")):
+        return True
+    # Paths read like paths; base64 may start with "/" too, but is far more random.
+    if s.startswith(("/", "./", "../", "~/")) and shannon_entropy(s) < 4.2:
         return True
     # Long unbroken lower-case runs are words only when they read like words.
     return bool(_LOWER_WORDS.fullmatch(s)) and (len(s) < 16 or not s.isalpha()
