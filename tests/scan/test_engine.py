@@ -61,9 +61,10 @@ def test_many_keywords_one_long_line() -> None:
     assert flagged(line, "big.env") == ["github-pat"]
 
 
-def test_fingerprint_is_rule_and_secret_only_and_mask_keeps_four_chars() -> None:
-    assert fingerprint("github-pat", "abc") == fingerprint("github-pat", "abc")
-    assert fingerprint("github-pat", "abc") != fingerprint("npm-access-token", "abc")
+def test_fingerprint_is_rule_path_and_secret_and_mask_keeps_four_chars() -> None:
+    assert fingerprint("github-pat", "a.py", "abc") == fingerprint("github-pat", "a.py", "abc")
+    assert fingerprint("github-pat", "a.py", "abc") != fingerprint("npm-access-token", "a.py", "abc")
+    assert fingerprint("github-pat", "a.py", "abc") != fingerprint("github-pat", "b.py", "abc")
     token = secret("github-pat")
     assert mask(token).startswith("ghp_") and token[4:8] not in mask(token)
     finding = SCANNER.scan(token.encode(), "x")[0]

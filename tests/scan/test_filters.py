@@ -8,6 +8,7 @@ from tests.scan.conftest import secret
 from vaultline.scan.detectors import by_rule_id
 from vaultline.scan.filters import (
     Candidate,
+    has_meta_name,
     is_expression,
     is_hash_or_uuid,
     is_identifier_like,
@@ -67,7 +68,11 @@ def test_is_known_example(value: str, dropped: bool) -> None:
 @pytest.mark.parametrize(
     ("value", "name", "dropped"),
     [
-        ("123e4567-e89b-42d3-a456-426614174000", "token", True),
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "request_id", True),
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "uuid_token", True),
+        # Heroku and Snyk keys are UUIDs: behind a secret name the UUID is the key.
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "HEROKU_API_KEY", False),
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "token", False),
         ("9f" * 32, "checksum_secret", True),
         ("9f" * 32, "secret", False),  # `openssl rand -hex 32` is a fine secret
         ("sha256:" + "ab" * 32, "token", True),
@@ -91,6 +96,11 @@ def test_hash_filter_does_not_apply_to_provider_rules() -> None:
         ("Xk9mQ2vLp7wR4z", "password", "app.py", False, True),  # unquoted in code: expression
         ("Xk9mQ2vLp7wR4z", "password", ".env", False, False),  # unquoted in .env: literal
         ("Xk9mQ2vLp7wR4z", "password_file", ".env", False, True),
+        ("Xk9mQ2vLp7wR4z", "tokenType", "app.yaml", True, True),
+        ("6f1c2b9e-0d4a-4c7e-9b3f-2a8d5e7c1f04", "SNYK_ORG_ID", ".env", False, True),
+        ("dySkJLRwblzagFJF", "password", "run.sh", False, False),  # letters only, still random
+        ("tywqrvbcnbbiskqsgsxvlptw", "client_secret", "main.rs", True, False),
+        ("averylongpassphrase", "hint", "app.yaml", True, True),
         ("/run/secrets/db", "password", "app.yaml", True, True),
         ("my-app-token", "token", "app.yaml", True, True),
         ("Xk9mQ2vLp7wR4z", "password", "app.py", True, False),
@@ -99,8 +109,11 @@ def test_hash_filter_does_not_apply_to_provider_rules() -> None:
          True, True),
     ],
 )
-def test_is_expression(value: str, name: str, path: str, quoted: bool, dropped: bool) -> None:
-    assert is_expression(c(value, name=name, path=path, quoted=quoted)) is dropped
+def test_is_expression_or_meta_name(
+    value: str, name: str, path: str, quoted: bool, dropped: bool
+) -> None:
+    candidate = c(value, name=name, path=path, quoted=quoted)
+    assert (is_expression(candidate) or has_meta_name(candidate)) is dropped
 
 
 @pytest.mark.parametrize(
@@ -156,6 +169,10 @@ def test_findings_in_fixtures_are_marked_not_dropped(path: str, fixture: bool) -
         ("Xk9mQ2vLp7wR4z", False),
         ("hQ7!vR2#pL9@wX4$", False),
         ("2joRHs+B&7!3T40+28p!", False),
+        # Random strings that split into short pieces are not names.
+        ("SvBtx1SzaVukzAME", False),
+        ("vrx1536IihjJNT", False),
+        ("k3mlpqzrtv8wyxn", False),
     ],
 )
 def test_is_identifier_like(value: str, dropped: bool) -> None:

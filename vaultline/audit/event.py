@@ -54,6 +54,7 @@ DESTROY = "destroy"
 REVEAL = "reveal"  # a value shown to a person (``get --reveal``, ``explain --show``)
 DENY = "deny"  # an access refused before it reached a provider (policy, protection)
 ROTATE = "rotate"  # a stored secret rotated (generated password, API key, database role)
+SCAN_KNOWN = "scan.known"  # ``scan --known``: every secret value of an environment looked for
 # Break-glass overrides
 OVERRIDE_SET = "override.set"
 OVERRIDE_APPLY = "override.apply"
@@ -75,7 +76,7 @@ AUDIT_BREAK = "audit.break"
 AUDIT_RESTART = "audit.restart"
 
 ACTIONS: frozenset[str] = frozenset({
-    READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE,
+    READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE, SCAN_KNOWN,
     OVERRIDE_SET, OVERRIDE_APPLY, OVERRIDE_EXPIRE, OVERRIDE_REVOKE,
     KEY_CREATE, KEY_ROTATE, KEY_PROMOTE, KEY_RETIRE, KEY_DESTROY, KEY_REWRAP,
     KEY_SIGN, KEY_ENCRYPT, KEY_DECRYPT, AUDIT_BREAK, AUDIT_RESTART,

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from vaultline.cli._context import env_option, load_project, project_dir_option
 from vaultline.cli._output import emit_table, format_option, warn
 
 DEFAULT_BASELINE = ".vaultline-baseline.json"
@@ -36,13 +37,23 @@ def _version() -> str:
     help="Known findings; only findings not in it fail the scan.",
 )
 @click.option("--update-baseline", is_flag=True, help="Write every current finding to the baseline.")
+@click.option("--import-baseline", "imports", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also accept what a .gitleaksignore or detect-secrets baseline lists "
+                   "(repeatable).")
 @format_option("text", "json", "sarif")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to a file instead of stdout.")
 @click.option("--max-file-size", "max_kb", type=click.IntRange(min=1), default=2048,
               show_default=True, help="Skip (and count) files larger than this many KiB.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes [all cores].")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Team rules and allowlists [.vaultline-scan.yaml, or scan: in vaultline.yaml].")
 @click.option("--no-hygiene", is_flag=True, help="Skip the .env tracking/.gitignore checks.")
+@click.option("--known", is_flag=True,
+              help="Look for the environment's actual secret values (needs --env), not patterns.")
+@env_option(required=False)
+@project_dir_option
 @click.option("--no-hyperscan", is_flag=True, hidden=True,
               help="Use the pure-Python prefilter even when Hyperscan is installed.")
 @click.pass_context
@@ -54,11 +65,16 @@ def scan(
     since: str | None,
     baseline_path: Path,
     update_baseline: bool,
+    imports: tuple[Path, ...],
     fmt: str,
     output: Path | None,
     max_kb: int,
     jobs: int | None,
+    config_path: Path | None,
     no_hygiene: bool,
+    known: bool,
+    env: str | None,
+    project_dir: Path | None,
     no_hyperscan: bool,
 ) -> None:
     """Find committed secrets; exit 1 when there are findings not in the baseline.
@@ -73,9 +89,12 @@ def scan(
       vaultline scan --history --since v1.0   # commits after v1.0, each blob once
       vaultline scan --format sarif -o vaultline.sarif
       vaultline scan --update-baseline        # accept what is there today
+      vaultline scan --import-baseline .gitleaksignore --import-baseline .secrets.baseline
+      vaultline scan --known --env prod --history   # prod's real values in history
+      vaultline scan --known --env prod ci-build.log
     """
     from vaultline.scan import baseline, hygiene
-    from vaultline.scan.engine import Scanner
+    from vaultline.scan import config as scan_config
     from vaultline.scan.runner import scan_history, scan_paths, scan_staged
 
     if staged and history:
@@ -84,11 +103,24 @@ def scan(
         raise click.UsageError("--since only applies to --history")
     if (staged or history) and len(paths) > 1:
         raise click.UsageError("--staged/--history take at most one PATH (the repository)")
+    if known and env is None:
+        raise click.UsageError("--known looks for an environment's values: give --env E")
+    if known and staged:
+        raise click.UsageError("--known scans PATHS or --history, not --staged")
+    if env is not None and not known:
+        raise click.UsageError("--env only applies to --known")
 
-    scanner = Scanner(use_hyperscan=not no_hyperscan)
+    config = scan_config.find(paths[0] if paths else Path.cwd(), config_path)
+    scanner = config.scanner(use_hyperscan=not no_hyperscan)
     max_bytes = max_kb * 1024
     progress = fmt == "text" or output is not None
-    if staged:
+    if known:
+        from vaultline.scan.known import scan_known
+
+        assert env is not None
+        result = scan_known(load_project(project_dir), env, list(paths), history=history,
+                            since=since, max_bytes=max_bytes, jobs=jobs, progress=progress)
+    elif staged:
         result = scan_staged(paths[0] if paths else Path.cwd(), scanner=scanner,
                              max_bytes=max_bytes)
     elif history:
@@ -101,17 +133,21 @@ def scan(
         if not no_hygiene:
             result.findings += hygiene.check(roots[0] if roots[0].is_dir() else roots[0].parent)
 
+    result.findings = config.apply(result.findings)
     if update_baseline:
         count = baseline.dump(baseline_path, result.findings)
         click.echo(f"vaultline: wrote {count} finding(s) to {baseline_path}", err=True)
         return
 
-    new, known = baseline.split(result.findings, baseline.load(baseline_path))
+    accepted = baseline.load(baseline_path)
+    for path in imports:
+        accepted.update(baseline.load_foreign(path))
+    new, old = baseline.split(result.findings, accepted)
     stats: dict[str, Any] = result.stats.as_dict()
     if result.history is not None:
         stats["commits"] = result.history.commits
         stats["blob_mentions"] = result.history.blob_mentions
-    _report(new, known, stats, fmt, output)
+    _report(new, old, stats, fmt, output)
     if new:
         # SystemExit, not ctx.exit: the root main() runs click with standalone_mode=False
         # and drops the exit code click returns for ctx.exit.
@@ -137,7 +173,7 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
             (
                 f"{f.path}:{f.line}:{f.column}",
                 f.rule_id,
-                "-" if "hygiene" in f.tags else f.masked,
+                "-" if "hygiene" in f.tags else f.description if "known" in f.tags else f.masked,
                 (f.commit or "")[:12],
                 ",".join(f.tags),
             )

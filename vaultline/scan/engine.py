@@ -166,6 +166,7 @@ def _findings(
                 secret=candidate.secret,
                 commit=commit,
                 tags=tags,
+                severity=detector.severity,
             )
         )
     return findings

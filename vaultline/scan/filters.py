@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vaultline.scan.detectors import Detector
+from vaultline.scan.detectors.generic import name_strength
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ def is_low_entropy(c: Candidate) -> bool:
         return False
     # A short string cannot reach log2(len) bits per char; scale the bar for it.
     threshold = min(threshold, math.log2(max(len(c.secret), 2)) - 0.6)
+    if c.secret.isdigit():
+        # Ten symbols top out at 3.3 bits; random digit strings score 2.4 to 3.1.
+        threshold = min(threshold, 2.2)
     return shannon_entropy(c.secret) < threshold
 
 
@@ -57,7 +61,10 @@ _PLACEHOLDER_WORDS = re.compile(
     r"^(?:password|secret|token|passw0rd|p@ssw0rd|hunter2|letmein|admin|root|test|"
     r"qwerty|default|none|null|nil|undefined|true|false|empty)\d*$)"
 )
-_TEMPLATE = re.compile(r"^\$|^%|\$\{|\{\{|\}\}|<[^>]*>|^\{[A-Za-z_]|^@[A-Za-z_]+@$|%\(|%s$")
+# "%VAR%" (Windows) is a template; a password may well start with "%".
+_TEMPLATE = re.compile(
+    r"^\$|^%[A-Za-z_][\w.]*%|\$\{|\{\{|\}\}|<[^>]*>|^\{[A-Za-z_]|^@[A-Za-z_]+@$|%\(|%s$"
+)
 # "abcdefgh", "aaaaaaaa", "12345678", "0000...": sequences and repeats.
 _REPEATED = re.compile(r"(.)\1{5,}")
 
@@ -88,8 +95,13 @@ KNOWN_EXAMPLES = frozenset(
 )
 
 
+# The example UUID of RFC 4122 and every tutorial since ("123e4567-e89b-12d3-a456-…").
+_EXAMPLE_UUID = re.compile(r"(?i)^123e4567-e89b-")
+
+
 def is_known_example(c: Candidate) -> bool:
-    return c.secret in KNOWN_EXAMPLES or "EXAMPLE" in c.secret
+    s = c.secret
+    return s in KNOWN_EXAMPLES or "EXAMPLE" in s or bool(_EXAMPLE_UUID.match(s))
 
 
 _HEX_HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})$", re.I)
@@ -98,31 +110,51 @@ _HASH_CONTEXT = re.compile(
     r"(?i)sha[-_]?(?:1|256|384|512)|md5|checksum|digest|integrity|hash|commit|etag|"
     r"fingerprint|revision|\brev\b|\bid\b|_id\b|uuid|guid|nonce|salt"
 )
-_HASH_PREFIX = re.compile(r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5:|\$2[aby]\$|\$argon2|\$6\$)")
+_HASH_PREFIX = re.compile(
+    r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5:|\$2[aby]\$|\$argon2|\$6\$|scram-sha-256\$|md5[0-9a-f]{32}$)"
+)
+_ENDS_IN_SECRET_WORD = re.compile(
+    r"(?i)(?:token|api[_.-]?key|apikey|secret|key|password|passwd)[\"']?$"
+)
 
 
 def is_hash_or_uuid(c: Candidate) -> bool:
     """A hash or UUID where a key is expected (keyword rules only): an identifier, not a key."""
-    if c.detector.priority > 0:
+    if not c.detector.free_form:
         return False  # provider rules define their own shapes; a hex key there is the key
     s = c.secret
-    if _UUID.match(s) or _HASH_PREFIX.match(s):
+    if _HASH_PREFIX.match(s):
         return True
+    if _UUID.match(s):
+        # Some providers' keys are UUIDs (Heroku, Snyk): behind a name that ends in a secret
+        # word and says nothing of ids, the UUID is the key.
+        return not (_ENDS_IN_SECRET_WORD.search(c.name) and not _HASH_CONTEXT.search(c.name))
     return bool(_HEX_HASH.match(s) and _HASH_CONTEXT.search(c.name or c.line))
 
 
-# Values that are code, not literals: attribute access, calls, env lookups, interpolations.
-_EXPRESSION = re.compile(
-    r"^(?:[A-Za-z_][A-Za-z0-9_]*(?:\.|\(|\[|::|->)|(?:process\.env|os\.environ|getenv|"
-    r"ENV\[|System\.getenv|secrets\.|vars\.|env\.)|[A-Za-z_]+(?:_[A-Za-z]+)*$)"
+# Values that are code, not literals: calls, env lookups, interpolations.
+_CONFIG_EXPRESSION = re.compile(
+    r"^(?:[A-Za-z_][A-Za-z0-9_.]*(?:\(|\[|::|->)|!\w|(?:process\.env|os\.environ|getenv|"
+    r"ENV\[|System\.getenv|secrets\.|vars\.|env\.))"
 )
 _NAME_NOT_SECRET = re.compile(
     r"(?i)(?:_|-|\.|\b)(?:file|path|dir|name|id|url|uri|endpoint|env|var|length|len|size|"
     r"type|field|header|prefix|suffix|regex|pattern|hash|format|expir\w*|ttl|count|"
     r"mode|label|help|description|hint|policy|rotation|version|enabled|required|min|max|"
-    r"last\w*|used|date|time|created|updated)s?$"
+    r"last\w*|used|date|time|created|updated|usage|limit|budget|index|position|kind|status|"
+    r"state|source|provider|store|storage|manager|service|validator|generator|counter|stats)s?$"
     # Pagination tokens are opaque but not credentials.
     r"|(?:next|continuation|pagination|page|sync|cursor|marker)[_.-]?token"
+    # Public by design: publishable and public keys, CSRF tokens, search-only keys.
+    r"|(?:public|publishable|csrf|xsrf|anti[_.-]?forgery|search[_.-]?only|search)[_.-]?"
+    r"(?:api[_.-]?)?(?:token|key)"
+)
+# camelCase meta names: credentialId, tokenType, passwordLength, secretName.
+_CAMEL_NOT_SECRET = re.compile(
+    r"[a-z](?:Id|Ids|Name|Names|Path|File|Url|Uri|Type|Length|Len|Size|Field|Header|Prefix|"
+    r"Format|Pattern|Regex|Expiry|Expires|Expiration|Ttl|Count|Label|Hint|Policy|Version|"
+    r"Enabled|Required|Endpoint|Usage|Limit|Limits|Budget|Index|Position|Kind|Status|State|"
+    r"Source|Provider|Store|Storage|Manager|Service|Validator|Generator|Counter|Stats)$"
 )
 
 
@@ -138,28 +170,40 @@ _CODE_SUFFIXES = frozenset(
 )
 
 
+_LOWER_WORDS = re.compile(r"[a-z]+(?:[-_. ][a-z]+)*")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)")
 
 
+def has_meta_name(c: Candidate) -> bool:
+    """The assigned name is about a secret, not one: ``DB_PASSWORD_FILE``, ``tokenType``,
+    ``SNYK_ORG_ID``, ``csrf_token``, ``next_page_token``."""
+    return bool(c.name) and bool(_NAME_NOT_SECRET.search(c.name) or _CAMEL_NOT_SECRET.search(c.name))
+
+
 def is_expression(c: Candidate) -> bool:
-    """Generic rule: the 'value' is code (``password = get_password()``) or the name is meta."""
-    if c.detector.priority > 0:
+    """Generic rule: the 'value' is code (``password = get_password()``), not a literal."""
+    if not c.detector.free_form:
         return False
-    if c.name and _NAME_NOT_SECRET.search(c.name):
-        return True
     if not c.quoted:
-        if _EXPRESSION.match(c.secret):
-            return True
         suffix = c.path.rsplit(".", 1)[-1].lower() if "." in c.path else ""
         if suffix in _CODE_SUFFIXES:
             return True
+    # In config formats an unquoted value with dots is a literal (YAML, INI, .env); calls
+    # and env lookups are still expressions (bare names are judged by is_identifier_like).
+    if not c.quoted and _CONFIG_EXPRESSION.match(c.secret):
+        return True
     # Quoted values that are clearly words or paths ("my-app-token", "/run/secrets/db").
     s = c.secret
     if _TIMESTAMP.match(s):
         return True
-    if s.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")):
+    if s.startswith(("http://", "https://", "file:")):
         return True
-    return bool(re.fullmatch(r"[a-z]+(?:[-_. ][a-z]+)*", s))
+    # Paths read like paths; base64 may start with "/" too, but is far more random.
+    if s.startswith(("/", "./", "../", "~/")) and shannon_entropy(s) < 4.2:
+        return True
+    # Long unbroken lower-case runs are words only when they read like words.
+    return bool(_LOWER_WORDS.fullmatch(s)) and (len(s) < 16 or not s.isalpha()
+                                                or _looks_like_word(s))
 
 
 # Values that are safe to commit by design: references to a secret store, and ciphertexts
@@ -172,7 +216,7 @@ _CIPHERTEXT = re.compile(r"^(?:Ag[A-D][A-Za-z0-9+/=]{60,}|ENC\[[A-Z0-9_]+,|\$ANS
 
 
 def is_reference_or_ciphertext(c: Candidate) -> bool:
-    if c.detector.priority > 0:
+    if not c.detector.free_form:
         return False
     return bool(_REFERENCE.match(c.secret) or _CIPHERTEXT.match(c.secret))
 
@@ -181,25 +225,36 @@ _IDENTIFIER_CHARS = re.compile(r"^[A-Za-z0-9_.-]+$")
 _WORDISH = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 
 
+_VOWELS = frozenset("aeiouyAEIOUY")
+_CONSONANT_RUN = re.compile(r"[^aeiouyAEIOUY0-9]{5,}")
+
+
+def _looks_like_word(w: str) -> bool:
+    """Pronounceable: vowels in a word's proportion and no long consonant run."""
+    vowels = sum(1 for ch in w if ch in _VOWELS)
+    return 0.2 <= vowels / len(w) <= 0.7 and not _CONSONANT_RUN.search(w)
+
+
 def is_identifier_like(c: Candidate) -> bool:
     """Generic rule: the value is a name made of words (``NextPageToken``, ``AWS_ACCESS_KEY_ID``,
     ``InvalidationList.NextMarker``), as API descriptions and code are full of, not a random
     string (``Xk9mQ2vLp7wR4z`` splits into many one- and two-letter pieces)."""
-    if c.detector.priority > 0:
+    if not c.detector.free_form:
         return False
     if not _IDENTIFIER_CHARS.match(c.secret):
         return False  # symbols other than _ . - : a password, not a name
     pieces = _WORDISH.findall(c.secret)
     words = [p for p in pieces if not p.isdigit()]
-    if not words:
-        return False
+    # Acronyms (AWS, KMS) need no vowel; other pieces must read like words.
+    if not words or not all(_looks_like_word(w) for w in words if len(w) >= 3 and not w.isupper()):
+        return False  # "k3mlpqzrtv8wyxn", "SvBtx1Sza": random letters, not words
     short = sum(1 for w in words if len(w) <= 2)
     return short <= 1 and sum(map(len, words)) / len(words) >= 3 and len(pieces) <= 8
 
 
 def lacks_character_variety(c: Candidate) -> bool:
     """Generic rule: a random secret mixes at least two of lower, upper, digit and symbol."""
-    if c.detector.priority > 0:
+    if not c.detector.free_form:
         return False
     s = c.secret
     classes = sum(
@@ -210,7 +265,16 @@ def lacks_character_variety(c: Candidate) -> bool:
             any(not ch.isalnum() for ch in s),
         )
     )
-    return classes < 2 or (len(s) < 12 and classes < 3)
+    if classes >= 3 or (classes == 2 and len(s) >= 10):
+        return False
+    if classes == 1 and name_strength(c.name) == "word":
+        # Some providers' tokens are all digits or all lower-case letters: long, random
+        # ones behind a secret name are kept.
+        if s.isdigit():
+            return len(s) < 12
+        if s.isalpha():
+            return len(s) < 20 or sum(1 for ch in s if ch in _VOWELS) / len(s) >= 0.28
+    return True
 
 
 _LOCK_FILES = frozenset(
@@ -227,6 +291,79 @@ def is_lock_file(c: Candidate) -> bool:
     return c.path.rsplit("/", 1)[-1] in _LOCK_FILES
 
 
+_ALNUM_ORDER = {ch: i for i, ch in enumerate("0123456789abcdefghijklmnopqrstuvwxyz")}
+_DUMMY_RUN = 6
+
+
+def has_dummy_run(c: Candidate) -> bool:
+    """A run of 6 consecutive characters (``012345``, ``abcdef``, ``654321``) in a token: a
+    documentation dummy behind a real prefix (one in ~10^8 random 40-character tokens has one).
+    Multi-line key material is long enough to contain one by chance and is not judged."""
+    s = c.secret
+    if c.detector.multiline or len(s) > 200:
+        return False
+    up = down = 1
+    previous = -2
+    for ch in s.lower():
+        index = _ALNUM_ORDER.get(ch, -10)
+        up = up + 1 if index >= 0 and index == previous + 1 else 1
+        down = down + 1 if index >= 0 and index == previous - 1 else 1
+        if up >= _DUMMY_RUN or down >= _DUMMY_RUN:
+            return True
+        previous = index
+    return False
+
+
+# What a provider's tokens look like, for names that say which provider they belong to:
+# ``GITHUB_TOKEN = "hunter2hunter2"`` is not a GitHub token, whatever else it is.
+_PROVIDER_SHAPES = tuple(
+    (re.compile(name, re.I), re.compile(shape))
+    for name, shape in (
+        (r"github|\bgh[_.-]", r"^(?:gh[pousr]_|github_pat_|v1\.[0-9a-f]{40}$|[0-9a-f]{40}$)"),
+        (r"gitlab", r"^(?:gl[a-z]+-|GR1348941)"),
+        (r"slack", r"^(?:xox[a-z]-|xapp-|https://hooks\.slack\.com/)"),
+        (r"stripe", r"^(?:[sr]k_|whsec_)"),
+        (r"openai", r"^sk-"),
+        (r"anthropic|claude", r"^sk-ant-"),
+        (r"\bnpm|npm[_.-]", r"^(?:npm_|[0-9a-f-]{36}$)"),
+        (r"sendgrid", r"^SG\."),
+        (r"hugging[_.-]?face|\bhf[_.-]", r"^hf_"),
+        (r"pypi", r"^pypi-"),
+        (r"shopify", r"^shp"),
+        (r"digital[_.-]?ocean", r"^do[opr]_v1_"),
+    )
+)
+_TOKEN_NAME = re.compile(r"(?i)(?:token|api[_.-]?key|apikey|\bkey|_key|pat)$")
+_PASSWORD_NAME = re.compile(r"(?i)secret|pass|pwd")
+
+
+def has_wrong_provider_shape(c: Candidate) -> bool:
+    """Generic rule: a provider-named token (``GITHUB_TOKEN``) whose value is not shaped like
+    that provider's tokens. Secrets and passwords of any shape are still secrets."""
+    if not c.detector.free_form or not c.name or not _TOKEN_NAME.search(c.name):
+        return False
+    if _PASSWORD_NAME.search(c.name):
+        return False
+    return any(n.search(c.name) and not shape.search(c.secret) for n, shape in _PROVIDER_SHAPES)
+
+
+def is_weak_for_short_name(c: Candidate) -> bool:
+    """A short name (``PW``, ``DB_PASS``) says less than ``password``: the value must look
+    like a credential on its own: three character classes, or long and random."""
+    if not c.detector.free_form or name_strength(c.name) != "short":
+        return False
+    s = c.secret
+    classes = sum(
+        (
+            any(ch.islower() for ch in s),
+            any(ch.isupper() for ch in s),
+            any(ch.isdigit() for ch in s),
+            any(not ch.isalnum() for ch in s),
+        )
+    )
+    return not (classes >= 3 or (len(s) >= 16 and shannon_entropy(s) >= 3.5))
+
+
 def fails_validator(c: Candidate) -> bool:
     validator = c.detector.validator
     return validator is not None and not validator(c.secret.encode())
@@ -236,13 +373,17 @@ def fails_validator(c: Candidate) -> bool:
 DEFAULT_FILTERS: tuple[Filter, ...] = (
     is_lock_file,
     is_expression,
+    has_meta_name,
     is_known_example,
     is_placeholder,
     is_hash_or_uuid,
     is_reference_or_ciphertext,
     is_identifier_like,
     lacks_character_variety,
+    is_weak_for_short_name,
+    has_wrong_provider_shape,
     is_low_entropy,
+    has_dummy_run,
     fails_validator,
 )
 

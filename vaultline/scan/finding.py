@@ -1,4 +1,4 @@
-"""A finding: one secret at one place, with a fingerprint that survives moving it."""
+"""A finding: one secret at one place, with a fingerprint that survives moving code."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import hashlib
 from dataclasses import dataclass, field, replace
 
 
-def fingerprint(rule_id: str, secret: str) -> str:
-    """Rule + secret hash: independent of path and line, so moving a secret keeps its identity.
+def fingerprint(rule_id: str, path: str, secret: str) -> str:
+    """Rule, path and secret hash: no line, so moving code inside a file, or regenerating
+    it, keeps a finding's identity; the same secret in another file is another leak.
 
     The secret is hashed first so that the fingerprint (which goes into baselines and SARIF)
     can never be reversed into, or compared against, a short secret by brute force of the
     fingerprint format alone.
     """
     secret_hash = hashlib.sha256(secret.encode()).hexdigest()
-    return hashlib.sha256(f"{rule_id}:{secret_hash}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{rule_id}:{path}:{secret_hash}".encode()).hexdigest()[:32]
 
 
 def mask(secret: str, keep: int = 4) -> str:
@@ -34,10 +35,12 @@ class Finding:
     commit: str | None = None
     # "test-fixture", "hygiene", "baseline"... kept in output, never used for identity.
     tags: tuple[str, ...] = ()
+    # "high", or "low" for credentials that need something more to use (encrypted keys).
+    severity: str = "high"
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.rule_id, self.secret)
+        return fingerprint(self.rule_id, self.path, self.secret)
 
     @property
     def masked(self) -> str:
@@ -58,6 +61,7 @@ class Finding:
             "fingerprint": self.fingerprint,
             "commit": self.commit,
             "tags": list(self.tags),
+            "severity": self.severity,
         }
 
     def __repr__(self) -> str:

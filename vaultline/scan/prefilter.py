@@ -61,7 +61,7 @@ class HyperscanPrefilter:
 
 
 class RegexPrefilter:
-    """Pure-Python fallback: one lookahead alternation, a group per pattern.
+    """Pure-Python fallback: a lookahead alternation, a group per pattern.
 
     A zero-width match lets ``finditer`` try every offset, so overlapping keywords are all
     seen. At one offset only the first alternative that matches is reported, so keywords are
@@ -72,32 +72,38 @@ class RegexPrefilter:
     def __init__(self, detectors: Sequence[Detector]):
         patterns, self.owners = _patterns(detectors)
         literals = {i: re.sub(r"\\(.)", r"\1", p).lower() for i, (p, c) in enumerate(patterns) if c}
-        order = [i for i, (_, c) in enumerate(patterns) if not c]
-        order += sorted(literals, key=lambda i: -len(literals[i]))
-        self._group_to_ids: list[list[tuple[int, int]]] = []
-        parts = []
-        for i in order:
-            source, caseless = patterns[i]
-            parts.append(f"({'(?i:' + source + ')' if caseless else source})")
-            implied = [(i, len(literals[i]))] if i in literals else [(i, -1)]
-            if i in literals:
-                implied += [
-                    (j, len(lit))
-                    for j, lit in literals.items()
-                    if j != i and literals[i].startswith(lit)
-                ]
-            self._group_to_ids.append(implied)
-        self._regex = re.compile(("(?=" + "|".join(parts) + ")").encode())
+        anchors = [i for i, (_, c) in enumerate(patterns) if not c]
+        # Anchors and keywords are two passes, so that an anchor and a keyword starting at
+        # the same offset ("pass:" and a short-name anchor) are both reported.
+        self._passes: list[tuple[re.Pattern[bytes], list[list[tuple[int, int]]]]] = []
+        for order in (anchors, sorted(literals, key=lambda i: -len(literals[i]))):
+            if not order:
+                continue
+            group_to_ids: list[list[tuple[int, int]]] = []
+            parts = []
+            for i in order:
+                source, caseless = patterns[i]
+                parts.append(f"({'(?i:' + source + ')' if caseless else source})")
+                implied = [(i, len(literals[i]))] if i in literals else [(i, -1)]
+                if i in literals:
+                    implied += [
+                        (j, len(lit))
+                        for j, lit in literals.items()
+                        if j != i and literals[i].startswith(lit)
+                    ]
+                group_to_ids.append(implied)
+            self._passes.append((re.compile(("(?=" + "|".join(parts) + ")").encode()), group_to_ids))
 
     def hits(self, data: bytes) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
-        for m in self._regex.finditer(data):
-            group = m.lastindex
-            if not group:
-                continue
-            start = m.start()
-            for pattern_id, length in self._group_to_ids[group - 1]:
-                found.append((pattern_id, m.end(group) if length < 0 else start + length))
+        for regex, group_to_ids in self._passes:
+            for m in regex.finditer(data):
+                group = m.lastindex
+                if not group:
+                    continue
+                start = m.start()
+                for pattern_id, length in group_to_ids[group - 1]:
+                    found.append((pattern_id, m.end(group) if length < 0 else start + length))
         return found
 
 

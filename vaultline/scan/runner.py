@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from vaultline.scan import git
 from vaultline.scan.engine import Scanner
@@ -30,6 +30,12 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 T = TypeVar("T")
 
 
+class BlobScanner(Protocol):
+    """What the runner drives: the pattern :class:`Scanner`, or the known-values scanner."""
+
+    def scan(self, data: bytes, path: str, *, commit: str | None = None) -> list[Finding]: ...
+
+
 @dataclass
 class ScanResult:
     findings: list[Finding]
@@ -39,11 +45,11 @@ class ScanResult:
 
 
 # Set in each worker process by _init_worker (and in-process for serial scans).
-_scanner: Scanner | None = None
+_scanner: BlobScanner | None = None
 _max_bytes = DEFAULT_MAX_BYTES
 
 
-def _init_worker(scanner: Scanner, max_bytes: int) -> None:
+def _init_worker(scanner: BlobScanner, max_bytes: int) -> None:
     global _scanner, _max_bytes
     _scanner, _max_bytes = scanner, max_bytes
 
@@ -107,7 +113,7 @@ def _run(
     worker: Callable[[list[T]], tuple[list[Any], WalkStats]],
     chunks: Iterable[list[T]],
     *,
-    scanner: Scanner,
+    scanner: BlobScanner,
     max_bytes: int,
     parallel: bool,
     jobs: int,
@@ -115,7 +121,10 @@ def _run(
 ) -> tuple[list[Any], WalkStats]:
     stats = WalkStats()
     results: list[Any] = []
-    if not parallel or jobs < 2:
+    # fork: workers inherit the imported modules; each still compiles its own prefilter.
+    # A scanner holding secret values is never pickled: without fork it runs in-process.
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if not parallel or jobs < 2 or (getattr(scanner, "fork_only", False) and not fork):
         _init_worker(scanner, max_bytes)
         for chunk in chunks:
             found, chunk_stats = worker(chunk)
@@ -123,8 +132,7 @@ def _run(
             stats.add(chunk_stats)
             on_chunk(chunk_stats)
         return results, stats
-    # fork: workers inherit the imported modules; each still compiles its own prefilter.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    method = "fork" if fork else "spawn"
     context = multiprocessing.get_context(method)
     # At most 2 chunks per worker in flight: history chunks are read from git as we go
     # and must not pile up in memory faster than they are scanned.
@@ -160,7 +168,7 @@ def _chunked(items: Iterable[tuple[T, int]]) -> Iterator[list[T]]:
 def scan_paths(
     paths: Sequence[Path],
     *,
-    scanner: Scanner | None = None,
+    scanner: BlobScanner | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
     progress: bool = False,
@@ -207,7 +215,7 @@ def scan_history(
     root: Path,
     *,
     since: str | None = None,
-    scanner: Scanner | None = None,
+    scanner: BlobScanner | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
     progress: bool = False,
@@ -230,7 +238,7 @@ def scan_history(
 def _scan_refs(
     top: Path,
     refs: list[git.BlobRef],
-    scanner: Scanner,
+    scanner: BlobScanner,
     max_bytes: int,
     *,
     jobs: int,

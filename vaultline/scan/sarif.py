@@ -48,7 +48,7 @@ def to_sarif(findings: list[Finding], *, version: str) -> dict[str, Any]:
         result: dict[str, Any] = {
             "ruleId": f.rule_id,
             "ruleIndex": index[f.rule_id],
-            "level": "error",
+            "level": "error" if f.severity == "high" else "warning",
             "message": {"text": f"{f.description}{secret}"},
             "locations": [
                 {

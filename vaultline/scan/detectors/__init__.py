@@ -15,7 +15,8 @@ __all__ = ["Detector", "all_detectors", "by_rule_id", "rule"]
 
 _FAMILIES = (
     "aws", "github", "gitlab", "slack", "payments", "google", "azure", "ai", "packages",
-    "docker", "hashicorp", "comms", "keys", "jwt", "urls", "saas", "generic",
+    "docker", "hashicorp", "comms", "keys", "jwt", "urls", "saas", "headers", "cli_flags",
+    "sql", "setters", "generic",
 )
 
 

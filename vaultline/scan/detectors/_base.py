@@ -18,7 +18,8 @@ Validator = Callable[[bytes], bool]
 @dataclass(frozen=True)
 class RawMatch:
     """Where a detector matched: the secret's byte span, where the match began (for allow
-    comments), and for keyword rules the assigned name and whether the value was quoted."""
+    comments), and for keyword rules the assigned name and whether the value was quoted
+    (an unquoted value in code is an expression)."""
 
     start: int
     end: int
@@ -56,17 +57,28 @@ class Detector:
     priority: int = 10
     tags: tuple[str, ...] = field(default_factory=tuple)
     finder: Finder | None = None
+    # The value has no provider shape of its own (a password after a keyword, a flag or a
+    # header): the free-form filters (expressions, identifiers, hashes) judge it.
+    free_form: bool = False
+    # "high" for usable credentials; "low" for ones that need something more to use
+    # (an encrypted private key needs its passphrase).
+    severity: str = "high"
 
     def raw_match(self, match: re.Match[bytes]) -> RawMatch:
         groups = match.re.groupindex
-        if "secret" in groups:
+        # A bare command-line value is as literal as a quoted one: the line itself is
+        # usually inside a string in code.
+        bare = "bare" in groups and match.start("bare") >= 0
+        if bare:
+            start, end = match.span("bare")
+        elif "secret" in groups:
             start, end = match.span("secret")
         elif match.re.groups:
             start, end = match.span(1)
         else:
             start, end = match.span()
         name = match.group("name") if "name" in groups else b""
-        quoted = match.group("q") is not None if "q" in groups else True
+        quoted = bare or (match.group("q") is not None if "q" in groups else True)
         return RawMatch(start, end, match.start(), name or b"", quoted)
 
 
@@ -81,6 +93,8 @@ def rule(
     multiline: bool = False,
     ignorecase: bool = False,
     priority: int = 10,
+    free_form: bool = False,
+    severity: str = "high",
 ) -> Detector:
     """Build a :class:`Detector` from regex source strings (compiled once, as bytes)."""
     flags = re.IGNORECASE if ignorecase else 0
@@ -98,6 +112,8 @@ def rule(
         min_entropy=min_entropy,
         multiline=multiline,
         priority=priority,
+        free_form=free_form,
+        severity=severity,
     )
 
 
@@ -105,3 +121,24 @@ def rule(
 # also work next to `-`, `_` and `.`.
 END = r"(?![A-Za-z0-9_-])"
 START = r"(?<![A-Za-z0-9_-])"
+
+
+def named(
+    rule_id: str,
+    description: str,
+    names: tuple[str, ...],
+    value: str,
+    *,
+    min_entropy: float = 3.0,
+) -> Detector:
+    """A token with no prefix of its own (bare hex, a UUID, plain alphanumerics), recognised
+    by the provider's name in the variable, key or argument it is assigned to."""
+    alternatives = "|".join(re.escape(n) for n in names)
+    return rule(
+        rule_id,
+        description,
+        rf"(?i)(?P<name>(?:{alternatives})[\w.-]{{0,30}}?)[\"'\]]?[ \t]*(?:=|:|=>|:=|,)[ \t]*[\"'`]?"
+        rf"(?P<secret>{value})" + END,
+        keywords=names,
+        min_entropy=min_entropy,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vaultline.scan.detectors._base import END, START, rule
+from vaultline.scan.detectors._base import END, START, named, rule
 
 DETECTORS = (
     rule("twilio-api-key", "Twilio API key SID",
@@ -21,6 +21,16 @@ DETECTORS = (
     rule("telegram-bot-token", "Telegram bot token",
          START + r"([0-9]{8,10}:AA[A-Za-z0-9_-]{33})" + END,
          anchors=("[0-9]{8}:AA[A-Za-z0-9_-]{33}",), min_entropy=3.5),
+    rule("discord-bot-token", "Discord bot token",
+         START + r"([MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})" + END,
+         anchors=(r"[MNO][A-Za-z0-9_-]{23}[A-Za-z0-9_-]{0,2}\.[A-Za-z0-9_-]{6}\.",),
+         min_entropy=3.5),
+    named("discord-client-secret", "Discord OAuth client secret assigned to a Discord name",
+          ("discord",), r"[A-Za-z0-9_-]{32}", min_entropy=3.5),
+    named("messagebird-api-key", "MessageBird API key assigned to a MessageBird name",
+          ("messagebird", "message_bird", "message-bird"), r"[A-Za-z0-9]{25}"),
+    named("sendbird-api-token", "Sendbird API token assigned to a Sendbird name",
+          ("sendbird",), r"[a-f0-9]{40}"),
     rule("discord-webhook-url", "Discord webhook URL",
          r"(https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/"
          r"[A-Za-z0-9_-]{60,68})" + END, keywords=("/api/webhooks/",)),

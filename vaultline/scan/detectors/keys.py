@@ -14,15 +14,34 @@ def _pem(kind: str) -> str:
     return rf"-----BEGIN {kind}PRIVATE KEY-----({_BODY})-----END {kind}PRIVATE KEY-----"
 
 
+def _is_encrypted(body: bytes) -> bool:
+    # Legacy PEM encryption says so in a header; an OpenSSH key names its cipher ("none"
+    # when it is not encrypted) inside the base64, which we do not decode here.
+    return b"ENCRYPTED" in body
+
+
+def _is_plain(body: bytes) -> bool:
+    return not _is_encrypted(body)
+
+
 DETECTORS = (
     rule("pem-rsa-private-key", "RSA private key (PEM)", _pem("RSA "),
-         keywords=("BEGIN RSA PRIVATE KEY",), multiline=True, min_entropy=4.0),
+         keywords=("BEGIN RSA PRIVATE KEY",), multiline=True, min_entropy=4.0,
+         validator=_is_plain),
     rule("pem-ec-private-key", "EC private key (PEM)", _pem("EC "),
-         keywords=("BEGIN EC PRIVATE KEY",), multiline=True, min_entropy=4.0),
-    rule("pem-private-key", "PKCS#8, DSA or encrypted private key (PEM)",
-         _pem("(?:ENCRYPTED |DSA )?"),
-         keywords=("BEGIN PRIVATE KEY", "BEGIN ENCRYPTED PRIVATE KEY", "BEGIN DSA PRIVATE KEY"),
-         multiline=True, min_entropy=4.0),
+         keywords=("BEGIN EC PRIVATE KEY",), multiline=True, min_entropy=4.0,
+         validator=_is_plain),
+    rule("pem-private-key", "PKCS#8 or DSA private key (PEM)", _pem("(?:DSA )?"),
+         keywords=("BEGIN PRIVATE KEY", "BEGIN DSA PRIVATE KEY"), multiline=True,
+         min_entropy=4.0, validator=_is_plain),
+    # Still a leak, but not usable without its passphrase: reported at a lower severity.
+    rule("pem-encrypted-private-key", "Passphrase-encrypted private key (PEM)",
+         # The label is part of the secret here, so that the validator sees "ENCRYPTED".
+         r"-----BEGIN (ENCRYPTED PRIVATE KEY-----" + _BODY + r")-----END ENCRYPTED PRIVATE KEY-----",
+         _pem("(?:RSA |EC |DSA )"),
+         keywords=("BEGIN ENCRYPTED PRIVATE KEY", "BEGIN RSA PRIVATE KEY", "BEGIN EC PRIVATE KEY",
+                   "BEGIN DSA PRIVATE KEY"),
+         multiline=True, min_entropy=4.0, validator=_is_encrypted, severity="low"),
     rule("openssh-private-key", "OpenSSH private key", _pem("OPENSSH "),
          keywords=("BEGIN OPENSSH PRIVATE KEY",), multiline=True, min_entropy=4.0),
     rule("pgp-private-key-block", "PGP private key block",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vaultline.scan.detectors._base import END, START, rule
+from vaultline.scan.detectors._base import END, START, named, rule
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -19,7 +19,7 @@ DETECTORS = (
          START + r"(sntry[su]_[A-Za-z0-9+/=_]{40,200})" + END,
          keywords=("sntrys_", "sntryu_"), min_entropy=3.5),
     rule("heroku-api-key", "Heroku API key",
-         r"(HRKU-AA[0-9A-Za-z_-]{58})" + END,
+         r"(HRKU-[0-9A-Za-z_-]{40,80})" + END,
          r"(?i)heroku[\w.-]{0,20}?(?:api)?[_.-]?(?:key|token)[\"']?\s*(?:=|:|=>)\s*[\"']?(" + _UUID
          + ")",
          keywords=("HRKU-", "heroku"), min_entropy=3.0),
@@ -72,8 +72,48 @@ DETECTORS = (
     rule("readme-api-key", "ReadMe API key",
          START + r"(rdme_[a-z0-9]{70})" + END, keywords=("rdme_",), min_entropy=3.5),
     rule("onepassword-service-account-token", "1Password service account token",
-         START + r"(ops_eyJ[A-Za-z0-9+/]{250,}={0,3})", keywords=("ops_eyJ",),
+         START + r"(ops_eyJ[A-Za-z0-9+/]{100,}={0,3})", keywords=("ops_eyJ",),
          min_entropy=3.5),
+    rule("posthog-api-key", "PostHog project or personal API key",
+         START + r"(ph[cx]_[A-Za-z0-9]{43})" + END, keywords=("phc_", "phx_"),
+         min_entropy=3.5),
+    rule("cloudflare-api-token", "Cloudflare account or user API token",
+         START + r"(cf[au]t_[A-Za-z0-9_-]{40,64})" + END, keywords=("cfat_", "cfut_"),
+         min_entropy=3.5),
+    named("cloudflare-global-api-key", "Cloudflare global API key assigned to a Cloudflare name",
+          ("cloudflare", "cf_api_key", "cf-api-key", "cf_key"), r"[a-f0-9]{37}"),
+    rule("sourcegraph-access-token", "Sourcegraph access token",
+         START + r"(sgp_(?:(?:[a-fA-F0-9]{16}|local)_)?[a-fA-F0-9]{40})" + END,
+         keywords=("sgp_",), min_entropy=3.0),
+    rule("settlemint-token", "SettleMint personal, application or service access token",
+         START + r"(sm_(?:pat|aat|sat)_[A-Za-z0-9]{16})" + END,
+         keywords=("sm_pat_", "sm_aat_", "sm_sat_"), min_entropy=3.0),
+    rule("sonar-token", "SonarQube / SonarCloud token",
+         START + r"(sq[pua]_[a-f0-9]{40})" + END, keywords=("sqp_", "squ_", "sqa_"),
+         min_entropy=3.0),
+    named("sonar-named-token", "SonarQube / SonarCloud token assigned to a Sonar name",
+          ("sonar",), r"[a-f0-9]{40}"),
+    rule("hubspot-private-app-token", "HubSpot private app access token",
+         START + r"(pat-(?:na|eu|ap)[0-9]-" + _UUID + ")" + END, keywords=("pat-na", "pat-eu", "pat-ap"),
+         min_entropy=3.0),
+    named("hubspot-api-key", "HubSpot API key assigned to a HubSpot name",
+          ("hubspot", "hapikey"), _UUID),
+    named("snyk-api-token", "Snyk API token assigned to a Snyk name", ("snyk",), _UUID),
+    named("squarespace-access-token", "Squarespace API key assigned to a Squarespace name",
+          ("squarespace",), _UUID),
+    named("finnhub-api-key", "Finnhub API key assigned to a Finnhub name", ("finnhub",),
+          r"[a-z0-9]{20}"),
+    named("asana-client-secret", "Asana client secret assigned to an Asana name", ("asana",),
+          r"[a-z0-9]{32}"),
+    rule("asana-pat", "Asana personal access token",
+         START + r"([0-9]/[0-9]{16}:[a-f0-9]{32}|2/[0-9]{16}/[0-9]{16}:[a-f0-9]{32})" + END,
+         anchors=(r"[0-9]/[0-9]{16}[:/]",), min_entropy=3.0),
+    named("kucoin-api-key", "KuCoin API key or secret assigned to a KuCoin name", ("kucoin",),
+          r"[a-f0-9]{24}|" + _UUID),
+    named("linkedin-client-secret", "LinkedIn client secret assigned to a LinkedIn name",
+          ("linkedin", "linked_in", "linked-in"), r"[A-Za-z0-9]{16}"),
+    named("sumologic-access-key", "Sumo Logic access id or key assigned to a Sumo Logic name",
+          ("sumo",), r"su[A-Za-z0-9]{12}|[A-Za-z0-9]{64}"),
     rule("okta-api-token", "Okta API token assigned to an Okta name",
          r"(?i)okta[\w.-]{0,20}?(?:api)?[_.-]?(?:key|token)[\"']?\s*(?:=|:|=>)\s*[\"']?"
          r"(00[A-Za-z0-9_-]{40})" + END, keywords=("okta",), min_entropy=3.5),

@@ -1,0 +1,94 @@
+"""Team rules and allowlists: ``.vaultline-scan.yaml`` or ``scan:`` in vaultline.yaml, with
+FILE:LINE errors for every mistake, through the library and the real CLI."""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import pytest
+
+from tests.scan.conftest import secret
+from vaultline.errors import ConfigError
+from vaultline.scan import config
+
+_RNG = random.Random(3)
+TEAM_TOKEN = "acme_svc_" + "".join(_RNG.choice(string.ascii_letters) for _ in range(32))
+
+RULES = """\
+rules:
+  - id: acme-service-token
+    description: ACME internal service token
+    regex: 'acme_svc_[A-Za-z]{32}'
+    keywords: [acme_svc_]
+    entropy: 3.0
+    severity: low
+disable: [generic-secret]
+allowlist:
+  paths: ['^vendor/']
+  values: ['^ghp_TESTONLY']
+"""
+
+
+def test_team_rule_disable_and_allowlists(tmp_path: Path) -> None:
+    (tmp_path / config.FILE_NAME).write_text(RULES)
+    cfg = config.find(tmp_path)
+    scanner = cfg.scanner()
+    text = f'token = "{TEAM_TOKEN}"\npassword = "Xk9mQ2vLp7wR4zT1abc"\n'
+    found = scanner.scan(text.encode(), "app.py")
+    assert [(f.rule_id, f.severity) for f in found] == [("acme-service-token", "low")]
+    pat = secret("github-pat")
+    vendored = scanner.scan(f"x = '{pat}'\n".encode(), "vendor/lib.py")
+    assert vendored and cfg.apply(vendored) == []
+    assert cfg.apply(scanner.scan(f"x = '{pat}'\n".encode(), "src/lib.py"))
+
+
+def test_scan_section_of_vaultline_yaml(tmp_path: Path) -> None:
+    indented = "".join("  " + line + "\n" for line in RULES.splitlines())
+    (tmp_path / "vaultline.yaml").write_text(f"version: 1\napp: x\nscan:\n{indented}")
+    assert [r.rule_id for r in config.find(tmp_path).rules] == ["acme-service-token"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("rules:\n  - id: x1\n    regex: '('\n    keywords: [x]\n", 3, "invalid regex"),
+        ("rules:\n  - id: github-pat\n    regex: 'x'\n    keywords: [x]\n", 2, "already taken"),
+        ("rules:\n  - id: acme\n    regex: 'acme_[a-z]+'\n", 2, "keywords are required"),
+        ("rules:\n  - id: acme\n    regex: 'a'\n    keywords: [a]\n    colour: red\n", 5,
+         "unknown field 'colour'"),
+        ("rules:\n  - id: acme\n    regex: 'a'\n    keywords: [a]\n    entropy: 12\n", 5,
+         "entropy"),
+        ("rules:\n  - id: acme\n    regex: 'a'\n    keywords: [a]\n    severity: urgent\n", 5,
+         "severity"),
+        ("\n\ndisable: [github-patt]\n", 3, "did you mean 'github-pat'"),
+        ("allowlist:\n  paths: ['[']\n", 2, "invalid regex"),
+        ("allowlist:\n  files: [x]\n", 2, "unknown field 'files'"),
+        ("rulez: []\n", 1, "unknown field 'rulez'"),
+    ],
+)
+def test_invalid_configuration_names_file_and_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    path = tmp_path / config.FILE_NAME
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        config.find(tmp_path)
+    assert str(raised.value).startswith(f"{path}:{line}: ") and message in str(raised.value)
+
+
+def test_cli_uses_the_file_and_reports_errors_in_one_line(
+    tmp_path: Path, cli: Callable[..., CompletedProcess[str]]
+) -> None:
+    (tmp_path / config.FILE_NAME).write_text(RULES)
+    (tmp_path / "svc.py").write_text(f'token = "{TEAM_TOKEN}"\n')
+    found = cli("scan", ".", "--no-hygiene", cwd=tmp_path)
+    assert found.returncode == 1 and "acme-service-token" in found.stdout
+    (tmp_path / config.FILE_NAME).write_text("rules:\n  - id: acme\n    regex: '('\n    keywords: [a]\n")
+    broken = cli("scan", ".", cwd=tmp_path)
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("vaultline: error: ") and ".vaultline-scan.yaml:3:" in broken.stderr
+    assert broken.stderr.count("\n") == 1 and "Traceback" not in broken.stderr
