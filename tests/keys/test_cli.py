@@ -121,14 +121,20 @@ def test_rotate_due_twice_rotates_once_and_config_errors(project: Path,
     assert first.returncode == 0 and first.stdout.strip() == b"nothing is due"
     both = run(project, environ, "keys", "rotate", "jwt-prod", "--due")
     assert both.returncode == 2
-    # A real clock here: long enough that the second run starts well inside the new period.
-    (project / "vaultline.yaml").write_text(PROJECT.replace("every: 1d", "every: 4s"))
-    import time
+    # A ring created two days ago under a daily period is due; the version the first run
+    # makes is seconds old, so the second run finds nothing (no waiting on the real clock).
+    from datetime import UTC, datetime, timedelta
 
-    time.sleep(4.1)
+    from vaultline.keys import KeyManager
+    from vaultline.project import Project
+
+    created = datetime.now(UTC) - timedelta(days=2)
+    with KeyManager.from_project(Project.load(project), clock=lambda: created,
+                                 environ=environ) as manager:
+        manager.create("jwt-old", purpose="signing", key_class="jwt", env="prod")
     once = run(project, environ, "keys", "rotate", "--due")
     again = run(project, environ, "keys", "rotate", "--due")
-    assert once.stdout.startswith(b"rotated jwt-prod: version 2"), once.stderr
+    assert once.stdout.startswith(b"rotated jwt-old: version 2"), once.stderr
     assert again.stdout.strip() == b"nothing is due"
     (project / "vaultline.yaml").write_text(PROJECT.replace("every: 1d", "every: later"))
     bad = run(project, environ, "keys", "status")
