@@ -87,3 +87,14 @@ def test_emergency_on_a_dual_key_drops_the_previous_at_once(
         rotator.retire("Api:WebhookToken")  # nothing left to retire
     live = [v for v in rotator.store.versions("nexus-engine/prod/Api/WebhookToken") if v.live]
     assert [v.version for v in live] == [3]  # the leaked and the in-grace keys are both gone
+
+
+def test_every_version_a_rotation_writes_has_its_audit_line(
+        api_project: Path, open_rotator: OpenRotator, clock: FakeClock) -> None:
+    rotator = open_rotator(api_project)
+    rotator.run("Api:WebhookToken")
+    clock.advance(days=2)
+    rotator.retire("Api:WebhookToken")
+    rotator.run("Api:WebhookToken")
+    verdict = rotator.session.audit.verify()
+    assert verdict.ok, str(verdict)
