@@ -15,12 +15,18 @@ import ssl
 import threading
 import urllib.parse
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vaultline.errors import ProviderUnavailableError
+from vaultline.errors import ProviderError, ProviderUnavailableError
+from vaultline.providers._remote import MAX_DEADLINE, Guard, scrub
 from vaultline.providers._retry import Transient
+
+if TYPE_CHECKING:
+    import requests
+
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +66,11 @@ class HttpPool:
     concurrency (``max_connections`` workers), so the pool never holds more connections.
     """
 
-    def __init__(self, *, max_connections: int, timeout: float, tls: TLSOptions):
+    def __init__(self, *, max_connections: int, timeout: float, tls: TLSOptions,
+                 max_response_bytes: int):
         self.max_connections = max_connections
         self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self._tls = tls
         self._ssl: ssl.SSLContext | None = None
         # deque append/pop are atomic: no lock on the per-request path.
@@ -118,33 +126,58 @@ class HttpPool:
             connection.close()
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str],
-                body: Any = None, describe: str = "", redirects: int = 3) -> Response:
-        """One request; connection errors and timeouts become :class:`Transient`."""
+                body: Any = None, describe: str = "", redirects: int = 3,
+                guard: Guard | None = None) -> Response:
+        """One request; connection errors and timeouts become :class:`Transient`.
+
+        With a ``guard`` every socket wait is cut to the deadline's remainder and the socket is
+        shut down when it passes, so neither a silent server nor a drip outlasts it.
+        """
         payload = None if body is None else json.dumps(body).encode()
         all_headers = dict(headers)
         if payload is not None:
             all_headers["Content-Type"] = "application/json"
         origin, target = self._origin(url)
+        where = describe or "the server"
         for reused_attempt in (True, False):
             connection = self._checkout(origin)
             reused = connection.sock is not None
+            sock = None
             with self._lock:
                 self.requests += 1
             try:
+                if guard is not None:
+                    guard.check()
+                    connection.timeout = guard.timeout(self.timeout)
+                    if connection.sock is not None:
+                        connection.sock.settimeout(connection.timeout)
                 connection.request(method, target, body=payload, headers=all_headers)
+                sock = connection.sock
+                if guard is not None:
+                    guard.track(sock)
                 raw = connection.getresponse()
-                data = raw.read()
+                data = self._body(raw, connection, where, guard)
             except ssl.SSLError as exc:
                 connection.close()
+                if guard is not None:
+                    guard.check()
                 # A certificate problem does not fix itself: fail now, saying which check failed.
                 raise ProviderUnavailableError(
-                    f"TLS error talking to {describe or 'the server'}: {_short(exc)}") from None
+                    f"TLS error talking to {where}: {_short(exc)}") from None
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
+                if guard is not None:
+                    guard.check()  # the deadline shut the socket: say that, not "reset"
                 if reused and reused_attempt and method == "GET":
                     continue  # the server closed an idle keep-alive connection: use a fresh one
                 raise Transient(ProviderUnavailableError(
-                    f"cannot reach {describe or 'the server'}: {_short(exc)}")) from None
+                    f"cannot reach {where}: {_short(exc)}")) from None
+            except BaseException:
+                connection.close()
+                raise
+            finally:
+                if guard is not None:
+                    guard.untrack(sock)
             if raw.will_close:
                 connection.close()
             else:
@@ -153,13 +186,40 @@ class HttpPool:
             if raw.status in (307, 308) and location and redirects > 0:
                 # A standby node pointing at the active one.
                 return self.request(method, urllib.parse.urljoin(url, location), headers=headers,
-                                    body=body, describe=describe, redirects=redirects - 1)
+                                    body=body, describe=describe, redirects=redirects - 1,
+                                    guard=guard)
             try:
                 parsed = json.loads(data) if data.strip() else None
             except ValueError:
                 parsed = None
             return Response(raw.status, parsed, _seconds(raw.getheader("Retry-After")))
         raise AssertionError("unreachable")
+
+    def _body(self, raw: http.client.HTTPResponse, connection: http.client.HTTPConnection,
+              where: str, guard: Guard | None) -> bytes:
+        """The body, read in pieces: refused past ``max_response_bytes``, and (with a guard)
+        each wait cut to what is left of the deadline."""
+        cap = self.max_response_bytes
+        declared = raw.getheader("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise ProviderError(f"{where} answered {int(declared):,} bytes, more than the "
+                                f"{cap:,}-byte limit (the provider's 'max_response_bytes')")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if guard is not None:
+                guard.check()
+                if connection.sock is not None:
+                    connection.sock.settimeout(guard.timeout(self.timeout))
+            chunk = raw.read1(_CHUNK)
+            if not chunk:
+                raw.close()  # read1 leaves a complete response open: the connection needs it closed
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            size += len(chunk)
+            if size > cap:
+                raise ProviderError(f"{where} answered more than the {cap:,}-byte limit "
+                                    "(the provider's 'max_response_bytes'); nothing was kept")
+            chunks.append(chunk)
 
     def close(self) -> None:
         with self._lock:
@@ -177,4 +237,63 @@ def _seconds(value: str | None) -> float | None:
 
 
 def _short(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:200]
+    return scrub(f"{type(exc).__name__}: {exc}")
+
+
+def capped_session(max_response_bytes: int, guard: Callable[[], Guard | None]) -> requests.Session:
+    """A ``requests`` session (for hvac and azure-core) whose bodies are read in pieces under
+    the same cap and deadline as the pool's: a response hook runs before requests reads the
+    body, so an oversize or dripping answer is refused while it arrives, not after."""
+    import requests
+
+    def read_capped(response: requests.Response, **_: Any) -> requests.Response:
+        current = guard()
+        raw = response.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if current is not None:
+            current.track(sock)
+        where = urllib.parse.urlsplit(response.url).netloc or "the server"
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_response_bytes:
+            response.close()
+            raise ProviderError(f"{where} answered {int(declared):,} bytes, more than the "
+                                f"{max_response_bytes:,}-byte limit (the provider's "
+                                "'max_response_bytes')")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in raw.stream(_CHUNK, decode_content=True):
+                if current is not None:
+                    current.check()
+                size += len(chunk)
+                if size > max_response_bytes:
+                    response.close()
+                    raise ProviderError(f"{where} answered more than the {max_response_bytes:,}"
+                                        "-byte limit (the provider's 'max_response_bytes'); "
+                                        "nothing was kept")
+                chunks.append(chunk)
+        except ProviderError:
+            raise
+        except Exception as exc:  # urllib3's errors for a cut-short or timed-out body, OSError
+            if current is not None:
+                current.check()  # the deadline shut the socket: say that instead
+            raise requests.exceptions.ChunkedEncodingError(_short(exc)) from None
+        finally:
+            if current is not None:
+                current.untrack(sock)
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        return response
+
+    class Session(requests.Session):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            current = guard()
+            if current is not None:  # no wait longer than what is left of the deadline
+                timeout = kwargs.get("timeout")
+                per_request = timeout if isinstance(timeout, int | float) else MAX_DEADLINE
+                kwargs["timeout"] = current.timeout(per_request)
+            return super().send(request, **kwargs)
+
+    session = Session()
+    session.hooks["response"].append(read_capped)
+    return session

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 
 from vaultline.errors import (
     AuthenticationError,
@@ -32,7 +33,7 @@ from vaultline.errors import (
     ProviderUnavailableError,
 )
 from vaultline.naming import NamingConvention
-from vaultline.providers._remote import COMMON_OPTIONS, RemoteSettings, bounded_map
+from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 
@@ -62,13 +63,15 @@ def _code(exc: botocore.exceptions.ClientError) -> tuple[str, int]:
 def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
     """botocore errors -> vaultline's tree; throttling, 5xx and connection errors are Transient.
 
-    Messages carry the error code and AWS's message, which names the secret, never its value.
+    Messages carry the error code and AWS's message (scrubbed: a proxy may echo the signed
+    request), which names the secret, never its value.
     """
     try:
         yield
     except botocore.exceptions.ClientError as exc:
         code, status = _code(exc)
-        message = str(exc.response.get("Error", {}).get("Message", ""))[:200]
+        code = scrub(code)[:80]
+        message = scrub(str(exc.response.get("Error", {}).get("Message", "")))
         detail = f"{code}: {message}" if message else code
         if code in _DENIED_CODES or (status == 403 and code not in _AUTH_CODES):
             raise PermissionDeniedError(f"access denied to {where} ({detail})") from None
@@ -81,9 +84,10 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
         raise ProviderError(f"{where}: {detail}") from None
     except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError,
             botocore.exceptions.ProfileNotFound) as exc:
-        raise AuthenticationError(f"no usable AWS credentials for {where} ({exc})") from None
-    except botocore.exceptions.ReadTimeoutError as exc:
-        error = ProviderUnavailableError(f"timed out talking to {where} ({type(exc).__name__})")
+        raise AuthenticationError(f"no usable AWS credentials for {where} ({scrub(str(exc))})") from None
+    except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ResponseStreamingError,
+            botocore.exceptions.IncompleteReadError) as exc:
+        error = ProviderUnavailableError(f"no complete answer from {where} ({type(exc).__name__})")
         if write:  # the write may have happened: do not write it twice
             raise error from None
         raise Transient(error) from None
@@ -91,6 +95,11 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
             botocore.exceptions.ConnectTimeoutError) as exc:
         raise Transient(ProviderUnavailableError(
             f"cannot reach {where} ({type(exc).__name__})")) from None
+    except (botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError) as exc:
+        # Anything else botocore raises: an unparsable answer (a proxy's page), a bad endpoint.
+        raise ProviderUnavailableError(
+            f"{where}: {scrub(f'{type(exc).__name__}: {exc}')}; is the endpoint Secrets Manager, "
+            "and is a proxy in between cutting answers short?") from None
 
 
 class AwsSecretsManagerProvider(Provider):
@@ -110,6 +119,7 @@ class AwsSecretsManagerProvider(Provider):
         self._client: Any = None
         self._identity: str | None = None
         self._lock = threading.Lock()
+        self._guard: Guard | None = None  # the running resolution's guard
         self.calls = 0  # API calls made, for the benchmark's request counts
 
     @property
@@ -130,12 +140,24 @@ class AwsSecretsManagerProvider(Provider):
             return self._client
 
     def _call(self, where: str, operation: str, *, write: bool = False, **params: Any) -> Any:
+        """One API call with translation and retries, within the running resolution's deadline
+        or, outside one (put, ls, check), its own."""
+        if self._guard is None:
+            guard = self._guard = self.settings.guard(self.name)
+            try:
+                return guard.call(lambda: self._call(where, operation, write=write, **params))
+            finally:
+                guard.close()
+                self._guard = None
+
         def attempt() -> Any:
             self.calls += 1
             with translate_botocore(where, write=write):
                 return getattr(self.client, operation)(**params)
+        guard = self._guard
         try:
-            return call_with_retries(attempt, self.settings.retry)
+            return call_with_retries(attempt, self.settings.retry,
+                                     before_retry=guard.before_retry if guard else None)
         except ProviderError as exc:
             exc.provider = exc.provider or self.name
             raise
@@ -196,7 +218,7 @@ class AwsSecretsManagerProvider(Provider):
                     results[request] = exc
                 continue
             error = errors.get(path, {})
-            code, message = error.get("ErrorCode", ""), str(error.get("Message", ""))[:200]
+            code, message = scrub(error.get("ErrorCode", ""))[:80], scrub(error.get("Message", ""))
             cls: type[ProviderError] = ProviderError
             reason = f"nothing at {path} ({code or 'not returned'})"
             if code in _DENIED_CODES:
@@ -219,7 +241,13 @@ class AwsSecretsManagerProvider(Provider):
             return self._fetch_batch(list(arg)) if kind == "batch" else self._fetch_one(arg)
 
         results: dict[Request, Fetched | ProviderError] = {}
-        for job, outcome in bounded_map(run, jobs, self.settings.max_workers).items():
+        guard = self._guard = self.settings.guard(self.name)
+        try:
+            outcomes = guard.map(run, jobs, self.settings.max_workers)
+        finally:
+            guard.close()
+            self._guard = None
+        for job, outcome in outcomes.items():
             kind, arg = job
             if kind == "one":
                 results[arg] = outcome
