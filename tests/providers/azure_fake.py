@@ -7,8 +7,9 @@ unauthenticated request gets ``401`` + ``WWW-Authenticate: Bearer authorization=
 and the client retries with a token from its credential). TLS uses a self-signed certificate
 generated here; clients trust it through ``connection_verify``.
 
-Tests steer it with ``fail_next`` (statuses answered before the real handling, for retries)
-and ``forbidden`` (names answered with 403), and read ``requests`` (method, path) afterwards.
+Tests steer it with ``fail_next`` (statuses answered before the real handling, for retries),
+``forbidden`` (names answered with 403) and ``echo_auth`` (a 401 quoting the request's
+bearer token), and read ``requests`` (method, path) afterwards.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class FakeKeyVault:
     secrets: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
     fail_next: list[int] = field(default_factory=list)
     forbidden: set[str] = field(default_factory=set)
+    echo_auth: bool = False  # refuse with the request's Authorization header in the message
     requests: list[tuple[str, str]] = field(default_factory=list)
     challenges: int = 0  # requests answered 401 + WWW-Authenticate
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -142,6 +144,10 @@ class _Handler(BaseHTTPRequestHandler):
             vault.challenges += 1
             self._error(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
                         {"WWW-Authenticate": challenge})
+            return
+        if vault.echo_auth:  # as a broken gateway would: the credential echoed back
+            self._error(401, "Unauthorized",
+                        f"AKV10032: rejected request with Authorization: {self.headers.get('Authorization')}")
             return
         if vault.fail_next:
             status = vault.fail_next.pop(0)

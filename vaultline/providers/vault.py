@@ -154,7 +154,7 @@ class VaultProvider(Provider):
         self._valid_tokens: set[str] = set()
         self._who: dict[str, str] = {}
         self._lock = threading.RLock()
-        self._clients_lock = threading.Lock()
+        self._clients_lock = threading.Lock()  # the clients and the pool
         self._guard: Guard | None = None  # the running resolution's (or operation's) guard
 
     def _file_option(self, name: str) -> str | None:
@@ -183,7 +183,7 @@ class VaultProvider(Provider):
             self._current = (self._current + 1) % len(self.addresses)
 
     def _client(self, address: str) -> hvac.Client:
-        # Its own lock: a login holds self._lock while its call runs on the guard's thread.
+        # Not the login lock: a login holds that while its call runs on the guard's thread.
         with self._clients_lock:
             if address not in self._clients:
                 session = capped_session(self.settings.max_response_bytes, lambda: self._guard)
@@ -198,7 +198,7 @@ class VaultProvider(Provider):
 
     @property
     def pool(self) -> HttpPool:
-        with self._lock:
+        with self._clients_lock:
             if self._pool is None:
                 self._pool = HttpPool(max_connections=self.settings.max_workers,
                                       timeout=self.settings.timeout, tls=self.tls,
@@ -239,7 +239,7 @@ class VaultProvider(Provider):
         login = self._login
         if login is not None and not login.due(time.monotonic()):
             return login.token
-        with self._lock:
+        with self._login_lock():
             login = self._login
             if login is None:
                 self._do_login()
@@ -247,6 +247,20 @@ class VaultProvider(Provider):
                 self._renew(login)
             assert self._login is not None
             return self._login.token
+
+    @contextmanager
+    def _login_lock(self) -> Iterator[None]:
+        """The lock one login at a time holds, waited on no longer than the deadline: a login
+        left hanging by a silent server must not hold up the next command's error."""
+        guard = self._guard
+        if not self._lock.acquire(timeout=max(0.0, guard.remaining() if guard else
+                                              self.settings.deadline)):
+            raise guard.expired_error() if guard else ProviderUnavailableError(
+                f"{self.address} is still answering an earlier login", provider=self.name)
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _do_login(self) -> None:
         login = self._hvac(self.auth.login, f"{self.auth.describe()} login")
@@ -275,7 +289,7 @@ class VaultProvider(Provider):
         (expired, revoked). Only the second is cured by a new login, so the token is looked up
         first; the answer is remembered, so a narrow policy denying many paths costs one lookup.
         """
-        with self._lock:
+        with self._login_lock():
             if self._login is not None and self._login.token != stale:
                 return True  # another worker already replaced it
             if stale in self._valid_tokens:
@@ -356,6 +370,10 @@ class VaultProvider(Provider):
             if not isinstance(value, Mapping):
                 raise ProviderError(f"{where}: not a KV v2 secret (is {self.mount!r} a KV v2 mount?)")
             return Fetched(dict(value), str(metadata.get("version", "")) or None)
+        if status == 200:  # a cut-short or foreign answer (a proxy's page): may pass
+            raise Transient(ProviderUnavailableError(
+                f"{address} did not answer with Vault's JSON (HTTP 200); is a proxy in between "
+                "cutting answers short?"))
         if status == 404:
             metadata = ((body or {}).get("data") or {}).get("metadata") or {}
             if metadata.get("destroyed"):
@@ -467,14 +485,13 @@ class VaultProvider(Provider):
         return text
 
     def close(self) -> None:
-        with self._lock:
+        with self._clients_lock:  # not the login lock: a hung login must not block closing
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
-            with self._clients_lock:
-                for client in self._clients.values():
-                    client.adapter.close()
-                self._clients.clear()
+            for client in self._clients.values():
+                client.adapter.close()
+            self._clients.clear()
 
 
 __all__ = ["VaultProvider", "translate_hvac"]
