@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import secrets
 import subprocess
@@ -138,11 +139,14 @@ def test_the_token_is_scrubbed_from_an_echoed_request_on_every_command(
     proxy.fault("echo", status=400)
     for argv in (["check", "--env", "prod"], ["get", "Service0:Password", "--env", "prod"],
                  ["resolve", "--env", "prod"]):
-        code = _app.main(argv)
+        try:
+            code = _app.main(argv)
+        except SystemExit as exc:  # `check` exits by itself
+            code = int(exc.code or 0)
         out, err = capsys.readouterr()
         assert code != 0, argv
         assert openbao.token not in out + err, argv
-        assert "X-Vault-Token: [redacted]" in out + err or "[redacted]" in out + err, (argv, out, err)
+        assert "[redacted]" in out + err, (argv, out, err)
 
 
 def test_a_server_killed_mid_resolve_trips_the_breaker_at_once(
@@ -221,12 +225,14 @@ def test_the_snapshot_answers_when_the_deadline_passes(
 AWS_FAULTS = [
     ("hang", {}, "no answer within the 1 s deadline"),
     ("drip", {"interval": 0.2}, "no answer within the 1 s deadline"),
-    ("reset", {}, "cannot reach"),
-    ("truncate", {"limit": 20, "in_body": True}, "no complete answer"),
+    ("reset", {}, "cannot reach|no complete answer"),
+    ("truncate", {"limit": 20}, "did not answer with Secrets Manager's JSON"),
+    ("truncate", {"limit": 20, "in_body": True}, "did not answer with Secrets Manager's JSON"),
     ("status", {"status": 503}, "is unavailable"),
-    ("status", {"status": 200, "body": b"<html>gateway</html>"}, "proxy in between"),
+    ("status", {"status": 200, "body": b"<html>gateway</html>"}, "did not answer with Secrets Manager's JSON"),
     ("huge", {}, "more than the 16,777,216-byte limit"),
-    ("echo", {"status": 400}, "[redacted]"),
+    ("huge", {"declare": False}, "more than the 16,777,216-byte limit"),
+    ("echo", {"status": 400}, "InvalidRequestException: bad request: POST /"),
 ]
 
 
@@ -257,7 +263,7 @@ def test_aws_faults_fail_in_time_with_a_clear_reason_and_no_credential(
         code, out, err, elapsed = resolve_cli(root, environ, monkeypatch, capsys)
     assert code == 1 and out == ""
     assert "could not be resolved; nothing was output" in err
-    assert says in err, err
+    assert re.search(says, err), err
     assert "Signature=" not in err or "Signature=[redacted]" in err
     assert "X-Amz-Security-Token: testing" not in err and "Credential=testing" not in err
     assert "Traceback" not in err and "secret-" not in err
@@ -276,7 +282,7 @@ def key_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeKeyVault
 @pytest.mark.parametrize(("mode", "options", "says"), [
     ("hang", {}, "no answer within the 1 s deadline"),
     ("drip", {"interval": 0.2}, "no answer within the 1 s deadline"),
-    ("reset", {}, "cannot reach"),
+    ("reset", {}, "cannot reach secret|no answer from secret"),
 ])
 def test_azure_faults_fail_in_time(mode: str, options: dict[str, Any], says: str,
                                    key_vault: FakeKeyVault, tmp_path: Path) -> None:
@@ -293,7 +299,7 @@ def test_azure_faults_fail_in_time(mode: str, options: dict[str, Any], says: str
         elapsed = time.monotonic() - started
         provider.close()
     assert all(isinstance(r, ProviderUnavailableError) for r in results.values()), results
-    assert all(says in str(r) for r in results.values()), results
+    assert all(re.search(says, str(r)) for r in results.values()), results
     assert elapsed <= DEADLINE + SLACK
 
 

@@ -15,7 +15,7 @@ import ssl
 import threading
 import urllib.parse
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -197,29 +197,19 @@ class HttpPool:
 
     def _body(self, raw: http.client.HTTPResponse, connection: http.client.HTTPConnection,
               where: str, guard: Guard | None) -> bytes:
-        """The body, read in pieces: refused past ``max_response_bytes``, and (with a guard)
-        each wait cut to what is left of the deadline."""
-        cap = self.max_response_bytes
-        declared = raw.getheader("Content-Length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise ProviderError(f"{where} answered {int(declared):,} bytes, more than the "
-                                f"{cap:,}-byte limit (the provider's 'max_response_bytes')")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            if guard is not None:
-                guard.check()
-                if connection.sock is not None:
+        """The body in pieces under the cap, each wait (with a guard) cut to the deadline."""
+        def pieces() -> Iterator[bytes]:
+            while True:
+                if guard is not None and connection.sock is not None:
                     connection.sock.settimeout(guard.timeout(self.timeout))
-            chunk = raw.read1(_CHUNK)
-            if not chunk:
-                raw.close()  # read1 leaves a complete response open: the connection needs it closed
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            size += len(chunk)
-            if size > cap:
-                raise ProviderError(f"{where} answered more than the {cap:,}-byte limit "
-                                    "(the provider's 'max_response_bytes'); nothing was kept")
-            chunks.append(chunk)
+                chunk = raw.read1(_CHUNK)
+                if not chunk:
+                    raw.close()  # read1 leaves a complete response open; the connection needs it closed
+                    return
+                yield chunk
+
+        return read_capped(pieces(), declared=raw.getheader("Content-Length"), where=where,
+                           cap=self.max_response_bytes, guard=guard)
 
     def close(self) -> None:
         with self._lock:
@@ -227,6 +217,26 @@ class HttpPool:
                 while idle:
                     idle.pop().close()
             self._idle.clear()
+
+
+def read_capped(pieces: Iterable[bytes], *, declared: str | None, where: str, cap: int,
+                guard: Guard | None) -> bytes:
+    """A body from its pieces, refused as soon as it passes ``cap`` bytes (or declares more),
+    and, with a guard, as soon as the deadline passes or the breaker opens."""
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise ProviderError(f"{where} answered {int(declared):,} bytes, more than the {cap:,}-byte "
+                            "limit (the provider's 'max_response_bytes')")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in pieces:
+        if guard is not None:
+            guard.check()
+        size += len(chunk)
+        if size > cap:
+            raise ProviderError(f"{where} answered more than the {cap:,}-byte limit (the "
+                                "provider's 'max_response_bytes'); nothing was kept")
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _seconds(value: str | None) -> float | None:
@@ -246,33 +256,19 @@ def capped_session(max_response_bytes: int, guard: Callable[[], Guard | None]) -
     body, so an oversize or dripping answer is refused while it arrives, not after."""
     import requests
 
-    def read_capped(response: requests.Response, **_: Any) -> requests.Response:
+    def read_body(response: requests.Response, **_: Any) -> requests.Response:
         current = guard()
         raw = response.raw
         sock = getattr(getattr(raw, "connection", None), "sock", None)
         if current is not None:
             current.track(sock)
         where = urllib.parse.urlsplit(response.url).netloc or "the server"
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_response_bytes:
-            response.close()
-            raise ProviderError(f"{where} answered {int(declared):,} bytes, more than the "
-                                f"{max_response_bytes:,}-byte limit (the provider's "
-                                "'max_response_bytes')")
-        chunks: list[bytes] = []
-        size = 0
         try:
-            for chunk in raw.stream(_CHUNK, decode_content=True):
-                if current is not None:
-                    current.check()
-                size += len(chunk)
-                if size > max_response_bytes:
-                    response.close()
-                    raise ProviderError(f"{where} answered more than the {max_response_bytes:,}"
-                                        "-byte limit (the provider's 'max_response_bytes'); "
-                                        "nothing was kept")
-                chunks.append(chunk)
+            data = read_capped(raw.stream(_CHUNK, decode_content=True),
+                               declared=response.headers.get("Content-Length"), where=where,
+                               cap=max_response_bytes, guard=current)
         except ProviderError:
+            response.close()  # the rest of an oversize body is not read: drop the connection
             raise
         except Exception as exc:  # urllib3's errors for a cut-short or timed-out body, OSError
             if current is not None:
@@ -281,7 +277,7 @@ def capped_session(max_response_bytes: int, guard: Callable[[], Guard | None]) -
         finally:
             if current is not None:
                 current.untrack(sock)
-        response._content = b"".join(chunks)
+        response._content = data
         response._content_consumed = True
         return response
 
@@ -295,5 +291,5 @@ def capped_session(max_response_bytes: int, guard: Callable[[], Guard | None]) -
             return super().send(request, **kwargs)
 
     session = Session()
-    session.hooks["response"].append(read_capped)
+    session.hooks["response"].append(read_body)
     return session

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ from vaultline.errors import (
     ProviderUnavailableError,
 )
 from vaultline.naming import NamingConvention
+from vaultline.providers._http import read_capped
 from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
@@ -86,7 +88,7 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
             botocore.exceptions.ProfileNotFound) as exc:
         raise AuthenticationError(f"no usable AWS credentials for {where} ({scrub(str(exc))})") from None
     except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ResponseStreamingError,
-            botocore.exceptions.IncompleteReadError) as exc:
+            botocore.exceptions.IncompleteReadError, botocore.exceptions.ConnectionClosedError) as exc:
         error = ProviderUnavailableError(f"no complete answer from {where} ({type(exc).__name__})")
         if write:  # the write may have happened: do not write it twice
             raise error from None
@@ -100,6 +102,20 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
         raise ProviderUnavailableError(
             f"{where}: {scrub(f'{type(exc).__name__}: {exc}')}; is the endpoint Secrets Manager, "
             "and is a proxy in between cutting answers short?") from None
+
+
+class _CappedSession:
+    """botocore's HTTP session, with each body read by the provider under its cap and deadline."""
+
+    def __init__(self, http: Any, provider: AwsSecretsManagerProvider):
+        self._http = http
+        self._provider = provider
+
+    def send(self, request: Any) -> Any:
+        return self._provider._send(self._http, request)
+
+    def close(self) -> None:
+        self._http.close()
 
 
 class AwsSecretsManagerProvider(Provider):
@@ -137,7 +153,38 @@ class AwsSecretsManagerProvider(Provider):
                 self._client = session.client("secretsmanager",
                                               endpoint_url=self.config.get("endpoint_url"),
                                               config=config)
+                endpoint = self._client._endpoint  # botocore's transport: wrapped, not replaced
+                endpoint.http_session = _CappedSession(endpoint.http_session, self)
             return self._client
+
+    def _send(self, http: Any, request: Any) -> Any:
+        """Send ``request`` on botocore's own session, then read the body in pieces under the
+        size cap and the resolution's deadline (botocore would read it whole, however big)."""
+        streaming, request.stream_output = request.stream_output, True
+        try:
+            response = http.send(request)
+        finally:
+            request.stream_output = streaming
+        guard = self._guard
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        if guard is not None:
+            guard.track(sock)
+        try:
+            response._content = read_capped(
+                response.raw.stream(64 * 1024), declared=response.headers.get("Content-Length"),
+                where=f"Secrets Manager at {urllib.parse.urlsplit(request.url).netloc}",
+                cap=self.settings.max_response_bytes, guard=guard)
+        except ProviderError:
+            response.raw.close()
+            raise
+        except Exception as exc:  # a cut-short or timed-out body: urllib3's errors, OSError
+            if guard is not None:
+                guard.check()  # the deadline shut the socket: say that instead
+            raise botocore.exceptions.ResponseStreamingError(error=exc) from None
+        finally:
+            if guard is not None:
+                guard.untrack(sock)
+        return response
 
     def _call(self, where: str, operation: str, *, write: bool = False, **params: Any) -> Any:
         """One API call with translation and retries, within the running resolution's deadline
@@ -201,6 +248,13 @@ class AwsSecretsManagerProvider(Provider):
     def _fetch_batch(self, paths: list[str]) -> dict[Request, Fetched | ProviderError]:
         where = f"{len(paths)} secrets (BatchGetSecretValue)"
         answer = self._call(where, "batch_get_secret_value", SecretIdList=paths)
+        if "SecretValues" not in answer and "Errors" not in answer:
+            # Neither values nor errors: not Secrets Manager's answer (a proxy's page, a body
+            # cut short); botocore parses those into nothing rather than failing.
+            error = ProviderUnavailableError(
+                f"{where} did not answer with Secrets Manager's JSON; is the endpoint right, "
+                "and is a proxy in between cutting answers short?", provider=self.name)
+            return {(path, None): error for path in paths}
         results: dict[Request, Fetched | ProviderError] = {}
         by_id = {}
         for item in answer.get("SecretValues", []):
