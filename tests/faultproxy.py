@@ -64,7 +64,7 @@ class FaultProxy:
         self._sockets: set[socket.socket] = set()
         self._closed = threading.Event()
         self.accepted = 0  # connections accepted, for the tests' own assertions
-        self.sent = 0  # bytes sent to clients
+        self.sent = 0  # bytes forwarded or sent (both ways), to time a fault mid-transfer
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
         self.url = f"{self.scheme}://127.0.0.1:{self.port}"
@@ -136,6 +136,7 @@ class FaultProxy:
         with suppress(OSError):
             while data := source.recv(65536):
                 sink.sendall(data)
+                self.sent += len(data)
         with suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
 
