@@ -66,8 +66,9 @@ class RemoteSettings:
                                       cls.max_response_bytes),
         )
 
-    def guard(self, provider: str, *, clock: Callable[[], float] = time.monotonic) -> Guard:
-        return Guard(provider, self.deadline, self.breaker, clock=clock)
+    def guard(self, provider: str) -> Guard:
+        """A fresh deadline and breaker: one per resolution (or per call outside one)."""
+        return Guard(provider, self.deadline, self.breaker)
 
 
 class Guard:

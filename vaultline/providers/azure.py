@@ -267,7 +267,8 @@ class AzureKeyVaultProvider(Provider):
         """``azure:<upn, app id or object id>`` from the credential's access token."""
         if self._identity is None:
             try:
-                token = self.credential.get_token(SCOPE).token
+                guard = self.settings.guard(self.name)  # a credential may ask the network
+                token = guard.call(lambda: self.credential.get_token(SCOPE).token)
             except Exception:  # any credential failure: the audit still needs an actor
                 return "azure:unauthenticated"
             self._identity = f"azure:{_token_subject(token) or 'unknown'}"

@@ -58,37 +58,38 @@ def _server_reason(body: Any, status: int, known: Iterable[str] = ()) -> str:
 
 
 @contextmanager
-def translate_hvac(where: str, *, write: bool = False, known: Iterable[str] = ()) -> Iterator[None]:
+def translate_hvac(where: str, *, write: bool = False,
+                   known: Callable[[], Iterable[str]] = tuple) -> Iterator[None]:
     """hvac/requests errors -> vaultline's tree; retryable ones wrapped in :class:`Transient`.
 
     A write is retried only when it certainly did not reach the server (connection refused,
     connect timeout, 429, 503): retrying after a read timeout could write a second version.
-    Server text is scrubbed of ``known`` credentials and anything token-shaped.
+    Server text is scrubbed of the ``known()`` credentials and anything token-shaped.
     """
     try:
         yield
     except hvac.exceptions.Forbidden as exc:
         raise PermissionDeniedError(f"permission denied at {where}; the token's policies do not "
-                                    f"allow this ({_reason(exc, known)})") from None
+                                    f"allow this ({_reason(exc, known())})") from None
     except hvac.exceptions.Unauthorized as exc:
-        raise AuthenticationError(f"not authenticated at {where} ({_reason(exc, known)})") from None
+        raise AuthenticationError(f"not authenticated at {where} ({_reason(exc, known())})") from None
     except hvac.exceptions.InvalidPath:
         raise ProviderError(f"nothing at {where} (HTTP 404)") from None
     except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown,
             hvac.exceptions.BadGateway, hvac.exceptions.InternalServerError) as exc:
-        error = ProviderUnavailableError(f"{where} is unavailable ({_reason(exc, known)})")
+        error = ProviderUnavailableError(f"{where} is unavailable ({_reason(exc, known())})")
         if write and isinstance(exc, hvac.exceptions.InternalServerError):
             raise error from None
         raise Transient(error) from None
     except hvac.exceptions.InvalidRequest as exc:
-        reason = _reason(exc, known)
+        reason = _reason(exc, known())
         if "check-and-set" in reason:
             raise VersionConflictError(f"{where}: check-and-set failed: the current version is "
                                        "not the one given with --cas; 'vaultline versions' "
                                        "shows it") from None
         raise ProviderError(f"{where}: request refused ({reason})") from None
     except hvac.exceptions.VaultError as exc:
-        raise ProviderError(f"{where}: {_reason(exc, known)}") from None
+        raise ProviderError(f"{where}: {_reason(exc, known())}") from None
     except requests.exceptions.SSLError as exc:
         raise ProviderUnavailableError(f"TLS error talking to {where}: {type(exc).__name__}") from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
@@ -99,7 +100,7 @@ def translate_hvac(where: str, *, write: bool = False, known: Iterable[str] = ()
             raise error from None  # it may have been written: do not write it twice
         raise Transient(error) from None
     except requests.exceptions.RequestException as exc:
-        raise ProviderError(f"{where}: {scrub(f'{type(exc).__name__}: {exc}', known)}") from None
+        raise ProviderError(f"{where}: {scrub(f'{type(exc).__name__}: {exc}', known())}") from None
     except (ValueError, KeyError, TypeError) as exc:
         # A cut-short, non-JSON or foreign answer (a proxy's HTML page, a load balancer's
         # 200): hvac hands back what it could not parse and the caller's lookup fails.
@@ -223,8 +224,11 @@ class VaultProvider(Provider):
 
         def attempt() -> T:
             address = self.address
-            with translate_hvac(f"{where} on {address}", write=write, known=self._known()):
-                return call(self._client(address))
+            client = self._client(address)
+            # The token the call sent, even one a login is only checking (token auth).
+            with translate_hvac(f"{where} on {address}", write=write,
+                                known=lambda: (client.token or "", *self._known())):
+                return call(client)
         guard = self._guard
         try:
             return call_with_retries(attempt, self.settings.retry, on_retry=self._failover,
