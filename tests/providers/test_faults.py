@@ -138,7 +138,7 @@ def test_the_token_is_scrubbed_from_an_echoed_request_on_every_command(
         monkeypatch.setenv(name, value)
     proxy.fault("echo", status=400)
     for argv in (["check", "--env", "prod"], ["get", "Service0:Password", "--env", "prod"],
-                 ["resolve", "--env", "prod"]):
+                 ["resolve", "--env", "prod"], ["drift", "--env", "prod"]):
         try:
             code = _app.main(argv)
         except SystemExit as exc:  # `check` exits by itself
@@ -147,6 +147,8 @@ def test_the_token_is_scrubbed_from_an_echoed_request_on_every_command(
         assert code != 0, argv
         assert openbao.token not in out + err, argv
         assert "[redacted]" in out + err, (argv, out, err)
+    written = [p for p in root.rglob("*") if p.is_file() and openbao.token.encode() in p.read_bytes()]
+    assert written == []  # the audit log records the reasons: scrubbed there too
 
 
 def test_a_server_killed_mid_resolve_trips_the_breaker_at_once(

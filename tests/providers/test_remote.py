@@ -12,6 +12,7 @@ import pytest
 from tests.factory import FakeClock
 from vaultline.errors import PermissionDeniedError, ProviderError, ProviderUnavailableError
 from vaultline.providers._remote import Guard, RemoteSettings, scrub
+from vaultline.providers._retry import RetryPolicy, Transient, call_with_retries
 
 TOKEN = "hvs.CAESIJ3x9kQmZ0bWxhc3Rfc2VjcmV0X3Rva2VuX2hlcmU"
 JWT = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1cG4iOiJjaUBuZXh1cyJ9.c2lnbmF0dXJlLXBhcnQtaGVyZQ"
@@ -156,3 +157,18 @@ def test_settings_defaults() -> None:
     settings = RemoteSettings.from_options({}, where="provider 'p'")
     assert (settings.deadline, settings.timeout, settings.breaker) == (30.0, 10.0, 5)
     assert settings.max_response_bytes == 16 * 1024 * 1024
+
+
+def test_retries_stop_once_the_next_wait_would_pass_the_deadline(clock: FakeClock) -> None:
+    guard = fake_guard(clock, seconds=1)
+    calls: list[int] = []
+
+    def down() -> None:
+        calls.append(1)
+        clock.advance(seconds=0.6)
+        raise Transient(ProviderUnavailableError("cannot reach"))
+
+    with pytest.raises(ProviderUnavailableError, match="within the 1 s deadline"):
+        call_with_retries(down, RetryPolicy(attempts=10, base=0.01), sleep=lambda _: None,
+                          before_retry=guard.before_retry)
+    assert len(calls) == 2
