@@ -286,8 +286,9 @@ def capped_session(max_response_bytes: int, guard: Callable[[], Guard | None]) -
             current = guard()
             if current is not None:  # no wait longer than what is left of the deadline
                 timeout = kwargs.get("timeout")
-                per_request = timeout if isinstance(timeout, int | float) else MAX_DEADLINE
-                kwargs["timeout"] = current.timeout(per_request)
+                parts = timeout if isinstance(timeout, tuple) else (timeout, timeout)  # (connect, read)
+                kwargs["timeout"] = tuple(current.timeout(MAX_DEADLINE if t is None else float(t))
+                                          for t in parts)
             return super().send(request, **kwargs)
 
     session = Session()
