@@ -140,6 +140,8 @@ class HttpPool:
         origin, target = self._origin(url)
         where = describe or "the server"
         for reused_attempt in (True, False):
+            if guard is not None:
+                guard.check()  # before taking a connection: a good one stays pooled
             connection = self._checkout(origin)
             reused = connection.sock is not None
             sock = None
@@ -147,7 +149,6 @@ class HttpPool:
                 self.requests += 1
             try:
                 if guard is not None:
-                    guard.check()
                     connection.timeout = guard.timeout(self.timeout)
                     if connection.sock is not None:
                         connection.sock.settimeout(connection.timeout)
