@@ -322,6 +322,21 @@ def test_an_echoed_bearer_token_is_scrubbed(key_vault: FakeKeyVault, tmp_path: P
     assert "[redacted]" in str(info.value)
 
 
+def test_an_oversize_answer_is_refused_while_it_is_read(key_vault: FakeKeyVault, tmp_path: Path) -> None:
+    key_vault.flood = 64 * 1024 * 1024
+    try:
+        provider = AzureKeyVaultProvider("akv", {
+            "vault_url": key_vault.url, "credential": FakeCredential(key_vault.token),
+            "connection_verify": str(key_vault.ca_cert), "verify_challenge_resource": False,
+            "retries": 0, "max_response_bytes": 1024 * 1024,
+        }, ProviderContext(app="nexus-engine", env="prod", root=tmp_path, environ={}))
+        with pytest.raises(ProviderError, match="more than the 1,048,576-byte limit"):
+            provider.fetch("nexus-engine--prod--a")
+        provider.close()
+    finally:
+        key_vault.flood = 0
+
+
 # -- options --------------------------------------------------------------------------------
 
 
