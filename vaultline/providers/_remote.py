@@ -52,8 +52,10 @@ class RemoteSettings:
                 (kind is float or float(value).is_integer()) and low <= value <= high
             if not ok:
                 unit = "seconds" if kind is float else "an integer"
-                raise ConfigError(f"{where}: {name!r} must be {unit} from {low:g} to {high:g}, "
-                                  f"not {str(value)[:40]!r}")
+                low_text, high_text = (str(int(x)) if float(x).is_integer() else f"{x:g}"
+                                       for x in (low, high))
+                raise ConfigError(f"{where}: {name!r} must be {unit} from {low_text} to "
+                                  f"{high_text}, not {str(value)[:40]!r}")
             return kind(value)
 
         return cls(
