@@ -272,6 +272,34 @@ def test_aws_faults_fail_in_time_with_a_clear_reason_and_no_credential(
     assert elapsed <= DEADLINE + SLACK, (mode, elapsed)
 
 
+def test_aws_a_failing_identity_lookup_after_a_good_read_is_not_a_crash(
+    moto_server: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = f"faults-{secrets.token_hex(3)}"
+    sm = boto3.client("secretsmanager", endpoint_url=moto_server.endpoint_url, region_name="us-east-1")
+    sm.create_secret(Name=f"{app}/prod/s0", SecretString="secret-0")
+    with FaultProxy(moto_server.endpoint_url) as proxy:
+        settings = {"type": "aws-secretsmanager", "region": "us-east-1", "endpoint_url": proxy.url,
+                    "deadline": DEADLINE, "retries": 0}
+        environ = master_key_env()
+        root = make_project(tmp_path, {
+            "vaultline.yaml": f"""
+                version: 1
+                app: {app}
+                environments: [prod]
+                providers:
+                  aws: {json.dumps(settings)}
+            """,
+            "env/prod/secrets.yaml": f"S0: aws:{app}/prod/s0\n",
+        }, environ=environ)
+        proxy.fault("truncate", limit=20, passing=1)  # the read passes; the STS lookup is cut short
+        code, out, err, _ = resolve_cli(root, environ, monkeypatch, capsys)
+    assert code == 0, err
+    assert json.loads(out)["S0"] == "secret-0"
+    assert "Traceback" not in err
+
+
 # -- Key Vault (the real azure-keyvault-secrets client against the local fake) ---------------
 
 

@@ -355,10 +355,10 @@ class AwsSecretsManagerProvider(Provider):
                     config=botocore.config.Config(connect_timeout=self.settings.timeout,
                                                   read_timeout=self.settings.timeout,
                                                   retries={"total_max_attempts": 2}))
-                answer = self.settings.guard(self.name).call(sts.get_caller_identity)
+                with translate_botocore("STS"):  # every botocore error, a foreign answer too
+                    answer = self.settings.guard(self.name).call(sts.get_caller_identity)
                 self._identity = f"aws:{answer['Arn']}"
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError,
-                    ProviderError):
+            except (ProviderError, Transient, KeyError, TypeError):
                 return f"aws:profile:{self.config.get('profile') or 'default'}"
         return self._identity
 
