@@ -92,7 +92,10 @@ def figures() -> Iterator[str]:
             if code != 0:
                 raise SystemExit(f"{kind}: the healthy run failed: {err[:300]}")
             floor = max(floor, seconds)
-            for n, (mode, options, passing) in enumerate(FAULTS):
+            # AWS has no login step: a connection let through would carry the whole resolution.
+            faults = FAULTS if kind == "vault" else list({(m, json.dumps(o, default=repr)): (m, o, 0)
+                                                          for m, o, _ in FAULTS}.values())
+            for n, (mode, options, passing) in enumerate(faults):
                 with FaultProxy(url) as proxy:
                     address = {"url": proxy.url} if kind == "vault" else {"endpoint_url": proxy.url}
                     root = project(Path(tmp) / f"{kind}-{n}", "bench", kind,
@@ -101,7 +104,7 @@ def figures() -> Iterator[str]:
                     proxy.fault(mode, passing=passing, **options)
                     seconds, code, out, err, rss = run(root, environ)
                 partial += code == 0 or out != ""
-                if code != 0 and "could not be resolved" not in err:  # the run itself is broken
+                if "could not be resolved" not in err:  # not the failure under test: the run is broken
                     raise SystemExit(f"{kind} {mode}: not a resolution failure (exit {code}): {err[:300]}")
                 runs += 1
                 peak = max(peak, rss)
