@@ -132,7 +132,8 @@ def figures() -> Iterator[str]:
                 peak = max(peak, rss)
                 sightings += bao.token in out + err or bool(CREDENTIALS.search(out + err))
                 if seconds > worst[0]:
-                    worst = (seconds, f"{kind} {mode}{'' if passing else ' at login'}")
+                    step = "" if kind == "aws" else " at login" if not passing else " on reads"
+                    worst = (seconds, f"{kind} {mode}{step}")
         yield f"a healthy CLI run (start-up included, the machine's noise), slowest: {floor:.2f} s"
         yield f"fault runs against OpenBao and moto_server, each by the CLI and in-process: {runs}"
         yield (f"worst time to fail (resolution, in-process): {worst[1]}, deadline {DEADLINE:g} s "
