@@ -151,6 +151,21 @@ def test_the_token_is_scrubbed_from_an_echoed_request_on_every_command(
     assert written == []  # the audit log records the reasons: scrubbed there too
 
 
+def test_writes_and_listings_on_a_foreign_answer_fail_clearly(
+    openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str,
+) -> None:
+    from vaultline.providers.vault import VaultProvider
+
+    context = ProviderContext(app=app, env="prod", root=tmp_path, environ={"VAULT_TOKEN": openbao.token})
+    vault = VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": DEADLINE}, context)
+    vault._token()  # logged in through the healthy proxy
+    proxy.fault("status", status=200, body=b"<html>maintenance</html>")
+    for operation in (lambda: vault.put("k", "v"), lambda: vault.list_paths(), lambda: vault.metadata("k")):
+        with pytest.raises(ProviderUnavailableError, match="did not answer with Vault's JSON"):
+            operation()
+    vault.close()
+
+
 def test_a_server_killed_mid_resolve_trips_the_breaker_at_once(
     openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str,
     monkeypatch: pytest.MonkeyPatch,

@@ -104,9 +104,13 @@ def translate_hvac(where: str, *, write: bool = False,
     except (ValueError, KeyError, TypeError) as exc:
         # A cut-short, non-JSON or foreign answer (a proxy's HTML page, a load balancer's
         # 200): hvac hands back what it could not parse and the caller's lookup fails.
-        raise ProviderUnavailableError(
-            f"{where} did not answer with Vault's JSON ({type(exc).__name__}); is the address "
-            "a Vault/OpenBao server, and is a proxy in between cutting answers short?") from None
+        raise _not_vault_json(where, type(exc).__name__) from None
+
+
+def _not_vault_json(where: str, detail: str) -> ProviderUnavailableError:
+    return ProviderUnavailableError(
+        f"{where} did not answer with Vault's JSON ({detail}); is the address a Vault/OpenBao "
+        "server, and is a proxy in between cutting answers short?")
 
 
 def _reason(exc: hvac.exceptions.VaultError, known: Iterable[str] = ()) -> str:
@@ -228,7 +232,11 @@ class VaultProvider(Provider):
             # The token the call sent, even one a login is only checking (token auth).
             with translate_hvac(f"{where} on {address}", write=write,
                                 known=lambda: (client.token or "", *self._known())):
-                return call(client)
+                result = call(client)
+            if isinstance(result, requests.Response) and result.status_code == 200:
+                # hvac's answer to a 200 it could not parse: its callers would index into it.
+                raise _not_vault_json(f"{where} on {address}", "HTTP 200")
+            return result
         guard = self._guard
         try:
             return call_with_retries(attempt, self.settings.retry, on_retry=self._failover,
