@@ -31,6 +31,13 @@ from vaultline.resolver import Resolver
 
 DEADLINE = 1.0
 SLACK = 2.0  # the promise: failed within the deadline + 2 s
+SLOW = {"hang", "drip", "delay"}  # the faults only the deadline ends
+
+
+def deadline_for(mode: str) -> float:
+    """The short deadline where the deadline is what is tested; elsewhere a long one, so a busy
+    machine cannot let the deadline pass first and hide the reason under test."""
+    return DEADLINE if mode in SLOW else 10.0
 
 
 @pytest.fixture
@@ -111,7 +118,7 @@ def test_vault_faults_fail_in_time_with_a_clear_reason_and_no_token(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     seed(openbao, app)
-    root, environ = vault_project(tmp_path, proxy.url, app)
+    root, environ = vault_project(tmp_path, proxy.url, app, deadline=deadline_for(mode))
     proxy.fault(mode, passing=passing, **options)
     code, out, err, elapsed = resolve_cli(root, {**environ, "VAULT_TOKEN": openbao.token},
                                           monkeypatch, capsys)
@@ -122,7 +129,7 @@ def test_vault_faults_fail_in_time_with_a_clear_reason_and_no_token(
     assert openbao.token not in err
     assert "secret-" not in err
     assert "Traceback" not in err
-    assert elapsed <= DEADLINE + SLACK, (mode, elapsed)
+    assert elapsed <= deadline_for(mode) + SLACK, (mode, elapsed)
 
 
 def test_the_token_is_scrubbed_from_an_echoed_request_on_every_command(
@@ -132,7 +139,7 @@ def test_the_token_is_scrubbed_from_an_echoed_request_on_every_command(
     from vaultline.cli import _app
 
     seed(openbao, app)
-    root, environ = vault_project(tmp_path, proxy.url, app)
+    root, environ = vault_project(tmp_path, proxy.url, app, deadline=10)
     monkeypatch.chdir(root)
     for name, value in {**environ, "VAULT_TOKEN": openbao.token}.items():
         monkeypatch.setenv(name, value)
@@ -157,7 +164,7 @@ def test_writes_and_listings_on_a_foreign_answer_fail_clearly(
     from vaultline.providers.vault import VaultProvider
 
     context = ProviderContext(app=app, env="prod", root=tmp_path, environ={"VAULT_TOKEN": openbao.token})
-    vault = VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": DEADLINE}, context)
+    vault = VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": 10}, context)
     vault._token()  # logged in through the healthy proxy
     proxy.fault("status", status=200, body=b"<html>maintenance</html>")
     for operation in (lambda: vault.put("k", "v"), lambda: vault.list_paths(), lambda: vault.metadata("k")):
@@ -221,7 +228,7 @@ def test_the_snapshot_answers_when_the_deadline_passes(
     openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str,
 ) -> None:
     seed(openbao, app)
-    root, environ = vault_project(tmp_path, proxy.url, app)
+    root, environ = vault_project(tmp_path, proxy.url, app, deadline=3)  # the good run is timed too
     text = (root / "vaultline.yaml").read_text().replace("environments: [prod]",
                                                            "environments: {prod: {max_stale: 1h}}")
     (root / "vaultline.yaml").write_text(text)
@@ -232,7 +239,7 @@ def test_the_snapshot_answers_when_the_deadline_passes(
     started = time.monotonic()
     with Resolver(Project.load(root), "prod", environ=full) as resolver:
         bundle = resolver.resolve()
-    assert time.monotonic() - started <= DEADLINE + SLACK
+    assert time.monotonic() - started <= 3 + SLACK
     assert bundle["Service1:Password"] == "secret-1"
     assert any("snapshot" in w for w in bundle.warnings)
 
@@ -264,7 +271,7 @@ def test_aws_faults_fail_in_time_with_a_clear_reason_and_no_credential(
         sm.create_secret(Name=f"{app}/prod/s{i}", SecretString=f"secret-{i}")
     with FaultProxy(moto_server.endpoint_url) as proxy:
         settings = {"type": "aws-secretsmanager", "region": "us-east-1", "endpoint_url": proxy.url,
-                    "deadline": DEADLINE, "timeout": 10, "retries": 1, "backoff": 0.01}
+                    "deadline": deadline_for(mode), "timeout": 10, "retries": 1, "backoff": 0.01}
         environ = master_key_env()
         root = make_project(tmp_path, {
             "vaultline.yaml": f"""
@@ -284,7 +291,7 @@ def test_aws_faults_fail_in_time_with_a_clear_reason_and_no_credential(
     assert "Signature=" not in err or "Signature=[redacted]" in err
     assert "X-Amz-Security-Token: testing" not in err and "Credential=testing" not in err
     assert "Traceback" not in err and "secret-" not in err
-    assert elapsed <= DEADLINE + SLACK, (mode, elapsed)
+    assert elapsed <= deadline_for(mode) + SLACK, (mode, elapsed)
 
 
 def test_aws_a_failing_identity_lookup_after_a_good_read_is_not_a_crash(
@@ -296,7 +303,7 @@ def test_aws_a_failing_identity_lookup_after_a_good_read_is_not_a_crash(
     sm.create_secret(Name=f"{app}/prod/s0", SecretString="secret-0")
     with FaultProxy(moto_server.endpoint_url) as proxy:
         settings = {"type": "aws-secretsmanager", "region": "us-east-1", "endpoint_url": proxy.url,
-                    "deadline": DEADLINE, "retries": 0}
+                    "deadline": 10, "retries": 0}
         environ = master_key_env()
         root = make_project(tmp_path, {
             "vaultline.yaml": f"""
@@ -336,7 +343,7 @@ def test_azure_faults_fail_in_time(mode: str, options: dict[str, Any], says: str
         provider = AzureKeyVaultProvider("akv", {
             "vault_url": proxy.url, "credential": FakeCredential(key_vault.token),
             "connection_verify": str(key_vault.ca_cert), "verify_challenge_resource": False,
-            "deadline": DEADLINE, "timeout": 10, "retries": 1, "backoff": 0.01,
+            "deadline": deadline_for(mode), "timeout": 10, "retries": 1, "backoff": 0.01,
         }, ProviderContext(app="nexus-engine", env="prod", root=tmp_path, environ={}))
         proxy.fault(mode, **options)
         started = time.monotonic()
@@ -345,7 +352,7 @@ def test_azure_faults_fail_in_time(mode: str, options: dict[str, Any], says: str
         provider.close()
     assert all(isinstance(r, ProviderUnavailableError) for r in results.values()), results
     assert all(re.search(says, str(r)) for r in results.values()), results
-    assert elapsed <= DEADLINE + SLACK
+    assert elapsed <= deadline_for(mode) + SLACK
 
 
 def test_an_echoed_bearer_token_is_scrubbed(key_vault: FakeKeyVault, tmp_path: Path) -> None:
