@@ -165,6 +165,8 @@ class AwsSecretsManagerProvider(Provider):
             response = http.send(request)
         finally:
             request.stream_output = streaming
+        if streaming:  # an operation that streams its output reads it itself
+            return response
         guard = self._guard
         sock = getattr(getattr(response.raw, "connection", None), "sock", None)
         if guard is not None:
