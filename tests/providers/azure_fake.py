@@ -7,8 +7,9 @@ unauthenticated request gets ``401`` + ``WWW-Authenticate: Bearer authorization=
 and the client retries with a token from its credential). TLS uses a self-signed certificate
 generated here; clients trust it through ``connection_verify``.
 
-Tests steer it with ``fail_next`` (statuses answered before the real handling, for retries)
-and ``forbidden`` (names answered with 403), and read ``requests`` (method, path) afterwards.
+Tests steer it with ``fail_next`` (statuses answered before the real handling, for retries),
+``forbidden`` (names answered with 403), ``echo_auth`` (a 401 quoting the request's bearer
+token) and ``flood`` (an endless-looking answer), and read ``requests`` (method, path) afterwards.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class FakeKeyVault:
     secrets: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
     fail_next: list[int] = field(default_factory=list)
     forbidden: set[str] = field(default_factory=set)
+    echo_auth: bool = False  # refuse with the request's Authorization header in the message
+    flood: int = 0  # answer every authenticated request with this many bytes (chunked, no length)
     requests: list[tuple[str, str]] = field(default_factory=list)
     challenges: int = 0  # requests answered 401 + WWW-Authenticate
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -142,6 +145,20 @@ class _Handler(BaseHTTPRequestHandler):
             vault.challenges += 1
             self._error(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
                         {"WWW-Authenticate": challenge})
+            return
+        if vault.flood:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            piece = b"x" * 65536
+            for _ in range(vault.flood // len(piece)):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if vault.echo_auth:  # as a broken gateway would: the credential echoed back
+            self._error(401, "Unauthorized",
+                        f"AKV10032: rejected request with Authorization: {self.headers.get('Authorization')}")
             return
         if vault.fail_next:
             status = vault.fail_next.pop(0)

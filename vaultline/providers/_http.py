@@ -15,12 +15,18 @@ import ssl
 import threading
 import urllib.parse
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vaultline.errors import ProviderUnavailableError
+from vaultline.errors import ProviderError, ProviderUnavailableError
+from vaultline.providers._remote import MAX_DEADLINE, Guard, scrub
 from vaultline.providers._retry import Transient
+
+if TYPE_CHECKING:
+    import requests
+
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +67,11 @@ class HttpPool:
     concurrency (``max_connections`` workers), so the pool never holds more connections.
     """
 
-    def __init__(self, *, max_connections: int, timeout: float, tls: TLSOptions):
+    def __init__(self, *, max_connections: int, timeout: float, tls: TLSOptions,
+                 max_response_bytes: int):
         self.max_connections = max_connections
         self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self._tls = tls
         self._ssl: ssl.SSLContext | None = None
         # deque append/pop are atomic: no lock on the per-request path.
@@ -120,33 +128,59 @@ class HttpPool:
             connection.close()
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str],
-                body: Any = None, describe: str = "", redirects: int = 3) -> Response:
-        """One request; connection errors and timeouts become :class:`Transient`."""
+                body: Any = None, describe: str = "", redirects: int = 3,
+                guard: Guard | None = None) -> Response:
+        """One request; connection errors and timeouts become :class:`Transient`.
+
+        With a ``guard`` every socket wait is cut to the deadline's remainder and the socket is
+        shut down when it passes, so neither a silent server nor a drip outlasts it.
+        """
         payload = None if body is None else json.dumps(body).encode()
         all_headers = dict(headers)
         if payload is not None:
             all_headers["Content-Type"] = "application/json"
         origin, target = self._origin(url)
+        where = describe or "the server"
         for reused_attempt in (True, False):
+            if guard is not None:
+                guard.check()  # before taking a connection: a good one stays pooled
             connection = self._checkout(origin)
             reused = connection.sock is not None
+            sock = None
             with self._lock:
                 self.requests += 1
             try:
+                if guard is not None:
+                    connection.timeout = guard.timeout(self.timeout)
+                    if connection.sock is not None:
+                        connection.sock.settimeout(connection.timeout)
                 connection.request(method, target, body=payload, headers=all_headers)
+                sock = connection.sock
+                if guard is not None:
+                    guard.track(sock)
                 raw = connection.getresponse()
-                data = raw.read()
+                data = self._body(raw, connection, where, guard)
             except ssl.SSLError as exc:
                 connection.close()
+                if guard is not None:
+                    guard.check()
                 # A certificate problem does not fix itself: fail now, saying which check failed.
                 raise ProviderUnavailableError(
-                    f"TLS error talking to {describe or 'the server'}: {_short(exc)}") from None
+                    f"TLS error talking to {where}: {_short(exc)}") from None
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
+                if guard is not None:
+                    guard.check()  # the deadline shut the socket: say that, not "reset"
                 if reused and reused_attempt and method == "GET":
                     continue  # the server closed an idle keep-alive connection: use a fresh one
                 raise Transient(ProviderUnavailableError(
-                    f"cannot reach {describe or 'the server'}: {_short(exc)}")) from None
+                    f"cannot reach {where}: {_short(exc)}")) from None
+            except BaseException:
+                connection.close()
+                raise
+            finally:
+                if guard is not None:
+                    guard.untrack(sock)
             if raw.will_close:
                 connection.close()
             else:
@@ -155,7 +189,8 @@ class HttpPool:
             if raw.status in (307, 308) and location and redirects > 0:
                 # A standby node pointing at the active one.
                 return self.request(method, urllib.parse.urljoin(url, location), headers=headers,
-                                    body=body, describe=describe, redirects=redirects - 1)
+                                    body=body, describe=describe, redirects=redirects - 1,
+                                    guard=guard)
             try:
                 parsed = json.loads(data) if data.strip() else None
             except ValueError:
@@ -163,12 +198,48 @@ class HttpPool:
             return Response(raw.status, parsed, _seconds(raw.getheader("Retry-After")))
         raise AssertionError("unreachable")
 
+    def _body(self, raw: http.client.HTTPResponse, connection: http.client.HTTPConnection,
+              where: str, guard: Guard | None) -> bytes:
+        """The body in pieces under the cap, each wait (with a guard) cut to the deadline."""
+        def pieces() -> Iterator[bytes]:
+            while True:
+                if guard is not None and connection.sock is not None:
+                    connection.sock.settimeout(guard.timeout(self.timeout))
+                chunk = raw.read1(_CHUNK)
+                if not chunk:
+                    raw.close()  # read1 leaves a complete response open; the connection needs it closed
+                    return
+                yield chunk
+
+        return read_capped(pieces(), declared=raw.getheader("Content-Length"), where=where,
+                           cap=self.max_response_bytes, guard=guard)
+
     def close(self) -> None:
         with self._lock:
             for idle in self._idle.values():
                 while idle:
                     idle.pop().close()
             self._idle.clear()
+
+
+def read_capped(pieces: Iterable[bytes], *, declared: str | None, where: str, cap: int,
+                guard: Guard | None) -> bytes:
+    """A body from its pieces, refused as soon as it passes ``cap`` bytes (or declares more),
+    and, with a guard, as soon as the deadline passes or the breaker opens."""
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise ProviderError(f"{where} answered {int(declared):,} bytes, more than the {cap:,}-byte "
+                            "limit (the provider's 'max_response_bytes')")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in pieces:
+        if guard is not None:
+            guard.check()
+        size += len(chunk)
+        if size > cap:
+            raise ProviderError(f"{where} answered more than the {cap:,}-byte limit (the "
+                                "provider's 'max_response_bytes'); nothing was kept")
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _seconds(value: str | None) -> float | None:
@@ -179,4 +250,50 @@ def _seconds(value: str | None) -> float | None:
 
 
 def _short(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:200]
+    return scrub(f"{type(exc).__name__}: {exc}")
+
+
+def capped_session(max_response_bytes: int, guard: Callable[[], Guard | None]) -> requests.Session:
+    """A ``requests`` session (for hvac and azure-core) whose bodies are read in pieces under
+    the same cap and deadline as the pool's: a response hook runs before requests reads the
+    body, so an oversize or dripping answer is refused while it arrives, not after."""
+    import requests
+
+    def read_body(response: requests.Response, **_: Any) -> requests.Response:
+        current = guard()
+        raw = response.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if current is not None:
+            current.track(sock)
+        where = urllib.parse.urlsplit(response.url).netloc or "the server"
+        try:
+            data = read_capped(raw.stream(_CHUNK, decode_content=True),
+                               declared=response.headers.get("Content-Length"), where=where,
+                               cap=max_response_bytes, guard=current)
+        except ProviderError:
+            response.close()  # the rest of an oversize body is not read: drop the connection
+            raise
+        except Exception as exc:  # urllib3's errors for a cut-short or timed-out body, OSError
+            if current is not None:
+                current.check()  # the deadline shut the socket: say that instead
+            raise requests.exceptions.ChunkedEncodingError(_short(exc)) from None
+        finally:
+            if current is not None:
+                current.untrack(sock)
+        response._content = data
+        response._content_consumed = True
+        return response
+
+    class Session(requests.Session):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            current = guard()
+            if current is not None:  # no wait longer than what is left of the deadline
+                timeout = kwargs.get("timeout")
+                parts = timeout if isinstance(timeout, tuple) else (timeout, timeout)  # (connect, read)
+                kwargs["timeout"] = tuple(current.timeout(MAX_DEADLINE if t is None else float(t))
+                                          for t in parts)
+            return super().send(request, **kwargs)
+
+    session = Session()
+    session.hooks["response"].append(read_body)
+    return session

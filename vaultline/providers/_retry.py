@@ -57,8 +57,12 @@ def call_with_retries(
     *,
     on_retry: Callable[[Transient], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    before_retry: Callable[[float], None] | None = None,
 ) -> T:
-    """Run ``call``; on :class:`Transient` wait and try again, up to ``policy.attempts`` times."""
+    """Run ``call``; on :class:`Transient` wait and try again, up to ``policy.attempts`` times.
+
+    ``before_retry(wait)`` may raise to give up early (the resolution's deadline or breaker).
+    """
     for attempt in range(policy.attempts):
         try:
             return call()
@@ -75,5 +79,7 @@ def call_with_retries(
             wait = policy.delay(attempt)
             if exc.retry_after is not None:
                 wait = max(wait, min(exc.retry_after, policy.cap))
+            if before_retry is not None:
+                before_retry(wait)
             sleep(wait)
     raise AssertionError("unreachable: the loop returns or raises")

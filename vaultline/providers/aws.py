@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 
 from vaultline import reference
 from vaultline.errors import (
@@ -43,7 +45,8 @@ from vaultline.errors import (
     ProviderUnavailableError,
 )
 from vaultline.naming import NamingConvention
-from vaultline.providers._remote import COMMON_OPTIONS, RemoteSettings, bounded_map
+from vaultline.providers._http import read_capped
+from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 
@@ -77,13 +80,15 @@ def _code(exc: botocore.exceptions.ClientError) -> tuple[str, int]:
 def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
     """botocore errors -> vaultline's tree; throttling, 5xx and connection errors are Transient.
 
-    Messages carry the error code and AWS's message, which names the secret, never its value.
+    Messages carry the error code and AWS's message (scrubbed: a proxy may echo the signed
+    request), which names the secret, never its value.
     """
     try:
         yield
     except botocore.exceptions.ClientError as exc:
         code, status = _code(exc)
-        message = str(exc.response.get("Error", {}).get("Message", ""))[:200]
+        code = scrub(code)[:80]
+        message = scrub(str(exc.response.get("Error", {}).get("Message", "")))
         detail = f"{code}: {message}" if message else code
         if code in _DENIED_CODES or (status == 403 and code not in _AUTH_CODES):
             raise PermissionDeniedError(f"access denied to {where} ({detail})") from None
@@ -96,9 +101,10 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
         raise ProviderError(f"{where}: {detail}") from None
     except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError,
             botocore.exceptions.ProfileNotFound) as exc:
-        raise AuthenticationError(f"no usable AWS credentials for {where} ({exc})") from None
-    except botocore.exceptions.ReadTimeoutError as exc:
-        error = ProviderUnavailableError(f"timed out talking to {where} ({type(exc).__name__})")
+        raise AuthenticationError(f"no usable AWS credentials for {where} ({scrub(str(exc))})") from None
+    except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ResponseStreamingError,
+            botocore.exceptions.IncompleteReadError, botocore.exceptions.ConnectionClosedError) as exc:
+        error = ProviderUnavailableError(f"no complete answer from {where} ({type(exc).__name__})")
         if write:  # the write may have happened: do not write it twice
             raise error from None
         raise Transient(error) from None
@@ -106,6 +112,25 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
             botocore.exceptions.ConnectTimeoutError) as exc:
         raise Transient(ProviderUnavailableError(
             f"cannot reach {where} ({type(exc).__name__})")) from None
+    except (botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError) as exc:
+        # Anything else botocore raises: an unparsable answer (a proxy's page), a bad endpoint.
+        raise ProviderUnavailableError(
+            f"{where}: {scrub(f'{type(exc).__name__}: {exc}')}; is the endpoint Secrets Manager, "
+            "and is a proxy in between cutting answers short?") from None
+
+
+class _CappedSession:
+    """botocore's HTTP session, with each body read by the provider under its cap and deadline."""
+
+    def __init__(self, http: Any, provider: AwsSecretsManagerProvider):
+        self._http = http
+        self._provider = provider
+
+    def send(self, request: Any) -> Any:
+        return self._provider._send(self._http, request)
+
+    def close(self) -> None:
+        self._http.close()
 
 
 class AwsSecretsManagerProvider(Provider):
@@ -131,6 +156,7 @@ class AwsSecretsManagerProvider(Provider):
         self._client: Any = None
         self._identity: str | None = None
         self._lock = threading.Lock()
+        self._guard: Guard | None = None  # the running resolution's guard
         self.calls = 0  # API calls made, for the benchmark's request counts
 
     @property
@@ -146,6 +172,8 @@ class AwsSecretsManagerProvider(Provider):
                 )
                 self._client = session.client("secretsmanager", endpoint_url=self.endpoint_url,
                                               config=config)
+                endpoint = self._client._endpoint  # botocore's transport: wrapped, not replaced
+                endpoint.http_session = _CappedSession(endpoint.http_session, self)
             return self._client
 
     def _session(self) -> Any:
@@ -159,14 +187,56 @@ class AwsSecretsManagerProvider(Provider):
                 keys["aws_session_token"] = environ["AWS_SESSION_TOKEN"]
         return boto3.session.Session(profile_name=None if keys else self.profile,
                                      region_name=str(self.region), **keys)
+    def _send(self, http: Any, request: Any) -> Any:
+        """Send ``request`` on botocore's own session, then read the body in pieces under the
+        size cap and the resolution's deadline (botocore would read it whole, however big)."""
+        streaming, request.stream_output = request.stream_output, True
+        try:
+            response = http.send(request)
+        finally:
+            request.stream_output = streaming
+        if streaming:  # an operation that streams its output reads it itself
+            return response
+        guard = self._guard
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        if guard is not None:
+            guard.track(sock)
+        try:
+            response._content = read_capped(
+                response.raw.stream(64 * 1024), declared=response.headers.get("Content-Length"),
+                where=f"Secrets Manager at {urllib.parse.urlsplit(request.url).netloc}",
+                cap=self.settings.max_response_bytes, guard=guard)
+        except ProviderError:
+            response.raw.close()
+            raise
+        except Exception as exc:  # a cut-short or timed-out body: urllib3's errors, OSError
+            if guard is not None:
+                guard.check()  # the deadline shut the socket: say that instead
+            raise botocore.exceptions.ResponseStreamingError(error=exc) from None
+        finally:
+            if guard is not None:
+                guard.untrack(sock)
+        return response
 
     def _call(self, where: str, operation: str, *, write: bool = False, **params: Any) -> Any:
+        """One API call with translation and retries, within the running resolution's deadline
+        or, outside one (put, ls, check), its own."""
+        if self._guard is None:
+            guard = self._guard = self.settings.guard(self.name)
+            try:
+                return guard.call(lambda: self._call(where, operation, write=write, **params))
+            finally:
+                guard.close()
+                self._guard = None
+
         def attempt() -> Any:
             self.calls += 1
             with translate_botocore(where, write=write):
                 return getattr(self.client, operation)(**params)
+        guard = self._guard
         try:
-            return call_with_retries(attempt, self.settings.retry)
+            return call_with_retries(attempt, self.settings.retry,
+                                     before_retry=guard.before_retry if guard else None)
         except ProviderError as exc:
             exc.provider = exc.provider or self.name
             raise
@@ -210,6 +280,13 @@ class AwsSecretsManagerProvider(Provider):
     def _fetch_batch(self, paths: list[str]) -> dict[Request, Fetched | ProviderError]:
         where = f"{len(paths)} secrets (BatchGetSecretValue)"
         answer = self._call(where, "batch_get_secret_value", SecretIdList=paths)
+        if "SecretValues" not in answer and "Errors" not in answer:
+            # Neither values nor errors: not Secrets Manager's answer (a proxy's page, a body
+            # cut short); botocore parses those into nothing rather than failing.
+            error = ProviderUnavailableError(
+                f"{where} did not answer with Secrets Manager's JSON; is the endpoint right, "
+                "and is a proxy in between cutting answers short?", provider=self.name)
+            return {(path, None): error for path in paths}
         results: dict[Request, Fetched | ProviderError] = {}
         by_id = {}
         for item in answer.get("SecretValues", []):
@@ -227,7 +304,7 @@ class AwsSecretsManagerProvider(Provider):
                     results[request] = exc
                 continue
             error = errors.get(path, {})
-            code, message = error.get("ErrorCode", ""), str(error.get("Message", ""))[:200]
+            code, message = scrub(error.get("ErrorCode", ""))[:80], scrub(error.get("Message", ""))
             cls: type[ProviderError] = MissingSecretError
             reason = f"nothing at {path} ({code or 'not returned'})"
             if code in _DENIED_CODES:
@@ -250,7 +327,13 @@ class AwsSecretsManagerProvider(Provider):
             return self._fetch_batch(list(arg)) if kind == "batch" else self._fetch_one(arg)
 
         results: dict[Request, Fetched | ProviderError] = {}
-        for job, outcome in bounded_map(run, jobs, self.settings.max_workers).items():
+        guard = self._guard = self.settings.guard(self.name)
+        try:
+            outcomes = guard.map(run, jobs, self.settings.max_workers)
+        finally:
+            guard.close()
+            self._guard = None
+        for job, outcome in outcomes.items():
             kind, arg = job
             if kind == "one":
                 results[arg] = outcome
@@ -337,8 +420,10 @@ class AwsSecretsManagerProvider(Provider):
                     config=botocore.config.Config(connect_timeout=self.settings.timeout,
                                                   read_timeout=self.settings.timeout,
                                                   retries={"total_max_attempts": 2}))
-                self._identity = f"aws:{sts.get_caller_identity()['Arn']}"
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError):
+                with translate_botocore("STS"):  # every botocore error, a foreign answer too
+                    answer = self.settings.guard(self.name).call(sts.get_caller_identity)
+                self._identity = f"aws:{answer['Arn']}"
+            except (ProviderError, Transient, KeyError, TypeError):
                 return f"aws:profile:{self.profile or 'default'}"
         return self._identity
 

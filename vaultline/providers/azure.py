@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from azure.core.exceptions import (
+    AzureError,
     ClientAuthenticationError,
+    DecodeError,
     HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -40,7 +42,8 @@ from vaultline.errors import (
     ProviderUnavailableError,
 )
 from vaultline.naming import NamingConvention
-from vaultline.providers._remote import COMMON_OPTIONS, RemoteSettings, bounded_map
+from vaultline.providers._http import capped_session
+from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 
@@ -63,19 +66,26 @@ def validate_name(name: str) -> str:
 
 @contextmanager
 def translate_azure(where: str, *, write: bool = False) -> Iterator[None]:
-    """azure-core errors -> vaultline's tree; throttling, 5xx and connection errors are Transient."""
+    """azure-core errors -> vaultline's tree; throttling, 5xx and connection errors are Transient.
+
+    Server text is scrubbed: a proxy or a broken server may echo the bearer token back.
+    """
     try:
         yield
     except ClientAuthenticationError as exc:
         # Raised both for a 401 from the vault and for a credential that found no identity.
-        reason = " ".join(str(exc.message or exc).split())[:300]
+        reason = scrub(str(exc.message or exc))
         raise AuthenticationError(f"Azure refused or could not get credentials for {where} "
                                   f"({reason})") from None
     except ResourceNotFoundError:
         raise MissingSecretError(f"nothing at {where} (404)") from None
+    except DecodeError:
+        raise ProviderUnavailableError(
+            f"{where} did not answer with Key Vault's JSON; is a proxy in between cutting "
+            "answers short?") from None
     except HttpResponseError as exc:
         status = int(exc.status_code or 0)
-        code = getattr(exc.error, "code", None) or exc.reason or ""
+        code = scrub(str(getattr(exc.error, "code", None) or exc.reason or ""))[:80]
         if status == 403:
             raise PermissionDeniedError(f"access denied to {where} ({code}); grant the identity "
                                         "'get'/'set' on secrets") from None
@@ -95,6 +105,8 @@ def translate_azure(where: str, *, write: bool = False) -> Iterator[None]:
         if write:
             raise error from None
         raise Transient(error) from None
+    except AzureError as exc:  # anything else azure-core raises
+        raise ProviderError(f"{where}: {scrub(f'{type(exc).__name__}: {exc.message}')}") from None
 
 
 def _token_subject(token: str) -> str | None:
@@ -132,6 +144,7 @@ class AzureKeyVaultProvider(Provider):
         self._client: Any = None
         self._identity: str | None = None
         self._lock = threading.Lock()
+        self._guard: Guard | None = None  # the running resolution's guard
         self.calls = 0
 
     @property
@@ -150,8 +163,9 @@ class AzureKeyVaultProvider(Provider):
                 from azure.core.pipeline.transport import RequestsTransport
                 from azure.keyvault.secrets import SecretClient
 
-                # One pooled session sized to the worker count: every worker keeps its connection.
-                session = requests.Session()
+                # One pooled session sized to the worker count: every worker keeps its connection;
+                # bodies are read under the size cap and the resolution's deadline.
+                session = capped_session(self.settings.max_response_bytes, lambda: self._guard)
                 adapter = requests.adapters.HTTPAdapter(pool_connections=1,
                                                         pool_maxsize=self.settings.max_workers)
                 session.mount("https://", adapter)
@@ -173,12 +187,22 @@ class AzureKeyVaultProvider(Provider):
     def _call(self, where: str, call: Callable[[Any], T], *, write: bool = False) -> T:
         """``call(client)`` with translation and retries; pagers must be walked inside ``call``
         (they are lazy, so their requests happen there)."""
+        if self._guard is None:  # outside a resolution (put, ls, check): a deadline of its own
+            guard = self._guard = self.settings.guard(self.name)
+            try:
+                return guard.call(lambda: self._call(where, call, write=write))
+            finally:
+                guard.close()
+                self._guard = None
+
         def attempt() -> T:
             self.calls += 1
             with translate_azure(where, write=write):
                 return call(self.client)
+        guard = self._guard
         try:
-            return call_with_retries(attempt, self.settings.retry)
+            return call_with_retries(attempt, self.settings.retry,
+                                     before_retry=guard.before_retry if guard else None)
         except ProviderError as exc:
             exc.provider = exc.provider or self.name
             raise
@@ -215,7 +239,12 @@ class AzureKeyVaultProvider(Provider):
         return Fetched(str(secret.value), secret.properties.version)
 
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
-        return bounded_map(self._fetch_one, requests, self.settings.max_workers)
+        guard = self._guard = self.settings.guard(self.name)
+        try:
+            return guard.map(self._fetch_one, requests, self.settings.max_workers)
+        finally:
+            guard.close()
+            self._guard = None
 
     def versions(self, path: str) -> list[str]:
         """Every version id of a secret, oldest first (values are not read)."""
@@ -250,7 +279,8 @@ class AzureKeyVaultProvider(Provider):
         """``azure:<upn, app id or object id>`` from the credential's access token."""
         if self._identity is None:
             try:
-                token = self.credential.get_token(SCOPE).token
+                guard = self.settings.guard(self.name)  # a credential may ask the network
+                token = guard.call(lambda: self.credential.get_token(SCOPE).token)
             except Exception:  # any credential failure: the audit still needs an actor
                 return "azure:unauthenticated"
             self._identity = f"azure:{_token_subject(token) or 'unknown'}"

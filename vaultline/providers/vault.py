@@ -42,8 +42,8 @@ from vaultline.errors import (
     VersionConflictError,
 )
 from vaultline.naming import NamingConvention
-from vaultline.providers._http import HttpPool, TLSOptions
-from vaultline.providers._remote import COMMON_OPTIONS, RemoteSettings, bounded_map
+from vaultline.providers._http import HttpPool, TLSOptions, capped_session
+from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers._vault_auth import AuthMethod, Login
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
@@ -56,54 +56,63 @@ T = TypeVar("T")
 _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-def _server_reason(body: Any, status: int) -> str:
-    """The server's own error text (Vault never echoes secret values in errors)."""
+def _server_reason(body: Any, status: int, known: Iterable[str] = ()) -> str:
+    """The server's own error text, scrubbed: a proxy or a broken server may echo the request."""
     errors = body.get("errors") if isinstance(body, Mapping) else None
-    if errors:
-        text = " ".join(str(e).replace("\n", " ").replace("\t", " ") for e in errors)
-        text = " ".join(text.split()).removeprefix("1 error occurred: * ")
-        return f"{text} (HTTP {status})"
+    if errors and isinstance(errors, list):
+        text = " ".join(" ".join(str(e).split()) for e in errors)
+        return f"{scrub(text.removeprefix('1 error occurred: * '), known)} (HTTP {status})"
     return f"HTTP {status}"
 
 
 @contextmanager
-def translate_hvac(where: str, *, write: bool = False) -> Iterator[None]:
+def translate_hvac(where: str, *, write: bool = False,
+                   known: Callable[[], Iterable[str]] = tuple) -> Iterator[None]:
     """hvac/requests errors -> vaultline's tree; retryable ones wrapped in :class:`Transient`.
 
     A write is retried only when it certainly did not reach the server (connection refused,
     connect timeout, 429, 503): retrying after a read timeout could write a second version.
+    Server text is scrubbed of the ``known()`` credentials and anything token-shaped.
     """
     try:
         yield
     except hvac.exceptions.Forbidden as exc:
         raise PermissionDeniedError(f"permission denied at {where}; the token's policies do not "
-                                    f"allow this ({_hvac_reason(exc)})") from None
+                                    f"allow this ({_reason(exc, known())})") from None
     except hvac.exceptions.Unauthorized as exc:
-        raise AuthenticationError(f"not authenticated at {where} ({_hvac_reason(exc)})") from None
+        raise AuthenticationError(f"not authenticated at {where} ({_reason(exc, known())})") from None
     except hvac.exceptions.InvalidPath:
         raise MissingSecretError(f"nothing at {where} (HTTP 404)") from None
     except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown,
             hvac.exceptions.BadGateway, hvac.exceptions.InternalServerError) as exc:
-        error = ProviderUnavailableError(f"{where} is unavailable ({_hvac_reason(exc)})")
+        error = ProviderUnavailableError(f"{where} is unavailable ({_reason(exc, known())})")
         if write and isinstance(exc, hvac.exceptions.InternalServerError):
             raise error from None
         raise Transient(error) from None
     except hvac.exceptions.InvalidRequest as exc:
-        reason = _hvac_reason(exc)
+        reason = _reason(exc, known())
         if "check-and-set" in reason:
             raise VersionConflictError(f"{where}: check-and-set failed: the current version is "
                                        "not the one given with --cas; 'vaultline versions' "
                                        "shows it") from None
         raise ProviderError(f"{where}: request refused ({reason})") from None
     except hvac.exceptions.VaultError as exc:
-        raise ProviderError(f"{where}: {_hvac_reason(exc)}") from None
+        raise ProviderError(f"{where}: {_reason(exc, known())}") from None
     except requests.exceptions.SSLError as exc:
         raise ProviderUnavailableError(f"TLS error talking to {where}: {type(exc).__name__}") from None
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+            requests.exceptions.ChunkedEncodingError) as exc:
         error = ProviderUnavailableError(f"cannot reach {where} ({type(exc).__name__})")
-        if write and isinstance(exc, requests.exceptions.ReadTimeout):
-            raise error from None
+        if write and isinstance(exc, requests.exceptions.ReadTimeout |
+                                requests.exceptions.ChunkedEncodingError):
+            raise error from None  # it may have been written: do not write it twice
         raise Transient(error) from None
+    except requests.exceptions.RequestException as exc:
+        raise ProviderError(f"{where}: {scrub(f'{type(exc).__name__}: {exc}', known())}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        # A cut-short, non-JSON or foreign answer (a proxy's HTML page, a load balancer's
+        # 200): hvac hands back what it could not parse and the caller's lookup fails.
+        raise _not_vault_json(where, type(exc).__name__) from None
 
 
 def _parse_bool(text: str | None, name: str) -> bool:
@@ -117,10 +126,16 @@ def _parse_bool(text: str | None, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false (or 1/0), not {text!r}")
 
 
-def _hvac_reason(exc: hvac.exceptions.VaultError) -> str:
+def _not_vault_json(where: str, detail: str) -> ProviderUnavailableError:
+    return ProviderUnavailableError(
+        f"{where} did not answer with Vault's JSON ({detail}); is the address a Vault/OpenBao "
+        "server, and is a proxy in between cutting answers short?")
+
+
+def _reason(exc: hvac.exceptions.VaultError, known: Iterable[str] = ()) -> str:
     errors = getattr(exc, "errors", None) or [str(exc).split(", on ")[0]]
     text = " ".join(" ".join(str(e).split()) for e in errors)
-    return text.removeprefix("1 error occurred: * ")[:200] or type(exc).__name__
+    return scrub(text.removeprefix("1 error occurred: * "), known) or type(exc).__name__
 
 
 class VaultProvider(Provider):
@@ -174,6 +189,8 @@ class VaultProvider(Provider):
         self._valid_tokens: set[str] = set()
         self._who: dict[str, str] = {}
         self._lock = threading.RLock()
+        self._clients_lock = threading.Lock()  # the clients and the pool
+        self._guard: Guard | None = None  # the running resolution's (or operation's) guard
 
     def _file_option(self, name: str) -> str | None:
         value = self.config.get(name)
@@ -205,11 +222,14 @@ class VaultProvider(Provider):
             self._current = (self._current + 1) % len(self.addresses)
 
     def _client(self, address: str) -> hvac.Client:
-        with self._lock:
+        # Not the login lock: a login holds that while its call runs on the guard's thread.
+        with self._clients_lock:
             if address not in self._clients:
+                session = capped_session(self.settings.max_response_bytes, lambda: self._guard)
+                session.verify, session.cert = self.tls.requests_verify, self.tls.requests_cert
                 self._clients[address] = hvac.Client(
                     url=address, namespace=self.namespace, verify=self.tls.requests_verify,
-                    cert=self.tls.requests_cert, timeout=self.settings.timeout)
+                    cert=self.tls.requests_cert, timeout=self.settings.timeout, session=session)
             client = self._clients[address]
         if self._login is not None:
             client.token = self._login.token
@@ -217,20 +237,44 @@ class VaultProvider(Provider):
 
     @property
     def pool(self) -> HttpPool:
-        with self._lock:
+        with self._clients_lock:
             if self._pool is None:
                 self._pool = HttpPool(max_connections=self.settings.max_workers,
-                                      timeout=self.settings.timeout, tls=self.tls)
+                                      timeout=self.settings.timeout, tls=self.tls,
+                                      max_response_bytes=self.settings.max_response_bytes)
             return self._pool
 
+    def _known(self) -> tuple[str, ...]:
+        """Credentials in use, scrubbed from any server text before it is shown."""
+        login = self._login
+        return (login.token,) if login is not None else ()
+
     def _hvac(self, call: Callable[[hvac.Client], T], where: str, *, write: bool = False) -> T:
-        """One hvac call with translation, retries and failover between nodes."""
+        """One hvac call with translation, retries and failover between nodes, within the
+        running resolution's deadline or, outside one (put, ls, check), its own."""
+        if self._guard is None:
+            guard = self._guard = self.settings.guard(self.name)
+            try:
+                return guard.call(lambda: self._hvac(call, where, write=write))
+            finally:
+                guard.close()
+                self._guard = None
+
         def attempt() -> T:
             address = self.address
-            with translate_hvac(f"{where} on {address}", write=write):
-                return call(self._client(address))
+            client = self._client(address)
+            # The token the call sent, even one a login is only checking (token auth).
+            with translate_hvac(f"{where} on {address}", write=write,
+                                known=lambda: (client.token or "", *self._known())):
+                result = call(client)
+            if isinstance(result, requests.Response) and result.status_code == 200:
+                # hvac's answer to a 200 it could not parse: its callers would index into it.
+                raise _not_vault_json(f"{where} on {address}", "HTTP 200")
+            return result
+        guard = self._guard
         try:
-            return call_with_retries(attempt, self.settings.retry, on_retry=self._failover)
+            return call_with_retries(attempt, self.settings.retry, on_retry=self._failover,
+                                     before_retry=guard.before_retry if guard else None)
         except ProviderError as exc:
             exc.provider = exc.provider or self.name
             raise
@@ -241,7 +285,7 @@ class VaultProvider(Provider):
         login = self._login
         if login is not None and not login.due(time.monotonic()):
             return login.token
-        with self._lock:
+        with self._login_lock():
             login = self._login
             if login is None:
                 self._do_login()
@@ -249,6 +293,20 @@ class VaultProvider(Provider):
                 self._renew(login)
             assert self._login is not None
             return self._login.token
+
+    @contextmanager
+    def _login_lock(self) -> Iterator[None]:
+        """The lock one login at a time holds, waited on no longer than the deadline: a login
+        left hanging by a silent server must not hold up the next command's error."""
+        guard = self._guard
+        if not self._lock.acquire(timeout=max(0.0, guard.remaining() if guard else
+                                              self.settings.deadline)):
+            raise guard.expired_error() if guard else ProviderUnavailableError(
+                f"{self.address} is still answering an earlier login", provider=self.name)
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _do_login(self) -> None:
         login = self._hvac(self.auth.login, f"{self.auth.describe()} login")
@@ -277,7 +335,7 @@ class VaultProvider(Provider):
         (expired, revoked). Only the second is cured by a new login, so the token is looked up
         first; the answer is remembered, so a narrow policy denying many paths costs one lookup.
         """
-        with self._lock:
+        with self._login_lock():
             if self._login is not None and self._login.token != stale:
                 return True  # another worker already replaced it
             if stale in self._valid_tokens:
@@ -310,13 +368,19 @@ class VaultProvider(Provider):
         wanted = list(dict.fromkeys(requests))
         if not wanted:
             return {}
+        guard = self._guard = self.settings.guard(self.name)
         try:
-            self._token()  # log in once, before the workers start
-        except ProviderError as exc:
-            return {request: exc for request in wanted}
-        return bounded_map(self._fetch_one, wanted, self.settings.max_workers)
+            try:
+                guard.call(self._token)  # log in once, before the workers start
+            except ProviderError as exc:
+                exc.provider = exc.provider or self.name
+                return {request: exc for request in wanted}
+            return guard.map(lambda r: self._fetch_one(r, guard), wanted, self.settings.max_workers)
+        finally:
+            guard.close()
+            self._guard = None
 
-    def _fetch_one(self, request: Request) -> Fetched:
+    def _fetch_one(self, request: Request, guard: Guard) -> Fetched:
         path, version = request
         if version == CURRENT:
             version = None
@@ -335,8 +399,9 @@ class VaultProvider(Provider):
         for may_relogin in (True, False):
             token = self._token()
             try:
-                return call_with_retries(lambda t=token: self._read(api_path, t, where),  # type: ignore[misc]
-                                         self.settings.retry, on_retry=self._failover)
+                return call_with_retries(
+                    lambda t=token: self._read(api_path, t, where, guard),  # type: ignore[misc]
+                    self.settings.retry, on_retry=self._failover, before_retry=guard.before_retry)
             except PermissionDeniedError as exc:
                 if may_relogin and self._relogin(token):
                     continue
@@ -347,10 +412,10 @@ class VaultProvider(Provider):
                 raise
         raise AssertionError("unreachable")
 
-    def _read(self, api_path: str, token: str, where: str) -> Fetched:
+    def _read(self, api_path: str, token: str, where: str, guard: Guard) -> Fetched:
         address = self.address
         response = self.pool.request("GET", address + api_path, headers=self._headers(token),
-                                     describe=address)
+                                     describe=address, guard=guard)
         status, body = response.status, response.body
         if status == 200 and isinstance(body, Mapping):
             data = body.get("data") or {}
@@ -359,6 +424,10 @@ class VaultProvider(Provider):
             if not isinstance(value, Mapping):
                 raise ProviderError(f"{where}: not a KV v2 secret (is {self.mount!r} a KV v2 mount?)")
             return Fetched(dict(value), str(metadata.get("version", "")) or None)
+        if status == 200:  # a cut-short or foreign answer (a proxy's page): may pass
+            raise Transient(ProviderUnavailableError(
+                f"{address} did not answer with Vault's JSON (HTTP 200); is a proxy in between "
+                "cutting answers short?"))
         if status == 404:
             metadata = ((body or {}).get("data") or {}).get("metadata") or {}
             if metadata.get("destroyed"):
@@ -371,7 +440,7 @@ class VaultProvider(Provider):
                                         "do not allow it")
         if status == 401:
             raise AuthenticationError(f"not authenticated reading {where}")
-        reason = _server_reason(body, status)
+        reason = _server_reason(body, status, (token,))
         if status in _TRANSIENT_STATUS:
             raise Transient(ProviderUnavailableError(f"{address} is unavailable: {reason}"),
                             retry_after=response.retry_after)
@@ -502,7 +571,7 @@ class VaultProvider(Provider):
         return text
 
     def close(self) -> None:
-        with self._lock:
+        with self._clients_lock:  # not the login lock: a hung login must not block closing
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
