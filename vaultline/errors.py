@@ -7,7 +7,8 @@
     ├── StoreError                 the embedded store refused an operation (1)
     │   ├── SecretNotFoundError    nothing at that path/version
     │   ├── VersionConflictError   check-and-set failed
-    │   └── IntegrityError         a ciphertext or record was tampered with
+    │   ├── IntegrityError         a ciphertext or record was tampered with
+    │   └── ReservedPathError      a path in vaultline's own namespace (``_vaultline/``) (2)
     ├── ProviderError              a provider failed for one reference (1)
     │   ├── AuthenticationError    not logged in, or credentials refused
     │   ├── PermissionDeniedError  logged in, but not allowed
@@ -79,6 +80,12 @@ class VersionConflictError(StoreError):
 
 class IntegrityError(StoreError):
     pass
+
+
+class ReservedPathError(StoreError):
+    """A secret path that names vaultline's own records; no user-level operation reaches them."""
+
+    exit_code = 2
 
 
 class ProviderError(VaultlineError):

@@ -1,23 +1,38 @@
-"""One command's work on a project: resolution with overrides applied, and every access audited.
+"""One command's work on a project: resolution with overrides applied, secret writes and
+break-glass overrides — each operation audited here, by the library.
 
 Both the Python API (:func:`vaultline.load`) and the CLI go through :class:`Session`, so the
-audit trail is the same whichever way a secret is read.
+audit trail is the same whichever way a secret is read or written; the CLI parses, calls one
+method and prints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import Any, NamedTuple
 
 from vaultline import _gc, audit
+from vaultline.audit.event import Entry
 from vaultline.bundle import Bundle, Layer
-from vaultline.errors import ProviderError, ResolutionError, StoreError
-from vaultline.overrides import OverrideLayer, OverrideStore
+from vaultline.errors import (
+    ConfigError,
+    OverrideError,
+    PermissionDeniedError,
+    ProviderError,
+    ResolutionError,
+    StoreError,
+    VaultlineError,
+)
+from vaultline.overrides import Override, OverrideLayer, OverrideStore
 from vaultline.project import Project
 from vaultline.resolver import Resolver
 from vaultline.store import EmbeddedStore
+from vaultline.store.embedded import VersionInfo
+from vaultline.target import Target, resolve_target
 
 
 def _now() -> datetime:
@@ -32,15 +47,31 @@ def open_audit_log(project: Project, store: EmbeddedStore | None) -> audit.Audit
     return audit.AuditLog(project.store_dir / audit.log.LOG_NAME, hmac_key=None, checkpoint=None)
 
 
+class Written(NamedTuple):
+    """Where a write landed and the version it made."""
+
+    where: str
+    version: str
+
+
 class Session:
+    """``actor`` is who the audit names and who approves overrides; by default the OS account
+    running this process (``user@host``), never an environment variable anyone can set."""
+
     def __init__(self, project: Project, env: str | None = None, *,
-                 environ: Mapping[str, str] | None = None, clock: Callable[[], datetime] = _now):
+                 environ: Mapping[str, str] | None = None, clock: Callable[[], datetime] = _now,
+                 actor: str | None = None):
         if env is not None:
             project.environment(env)
         self.project = project
         self.env = env
         self.environ = dict(os.environ if environ is None else environ)
         self.clock = clock
+        self._actor = actor
+
+    @cached_property
+    def actor(self) -> str:
+        return self._actor or audit.default_actor()
 
     @cached_property
     def store(self) -> EmbeddedStore | None:
@@ -85,7 +116,8 @@ class Session:
         """What resolved and what failed, both audited (``check`` reports on both)."""
         env = self._env()
         warnings: list[str] = []
-        active, expired = self.overrides.sweep(env) if self.store is not None else ([], [])
+        active, expired, warnings = (self.overrides.sweep(env) if self.store is not None
+                                     else ([], [], []))
         entries = [audit.Entry(audit.OVERRIDE_EXPIRE, env=env, key=o.key,
                                detail={"override": o.id, "expired": o.expires})
                    for o in expired]
@@ -108,10 +140,10 @@ class Session:
                     for key, value, source, path in fetched]
         for resolved in bundle.resolved_values():
             prov = resolved.provenance
-            if prov.layer is Layer.OVERRIDE and prov.source.startswith("override "):
+            if prov.override_id is not None:
                 entries.append(audit.Entry(audit.OVERRIDE_APPLY, env=env, key=resolved.key,
                                            value=str(resolved.value),
-                                           detail={"override": prov.source.split()[1]}))
+                                           detail={"override": prov.override_id}))
             if reveal and resolved.secret:
                 entries.append(audit.Entry(audit.REVEAL, env=env, key=resolved.key,
                                            value=str(resolved.value)))
@@ -123,3 +155,198 @@ class Session:
         if self.env is None:
             raise ValueError("this session was opened without an environment")
         return self.env
+
+    # -- secrets by key or reference ----------------------------------------------------------
+
+    def target(self, target: str) -> Target:
+        """``KEY`` (with the session's environment) or a full reference, as provider and path.
+
+        The caller closes ``Target.provider``; the methods below do that themselves.
+        """
+        return resolve_target(self.project, target, self.env, self.environ)
+
+    @contextlib.contextmanager
+    def _audited(self, action: str, target: str,
+                 value: str | None = None) -> Iterator[tuple[Target, dict[str, Any]]]:
+        """Resolve ``target`` and record ``action`` on it whatever happens: ok, denied or failed
+        (never the value; a write's value only as its HMAC)."""
+        where = self.target(target)
+        detail: dict[str, Any] = {}
+        env, key, reference, actor = self.env, where.key, str(where), where.provider.identity
+        try:
+            try:
+                yield where, detail
+            except PermissionDeniedError:
+                self.audit.record(action, env=env, key=key, reference=reference,
+                                  outcome=audit.DENIED, actor=actor)
+                raise
+            except VaultlineError as exc:
+                self.audit.record(action, env=env, key=key, reference=reference,
+                                  outcome=audit.FAILED, actor=actor,
+                                  detail={"reason": type(exc).__name__})
+                raise
+            self.audit.record(action, env=env, key=key, reference=reference, value=value,
+                              actor=actor, detail=detail or None)
+        finally:
+            where.provider.close()
+
+    def put(self, target: str, value: str, *, cas: int | None = None) -> Written:
+        """Write a new version; through a ``#field`` reference only that field changes."""
+        with self._audited(audit.WRITE, target, value) as (where, detail):
+            field = where.reference.field
+            if field is None:
+                version = where.provider.put(where.path, value, cas=cas)
+            else:
+                version = where.provider.put_field(where.path, field, value, cas=cas)
+                detail["field"] = field
+            detail["version"] = version
+        return Written(str(where), version)
+
+    def get(self, target: str, version: str | None = None) -> str:
+        """A secret's value, shown to a person: audited as a reveal."""
+        from vaultline.resolver import select_field
+
+        with self._audited(audit.REVEAL, target) as (where, detail):
+            fetched = where.provider.fetch(where.path, version or where.reference.version)
+            value: str = select_field(fetched, where.reference)
+            detail["version"] = fetched.version
+        return value
+
+    def list_paths(self, prefix: str = "", *, provider: str = "local") -> list[str]:
+        """Secret paths under ``prefix`` in one provider (metadata only: not audited)."""
+        from vaultline.providers import registry
+
+        instance = registry.create(self.project.provider_config(provider),
+                                   registry.context_for(self.project, self.env or "-",
+                                                        self.environ))
+        try:
+            return instance.list_paths(prefix)
+        finally:
+            instance.close()
+
+    @staticmethod
+    def _store_of(where: Target) -> EmbeddedStore:
+        from vaultline.providers.local import LocalProvider
+
+        if not isinstance(where.provider, LocalProvider):
+            raise ConfigError("versions, rm, undelete and rollback work on the embedded store "
+                              "(local:...)")
+        return where.provider.store
+
+    def versions(self, target: str) -> list[VersionInfo]:
+        """Every version of a secret in the embedded store (metadata only: not audited)."""
+        where = self.target(target)
+        try:
+            return self._store_of(where).versions(where.path)
+        finally:
+            where.provider.close()
+
+    def delete(self, target: str, versions: Iterable[int] | None = None, *,
+               destroy: bool = False) -> list[int]:
+        """Soft-delete versions (default: the latest), or destroy their key material for good."""
+        with self._audited(audit.DESTROY if destroy else audit.DELETE, target) as (where, detail):
+            store = self._store_of(where)
+            chosen = (store.destroy if destroy else store.delete)(where.path, versions)
+            detail["versions"] = chosen
+        return chosen
+
+    def undelete(self, target: str, versions: Iterable[int] | None = None) -> list[int]:
+        with self._audited(audit.UNDELETE, target) as (where, detail):
+            chosen = self._store_of(where).undelete(where.path, versions)
+            detail["versions"] = chosen
+        return chosen
+
+    def rollback(self, target: str, version: int) -> Written:
+        """Write an older version's value again as the newest (with check-and-set)."""
+        with self._audited(audit.ROLLBACK, target) as (where, detail):
+            store = self._store_of(where)
+            old = store.get(where.path, version)
+            latest = store.versions(where.path)[-1].version
+            new = store.put(where.path, old.value, cas=latest)
+            detail.update({"from": version, "version": new})
+        return Written(str(where), str(new))
+
+    # -- break-glass overrides ----------------------------------------------------------------
+
+    def _override_entry(self, action: str, override: Override, *, value: str | None = None,
+                        **extra: Any) -> Entry:
+        detail = {"override": override.id, "expires": override.expires, **extra}
+        return audit.Entry(action, env=override.env, key=override.key, value=value,
+                           actor=self.actor, detail=detail)
+
+    def _refused(self, action: str, key: str | None, exc: OverrideError) -> None:
+        self.audit.record(action, env=self.env, key=key, outcome=audit.DENIED, actor=self.actor,
+                          detail={"reason": str(exc)})
+
+    def _commit(self, override: Override, entry: Entry, *, cas: int | None,
+                undo: Override | None = None) -> None:
+        """Store ``override`` and its audit line together: if the line cannot be written, the
+        record goes back to ``undo`` (or away, when it is new)."""
+        version = self.overrides.write(override, cas=cas)
+        try:
+            self.audit.record_many([entry])
+        except BaseException:
+            if undo is None:
+                self.overrides.discard(override)
+            else:
+                self.overrides.write(undo, cas=version)
+            raise
+
+    def set_override(self, key: str, value: str, *, ttl: timedelta, reason: str = "",
+                     approved_by: str = "", ticket: str = "") -> Override:
+        """An override that applies at once (not in protected environments: see
+        :meth:`request_override`). Validated in full before anything is stored."""
+        env = self._env()
+        try:
+            made = self.overrides.prepare_set(env, key, value, ttl=ttl, actor=self.actor,
+                                              reason=reason, approved_by=approved_by,
+                                              ticket=ticket)
+        except OverrideError as exc:
+            self._refused(audit.OVERRIDE_SET, key, exc)
+            raise
+        self._commit(made, self._override_entry(audit.OVERRIDE_SET, made, value=value,
+                                                reason=reason, approved_by=approved_by,
+                                                ticket=ticket), cas=0)
+        return made
+
+    def request_override(self, key: str, value: str, *, ttl: timedelta, reason: str = "",
+                         ticket: str = "") -> Override:
+        """A pending override: it applies once a different identity approves it."""
+        env = self._env()
+        try:
+            made = self.overrides.prepare_request(env, key, value, ttl=ttl, actor=self.actor,
+                                                  reason=reason, ticket=ticket)
+        except OverrideError as exc:
+            self._refused(audit.OVERRIDE_REQUEST, key, exc)
+            raise
+        self._commit(made, self._override_entry(audit.OVERRIDE_REQUEST, made, value=value,
+                                                reason=reason, ticket=ticket), cas=0)
+        return made
+
+    def approve_override(self, override_id: str) -> Override:
+        """Approve a pending override as this session's actor (not its requester)."""
+        env = self._env()
+        try:
+            pending, version = self.overrides.read(env, override_id)
+            approved = self.overrides.prepare_approval(pending, approver=self.actor)
+        except OverrideError as exc:
+            self._refused(audit.OVERRIDE_APPROVE, None, exc)
+            raise
+        self._commit(approved, self._override_entry(audit.OVERRIDE_APPROVE, approved,
+                                                    requested_by=approved.actor),
+                     cas=version, undo=pending)
+        return approved
+
+    def revoke_override(self, override_id: str) -> Override | None:
+        """Stop an override now (its value destroyed, its record kept); a malformed record is
+        removed and None returned."""
+        env = self._env()
+        try:
+            revoked = self.overrides.revoke(env, override_id)
+        except OverrideError as exc:
+            self._refused(audit.OVERRIDE_REVOKE, None, exc)
+            raise
+        self.audit.record(audit.OVERRIDE_REVOKE, env=env, key=None if revoked is None
+                          else revoked.key, actor=self.actor,
+                          detail={"override": override_id, "malformed": revoked is None})
+        return revoked

@@ -43,8 +43,11 @@ DESTROY = "destroy"
 REVEAL = "reveal"  # a value shown to a person (``get --reveal``, ``explain --show``)
 DENY = "deny"  # an access refused before it reached a provider (policy, protection)
 ROTATE = "rotate"  # a stored secret rotated (generated password, API key, database role)
+ROLLBACK = "rollback"  # an older version's value written again as the newest
 # Break-glass overrides
 OVERRIDE_SET = "override.set"
+OVERRIDE_REQUEST = "override.request"  # asked for in a protected environment; pending
+OVERRIDE_APPROVE = "override.approve"  # a second identity approved a request: it applies
 OVERRIDE_APPLY = "override.apply"
 OVERRIDE_EXPIRE = "override.expire"
 OVERRIDE_REVOKE = "override.revoke"
@@ -64,8 +67,8 @@ AUDIT_BREAK = "audit.break"
 AUDIT_RESTART = "audit.restart"
 
 ACTIONS: frozenset[str] = frozenset({
-    READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE,
-    OVERRIDE_SET, OVERRIDE_APPLY, OVERRIDE_EXPIRE, OVERRIDE_REVOKE,
+    READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE, ROLLBACK,
+    OVERRIDE_SET, OVERRIDE_REQUEST, OVERRIDE_APPROVE, OVERRIDE_APPLY, OVERRIDE_EXPIRE, OVERRIDE_REVOKE,
     KEY_CREATE, KEY_ROTATE, KEY_PROMOTE, KEY_RETIRE, KEY_DESTROY, KEY_REWRAP,
     KEY_SIGN, KEY_ENCRYPT, KEY_DECRYPT, AUDIT_BREAK, AUDIT_RESTART,
 })

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "versions": "vaultline.cli.store:versions",
     "rm": "vaultline.cli.store:rm",
     "undelete": "vaultline.cli.store:undelete",
+    "rollback": "vaultline.cli.store:rollback",
     "refs": "vaultline.cli.resolve:refs",
     "resolve": "vaultline.cli.resolve:resolve",
     "explain": "vaultline.cli.resolve:explain",

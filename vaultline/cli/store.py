@@ -1,7 +1,8 @@
-"""Store commands: ``put``, ``get``, ``ls``, ``versions``, ``rm``, ``undelete``.
+"""Store commands: ``put``, ``get``, ``ls``, ``versions``, ``rm``, ``undelete``, ``rollback``.
 
 Each takes ``KEY --env E`` (the environment pack says where the key's secret lives) or a full
-reference such as ``local:nexus-engine/prod/ConnectionStrings/Primary``.
+reference such as ``local:nexus-engine/prod/ConnectionStrings/Primary``. The work and its
+audit happen in :class:`vaultline.session.Session`; these commands parse and print.
 """
 
 from __future__ import annotations
@@ -10,18 +11,9 @@ from pathlib import Path
 
 import click
 
-from vaultline.cli._context import (
-    Target,
-    audited,
-    env_option,
-    load_project,
-    project_dir_option,
-    read_secret_input,
-    resolve_target,
-)
+from vaultline.cli._context import env_option, load_project, project_dir_option, read_secret_input
 from vaultline.cli._output import emit_json, emit_table, format_option
 from vaultline.errors import ConfigError
-from vaultline.store import EmbeddedStore
 
 _TARGET = click.argument("target", metavar="KEY_OR_REFERENCE")
 
@@ -47,21 +39,21 @@ def put(target: str, env: str | None, cas: int | None, from_file: Path | None,
         project_dir: Path | None) -> None:
     """Store a new version of a secret; the value comes from stdin or --from-file.
 
+    Through a reference with '#FIELD' (e.g. vault:db#password) only that field of the
+    secret changes; the write is conditional, so a concurrent write is not lost.
+
     \b
     Examples:
       printf 'postgres://app:s3cret@db/app' | vaultline put local:nexus-engine/prod/ConnectionStrings/Primary
       vaultline put ConnectionStrings:Primary --env prod --from-file ./primary.txt
     """
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    value = read_secret_input(from_file)
-    try:
-        with audited(project, "write", where, env, value) as detail:
-            version = where.provider.put(where.path, value, cas=cas)
-            detail["version"] = version
-    finally:
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        where = session.target(target)  # a wrong target fails before the value is asked for
         where.provider.close()
-    click.echo(f"{where}: version {version}")
+        written = session.put(target, read_secret_input(from_file), cas=cas)
+    click.echo(f"{written.where}: version {written.version}")
 
 
 @click.command()
@@ -76,18 +68,11 @@ def get(target: str, env: str | None, version: str | None, project_dir: Path | N
     Example:
       vaultline get local:nexus-engine/prod/ConnectionStrings/Primary --version 1
     """
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    try:
-        from vaultline.resolver import select_field
+    from vaultline.session import Session
 
-        with audited(project, "reveal", where, env) as detail:
-            fetched = where.provider.fetch(where.path, version or where.reference.version)
-            value = select_field(fetched, where.reference)
-            detail["version"] = fetched.version
-        click.echo(value)
-    finally:
-        where.provider.close()
+    with Session(load_project(project_dir), env) as session:
+        value = session.get(target, version)
+    click.echo(value)
 
 
 @click.command(name="ls")
@@ -105,17 +90,10 @@ def ls(prefix: str, provider_name: str, env: str | None, fmt: str,
       vaultline ls nexus-engine/prod
       vaultline ls --provider vault --env prod     # under the provider's prefix for prod
     """
-    from vaultline.providers import registry
+    from vaultline.session import Session
 
-    project = load_project(project_dir)
-    if env is not None:
-        project.environment(env)
-    provider = registry.create(project.provider_config(provider_name),
-                               registry.context_for(project, env or "-"))
-    try:
-        paths = provider.list_paths(prefix)
-    finally:
-        provider.close()
+    with Session(load_project(project_dir), env) as session:
+        paths = session.list_paths(prefix, provider=provider_name)
     if fmt == "json":
         emit_json(paths)
     else:
@@ -135,11 +113,10 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
     Example:
       vaultline versions local:nexus-engine/prod/ConnectionStrings/Primary
     """
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    store = _local_store(where)
-    rows = store.versions(where.path)
-    where.provider.close()
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        rows = session.versions(target)
     if fmt == "json":
         emit_json([{"version": r.version, "created_time": r.created_time,
                     "deleted_time": r.deleted_time, "destroyed": r.destroyed} for r in rows])
@@ -148,14 +125,6 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
                [[r.version, r.created_time,
                  "destroyed" if r.destroyed else "deleted" if r.deleted_time else "live"]
                 for r in rows])
-
-
-def _local_store(where: Target) -> EmbeddedStore:
-    from vaultline.providers.local import LocalProvider
-
-    if not isinstance(where.provider, LocalProvider):
-        raise ConfigError("versions, rm and undelete work on the embedded store (local:...)")
-    return where.provider.store
 
 
 @click.command()
@@ -174,16 +143,12 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
       vaultline rm local:nexus-engine/dev/Api:Key
       vaultline rm local:nexus-engine/dev/Api:Key --versions 1,2 --destroy
     """
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    store = _local_store(where)
-    with audited(project, "destroy" if destroy else "delete", where, env) as detail:
-        chosen = (store.destroy if destroy else store.delete)(where.path,
-                                                              _versions_list(version_list))
-        detail["versions"] = chosen
-    where.provider.close()
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        chosen = session.delete(target, _versions_list(version_list), destroy=destroy)
     verb = "destroyed" if destroy else "deleted"
-    click.echo(f"{where}: {verb} version(s) {', '.join(map(str, chosen))}")
+    click.echo(f"{target}: {verb} version(s) {', '.join(map(str, chosen))}")
 
 
 @click.command()
@@ -200,11 +165,27 @@ def undelete(target: str, env: str | None, version_list: str | None,
     Example:
       vaultline undelete local:nexus-engine/dev/Api/Key --versions 2
     """
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    store = _local_store(where)
-    with audited(project, "undelete", where, env) as detail:
-        chosen = store.undelete(where.path, _versions_list(version_list))
-        detail["versions"] = chosen
-    where.provider.close()
-    click.echo(f"{where}: restored version(s) {', '.join(map(str, chosen))}")
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        chosen = session.undelete(target, _versions_list(version_list))
+    click.echo(f"{target}: restored version(s) {', '.join(map(str, chosen))}")
+
+
+@click.command()
+@_TARGET
+@click.argument("version", type=int)
+@env_option(required=False)
+@project_dir_option
+def rollback(target: str, version: int, env: str | None, project_dir: Path | None) -> None:
+    """Make an older version's value the newest again (a new version; history is kept).
+
+    \b
+    Example:
+      vaultline rollback local:nexus-engine/dev/Api/Key 2
+    """
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        written = session.rollback(target, version)
+    click.echo(f"{written.where}: version {written.version} (the value of version {version})")
