@@ -131,8 +131,8 @@ def test_override_outside_policy(root: Path) -> None:
     store.records("overrides").put("prod/abcd1234", json.dumps(record).encode())
     store.records("overrides").put("prod/0bad", b"{truncated")
     store.close()
-    assert findings(root) == [("override", ERROR, "prod"), ("override", ERROR, "Jwt:Issuer"),
-                              ("override", ERROR, "Jwt:Issuer")]
+    assert findings(root) == [("override", ERROR, "Jwt:Issuer"), ("override", ERROR, "Jwt:Issuer"),
+                              ("override", ERROR, "prod")]
 
 
 def test_gitignore_and_tracked_env(root: Path) -> None:

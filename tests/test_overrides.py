@@ -165,7 +165,7 @@ def test_a_request_cannot_be_approved_after_it_lapsed(root: Path) -> None:
         asked = alice.request_override("Logging:Level", "Debug", ttl=H, **GOOD)
     clock.advance(hours=1, seconds=1)
     with session(root, "prod", clock, actor="bob@host") as bob:
-        with pytest.raises(OverrideError, match="expired at .* before it was approved"):
+        with pytest.raises(OverrideError, match=r"expired at .* before it was approved"):
             bob.approve_override(asked.id)
         assert bob.resolve()["Logging:Level"] == "Warning"  # env/prod/values.yaml
 
