@@ -16,6 +16,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vaultline.session import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import master_key, write
@@ -62,15 +66,16 @@ class Lab:
         self.now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
     def session(self, env: str | None = "prod", actor: str | None = "alice@host",
-                extra: dict[str, str] | None = None) -> object:
+                extra: dict[str, str] | None = None) -> Session:
         from vaultline.project import Project
         from vaultline.session import Session
 
         return Session(Project.load(self.root), env, environ={**self.environ, **(extra or {})},
                        clock=lambda: self.now, actor=actor)
 
-    def value(self, env: str = "prod", key: str = "Db:Password", **kw: object) -> object:
-        with self.session(env, **kw) as s:  # type: ignore[attr-defined]
+    def value(self, env: str = "prod", key: str = "Db:Password",
+              extra: dict[str, str] | None = None) -> object:
+        with self.session(env, extra=extra) as s:
             return s.resolve(reveal=True)[key]
 
 
@@ -94,7 +99,7 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
         ref = f"local:{spelling}"
         for verb in ("put", "get", "versions", "delete", "undelete", "rollback", "ls"):
             def attempt(ref: str = ref, verb: str = verb, spelling: str = spelling) -> bool:
-                with lab.session(None) as s:  # type: ignore[attr-defined]
+                with lab.session(None) as s:
                     call = {"put": lambda: s.put(ref, json.dumps(FORGED)),
                             "get": lambda: s.get(ref), "versions": lambda: s.versions(ref),
                             "delete": lambda: s.delete(ref), "undelete": lambda: s.undelete(ref),
@@ -118,7 +123,7 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
     yield "key ring record copied into the overrides kind", copied_record
 
     def copied_secret() -> bool:
-        with lab.session(None) as s:  # type: ignore[attr-defined]
+        with lab.session(None) as s:
             s.put("local:record|overrides|prod/cafe0001", json.dumps({**FORGED, "id": "cafe0001"}))
         db = sqlite3.connect(lab.root / ".vaultline" / "store.db", isolation_level=None)
         db.execute("INSERT INTO records SELECT 'overrides', 'prod/cafe0001', version, "
@@ -130,7 +135,7 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
 
     def set_in(env: str, key: str, ttl: timedelta, **fields: str) -> Callable[[], bool]:
         def attempt() -> bool:
-            with lab.session(env) as s:  # type: ignore[attr-defined]
+            with lab.session(env) as s:
                 return not _refused(lambda: s.set_override(key, "/tmp/evil.so", ttl=ttl,
                                                            **fields))
         return attempt
@@ -142,7 +147,7 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
         yield (f"ttl {format_duration(ttl)} where no cap is set",
                set_in("dev", "Logging:Level", ttl))
     yield "ttl above max_override_ttl by request", lambda: not _refused(
-        lambda: lab.session("prod").request_override(  # type: ignore[attr-defined]
+        lambda: lab.session("prod").request_override(
             "Logging:Level", "x", ttl=timedelta(hours=5), reason="r", ticket="T"))
     for key in ("Nope:Key", "LD_PRELOAD", "PATH", "PYTHONPATH", "logging:level",
                 "DB:PASSWORD", "Db:password"):
@@ -155,13 +160,13 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
         """The requester is this OS account; approving as it again (also with $USER set)."""
         def attempt() -> bool:
             me = default_actor()
-            with lab.session("prod", actor=me) as s:  # type: ignore[attr-defined]
+            with lab.session("prod", actor=me) as s:
                 asked = s.request_override("Logging:Level", "Trace", ttl=hour, reason="r",
                                            ticket="T")
             saved = dict(os.environ)
             os.environ.update({"USER": "bob", "LOGNAME": "bob", "USERNAME": "bob"})
             try:
-                with lab.session("prod", actor=None) as s:  # type: ignore[attr-defined]
+                with lab.session("prod", actor=None) as s:
                     return not _refused(lambda: s.approve_override(asked.id))
             finally:
                 os.environ.clear()
@@ -171,26 +176,26 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
     yield "requester approves own request, $USER=bob", as_os_user()
 
     def same_actor() -> bool:
-        with lab.session("prod") as s:  # type: ignore[attr-defined]
+        with lab.session("prod") as s:
             asked = s.request_override("Logging:Level", "Trace", ttl=hour, reason="r",
                                        ticket="T")
             return not _refused(lambda: s.approve_override(asked.id))
     yield "requester approves own request", same_actor
 
     def pending_applies() -> bool:
-        with lab.session("prod", actor="carol@host") as s:  # type: ignore[attr-defined]
+        with lab.session("prod", actor="carol@host") as s:
             s.request_override("Db:Password", "pending-value", ttl=hour, reason="r",
                                ticket="T")
         return lab.value() == "pending-value"
     yield "a pending request applies before approval", pending_applies
 
     def lapsed_approval() -> bool:
-        with lab.session("prod", actor="carol@host") as s:  # type: ignore[attr-defined]
+        with lab.session("prod", actor="carol@host") as s:
             asked = s.request_override("Logging:Level", "Trace", ttl=hour, reason="r",
                                        ticket="T")
         lab.now += timedelta(hours=2)
         try:
-            with lab.session("prod", actor="dave@host") as s:  # type: ignore[attr-defined]
+            with lab.session("prod", actor="dave@host") as s:
                 return not _refused(lambda: s.approve_override(asked.id))
         finally:
             lab.now -= timedelta(hours=2)
