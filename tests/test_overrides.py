@@ -32,6 +32,7 @@ def root(tmp_path: Path, master_key: dict[str, str]) -> Path:
               Logging:Level: Information
             schema:
               ConnectionStrings:Primary: {secret: true}
+              Feature:Flag: {required: false}
         """,
         "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\n",
         "env/dev/secrets.yaml": "ConnectionStrings:Primary: local\n",
@@ -91,6 +92,7 @@ def test_policy(root: Path, env: str, how: str, ttl: timedelta, fields: dict[str
     ("Nope:Key", "Nope:Key is not a key of dev; an override replaces a value"),
     ("LD_PRELOAD", "LD_PRELOAD is not a key of dev"),
     ("PATH", "PATH is not a key of dev"),
+    ("Feature:Flag", "Feature:Flag is not a key of dev"),  # in the schema, but with no value
     ("logging:level", "did you mean Logging:Level"),
     ("CONNECTIONSTRINGS:PRIMARY", "did you mean"),
     ("ConnectionStrings:primary", "same environment variable CONNECTIONSTRINGS__PRIMARY"),

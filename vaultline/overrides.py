@@ -6,8 +6,8 @@ policy is enforced here, before anything is stored:
 
 - every override expires, within the environment's ``max_override_ttl`` or, where none is
   set, :data:`DEFAULT_MAX_TTL`;
-- it names a key the environment already has (schema, defaults, pack values or secret
-  references), spelled exactly, so it can neither add a variable such as ``LD_PRELOAD`` to a
+- it names a key the environment already has (defaults, pack values or secret references),
+  spelled exactly, so it can neither add a variable such as ``LD_PRELOAD`` to a
   ``run`` child nor reach a secret through a case variant;
 - its reason, ticket and approver never contain the value;
 - in a protected environment it needs a reason and a ticket, and two people: one *requests*
@@ -132,7 +132,8 @@ class OverrideStore:
         if problem:
             raise OverrideError(problem)
         pack = self.project.pack(env)
-        known = {*self.project.schema, *self.project.defaults, *pack.values, *pack.secrets}
+        # Keys with a value in this environment (schema defaults are among the defaults).
+        known = {*self.project.defaults, *pack.values, *pack.secrets}
         if key not in known:
             near = sorted(k for k in known if k.casefold() == key.casefold())
             hint = f"; did you mean {near[0]}?" if near else (
