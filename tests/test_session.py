@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.factory import make_project
-from vaultline.errors import ConfigError, ReservedPathError, ResolutionError
+from vaultline.errors import ConfigError, ProviderError, ReservedPathError, ResolutionError
 from vaultline.keys import KeyManager
 from vaultline.project import Project
 from vaultline.session import Session
@@ -34,9 +34,9 @@ def test_every_operation_records_its_own_event(root: Path, environ: dict[str, st
         assert s.get(ref) == "two"
         assert s.rollback(ref, 1).version == "3"
         assert s.get(ref) == "one"
-        assert s.delete(ref) == [3]
-        assert s.undelete(ref) == [3]
-        assert s.delete(ref, [1], destroy=True) == [1]
+        assert s.delete(ref) == (ref, [3])
+        assert s.undelete(ref) == (ref, [3])
+        assert s.delete(ref, [1], destroy=True) == (ref, [1])
         assert [v.version for v in s.versions(ref)] == [1, 2, 3]
     assert [(e["action"], e["outcome"], e["reference"]) for e in events(root)] == [
         ("write", "ok", ref), ("write", "ok", ref), ("reveal", "ok", ref),
@@ -46,9 +46,9 @@ def test_every_operation_records_its_own_event(root: Path, environ: dict[str, st
 
 
 def test_a_failed_operation_is_audited_as_failed(root: Path, environ: dict[str, str]) -> None:
-    with Session(Project.load(root), environ=environ) as s:
-        with pytest.raises(Exception, match="no secret at"):
-            s.get("local:nexus-engine/prod/Missing")
+    with Session(Project.load(root), environ=environ) as s, \
+            pytest.raises(ProviderError, match="no secret at"):
+        s.get("local:nexus-engine/prod/Missing")
     assert [(e["action"], e["outcome"]) for e in events(root)] == [("reveal", "failed")]
 
 

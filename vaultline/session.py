@@ -54,6 +54,13 @@ class Written(NamedTuple):
     version: str
 
 
+class Changed(NamedTuple):
+    """Where versions were deleted, destroyed or restored, and which."""
+
+    where: str
+    versions: list[int]
+
+
 class Session:
     """``actor`` is who the audit names and who approves overrides; by default the OS account
     running this process (``user@host``), never an environment variable anyone can set."""
@@ -115,7 +122,7 @@ class Session:
     def resolve_partial(self, *, reveal: bool = False) -> tuple[Bundle, list[ProviderError]]:
         """What resolved and what failed, both audited (``check`` reports on both)."""
         env = self._env()
-        warnings: list[str] = []
+        # Unreadable override records are reported here, never fatal to the resolution.
         active, expired, warnings = (self.overrides.sweep(env) if self.store is not None
                                      else ([], [], []))
         entries = [audit.Entry(audit.OVERRIDE_EXPIRE, env=env, key=o.key,
@@ -242,19 +249,19 @@ class Session:
             where.provider.close()
 
     def delete(self, target: str, versions: Iterable[int] | None = None, *,
-               destroy: bool = False) -> list[int]:
+               destroy: bool = False) -> Changed:
         """Soft-delete versions (default: the latest), or destroy their key material for good."""
         with self._audited(audit.DESTROY if destroy else audit.DELETE, target) as (where, detail):
             store = self._store_of(where)
             chosen = (store.destroy if destroy else store.delete)(where.path, versions)
             detail["versions"] = chosen
-        return chosen
+        return Changed(str(where), chosen)
 
-    def undelete(self, target: str, versions: Iterable[int] | None = None) -> list[int]:
+    def undelete(self, target: str, versions: Iterable[int] | None = None) -> Changed:
         with self._audited(audit.UNDELETE, target) as (where, detail):
             chosen = self._store_of(where).undelete(where.path, versions)
             detail["versions"] = chosen
-        return chosen
+        return Changed(str(where), chosen)
 
     def rollback(self, target: str, version: int) -> Written:
         """Write an older version's value again as the newest (with check-and-set)."""

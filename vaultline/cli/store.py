@@ -146,9 +146,9 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
     from vaultline.session import Session
 
     with Session(load_project(project_dir), env) as session:
-        chosen = session.delete(target, _versions_list(version_list), destroy=destroy)
+        changed = session.delete(target, _versions_list(version_list), destroy=destroy)
     verb = "destroyed" if destroy else "deleted"
-    click.echo(f"{target}: {verb} version(s) {', '.join(map(str, chosen))}")
+    click.echo(f"{changed.where}: {verb} version(s) {', '.join(map(str, changed.versions))}")
 
 
 @click.command()
@@ -168,8 +168,8 @@ def undelete(target: str, env: str | None, version_list: str | None,
     from vaultline.session import Session
 
     with Session(load_project(project_dir), env) as session:
-        chosen = session.undelete(target, _versions_list(version_list))
-    click.echo(f"{target}: restored version(s) {', '.join(map(str, chosen))}")
+        changed = session.undelete(target, _versions_list(version_list))
+    click.echo(f"{changed.where}: restored version(s) {', '.join(map(str, changed.versions))}")
 
 
 @click.command()
