@@ -78,6 +78,10 @@ def test_the_python_api_refuses_internal_records(root: Path, environ: dict[str, 
             with pytest.raises(ReservedPathError) as info:
                 call()
             assert info.value.exit_code == 2
+    denied = [(e["action"], e["outcome"]) for e in events(root)]
+    assert denied == [("write", "denied"), ("reveal", "denied"), ("deny", "denied"),
+                      ("delete", "denied"), ("undelete", "denied"), ("rollback", "denied"),
+                      ("deny", "denied")]
 
 
 def test_a_reference_into_the_namespace_never_yields_key_material(

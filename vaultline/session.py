@@ -16,13 +16,14 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from vaultline import _gc, audit
-from vaultline.audit.event import Entry
+from vaultline.audit.event import DENY, Entry
 from vaultline.bundle import Bundle, Layer
 from vaultline.errors import (
     ConfigError,
     OverrideError,
     PermissionDeniedError,
     ProviderError,
+    ReservedPathError,
     ResolutionError,
     StoreError,
     VaultlineError,
@@ -165,19 +166,25 @@ class Session:
 
     # -- secrets by key or reference ----------------------------------------------------------
 
-    def target(self, target: str) -> Target:
+    def target(self, target: str, *, action: str = DENY) -> Target:
         """``KEY`` (with the session's environment) or a full reference, as provider and path.
 
+        A target in vaultline's own namespace is refused, and the attempt audited as denied.
         The caller closes ``Target.provider``; the methods below do that themselves.
         """
-        return resolve_target(self.project, target, self.env, self.environ)
+        try:
+            return resolve_target(self.project, target, self.env, self.environ)
+        except ReservedPathError:
+            self.audit.record(action, env=self.env, reference=target, outcome=audit.DENIED,
+                              actor=self.actor, detail={"reason": "reserved namespace"})
+            raise
 
     @contextlib.contextmanager
     def _audited(self, action: str, target: str,
                  value: str | None = None) -> Iterator[tuple[Target, dict[str, Any]]]:
         """Resolve ``target`` and record ``action`` on it whatever happens: ok, denied or failed
         (never the value; a write's value only as its HMAC)."""
-        where = self.target(target)
+        where = self.target(target, action=action)
         detail: dict[str, Any] = {}
         env, key, reference, actor = self.env, where.key, str(where), where.provider.identity
         try:
@@ -228,6 +235,11 @@ class Session:
                                                         self.environ))
         try:
             return instance.list_paths(prefix)
+        except ReservedPathError:
+            self.audit.record(audit.DENY, env=self.env, reference=f"{provider}:{prefix}",
+                              outcome=audit.DENIED, actor=self.actor,
+                              detail={"reason": "reserved namespace"})
+            raise
         finally:
             instance.close()
 
