@@ -47,14 +47,24 @@ def test_no_path_command_reaches_internal_records(cli: Cli) -> None:
 
 
 def test_key_material_is_never_printed(cli: Cli) -> None:
+    from vaultline.store import EmbeddedStore
+
     assert cli("keys", "create", "jwt", "--purpose", "signing").returncode == 0
     assert cli("keys", "create", "hooks", "--purpose", "hmac").returncode == 0
-    listed = cli("ls", "--format", "json")
-    assert json.loads(listed.stdout) == []
+    with EmbeddedStore.open(cli.root / ".vaultline", environ=cli.env) as store:
+        materials = [version["ref"]["material"]
+                     for name in ("jwt", "hooks")
+                     for version in json.loads(store.records("keys").get(name)[0])["versions"]]
+    assert len(materials) == 2 and all(len(m) >= 40 for m in materials)
     outputs = [cli("get", "local:_vaultline/keys/jwt"), cli("get", "local:_vaultline/keys/hooks"),
-               cli("keys", "ls"), cli("keys", "show", "jwt"), cli("keys", "jwks", "jwt")]
+               cli("ls", "--format", "json"), cli("keys", "list", "--format", "json"),
+               cli("keys", "list", "jwt", "--format", "json"),
+               cli("keys", "list", "hooks", "--format", "json"),
+               cli("keys", "status", "--format", "json"), cli("keys", "jwks", "jwt")]
+    assert [r.returncode for r in outputs] == [2, 2, 0, 0, 0, 0, 0, 0]
+    assert json.loads(outputs[2].stdout) == []
     text = "".join(r.stdout + r.stderr for r in outputs)
-    assert '"material"' not in text and "PRIVATE KEY" not in text
+    assert not [m for m in materials if m in text or m[:24] in text]
 
 
 def test_a_key_without_env_says_env_is_needed(cli: Cli) -> None:
