@@ -131,3 +131,20 @@ def test_record_ciphertext_is_not_plaintext_on_disk(store: EmbeddedStore) -> Non
     store.close()
     raw = (store.directory / "store.db").read_bytes()
     assert material not in raw
+
+
+def test_a_tampered_format_one_record_stops_the_migration_cleanly(
+        tmp_path: Path, environ: dict[str, str]) -> None:
+    directory = _format_one_store(tmp_path, environ)
+    db = sqlite3.connect(directory / "store.db", isolation_level=None)
+    db.execute("UPDATE versions SET ciphertext = randomblob(length(ciphertext)) "
+               "WHERE path = '_vaultline/overrides/prod/abcd'")
+    db.close()
+    with pytest.raises(IntegrityError, match="cannot move _vaultline/overrides/prod/abcd "
+                                             "version 1 to the records table"):
+        EmbeddedStore.open(directory, environ=environ)
+    db = sqlite3.connect(directory / "store.db")
+    assert db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone() == ("1",)
+    assert db.execute("SELECT count(*) FROM versions WHERE path LIKE '\\_vaultline/%' "
+                      "ESCAPE '\\'").fetchone() == (3,)
+    db.close()

@@ -26,7 +26,12 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from vaultline.errors import ReservedPathError, SecretNotFoundError, VersionConflictError
+from vaultline.errors import (
+    IntegrityError,
+    ReservedPathError,
+    SecretNotFoundError,
+    VersionConflictError,
+)
 from vaultline.store import envelope
 
 RESERVED = "_vaultline"
@@ -177,8 +182,13 @@ def migrate_v1(db: sqlite3.Connection, kek: AESGCM) -> int:
         if destroyed or wrapped is None or sealed is None:
             moved.append((kind, name, version, created, 1, None, None))
             continue
-        value = envelope.open_sealed(kek, wrapped, sealed,
-                                     envelope.associated_data(path, version))
+        try:
+            value = envelope.open_sealed(kek, wrapped, sealed,
+                                         envelope.associated_data(path, version))
+        except IntegrityError:
+            raise IntegrityError(
+                f"cannot move {path} version {version} to the records table: its ciphertext "
+                "failed authentication; the store was left unchanged (format 1)") from None
         new_wrapped, new_sealed = envelope.seal(
             kek, value, envelope.record_associated_data(kind, name, version))
         moved.append((kind, name, version, created, 0, new_wrapped, new_sealed))
