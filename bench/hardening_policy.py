@@ -156,24 +156,20 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
         yield f"value pasted into --{flag}", set_in("dev", "Logging:Level", hour,
                                                     **{flag: "uses /tmp/evil.so now"})
 
-    def as_os_user() -> Callable[[], bool]:
-        """The requester is this OS account; approving as it again (also with $USER set)."""
-        def attempt() -> bool:
-            me = default_actor()
-            with lab.session("prod", actor=me) as s:
-                asked = s.request_override("Logging:Level", "Trace", ttl=hour, reason="r",
-                                           ticket="T")
-            saved = dict(os.environ)
-            os.environ.update({"USER": "bob", "LOGNAME": "bob", "USERNAME": "bob"})
-            try:
-                with lab.session("prod", actor=None) as s:
-                    return not _refused(lambda: s.approve_override(asked.id))
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
-        return attempt
-
-    yield "requester approves own request, $USER=bob", as_os_user()
+    def own_request_with_user_set() -> bool:
+        """The requester is this OS account; it approves again with $USER naming someone else."""
+        with lab.session("prod", actor=default_actor()) as s:
+            asked = s.request_override("Logging:Level", "Trace", ttl=hour, reason="r",
+                                       ticket="T")
+        saved = dict(os.environ)
+        os.environ.update({"USER": "bob", "LOGNAME": "bob", "USERNAME": "bob"})
+        try:
+            with lab.session("prod", actor=None) as s:
+                return not _refused(lambda: s.approve_override(asked.id))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    yield "requester approves own request, $USER=bob", own_request_with_user_set
 
     def same_actor() -> bool:
         with lab.session("prod") as s:
