@@ -1,4 +1,4 @@
-"""Issue 2 figure: `vaultline resolve --env dev` on the example project (about 20 keys)
+"""`vaultline resolve --env dev` on the example project (about 20 keys)
 against `python -c "import yaml, sqlite3, cryptography.hazmat.primitives.ciphers.aead"`,
 the imports any implementation of this design needs. Target ratio <= 2.0.
 

@@ -103,7 +103,7 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
                     call = {"put": lambda: s.put(ref, json.dumps(FORGED)),
                             "get": lambda: s.get(ref), "versions": lambda: s.versions(ref),
                             "delete": lambda: s.delete(ref), "undelete": lambda: s.undelete(ref),
-                            "rollback": lambda: s.rollback(ref, 1),
+                            "rollback": lambda: s.rollback(ref, "1"),
                             "ls": lambda: s.list_paths(spelling)}[verb]
                     return not _refused(call) or lab.value() == "forged"
             yield f"path api {verb} {spelling}", attempt

@@ -1,4 +1,4 @@
-"""Issue 5 figures (key management), ratios printed last:
+"""Key management figures, ratios printed last:
 
 1. envelope encryption of 1 MiB payloads through a key ring (``KeyRing.encrypt``: data key,
    wrap, header) against raw ``AESGCM.encrypt`` of the same data: throughput ratio, >= 0.8;

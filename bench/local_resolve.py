@@ -1,4 +1,4 @@
-"""Issue 2 figure: resolving 10,000 secrets from the embedded store through the public API,
+"""Resolving 10,000 secrets from the embedded store through the public API,
 against the floor of this design — the same rows read with sqlite3 and decrypted with
 cryptography's AESGCM directly (unwrap the data key, decrypt the value). Target ratio <= 2.0.
 
@@ -59,7 +59,7 @@ def main() -> None:
             return out
 
         def audit_floor(values: dict[str, bytes]) -> bytes:
-            # What issue 3 asks of every read, done as directly as the standard library
+            # What the audit asks of every read, done as directly as the standard library
             # allows: an HMAC-SHA256 of the value, one JSON line, SHA-256 chained. No I/O.
             keyed = hmac.new(b"k" * 32, digestmod=hashlib.sha256)
             prev, lines = "0" * 64, []

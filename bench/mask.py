@@ -1,4 +1,4 @@
-"""Throughput of output masking (issue 3): vaultline's streaming masker against a naive
+"""Throughput of output masking: vaultline's streaming masker against a naive
 per-secret ``str.replace`` loop and a plain Python read/write copy of the same stream.
 
     python bench/mask.py            # 1,000 secrets, a 200 MB stream
@@ -6,7 +6,7 @@ per-secret ``str.replace`` loop and a plain Python read/write copy of the same s
 
 Targets: masking >= 10x the naive loop and >= 0.3 of the plain copy. The ratios come last.
 The ratio to the copy is taken on an in-memory stream (64 KiB reads from one buffer, writes
-into another), the setting of the issue's own reference figures; the same pair is also
+into another), the setting of the reference figures; the same pair is also
 measured file to file under bench/_work/ (git-ignored), as ``vaultline redact < in > out``
 runs, and printed for context: there the page cache makes the plain copy several times faster
 than memory-to-memory on this VM, while the masker's cost is unchanged. Each measurement is

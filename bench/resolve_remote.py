@@ -1,4 +1,4 @@
-"""Issue 4 figure: resolving an environment of 1,000 remote secrets, against the loop today's
+"""Resolving an environment of 1,000 remote secrets, against the loop today's
 tools run (dynaconf, teller: one sequential hvac ``read_secret_version`` per secret).
 
 OpenBao: 1,000 KV v2 secrets on a ``bao server -dev`` started here (tests/servers.py, the same

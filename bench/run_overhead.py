@@ -1,4 +1,4 @@
-"""Issue 3 figure: `vaultline run --env dev -- true` against `vaultline resolve --env dev` on the
+"""`vaultline run --env dev -- true` against `vaultline resolve --env dev` on the
 example project: what starting a child with the bundle (and masking its output) adds to a
 resolution. Target ratio <= 1.3.
 

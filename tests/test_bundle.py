@@ -101,3 +101,14 @@ def test_k8s_secret_requires_reveal(bundle: Bundle) -> None:
     import base64
 
     assert base64.b64decode(doc["data"]["CONNECTIONSTRINGS__PRIMARY"]).decode() == SECRET
+
+
+def test_secret_values_include_shadowed_secrets() -> None:
+    stored = ResolvedValue("Db:Password", "stored-secret-value", True,
+                           Provenance(Layer.SECRETS, "local", "local", "app/prod/Db/Password"))
+    override = ResolvedValue("Db:Password", "override-value", True,
+                             Provenance(Layer.OVERRIDE, "override abc"))
+    default = ResolvedValue("Level", "Warning", False, Provenance(Layer.DEFAULTS, "vaultline.yaml:3"))
+    bundle = Bundle("prod", {"Db:Password": override, "Level": default},
+                    {"Db:Password": [stored]})
+    assert sorted(bundle.secret_values()) == ["override-value", "stored-secret-value"]

@@ -167,3 +167,37 @@ def test_rotation_overdue_and_due(root: Path) -> None:
     with KeyManager.from_project(Project.load(root), audit=False, clock=lambda: recent) as keys:
         keys.create("webhooks", purpose="hmac", alg="HS256")
     assert findings(root) == [("rotation", ERROR, "api-tokens"), ("rotation", WARNING, "webhooks")]
+
+
+GITHUB_TOKEN = "ghp_R8aK2mQ9xL4vT7nB3cZ6wY1pF5sD0hJgE2uW"
+STRIPE_KEY = "sk_live_51HxQ2eLkR9vT3mN8pW4yZ7aB"
+
+
+@pytest.mark.parametrize(("file", "text", "key", "line"), [
+    ("env/prod/values.yaml", f"Jwt:Issuer: https://issuer/\nGithub:Token: {GITHUB_TOKEN}\n",
+     "Github:Token", 2),
+    ("env/prod/values.yaml", f"Jwt:Issuer: https://issuer/\nPayments:\n  Stripe: {STRIPE_KEY}\n",
+     "Payments:Stripe", 3),
+    ("vaultline.yaml", None, "Github:Token", 10),
+])
+def test_committed_credentials(root: Path, file: str, text: str | None, key: str,
+                               line: int) -> None:
+    path = root / file
+    if text is None:  # in defaults of vaultline.yaml
+        text = path.read_text().replace("providers:", f"defaults:\n  Github:Token: {GITHUB_TOKEN}"
+                                        "\nproviders:")
+    path.write_text(text)
+    (root / envexample.FILE_NAME).write_text(envexample.render(Project.load(root)))
+    with Session(Project.load(root), "prod") as session:
+        found = [f for f in run_checks(session, "prod") if f.check == "committed secret"]
+    assert [(f.severity, f.key) for f in found] == [(ERROR, key)]
+    assert found[0].problem.startswith(f"{file}:{line}: looks like a credential (")
+    assert GITHUB_TOKEN not in found[0].problem and STRIPE_KEY not in found[0].problem
+    assert "ghp_" not in found[0].problem and "sk_live" not in found[0].problem
+
+
+def test_other_environments_values_are_not_this_one_s(root: Path) -> None:
+    (root / "env/dev").mkdir()
+    (root / "env/dev/values.yaml").write_text(f"Github:Token: {GITHUB_TOKEN}\n")
+    (root / envexample.FILE_NAME).write_text(envexample.render(Project.load(root)))
+    assert findings(root) == []

@@ -68,3 +68,30 @@ def test_cli(root: Path) -> None:
     assert [d["spec"]["secretStoreRef"] for d in docs] == [
         {"name": "aws", "kind": "ClusterSecretStore"}, {"name": "vault", "kind": "ClusterSecretStore"}]
     assert "Local:Only" in result.stderr and "warning" in result.stderr
+
+
+def test_namespace_goes_into_every_manifest(root: Path) -> None:
+    result = subprocess.run([VAULTLINE, "refs", "--env", "prod", "--format", "external-secret",
+                             "--namespace", "shop"], cwd=root, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert len(docs) == 2 and {d["metadata"]["namespace"] for d in docs} == {"shop"}
+    bad = subprocess.run([VAULTLINE, "refs", "--env", "prod", "--format", "external-secret",
+                          "--namespace", "Shop_1"], cwd=root, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "not a Kubernetes namespace" in bad.stderr
+
+
+@pytest.mark.parametrize(("secrets", "says"), [
+    ("Local:Only: local\n", "1 secret key(s) live in providers local to this machine"),
+    ("{}\n", "it references no secrets"),
+])
+def test_nothing_to_write_says_so_and_exits_1(root: Path, secrets: str, says: str) -> None:
+    (root / "env/prod/secrets.yaml").write_text(secrets)
+    result = subprocess.run([VAULTLINE, "refs", "--env", "prod", "--format", "external-secret"],
+                            cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("vaultline: error: no ExternalSecret to write for "
+                                    "environment 'prod'")
+    assert says in result.stderr

@@ -13,7 +13,7 @@ FILE = NamingConvention("/run/secrets/{key}", "_", "snake")
 @pytest.mark.parametrize(
     ("convention", "key", "expected"),
     [
-        # The exact names seed 000 gives.
+        # The exact names the platform's conventions give.
         (LOCAL, "ConnectionStrings:Primary", "nexus-engine/prod/ConnectionStrings/Primary"),
         (AWS, "ConnectionStrings:Primary", "nexus-engine/prod/connectionStrings/primary"),
         (AZURE, "ConnectionStrings:Primary", "nexus-engine--prod--connectionstrings--primary"),

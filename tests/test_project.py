@@ -63,7 +63,7 @@ BAD_INPUTS = [
     ("vaultline.yaml", "- a\n- b\n",
      "vaultline.yaml:1: must be a mapping with at least 'app' and 'environments'"),
     ("vaultline.yaml", "app: x\nenvironments: [dev]\nfrobnicate: 1\n",
-     "vaultline.yaml:3: unknown section 'frobnicate'; known: app, audit, defaults, environments, "
+     "vaultline.yaml:3: unknown section 'frobnicate'; known: app, apps, audit, defaults, environments, include, "
      "keys, overrides, policy, providers, rotation, scan, schema, store, version"),
     ("vaultline.yaml", "environments: [dev]\n",
      "vaultline.yaml:1: 'app' must be a non-empty string (e.g. app: nexus-engine)"),
@@ -71,7 +71,7 @@ BAD_INPUTS = [
      "vaultline.yaml:1: unsupported version 7; this vaultline reads version 1"),
     ("vaultline.yaml", "app: x\nenvironments:\n  dev:\n    protectd: true\n",
      "vaultline.yaml:4: environment 'dev': unknown setting 'protectd'; known: allow_env_overrides, "
-     "description, env_override_prefix, max_override_ttl, max_stale, protected"),
+     "description, env_override_prefix, max_override_ttl, max_stale, pass_env, protected"),
     ("vaultline.yaml", "app: x\nenvironments:\n  dev: {max_override_ttl: soon}\n",
      "vaultline.yaml:3: dev.max_override_ttl: not a duration: 'soon' (use e.g. 30m, 2h, 90d, 1y, 1h30m)"),
     ("vaultline.yaml", "app: x\nenvironments: [dev]\nschema:\n  A:B: {secret: yes please}\n",

@@ -197,3 +197,16 @@ def test_an_environment_that_resolves_nothing_says_where_to_add_keys(tmp_path: P
     assert len(bundle) == 0
     assert bundle.warnings == ["dev resolves no keys: add values to env/dev/values.yaml or "
                                "references to env/dev/secrets.yaml"]
+
+
+def test_schema_secret_false_marks_a_provider_value_public(project: Path) -> None:
+    (project / "vaultline.yaml").write_text((project / "vaultline.yaml").read_text().replace(
+        "schema:\n", "schema:\n  Db:User: {secret: false}\n", 1))
+    (project / "env/prod/secrets.yaml").write_text(
+        "ConnectionStrings:Primary: local\nDb:User: local:shared/db#user\n"
+        "Db:Password: local:shared/db#password\n")
+    with Resolver(Project.load(project), "prod") as resolver:
+        bundle = resolver.resolve()
+    assert bundle.resolved("Db:User").secret is False
+    assert bundle.resolved("Db:Password").secret is True
+    assert bundle["Db:User"] not in bundle.secret_values()

@@ -21,9 +21,11 @@ def root(tmp_path: Path, environ: dict[str, str]) -> Path:
     return make_project(tmp_path, environ=environ)
 
 
-def events(root: Path) -> list[dict[str, Any]]:
-    return [json.loads(line)
-            for line in (root / ".vaultline" / "audit.log").read_text().splitlines()]
+def events(root: Path, *, intents: bool = False) -> list[dict[str, Any]]:
+    """The audit events; a change's intent line (written before it) only when asked for."""
+    found = [json.loads(line)
+             for line in (root / ".vaultline" / "audit.log").read_text().splitlines()]
+    return [e for e in found if intents or e["outcome"] != "intent"]
 
 
 def test_every_operation_records_its_own_event(root: Path, environ: dict[str, str]) -> None:
@@ -32,7 +34,7 @@ def test_every_operation_records_its_own_event(root: Path, environ: dict[str, st
         assert s.put(ref, "one").version == "1"
         assert s.put(ref, "two").version == "2"
         assert s.get(ref) == "two"
-        assert s.rollback(ref, 1).version == "3"
+        assert s.rollback(ref, "1") == (ref, "1", "3")
         assert s.get(ref) == "one"
         assert s.delete(ref) == (ref, [3])
         assert s.undelete(ref) == (ref, [3])
@@ -40,8 +42,10 @@ def test_every_operation_records_its_own_event(root: Path, environ: dict[str, st
         assert [v.version for v in s.versions(ref)] == [1, 2, 3]
     assert [(e["action"], e["outcome"], e["reference"]) for e in events(root)] == [
         ("write", "ok", ref), ("write", "ok", ref), ("reveal", "ok", ref),
-        ("rollback", "ok", ref), ("reveal", "ok", ref), ("delete", "ok", ref),
+        ("write", "ok", ref), ("reveal", "ok", ref), ("delete", "ok", ref),
         ("undelete", "ok", ref), ("destroy", "ok", ref)]
+    assert [e["action"] for e in events(root, intents=True) if e["outcome"] == "intent"] == [
+        "write", "write", "write", "delete", "undelete", "destroy"]
     assert "one" not in (root / ".vaultline" / "audit.log").read_text()
 
 
@@ -73,14 +77,14 @@ def test_the_python_api_refuses_internal_records(root: Path, environ: dict[str, 
     with Session(Project.load(root), environ=environ) as s:
         for call in (lambda: s.put(target, "{}"), lambda: s.get(target),
                      lambda: s.versions(target), lambda: s.delete(target),
-                     lambda: s.undelete(target), lambda: s.rollback(target, 1),
+                     lambda: s.undelete(target), lambda: s.rollback(target, "1"),
                      lambda: s.list_paths(target.removeprefix("local:"))):
             with pytest.raises(ReservedPathError) as info:
                 call()
             assert info.value.exit_code == 2
     denied = [(e["action"], e["outcome"]) for e in events(root)]
     assert denied == [("write", "denied"), ("reveal", "denied"), ("deny", "denied"),
-                      ("delete", "denied"), ("undelete", "denied"), ("rollback", "denied"),
+                      ("delete", "denied"), ("undelete", "denied"), ("write", "denied"),
                       ("deny", "denied")]
 
 

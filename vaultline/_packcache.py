@@ -3,17 +3,20 @@
 PyYAML builds Python objects in Python even with the C parser, which dominates resolving a
 large pack (10,000 keys: most of the time). Packs hold no secret values — they are committed
 files — so their flattened form is cached as JSON, keyed by the SHA-256 of the file's bytes:
-any edit, however small, misses the cache.
+any edit, however small, misses the cache. Only rows that JSON carries back exactly are cached
+(``{80: http}`` would come back with the key ``"80"``; a date as a string): a cached resolve
+must give what a fresh parse gives.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from vaultline._files import private_dir, write_private
 
 FORMAT = 1
 Rows = list[tuple[str, Any, int | None]]
@@ -37,11 +40,24 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows]) -
         payload = json.dumps({"v": FORMAT, "digest": digest, "rows": rows}).encode()
     except (TypeError, ValueError):
         return rows  # values JSON cannot carry (YAML dates...) are simply not cached
+    if not _round_trips(rows, json.loads(payload)["rows"]):
+        return rows
     try:
-        cache_dir.mkdir(mode=0o700, exist_ok=True)
-        tmp = slot.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(payload)
-        os.replace(tmp, slot)  # atomic: concurrent readers see the old or the new file
+        private_dir(cache_dir)
+        write_private(slot, payload)  # atomic: concurrent readers see the old or the new file
     except OSError:
         pass  # a read-only store directory only costs speed
     return rows
+
+
+def _round_trips(original: Any, loaded: Any) -> bool:
+    """Whether ``loaded`` (from JSON) is ``original`` with tuples as lists, types included:
+    ``==`` alone would let ``1 == 1.0 == True`` and miss nothing else JSON changes."""
+    if isinstance(original, tuple | list):
+        return (isinstance(loaded, list) and len(original) == len(loaded)
+                and all(_round_trips(a, b) for a, b in zip(original, loaded, strict=True)))
+    if isinstance(original, dict):
+        return (isinstance(loaded, dict) and len(original) == len(loaded)
+                and all(type(k) is str and k in loaded and _round_trips(v, loaded[k])
+                        for k, v in original.items()))
+    return type(original) is type(loaded) and (original == loaded or original != original)

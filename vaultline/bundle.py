@@ -148,8 +148,11 @@ class Bundle(Mapping[str, Any]):
         return keypath.nest(self.flat())
 
     def secret_values(self) -> list[str]:
-        """Every secret value as text: what masking and log redaction must hide."""
-        return [to_text(v.value) for v in self._values.values() if v.secret]
+        """Every secret value as text: what masking and log redaction must hide.
+
+        Shadowed ones too: a stored value an override replaces is still a secret, and the
+        logs of whatever used it before must not show it."""
+        return [to_text(v.value) for v in self.candidates() if v.secret]
 
     def environment(self, prefix: str = "") -> dict[str, str]:
         """Environment variables in the .NET convention: ``CONNECTIONSTRINGS__PRIMARY``."""

@@ -101,6 +101,34 @@ def overrides(ctx: CheckContext) -> Iterator[Finding]:
                           "approval in a protected environment")
 
 
+def committed_credentials(ctx: CheckContext) -> Iterator[Finding]:
+    """The scanner's detectors over the committed files: vaultline.yaml and the pack.
+
+    A finding names the file, line, key and detector; the value is never quoted.
+    """
+    from vaultline.scan.engine import Scanner
+
+    project = ctx.session.project
+    pack = project.pack(ctx.env)
+    keys_by_line = {(Path(e.file).resolve(), e.line): e.key
+                    for e in (*project.defaults.values(), *pack.values.values(),
+                              *pack.secrets.values())}
+    directory = project.pack_dir(ctx.env)
+    scanner = Scanner()
+    for path in (project.file, directory / "values.yaml", directory / "secrets.yaml"):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue  # a pack may leave a file out; loading it already said what was wrong
+        shown = str(path.relative_to(project.root))
+        for found in scanner.scan(data, shown):
+            key = keys_by_line.get((path.resolve(), found.line), f"{shown}:{found.line}")
+            yield Finding("committed secret", ERROR, key,
+                          f"{shown}:{found.line}: looks like a credential ({found.rule_id}); "
+                          "move it into a provider ('vaultline put KEY --env ENV'), leave a "
+                          "reference in secrets.yaml, and rotate it: it is in git")
+
+
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
     try:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
@@ -167,6 +195,7 @@ CHECKS: dict[str, Check] = {
     "format": formats,
     "provider": providers,
     "override": overrides,
+    "committed secret": committed_credentials,
     "gitignore": gitignore,
     "env.example": env_example,
     "rotation": rotation,

@@ -1,4 +1,4 @@
-"""``env.example``: the variable names a project produces, never a value (seed 001)."""
+"""``env.example``: the variable names a project produces, never a value."""
 
 from __future__ import annotations
 

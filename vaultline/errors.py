@@ -4,12 +4,15 @@
     ├── ConfigError                vaultline.yaml, an environment pack or a reference is wrong (2)
     │   └── MissingExtraError      an optional dependency is not installed (2)
     ├── MasterKeyError             no master key, or the wrong one (2)
+    ├── LoosePermissionsError      a key file or store readable by group or others (2)
     ├── StoreError                 the embedded store refused an operation (1)
     │   ├── SecretNotFoundError    nothing at that path/version
     │   ├── VersionConflictError   check-and-set failed
     │   ├── IntegrityError         a ciphertext or record was tampered with
     │   └── ReservedPathError      a path in vaultline's own namespace (``_vaultline/``) (2)
     ├── ProviderError              a provider failed for one reference (1)
+    │   ├── MissingSecretError     nothing at that reference: the only failure an optional
+    │   │                          secret may be skipped for
     │   ├── AuthenticationError    not logged in, or credentials refused
     │   ├── PermissionDeniedError  logged in, but not allowed
     │   └── ProviderUnavailableError  could not reach the provider
@@ -23,6 +26,11 @@
     ├── PolicyError                a Vault policy file could not be read or linted (2)
     └── CommandNotFoundError       `run` could not find the command to start (127)
         └── CommandNotExecutableError  found, but not executable (126)
+
+Warnings (``warnings.warn``; the CLI prints ``vaultline: warning: ...``):
+
+    VaultlineWarning
+    └── AuditDamageWarning         a command found the audit log damaged and recorded it
 
 Messages never contain secret values: they name the file, line, key, reference or
 provider, and say what to do next.
@@ -63,6 +71,12 @@ class MissingExtraError(ConfigError):
 
 
 class MasterKeyError(VaultlineError):
+    exit_code = 2
+
+
+class LoosePermissionsError(VaultlineError):
+    """A master key file or store that group or others can read: refused until chmod 600."""
+
     exit_code = 2
 
 
@@ -111,6 +125,10 @@ class ProviderError(VaultlineError):
         super().__init__(f"{' '.join(parts)}: {reason}" if parts else reason)
 
 
+class MissingSecretError(ProviderError):
+    """The provider answered, and holds nothing at the reference (or that version)."""
+
+
 class AuthenticationError(ProviderError):
     pass
 
@@ -140,6 +158,14 @@ class ResolutionError(VaultlineError):
 
 class AuditError(VaultlineError):
     pass
+
+
+class VaultlineWarning(UserWarning):
+    """Base of the warnings vaultline emits; the CLI prints each as one line on stderr."""
+
+
+class AuditDamageWarning(VaultlineWarning):
+    """The audit log was found damaged (cut, edited, checkpoint removed); work went on."""
 
 
 class OverrideError(VaultlineError):

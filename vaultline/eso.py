@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from vaultline import keypath
+from vaultline.formats import k8s_namespace
 from vaultline.resolver import Resolver
 
 API_VERSION = "external-secrets.io/v1"
@@ -28,7 +29,8 @@ def _version(provider_type: str, version: str) -> str:
 
 
 def external_secrets(resolver: Resolver, *, store_kind: str = "SecretStore",
-                     refresh: str = "1h") -> tuple[list[dict[str, Any]], list[str]]:
+                     refresh: str = "1h", namespace: str | None = None,
+                     ) -> tuple[list[dict[str, Any]], list[str]]:
     """``(manifests, keys no ESO store can read)`` for the resolver's environment."""
     project, env = resolver.project, resolver.env
     by_provider: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -49,11 +51,14 @@ def external_secrets(resolver: Resolver, *, store_kind: str = "SecretStore",
     manifests = []
     for name, data in sorted(by_provider.items()):
         target = f"{project.app}-{env}" if len(by_provider) == 1 else f"{project.app}-{env}-{name}"
+        metadata: dict[str, Any] = {"name": target}
+        if namespace:
+            metadata["namespace"] = k8s_namespace(namespace)
+        metadata["labels"] = {"app.kubernetes.io/name": project.app, "vaultline.io/env": env}
         manifests.append({
             "apiVersion": API_VERSION,
             "kind": "ExternalSecret",
-            "metadata": {"name": target, "labels": {"app.kubernetes.io/name": project.app,
-                                                    "vaultline.io/env": env}},
+            "metadata": metadata,
             "spec": {
                 "refreshInterval": refresh,
                 "secretStoreRef": {"name": name, "kind": store_kind},

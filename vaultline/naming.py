@@ -1,4 +1,4 @@
-"""Deterministic secret names per provider, as seed 000 gives them.
+"""Deterministic secret names per provider, as the platform's conventions give them.
 
 A convention is a template over ``{app}``, ``{env}`` and ``{key}``, where ``{key}`` is the
 hierarchical key's segments, each passed through a transform and joined by a separator:
@@ -23,7 +23,7 @@ from vaultline.errors import ConfigError
 
 def _lower_camel(segment: str) -> str:
     # "ConnectionStrings" -> "connectionStrings", "AI" -> "ai", "APIKey" -> "apiKey", and a
-    # trailing acronym stays one lower-case word: "OpenAI" -> "openai" (seed 000's names).
+    # trailing acronym stays one lower-case word: "OpenAI" -> "openai".
     segment = re.sub(r"(?<=[a-z0-9])[A-Z]{2,}$", lambda m: m.group(0).lower(), segment)
     match = re.match(r"^[A-Z]+", segment)
     if not match:

@@ -4,6 +4,13 @@
     env/<env>/values.yaml   non-secret values                   (committed)
     env/<env>/secrets.yaml  key -> secret reference, no values   (committed)
 
+``include:`` names shared project files (a monorepo's common layer): their defaults, schema,
+providers, environments and their own ``env/<env>/`` packs sit below the including file's,
+key by key, within each layer; every entry keeps the file it came from. ``apps:`` instead of
+``app:`` declares several apps in one file, each with its own directory of packs
+(``<dir>/env/<env>/``) above the file's own ``env/<env>/``; the app is the one whose directory
+holds the starting directory, or ``VAULTLINE_APP``.
+
 Everything here is validated when loaded; an invalid file raises a ConfigError that names
 ``FILE:LINE`` and says what is wrong, so nothing downstream ever sees a half-valid project.
 """
@@ -27,9 +34,11 @@ PROJECT_FILE = "vaultline.yaml"
 BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
 # Sections owned by other parts of vaultline (key rings, rotation...) are kept raw for them.
 _SECTIONS = {"version", "app", "environments", "defaults", "schema", "providers", "store",
-             "keys", "rotation", "policy", "audit", "scan", "overrides"}
+             "keys", "rotation", "policy", "audit", "scan", "overrides", "include", "apps"}
+# What a shared (included) file may hold: everything that is not one app's own.
+_SHARED_SECTIONS = {"version", "include", "environments", "defaults", "schema", "providers"}
 _ENV_FIELDS = {"protected", "max_override_ttl", "allow_env_overrides", "env_override_prefix",
-               "max_stale", "description"}
+               "max_stale", "description", "pass_env"}
 _SCHEMA_FIELDS = {"secret", "required", "format", "default", "description"}
 
 
@@ -50,7 +59,9 @@ class Entry(NamedTuple):
 
 class SchemaEntry(NamedTuple):
     key: str
-    secret: bool = False
+    # None: not said. False on a key with a reference marks the provider's value as not
+    # secret (a username): it is shown and not masked.
+    secret: bool | None = None
     required: bool | None = None  # None: not said; secrets default to required
     format: str | None = None
     default: Any = None
@@ -67,6 +78,7 @@ class Environment(NamedTuple):
     env_override_prefix: str = ""
     max_stale: timedelta | None = None
     description: str = ""
+    pass_env: tuple[str, ...] = ()  # credentials `run` hands on to the child
 
 
 class ProviderConfig(NamedTuple):
@@ -90,8 +102,13 @@ class Project:
     def __init__(self, *, root: Path, app: str, environments: dict[str, Environment],
                  defaults: dict[str, Entry], schema: dict[str, SchemaEntry],
                  providers: dict[str, ProviderConfig], store_dir: Path,
-                 sections: Mapping[str, Any] | None = None):
+                 sections: Mapping[str, Any] | None = None,
+                 included_files: list[Path] | None = None, app_dir: Path | None = None):
         self.root = root
+        # An app declared under `apps:` keeps its packs in its own directory.
+        self.app_dir = app_dir or root
+        # Shared project files, lowest precedence first; their env/ packs sit below ours.
+        self.included_files = list(included_files or [])
         self.app = app
         self.environments = environments
         self.defaults = defaults
@@ -141,21 +158,27 @@ class Project:
         if version != 1:
             raise ConfigError(f"unsupported version {version!r}; this vaultline reads version 1",
                               file=shown, line=line_of(doc, "version"))
-        app = doc.get("app")
-        if not isinstance(app, str) or not app.strip():
-            raise ConfigError("'app' must be a non-empty string (e.g. app: nexus-engine)",
-                              file=shown, line=line_of(doc, "app") or 1)
-        schema = _parse_schema(doc.get("schema") or {}, shown, line_of(doc, "schema"))
-        defaults = _flatten_entries(doc.get("defaults") or {}, shown, "defaults",
-                                    line_of(doc, "defaults"))
-        for key, spec in schema.items():
-            if spec.has_default and key not in defaults:
-                defaults[key] = Entry(key, spec.default, shown, spec.line)
+        app, app_dir = _select_app(doc, base, shown, (start or Path.cwd()).resolve())
+        included = _included(doc, path, shown, frozenset({path.resolve()}))
+        schema: dict[str, SchemaEntry] = {}
+        defaults: dict[str, Entry] = {}
+        providers: dict[str, ProviderConfig] = {}
+        environments: dict[str, Environment] | None = None
+        for layer_shown, layer in [*((i.shown, i.doc) for i in included), (shown, doc)]:
+            layer_schema, layer_defaults = _schema_and_defaults(layer, layer_shown)
+            schema.update(layer_schema)
+            defaults.update(layer_defaults)
+            providers.update(_parse_providers(layer.get("providers") or {}, layer_shown,
+                                              line_of(layer, "providers")))
+            if "environments" in layer or (layer is doc and environments is None):
+                environments = _parse_environments(layer.get("environments"), layer_shown,
+                                                   line_of(layer, "environments"))
+        assert environments is not None  # the project file's own parse raises without any
         for key, entry in defaults.items():
             if key in schema and schema[key].secret:
                 raise ConfigError(f"{key!r} is a secret in the schema and cannot have a default; "
                                   "give it a reference in env/<env>/secrets.yaml",
-                                  file=shown, line=entry.line)
+                                  file=entry.file, line=entry.line)
         store_cfg = doc.get("store") or {}
         if not isinstance(store_cfg, Mapping):
             raise ConfigError("'store' must be a mapping", file=shown, line=line_of(doc, "store"))
@@ -163,16 +186,16 @@ class Project:
                          or store_cfg.get("path") or ".vaultline")
         return cls(
             root=base,
-            app=app.strip(),
-            environments=_parse_environments(doc.get("environments"), shown,
-                                             line_of(doc, "environments")),
+            app=app,
+            environments=environments,
             defaults=defaults,
             schema=schema,
-            providers=_parse_providers(doc.get("providers") or {}, shown,
-                                       line_of(doc, "providers")),
+            providers=providers,
             store_dir=store_dir if store_dir.is_absolute() else base / store_dir,
             sections={k: v for k, v in doc.items() if k in
                       {"keys", "rotation", "policy", "audit", "scan", "overrides"}},
+            included_files=[i.path for i in included],
+            app_dir=app_dir,
         )
 
     def environment(self, env: str) -> Environment:
@@ -185,7 +208,15 @@ class Project:
             ) from None
 
     def pack_dir(self, env: str) -> Path:
-        return self.root / "env" / env
+        return self.app_dir / "env" / env
+
+    def shared_pack_dirs(self, env: str) -> list[Path]:
+        """Packs below the app's own, lowest first: included files', then (for an app under
+        ``apps:``) the project file's own ``env/<env>/``."""
+        dirs = [f.parent / "env" / env for f in self.included_files]
+        if self.app_dir != self.root:
+            dirs.append(self.root / "env" / env)
+        return dirs
 
     def pack(self, env: str) -> EnvironmentPack:
         """The environment pack, loaded and validated once per Project object."""
@@ -194,8 +225,20 @@ class Project:
         return self._packs[env]
 
     def _load_pack(self, env: str) -> EnvironmentPack:
+        # Shared packs first: the project's own pack shadows them key by key.
         self.environment(env)
-        directory = self.pack_dir(env)
+        values: dict[str, Entry] = {}
+        refs: dict[str, Entry] = {}
+        for shared in self.shared_pack_dirs(env):
+            pack = self._load_one_pack(shared)
+            values.update(pack.values)
+            refs.update(pack.secrets)
+        own = self._load_one_pack(self.pack_dir(env))
+        values.update(own.values)
+        refs.update(own.secrets)
+        return EnvironmentPack(env, values, refs)
+
+    def _load_one_pack(self, directory: Path) -> EnvironmentPack:
         values = self._load_pack_file(directory / "values.yaml", "values")
         for key, entry in values.items():
             if key in self.schema and self.schema[key].secret:
@@ -213,14 +256,14 @@ class Project:
             try:
                 ref = Reference.parse(text)
             except ConfigError as exc:
-                raise ConfigError(exc.message, file=shown, line=line) from None
+                raise _pasted_or(exc.message, key, directory.name, text, shown, line) from None
             if ref.provider not in known:
-                raise ConfigError(
+                raise _pasted_or(
                     f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
                     f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
-                    file=shown, line=line)
+                    key, directory.name, text, shown, line)
             refs[key] = Entry(key, ref, shown, line)
-        return EnvironmentPack(env, values, refs)
+        return EnvironmentPack(directory.name, values, refs)
 
     def _load_pack_file(self, path: Path, what: str) -> dict[str, Entry]:
         shown, rows = self._pack_rows(path, what)
@@ -247,6 +290,110 @@ class Project:
             return ProviderConfig(name, name, {})
         raise ConfigError(f"unknown provider {name!r}; configure it under 'providers' in "
                           f"{PROJECT_FILE}")
+
+
+def _pasted_or(message: str, key: str, env: str, text: str, file: str,
+               line: int | None) -> ConfigError:
+    """`message` about a reference that failed to parse, unless the text looks like a
+    pasted secret: then an error that never quotes it."""
+    from vaultline.pasted import looks_like_value, not_a_reference
+
+    if looks_like_value(text):
+        return ConfigError(not_a_reference(key, env), file=file, line=line)
+    return ConfigError(message, file=file, line=line)
+
+
+def _select_app(doc: Mapping[str, Any], base: Path, shown: str,
+                start: Path) -> tuple[str, Path | None]:
+    """``(app name, its directory or None)`` from ``app:`` or ``apps:``."""
+    apps = doc.get("apps")
+    if apps is None:
+        app = doc.get("app")
+        if not isinstance(app, str) or not app.strip():
+            raise ConfigError("'app' must be a non-empty string (e.g. app: nexus-engine)",
+                              file=shown, line=line_of(doc, "app") or 1)
+        return app.strip(), None
+    at = line_of(doc, "apps")
+    if "app" in doc:
+        raise ConfigError("give either 'app' (one app) or 'apps' (several), not both",
+                          file=shown, line=at)
+    if not isinstance(apps, Mapping) or not apps or not all(
+            isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
+            for k, v in apps.items()):
+        raise ConfigError("'apps' must map each app name to its directory (e.g. apps: "
+                          "{api: services/api, worker: services/worker})", file=shown, line=at)
+    dirs = {name.strip(): (base / folder).resolve() for name, folder in apps.items()}
+    chosen = os.environ.get("VAULTLINE_APP")
+    if chosen:
+        if chosen not in dirs:
+            raise ConfigError(f"VAULTLINE_APP={chosen!r} is not among the apps declared here "
+                              f"({', '.join(dirs)})", file=shown, line=at)
+        return chosen, dirs[chosen]
+    holding = [name for name, folder in dirs.items()
+               if start == folder or folder in start.parents]
+    if not holding:
+        raise ConfigError(f"this file declares several apps ({', '.join(dirs)}); run inside "
+                          "one's directory or set VAULTLINE_APP", file=shown, line=at)
+    # The deepest directory wins when one app's directory holds another's.
+    name = max(holding, key=lambda n: len(dirs[n].parts))
+    return name, dirs[name]
+
+
+class _Included(NamedTuple):
+    path: Path
+    shown: str
+    doc: Mapping[str, Any]
+
+
+def _included(doc: Mapping[str, Any], path: Path, shown: str,
+              seen: frozenset[Path]) -> list[_Included]:
+    """The files ``doc`` includes, lowest precedence first (each after its own includes)."""
+    raw = doc.get("include")
+    if raw is None:
+        return []
+    at = line_of(doc, "include")
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        raise ConfigError("'include' must be a path or a list of paths to shared project "
+                          "files (e.g. include: ../shared/vaultline.yaml)", file=shown, line=at)
+    result: list[_Included] = []
+    for item in items:
+        target = path.parent / item
+        if target.is_dir():
+            target = target / PROJECT_FILE
+        target = target.resolve()
+        if target in seen:
+            raise ConfigError(f"include {item!r} leads back to a file that includes it; "
+                              "remove one of the includes", file=shown, line=at)
+        if not target.is_file():
+            raise ConfigError(f"include {item!r}: no such file {_display(target)}",
+                              file=shown, line=at)
+        target_shown = _display(target)
+        shared = load_file(target, display=target_shown) or {}
+        if not isinstance(shared, Mapping):
+            raise ConfigError("a shared project file must be a mapping", file=target_shown,
+                              line=1)
+        for name in shared:
+            if name not in _SHARED_SECTIONS:
+                raise ConfigError(
+                    f"section {name!r} belongs in each app's own {PROJECT_FILE}; a shared "
+                    f"(included) file holds {', '.join(sorted(_SHARED_SECTIONS))}",
+                    file=target_shown, line=line_of(shared, name))
+        result += _included(shared, target, target_shown, seen | {target})
+        result.append(_Included(target, target_shown, shared))
+    return result
+
+
+def _schema_and_defaults(doc: Mapping[str, Any], shown: str,
+                         ) -> tuple[dict[str, SchemaEntry], dict[str, Entry]]:
+    """One file's schema and defaults; a schema ``default:`` is that file's default."""
+    schema = _parse_schema(doc.get("schema") or {}, shown, line_of(doc, "schema"))
+    defaults = _flatten_entries(doc.get("defaults") or {}, shown, "defaults",
+                                line_of(doc, "defaults"))
+    for key, spec in schema.items():
+        if spec.has_default and key not in defaults:
+            defaults[key] = Entry(key, spec.default, shown, spec.line)
+    return schema, defaults
 
 
 def _display(path: Path) -> str:
@@ -318,8 +465,19 @@ def _parse_environments(raw: Any, file: str, line: int | None) -> dict[str, Envi
             max_stale=_duration(spec.get("max_stale"), f"{name}.max_stale", file,
                                 line_of(spec, "max_stale") or at),
             description=str(spec.get("description", "")),
+            pass_env=_names(spec.get("pass_env"), f"environment {name!r}: pass_env", file,
+                            line_of(spec, "pass_env") or at),
         )
     return result
+
+
+def _names(raw: Any, what: str, file: str, line: int | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(n, str) and n for n in raw):
+        raise ConfigError(f"{what} must be a list of variable names, e.g. [VAULT_TOKEN]",
+                          file=file, line=line)
+    return tuple(raw)
 
 
 def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntry]:
@@ -357,7 +515,7 @@ def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntr
                 raise ConfigError(f"schema entry {key!r}: format must be a string",
                                   file=file, line=line_of(spec, "format") or at)
             result[key] = SchemaEntry(
-                key=key, secret=bool(spec.get("secret", False)),
+                key=key, secret=spec.get("secret"),
                 required=spec.get("required"), format=fmt,
                 default=spec.get("default"), has_default="default" in spec,
                 description=str(spec.get("description", "")), line=at)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vaultline import _gc
 from vaultline.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
-from vaultline.errors import ProviderError, ResolutionError
+from vaultline.errors import MissingSecretError, ProviderError, ResolutionError
 from vaultline.project import Project
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider, Request
@@ -151,7 +151,7 @@ class Resolver:
         for layer, entries in ((Layer.DEFAULTS, self.project.defaults),
                                (Layer.PACK, self.pack.values)):
             for key, entry in entries.items():
-                secret = key in schema and schema[key].secret
+                secret = key in schema and schema[key].secret is True
                 out.append(ResolvedValue(key, entry.value, secret,
                                          Provenance(layer, entry.where)))
         return out
@@ -205,6 +205,7 @@ class Resolver:
         warnings: list[str] = offline.fill(fetched, remote) if offline else []
         texts: dict[Reference, str] = {}  # packs repeat a few references thousands of times
         secrets = Layer.SECRETS
+        public = {key for key, spec in schema.items() if spec.secret is False}
         for row in rows:
             ref = row.reference
             result = fetched[row.provider][(row.path, ref.version)]
@@ -217,8 +218,10 @@ class Resolver:
             except ProviderError as exc:
                 spec = schema.get(row.key)
                 # `required: false` makes a secret optional; unspecified keeps it required,
-                # because a reference in secrets.yaml was written there to be used.
-                if spec is not None and spec.required is False:
+                # because a reference in secrets.yaml was written there to be used. Only
+                # "nothing there" skips it: a refused login must not pass for an absent value.
+                if (spec is not None and spec.required is False
+                        and isinstance(exc, MissingSecretError)):
                     warnings.append(f"{row.key}: optional secret skipped ({exc.reason})")
                     continue
                 failures.append(ProviderError(exc.reason, provider=row.provider,
@@ -226,7 +229,7 @@ class Resolver:
                 continue
             text = texts.get(ref) or texts.setdefault(ref, str(ref))
             candidates.append(ResolvedValue(
-                row.key, value, True,
+                row.key, value, row.key not in public,
                 Provenance(secrets, row.provider, text, row.display, result.version)))
         for layer in self.runtime_layers:
             candidates.extend(layer.candidates(self.project, self.env))
@@ -241,6 +244,8 @@ class Resolver:
             pack = self.project.pack_dir(self.env).relative_to(self.project.root)
             warnings.append(f"{self.env} resolves no keys: add values to {pack}/values.yaml "
                             f"or references to {pack}/secrets.yaml")
+        for provider in self._providers.values():
+            warnings.extend(provider.warnings)
         if offline and not failures and (problem := offline.remember(fetched, remote)):
             warnings.append(problem)
         return Bundle(self.env, winners, shadowed, warnings=warnings), failures

@@ -1,7 +1,8 @@
 """Starting a child process with secrets injected: the engine behind ``vaultline run``.
 
-The child gets the caller's environment plus the bundle's variables (or, with
-``files_dir``, one 0600 file per secret and ``NAME_FILE`` pointing to it), the caller's
+The child gets the caller's environment without vaultline's credentials (``childenv``)
+plus the bundle's variables (or, with ``files_dir``, one 0600 file per secret and
+``NAME_FILE`` pointing to it), the caller's
 stdin, and, when masking, pipes for stdout and stderr whose bytes pass through a
 ``StreamMasker`` each. SIGINT, SIGTERM and SIGHUP are forwarded; the exit status passes
 through as a shell reports it (killed by signal N: 128 + N). The runner prints nothing.
@@ -24,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 
+from vaultline._files import private_dir
+from vaultline.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
 from vaultline.errors import CommandNotExecutableError, CommandNotFoundError, ConfigError
 from vaultline.redact.masker import Masker, StreamMasker
 
@@ -40,23 +43,32 @@ def run(
     secrets: Mapping[str, str],
     mask: bool = True,
     files_dir: Path | None = None,
+    inherit: ChildEnvironment | None = None,
+    masked: Iterable[str] | None = None,
 ) -> int:
     """Run `argv` to completion and return its exit status.
 
-    `env` is added to ``os.environ`` for the child and already holds the secrets, unless
-    `files_dir` is given: then each name in `secrets` is unset and ``NAME_FILE`` names a
-    file holding its value, in a fresh directory under `files_dir` that is removed when the
-    child exits. With `mask`, every value in `secrets` is masked in the child's output.
+    `inherit` is what the child inherits (default: ``os.environ`` without credentials); the
+    values it passed on by name are masked too. `env` is added to it and already holds the
+    secrets, unless `files_dir` is given: then each name in `secrets` is unset and
+    ``NAME_FILE`` names a file holding its value, in a fresh directory under `files_dir`
+    (created 0700 if missing) that is removed when the child exits. With `mask`, every
+    value in `masked` (default: those of `secrets`) is masked in the child's output.
     """
     if not argv:
         raise ConfigError("no command to run: vaultline run --env ENV -- COMMAND [ARGS...]")
-    child_env = {**os.environ, **env}
+    if inherit is None:
+        inherit = child_environment(os.environ, credential_names(None))
+    child_env = {**inherit.inherited, **env}
+    for name in NEVER_PASSED:
+        child_env.pop(name, None)
     secrets_dir: Path | None = None
     forwarder = _SignalForwarder()
     try:
         with forwarder:
             if files_dir is not None:
-                secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-", dir=files_dir))
+                secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
+                                                    dir=private_dir(files_dir)))
                 for name, value in secrets.items():
                     child_env.pop(name, None)
                     child_env[f"{name}_FILE"] = str(_write_secret_file(secrets_dir, name, value))
@@ -70,7 +82,8 @@ def run(
                 # Built while the child starts up (1,000 secrets: ~0.2 s of pattern compiling);
                 # its output waits in the pipes until the masker can read them.
                 try:
-                    masker = Masker(secrets.values())
+                    hidden = secrets.values() if masked is None else masked
+                    masker = Masker([*hidden, *inherit.passed.values()])
                 except BaseException:
                     proc.kill()
                     proc.wait()

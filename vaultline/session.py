@@ -16,10 +16,10 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from vaultline import _gc, audit
+from vaultline._files import private_dir
 from vaultline.audit.event import DENY, Entry
 from vaultline.bundle import Bundle, Layer
 from vaultline.errors import (
-    ConfigError,
     OverrideError,
     PermissionDeniedError,
     ProviderError,
@@ -43,8 +43,17 @@ def _now() -> datetime:
 def open_audit_log(project: Project, store: EmbeddedStore | None) -> audit.AuditLog:
     """The project's audit log; without an embedded store it is kept without value HMACs."""
     if store is not None:
-        return audit.AuditLog.for_store(store)
-    project.store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        from vaultline.audit.settings import parse_settings
+
+        settings = parse_settings(project.sections.get("audit"), str(project.file))
+        log = audit.AuditLog.for_store(store, segment_size=settings.segment_size)
+        if settings.anchor_to is not None and settings.anchor_every is not None:
+            from vaultline.audit.anchor import auto_anchor
+
+            log.after_append = auto_anchor(project, store, settings.anchor_to,
+                                           settings.anchor_every)
+        return log
+    private_dir(project.store_dir)
     return audit.AuditLog(project.store_dir / audit.log.LOG_NAME, hmac_key=None, checkpoint=None)
 
 
@@ -52,6 +61,14 @@ class Written(NamedTuple):
     """Where a write landed and the version it made."""
 
     where: str
+    version: str
+
+
+class RolledBack(NamedTuple):
+    """Where a rollback happened, the version it went back to, and the version now current."""
+
+    where: str
+    to: str
     version: str
 
 
@@ -188,6 +205,11 @@ class Session:
         detail: dict[str, Any] = {}
         env, key, reference, actor = self.env, where.key, str(where), where.provider.identity
         try:
+            if action != audit.REVEAL:  # a change: its intent before it, the outcome after
+                with self.audit.recording(action, env=env, key=key, reference=reference,
+                                          value=value, actor=actor) as recorded:
+                    yield where, recorded
+                return
             try:
                 yield where, detail
             except PermissionDeniedError:
@@ -243,47 +265,44 @@ class Session:
         finally:
             instance.close()
 
-    @staticmethod
-    def _store_of(where: Target) -> EmbeddedStore:
-        from vaultline.providers.local import LocalProvider
-
-        if not isinstance(where.provider, LocalProvider):
-            raise ConfigError("versions, rm, undelete and rollback work on the embedded store "
-                              "(local:...)")
-        return where.provider.store
-
     def versions(self, target: str) -> list[VersionInfo]:
-        """Every version of a secret in the embedded store (metadata only: not audited)."""
+        """Every version of a secret (embedded store, Vault/OpenBao KV v2; metadata only: not
+        audited)."""
+        from vaultline.versioning import versions_of
+
         where = self.target(target)
         try:
-            return self._store_of(where).versions(where.path)
+            return versions_of(where.provider).rows(where.path)
         finally:
             where.provider.close()
 
     def delete(self, target: str, versions: Iterable[int] | None = None, *,
                destroy: bool = False) -> Changed:
         """Soft-delete versions (default: the latest), or destroy their key material for good."""
-        with self._audited(audit.DESTROY if destroy else audit.DELETE, target) as (where, detail):
-            store = self._store_of(where)
-            chosen = (store.destroy if destroy else store.delete)(where.path, versions)
-            detail["versions"] = chosen
-        return Changed(str(where), chosen)
+        return self._change(audit.DESTROY if destroy else audit.DELETE, target, versions)
 
     def undelete(self, target: str, versions: Iterable[int] | None = None) -> Changed:
-        with self._audited(audit.UNDELETE, target) as (where, detail):
-            chosen = self._store_of(where).undelete(where.path, versions)
+        """Restore soft-deleted versions (default: the latest)."""
+        return self._change(audit.UNDELETE, target, versions)
+
+    def _change(self, action: str, target: str, versions: Iterable[int] | None) -> Changed:
+        from vaultline.versioning import versions_of
+
+        chosen_versions = None if versions is None else list(versions)
+        with self._audited(action, target) as (where, detail):
+            chosen = versions_of(where.provider).change(action, where.path, chosen_versions)
             detail["versions"] = chosen
         return Changed(str(where), chosen)
 
-    def rollback(self, target: str, version: int) -> Written:
-        """Write an older version's value again as the newest (with check-and-set)."""
-        with self._audited(audit.ROLLBACK, target) as (where, detail):
-            store = self._store_of(where)
-            old = store.get(where.path, version)
-            latest = store.versions(where.path)[-1].version
-            new = store.put(where.path, old.value, cas=latest)
-            detail.update({"from": version, "version": new})
-        return Written(str(where), str(new))
+    def rollback(self, target: str, to: str | None = None) -> RolledBack:
+        """Make an earlier version current again (default: the newest live one before the
+        current): a new version with its content, or on AWS the AWSCURRENT label moved back."""
+        from vaultline.versioning import versions_of
+
+        with self._audited(audit.WRITE, target) as (where, detail):
+            back_to, current = versions_of(where.provider).rollback(where.path, to)
+            detail.update({"rollback_to": back_to, "version": current})
+        return RolledBack(str(where), back_to, current)
 
     # -- break-glass overrides ----------------------------------------------------------------
 

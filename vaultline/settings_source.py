@@ -12,6 +12,7 @@
 
 Field names match bundle keys case-insensitively and ignoring ``_``/``-``, so
 ``connection_strings.primary`` finds ``ConnectionStrings:Primary``; aliases are honoured.
+A secret that fails validation is not shown in the ``ValidationError`` (``input_value``).
 Needs the ``pydantic`` extra: ``pip install 'vaultline[pydantic]'``.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vaultline import keypath
 from vaultline.bundle import Bundle
 from vaultline.errors import MissingExtraError
 
@@ -30,6 +32,27 @@ try:
     from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingExtraError("the pydantic-settings source", "pydantic") from exc
+
+
+class MaskedSecret(str):
+    """A secret on its way into a model. pydantic shows an invalid input's repr in its
+    errors; this one's hides the value. Fields receive plain ``str`` (pydantic converts)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'********'"
+
+
+def _inputs(bundle: Bundle) -> dict[str, Any]:
+    """The bundle as nested data, each secret scalar wrapped in :class:`MaskedSecret`."""
+    flat: dict[str, Any] = {}
+    for resolved in bundle.resolved_values():
+        value = resolved.value
+        if resolved.secret and isinstance(value, str | int | float) and not isinstance(value, bool):
+            value = MaskedSecret(value)
+        flat[resolved.key] = value
+    return keypath.nest(flat)
 
 
 def _norm(name: str) -> str:
@@ -67,7 +90,7 @@ class VaultlineSettingsSource(PydanticBaseSettingsSource):
 
             bundle = load(env, project_dir)
         self.bundle = bundle
-        self._values = _match(settings_cls, bundle.nested())
+        self._values = _match(settings_cls, _inputs(bundle))
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         key = field.alias or field_name

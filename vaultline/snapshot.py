@@ -28,6 +28,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vaultline._files import private_dir, write_private
 from vaultline.duration import format_duration
 from vaultline.errors import ProviderUnavailableError, VaultlineError
 from vaultline.project import Project
@@ -197,9 +198,5 @@ class OfflineSnapshot:
         doc = {"v": FORMAT_VERSION, "app": self.project.app, "env": self.env,
                "written_at": self.clock().isoformat(),
                "nonce": base64.b64encode(nonce).decode(), "ciphertext": base64.b64encode(sealed).decode()}
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(doc, handle)
-        os.replace(tmp, self.path)
+        private_dir(self.path.parent)
+        write_private(self.path, json.dumps(doc).encode())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -117,3 +118,81 @@ def test_restart_after_damage(project: Path, environ: dict[str, str]) -> None:
     assert run(["verify"], project, environ).returncode == 0
     assert run(["restart"], project, environ).returncode == 2  # --reason is required
     assert len(list((project / ".vaultline").glob("audit.*.log"))) == 1
+
+
+def vaultline(args: list[str], cwd: Path, environ: dict[str, str],
+              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTLINE_")}
+    env.update(environ)
+    env["HOME"] = str(cwd)
+    return subprocess.run([VAULTLINE, *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def written(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A project whose secret was put through the CLI (audited: intent, then outcome)."""
+    from tests.factory import make_project, master_key_env
+
+    environ = master_key_env()
+    root = make_project(tmp_path / "p", environ=environ)
+    done = vaultline(["put", "ConnectionStrings:Primary", "--env", "prod"], root, environ,
+                     stdin=SECRET)
+    assert done.returncode == 0, done.stderr
+    return root, environ
+
+
+def test_put_writes_an_intent_then_its_outcome(written: tuple[Path, dict[str, str]]) -> None:
+    root, environ = written
+    rows = [json.loads(r) for r in (root / ".vaultline" / "audit.log").read_text().splitlines()]
+    assert [(r["action"], r["outcome"]) for r in rows] == [("write", "intent"), ("write", "ok")]
+    assert rows[1]["detail"] == {"intent": 1, "version": "1"}
+    assert vaultline(["audit", "verify"], root, environ).returncode == 0
+
+
+def test_damage_is_never_silent(written: tuple[Path, dict[str, str]]) -> None:
+    root, environ = written
+    log = root / ".vaultline" / "audit.log"
+    log.write_bytes(log.read_bytes().splitlines(keepends=True)[0])  # cut the last line
+    first = vaultline(["resolve", "--env", "prod"], root, environ)
+    assert first.returncode == 0
+    warnings = [line for line in first.stderr.splitlines() if "audit log" in line]
+    assert len(warnings) == 1, first.stderr
+    assert warnings[0].startswith("vaultline: warning: the audit log ") and "damaged" in warnings[0]
+    assert SECRET not in first.stderr
+    # Every later command still says so, until the damaged log is archived.
+    again = vaultline(["resolve", "--env", "prod"], root, environ)
+    assert "has been damaged since seq 2" in again.stderr
+    assert vaultline(["audit", "verify"], root, environ).returncode == 1
+    assert vaultline(["audit", "restart", "--reason", "kept as evidence"], root,
+                     environ).returncode == 0
+    clean = vaultline(["resolve", "--env", "prod"], root, environ)
+    assert "warning" not in clean.stderr
+    assert vaultline(["audit", "verify"], root, environ).returncode == 0
+
+
+def test_anchor_and_verify_against_it(written: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    root, environ = written
+    shutil.copytree(root / ".vaultline", tmp_path / "old-copy")  # log, checkpoint and store
+    assert vaultline(["put", "ConnectionStrings:Primary", "--env", "prod"], root, environ,
+                     stdin="second").returncode == 0
+    to = f"file:{tmp_path / 'elsewhere' / 'anchor.json'}"
+    made = vaultline(["audit", "anchor", "--to", to, "--format", "json"], root, environ)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["seq"] == 4
+    ok = vaultline(["audit", "verify", "--anchor", to], root, environ)
+    assert (ok.returncode, ok.stdout.strip()) == (
+        0, "ok: 4 lines, chain and checkpoint intact; reaches the anchor at seq 4")
+    # Roll the whole store directory back to the old copy: only the anchor can tell.
+    shutil.rmtree(root / ".vaultline")
+    shutil.copytree(tmp_path / "old-copy", root / ".vaultline")
+    assert vaultline(["audit", "verify"], root, environ).returncode == 0
+    rolled = vaultline(["audit", "verify", "--anchor", to], root, environ)
+    assert rolled.returncode == 1
+    assert rolled.stdout.startswith("anchor: rolled back: the anchor of ")
+    assert "records seq 4, the log ends at seq 2" in rolled.stdout
+    again = vaultline(["audit", "anchor", "--to", to], root, environ)
+    assert again.returncode == 1 and "the log was rolled back" in again.stderr
+    missing = vaultline(["audit", "verify", "--anchor", f"file:{tmp_path / 'none.json'}"],
+                        root, environ)
+    assert missing.returncode == 1 and missing.stderr.startswith("vaultline: error: no anchor at")

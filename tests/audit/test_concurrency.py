@@ -81,8 +81,43 @@ def test_restart_while_others_append_loses_nothing(
         assert proc.exitcode == 0
     assert log.verify().ok, str(log.verify())
     old = list(AuditLog(archive, hmac_key=None, checkpoint=None).show())
-    assert AuditLog(archive, hmac_key=None, checkpoint=None).verify().ok
+    chain_key = store.derive_key("audit-chain")
+    assert AuditLog(archive, hmac_key=None, checkpoint=None, chain_key=chain_key).verify().ok
     new = [e for e in log.show() if e.action == READ]
     assert 0 < len(old) < 2 * EVENTS
     assert sorted(e.key or "" for e in old + new) == sorted(
         f"w{w}-{i}" for w in range(2) for i in range(EVENTS))
+
+
+def _appender(directory: str, environ: dict[str, str], start: object, stop: object) -> None:
+    with EmbeddedStore.open(Path(directory), environ=environ) as store:
+        log = AuditLog.for_store(store)
+        start.wait()  # type: ignore[attr-defined]
+        for i in range(1000):  # bounded: each verify reads the whole log
+            if stop.is_set():  # type: ignore[attr-defined]
+                break
+            log.record_many([Entry(READ, key=f"k{i}-{j}", value=str(j)) for j in range(3)])
+
+
+def test_verify_reads_a_consistent_snapshot_while_a_writer_appends(
+    store: EmbeddedStore, environ: dict[str, str]
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    start, stop = context.Barrier(2), context.Event()
+    proc = context.Process(target=_appender, args=(str(store.directory), environ, start, stop))
+    proc.start()
+    log = AuditLog.for_store(store)
+    start.wait()
+    try:
+        deadline = time.monotonic() + 30
+        while not log.path.exists() or log.path.stat().st_size == 0:  # the writer is going
+            assert time.monotonic() < deadline, "the writer never got going"
+            time.sleep(0.005)
+        results = [log.verify() for _ in range(20)]
+    finally:
+        stop.set()
+        proc.join(timeout=60)
+    assert proc.exitcode == 0
+    assert [str(r) for r in results if not r.ok] == []
+    assert sum(r.ok for r in results) == 20
+    assert results[-1].lines > results[0].lines, "verify never overlapped a write"

@@ -16,7 +16,7 @@ from vaultline.audit import (
     AuditLog,
     Entry,
 )
-from vaultline.audit.event import GENESIS, line_hash
+from vaultline.audit.event import GENESIS, ValueMac, line_hash
 from vaultline.errors import AuditError
 from vaultline.store import EmbeddedStore
 
@@ -27,7 +27,8 @@ def lines(log: AuditLog) -> list[dict[str, object]]:
     return [json.loads(raw) for raw in log.path.read_bytes().splitlines()]
 
 
-def test_record_appends_a_chained_versioned_line(log: AuditLog, clock: FakeClock) -> None:
+def test_record_appends_a_chained_versioned_line(log: AuditLog, clock: FakeClock,
+                                                 store: EmbeddedStore) -> None:
     first = log.record(WRITE, env="prod", key="ConnectionStrings:Primary",
                        reference="local:app/prod/ConnectionStrings/Primary", value=SECRET,
                        detail={"version": 1})
@@ -36,9 +37,12 @@ def test_record_appends_a_chained_versioned_line(log: AuditLog, clock: FakeClock
                         actor="approle:ci")
     rows = lines(log)
     assert [r["seq"] for r in rows] == [1, 2]
-    assert rows[0]["v"] == 1 and rows[0]["prev"] == GENESIS
+    assert rows[0]["v"] == 2 and rows[0]["prev"] == GENESIS
     assert rows[1]["prev"] == rows[0]["hash"] == first.hash
-    assert rows[1]["hash"] == line_hash(rows[1]) == second.hash
+    chain = ValueMac(store.derive_key("audit-chain"))
+    assert rows[1]["hash"] == line_hash(rows[1], chain) == second.hash
+    with pytest.raises(AuditError, match="master key"):
+        line_hash(rows[1])  # a keyed line cannot be checked, or forged, without the key
     assert rows[0]["time"] == "2026-01-01T00:00:00.000000Z"
     assert rows[0]["actor"] == log.actor and "@" in log.actor
     assert rows[1]["actor"] == "approle:ci"
@@ -185,32 +189,32 @@ def test_restart_archives_and_starts_a_valid_chain(log: AuditLog, clock: FakeClo
         log.restart("  ")
 
 
+@pytest.mark.parametrize("keyed", [True, False], ids=["keyed", "unkeyed"])
 @pytest.mark.parametrize("text", ["plain", "quo\"te", "back\\slash", "ünïcødé ☃", "ctl\x00\x1f\t\n",
                                   "\u2028line", "emoji 🎉", ""])
-def test_encode_lines_is_byte_equal_to_canonical(text: str) -> None:
-    from vaultline.audit.event import ValueMac, canonical, encode_lines
+def test_encode_lines_is_byte_equal_to_canonical(text: str, keyed: bool) -> None:
+    from vaultline.audit.event import canonical, encode_lines
 
     mac = ValueMac(b"k" * 32)
+    chain = ValueMac(b"c" * 32) if keyed else None
     for detail, value in ((None, None), ({"b": text, "a": [1, None, True]}, text)):
         entry = Entry(READ, text or None, text, None, "ok", value, text or None, detail)
         (line,), seq, digest = encode_lines([entry], seq=6, prev="0" * 64,
                                             time="2026-11-24T00:00:00.000000Z",
-                                            actor="me@host", mac=mac)
-        body = {"v": 1, "seq": 7, "time": "2026-11-24T00:00:00.000000Z",
+                                            actor="me@host", mac=mac, chain=chain)
+        body = {"v": 2 if keyed else 1, "seq": 7, "time": "2026-11-24T00:00:00.000000Z",
                 "actor": text or "me@host", "action": "read", "env": text or None,
                 "key": text, "reference": None, "outcome": "ok",
                 "value_hmac": None if value is None else mac(value),
                 "detail": detail and dict(sorted(detail.items())), "prev": "0" * 64}
         assert line == canonical(body)[:-1] + f',"hash":"{digest}"}}\n'.encode()
-        assert seq == 7 and digest == line_hash(body)
+        assert seq == 7 and digest == line_hash(body, chain)
 
 
 @pytest.mark.parametrize("key", [b"", b"k" * 32, b"\xff" * 64, b"long" * 40])
 @pytest.mark.parametrize("value", ["", "postgres://app:s3cret@db/app", "ünï", b"\x00\xff"])
 def test_value_mac_is_hmac_sha256(key: bytes, value: str | bytes) -> None:
     import hmac
-
-    from vaultline.audit.event import ValueMac
 
     data = value.encode() if isinstance(value, str) else value
     mac = ValueMac(key)

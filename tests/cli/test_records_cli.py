@@ -35,7 +35,7 @@ def test_no_path_command_reaches_internal_records(cli: Cli) -> None:
     for args, stdin in ((("put", ref), FORGED), (("get", ref), None),
                         (("versions", ref), None), (("rm", ref), None),
                         (("rm", ref, "--destroy"), None), (("undelete", ref), None),
-                        (("rollback", ref, "1"), None), (("ls", "_vaultline"), None)):
+                        (("rollback", ref, "--to", "1"), None), (("ls", "_vaultline"), None)):
         assert _refused(cli(*args, stdin=stdin)), args
     for path in TRICKS:  # every spelling of the namespace, for the forging write and a read
         assert _refused(cli("put", f"local:{path}", stdin=FORGED)), path
@@ -81,16 +81,17 @@ def test_rollback_and_every_store_command_audited(cli: Cli) -> None:
     ref = "local:nexus-engine/dev/Api/Key"
     assert cli("put", ref, stdin="one").returncode == 0
     assert cli("put", ref, stdin="two").returncode == 0
-    rolled = cli("rollback", ref, "1")
+    rolled = cli("rollback", ref, "--to", "1")
     assert rolled.returncode == 0, rolled.stderr
-    assert rolled.stdout.strip() == f"{ref}: version 3 (the value of version 1)"
+    assert rolled.stdout.strip() == f"{ref}: rolled back to version 1 (current: 3)"
     assert cli("get", ref).stdout == "one\n"
     assert cli("rm", ref).returncode == 0
     assert cli("undelete", ref).returncode == 0
     events = [json.loads(line) for line in
               (cli.root / ".vaultline" / "audit.log").read_text().splitlines()]
-    assert [(e["action"], e["outcome"]) for e in events if e["reference"] == ref] == [
-        ("write", "ok"), ("write", "ok"), ("rollback", "ok"), ("reveal", "ok"),
+    assert [(e["action"], e["outcome"]) for e in events
+            if e["reference"] == ref and e["outcome"] != "intent"] == [
+        ("write", "ok"), ("write", "ok"), ("write", "ok"), ("reveal", "ok"),
         ("delete", "ok"), ("undelete", "ok")]
     assert "one" not in json.dumps(events) and "two" not in json.dumps(events)
 

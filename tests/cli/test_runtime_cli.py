@@ -162,4 +162,4 @@ def test_canary_never_leaks(cli: Cli, tmp_path: Path) -> None:
                 assert b"s3cret-canary" not in path.read_bytes(), path
     audit_lines = (cli.root / ".vaultline" / "audit.log").read_text().splitlines()
     assert len(audit_lines) > 10
-    assert all(json.loads(line)["v"] == 1 for line in audit_lines)
+    assert all(json.loads(line)["v"] == 2 for line in audit_lines)

@@ -38,18 +38,18 @@ def policy_from(tmp_path: Path, text: str) -> RotationPolicy:
 
 
 @pytest.mark.parametrize(("key_class", "env", "age", "state"), [
-    ("signing", "prod", timedelta(days=89), Due.OK),        # seed 002: prod signing 90 days
+    ("signing", "prod", timedelta(days=89), Due.OK),        # prod signing 90 days
     ("signing", "prod", timedelta(days=90), Due.DUE),
     ("signing", "prod", timedelta(days=96), Due.DUE),       # overdue after 90 + 7 (min(9d, 7d))
     ("signing", "prod", timedelta(days=97), Due.OVERDUE),
     ("signing", "dev", timedelta(days=30), Due.DUE),        # non-prod rotates more often
     ("signing", None, timedelta(days=29), Due.OK),
-    ("encryption", "prod", timedelta(days=364), Due.OK),    # seed 002: encryption annually
+    ("encryption", "prod", timedelta(days=364), Due.OK),    # encryption annually
     ("encryption", "prod", timedelta(days=366), Due.DUE),
     ("encryption", "prod", timedelta(days=400), Due.OVERDUE),
     ("encryption", "dev", timedelta(days=1000), Due.NO_POLICY),
     ("api-key", "prod", timedelta(days=91), Due.DUE),       # quarterly
-    ("jwt", "prod", timedelta(hours=23), Due.OK),           # seed 004: daily JWT keys
+    ("jwt", "prod", timedelta(hours=23), Due.OK),           # daily JWT keys
     ("jwt", "prod", timedelta(hours=25), Due.DUE),
     ("jwt", "prod", timedelta(hours=30), Due.OVERDUE),
 ])

@@ -80,3 +80,35 @@ def test_from_bundle() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "v=%s", (SECRET,), None)
     assert RedactingFilter.from_bundle(Bundle()).filter(record)
     assert record.getMessage() == "v=********"
+
+
+def test_repr_forms_in_arguments_and_tracebacks(logged: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, out = logged
+    quoted = "it's-" + SECRET + "\\path"
+    handler = logger.handlers[0]
+    handler.filters = [RedactingFilter([quoted])]
+    logger.info("config %r", {"k": quoted})
+    logger.info("as repr %r", quoted)
+    try:
+        {}[quoted]
+    except KeyError:
+        logger.exception("lookup failed")
+    assert SECRET not in out.getvalue()
+    assert out.getvalue().count("********") == 3
+
+
+def test_extra_fields(logged: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, out = logged
+    handler = logger.handlers[0]
+    handler.setFormatter(logging.Formatter("%(message)s %(token)s %(ctx)s %(pin)s %(n)d"))
+    logger.info("call", extra={"token": SECRET, "ctx": {"auth": f"Bearer {SECRET}"},
+                               "pin": _Shows(SECRET), "n": 5})
+    assert out.getvalue() == "call ******** {'auth': 'Bearer ********'} ******** 5\n"
+
+
+class _Shows:
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text

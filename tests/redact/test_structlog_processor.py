@@ -51,3 +51,16 @@ def test_rendered_output() -> None:
     renderer = structlog.processors.JSONRenderer()
     line = renderer(None, "info", processor(None, "info", {"event": "x", "token": SECRET}))
     assert SECRET not in str(line)
+
+
+def test_non_string_values_are_masked() -> None:
+    class Credentials:
+        def __repr__(self) -> str:
+            return f"Credentials(password={SECRET!r})"
+
+    pin = 90817263
+    processor = RedactingProcessor([SECRET, str(pin)])
+    out = processor(None, "info", {"event": "x", "creds": Credentials(), "pin": pin,
+                                   "error": ValueError(SECRET), "ok": True, "n": 3})
+    assert out == {"event": "x", "creds": "Credentials(password='********')", "pin": "********",
+                   "error": "********", "ok": True, "n": 3}

@@ -1,10 +1,15 @@
-"""The tamper-evident audit log: ``.vaultline/audit.log``, one hash-chained JSON line per event.
+"""The tamper-evident audit log: ``.vaultline/audit.log``, one keyed-chain JSON line per event.
 
     log = AuditLog.for_store(store)
     log.record(READ, env="prod", key="ConnectionStrings:Primary",
                reference="local:nexus-engine/prod/ConnectionStrings/Primary", value=secret)
     log.record_many([Entry(READ, env="prod", key=k, value=v) for k, v in resolved])
-    log.verify()   # VerifyResult: ok, lines, bad_line, reason
+    with log.recording(WRITE, key=k, reference=f"local:{path}", value=v) as detail:
+        detail["version"] = store.put(path, v)      # intent line before, outcome after
+    log.verify()   # VerifyResult: ok, lines, bad_line, reason, crash_tail, ...
+
+The threat model (what is detected locally, what needs an anchor) is in
+docs/design/threat-model.md.
 """
 
 import importlib
@@ -20,6 +25,7 @@ from vaultline.audit.event import (
     DENY,
     DESTROY,
     FAILED,
+    INTENT,
     KEY_CREATE,
     KEY_DECRYPT,
     KEY_DESTROY,
@@ -39,7 +45,6 @@ from vaultline.audit.event import (
     OVERRIDE_SET,
     READ,
     REVEAL,
-    ROLLBACK,
     ROTATE,
     UNDELETE,
     WRITE,
@@ -69,11 +74,12 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 __all__ = [
-    "ACTIONS", "AUDIT_BREAK", "AUDIT_RESTART", "DELETE", "DENIED", "DENY", "DESTROY", "FAILED", "KEY_CREATE",
+    "ACTIONS", "AUDIT_BREAK", "AUDIT_RESTART", "DELETE", "DENIED", "DENY", "DESTROY", "FAILED",
+    "INTENT", "KEY_CREATE",
     "KEY_DECRYPT", "KEY_DESTROY", "KEY_ENCRYPT", "KEY_PROMOTE", "KEY_RETIRE", "KEY_REWRAP",
     "KEY_ROTATE", "KEY_SIGN", "OK", "OUTCOMES", "OVERRIDE_APPLY", "OVERRIDE_APPROVE",
     "OVERRIDE_EXPIRE", "OVERRIDE_REQUEST", "OVERRIDE_REVOKE", "OVERRIDE_SET", "READ", "REVEAL",
-    "ROLLBACK", "ROTATE", "UNDELETE", "WRITE",
+    "ROTATE", "UNDELETE", "WRITE",
     "AuditEvent", "AuditLog", "Checkpoint", "Entry", "EventFilter", "Finding", "Report",
     "ReportSettings", "StoreCheckpoint", "Tip", "VerifyResult", "default_actor",
     "parse_duration", "parse_since",

@@ -1,16 +1,23 @@
 """One audit event: its fields, its action vocabulary, and how its hash is computed.
 
-On disk an event is one JSON line (format version ``v`` = 1)::
+On disk an event is one JSON line (format version ``v`` = 2)::
 
-    {"v":1,"seq":7,"time":"2026-01-02T03:04:05.000006Z","actor":"ana@build-7",
+    {"v":2,"seq":7,"time":"2026-01-02T03:04:05.000006Z","actor":"ana@build-7",
      "action":"read","env":"prod","key":"ConnectionStrings:Primary",
      "reference":"local:nexus-engine/prod/ConnectionStrings/Primary","outcome":"ok",
      "value_hmac":"9f2c…","detail":null,"prev":"<hash of line 6>","hash":"<this line's hash>"}
 
-``hash`` is SHA-256 over the canonical JSON of every other field, ``prev`` included, so
-each line commits to the whole log before it. Canonical: the fields in the order above,
-``detail``'s keys sorted, no spaces, UTF-8 — which is exactly the line as written up to
-``,"hash"``, so writing an event costs one serialization.
+``hash`` is HMAC-SHA256, under a chain key derived from the store's master key, over the
+canonical JSON of every other field, ``prev`` included: each line commits to the whole log
+before it, and a line written without the master key is detected on its own, wherever it
+is. Canonical: the fields in the order above, ``detail``'s keys sorted, no spaces, UTF-8 —
+which is exactly the line as written up to ``,"hash"``, so writing an event costs one
+serialization.
+
+Version 1 lines are the same but unkeyed (``hash`` is plain SHA-256). A log kept without an
+embedded store (no master key) is written in version 1; in a store's log, version 1 lines
+are accepted only as the prefix written before the keyed chain began (the first version 2
+line chains onto them), never after a keyed line.
 
 ``value_hmac`` is HMAC-SHA256 of the value under a key derived from the store's master key:
 equal values give equal HMACs (a secret copied between environments shows up) while the
@@ -25,11 +32,15 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vaultline.errors import AuditError
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from _hashlib import HASH
+
+FORMAT_VERSION = 2  # keyed: ``hash`` is an HMAC under the chain key
+UNKEYED_VERSION = 1  # ``hash`` is SHA-256: logs without a master key, and older logs
 # ``prev`` of the first line: no line came before it.
 GENESIS = "0" * 64
 
@@ -43,7 +54,6 @@ DESTROY = "destroy"
 REVEAL = "reveal"  # a value shown to a person (``get --reveal``, ``explain --show``)
 DENY = "deny"  # an access refused before it reached a provider (policy, protection)
 ROTATE = "rotate"  # a stored secret rotated (generated password, API key, database role)
-ROLLBACK = "rollback"  # an older version's value written again as the newest
 # Break-glass overrides
 OVERRIDE_SET = "override.set"
 OVERRIDE_REQUEST = "override.request"  # asked for in a protected environment; pending
@@ -67,7 +77,7 @@ AUDIT_BREAK = "audit.break"
 AUDIT_RESTART = "audit.restart"
 
 ACTIONS: frozenset[str] = frozenset({
-    READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE, ROLLBACK,
+    READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE,
     OVERRIDE_SET, OVERRIDE_REQUEST, OVERRIDE_APPROVE, OVERRIDE_APPLY, OVERRIDE_EXPIRE, OVERRIDE_REVOKE,
     KEY_CREATE, KEY_ROTATE, KEY_PROMOTE, KEY_RETIRE, KEY_DESTROY, KEY_REWRAP,
     KEY_SIGN, KEY_ENCRYPT, KEY_DECRYPT, AUDIT_BREAK, AUDIT_RESTART,
@@ -79,7 +89,9 @@ READ_ACTIONS: frozenset[str] = frozenset({READ, REVEAL})
 OK = "ok"
 DENIED = "denied"  # refused: not allowed (policy, permission, protected environment)
 FAILED = "failed"  # attempted, but it did not work (not found, provider down)
-OUTCOMES: frozenset[str] = frozenset({OK, DENIED, FAILED})
+# Written before a store change commits; the line with the outcome names it in ``detail``.
+INTENT = "intent"
+OUTCOMES: frozenset[str] = frozenset({OK, DENIED, FAILED, INTENT})
 
 # New actions may be added by other parts without touching this module, but they must look
 # like the vocabulary above so ``--action override`` style prefix filters keep working.
@@ -101,18 +113,22 @@ _string = json.encoder.encode_basestring  # the C encoder that _ENCODER uses for
 
 
 def encode_lines(entries: Iterable[Entry], *, seq: int, prev: str, time: str, actor: str,
-                 mac: ValueMac | None) -> tuple[list[bytes], int, str]:
+                 mac: ValueMac | None, chain: ValueMac | None) -> tuple[list[bytes], int, str]:
     """The lines of ``entries`` chained after the line ``(seq, prev)``, and the new tip.
 
     Each line is ``canonical()`` of its fields written out directly, then ``,"hash":...``.
     Resolving an environment audits every read, so this loop runs once per secret: the
-    fields a batch shares are encoded once, and a line is one f-string and one SHA-256.
+    fields a batch shares are encoded once, and a line is one f-string and one pre-keyed
+    HMAC (``chain``; plain SHA-256 and version 1 without one).
     A test holds the bytes equal to ``canonical()``, which ``verify`` uses, so writer and
     checker never share a bug. ``prev`` and the digests are hex and need no escaping.
     """
     lines: list[bytes] = []
     shared: dict[tuple[str | None, str, str | None], str] = {}
     sha256 = hashlib.sha256
+    version = UNKEYED_VERSION if chain is None else FORMAT_VERSION
+    # ValueMac.digest, inlined: copying the keyed pads is the whole cost of the key here.
+    inner, outer = (None, None) if chain is None else (chain._inner.copy, chain._outer.copy)
     for action, env, key, reference, outcome, value, who, detail in entries:
         seq += 1
         header = shared.get((who, action, env))
@@ -122,7 +138,7 @@ def encode_lines(entries: Iterable[Entry], *, seq: int, prev: str, time: str, ac
                 f'"action":{_string(action)},"env":{"null" if env is None else _string(env)}')
         value_hmac = "null" if value is None or mac is None else f'"{mac(value)}"'
         body = (
-            f'{{"v":{FORMAT_VERSION:d},"seq":{seq:d},{header},'
+            f'{{"v":{version:d},"seq":{seq:d},{header},'
             f'"key":{"null" if key is None else _string(key)},'
             f'"reference":{"null" if reference is None else _string(reference)},'
             f'"outcome":{_string(outcome)},'
@@ -131,14 +147,26 @@ def encode_lines(entries: Iterable[Entry], *, seq: int, prev: str, time: str, ac
             f'{"null" if detail is None else _ENCODER.encode(normal_detail(action, key, detail))},'
             f'"prev":"{prev}"'
         ).encode()
-        prev = sha256(body + b"}").hexdigest()
+        if inner is None or outer is None:
+            prev = sha256(body + b"}").hexdigest()
+        else:
+            keyed = inner()
+            keyed.update(body + b"}")
+            sealed = outer()
+            sealed.update(keyed.digest())
+            prev = sealed.hexdigest()
         lines.append(b'%s,"hash":"%s"}\n' % (body, prev.encode()))
     return lines, seq, prev
 
 
-def line_hash(body: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of an event without its ``hash`` field."""
-    return hashlib.sha256(canonical(body)).hexdigest()
+def line_hash(body: Mapping[str, Any], chain: ValueMac | None = None) -> str:
+    """The ``hash`` of an event without its ``hash`` field: SHA-256 of its canonical JSON
+    for version 1, HMAC under ``chain`` for version 2 (``AuditError`` without the key)."""
+    if body["v"] == UNKEYED_VERSION:
+        return hashlib.sha256(canonical(body)).hexdigest()
+    if chain is None:
+        raise AuditError("a keyed audit line can only be checked with the master key")
+    return chain.digest(canonical(body)).hexdigest()
 
 
 def format_time(moment: datetime) -> str:
@@ -176,11 +204,16 @@ class ValueMac:
         return "ValueMac(<key hidden>)"
 
     def __call__(self, value: str | bytes) -> str:
+        return self.digest(value.encode("utf-8") if isinstance(value, str) else value
+                           ).hexdigest()
+
+    def digest(self, data: bytes) -> HASH:
+        """The finished HMAC of ``data`` as a hash object (``.hexdigest()``, ``.digest()``)."""
         inner = self._inner.copy()
-        inner.update(value.encode("utf-8") if isinstance(value, str) else value)
+        inner.update(data)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return outer.hexdigest()
+        return outer
 
 
 def normal_detail(action: str, key: str | None, detail: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The append-only audit log: one JSON line per event, hash-chained, safe across processes.
+"""The append-only audit log: one JSON line per event, in a keyed chain, safe across processes.
 
 An append takes an exclusive ``flock`` on the log file, reads only the last line (seeking
 from the end) to continue the chain, writes every new line with one ``write`` on an
@@ -6,44 +6,67 @@ from the end) to continue the chain, writes every new line with one ``write`` on
 audits every read, and an event lost to a power cut shows up as a checkpoint mismatch
 rather than silently.
 
-If a writer finds the log's tail does not match the checkpoint (lines cut or rewritten, the
-checkpoint edited, a half-written line), it does not refuse to work — that would lock users
-out of their secrets over a damaged log — but it first appends an ``audit.break`` event
-saying what it found, so the damage can never be hidden by later appends: ``verify``
-fails at that line from then on.
+A writer killed between its write and the checkpoint leaves valid keyed lines past the
+checkpoint: a *crash tail*, one append's batch (one timestamp). Only a holder of the
+master key can write such lines, so the next writer checks their MACs and adopts them;
+``verify`` reports them, not a break. More than one batch past the checkpoint is not a
+crash but an old checkpoint put back.
+
+If a writer finds the log's tail does not match the checkpoint otherwise (lines cut or
+rewritten, the checkpoint edited or removed, a half-written line), it does not refuse to
+work — that would lock users out of their secrets over a damaged log — but it first
+appends an ``audit.break`` event saying what it found, marks the checkpoint damaged, and
+warns (:class:`~vaultline.errors.AuditDamageWarning`, one line on the CLI's stderr). Every
+later command warns too, until ``audit restart`` archives the damaged log: ``verify``
+fails at the break line from then on.
+
+The log is cut into segments by size: when ``audit.log`` passes ``segment_size`` it is
+renamed ``audit.<n>.log`` (``audit.1.log`` the oldest) and the chain goes on in a new
+``audit.log``; ``verify``, ``show`` and ``report`` read every segment in order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from vaultline._files import open_private
 from vaultline.audit.checkpoint import Checkpoint, StoreCheckpoint, Tip
 from vaultline.audit.event import (
     AUDIT_BREAK,
     AUDIT_RESTART,
+    DENIED,
+    FAILED,
+    FORMAT_VERSION,
     GENESIS,
+    INTENT,
     OK,
     AuditEvent,
     Entry,
     ValueMac,
     encode_lines,
     format_time,
+    line_hash,
 )
-from vaultline.errors import AuditError
+from vaultline.errors import AuditDamageWarning, AuditError, PermissionDeniedError
 
 if TYPE_CHECKING:
+    from vaultline.audit.anchor import Anchor
     from vaultline.audit.report import Report, ReportSettings
     from vaultline.audit.verify import VerifyResult
-    from vaultline.store.embedded import EmbeddedStore
+    from vaultline.store.embedded import EmbeddedStore, VersionInfo
 
 LOG_NAME = "audit.log"
+DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024
 _TAIL_CHUNK = 8192
 
 
@@ -62,6 +85,36 @@ def default_actor() -> str:
     return f"{user}@{os.uname().nodename}"
 
 
+def _segment_name(path: Path, number: int) -> str:
+    return f"{path.name.removesuffix('.log')}.{number}.log"
+
+
+def sealed_segments(path: Path) -> list[Path]:
+    """The full segments before ``path`` (``audit.1.log``, ``audit.2.log``, ...), oldest first."""
+    try:
+        names = os.listdir(path.parent)
+    except FileNotFoundError:
+        return []
+    pattern = re.compile(re.escape(path.name.removesuffix(".log")) + r"\.(\d+)\.log")
+    numbered = sorted((int(m.group(1)), n) for n in names if (m := pattern.fullmatch(n)))
+    return [path.with_name(n) for _, n in numbered]
+
+
+class Snapshot(NamedTuple):
+    """What ``verify`` reads, taken in one moment under the writers' lock: every segment's
+    open descriptor and size then, the checkpoint then (or why it could not be read), and
+    the store's versions then. Appends after it are not looked at."""
+
+    parts: list[tuple[str, int, int]]  # (file name, descriptor, size)
+    tip: Tip | None
+    checkpoint_error: str | None
+    writes: Sequence[VersionInfo] | None
+
+    def close(self) -> None:
+        for _, fd, _ in self.parts:
+            os.close(fd)
+
+
 class AuditLog:
     def __init__(
         self,
@@ -69,27 +122,37 @@ class AuditLog:
         *,
         hmac_key: bytes | None,
         checkpoint: Checkpoint | None,
+        chain_key: bytes | None = None,
         clock: Callable[[], datetime] | None = None,
+        segment_size: int = DEFAULT_SEGMENT_SIZE,
     ) -> None:
         self.path = path
         self._hmac_key = hmac_key
+        self._chain = None if chain_key is None else ValueMac(chain_key)
         self._checkpoint = checkpoint
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._segment_size = segment_size
         self._actor: str | None = None
+        self._warned = False
+        # Called with the seq before and the tip after each append (automatic anchoring).
+        self.after_append: Callable[[int, Tip], None] | None = None
         # flock locks belong to open file descriptions, so threads of one process would
         # serialize anyway; this lock also keeps the store connection single-user here.
         self._thread_lock = threading.Lock()
 
     @classmethod
     def for_store(
-        cls, store: EmbeddedStore, *, clock: Callable[[], datetime] | None = None
+        cls, store: EmbeddedStore, *, clock: Callable[[], datetime] | None = None,
+        segment_size: int = DEFAULT_SEGMENT_SIZE,
     ) -> AuditLog:
         """The log of an embedded store: ``<store dir>/audit.log``, keys from its master key."""
         return cls(
             store.directory / LOG_NAME,
             hmac_key=store.derive_key("audit-hmac"),
             checkpoint=StoreCheckpoint(store, store.derive_key("audit-checkpoint")),
+            chain_key=store.derive_key("audit-chain"),
             clock=clock,
+            segment_size=segment_size,
         )
 
     def __repr__(self) -> str:
@@ -100,6 +163,10 @@ class AuditLog:
         if self._actor is None:
             self._actor = default_actor()
         return self._actor
+
+    def files(self) -> list[Path]:
+        """Every segment of the log, oldest first; the active ``audit.log`` last."""
+        return [*sealed_segments(self.path), self.path]
 
     # -- writing --------------------------------------------------------------------------
 
@@ -130,6 +197,44 @@ class AuditLog:
         if pending:
             self._append(pending)
 
+    @contextlib.contextmanager
+    def recording(
+        self,
+        action: str,
+        *,
+        env: str | None = None,
+        key: str | None = None,
+        reference: str | None = None,
+        value: str | bytes | None = None,
+        actor: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Audit a change to a store: an ``intent`` line before it, the outcome after.
+
+        The body makes the change and fills the yielded dict with what ``detail`` should
+        say (``version`` for a write: ``verify`` matches it against the store's versions).
+        A process killed in between leaves the intent, so a durable write is never
+        unaudited; ``verify`` lists intents without an outcome.
+
+            with log.recording(WRITE, key=key, reference=f"local:{path}", value=v) as detail:
+                detail["version"] = store.put(path, v)
+        """
+        intent = self.record(action, env=env, key=key, reference=reference, outcome=INTENT,
+                             actor=actor)
+        detail: dict[str, Any] = {}
+        try:
+            yield detail
+        except PermissionDeniedError:
+            self.record(action, env=env, key=key, reference=reference, outcome=DENIED,
+                        actor=actor, detail={"intent": intent.seq})
+            raise
+        except BaseException as exc:
+            self.record(action, env=env, key=key, reference=reference, outcome=FAILED,
+                        actor=actor, detail={"intent": intent.seq,
+                                             "reason": type(exc).__name__})
+            raise
+        self.record(action, env=env, key=key, reference=reference, value=value, actor=actor,
+                    detail={**detail, "intent": intent.seq})
+
     def _append(self, pending: list[Entry]) -> list[bytes]:
         """Chain ``pending`` onto the log's tip and write them; returns the lines written.
 
@@ -138,11 +243,14 @@ class AuditLog:
         """
         mac = None if self._hmac_key is None else ValueMac(self._hmac_key)
         with self._thread_lock, self._locked() as fd:
-            tip, breaks = self._resume(fd)
+            tip, breaks, damaged = self._resume(fd)
+            before = tip.seq
+            if breaks and damaged is None:
+                damaged = tip.seq + 1  # the break line about to be written
             stamp = format_time(self._clock())
-            lines: list[bytes] = []
             lines, seq, prev = encode_lines([*breaks, *pending], seq=tip.seq, prev=tip.hash,
-                                            time=stamp, actor=self.actor, mac=mac)
+                                            time=stamp, actor=self.actor, mac=mac,
+                                            chain=self._chain)
             data = b"".join(lines)
             try:
                 written = os.write(fd, data)
@@ -151,17 +259,59 @@ class AuditLog:
             if written != len(data):
                 raise AuditError(f"short write to {self.path} ({written} of {len(data)} bytes); "
                                  "run 'vaultline audit verify'")
+            head = Tip(seq, prev, damaged)
             if self._checkpoint is not None:
-                self._checkpoint.save(Tip(seq, prev))
+                self._checkpoint.save(head)
+            if os.fstat(fd).st_size >= self._segment_size:
+                self._seal()
+        if damaged is not None:
+            self._warn(breaks, damaged)
+        if self.after_append is not None:
+            self.after_append(before, head)
         return lines[len(breaks):]
+
+    def _warn(self, breaks: list[Entry], damaged: int) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        if breaks:
+            why = (breaks[0].detail or {}).get("reason", "")
+            message = (f"the audit log {self.path} is damaged ({why}); recorded as "
+                       f"audit.break at seq {damaged}; run 'vaultline audit verify'")
+        else:
+            message = (f"the audit log {self.path} has been damaged since seq {damaged}; "
+                       "run 'vaultline audit verify', keep the log as evidence, then "
+                       "'vaultline audit restart'")
+        warnings.warn(message, AuditDamageWarning, stacklevel=4)
+
+    def _seal(self) -> None:
+        """Rename the full ``audit.log`` to the next ``audit.<n>.log`` (under the lock);
+        the next append creates a new one, and writers queued on the old file follow the
+        name (see _FileLock)."""
+        number = len(sealed_segments(self.path)) + 1
+        os.rename(self.path, self.path.with_name(_segment_name(self.path, number)))
 
     def _locked(self) -> _FileLock:
         return _FileLock(self.path)
 
-    def _resume(self, fd: int) -> tuple[Tip, list[Entry]]:
-        """The tip to chain from, and an ``audit.break`` entry if the log is damaged."""
+    def _last_tail(self, fd: int) -> tuple[Tip | None, str | None, int]:
+        """The active log's last line, or the last sealed segment's when it is empty."""
         size = os.fstat(fd).st_size
-        tail, problem = _read_tail(fd, size)
+        if size:
+            return (*_read_tail(fd, size), size)
+        sealed = sealed_segments(self.path)
+        if not sealed:
+            return None, None, 0
+        other = os.open(sealed[-1], os.O_RDONLY)
+        try:
+            return (*_read_tail(other, os.fstat(other).st_size), 0)
+        finally:
+            os.close(other)
+
+    def _resume(self, fd: int) -> tuple[Tip, list[Entry], int | None]:
+        """The tip to chain from, an ``audit.break`` entry if the log is damaged, and the
+        seq since which it is damaged."""
+        tail, problem, size = self._last_tail(fd)
         if problem == "partial":
             # Finish the half-written line so the next events start on a line of their own.
             os.write(fd, b"\n")
@@ -177,31 +327,76 @@ class AuditLog:
                     reasons.append(f"no checkpoint in the store, but the log ends at seq {tail.seq}")
                 elif recorded is not None and tail is None and problem is None:
                     reasons.append(f"the checkpoint is at seq {recorded.seq}, the log is empty")
-                elif recorded is not None and tail is not None and tail != recorded:
+                elif (recorded is not None and tail is not None
+                      and not tail.same_line(recorded)
+                      and not (tail.seq > recorded.seq and self._crash_tail(fd, size, recorded))):
                     other = " with another hash" if tail.seq == recorded.seq else ""
                     reasons.append(f"the checkpoint is at seq {recorded.seq}, the log ends at "
                                    f"seq {tail.seq}{other}")
         if problem is not None:
             reasons.append(f"the last line of the log is {problem}")
+        damaged = recorded.damaged if recorded is not None else None
         start = tail or recorded or Tip(0, GENESIS)
         if not reasons:
-            return start, []
+            return Tip(start.seq, start.hash), [], damaged
         detail = {"reason": "; ".join(reasons),
                   "checkpoint_seq": recorded.seq if recorded else None,
                   "log_seq": tail.seq if tail else None}
-        return start, [Entry(AUDIT_BREAK, outcome=OK, detail=detail)]
+        return Tip(start.seq, start.hash), [Entry(AUDIT_BREAK, outcome=OK, detail=detail)], damaged
+
+    def _crash_tail(self, fd: int, size: int, recorded: Tip) -> bool:
+        """Whether the lines after ``recorded`` are keyed lines chained onto it: written by
+        a holder of the master key that stopped before moving the checkpoint."""
+        if self._chain is None or size == 0:
+            return False
+        chunk = _TAIL_CHUNK
+        while True:
+            start = max(0, size - chunk)
+            rows = os.pread(fd, size - start, start).split(b"\n")[:-1]
+            if start > 0:
+                rows = rows[1:]  # the first piece may begin mid-line
+            parsed: list[dict[str, Any]] = []
+            found = False
+            for raw in reversed(rows):
+                try:
+                    data = json.loads(raw)
+                    seq = int(data["seq"])
+                except (ValueError, KeyError, TypeError):
+                    return False
+                if seq <= recorded.seq:
+                    found = seq == recorded.seq and data.get("hash") == recorded.hash
+                    if not found:
+                        return False
+                    break
+                parsed.append(data)
+            if found or start == 0:
+                break
+            chunk *= 4
+        prev, seq = recorded.hash, recorded.seq
+        stamp = parsed[-1].get("time") if parsed else None
+        for data in reversed(parsed):
+            try:
+                if (data["v"] != FORMAT_VERSION or data["seq"] != seq + 1
+                        or data["time"] != stamp  # one append: one batch, one timestamp
+                        or data["prev"] != prev or line_hash(data, self._chain) != data["hash"]):
+                    return False
+            except (KeyError, TypeError, AuditError):
+                return False
+            prev, seq = data["hash"], seq + 1
+        return bool(parsed)
 
     def restart(self, reason: str, *, actor: str | None = None) -> Path:
         """Archive the log as ``audit.<time>.log`` and start a new chain; returns the archive.
 
-        For a damaged log (after keeping it as evidence) or a large one. The new log's first
-        line (``audit.restart``) names the archive and the tip found in it, and the checkpoint
-        moves to the new log; the archive can still be checked with ``verify_log(path, None)``.
+        For a damaged log (after keeping it as evidence). Sealed segments are archived with
+        it (``audit.<time>.<n>.log``). The new log's first line (``audit.restart``) names
+        the archive and the tip found in it, and the checkpoint moves to the new log,
+        no longer marked damaged.
         """
         if not reason.strip():
             raise AuditError("an audit log restart needs a reason")
         with self._thread_lock, self._locked() as fd:
-            tail, problem = _read_tail(fd, os.fstat(fd).st_size)
+            tail, problem, _ = self._last_tail(fd)
             recorded: Tip | None = None
             if self._checkpoint is not None:
                 try:
@@ -210,15 +405,18 @@ class AuditLog:
                     recorded = None
             moment = self._clock()
             stamp = format_time(moment)
-            archive = self.path.with_name(f"audit.{stamp.replace(':', '').replace('-', '')}.log")
+            label = stamp.replace(":", "").replace("-", "")
+            archive = self.path.with_name(f"audit.{label}.log")
             detail = {"reason": reason, "archived_as": archive.name,
                       "previous_seq": tail.seq if tail else None,
                       "previous_hash": tail.hash if tail else None,
                       "previous_problem": problem,
-                      "checkpoint_seq": recorded.seq if recorded else None}
+                      "checkpoint_seq": recorded.seq if recorded else None,
+                      # Store versions older than this were audited in the archive.
+                      "store_time": datetime.now(UTC).isoformat(timespec="microseconds")}
             (line,), _, hashed = encode_lines([Entry(AUDIT_RESTART, actor=actor, detail=detail)],
                                               seq=0, prev=GENESIS, time=stamp,
-                                              actor=self.actor, mac=None)
+                                              actor=self.actor, mac=None, chain=self._chain)
             # The new log is written and locked under a temporary name, then renamed over
             # the old one: the path never goes missing, and writers queued on the old file
             # follow the name (see _FileLock) and wait for this lock on the new one.
@@ -229,6 +427,8 @@ class AuditLog:
                 os.write(fresh, line)
                 try:
                     os.link(self.path, archive)
+                    for number, segment in enumerate(sealed_segments(self.path), 1):
+                        os.rename(segment, archive.with_name(_segment_name(archive, number)))
                 except OSError as exc:
                     os.unlink(staging)
                     raise AuditError(f"cannot archive {self.path} as {archive.name}: "
@@ -242,12 +442,58 @@ class AuditLog:
 
     # -- reading --------------------------------------------------------------------------
 
+    def snapshot(self) -> Snapshot:
+        """Every segment as it is now, with the checkpoint and store versions of this moment.
+
+        Taken under the writers' lock, held only while the files are opened and the store
+        read: a write's intent line is appended before its commit, so every version seen
+        here has its line within the snapshot.
+        """
+        with self._thread_lock, self._locked() as fd:
+            tip: Tip | None = None
+            error: str | None = None
+            writes: Sequence[VersionInfo] | None = None
+            if self._checkpoint is not None:
+                try:
+                    tip = self._checkpoint.load()
+                except AuditError as exc:
+                    error = str(exc)
+                writes = self._checkpoint.writes()
+            parts: list[tuple[str, int, int]] = []
+            try:
+                for segment in sealed_segments(self.path):
+                    part = os.open(segment, os.O_RDONLY)
+                    parts.append((segment.name, part, os.fstat(part).st_size))
+                active = os.dup(fd)
+                parts.append((self.path.name, active, os.fstat(active).st_size))
+            except OSError as exc:
+                Snapshot(parts, None, None, None).close()
+                raise AuditError(f"cannot read the audit log segments: {exc.strerror}") from None
+        return Snapshot(parts, tip, error, writes)
+
     # Reading back is for `vaultline audit`; those modules load only when asked, keeping the
     # import cost off every command that merely appends.
-    def verify(self) -> VerifyResult:
-        from vaultline.audit.verify import verify_log
+    def verify(self, *, anchor: Anchor | None = None) -> VerifyResult:
+        """Check a snapshot of the whole log; with ``anchor``, also that it still reaches it."""
+        from vaultline.audit.verify import verify_snapshot
 
-        return verify_log(self.path, self._checkpoint)
+        snapshot = self.snapshot()
+        try:
+            return verify_snapshot(snapshot, self._chain, checkpointed=self._checkpoint is not None,
+                                   anchor=anchor)
+        finally:
+            snapshot.close()
+
+    def head(self) -> Tip:
+        """The checkpointed tip (what ``audit anchor`` publishes); ``AuditError`` if damaged."""
+        if self._checkpoint is None:
+            raise AuditError("this audit log has no checkpoint (no embedded store)")
+        with self._thread_lock, self._locked() as fd:
+            tip, breaks, damaged = self._resume(fd)
+        if breaks or damaged is not None:
+            raise AuditError("the audit log is damaged; run 'vaultline audit verify' "
+                             "(not anchoring a damaged log)")
+        return tip
 
     def show(
         self,
@@ -265,13 +511,15 @@ class AuditLog:
         from vaultline.audit.query import EventFilter, read_events
 
         wanted = EventFilter(since=since, actor=actor, key=key, action=action, env=env)
-        return (e for e in read_events(self.path, on_error=on_error) if wanted.matches(e))
+        return (e for path in self.files() for e in read_events(path, on_error=on_error)
+                if wanted.matches(e))
 
     def report(self, settings: ReportSettings | None = None) -> Report:
         from vaultline.audit.query import read_events
         from vaultline.audit.report import ReportSettings, build_report
 
-        return build_report(read_events(self.path), settings or ReportSettings())
+        events = (e for path in self.files() for e in read_events(path))
+        return build_report(events, settings or ReportSettings())
 
 
 class _FileLock:
@@ -284,7 +532,7 @@ class _FileLock:
     def __enter__(self) -> int:
         while True:
             try:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+                self._fd = open_private(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             except OSError as exc:
                 raise AuditError(f"cannot open audit log {self._path}: {exc.strerror}") from None
             fcntl.flock(self._fd, fcntl.LOCK_EX)

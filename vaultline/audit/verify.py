@@ -1,46 +1,91 @@
-"""Checking a log: the chain line by line, then its tail against the checkpoint.
+"""Checking a log: the keyed chain line by line, its tail against the checkpoint, the store's
+versions against their ``write`` lines, and optionally the chain against an anchor.
 
-A valid log has ``seq`` = line number, each ``prev`` equal to the line before's ``hash``,
-each ``hash`` matching its line, and its last line equal to the checkpoint. The first line
-that breaks one of these is reported with the most likely cause (edited, deleted, inserted,
-reordered, truncated); telling those apart needs a second look at the file, done only once
-something is already wrong, so an intact log is read exactly once, streaming.
+A valid log has ``seq`` = line number (across segments), each ``prev`` equal to the line
+before's ``hash``, each ``hash`` the keyed MAC of its line, and its last line equal to the
+checkpoint — or past it by one append's valid keyed lines (one timestamp), a *crash
+tail* (a writer stopped between appending and checkpointing; reported, not a break).
+The first line that breaks one of these is reported with the most likely cause (forged
+or edited, deleted, inserted, reordered, truncated); telling those apart needs a second
+look at the file, done only once something is already wrong, so an intact log is read
+exactly once, streaming.
 
-What the chain cannot show by itself: someone who rewrites a line *and recomputes every
-hash after it* leaves a valid chain; the checkpoint (MAC'd with a key derived from the
-master key) is what catches that, at the checkpoint's line.
+Every version of a secret in the embedded store must have a ``write`` line naming it (or
+an ``intent`` line with no outcome yet: its writer stopped between commit and outcome).
+A version with neither was written around vaultline's audit.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vaultline.audit.checkpoint import Checkpoint, Tip
-from vaultline.audit.event import AUDIT_BREAK, FORMAT_VERSION, GENESIS, AuditEvent, line_hash
-from vaultline.errors import AuditError
+from vaultline.audit.checkpoint import Tip
+from vaultline.audit.event import (
+    AUDIT_BREAK,
+    AUDIT_RESTART,
+    FORMAT_VERSION,
+    GENESIS,
+    INTENT,
+    OK,
+    ROTATE,
+    UNKEYED_VERSION,
+    WRITE,
+    AuditEvent,
+    ValueMac,
+    line_hash,
+)
+
+if TYPE_CHECKING:
+    from vaultline.audit.anchor import Anchor
+    from vaultline.audit.log import Snapshot
+    from vaultline.store.embedded import VersionInfo
+
+_CHUNK = 1 << 16
+_WRITES = frozenset({WRITE, ROTATE})
 
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     ok: bool
     lines: int
-    bad_line: int | None = None  # 1-based; None when the problem is the checkpoint itself
+    bad_line: int | None = None  # 1-based, across segments; None: not about one line
     reason: str | None = None
+    subject: str = "checkpoint"  # what ``reason`` is about when ``bad_line`` is None
+    crash_tail: int = 0  # valid keyed lines after the checkpoint
+    unkeyed: int = 0  # version 1 lines before the keyed chain began
+    interrupted: tuple[str, ...] = ()  # writes whose intent has no outcome
+    segments: int = 1
+    anchored: int | None = None  # the seq of the anchor the log reaches
 
     def __str__(self) -> str:
         if self.ok:
             noun = "line" if self.lines == 1 else "lines"
-            return f"ok: {self.lines} {noun}, chain and checkpoint intact"
-        where = f"line {self.bad_line}" if self.bad_line is not None else "checkpoint"
+            parts = [f"ok: {self.lines} {noun}, chain and checkpoint intact"]
+            if self.segments > 1:
+                parts.append(f"{self.segments} segments")
+            if self.unkeyed:
+                parts.append(f"the first {self.unkeyed} in the unkeyed format of older "
+                             "vaultline")
+            if self.crash_tail:
+                parts.append(f"crash tail: {self.crash_tail} valid line(s) after the "
+                             "checkpoint (a writer stopped before moving it; the next "
+                             "write adopts them)")
+            parts += [f"interrupted write: {w}" for w in self.interrupted]
+            if self.anchored is not None:
+                parts.append(f"reaches the anchor at seq {self.anchored}")
+            return "; ".join(parts)
+        where = f"line {self.bad_line}" if self.bad_line is not None else self.subject
         return f"{where}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "lines": self.lines, "bad_line": self.bad_line,
-                "reason": self.reason}
+                "reason": self.reason, "crash_tail": self.crash_tail,
+                "unkeyed": self.unkeyed, "interrupted": list(self.interrupted),
+                "segments": self.segments, "anchored": self.anchored}
 
 
 class _Bad(Exception):
@@ -58,26 +103,37 @@ def _parse(number: int, raw: bytes) -> tuple[AuditEvent, dict[str, Any]]:
         raise _Bad(number, "not JSON") from None
     if not isinstance(data, dict):
         raise _Bad(number, "not a JSON object")
-    if data.get("v") != FORMAT_VERSION:
-        raise _Bad(number, f"unknown version {data.get('v')!r} (this vaultline reads version "
-                           f"{FORMAT_VERSION})")
+    if data.get("v") not in (UNKEYED_VERSION, FORMAT_VERSION):
+        raise _Bad(number, f"unknown version {data.get('v')!r} (this vaultline reads versions "
+                           f"{UNKEYED_VERSION} and {FORMAT_VERSION})")
     try:
         return AuditEvent.from_dict(data), data
     except ValueError as exc:
         raise _Bad(number, f"malformed: {exc}") from None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return
-    with handle:
-        yield from enumerate(handle, 1)
+def _lines(parts: list[tuple[str, int, int]]) -> Iterator[tuple[int, bytes]]:
+    """Every line of the snapshot's segments, numbered across them; a cut last line as is."""
+    number = 0
+    for _, fd, size in parts:
+        offset, rest = 0, b""
+        while offset < size:
+            chunk = os.pread(fd, min(_CHUNK, size - offset), offset)
+            if not chunk:
+                break
+            offset += len(chunk)
+            pieces = (rest + chunk).split(b"\n")
+            rest = pieces.pop()
+            for piece in pieces:
+                number += 1
+                yield number, piece + b"\n"
+        if rest:
+            number += 1
+            yield number, rest
 
 
-def _event_at(path: Path, wanted: int) -> AuditEvent | None:
-    for number, raw in _lines(path):
+def _event_at(parts: list[tuple[str, int, int]], wanted: int) -> AuditEvent | None:
+    for number, raw in _lines(parts):
         if number == wanted:
             try:
                 return _parse(number, raw)[0]
@@ -86,12 +142,13 @@ def _event_at(path: Path, wanted: int) -> AuditEvent | None:
     return None
 
 
-def _classify(path: Path, number: int, event: AuditEvent, last: AuditEvent | None) -> _Bad:
+def _classify(parts: list[tuple[str, int, int]], number: int, event: AuditEvent,
+              last: AuditEvent | None) -> _Bad:
     """Name the likeliest cause of the broken link between line ``number - 1`` and ``number``."""
     expected = last.seq + 1 if last else 1
     if event.seq > expected:
         missing = range(expected, event.seq)
-        for later, raw in _lines(path):
+        for later, raw in _lines(parts):
             if later <= number:
                 continue
             try:
@@ -106,12 +163,12 @@ def _classify(path: Path, number: int, event: AuditEvent, last: AuditEvent | Non
     if event.seq < expected:
         if last is not None and event.seq == last.seq and event.prev == last.prev:
             # Two lines claim the same place; the one the rest of the chain follows is real.
-            following = _event_at(path, number + 1)
+            following = _event_at(parts, number + 1)
             if following is not None and following.prev == event.hash:
                 return _Bad(number - 1, f"inserted: not part of the chain (line {number} "
                                         "holds the same seq and the log continues from it)")
             return _Bad(number, f"inserted: same seq as line {number - 1}, not part of the chain")
-        original = _event_at(path, event.seq) if event.seq >= 1 else None
+        original = _event_at(parts, event.seq) if event.seq >= 1 else None
         if original is not None and original.hash == event.hash:
             return _Bad(number, f"inserted: a copy of line {event.seq}")
         return _Bad(number, f"inserted or reordered: seq {event.seq} after seq {expected - 1}")
@@ -119,65 +176,149 @@ def _classify(path: Path, number: int, event: AuditEvent, last: AuditEvent | Non
                         "hash")
 
 
-def _check_chain(path: Path, tip: Tip | None) -> tuple[int, AuditEvent | None, str | None]:
-    """Walk the chain; return (lines, last event, hash of the line at the checkpoint's seq)."""
-    last: AuditEvent | None = None
-    at_tip: str | None = None
-    count = 0
-    for number, raw in _lines(path):
-        count = number
+class _Walk:
+    """What one pass over the chain learns, beyond its validity."""
+
+    def __init__(self, tip: Tip | None, anchor: Anchor | None) -> None:
+        self.count = 0
+        self.last: AuditEvent | None = None
+        self.unkeyed = 0
+        self.at_tip: str | None = None
+        self.at_anchor: str | None = None
+        self.tip = tip
+        self.anchor = anchor
+        self.store_time: str | None = None  # versions before it were audited in an archive
+        self.written: set[tuple[str, str]] = set()
+        self.intents: dict[int, tuple[str, int]] = {}  # intent seq -> (path, line)
+        self.tail_time: str | None = None  # the time of the last line after the checkpoint
+        self.tail_batches = 1  # appends after the checkpoint: a crash leaves one
+
+
+def _path_of(reference: str | None) -> str | None:
+    return None if reference is None else reference.partition(":")[2] or None
+
+
+def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk) -> None:
+    for number, raw in _lines(parts):
+        walk.count = number
         event, data = _parse(number, raw)
-        if line_hash(data) != event.hash:
-            raise _Bad(number, "edited: its content does not match its hash")
+        if event.v == UNKEYED_VERSION:
+            if chain is not None and walk.unkeyed != number - 1:
+                raise _Bad(number, "forged: an unkeyed line after the keyed chain began "
+                                   "(written without the master key)")
+            walk.unkeyed += 1
+            digest = line_hash(data)
+        elif chain is None:
+            raise _Bad(number, "a keyed line: checking it needs the store's master key")
+        else:
+            digest = line_hash(data, chain)
+        if digest != event.hash:
+            raise _Bad(number, "forged or edited: its hash is not the MAC of its content "
+                               "(written without the master key, or changed since)")
+        last = walk.last
         if event.seq != (last.seq + 1 if last else 1) or event.prev != (
                 last.hash if last else GENESIS):
-            raise _classify(path, number, event, last)
+            raise _classify(parts, number, event, last)
         if event.action == AUDIT_BREAK:
             why = (event.detail or {}).get("reason", "unknown")
             raise _Bad(number, f"the log was already broken when {event.actor} wrote at "
                                f"{event.time}: {why}")
-        if tip is not None and event.seq == tip.seq:
-            at_tip = event.hash
-        last = event
-    return count, last, at_tip
+        if number == 1 and event.action == AUDIT_RESTART:
+            walk.store_time = (event.detail or {}).get("store_time")
+        if event.action in _WRITES:
+            path = _path_of(event.reference)
+            detail = event.detail or {}
+            if event.outcome == INTENT and path is not None:
+                walk.intents[event.seq] = (path, number)
+            elif "intent" in detail:
+                walk.intents.pop(detail["intent"], None)
+            if event.outcome == OK and path is not None and "version" in detail:
+                walk.written.add((path, str(detail["version"])))
+        if walk.tip is not None and event.seq == walk.tip.seq:
+            walk.at_tip = event.hash
+        elif walk.tip is not None and event.seq > walk.tip.seq:
+            if walk.tail_time is not None and event.time != walk.tail_time:
+                walk.tail_batches += 1
+            walk.tail_time = event.time
+        if walk.anchor is not None and event.seq == walk.anchor.seq:
+            walk.at_anchor = event.hash
+        walk.last = event
 
 
-def verify_log(path: Path, checkpoint: Checkpoint | None) -> VerifyResult:
-    """Verify the log at ``path``; with ``checkpoint`` None only the chain is checked."""
-    checkpoint_error: str | None = None
-    tip: Tip | None = None
-    if checkpoint is not None:
-        try:
-            tip = checkpoint.load()
-        except AuditError as exc:
-            checkpoint_error = str(exc)
+def _cross_check(walk: _Walk, writes: list[VersionInfo]) -> tuple[list[str], list[str]]:
+    """(versions with no audit line, writes interrupted between commit and outcome)."""
+    open_intents: dict[str, list[int]] = {}
+    for path, line in walk.intents.values():
+        open_intents.setdefault(path, []).append(line)
+    missing: list[str] = []
+    interrupted: list[str] = []
+    for info in writes:
+        if walk.store_time is not None and info.created_time < walk.store_time:
+            continue
+        if (info.path, str(info.version)) in walk.written:
+            continue
+        lines = open_intents.get(info.path)
+        if lines:
+            interrupted.append(f"{info.path} version {info.version} (intent at line "
+                               f"{lines.pop(0)}, no outcome)")
+        else:
+            missing.append(f"{info.path} version {info.version}")
+    return missing, interrupted
+
+
+def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed: bool,
+                    anchor: Anchor | None = None) -> VerifyResult:
+    """Verify a :class:`~vaultline.audit.log.Snapshot`; ``checkpointed`` False checks only
+    the chain (a log kept without an embedded store)."""
+    parts = snapshot.parts
+    walk = _Walk(snapshot.tip, anchor)
+    segments = len([p for p in parts if p[2]]) or 1
     try:
-        count, last, at_tip = _check_chain(path, tip)
+        _walk(parts, chain, walk)
     except _Bad as bad:
-        return VerifyResult(False, _count(path), bad.line, bad.reason)
-    if checkpoint is None:
-        return VerifyResult(True, count)
-    if checkpoint_error is not None:
-        return VerifyResult(False, count, None, checkpoint_error)
-    last_seq = last.seq if last else 0
+        return VerifyResult(False, sum(1 for _ in _lines(parts)), bad.line, bad.reason,
+                            segments=segments)
+    count, tip = walk.count, snapshot.tip
+    last_seq = walk.last.seq if walk.last else 0
+
+    def fail(line: int | None, reason: str, subject: str = "checkpoint") -> VerifyResult:
+        return VerifyResult(False, count, line, reason, subject=subject,
+                            unkeyed=walk.unkeyed, segments=segments)
+
+    if not checkpointed:
+        return VerifyResult(True, count, unkeyed=walk.unkeyed, segments=segments)
+    if snapshot.checkpoint_error is not None:
+        return fail(None, snapshot.checkpoint_error)
     if tip is None:
         if count:
-            return VerifyResult(False, count, None, f"missing from the store, but the log has "
-                                                    f"{count} lines (the checkpoint was removed)")
-        return VerifyResult(True, 0)
-    if last_seq < tip.seq:
-        return VerifyResult(False, count, count + 1,
-                            f"truncated: the checkpoint records {tip.seq} lines, the log ends "
-                            f"after {last_seq}")
-    if at_tip != tip.hash:
-        return VerifyResult(False, count, tip.seq,
-                            "does not match the checkpoint: the log was rewritten up to here")
-    if last_seq > tip.seq:
-        return VerifyResult(False, count, tip.seq + 1,
-                            "not covered by the checkpoint: appended without the master key, "
-                            "or a writer stopped between appending and checkpointing")
-    return VerifyResult(True, count)
-
-
-def _count(path: Path) -> int:
-    return sum(1 for _ in _lines(path))
+            return fail(None, f"missing from the store, but the log has {count} lines (the "
+                              "checkpoint was removed)")
+    elif last_seq < tip.seq:
+        what = "the log is missing" if count == 0 else f"the log ends after {last_seq}"
+        return fail(count + 1, f"truncated: the checkpoint records {tip.seq} lines, {what}")
+    elif walk.at_tip != tip.hash:
+        return fail(tip.seq, "does not match the checkpoint: the log was rewritten up to here")
+    crash_tail = last_seq - tip.seq if tip is not None else 0
+    if crash_tail and walk.last is not None and walk.last.v != FORMAT_VERSION:
+        return fail(last_seq - crash_tail + 1,
+                    "not covered by the checkpoint: appended without the master key")
+    if crash_tail and walk.tail_batches > 1:
+        return fail(last_seq - crash_tail + 1,
+                    f"not covered by the checkpoint: {walk.tail_batches} appends after it, "
+                    "where a crash leaves one (an old checkpoint was put back)")
+    missing, interrupted = _cross_check(walk, list(snapshot.writes or ()))
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        return fail(None, f"{missing[0]}{more} has no audit line: written around vaultline's "
+                          "audit (with the master key), or its lines were removed", "store")
+    anchored: int | None = None
+    if anchor is not None:
+        if last_seq < anchor.seq:
+            return fail(None, f"rolled back: the anchor of {anchor.time} records seq "
+                              f"{anchor.seq}, the log ends at seq {last_seq}", "anchor")
+        if walk.at_anchor != anchor.hash:
+            return fail(None, f"rewritten: line seq {anchor.seq} is not the one anchored at "
+                              f"{anchor.time}", "anchor")
+        anchored = anchor.seq
+    return VerifyResult(True, count, crash_tail=crash_tail, unkeyed=walk.unkeyed,
+                        interrupted=tuple(interrupted), segments=segments, anchored=anchored)

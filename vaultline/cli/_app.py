@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
-from vaultline.errors import VaultlineError
+from vaultline.errors import VaultlineError, VaultlineWarning
 
 # name -> "module:attribute". A subcommand's module is imported only when it runs
 # (or when --help lists the commands).
@@ -39,6 +40,9 @@ COMMANDS: dict[str, str] = {
     "rewrap": "vaultline.cli.crypto:rewrap",
     "audit": "vaultline.cli.audit:audit",
     "drift": "vaultline.cli.drift:drift",
+    "completion": "vaultline.cli.shell:completion",
+    "direnv": "vaultline.cli.shell:direnv",
+    "diff": "vaultline.cli.diff:diff",
 }
 
 
@@ -71,8 +75,25 @@ def cli() -> None:
     """
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """vaultline's own warnings (a damaged audit log...) as one ``vaultline: warning:`` line,
+    once per command even when several parts of it find the same damage."""
+    if issubclass(category, VaultlineWarning):
+        if str(message) not in _shown:
+            _shown.add(str(message))
+            click.echo(f"vaultline: warning: {message}", err=True)
+    else:
+        _default_show_warning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+
+_default_show_warning = warnings.showwarning
+_shown: set[str] = set()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every vaultline error becomes one line on stderr and an exit code."""
+    warnings.showwarning = _show_warning
     try:
         # Without standalone mode click returns what a command's ctx.exit(code) asked for.
         code = cli.main(args=argv, prog_name="vaultline", standalone_mode=False)

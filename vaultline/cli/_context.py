@@ -57,11 +57,12 @@ def read_secret_input(from_file: Path | None, *, what: str = "value") -> str:
     return text
 
 
-def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False) -> Bundle:
+def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
+                   project: Project | None = None) -> Bundle:
     """Resolve through a :class:`Session` (overrides applied, reads audited); warn on stderr."""
     from vaultline.session import Session
 
-    with Session(load_project(project_dir), env) as session:
+    with Session(project or load_project(project_dir), env) as session:
         bundle = session.resolve(reveal=reveal)
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)

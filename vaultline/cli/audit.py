@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from vaultline.cli._output import emit_json, emit_table, format_option, warn
 from vaultline.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from vaultline.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,30 +65,60 @@ def audit() -> None:
     \b
     Examples:
       vaultline audit verify
+      vaultline audit anchor --to file:/mnt/backup/nexus-audit-anchor.json
       vaultline audit show --since 1h --key 'ConnectionStrings:*'
       vaultline audit report --format json
       vaultline audit restart --reason "INC-42: log damaged, archived"
     """
 
 
-@audit.command()
-@_store_dir_option
-@format_option("text", "json")
-def verify(store_dir: Path, fmt: str) -> None:
-    """Check the hash chain and the checkpoint; exit 1 at the first bad line.
+def _load_project(ctx: click.Context, param: click.Parameter, value: Path | None) -> Project:
+    from vaultline.project import Project
 
-    Needs the master key (VAULTLINE_MASTER_KEY or the store's key file): the checkpoint
-    that catches a cut tail is MAC'd with a key derived from it.
+    return Project.load(value)
+
+
+def _project_option(f: F) -> F:
+    """``-C/--project-dir``, handed to the command as the loaded project."""
+    return click.option(
+        "-C", "--project-dir", "project", type=click.Path(file_okay=False, path_type=Path),
+        envvar="VAULTLINE_PROJECT_DIR", default=None, callback=_load_project,
+        help="Project directory (default: the nearest one holding vaultline.yaml).",
+    )(f)
+
+
+@audit.command()
+@_project_option
+@click.option("--anchor", "anchor_at", metavar="PROVIDER:PATH", default=None,
+              help="Also check the log still reaches the head anchored there.")
+@format_option("text", "json")
+def verify(project: Project, anchor_at: str | None, fmt: str) -> None:
+    """Check the keyed chain, the checkpoint and every store write; exit 1 on damage.
+
+    Reads a consistent snapshot, so it can run while other commands write. Needs the
+    master key (VAULTLINE_MASTER_KEY or the store's key file): the chain and checkpoint
+    are keyed with keys derived from it. A crash tail (a writer killed before moving the
+    checkpoint) is reported and passes. Against a rollback of the whole machine, check an
+    anchor written elsewhere by 'vaultline audit anchor'.
 
     \b
-    Example:
+    Examples:
       vaultline audit verify -C path/to/project
+      vaultline audit verify --anchor file:/mnt/backup/nexus-audit-anchor.json
     """
     from vaultline.audit import AuditLog
+    from vaultline.audit.anchor import AnchorTarget, fetch
     from vaultline.store import EmbeddedStore
 
-    with EmbeddedStore.open(store_dir) as store:
-        result = AuditLog.for_store(store).verify()
+    with EmbeddedStore.open(project.store_dir) as store:
+        anchor = None
+        if anchor_at is not None:
+            target = AnchorTarget(project, anchor_at)
+            try:
+                anchor = fetch(store, target)
+            finally:
+                target.close()
+        result = AuditLog.for_store(store).verify(anchor=anchor)
     if fmt == "json":
         emit_json(result.to_dict())
     else:
@@ -94,6 +127,42 @@ def verify(store_dir: Path, fmt: str) -> None:
         # SystemExit, not ctx.exit: the root main() runs click with standalone_mode=False,
         # which returns ctx.exit's code instead of raising it, and main() drops it.
         raise SystemExit(1)
+
+
+@audit.command()
+@_project_option
+@click.option("--to", "to", metavar="PROVIDER:PATH", required=True,
+              help="Where to write the head: vault:PATH (check-and-set), an AWS Secrets "
+                   "Manager provider, or file:/path on another disk.")
+@format_option("text", "json")
+def anchor(project: Project, to: str, fmt: str) -> None:
+    """Publish the chain head (seq, hash, time, MAC) outside this machine.
+
+    'vaultline audit verify --anchor' then fails if the log, its checkpoint and the store
+    were all rolled back to an older copy, which no local check can see. An anchor never
+    moves backwards; vaultline.yaml's audit.anchor does this every N events.
+
+    \b
+    Examples:
+      vaultline audit anchor --to vault:ops/nexus-engine/audit-anchor
+      vaultline audit anchor --to file:/mnt/backup/nexus-audit-anchor.json
+    """
+    from vaultline.audit import AuditLog
+    from vaultline.audit.anchor import AnchorTarget, publish
+    from vaultline.audit.event import format_time
+    from vaultline.store import EmbeddedStore
+
+    with EmbeddedStore.open(project.store_dir) as store:
+        head = AuditLog.for_store(store).head()
+        target = AnchorTarget(project, to)
+        try:
+            made = publish(store, head, format_time(datetime.now(UTC)), target)
+        finally:
+            target.close()
+    if fmt == "json":
+        emit_json(made.to_dict())
+    else:
+        click.echo(f"anchored seq {made.seq} at {to}")
 
 
 @audit.command()

@@ -19,7 +19,8 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
     """Validate an environment: exit 1 with a table of every problem (secrets never shown).
 
     Checks: required keys resolvable; formats (pem-private-key, pem-certificate, jwt-key, url,
-    postgres-url, regex:...); providers reachable and authenticated; overrides within policy;
+    postgres-url, regex:...); no credential committed in vaultline.yaml or the pack (the
+    scanner's detectors); providers reachable and authenticated; overrides within policy;
     .gitignore covers .env* and the store; no .env tracked; env.example in sync; key rings
     not overdue for rotation.
 

@@ -29,8 +29,11 @@ def _source(prov: Provenance) -> str:
               default="SecretStore", show_default=True,
               help="With --format external-secret: the kind of the stores (named like the "
                    "providers).")
+@click.option("--namespace", metavar="NS",
+              help="With --format external-secret: the manifests' namespace.")
 @project_dir_option
-def refs(env: str, fmt: str, store_kind: str, project_dir: Path | None) -> None:
+def refs(env: str, fmt: str, store_kind: str, namespace: str | None,
+         project_dir: Path | None) -> None:
     """List every secret key of an environment, its reference and the concrete path.
 
     --format external-secret writes External Secrets Operator manifests (references only).
@@ -39,12 +42,13 @@ def refs(env: str, fmt: str, store_kind: str, project_dir: Path | None) -> None:
     Examples:
       vaultline refs --env prod
       vaultline refs --env prod --format external-secret --store-kind ClusterSecretStore
+      vaultline refs --env prod --format external-secret --namespace shop
     """
     from vaultline.resolver import Resolver
 
     with Resolver(load_project(project_dir), env) as resolver:
         if fmt == "external-secret":
-            _external_secrets(resolver, store_kind)
+            _external_secrets(resolver, store_kind, namespace)
             return
         rows = resolver.references()
     if fmt == "json":
@@ -57,21 +61,53 @@ def refs(env: str, fmt: str, store_kind: str, project_dir: Path | None) -> None:
 
 @click.command()
 @env_option()
-@format_option("table", *FORMATS)
+@format_option("table", *FORMATS, "github", "compose")
 @click.option("--reveal", is_flag=True, help="Print secret values instead of ********.")
 @click.option("--prefix", default="", help="Prefix for variable names (env, dotenv formats).")
+@click.option("--name", "k8s_name", metavar="NAME",
+              help="With --format k8s-secret: the Secret's name (default config-ENV).")
+@click.option("--namespace", metavar="NS", help="With --format k8s-secret: its namespace.")
+@click.option("--outputs", is_flag=True,
+              help="With --format github: also write the values to $GITHUB_OUTPUT.")
+@click.option("--secrets-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --format compose: where each secret's 0600 file is written "
+                   "(default: compose/ in the project's git-ignored .vaultline directory).")
 @project_dir_option
-def resolve(env: str, fmt: str, reveal: bool, prefix: str, project_dir: Path | None) -> None:
+def resolve(env: str, fmt: str, reveal: bool, prefix: str, k8s_name: str | None,
+            namespace: str | None, outputs: bool, secrets_dir: Path | None,
+            project_dir: Path | None) -> None:
     """Resolve an environment: defaults, env pack, secrets, runtime overrides (highest wins).
 
     Nothing is printed unless every required key resolves; failures are listed together.
+    --format github masks every secret (::add-mask::) and appends the values to $GITHUB_ENV;
+    --format compose writes each secret to a 0600 file and prints the compose secrets: block.
 
     \b
     Examples:
       vaultline resolve --env prod
       vaultline resolve --env prod --format json --reveal
       vaultline resolve --env dev --format env --prefix APP_
+      eval "$(vaultline resolve --env dev --format shell --reveal)"
+      vaultline resolve --env prod --format k8s-secret --reveal --name api --namespace shop
+      vaultline resolve --env ci --format github
     """
+    if fmt == "github":
+        import sys
+
+        from vaultline.github import export
+
+        count = export(resolve_bundle(project_dir, env, reveal=True), sys.stdout,
+                       prefix=prefix, outputs=outputs)
+        click.echo(f"vaultline: exported {count} variable(s) to $GITHUB_ENV"
+                   + (" and $GITHUB_OUTPUT" if outputs else ""), err=True)
+        return
+    if fmt == "compose":
+        from vaultline.compose import write_secrets
+
+        directory = secrets_dir or load_project(project_dir).store_dir / "compose"
+        click.echo(write_secrets(resolve_bundle(project_dir, env, reveal=True), directory,
+                                 prefix=prefix))
+        return
     bundle = resolve_bundle(project_dir, env, reveal=reveal)
     if fmt == "table":
         emit_table(["KEY", "VALUE", "LAYER", "SOURCE", "VERSION"],
@@ -81,7 +117,8 @@ def resolve(env: str, fmt: str, reveal: bool, prefix: str, project_dir: Path | N
         return
     from vaultline.formats import render
 
-    click.echo(render(bundle, fmt, reveal=reveal, prefix=prefix))
+    click.echo(render(bundle, fmt, reveal=reveal, prefix=prefix, name=k8s_name,
+                      namespace=namespace))
 
 
 @click.command()
@@ -119,12 +156,20 @@ def explain(key: str, env: str, fmt: str, project_dir: Path | None) -> None:
                 for i, r in enumerate(rows)], title=f"{key} in {env}")
 
 
-def _external_secrets(resolver: Resolver, store_kind: str) -> None:
+def _external_secrets(resolver: Resolver, store_kind: str, namespace: str | None) -> None:
     import yaml
 
+    from vaultline.errors import VaultlineError
     from vaultline.eso import external_secrets
 
-    manifests, unsupported = external_secrets(resolver, store_kind=store_kind)
+    manifests, unsupported = external_secrets(resolver, store_kind=store_kind,
+                                              namespace=namespace)
+    if not manifests:
+        held = (f": its {len(unsupported)} secret key(s) live in providers local to this "
+                "machine (embedded store, env, files); move them to vault, aws or azure"
+                if unsupported else ": it references no secrets")
+        raise VaultlineError(f"no ExternalSecret to write for environment {resolver.env!r}"
+                             + held)
     if unsupported:
         warn(f"no External Secrets store can read {len(unsupported)} key(s) "
              f"({', '.join(unsupported)}): their providers are local to this machine")

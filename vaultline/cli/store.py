@@ -107,11 +107,12 @@ def ls(prefix: str, provider_name: str, env: str | None, fmt: str,
 @format_option("table", "json")
 @project_dir_option
 def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -> None:
-    """Show every version of a secret in the embedded store (values are never shown).
+    """Show every version of a secret (embedded store, Vault/OpenBao KV v2; never values).
 
     \b
-    Example:
+    Examples:
       vaultline versions local:nexus-engine/prod/ConnectionStrings/Primary
+      vaultline versions ConnectionStrings:Primary --env prod
     """
     from vaultline.session import Session
 
@@ -137,11 +138,13 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
 def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
        project_dir: Path | None) -> None:
     """Delete versions of a secret: soft (undelete restores it) or --destroy (for good).
+    Works on the embedded store and Vault/OpenBao KV v2.
 
     \b
     Examples:
       vaultline rm local:nexus-engine/dev/Api:Key
       vaultline rm local:nexus-engine/dev/Api:Key --versions 1,2 --destroy
+      vaultline rm Api:Key --env prod --versions 3
     """
     from vaultline.session import Session
 
@@ -159,7 +162,7 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
 @project_dir_option
 def undelete(target: str, env: str | None, version_list: str | None,
              project_dir: Path | None) -> None:
-    """Restore soft-deleted versions of a secret.
+    """Restore soft-deleted versions of a secret (embedded store, Vault/OpenBao KV v2).
 
     \b
     Example:
@@ -174,18 +177,22 @@ def undelete(target: str, env: str | None, version_list: str | None,
 
 @click.command()
 @_TARGET
-@click.argument("version", type=int)
 @env_option(required=False)
+@click.option("--to", "to", default=None, metavar="VERSION",
+              help="The version to go back to (default: the newest live one before the "
+                   "current; on AWS: the AWSPREVIOUS version).")
 @project_dir_option
-def rollback(target: str, version: int, env: str | None, project_dir: Path | None) -> None:
-    """Make an older version's value the newest again (a new version; history is kept).
+def rollback(target: str, env: str | None, to: str | None, project_dir: Path | None) -> None:
+    """Make an earlier version current again: the embedded store and Vault/OpenBao write its
+    content as a new version (check-and-set); AWS moves the AWSCURRENT label back.
 
     \b
-    Example:
-      vaultline rollback local:nexus-engine/dev/Api/Key 2
+    Examples:
+      vaultline rollback local:nexus-engine/prod/ConnectionStrings/Primary
+      vaultline rollback ConnectionStrings:Primary --env prod --to 3
     """
     from vaultline.session import Session
 
     with Session(load_project(project_dir), env) as session:
-        written = session.rollback(target, version)
-    click.echo(f"{written.where}: version {written.version} (the value of version {version})")
+        rolled = session.rollback(target, to)
+    click.echo(f"{rolled.where}: rolled back to version {rolled.to} (current: {rolled.version})")

@@ -1,4 +1,4 @@
-"""Drift and parity (seed 003's open gap): what the environment packs reference against what
+"""Drift and parity: what the environment packs reference against what
 the stores hold, a source against its mirror, and a manifests tree against the stores.
 
     >>> from vaultline.drift import check_environment

@@ -1,5 +1,5 @@
 """Kubernetes secrets inventory: which secret resources a repository holds, where each
-secret's value comes from, and which of them break the authority rules (seed 003).
+secret's value comes from, and which of them break the authority rules.
 
     >>> from vaultline.inventory import scan_tree
     >>> inventory = scan_tree("deploy/")            # doctest: +SKIP

@@ -1,4 +1,4 @@
-"""Origin of each secret, after seed 003's table: who is the authority for its value.
+"""Origin of each secret, after the authority table: who is the authority for its value.
 
 external          an external store (Azure Key Vault, AWS, GCP, 1Password, Vault, …) via ESO
 cluster-operator  generated in-cluster by an operator: CNPG, ESO generators, token controller

@@ -19,7 +19,7 @@ STORE_KINDS = frozenset({"SecretStore", "ClusterSecretStore"})
 # Providers that are not an external key-value authority: a ``kubernetes`` store copies
 # secrets between namespaces or clusters; ``fake`` is for tests.
 IN_CLUSTER_PROVIDERS = frozenset({"kubernetes", "fake"})
-# Where cluster-managed secrets may be mirrored (seed 003: Vault mirrors, never drives).
+# Where cluster-managed secrets may be mirrored (Vault mirrors, never drives).
 MIRROR_PROVIDERS = frozenset({"vault"}) | IN_CLUSTER_PROVIDERS
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 
-# Origins, after seed 003's classification table. ``templated`` and ``local-file`` are ours:
+# Origins, after the platform's authority classification table. ``templated`` and ``local-file`` are ours:
 # a Helm value injected at render time and a kustomize generator reading files are neither
 # generated in-cluster nor literal in the manifest.
 ORIGINS = (

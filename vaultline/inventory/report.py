@@ -1,4 +1,4 @@
-"""Inventory output: raw JSON, or Markdown with the JSON embedded (seed 003's snapshot)."""
+"""Inventory output: raw JSON, or Markdown with the JSON embedded (a reviewable snapshot)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Inventory rules: plain functions in a registry, each yielding findings.
 
 Every rule has an id, a name, a severity and a one-line fix; ``--check`` fails on ``error``.
-The rules encode seed 003's authority model: cluster-managed secrets are generated in-cluster
+The rules encode the authority model: cluster-managed secrets are generated in-cluster
 and may be *mirrored* to Vault, never fetched from an external store; external secrets are
 authored in their store and never written back from the cluster.
 """

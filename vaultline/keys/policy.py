@@ -3,13 +3,13 @@
     rotation:
       grace: 7d                  # overlap of the old version after a rotation (default 7d)
       signing:                   # a key class: a ring's --class, by default its purpose
-        prod: 90d                # seed 002: prod signing keys every 90 days
+        prod: 90d                # prod signing keys every 90 days
         default: 30d             # every other environment (and rings without --env)
       encryption:
         prod: {every: 1y, grace: 30d}
       api-key:
         prod: 90d                # quarterly
-      jwt:                       # seed 004: daily JWT keys
+      jwt:                       # daily JWT keys
         default: {every: 1d, grace: 1d, overdue_after: 6h}
 
 A rule is a duration (how often) or a mapping with ``every``, optional ``grace`` and

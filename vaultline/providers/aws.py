@@ -2,8 +2,17 @@
 
     aws: {type: aws-secretsmanager, region: eu-west-1}       # profile, endpoint_url optional
 
+As the AWS CLI does, unset options come from the environment vaultline was given: the region
+from ``AWS_REGION``/``AWS_DEFAULT_REGION``, the profile from ``AWS_PROFILE``, the endpoint from
+``AWS_ENDPOINT_URL_SECRETS_MANAGER`` then ``AWS_ENDPOINT_URL``, and keys from
+``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``; without those, boto3's
+standard chain (shared config and credentials files, SSO, container and instance roles).
+Configuration wins over the environment. ``kms_key`` (a customer-managed key) encrypts the
+secrets vaultline creates and is what ``policy generate --provider aws`` grants kms:Decrypt on;
+``account_id`` fills the generated ARNs (default ``*``).
+
 A bare ``aws`` reference is named ``{app}/{env}/{key}`` with each key segment lower-camel
-(``nexus-engine/prod/connectionStrings/primary``, seed 000). ``#field`` selects from a JSON
+(``nexus-engine/prod/connectionStrings/primary``). ``#field`` selects from a JSON
 secret; ``@AWSPREVIOUS`` (any staging label) or ``@<version id>`` reads another version.
 
 Current versions are read with ``BatchGetSecretValue`` (20 per call), the rest one by one, all
@@ -28,6 +37,7 @@ import botocore.exceptions
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
+    MissingSecretError,
     PermissionDeniedError,
     ProviderError,
     ProviderUnavailableError,
@@ -77,7 +87,7 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
         if code in _AUTH_CODES or status == 401:
             raise AuthenticationError(f"AWS refused the credentials for {where} ({detail})") from None
         if code == "ResourceNotFoundException" or status == 404:
-            raise ProviderError(f"nothing at {where} ({detail})") from None
+            raise MissingSecretError(f"nothing at {where} ({detail})") from None
         if code in _THROTTLE_CODES or status == 429 or status >= 500:
             raise Transient(ProviderUnavailableError(f"{where} is unavailable ({detail})")) from None
         raise ProviderError(f"{where}: {detail}") from None
@@ -98,7 +108,8 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
 class AwsSecretsManagerProvider(Provider):
     type = "aws-secretsmanager"
     default_naming = NamingConvention("{app}/{env}/{key}", "/", "lower-camel")
-    options = COMMON_OPTIONS | frozenset({"region", "profile", "endpoint_url", "batch"})
+    options = COMMON_OPTIONS | frozenset({"region", "profile", "endpoint_url", "batch",
+                                          "kms_key", "account_id"})
     remote = True
 
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
@@ -109,6 +120,11 @@ class AwsSecretsManagerProvider(Provider):
         if not self.region:
             raise ConfigError(f"provider {name!r}: set 'region' (or AWS_REGION)")
         self.use_batch = bool(options.get("batch", True))
+        environ = context.environ
+        self.profile = options.get("profile") or environ.get("AWS_PROFILE") or None
+        self.endpoint_url = (options.get("endpoint_url")
+                             or environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+                             or environ.get("AWS_ENDPOINT_URL") or None)
         self._client: Any = None
         self._identity: str | None = None
         self._lock = threading.Lock()
@@ -118,18 +134,28 @@ class AwsSecretsManagerProvider(Provider):
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                with translate_botocore(f"AWS profile {self.config.get('profile')!r}"):
-                    session = boto3.session.Session(profile_name=self.config.get("profile"),
-                                                    region_name=str(self.region))
+                with translate_botocore(f"AWS profile {self.profile!r}"):
+                    session = self._session()
                 config = botocore.config.Config(
                     connect_timeout=self.settings.timeout, read_timeout=self.settings.timeout,
                     max_pool_connections=self.settings.max_workers,
                     retries={"total_max_attempts": 1, "mode": "standard"},  # ours, not botocore's
                 )
-                self._client = session.client("secretsmanager",
-                                              endpoint_url=self.config.get("endpoint_url"),
+                self._client = session.client("secretsmanager", endpoint_url=self.endpoint_url,
                                               config=config)
             return self._client
+
+    def _session(self) -> Any:
+        environ = self.context.environ
+        keys: dict[str, Any] = {}
+        # Keys in the environment vaultline was given; a profile named in config wins.
+        if environ.get("AWS_ACCESS_KEY_ID") and not self.config.get("profile"):
+            keys = {"aws_access_key_id": environ["AWS_ACCESS_KEY_ID"],
+                    "aws_secret_access_key": environ.get("AWS_SECRET_ACCESS_KEY", "")}
+            if environ.get("AWS_SESSION_TOKEN"):
+                keys["aws_session_token"] = environ["AWS_SESSION_TOKEN"]
+        return boto3.session.Session(profile_name=None if keys else self.profile,
+                                     region_name=str(self.region), **keys)
 
     def _call(self, where: str, operation: str, *, write: bool = False, **params: Any) -> Any:
         def attempt() -> Any:
@@ -199,12 +225,12 @@ class AwsSecretsManagerProvider(Provider):
                 continue
             error = errors.get(path, {})
             code, message = error.get("ErrorCode", ""), str(error.get("Message", ""))[:200]
-            cls: type[ProviderError] = ProviderError
+            cls: type[ProviderError] = MissingSecretError
             reason = f"nothing at {path} ({code or 'not returned'})"
             if code in _DENIED_CODES:
                 cls, reason = PermissionDeniedError, f"access denied to {path} ({code}: {message})"
             elif code and code != "ResourceNotFoundException":
-                reason = f"{path}: {code}: {message}"
+                cls, reason = ProviderError, f"{path}: {code}: {message}"
             results[request] = cls(reason, provider=self.name, reference=path)
         return results
 
@@ -242,7 +268,9 @@ class AwsSecretsManagerProvider(Provider):
         except ProviderError as exc:
             if not exc.reason.startswith("nothing at"):
                 raise
-            answer = self._call(path, "create_secret", write=True, Name=path, SecretString=value)
+            extra = {"KmsKeyId": str(self.config["kms_key"])} if self.config.get("kms_key") else {}
+            answer = self._call(path, "create_secret", write=True, Name=path, SecretString=value,
+                                **extra)
         return str(answer["VersionId"])
 
     def put_if_unchanged(self, path: str, value: str, read: str | None) -> str:
@@ -302,15 +330,15 @@ class AwsSecretsManagerProvider(Provider):
         """``aws:<caller ARN>`` from STS (looked up once); ``aws:<profile>`` if STS is unreachable."""
         if self._identity is None:
             try:
-                sts = boto3.session.Session(profile_name=self.config.get("profile"),
-                                            region_name=str(self.region)).client(
-                    "sts", endpoint_url=self.config.get("endpoint_url"),
+                sts = self._session().client(
+                    "sts", endpoint_url=self.config.get("endpoint_url") or _sts_endpoint(
+                        self.context.environ),
                     config=botocore.config.Config(connect_timeout=self.settings.timeout,
                                                   read_timeout=self.settings.timeout,
                                                   retries={"total_max_attempts": 2}))
                 self._identity = f"aws:{sts.get_caller_identity()['Arn']}"
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError):
-                return f"aws:profile:{self.config.get('profile') or 'default'}"
+                return f"aws:profile:{self.profile or 'default'}"
         return self._identity
 
     def close(self) -> None:
@@ -318,6 +346,10 @@ class AwsSecretsManagerProvider(Provider):
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _sts_endpoint(environ: Mapping[str, str]) -> str | None:
+    return environ.get("AWS_ENDPOINT_URL_STS") or environ.get("AWS_ENDPOINT_URL") or None
 
 
 __all__ = ["AwsSecretsManagerProvider", "translate_botocore"]

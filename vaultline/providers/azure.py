@@ -7,7 +7,7 @@ principal from ``AZURE_CLIENT_ID``/``AZURE_TENANT_ID``/``AZURE_CLIENT_SECRET`` i
 CLI login on a workstation. Code may pass its own ``credential`` object in the options.
 
 A bare ``akv`` reference is named ``{app}--{env}--{key}`` with lower-kebab segments
-(``nexus-engine--prod--connectionstrings--primary``, seed 000). Key Vault only accepts names
+(``nexus-engine--prod--connectionstrings--primary``). Key Vault only accepts names
 of letters, digits and dashes up to 127 characters; anything else is refused before a request.
 ``@<version id>`` reads an older version.
 """
@@ -33,6 +33,7 @@ from azure.core.exceptions import (
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
+    MissingSecretError,
     PermissionDeniedError,
     ProviderError,
     ProviderUnavailableError,
@@ -71,7 +72,7 @@ def translate_azure(where: str, *, write: bool = False) -> Iterator[None]:
         raise AuthenticationError(f"Azure refused or could not get credentials for {where} "
                                   f"({reason})") from None
     except ResourceNotFoundError:
-        raise ProviderError(f"nothing at {where} (404)") from None
+        raise MissingSecretError(f"nothing at {where} (404)") from None
     except HttpResponseError as exc:
         status = int(exc.status_code or 0)
         code = getattr(exc.error, "code", None) or exc.reason or ""
@@ -114,7 +115,9 @@ class AzureKeyVaultProvider(Provider):
     type = "azure-keyvault"
     default_naming = NamingConvention("{app}--{env}--{key}", "--", "lower-kebab")
     options = COMMON_OPTIONS | frozenset({"vault_url", "credential", "connection_verify",
-                                          "verify_challenge_resource"})
+                                          "verify_challenge_resource",
+                                          # role scopes for `policy generate --provider azure`
+                                          "subscription_id", "resource_group"})
     remote = True
 
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):

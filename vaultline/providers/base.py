@@ -87,6 +87,7 @@ class Provider(ABC):
             )
         self.config = options
         self.naming = self.default_naming.with_overrides(options.get("naming"), where=where)
+        self.warnings: list[str] = []  # shown with the resolution (e.g. TLS checks off)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

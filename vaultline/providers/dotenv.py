@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vaultline.errors import ProviderError
+from vaultline.errors import MissingSecretError, ProviderError
 from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider, ProviderContext
 
@@ -37,7 +37,7 @@ class DotenvProvider(Provider):
     def fetch(self, path: str, version: str | None = None) -> Fetched:
         value = self._load().get(path)
         if value is None:
-            raise ProviderError(f"{path} is not set in {self.path.name}", provider=self.name,
+            raise MissingSecretError(f"{path} is not set in {self.path.name}", provider=self.name,
                                 reference=path)
         return Fetched(value)
 

@@ -8,7 +8,7 @@ reference uses the key's environment-variable name: ``ConnectionStrings:Primary`
 
 from __future__ import annotations
 
-from vaultline.errors import ProviderError
+from vaultline.errors import MissingSecretError
 from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider
 from vaultline.providers.file import read_secret_file
@@ -27,7 +27,7 @@ class EnvProvider(Provider):
         file_name = environ.get(f"{name}_FILE")
         if file_name:
             return Fetched(read_secret_file(self.context.root / file_name, provider=self.name))
-        raise ProviderError(f"environment variable {name} is not set (nor {name}_FILE)",
+        raise MissingSecretError(f"environment variable {name} is not set (nor {name}_FILE)",
                             provider=self.name, reference=path)
 
     def list_paths(self, prefix: str = "") -> list[str]:

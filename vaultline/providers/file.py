@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaultline.errors import ProviderError
+from vaultline.errors import MissingSecretError, ProviderError
 from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider
 
@@ -18,7 +18,7 @@ def read_secret_file(path: Path, *, provider: str) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ProviderError("file not found", provider=provider, reference=str(path)) from None
+        raise MissingSecretError("file not found", provider=provider, reference=str(path)) from None
     except PermissionError:
         raise ProviderError("permission denied", provider=provider, reference=str(path)) from None
     except UnicodeDecodeError:

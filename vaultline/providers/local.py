@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vaultline.errors import ProviderError, StoreError, VaultlineError
+from vaultline.errors import (
+    MissingSecretError,
+    ProviderError,
+    SecretNotFoundError,
+    StoreError,
+    VaultlineError,
+)
 from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 from vaultline.store import EmbeddedStore
@@ -75,7 +81,8 @@ class LocalProvider(Provider):
         if isinstance(exc, ProviderError):
             exc.provider = self.name
             return exc
-        return ProviderError(str(exc), provider=self.name, reference=path)
+        cls = MissingSecretError if isinstance(exc, SecretNotFoundError) else ProviderError
+        return cls(str(exc), provider=self.name, reference=path)
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
         return str(self.store.put(path, value.encode("utf-8"), cas=cas))

@@ -7,9 +7,15 @@
 ``password``); ``@3`` reads version 3. ``url`` may list every node of an HA cluster: requests
 go to one node and move to the next when it stops answering.
 
+Options left unset are read from the environment as the ``vault``/``bao`` CLIs read it
+(``VAULT_*`` first, then ``BAO_*``): ``url`` from VAULT_ADDR, ``namespace`` (sent as
+X-Vault-Namespace) from VAULT_NAMESPACE, ``ca_cert``/``ca_path`` from VAULT_CACERT/VAULT_CAPATH,
+``client_cert``/``client_key`` from VAULT_CLIENT_CERT/VAULT_CLIENT_KEY, ``tls_skip_verify`` from
+VAULT_SKIP_VERIFY (with a warning: anyone on the path can then read the secrets). Config wins.
+
 Two HTTP paths, on purpose: hvac for login, renewal, writes, listing and checks (rare calls,
 where its convenience matters), and a lean pooled keep-alive client (``_http``) for bulk KV
-reads, where hvac's per-request overhead would dominate (see issue 4's measurements).
+reads, where hvac's per-request overhead would dominate.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import requests
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
+    MissingSecretError,
     PermissionDeniedError,
     ProviderError,
     ProviderUnavailableError,
@@ -73,7 +80,7 @@ def translate_hvac(where: str, *, write: bool = False) -> Iterator[None]:
     except hvac.exceptions.Unauthorized as exc:
         raise AuthenticationError(f"not authenticated at {where} ({_hvac_reason(exc)})") from None
     except hvac.exceptions.InvalidPath:
-        raise ProviderError(f"nothing at {where} (HTTP 404)") from None
+        raise MissingSecretError(f"nothing at {where} (HTTP 404)") from None
     except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown,
             hvac.exceptions.BadGateway, hvac.exceptions.InternalServerError) as exc:
         error = ProviderUnavailableError(f"{where} is unavailable ({_hvac_reason(exc)})")
@@ -98,6 +105,17 @@ def translate_hvac(where: str, *, write: bool = False) -> Iterator[None]:
         raise Transient(error) from None
 
 
+def _parse_bool(text: str | None, name: str) -> bool:
+    """As Go's strconv.ParseBool, which the vault CLI applies to VAULT_SKIP_VERIFY."""
+    if text is None:
+        return False
+    if text in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if text in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise ConfigError(f"{name} must be true or false (or 1/0), not {text!r}")
+
+
 def _hvac_reason(exc: hvac.exceptions.VaultError) -> str:
     errors = getattr(exc, "errors", None) or [str(exc).split(", on ")[0]]
     text = " ".join(" ".join(str(e).split()) for e in errors)
@@ -110,7 +128,7 @@ class VaultProvider(Provider):
     default_naming = NamingConvention("{key}", "/", "identity")
     options = COMMON_OPTIONS | frozenset({
         "url", "mount", "prefix", "namespace", "auth",
-        "ca_cert", "client_cert", "client_key", "tls_skip_verify",
+        "ca_cert", "ca_path", "client_cert", "client_key", "tls_skip_verify",
     })
     remote = True
 
@@ -129,11 +147,22 @@ class VaultProvider(Provider):
                 app=context.app, env=context.env).strip("/")
         except (KeyError, IndexError, ValueError):
             raise ConfigError(f"{where}: 'prefix' may only use {{app}} and {{env}}") from None
-        self.namespace = options.get("namespace")
+        self.namespace = options.get("namespace") or self._from_env("NAMESPACE")
         self.settings = RemoteSettings.from_options(options, where=where)
+        if "tls_skip_verify" in options:
+            skip_verify = bool(options["tls_skip_verify"])
+        else:
+            skip_verify = _parse_bool(self._from_env("SKIP_VERIFY"), "VAULT_SKIP_VERIFY")
+        if skip_verify:
+            self.warnings.append(f"{where}: TLS certificate verification is off "
+                                 "(tls_skip_verify / VAULT_SKIP_VERIFY): anyone on the network "
+                                 "path can read the secrets")
         self.tls = TLSOptions(
-            ca_cert=self._file_option("ca_cert"), client_cert=self._file_option("client_cert"),
-            client_key=self._file_option("client_key"), skip_verify=bool(options.get("tls_skip_verify")),
+            ca_cert=self._file_option("ca_cert") or self._from_env("CACERT"),
+            ca_path=self._file_option("ca_path") or self._from_env("CAPATH"),
+            client_cert=self._file_option("client_cert") or self._from_env("CLIENT_CERT"),
+            client_key=self._file_option("client_key") or self._from_env("CLIENT_KEY"),
+            skip_verify=skip_verify,
         )
         self.auth = AuthMethod.parse(options.get("auth"), root=context.root,
                                      environ=context.environ, where=where)
@@ -148,6 +177,10 @@ class VaultProvider(Provider):
     def _file_option(self, name: str) -> str | None:
         value = self.config.get(name)
         return None if value is None else str(self.context.root / str(value))
+
+    def _from_env(self, suffix: str) -> str | None:
+        environ = self.context.environ
+        return environ.get(f"VAULT_{suffix}") or environ.get(f"BAO_{suffix}") or None
 
     # -- locations -------------------------------------------------------------------------
 
@@ -320,10 +353,10 @@ class VaultProvider(Provider):
         if status == 404:
             metadata = ((body or {}).get("data") or {}).get("metadata") or {}
             if metadata.get("destroyed"):
-                raise ProviderError(f"{where}: version {metadata.get('version')} is destroyed")
+                raise MissingSecretError(f"{where}: version {metadata.get('version')} is destroyed")
             if metadata.get("deletion_time"):
-                raise ProviderError(f"{where}: version {metadata.get('version')} is deleted")
-            raise ProviderError(f"nothing at {where}")
+                raise MissingSecretError(f"{where}: version {metadata.get('version')} is deleted")
+            raise MissingSecretError(f"nothing at {where}")
         if status == 403:
             raise PermissionDeniedError(f"permission denied reading {where}: the token's policies "
                                         "do not allow it")
@@ -389,6 +422,30 @@ class VaultProvider(Provider):
             raise
         data: Mapping[str, Any] = answer.get("data") or {}
         return data
+
+    # -- versions (KV v2 metadata, delete, undelete, destroy) -------------------------------
+
+    def version_rows(self, path: str) -> tuple[int, list[tuple[int, str, str | None, bool]]]:
+        """``(current version, [(version, created, deleted or None, destroyed)])``."""
+        metadata = self.metadata(path)
+        if not metadata:
+            raise ProviderError(f"nothing at {self.display_path(path)}", provider=self.name)
+        rows = []
+        for number, info in sorted((metadata.get("versions") or {}).items(),
+                                   key=lambda item: int(item[0])):
+            rows.append((int(number), str(info.get("created_time") or ""),
+                         info.get("deletion_time") or None, bool(info.get("destroyed"))))
+        return int(metadata.get("current_version") or 0), rows
+
+    def change_versions(self, action: str, path: str, versions: list[int]) -> None:
+        """``delete`` (soft), ``undelete`` or ``destroy`` the given versions of ``path``."""
+        self._token()
+        full = self._full(path)
+        calls = {"delete": "delete_secret_versions", "undelete": "undelete_secret_versions",
+                 "destroy": "destroy_secret_versions"}
+        self._hvac(lambda c: getattr(c.secrets.kv.v2, calls[action])(
+            path=full, versions=versions, mount_point=self.mount),
+            f"{self.mount}/{action}/{full}", write=True)
 
     def remote_key(self, path: str) -> str:
         return self._full(path)

@@ -1,5 +1,11 @@
 """The byte sequences that give a secret value away: the value and its encoded forms.
 
+Beyond the value itself: base64 (standard, URL-safe, unpadded, embedded), percent-encoding
+in upper and lower case, JSON and Python ``repr`` escaping (what ``%r``, a dict in a log
+call or ``KeyError(value)`` prints), and for a multi-line value each line long enough to be
+unambiguous on its own (a PEM body line is key material) and the value with the other line
+ending (``\n`` or ``\r\n``).
+
 A value's base64 inside a longer base64 stream depends on where the value falls in the
 3-byte groups, so besides the value's own encoding we keep, for each of the three
 alignments, only the characters whose 6 bits come from the value alone.
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from urllib.parse import quote, quote_plus
 
 #: Values shorter than this (in characters) are never masked: they would mask everything.
@@ -16,6 +23,8 @@ MIN_VALUE_CHARS = 2
 #: Base64 fragments cut from a longer stream are kept only from this length on; shorter
 #: ones are too common in ordinary base64 to be evidence of the value.
 MIN_EMBEDDED_BASE64 = 8
+#: A line of a multi-line value is masked on its own from this length on.
+MIN_LINE_CHARS = 8
 
 _STD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 # For a value preceded by `offset` unknown bytes in its 3-byte group: how many leading
@@ -25,10 +34,43 @@ _LEADING_MIXED = {0: 0, 1: 2, 2: 3}
 _TRAILING_PURE = {0: 0, 1: 1, 2: 2}
 
 
+_PERCENT_HEX = re.compile(rb"%[0-9A-F]{2}")
+
+
+def _lower_hex(match: re.Match[bytes]) -> bytes:
+    return match.group(0).lower()
+
+
 def encoded_forms(value: str) -> set[bytes]:
     """Every byte sequence to mask for `value`; empty for values too short to mask."""
     if len(value) < MIN_VALUE_CHARS:
         return set()
+    forms = _forms_of(value)
+    if "\n" in value or "\r" in value:
+        lines = value.splitlines()
+        forms |= _forms_of("\r\n".join(lines) if "\r\n" not in value else "\n".join(lines))
+        for line in lines:
+            line = line.strip()
+            if len(line) >= MIN_LINE_CHARS:
+                forms |= _forms_of(line)
+    return forms
+
+
+def _python_escaped(value: str) -> set[str]:
+    """The value as ``repr`` and ``ascii`` show it inside quotes, and once more repr'd.
+
+    repr quotes with ``"`` when the value holds ``'`` only; the same value inside a
+    single-quoted repr (of an enclosing string) shows ``\\'``. One more level covers a
+    repr of text that already holds a repr (an exception message inside a tuple).
+    """
+    shown = {repr(value)[1:-1], ascii(value)[1:-1]}
+    if repr(value)[0] == '"':
+        shown |= {s.replace("'", "\\'") for s in shown}
+    shown |= {repr(s)[1:-1] for s in shown}
+    return shown
+
+
+def _forms_of(value: str) -> set[bytes]:
     raw = value.encode("utf-8", "surrogatepass")
     b64 = {base64.b64encode(raw)}
     b64.add(base64.b64encode(raw).rstrip(b"="))
@@ -42,9 +84,11 @@ def encoded_forms(value: str) -> set[bytes]:
     forms = {raw}
     forms |= b64
     forms |= {f.translate(_STD_TO_URLSAFE) for f in b64}
-    forms.add(quote(raw).encode("ascii"))
-    forms.add(quote(raw, safe="").encode("ascii"))
-    forms.add(quote_plus(raw).encode("ascii"))
+    percent = {quote(raw).encode("ascii"), quote(raw, safe="").encode("ascii"),
+               quote_plus(raw).encode("ascii")}
+    forms |= percent
+    forms |= {_PERCENT_HEX.sub(_lower_hex, f) for f in percent}
     forms.add(json.dumps(value)[1:-1].encode("ascii"))
     forms.add(json.dumps(value, ensure_ascii=False)[1:-1].encode("utf-8", "surrogatepass"))
+    forms |= {f.encode("utf-8", "surrogatepass") for f in _python_escaped(value)}
     return {f for f in forms if len(f) >= MIN_VALUE_CHARS}

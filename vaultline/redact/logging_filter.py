@@ -8,10 +8,14 @@ from collections.abc import Iterable
 from vaultline.redact.masker import DEFAULT_MASK, Masker, SecretSource
 
 _FORMATTER = logging.Formatter()
+# Attributes every record has; anything else came in through `extra=`.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message", "asctime", "taskName"}
 
 
 class RedactingFilter(logging.Filter):
-    """Masks secret values in a record's message, arguments, traceback and stack.
+    """Masks secret values in a record's message, arguments, traceback, stack and the
+    fields given with ``extra=`` (see ``Masker.mask_object``).
 
     The message is formatted first (``msg % args``) so a secret passed as an argument is
     caught; when anything was masked the record keeps the masked text and no arguments.
@@ -57,4 +61,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = mask(record.exc_text)
         if record.stack_info:
             record.stack_info = mask(record.stack_info)
+        fields = record.__dict__
+        for name in fields.keys() - _STANDARD:
+            fields[name] = self.masker.mask_object(fields[name])
         return True

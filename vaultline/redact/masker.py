@@ -14,10 +14,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from vaultline.redact._forms import encoded_forms
+from vaultline.redact._forms import MIN_LINE_CHARS, encoded_forms
 from vaultline.redact._matchers import Backend, Matcher, Span, make_matcher
+
+if TYPE_CHECKING:
+    from vaultline.bundle import Bundle
 
 DEFAULT_MASK = "********"
 
@@ -26,6 +29,21 @@ class SecretSource(Protocol):
     """Anything that can list its secret values, such as a resolved ``Bundle``."""
 
     def secret_values(self) -> Iterable[str]: ...
+
+
+def too_short(value: str) -> bool:
+    """Whether masking `value` everywhere would also hide ordinary words or numbers."""
+    return len(value) < 6 or (len(value) < MIN_LINE_CHARS and (value.isalpha() or value.isdigit()))
+
+
+def short_secret_warnings(bundle: Bundle) -> list[str]:
+    """One warning per secret too short to mask without hiding ordinary text (never its value)."""
+    from vaultline.bundle import to_text
+
+    return [f"{r.key}: the secret is short or a plain word or number, so masking it also "
+            "hides ordinary text; if it is not a secret (a username), give it 'secret: false' "
+            "under schema in vaultline.yaml"
+            for r in bundle.resolved_values() if r.secret and too_short(to_text(r.value))]
 
 
 class Masker:
@@ -101,6 +119,34 @@ class Masker:
         data = text.encode("utf-8", "surrogatepass")
         masked = self.mask_bytes(data)
         return text if masked == data else masked.decode("utf-8", "surrogatepass")
+
+    def mask_object(self, value: Any) -> Any:
+        """`value` with every secret masked: strings and bytes, inside containers (keys
+        too), and any other object whose ``str`` or ``repr`` shows a secret, which is then
+        replaced by its masked text. Objects that show none are returned as they are."""
+        if isinstance(value, str):
+            return self.mask_str(value)
+        if isinstance(value, bytes | bytearray):
+            return self.mask_bytes(bytes(value))
+        if isinstance(value, dict):
+            return {self.mask_object(k): self.mask_object(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.mask_object(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.mask_object(v) for v in value)
+        if isinstance(value, set | frozenset):
+            return type(value)(self.mask_object(v) for v in value)
+        if value is None or isinstance(value, bool) or self._matcher is None:
+            return value
+        for show in (str, repr):
+            try:
+                text = show(value)
+            except Exception:
+                continue
+            masked = self.mask_str(text)
+            if masked != text:
+                return masked
+        return value
 
     def stream(self) -> StreamMasker:
         return StreamMasker(self)

@@ -9,11 +9,12 @@ from vaultline.redact.masker import DEFAULT_MASK, Masker, SecretSource
 
 
 class RedactingProcessor:
-    """``(logger, method_name, event_dict) -> event_dict``, masking every string inside.
+    """``(logger, method_name, event_dict) -> event_dict``, masking every secret inside.
 
-    Recurses into dicts, lists, tuples and sets, keys included; other objects are left
-    as they are, so put it after processors that render exceptions or objects to text
-    (``format_exc_info``, ``TimeStamper`` ...) and before the renderer.
+    Recurses into dicts, lists, tuples and sets, keys included; any other value whose
+    ``str`` or ``repr`` shows a secret (a number, an exception, a dataclass) is replaced by
+    its masked text. Put it after processors that render exceptions to text
+    (``format_exc_info``) and before the renderer.
     """
 
     def __init__(self, secrets: Iterable[str] | Masker, mask: str = DEFAULT_MASK):
@@ -29,25 +30,11 @@ class RedactingProcessor:
     def __call__(
         self, logger: object, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
+        mask = self.masker.mask_object
         for key in list(event_dict):
             value = event_dict[key]
-            masked_key = self._redact(key)
+            masked_key = mask(key)
             if masked_key != key:
                 del event_dict[key]
-            event_dict[masked_key] = self._redact(value)
+            event_dict[masked_key] = mask(value)
         return event_dict
-
-    def _redact(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.masker.mask_str(value)
-        if isinstance(value, bytes | bytearray):
-            return self.masker.mask_bytes(bytes(value))
-        if isinstance(value, dict):
-            return {self._redact(k): self._redact(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._redact(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(self._redact(v) for v in value)
-        if isinstance(value, set | frozenset):
-            return type(value)(self._redact(v) for v in value)
-        return value

@@ -1,6 +1,6 @@
 """Repository hygiene: ``.env`` files tracked by git, and a ``.gitignore`` that lets them in.
 
-Seed 001: "Never commit .env files or secrets. Add .env* to .gitignore." Both checks are
+The rule teams write down: "Never commit .env files or secrets. Add .env* to .gitignore." Both checks are
 findings like any other (they fail the scan, can be baselined), with no secret value: the
 fingerprint is the rule and the path.
 """

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vaultline._files import private_dir, refuse_loose
 from vaultline.errors import (
     IntegrityError,
     MasterKeyError,
@@ -148,8 +149,7 @@ class EmbeddedStore:
         env = os.environ if environ is None else environ
         if cls.exists(directory):
             raise StoreError(f"a store already exists in {directory}; nothing was changed")
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(directory, 0o700)
+        os.chmod(private_dir(directory), 0o700)  # also when it existed: it holds the store
         import uuid
 
         store_id = str(uuid.uuid4())
@@ -188,6 +188,7 @@ class EmbeddedStore:
             raise StoreError(
                 f"no embedded store at {directory}; run 'vaultline init' in the project first"
             )
+        refuse_loose(db_path, "store")
         db = cls._connect(db_path)
         try:
             rows = dict(db.execute("SELECT name, value FROM meta").fetchall())
@@ -245,6 +246,12 @@ class EmbeddedStore:
     def meta_get(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
+
+    def meta_rows(self, names: Collection[str]) -> list[tuple[str, str]]:
+        """Several meta rows in one query (the audit reads its checkpoint on every append)."""
+        marks = ", ".join("?" * len(names))
+        return [(str(n), str(v)) for n, v in self._db.execute(
+            f"SELECT name, value FROM meta WHERE name IN ({marks})", tuple(names))]
 
     def meta_set(self, name: str, value: str) -> None:
         self._db.execute(
@@ -400,6 +407,14 @@ class EmbeddedStore:
         ).fetchall()
         if not rows:
             raise SecretNotFoundError(f"no secret at {path}")
+        return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def written_versions(self) -> list[VersionInfo]:
+        """Every version ever written to a secret path (vaultline's own records live in their
+        own table), for the audit's cross-check: each must have its ``write`` line."""
+        rows = self._db.execute(
+            "SELECT path, version, created_time, deleted_time, destroyed FROM versions "
+            "ORDER BY path, version")
         return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def _target_versions(self, db: sqlite3.Connection, path: str,

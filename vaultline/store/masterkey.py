@@ -2,7 +2,8 @@
 
 Looked up in order: ``VAULTLINE_MASTER_KEY`` (base64 of 32 bytes), the file named by
 ``VAULTLINE_KEY_FILE``, then the default key file ``~/.config/vaultline/keys/<store-id>.key``
-that ``vaultline init`` creates (mode 0600, outside the repository on purpose).
+that ``vaultline init`` creates (mode 0600, outside the repository on purpose). A key file
+that group or others can read is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+from vaultline._files import open_private, private_dir, refuse_loose
 from vaultline.errors import MasterKeyError
 
 KEY_BYTES = 32
@@ -71,7 +73,9 @@ def load(store_id: str, environ: Mapping[str, str] | None = None) -> MasterKey:
         return MasterKey(_decode(env[ENV_KEY], ENV_KEY), ENV_KEY)
     path = key_file_path(store_id, env)
     try:
-        text = path.read_text(encoding="ascii")
+        with path.open("rb") as handle:
+            refuse_loose(path, "master key file", os.fstat(handle.fileno()).st_mode)
+            text = handle.read().decode("ascii")
     except FileNotFoundError:
         raise MasterKeyError(
             f"no master key: {path} does not exist; set {ENV_KEY} or {ENV_KEY_FILE}, "
@@ -84,7 +88,7 @@ def load(store_id: str, environ: Mapping[str, str] | None = None) -> MasterKey:
 
 def write_key_file(path: Path, material: bytes) -> None:
     """Create the key file 0600 (its directory 0700); never overwrite an existing key."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    private_dir(path.parent)
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(base64.b64encode(material).decode("ascii") + "\n")

@@ -1,0 +1,116 @@
+"""Forms of a secret that masking must catch beyond its plain text: every line of a multi-line
+value, the other line ending, lower-case percent-encoding, Python's repr/backslash escaping."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+import pytest
+
+from vaultline.redact import Masker
+from vaultline.redact._matchers import Backend
+from vaultline.redact.masker import too_short
+
+PEM = ("-----BEGIN PRIVATE KEY-----\n"
+       "MC4CAQAwBQYDK2VwBCIEIDx1Zk7aQ4b0n3mJq8Y2vR6tW5uX1yZ0aB9cD8eF7gH6\n"
+       "-----END PRIVATE KEY-----\n")
+BODY = PEM.splitlines()[1]
+QUOTED = "pa'ss\"wo\\rd-\u00e9-\n-tail"
+
+
+def leaks(masker: Masker, text: str, *secrets: str) -> list[str]:
+    masked = masker.mask_str(text)
+    return [s for s in secrets if s in masked]
+
+
+@pytest.mark.parametrize("shown", [
+    BODY,                                            # one line of a PEM: the whole key
+    f"key line: {BODY[:40]}",                         # not: a fragment is not a line
+    PEM.replace("\n", "\r\n"),                       # CRLF line ends
+    f"first line {PEM.splitlines()[0]}",             # a header line is a line too (>= 8)
+])
+def test_lines_of_a_multiline_secret(shown: str, backend: Backend) -> None:
+    masker = Masker([PEM], backend=backend)
+    masked = masker.mask_str(shown)
+    if shown.startswith("key line"):
+        assert masked == shown  # a fragment shorter than a line says nothing about the key
+    else:
+        assert BODY not in masked and "BEGIN PRIVATE" not in masked, masked
+
+
+def test_crlf_secret_shown_with_lf(backend: Backend) -> None:
+    crlf = "line-one-secret\r\nline-two-secret"
+    masker = Masker([crlf], backend=backend)
+    assert masker.mask_str("x line-one-secret\nline-two-secret y") == "x ******** y"
+    assert masker.mask_str("x " + crlf + " y") == "x ******** y"
+
+
+def test_short_lines_are_not_masked_alone(backend: Backend) -> None:
+    masker = Masker(["ab\nthe-long-second-line"], backend=backend)
+    assert masker.mask_str("ab cd ab") == "ab cd ab"  # "ab" alone would mask everything
+    assert masker.mask_str("the-long-second-line") == "********"
+
+
+@pytest.mark.parametrize("encode", [
+    lambda v: quote(v, safe=""),
+    lambda v: quote(v, safe="").lower(),      # %2f rather than %2F
+    lambda v: quote(v).replace("%2F", "%2f"),
+    lambda v: quote(v, safe="/").lower(),
+])
+def test_percent_encoding_any_case(encode: object, backend: Backend) -> None:
+    secret = "s3cret/with+slash&amp=é"
+    masker = Masker([secret], backend=backend)
+    shown = encode(secret)  # type: ignore[operator]
+    assert shown != secret
+    assert masker.mask_str(f"url?p={shown}&x=1") == "url?p=********&x=1"
+
+
+@pytest.mark.parametrize("render", [
+    lambda v: repr(v),
+    lambda v: repr({"k": v}),
+    lambda v: repr([("t", v)]),
+    lambda v: ascii(v),
+    lambda v: str(KeyError(v)),
+    lambda v: repr(KeyError(v)),
+    lambda v: repr(repr(v)),
+    lambda v: "%r" % (v,),  # noqa: UP031 - what a log call with %r prints
+])
+def test_python_escaped_forms(render: object, backend: Backend) -> None:
+    masker = Masker([QUOTED], backend=backend)
+    shown = render(QUOTED)  # type: ignore[operator]
+    masked = masker.mask_str(shown)
+    assert "wo" not in masked and "tail" not in masked, masked
+
+
+def test_keyerror_traceback_in_logging(backend: Backend) -> None:
+    masker = Masker([QUOTED], backend=backend)
+    try:
+        {}[QUOTED]
+    except KeyError:
+        import sys
+        text = logging.Formatter().formatException(sys.exc_info())
+    assert "tail" in text
+    assert "tail" not in masker.mask_str(text)
+
+
+@pytest.mark.parametrize(("value", "short"), [
+    ("abc", True), ("admin", True), ("prod", True), ("1234567", True), ("letters", True),
+    ("x9!k2", True), ("x9!k2q", False), ("hunter2", False), ("s3cret-canary", False),
+    ("longerword", False),
+])
+def test_too_short_to_mask_safely(value: str, short: bool) -> None:
+    assert too_short(value) is short
+
+
+def test_short_secret_warnings_name_the_key_only() -> None:
+    from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
+    from vaultline.redact.masker import short_secret_warnings
+
+    values = {"Db:User": ("admin", True), "Db:Password": ("x9!Tq2-long-enough", True),
+              "Level": ("Info", False)}
+    bundle = Bundle("prod", {k: ResolvedValue(k, v, s, Provenance(Layer.SECRETS, "t"))
+                             for k, (v, s) in values.items()})
+    (warning,) = short_secret_warnings(bundle)
+    assert warning.startswith("Db:User: the secret is short") and "secret: false" in warning
+    assert "admin" not in warning

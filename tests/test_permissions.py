@@ -1,0 +1,92 @@
+"""What vaultline creates is private whatever the umask; a loose key file or store is refused."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_core_cli import Cli, put_all
+from tests.cli.test_core_cli import cli as cli
+from vaultline._files import private_dir, write_private
+
+PY = sys.executable
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_helpers_under_umask_000(tmp_path: Path, open_umask: None) -> None:
+    deep = private_dir(tmp_path / "a" / "b" / "c")
+    assert [mode(p) for p in (tmp_path / "a", tmp_path / "a" / "b", deep)] == [0o700] * 3
+    target = deep / "f.json"
+    target.write_text("old")
+    os.chmod(target, 0o666)
+    write_private(target, b"new")
+    assert mode(target) == 0o600 and target.read_bytes() == b"new"
+    assert sorted(p.name for p in deep.iterdir()) == ["f.json"]  # no temporary left
+
+
+def test_everything_created_is_private_under_umask_000(tmp_path: Path, open_umask: None) -> None:
+    root = tmp_path / "p"
+    home = tmp_path / "home"
+    root.mkdir(mode=0o755)
+    home.mkdir(mode=0o755)
+    (root / "vaultline.yaml").write_text(
+        "version: 1\napp: a\nenvironments: {prod: {max_stale: 1h}}\n"
+        "schema:\n  Db:Password: {secret: true}\n")
+    (root / "env" / "prod").mkdir(parents=True)
+    (root / "env" / "prod" / "values.yaml").write_text("Level: Warning\n")
+    (root / "env" / "prod" / "secrets.yaml").write_text("Db:Password: local\n")
+    cli = Cli(root, home)
+    assert cli("init").returncode == 0
+    assert cli("put", "Db:Password", "--env", "prod", stdin="pw-under-umask-000").returncode == 0
+    files = tmp_path / "files" / "run"
+    result = cli("run", "--env", "prod", "--files", str(files), "--", PY, "-c",
+                 "import os, stat; d = os.path.dirname(os.environ['DB__PASSWORD_FILE']);"
+                 "print(oct(stat.S_IMODE(os.stat(d).st_mode)))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0o700"]
+    assert cli("resolve", "--env", "prod").returncode == 0
+    created = [*(home / ".config").rglob("*"), home / ".config", *(root / ".vaultline").rglob("*"),
+               root / ".vaultline", tmp_path / "files", files]
+    assert any(p.suffix == ".key" for p in created)
+    assert any(p.parent.name == "cache" for p in created)
+    loose = {str(p): oct(mode(p)) for p in created
+             if mode(p) != (0o700 if p.is_dir() else 0o600)}
+    assert loose == {}
+
+
+def test_loose_key_file_is_refused(cli: Cli) -> None:
+    put_all(cli)
+    key_file = next((cli.root.parent / "home").rglob("*.key"))
+    os.chmod(key_file, 0o644)
+    result = cli("resolve", "--env", "prod")
+    assert result.returncode == 2
+    assert result.stderr == (f"vaultline: error: master key file {key_file} is accessible by "
+                             "group or others (mode 0644); it is not used until you run: "
+                             f"chmod 600 {key_file}\n")
+    os.chmod(key_file, 0o600)
+    assert cli("resolve", "--env", "prod").returncode == 0
+
+
+def test_loose_store_is_refused(cli: Cli) -> None:
+    put_all(cli)
+    db = cli.root / ".vaultline" / "store.db"
+    os.chmod(db, 0o640)
+    result = cli("get", "AI:OpenAI:ApiKey", "--env", "prod")
+    assert result.returncode == 2
+    assert f"store {db} is accessible by group or others (mode 0640)" in result.stderr
+    assert f"chmod 600 {db}" in result.stderr and result.stderr.count("\n") == 1

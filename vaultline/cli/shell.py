@@ -1,0 +1,50 @@
+"""``vaultline completion`` and ``vaultline direnv``: vaultline in the user's own shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vaultline.cli._context import env_option, load_project, project_dir_option
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@click.command()
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the completion script for SHELL (commands, options, choices).
+
+    \b
+    Examples:
+      vaultline completion bash > ~/.local/share/bash-completion/completions/vaultline
+      vaultline completion zsh > "${fpath[1]}/_vaultline"
+      vaultline completion fish > ~/.config/fish/completions/vaultline.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    from vaultline.cli._app import cli
+
+    completer = get_completion_class(shell)
+    if completer is None:  # click ships all three; a future click might not
+        raise click.UsageError(f"no completion for {shell}")
+    click.echo(completer(cli, {}, "vaultline", "_VAULTLINE_COMPLETE").source())
+
+
+@click.command()
+@env_option()
+@click.option("--prefix", default="", help="Prefix for the variable names.")
+@project_dir_option
+def direnv(env: str, prefix: str, project_dir: Path | None) -> None:
+    """Print the .envrc lines that load ENV into the shell through direnv.
+
+    direnv re-runs them when vaultline.yaml, an included file or the env pack changes.
+
+    \b
+    Example:
+      vaultline direnv --env dev > .envrc && direnv allow
+    """
+    from vaultline.direnv import envrc
+
+    click.echo(envrc(load_project(project_dir), env, prefix=prefix))
