@@ -164,5 +164,6 @@ def test_session_put_by_key_patches_the_referenced_field(openbao: BaoServer, tmp
     data = openbao.api("GET", f"kv/data/{app}/prod/db")["data"]["data"]
     assert data == {"user": "app", "password": "newpw"}
     events = [json.loads(line) for line in (root / ".vaultline/audit.log").read_text().splitlines()]
-    write = next(e for e in events if e["action"] == "write")
-    assert write["detail"] == {"field": "password", "version": "2"}
+    write = next(e for e in events if e["action"] == "write" and e["outcome"] == "ok")
+    assert {k: write["detail"][k] for k in ("field", "version")} == {"field": "password",
+                                                                     "version": "2"}
