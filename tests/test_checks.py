@@ -122,17 +122,17 @@ def test_unreachable_provider(root: Path) -> None:
 def test_override_outside_policy(root: Path) -> None:
     import json
 
-    from vaultline.store.embedded import INTERNAL_PREFIX
-
     now = dt.datetime.now(dt.UTC)
     record = {"id": "abcd1234", "env": "prod", "key": "Jwt:Issuer", "value": "https://x/",
               "secret": False, "created": now.isoformat(),
               "expires": (now + dt.timedelta(hours=9)).isoformat(), "actor": "mallory",
               "reason": "", "approved_by": "", "ticket": "", "state": "active"}
     store = EmbeddedStore.open(root / ".vaultline")  # written behind the CLI's back
-    store.put(f"{INTERNAL_PREFIX}overrides/prod/abcd1234", json.dumps(record).encode())
+    store.records("overrides").put("prod/abcd1234", json.dumps(record).encode())
+    store.records("overrides").put("prod/0bad", b"{truncated")
     store.close()
-    assert findings(root) == [("override", ERROR, "Jwt:Issuer"), ("override", ERROR, "Jwt:Issuer")]
+    assert findings(root) == [("override", ERROR, "Jwt:Issuer"), ("override", ERROR, "Jwt:Issuer"),
+                              ("override", ERROR, "prod")]
 
 
 def test_gitignore_and_tracked_env(root: Path) -> None:

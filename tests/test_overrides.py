@@ -1,18 +1,23 @@
-"""Break-glass overrides: policy, expiry on a fake clock, revocation, env-var overrides, audit."""
+"""Break-glass overrides: policy, two-person rule, expiry on a fake clock, revocation,
+malformed records, env-var overrides, audit — through the library's Session."""
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.factory import FakeClock, make_project
-from vaultline.errors import OverrideError
+from vaultline.errors import AuditError, OverrideError
 from vaultline.project import Project
 from vaultline.session import Session
 from vaultline.store import EmbeddedStore
+
+START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -27,9 +32,12 @@ def root(tmp_path: Path, master_key: dict[str, str]) -> Path:
               Logging:Level: Information
             schema:
               ConnectionStrings:Primary: {secret: true}
+              Feature:Flag: {required: false}
         """,
         "env/prod/secrets.yaml": "ConnectionStrings:Primary: local\n",
         "env/dev/secrets.yaml": "ConnectionStrings:Primary: local\n",
+        # A non-secret key that differs from the secret only in case: same env var name.
+        "env/dev/values.yaml": "ConnectionStrings:primary: harmless\n",
     }, environ=master_key)
     store = EmbeddedStore.open(tmp_path / ".vaultline")
     store.put("nexus-engine/prod/ConnectionStrings/Primary", b"postgres://primary")
@@ -38,40 +46,139 @@ def root(tmp_path: Path, master_key: dict[str, str]) -> Path:
     return tmp_path
 
 
-def session(root: Path, env: str, clock: FakeClock, environ: dict[str, str] | None = None) -> Session:
-    import os
+def session(root: Path, env: str, clock: FakeClock | None = None,
+            environ: dict[str, str] | None = None, actor: str = "alice@host") -> Session:
+    return Session(Project.load(root), env, clock=clock or FakeClock(START),
+                   environ={**os.environ, **(environ or {})}, actor=actor)
 
-    return Session(Project.load(root), env, clock=clock, environ={**os.environ, **(environ or {})})
+
+def audit_lines(root: Path) -> list[dict[str, Any]]:
+    log = root / ".vaultline" / "audit.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-GOOD = {"reason": "failover", "approved_by": "alice", "ticket": "INC-1"}
+GOOD = {"reason": "failover", "ticket": "INC-1"}
+H = timedelta(hours=1)
 
 
 @pytest.mark.parametrize(
-    ("env", "ttl", "fields", "message"),
+    ("env", "how", "ttl", "fields", "message"),
     [
-        ("prod", timedelta(hours=5), GOOD, "--ttl 5h is above prod's max_override_ttl of 4h"),
-        ("prod", timedelta(hours=1), {**GOOD, "ticket": ""}, "prod is protected: an override needs --ticket"),
-        ("prod", timedelta(hours=1), {}, "needs --reason, --approved-by, --ticket"),
-        ("dev", timedelta(0), {}, "--ttl must be positive"),
-        ("dev", timedelta(hours=1), {}, None),
-        ("prod", timedelta(hours=4), GOOD, None),
+        ("prod", "request", 5 * H, GOOD, "--ttl 5h is above prod's max_override_ttl of 4h"),
+        ("prod", "request", H, {**GOOD, "ticket": ""}, "prod is protected: an override needs --ticket"),
+        ("prod", "request", H, {}, "needs --reason, --ticket"),
+        ("prod", "set", H, {**GOOD, "approved_by": "bob"}, "prod is protected: an override needs a second person"),
+        ("dev", "set", timedelta(0), {}, "--ttl must be positive"),
+        ("dev", "set", 25 * H, {}, "--ttl 1d1h is above dev's default maximum of 1d"),
+        ("dev", "set", timedelta(days=36500), {}, "above dev's default maximum"),
+        ("dev", "set", 9999 * H, {}, "above dev's default maximum"),
+        ("dev", "set", 24 * H, {}, None),
+        ("prod", "request", 4 * H, GOOD, None),
     ],
 )
-def test_policy(root: Path, env: str, ttl: timedelta, fields: dict[str, str], message: str | None) -> None:
-    with session(root, env, FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))) as s:
+def test_policy(root: Path, env: str, how: str, ttl: timedelta, fields: dict[str, str],
+                message: str | None) -> None:
+    with session(root, env) as s:
+        call = s.set_override if how == "set" else s.request_override
         if message is None:
-            assert s.overrides.set(env, "Logging:Level", "Debug", ttl=ttl, actor="t", **fields).id
+            assert call("Logging:Level", "Debug", ttl=ttl, **fields).id
         else:
             with pytest.raises(OverrideError, match=message):
-                s.overrides.set(env, "Logging:Level", "Debug", ttl=ttl, actor="t", **fields)
+                call("Logging:Level", "Debug", ttl=ttl, **fields)
+            assert s.overrides.entries(env) == []
+
+
+@pytest.mark.parametrize(("key", "message"), [
+    ("Nope:Key", "Nope:Key is not a key of dev; an override replaces a value"),
+    ("LD_PRELOAD", "LD_PRELOAD is not a key of dev"),
+    ("PATH", "PATH is not a key of dev"),
+    ("Feature:Flag", "Feature:Flag is not a key of dev"),  # in the schema, but with no value
+    ("logging:level", "did you mean Logging:Level"),
+    ("CONNECTIONSTRINGS:PRIMARY", "did you mean"),
+    ("ConnectionStrings:primary", "same environment variable CONNECTIONSTRINGS__PRIMARY"),
+])
+def test_an_override_names_a_key_the_environment_has_exactly(root: Path, key: str,
+                                                             message: str) -> None:
+    with session(root, "dev") as s:
+        with pytest.raises(OverrideError, match=message):
+            s.set_override(key, "/tmp/evil.so", ttl=H)
+        assert s.overrides.entries("dev") == []
+    denied = [e for e in audit_lines(root) if e["action"] == "override.set"]
+    assert [e["outcome"] for e in denied] == ["denied"]
+
+
+@pytest.mark.parametrize("field", ["reason", "ticket", "approved_by"])
+def test_a_failed_set_leaves_nothing_behind(root: Path, field: str) -> None:
+    value = "postgres://app:pw-canary@replica/app"
+    with session(root, "dev") as s:
+        with pytest.raises(OverrideError, match="contains the override's value"):
+            s.set_override("ConnectionStrings:Primary", value, ttl=H,
+                           **{field: f"switch to {value}"})
+        assert s.overrides.entries("dev") == []
+        assert s.resolve()["ConnectionStrings:Primary"] == "postgres://dev"
+    text = (root / ".vaultline" / "audit.log").read_text()
+    assert value not in text and "pw-canary" not in text
+    assert [(e["action"], e["outcome"]) for e in audit_lines(root)
+            if e["action"].startswith("override")] == [("override.set", "denied")]
+
+
+def test_an_override_whose_audit_line_fails_is_not_stored(root: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    with session(root, "dev") as s:
+        def broken(entries: object) -> None:
+            raise AuditError("disk full")
+
+        monkeypatch.setattr(s.audit, "record_many", broken)
+        with pytest.raises(AuditError):
+            s.set_override("Logging:Level", "Trace", ttl=H)
+        monkeypatch.undo()
+        assert s.overrides.entries("dev") == []
+        assert s.resolve()["Logging:Level"] == "Information"
+
+
+def test_two_person_rule(root: Path) -> None:
+    clock = FakeClock(START)
+    with session(root, "prod", clock, actor="alice@host") as alice:
+        asked = alice.request_override("ConnectionStrings:Primary", "postgres://replica",
+                                       ttl=2 * H, **GOOD)
+        assert asked.state == "pending"
+        assert alice.resolve()["ConnectionStrings:Primary"] == "postgres://primary"
+        with pytest.raises(OverrideError, match="a different identity must approve it"):
+            alice.approve_override(asked.id)
+    with session(root, "prod", clock, actor="bob@host") as bob:
+        approved = bob.approve_override(asked.id)
+        assert (approved.state, approved.approved_by) == ("active", "bob@host")
+        bundle = bob.resolve()
+        assert bundle["ConnectionStrings:Primary"] == "postgres://replica"
+        assert bundle.resolved("ConnectionStrings:Primary").provenance.override_id == asked.id
+        with pytest.raises(OverrideError, match="is active, not pending"):
+            bob.approve_override(asked.id)
+    events = [(e["action"], e["actor"], e["outcome"]) for e in audit_lines(root)
+              if e["action"] in ("override.request", "override.approve")]
+    assert events == [("override.request", "alice@host", "ok"),
+                      ("override.approve", "alice@host", "denied"),
+                      ("override.approve", "bob@host", "ok"),
+                      ("override.approve", "bob@host", "denied")]
+
+
+def test_a_request_cannot_be_approved_after_it_lapsed(root: Path) -> None:
+    clock = FakeClock(START)
+    with session(root, "prod", clock, actor="alice@host") as alice:
+        asked = alice.request_override("Logging:Level", "Debug", ttl=H, **GOOD)
+    clock.advance(hours=1, seconds=1)
+    with session(root, "prod", clock, actor="bob@host") as bob:
+        with pytest.raises(OverrideError, match=r"expired at .* before it was approved"):
+            bob.approve_override(asked.id)
+        assert bob.resolve()["Logging:Level"] == "Warning"  # env/prod/values.yaml
 
 
 def test_applies_until_expiry_then_is_ignored_and_destroyed(root: Path) -> None:
-    clock = FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
-    with session(root, "prod", clock) as s:
-        made = s.overrides.set("prod", "ConnectionStrings:Primary", "postgres://replica",
-                               ttl=timedelta(hours=2), actor="alice@host", **GOOD)
+    clock = FakeClock(START)
+    with session(root, "prod", clock, actor="alice@host") as s:
+        made = s.request_override("ConnectionStrings:Primary", "postgres://replica",
+                                  ttl=2 * H, **GOOD)
+    with session(root, "prod", clock, actor="bob@host") as s:
+        s.approve_override(made.id)
         bundle = s.resolve()
         assert bundle["ConnectionStrings:Primary"] == "postgres://replica"
         explanation = bundle.explain("ConnectionStrings:Primary")
@@ -89,45 +196,70 @@ def test_applies_until_expiry_then_is_ignored_and_destroyed(root: Path) -> None:
         assert s.resolve().warnings == []  # warned once, when it expired
         raw = b"".join(p.read_bytes() for p in (root / ".vaultline").rglob("*") if p.is_file())
         assert b"postgres://replica" not in raw
-        actions = [json.loads(line)["action"] for line in
-                   (root / ".vaultline" / "audit.log").read_text().splitlines()]
+        actions = [e["action"] for e in audit_lines(root)]
         assert actions.count("override.apply") == 1
         assert actions.count("override.expire") == 1
         assert s.audit.verify().ok
 
 
 def test_revoke(root: Path) -> None:
-    clock = FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
-    with session(root, "dev", clock) as s:
-        made = s.overrides.set("dev", "Logging:Level", "Trace", ttl=timedelta(hours=1), actor="t")
+    with session(root, "dev") as s:
+        made = s.set_override("Logging:Level", "Trace", ttl=H)
         assert s.resolve()["Logging:Level"] == "Trace"
-        s.overrides.revoke("dev", made.id)
+        s.revoke_override(made.id)
         assert s.resolve()["Logging:Level"] == "Information"
         with pytest.raises(OverrideError, match="already revoked"):
-            s.overrides.revoke("dev", made.id)
+            s.revoke_override(made.id)
         with pytest.raises(OverrideError, match="no override 'nope'"):
-            s.overrides.revoke("dev", "nope")
+            s.revoke_override("nope")
+    assert [e["outcome"] for e in audit_lines(root)
+            if e["action"] == "override.revoke"] == ["ok", "denied", "denied"]
+
+
+@pytest.mark.parametrize("raw", [
+    b"{not json", b"[]", b'{"id": "bad0"}',
+    json.dumps({"id": "bad0", "env": "dev", "key": "Logging:Level", "value": "x", "secret": False,
+                "created": "2026-11-24T12:00:00+00:00", "expires": 99, "actor": "m"}).encode(),
+    json.dumps({"id": "bad0", "env": "dev", "key": "Logging:Level", "value": "x", "secret": False,
+                "created": "2026-11-24T12:00:00+00:00", "expires": "soon", "actor": "m"}).encode(),
+    json.dumps({"id": "bad0", "env": "dev", "key": "Logging:Level", "value": "x", "secret": False,
+                "created": "2026-11-24T12:00:00+00:00", "expires": "9999-12-31T00:00:00+00:00",
+                "actor": "m", "state": "forever"}).encode(),
+])
+def test_a_malformed_record_is_reported_not_fatal(root: Path, raw: bytes) -> None:
+    with session(root, "dev") as s:
+        good = s.set_override("Logging:Level", "Trace", ttl=H)
+        s.require_store().records("overrides").put("dev/bad0", raw)
+        bundle = s.resolve()
+        assert bundle["Logging:Level"] == "Trace"  # the good override still applies
+        assert any("override record dev/bad0 is malformed" in w for w in bundle.warnings)
+        assert s.revoke_override("bad0") is None
+        assert s.resolve().warnings == []
+        assert [o.id for o in s.overrides.entries("dev")] == [good.id]
 
 
 def test_env_var_overrides_only_where_allowed_and_never_secrets(root: Path) -> None:
     environ = {"NEXUS_LOGGING__LEVEL": "Debug", "NEXUS_CONNECTIONSTRINGS__PRIMARY": "evil"}
-    with session(root, "dev", FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)), environ) as s:
+    with session(root, "dev", environ=environ) as s:
         bundle = s.resolve()
         assert bundle["Logging:Level"] == "Debug"
         assert bundle.resolved("Logging:Level").provenance.source == "env NEXUS_LOGGING__LEVEL"
         assert bundle["ConnectionStrings:Primary"] == "postgres://dev"
-        assert any("NEXUS_CONNECTIONSTRINGS__PRIMARY ignored" in w for w in bundle.warnings)
-    with session(root, "prod", FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)), environ) as s:  # prod does not allow them
-        assert s.resolve().resolved("Logging:Level").provenance.source.endswith("env/prod/values.yaml:1")
+        # The case-variant non-secret key shares the secret's variable: not overridable either.
+        assert bundle["ConnectionStrings:primary"] == "harmless"
+        assert [w for w in bundle.warnings if "NEXUS_CONNECTIONSTRINGS__PRIMARY ignored" in w]
+    with session(root, "prod", environ=environ) as s:  # prod does not allow them
+        level = s.resolve().resolved("Logging:Level")
+        assert (level.value, level.provenance.layer.value) == ("Warning", "env-pack")
 
 
 def test_a_secret_shadowed_by_an_override_is_still_audited_as_read(root: Path) -> None:
-    with session(root, "prod", FakeClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))) as s:
-        s.overrides.set("prod", "ConnectionStrings:Primary", "postgres://replica",
-                        ttl=timedelta(hours=1), actor="alice", **GOOD)
+    with session(root, "dev") as s:
+        s.set_override("ConnectionStrings:Primary", "postgres://replica", ttl=H)
         s.resolve()
-    lines = [json.loads(line) for line in (root / ".vaultline" / "audit.log").read_text().splitlines()]
+    lines = audit_lines(root)
     reads = [(e["action"], e["key"], e["reference"]) for e in lines if e["action"] == "read"]
     assert reads == [("read", "ConnectionStrings:Primary",
-                      "local:nexus-engine/prod/ConnectionStrings/Primary")]
+                      "local:nexus-engine/dev/ConnectionStrings/Primary")]
     assert [e["action"] for e in lines].count("override.apply") == 1
+    assert [e["action"] for e in lines].count("override.set") == 1

@@ -34,6 +34,7 @@ class Provenance(NamedTuple):
     reference: str | None = None
     path: str | None = None  # the concrete location the reference resolved to
     version: str | None = None
+    override_id: str | None = None  # the break-glass override that supplied the value
 
 
 class ResolvedValue(NamedTuple):

@@ -80,20 +80,25 @@ def overrides(ctx: CheckContext) -> Iterator[Finding]:
         return
     from datetime import datetime
 
+    from vaultline.overrides import max_ttl
+
     environment = ctx.session.project.environment(ctx.env)
     now = ctx.session.clock()
-    for item in ctx.session.overrides.entries(ctx.env):
+    found, problems = ctx.session.overrides.scan(ctx.env)
+    for problem in problems:
+        yield Finding("override", ERROR, ctx.env, problem)
+    for item in found:
         if not item.active(now):
             continue
         ttl = datetime.fromisoformat(item.expires) - datetime.fromisoformat(item.created)
-        limit = environment.max_override_ttl
-        if limit is not None and ttl > limit:
+        if ttl > max_ttl(environment):
             yield Finding("override", ERROR, item.key,
-                          f"override {item.id} lasts longer than max_override_ttl")
-        if environment.protected and not (item.reason and item.approved_by and item.ticket):
+                          f"override {item.id} lasts longer than the environment allows")
+        if environment.protected and not (item.reason and item.ticket and item.approved_by
+                                          and item.approved_by != item.actor):
             yield Finding("override", ERROR, item.key,
-                          f"override {item.id} lacks reason, approver or ticket in a "
-                          "protected environment")
+                          f"override {item.id} lacks a reason, a ticket or a second person's "
+                          "approval in a protected environment")
 
 
 def committed_credentials(ctx: CheckContext) -> Iterator[Finding]:

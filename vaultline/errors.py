@@ -8,7 +8,8 @@
     ├── StoreError                 the embedded store refused an operation (1)
     │   ├── SecretNotFoundError    nothing at that path/version
     │   ├── VersionConflictError   check-and-set failed
-    │   └── IntegrityError         a ciphertext or record was tampered with
+    │   ├── IntegrityError         a ciphertext or record was tampered with
+    │   └── ReservedPathError      a path in vaultline's own namespace (``_vaultline/``) (2)
     ├── ProviderError              a provider failed for one reference (1)
     │   ├── MissingSecretError     nothing at that reference: the only failure an optional
     │   │                          secret may be skipped for
@@ -94,6 +95,12 @@ class VersionConflictError(StoreError):
 
 class IntegrityError(StoreError):
     pass
+
+
+class ReservedPathError(StoreError):
+    """A secret path that names vaultline's own records; no user-level operation reaches them."""
+
+    exit_code = 2
 
 
 class ProviderError(VaultlineError):

@@ -1,24 +1,39 @@
-"""One command's work on a project: resolution with overrides applied, and every access audited.
+"""One command's work on a project: resolution with overrides applied, secret writes and
+break-glass overrides — each operation audited here, by the library.
 
 Both the Python API (:func:`vaultline.load`) and the CLI go through :class:`Session`, so the
-audit trail is the same whichever way a secret is read.
+audit trail is the same whichever way a secret is read or written; the CLI parses, calls one
+method and prints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import Any, NamedTuple
 
 from vaultline import _gc, audit
 from vaultline._files import private_dir
+from vaultline.audit.event import DENY, Entry
 from vaultline.bundle import Bundle, Layer
-from vaultline.errors import ProviderError, ResolutionError, StoreError
-from vaultline.overrides import OverrideLayer, OverrideStore
+from vaultline.errors import (
+    OverrideError,
+    PermissionDeniedError,
+    ProviderError,
+    ReservedPathError,
+    ResolutionError,
+    StoreError,
+    VaultlineError,
+)
+from vaultline.overrides import Override, OverrideLayer, OverrideStore
 from vaultline.project import Project
 from vaultline.resolver import Resolver
 from vaultline.store import EmbeddedStore
+from vaultline.store.embedded import VersionInfo
+from vaultline.target import Target, resolve_target
 
 
 def _now() -> datetime:
@@ -42,15 +57,46 @@ def open_audit_log(project: Project, store: EmbeddedStore | None) -> audit.Audit
     return audit.AuditLog(project.store_dir / audit.log.LOG_NAME, hmac_key=None, checkpoint=None)
 
 
+class Written(NamedTuple):
+    """Where a write landed and the version it made."""
+
+    where: str
+    version: str
+
+
+class RolledBack(NamedTuple):
+    """Where a rollback happened, the version it went back to, and the version now current."""
+
+    where: str
+    to: str
+    version: str
+
+
+class Changed(NamedTuple):
+    """Where versions were deleted, destroyed or restored, and which."""
+
+    where: str
+    versions: list[int]
+
+
 class Session:
+    """``actor`` is who the audit names and who approves overrides; by default the OS account
+    running this process (``user@host``), never an environment variable anyone can set."""
+
     def __init__(self, project: Project, env: str | None = None, *,
-                 environ: Mapping[str, str] | None = None, clock: Callable[[], datetime] = _now):
+                 environ: Mapping[str, str] | None = None, clock: Callable[[], datetime] = _now,
+                 actor: str | None = None):
         if env is not None:
             project.environment(env)
         self.project = project
         self.env = env
         self.environ = dict(os.environ if environ is None else environ)
         self.clock = clock
+        self._actor = actor
+
+    @cached_property
+    def actor(self) -> str:
+        return self._actor or audit.default_actor()
 
     @cached_property
     def store(self) -> EmbeddedStore | None:
@@ -94,8 +140,9 @@ class Session:
     def resolve_partial(self, *, reveal: bool = False) -> tuple[Bundle, list[ProviderError]]:
         """What resolved and what failed, both audited (``check`` reports on both)."""
         env = self._env()
-        warnings: list[str] = []
-        active, expired = self.overrides.sweep(env) if self.store is not None else ([], [])
+        # Unreadable override records are reported here, never fatal to the resolution.
+        active, expired, warnings = (self.overrides.sweep(env) if self.store is not None
+                                     else ([], [], []))
         entries = [audit.Entry(audit.OVERRIDE_EXPIRE, env=env, key=o.key,
                                detail={"override": o.id, "expired": o.expires})
                    for o in expired]
@@ -118,10 +165,10 @@ class Session:
                     for key, value, source, path in fetched]
         for resolved in bundle.resolved_values():
             prov = resolved.provenance
-            if prov.layer is Layer.OVERRIDE and prov.source.startswith("override "):
+            if prov.override_id is not None:
                 entries.append(audit.Entry(audit.OVERRIDE_APPLY, env=env, key=resolved.key,
                                            value=str(resolved.value),
-                                           detail={"override": prov.source.split()[1]}))
+                                           detail={"override": prov.override_id}))
             if reveal and resolved.secret:
                 entries.append(audit.Entry(audit.REVEAL, env=env, key=resolved.key,
                                            value=str(resolved.value)))
@@ -133,3 +180,211 @@ class Session:
         if self.env is None:
             raise ValueError("this session was opened without an environment")
         return self.env
+
+    # -- secrets by key or reference ----------------------------------------------------------
+
+    def target(self, target: str, *, action: str = DENY) -> Target:
+        """``KEY`` (with the session's environment) or a full reference, as provider and path.
+
+        A target in vaultline's own namespace is refused, and the attempt audited as denied.
+        The caller closes ``Target.provider``; the methods below do that themselves.
+        """
+        try:
+            return resolve_target(self.project, target, self.env, self.environ)
+        except ReservedPathError:
+            self.audit.record(action, env=self.env, reference=target, outcome=audit.DENIED,
+                              actor=self.actor, detail={"reason": "reserved namespace"})
+            raise
+
+    @contextlib.contextmanager
+    def _audited(self, action: str, target: str,
+                 value: str | None = None) -> Iterator[tuple[Target, dict[str, Any]]]:
+        """Resolve ``target`` and record ``action`` on it whatever happens: ok, denied or failed
+        (never the value; a write's value only as its HMAC)."""
+        where = self.target(target, action=action)
+        detail: dict[str, Any] = {}
+        env, key, reference, actor = self.env, where.key, str(where), where.provider.identity
+        try:
+            if action != audit.REVEAL:  # a change: its intent before it, the outcome after
+                with self.audit.recording(action, env=env, key=key, reference=reference,
+                                          value=value, actor=actor) as recorded:
+                    yield where, recorded
+                return
+            try:
+                yield where, detail
+            except PermissionDeniedError:
+                self.audit.record(action, env=env, key=key, reference=reference,
+                                  outcome=audit.DENIED, actor=actor)
+                raise
+            except VaultlineError as exc:
+                self.audit.record(action, env=env, key=key, reference=reference,
+                                  outcome=audit.FAILED, actor=actor,
+                                  detail={"reason": type(exc).__name__})
+                raise
+            self.audit.record(action, env=env, key=key, reference=reference, value=value,
+                              actor=actor, detail=detail or None)
+        finally:
+            where.provider.close()
+
+    def put(self, target: str, value: str, *, cas: int | None = None) -> Written:
+        """Write a new version; through a ``#field`` reference only that field changes."""
+        with self._audited(audit.WRITE, target, value) as (where, detail):
+            field = where.reference.field
+            if field is None:
+                version = where.provider.put(where.path, value, cas=cas)
+            else:
+                version = where.provider.put_field(where.path, field, value, cas=cas)
+                detail["field"] = field
+            detail["version"] = version
+        return Written(str(where), version)
+
+    def get(self, target: str, version: str | None = None) -> str:
+        """A secret's value, shown to a person: audited as a reveal."""
+        from vaultline.resolver import select_field
+
+        with self._audited(audit.REVEAL, target) as (where, detail):
+            fetched = where.provider.fetch(where.path, version or where.reference.version)
+            value: str = select_field(fetched, where.reference)
+            detail["version"] = fetched.version
+        return value
+
+    def list_paths(self, prefix: str = "", *, provider: str = "local") -> list[str]:
+        """Secret paths under ``prefix`` in one provider (metadata only: not audited)."""
+        from vaultline.providers import registry
+
+        instance = registry.create(self.project.provider_config(provider),
+                                   registry.context_for(self.project, self.env or "-",
+                                                        self.environ))
+        try:
+            return instance.list_paths(prefix)
+        except ReservedPathError:
+            self.audit.record(audit.DENY, env=self.env, reference=f"{provider}:{prefix}",
+                              outcome=audit.DENIED, actor=self.actor,
+                              detail={"reason": "reserved namespace"})
+            raise
+        finally:
+            instance.close()
+
+    def versions(self, target: str) -> list[VersionInfo]:
+        """Every version of a secret (embedded store, Vault/OpenBao KV v2; metadata only: not
+        audited)."""
+        from vaultline.versioning import versions_of
+
+        where = self.target(target)
+        try:
+            return versions_of(where.provider).rows(where.path)
+        finally:
+            where.provider.close()
+
+    def delete(self, target: str, versions: Iterable[int] | None = None, *,
+               destroy: bool = False) -> Changed:
+        """Soft-delete versions (default: the latest), or destroy their key material for good."""
+        return self._change(audit.DESTROY if destroy else audit.DELETE, target, versions)
+
+    def undelete(self, target: str, versions: Iterable[int] | None = None) -> Changed:
+        """Restore soft-deleted versions (default: the latest)."""
+        return self._change(audit.UNDELETE, target, versions)
+
+    def _change(self, action: str, target: str, versions: Iterable[int] | None) -> Changed:
+        from vaultline.versioning import versions_of
+
+        chosen_versions = None if versions is None else list(versions)
+        with self._audited(action, target) as (where, detail):
+            chosen = versions_of(where.provider).change(action, where.path, chosen_versions)
+            detail["versions"] = chosen
+        return Changed(str(where), chosen)
+
+    def rollback(self, target: str, to: str | None = None) -> RolledBack:
+        """Make an earlier version current again (default: the newest live one before the
+        current): a new version with its content, or on AWS the AWSCURRENT label moved back."""
+        from vaultline.versioning import versions_of
+
+        with self._audited(audit.WRITE, target) as (where, detail):
+            back_to, current = versions_of(where.provider).rollback(where.path, to)
+            detail.update({"rollback_to": back_to, "version": current})
+        return RolledBack(str(where), back_to, current)
+
+    # -- break-glass overrides ----------------------------------------------------------------
+
+    def _override_entry(self, action: str, override: Override, *, value: str | None = None,
+                        **extra: Any) -> Entry:
+        detail = {"override": override.id, "expires": override.expires, **extra}
+        return audit.Entry(action, env=override.env, key=override.key, value=value,
+                           actor=self.actor, detail=detail)
+
+    def _refused(self, action: str, key: str | None, exc: OverrideError) -> None:
+        self.audit.record(action, env=self.env, key=key, outcome=audit.DENIED, actor=self.actor,
+                          detail={"reason": str(exc)})
+
+    def _commit(self, override: Override, entry: Entry, *, cas: int | None,
+                undo: Override | None = None) -> None:
+        """Store ``override`` and its audit line together: if the line cannot be written, the
+        record goes back to ``undo`` (or away, when it is new)."""
+        version = self.overrides.write(override, cas=cas)
+        try:
+            self.audit.record_many([entry])
+        except BaseException:
+            if undo is None:
+                self.overrides.discard(override)
+            else:
+                self.overrides.write(undo, cas=version)
+            raise
+
+    def set_override(self, key: str, value: str, *, ttl: timedelta, reason: str = "",
+                     approved_by: str = "", ticket: str = "") -> Override:
+        """An override that applies at once (not in protected environments: see
+        :meth:`request_override`). Validated in full before anything is stored."""
+        env = self._env()
+        try:
+            made = self.overrides.prepare_set(env, key, value, ttl=ttl, actor=self.actor,
+                                              reason=reason, approved_by=approved_by,
+                                              ticket=ticket)
+        except OverrideError as exc:
+            self._refused(audit.OVERRIDE_SET, key, exc)
+            raise
+        self._commit(made, self._override_entry(audit.OVERRIDE_SET, made, value=value,
+                                                reason=reason, approved_by=approved_by,
+                                                ticket=ticket), cas=0)
+        return made
+
+    def request_override(self, key: str, value: str, *, ttl: timedelta, reason: str = "",
+                         ticket: str = "") -> Override:
+        """A pending override: it applies once a different identity approves it."""
+        env = self._env()
+        try:
+            made = self.overrides.prepare_request(env, key, value, ttl=ttl, actor=self.actor,
+                                                  reason=reason, ticket=ticket)
+        except OverrideError as exc:
+            self._refused(audit.OVERRIDE_REQUEST, key, exc)
+            raise
+        self._commit(made, self._override_entry(audit.OVERRIDE_REQUEST, made, value=value,
+                                                reason=reason, ticket=ticket), cas=0)
+        return made
+
+    def approve_override(self, override_id: str) -> Override:
+        """Approve a pending override as this session's actor (not its requester)."""
+        env = self._env()
+        try:
+            pending, version = self.overrides.read(env, override_id)
+            approved = self.overrides.prepare_approval(pending, approver=self.actor)
+        except OverrideError as exc:
+            self._refused(audit.OVERRIDE_APPROVE, None, exc)
+            raise
+        self._commit(approved, self._override_entry(audit.OVERRIDE_APPROVE, approved,
+                                                    requested_by=approved.actor),
+                     cas=version, undo=pending)
+        return approved
+
+    def revoke_override(self, override_id: str) -> Override | None:
+        """Stop an override now (its value destroyed, its record kept); a malformed record is
+        removed and None returned."""
+        env = self._env()
+        try:
+            revoked = self.overrides.revoke(env, override_id)
+        except OverrideError as exc:
+            self._refused(audit.OVERRIDE_REVOKE, None, exc)
+            raise
+        self.audit.record(audit.OVERRIDE_REVOKE, env=env, key=None if revoked is None
+                          else revoked.key, actor=self.actor,
+                          detail={"override": override_id, "malformed": revoked is None})
+        return revoked

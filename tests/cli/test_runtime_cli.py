@@ -76,24 +76,39 @@ def test_redact_pipes(cli: Cli) -> None:
 def test_override_cli_and_policy(cli: Cli) -> None:
     put_all(cli)
     refused = cli("override", "set", "Logging:LogLevel:Default", "--env", "prod", "--ttl", "1h",
-                  stdin="Debug")
+                  "--reason", "r", "--approved-by", "alice", "--ticket", "T", stdin="Debug")
     assert refused.returncode == 2
-    assert refused.stderr.strip() == ("vaultline: error: prod is protected: an override needs "
-                                      "--reason, --approved-by, --ticket")
-    too_long = cli("override", "set", "Logging:LogLevel:Default", "--env", "prod", "--ttl", "5h",
-                   "--reason", "r", "--approved-by", "a", "--ticket", "T", stdin="Debug")
+    assert refused.stderr.startswith("vaultline: error: prod is protected: an override needs a "
+                                     "second person. Request it with 'vaultline override request")
+    incomplete = cli("override", "request", "Logging:LogLevel:Default", "--env", "prod",
+                     "--ttl", "1h", stdin="Debug")
+    assert incomplete.returncode == 2
+    assert incomplete.stderr.strip() == ("vaultline: error: prod is protected: an override "
+                                         "needs --reason, --ticket")
+    too_long = cli("override", "request", "Logging:LogLevel:Default", "--env", "prod",
+                   "--ttl", "5h", "--reason", "r", "--ticket", "T", stdin="Debug")
     assert too_long.returncode == 2 and "max_override_ttl of 4h" in too_long.stderr
-    made = cli("override", "set", "ConnectionStrings:Primary", "--env", "prod", "--ttl", "2h",
-               "--reason", "failover", "--approved-by", "alice", "--ticket", "INC-1",
-               stdin="postgres://replica-canary@db2/app")
-    assert made.returncode == 0, made.stderr
-    override_id = made.stdout.split()[1].rstrip(":")
+    asked = cli("override", "request", "ConnectionStrings:Primary", "--env", "prod", "--ttl",
+                "2h", "--reason", "failover", "--ticket", "INC-1",
+                stdin="postgres://replica-canary@db2/app")
+    assert asked.returncode == 0, asked.stderr
+    override_id = asked.stdout.split()[1].rstrip(":")
     listed = json.loads(cli("override", "ls", "--env", "prod", "--format", "json").stdout)
-    assert [o["id"] for o in listed] == [override_id] and "value" not in listed[0]
+    assert [(o["id"], o["state"]) for o in listed] == [(override_id, "pending")]
+    assert "value" not in listed[0]
+    # The requester cannot approve, whatever $USER/$LOGNAME say.
+    for spoof in ({}, {"USER": "bob", "LOGNAME": "bob", "USERNAME": "bob"}):
+        own = cli("override", "approve", override_id, "--env", "prod", extra_env=spoof)
+        assert own.returncode == 2 and "a different identity must approve it" in own.stderr
     explained = cli("explain", "ConnectionStrings:Primary", "--env", "prod", "--format", "json")
-    candidates = json.loads(explained.stdout)["candidates"]
-    assert [c["layer"] for c in candidates] == ["override", "secrets"]
+    assert [c["layer"] for c in json.loads(explained.stdout)["candidates"]] == ["secrets"]
     assert cli("override", "revoke", override_id, "--env", "prod").returncode == 0
+    staging = cli("override", "set", "Logging:LogLevel:Default", "--env", "dev", "--ttl",
+                  "9999h", stdin="Debug")
+    assert staging.returncode == 2 and "default maximum of 1d" in staging.stderr
+    preload = cli("override", "set", "LD_PRELOAD", "--env", "dev", "--ttl", "1h",
+                  stdin="/tmp/evil.so")
+    assert preload.returncode == 2 and "LD_PRELOAD is not a key of dev" in preload.stderr
     revealed = json.loads(cli("resolve", "--env", "prod", "--format", "json", "--reveal").stdout)
     assert revealed["ConnectionStrings"]["Primary"] == CANARY
 
@@ -129,8 +144,8 @@ def test_canary_never_leaks(cli: Cli, tmp_path: Path) -> None:
     run("run", "--env", "prod", "--files", str(tmp_path), "--", PY, "-c",
         "import os; print(open(os.environ['CONNECTIONSTRINGS__PRIMARY_FILE']).read())")
     run("redact", "--env", "prod", stdin=CANARY)
-    run("override", "set", "ConnectionStrings:Primary", "--env", "prod", "--ttl", "1h",
-        "--reason", "r", "--approved-by", "a", "--ticket", "T", stdin=CANARY)
+    run("override", "request", "ConnectionStrings:Primary", "--env", "prod", "--ttl", "1h",
+        "--reason", "r", "--ticket", "T", stdin=CANARY)
     run("override", "ls", "--env", "prod", "--all", "--format", "json")
     run("check", "--env", "prod", "--format", "json")
     run("audit", "show", "--format", "json")

@@ -47,7 +47,7 @@ def test_publish_under_the_lock_and_previous_resolves(
     assert rotation.state == State.GRACE
     assert akv.fetch(NAME, "previous").value == "azure-original"
     assert akv.fetch(NAME, "current").value not in ("azure-original", None)
-    lock = json.loads(rotator.store.get(f"_vaultline/locks/akv/{NAME}").value)
+    lock = json.loads(rotator.store.records("locks").get(f"akv/{NAME}")[0])
     assert lock == {"holder": None}  # released
 
     rotator.retire(KEY, force=True)

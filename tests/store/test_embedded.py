@@ -65,13 +65,12 @@ def test_check_and_set(store: EmbeddedStore) -> None:
     assert store.put("a/b", b"y", cas=1) == 2
 
 
-def test_list_hides_internal_records(store: EmbeddedStore) -> None:
+def test_list_under_prefix(store: EmbeddedStore) -> None:
     store.put("app/dev/A", b"1")
     store.put("app/dev/B/C", b"2")
-    store.put("_vaultline/keys/jwt", b"{}")
+    store.records("keys").put("jwt", b"{}")
     assert store.list_paths() == ["app/dev/A", "app/dev/B/C"]
     assert store.list_paths("app/dev/B") == ["app/dev/B/C"]
-    assert store.list_paths("_vaultline") == ["_vaultline/keys/jwt"]
 
 
 @pytest.mark.parametrize("path", ["", "/", "a//b", "a/../b", "./a"])

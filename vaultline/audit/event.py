@@ -57,6 +57,8 @@ ROTATE = "rotate"  # a stored secret rotated (generated password, API key, datab
 SCAN_KNOWN = "scan.known"  # ``scan --known``: every secret value of an environment looked for
 # Break-glass overrides
 OVERRIDE_SET = "override.set"
+OVERRIDE_REQUEST = "override.request"  # asked for in a protected environment; pending
+OVERRIDE_APPROVE = "override.approve"  # a second identity approved a request: it applies
 OVERRIDE_APPLY = "override.apply"
 OVERRIDE_EXPIRE = "override.expire"
 OVERRIDE_REVOKE = "override.revoke"
@@ -77,7 +79,7 @@ AUDIT_RESTART = "audit.restart"
 
 ACTIONS: frozenset[str] = frozenset({
     READ, WRITE, DELETE, UNDELETE, DESTROY, REVEAL, DENY, ROTATE, SCAN_KNOWN,
-    OVERRIDE_SET, OVERRIDE_APPLY, OVERRIDE_EXPIRE, OVERRIDE_REVOKE,
+    OVERRIDE_SET, OVERRIDE_REQUEST, OVERRIDE_APPROVE, OVERRIDE_APPLY, OVERRIDE_EXPIRE, OVERRIDE_REVOKE,
     KEY_CREATE, KEY_ROTATE, KEY_PROMOTE, KEY_RETIRE, KEY_DESTROY, KEY_REWRAP,
     KEY_SIGN, KEY_ENCRYPT, KEY_DECRYPT, AUDIT_BREAK, AUDIT_RESTART,
 })

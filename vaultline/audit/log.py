@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import getpass
 import json
 import os
 import re
@@ -72,10 +71,16 @@ _TAIL_CHUNK = 8192
 
 
 def default_actor() -> str:
-    """``user@host`` of this process; providers pass their own identity instead."""
+    """``user@host`` of this process's OS account; providers pass their own identity instead.
+
+    The account comes from the uid, not from ``$USER``/``$LOGNAME`` (which anyone can set):
+    it is who the audit names and who approves a break-glass override.
+    """
+    import pwd
+
     try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # no passwd entry (some containers)
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # no passwd entry (some containers)
         user = f"uid{os.getuid()}"
     return f"{user}@{os.uname().nodename}"
 

@@ -1,7 +1,8 @@
 """Store commands: ``put``, ``get``, ``ls``, ``versions``, ``rm``, ``undelete``, ``rollback``.
 
 Each takes ``KEY --env E`` (the environment pack says where the key's secret lives) or a full
-reference such as ``local:nexus-engine/prod/ConnectionStrings/Primary``.
+reference such as ``local:nexus-engine/prod/ConnectionStrings/Primary``. The work and its
+audit happen in :class:`vaultline.session.Session`; these commands parse and print.
 """
 
 from __future__ import annotations
@@ -10,15 +11,7 @@ from pathlib import Path
 
 import click
 
-from vaultline.cli._context import (
-    Target,
-    audited,
-    env_option,
-    load_project,
-    project_dir_option,
-    read_secret_input,
-    resolve_target,
-)
+from vaultline.cli._context import env_option, load_project, project_dir_option, read_secret_input
 from vaultline.cli._output import emit_json, emit_table, format_option
 from vaultline.errors import ConfigError
 
@@ -46,21 +39,21 @@ def put(target: str, env: str | None, cas: int | None, from_file: Path | None,
         project_dir: Path | None) -> None:
     """Store a new version of a secret; the value comes from stdin or --from-file.
 
+    Through a reference with '#FIELD' (e.g. vault:db#password) only that field of the
+    secret changes; the write is conditional, so a concurrent write is not lost.
+
     \b
     Examples:
       printf 'postgres://app:s3cret@db/app' | vaultline put local:nexus-engine/prod/ConnectionStrings/Primary
       vaultline put ConnectionStrings:Primary --env prod --from-file ./primary.txt
     """
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    value = read_secret_input(from_file)
-    try:
-        with audited(project, "write", where, env, value) as detail:
-            version = where.provider.put(where.path, value, cas=cas)
-            detail["version"] = version
-    finally:
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        where = session.target(target)  # a wrong target fails before the value is asked for
         where.provider.close()
-    click.echo(f"{where}: version {version}")
+        written = session.put(target, read_secret_input(from_file), cas=cas)
+    click.echo(f"{written.where}: version {written.version}")
 
 
 @click.command()
@@ -75,18 +68,11 @@ def get(target: str, env: str | None, version: str | None, project_dir: Path | N
     Example:
       vaultline get local:nexus-engine/prod/ConnectionStrings/Primary --version 1
     """
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    try:
-        from vaultline.resolver import select_field
+    from vaultline.session import Session
 
-        with audited(project, "reveal", where, env) as detail:
-            fetched = where.provider.fetch(where.path, version or where.reference.version)
-            value = select_field(fetched, where.reference)
-            detail["version"] = fetched.version
-        click.echo(value)
-    finally:
-        where.provider.close()
+    with Session(load_project(project_dir), env) as session:
+        value = session.get(target, version)
+    click.echo(value)
 
 
 @click.command(name="ls")
@@ -104,17 +90,10 @@ def ls(prefix: str, provider_name: str, env: str | None, fmt: str,
       vaultline ls nexus-engine/prod
       vaultline ls --provider vault --env prod     # under the provider's prefix for prod
     """
-    from vaultline.providers import registry
+    from vaultline.session import Session
 
-    project = load_project(project_dir)
-    if env is not None:
-        project.environment(env)
-    provider = registry.create(project.provider_config(provider_name),
-                               registry.context_for(project, env or "-"))
-    try:
-        paths = provider.list_paths(prefix)
-    finally:
-        provider.close()
+    with Session(load_project(project_dir), env) as session:
+        paths = session.list_paths(prefix, provider=provider_name)
     if fmt == "json":
         emit_json(paths)
     else:
@@ -135,14 +114,10 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
       vaultline versions local:nexus-engine/prod/ConnectionStrings/Primary
       vaultline versions ConnectionStrings:Primary --env prod
     """
-    from vaultline.versioning import versions_of
+    from vaultline.session import Session
 
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    try:
-        rows = versions_of(where.provider).rows(where.path)
-    finally:
-        where.provider.close()
+    with Session(load_project(project_dir), env) as session:
+        rows = session.versions(target)
     if fmt == "json":
         emit_json([{"version": r.version, "created_time": r.created_time,
                     "deleted_time": r.deleted_time, "destroyed": r.destroyed} for r in rows])
@@ -151,22 +126,6 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
                [[r.version, r.created_time,
                  "destroyed" if r.destroyed else "deleted" if r.deleted_time else "live"]
                 for r in rows])
-
-
-def _change(action: str, target: str, env: str | None, version_list: str | None,
-            project_dir: Path | None) -> tuple[Target, list[int]]:
-    from vaultline.versioning import versions_of
-
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    try:
-        with audited(project, action, where, env) as detail:
-            chosen = versions_of(where.provider).change(action, where.path,
-                                                        _versions_list(version_list))
-            detail["versions"] = chosen
-    finally:
-        where.provider.close()
-    return where, chosen
 
 
 @click.command()
@@ -187,10 +146,12 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
       vaultline rm local:nexus-engine/dev/Api:Key --versions 1,2 --destroy
       vaultline rm Api:Key --env prod --versions 3
     """
-    where, chosen = _change("destroy" if destroy else "delete", target, env, version_list,
-                            project_dir)
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        changed = session.delete(target, _versions_list(version_list), destroy=destroy)
     verb = "destroyed" if destroy else "deleted"
-    click.echo(f"{where}: {verb} version(s) {', '.join(map(str, chosen))}")
+    click.echo(f"{changed.where}: {verb} version(s) {', '.join(map(str, changed.versions))}")
 
 
 @click.command()
@@ -207,8 +168,11 @@ def undelete(target: str, env: str | None, version_list: str | None,
     Example:
       vaultline undelete local:nexus-engine/dev/Api/Key --versions 2
     """
-    where, chosen = _change("undelete", target, env, version_list, project_dir)
-    click.echo(f"{where}: restored version(s) {', '.join(map(str, chosen))}")
+    from vaultline.session import Session
+
+    with Session(load_project(project_dir), env) as session:
+        changed = session.undelete(target, _versions_list(version_list))
+    click.echo(f"{changed.where}: restored version(s) {', '.join(map(str, changed.versions))}")
 
 
 @click.command()
@@ -227,14 +191,8 @@ def rollback(target: str, env: str | None, to: str | None, project_dir: Path | N
       vaultline rollback local:nexus-engine/prod/ConnectionStrings/Primary
       vaultline rollback ConnectionStrings:Primary --env prod --to 3
     """
-    from vaultline.versioning import versions_of
+    from vaultline.session import Session
 
-    project = load_project(project_dir)
-    where = resolve_target(project, target, env)
-    try:
-        with audited(project, "write", where, env) as detail:
-            back_to, current = versions_of(where.provider).rollback(where.path, to)
-            detail.update({"rollback_to": back_to, "version": current})
-    finally:
-        where.provider.close()
-    click.echo(f"{where}: rolled back to version {back_to} (current: {current})")
+    with Session(load_project(project_dir), env) as session:
+        rolled = session.rollback(target, to)
+    click.echo(f"{rolled.where}: rolled back to version {rolled.to} (current: {rolled.version})")

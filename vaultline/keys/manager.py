@@ -1,6 +1,7 @@
 """The key rings of a store: create, open, list, and every lifecycle operation, audited.
 
-Each ring is one JSON record at ``_vaultline/keys/<name>`` in the embedded store. Writes use
+Each ring is one JSON record of kind ``keys`` in the embedded store's records table (out of
+reach of the secret path API). Writes use
 check-and-set on the record's store version and retry on conflict, so two processes rotating
 at once produce one rotation (the second re-reads, sees the ring no longer due, and stops).
 """
@@ -20,7 +21,6 @@ from vaultline.keys import lifecycle
 from vaultline.keys.backends.base import KeyBackend
 from vaultline.keys.jwks import thumbprint
 from vaultline.keys.model import (
-    RING_PREFIX,
     Clock,
     KeyVersion,
     Purpose,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from vaultline.audit import AuditLog
     from vaultline.project import Project
     from vaultline.store import EmbeddedStore
+    from vaultline.store.records import RecordTable
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _CAS_ATTEMPTS = 20
@@ -134,30 +135,34 @@ class KeyManager:
 
     # -- records --------------------------------------------------------------------------------
 
+    @property
+    def _records(self) -> RecordTable:
+        return self.store.records("keys")
+
     @staticmethod
-    def _path(name: str) -> str:
+    def _checked(name: str) -> str:
         if not _NAME_RE.match(name):
             raise KeyManagementError(
                 f"invalid key ring name {name!r}: use letters, digits, '.', '_' and '-' "
                 "(at most 64, starting with a letter or digit)"
             )
-        return RING_PREFIX + name
+        return name
 
     def _read(self, name: str) -> tuple[RingRecord, int]:
         try:
-            stored = self.store.get(self._path(name))
+            value, version = self._records.get(self._checked(name))
         except SecretNotFoundError:
             raise KeyManagementError(
                 f"no key ring {name!r}; create it with 'vaultline keys create {name} --purpose ...'"
             ) from None
-        return RingRecord.from_dict(json.loads(stored.value)), stored.version
+        return RingRecord.from_dict(json.loads(value)), version
 
     def load_record(self, name: str) -> RingRecord:
         return self._read(name)[0]
 
     def _write(self, record: RingRecord, cas: int) -> int:
         data = json.dumps(record.to_dict(), separators=(",", ":")).encode("utf-8")
-        return self.store.put(self._path(record.name), data, cas=cas)
+        return self._records.put(self._checked(record.name), data, cas=cas)
 
     def _update(self, name: str,
                 change: Callable[[RingRecord, datetime], tuple[RingRecord, T]]) -> tuple[RingRecord, T]:
@@ -178,7 +183,7 @@ class KeyManager:
         raise KeyManagementError(f"key ring {name!r} is being changed by others; try again")
 
     def names(self) -> list[str]:
-        return [p[len(RING_PREFIX):] for p in self.store.list_paths(RING_PREFIX.rstrip("/"))]
+        return self._records.names()
 
     def records(self) -> list[RingRecord]:
         return [self.load_record(n) for n in self.names()]
@@ -235,8 +240,7 @@ class KeyManager:
                 and env not in self.environment_names:
             raise KeyManagementError(f"unknown environment {env!r}; the project defines "
                                      f"{', '.join(self.environment_names)}")
-        path = self._path(name)
-        if self.store.list_paths(path):
+        if self._checked(name) in self._records.names(name):
             raise KeyManagementError(f"key ring {name!r} already exists")
         now = self.now()
         record = RingRecord(name=name, purpose=purpose, alg=spec.name, backend=backend_name,
@@ -320,10 +324,9 @@ class KeyManager:
         if before.state is not State.DESTROYED:
             note = self.backend(record.backend).destroy(record, before)
             # Earlier copies of the record still hold the material: destroy them in the store.
-            path = self._path(name)
-            old = [v.version for v in self.store.versions(path)[:-1] if not v.destroyed]
+            old = self._records.history(name)[:-1]
             if old:
-                self.store.destroy(path, old)
+                self._records.destroy(name, old)
             self._audit("key.destroy", record, target, note=note or None)
         return target
 

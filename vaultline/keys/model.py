@@ -1,7 +1,7 @@
 """The key ring model: purposes, algorithms, version states and the ring record as stored.
 
-A ring is one JSON document at ``_vaultline/keys/<name>`` in the embedded store (which
-encrypts it under the master key). Backends keep their own reference per version in
+A ring is one JSON document, a record of kind ``keys`` in the embedded store (encrypted under
+the master key, bound to that kind and name). Backends keep their own reference per version in
 ``KeyVersion.ref``: the key material itself for ``local``, a Transit version number or a KMS
 key id otherwise. ``ref`` is never shown: not in reprs, not in :meth:`KeyVersion.public`.
 
@@ -25,7 +25,6 @@ from typing import Any
 from vaultline.errors import KeyManagementError
 
 FORMAT_VERSION = 1
-RING_PREFIX = "_vaultline/keys/"
 
 Clock = Callable[[], datetime]
 

@@ -23,6 +23,7 @@ behaviour and the attempt count are the same for every provider.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import urllib.parse
@@ -43,6 +44,7 @@ from vaultline.errors import (
     PermissionDeniedError,
     ProviderError,
     ProviderUnavailableError,
+    VersionConflictError,
 )
 from vaultline.naming import NamingConvention
 from vaultline.providers._http import read_capped
@@ -389,6 +391,38 @@ class AwsSecretsManagerProvider(Provider):
         if away_from is not None:
             params["RemoveFromVersionId"] = away_from
         self._call(path, "update_secret_version_stage", write=True, **params)
+    def put_if_unchanged(self, path: str, value: str, read: str | None) -> str:
+        """Secrets Manager has no conditional write; fence on the AWSCURRENT stage instead.
+
+        The new version is written under a label of its own (not current), then AWSCURRENT is
+        moved to it *from the version read*: AWS refuses that move if another write became
+        current meanwhile, and the new version is left unlabelled (so it never applies).
+        """
+        if read is None:
+            try:
+                answer = self._call(path, "create_secret", write=True, Name=path,
+                                    SecretString=value)
+            except ProviderError as exc:
+                if "ResourceExists" in exc.reason:
+                    raise VersionConflictError(f"{path} was created meanwhile") from None
+                raise
+            return str(answer["VersionId"])
+        label = f"vaultline-{os.urandom(6).hex()}"
+        answer = self._call(path, "put_secret_value", write=True, SecretId=path,
+                            SecretString=value, VersionStages=[label])
+        new = str(answer["VersionId"])
+        try:
+            self._call(path, "update_secret_version_stage", write=True, SecretId=path,
+                       VersionStage=CURRENT, MoveToVersionId=new, RemoveFromVersionId=read)
+        except ProviderError as exc:
+            if "InvalidParameter" not in exc.reason:
+                raise
+            raise VersionConflictError(f"{path} changed meanwhile (AWSCURRENT is no longer "
+                                       f"version {read})") from None
+        finally:
+            self._call(path, "update_secret_version_stage", write=True, SecretId=path,
+                       VersionStage=label, RemoveFromVersionId=new)
+        return new
 
     def list_paths(self, prefix: str = "") -> list[str]:
         params: dict[str, Any] = {"MaxResults": 100}

@@ -40,6 +40,7 @@ from vaultline.errors import (
     PermissionDeniedError,
     ProviderError,
     ProviderUnavailableError,
+    VersionConflictError,
 )
 from vaultline.naming import NamingConvention
 from vaultline.providers._http import capped_session
@@ -262,6 +263,23 @@ class AzureKeyVaultProvider(Provider):
         validate_name(path)
         secret = self._call(f"secret {path}", lambda c: c.set_secret(path, value), write=True)
         return str(secret.properties.version)
+
+    def put_if_unchanged(self, path: str, value: str, read: str | None) -> str:
+        """Key Vault has no conditional write: write, then check the version history. If
+        another write landed between the version read and ours, its value is written again
+        as the newest (so it is not lost under ours) and the conflict raised: the caller then
+        re-applies its change on top of it."""
+        validate_name(path)
+        before = self.versions(path) if read is not None else []
+        if before[-1:] != ([read] if read is not None else []):
+            raise VersionConflictError(f"{path} changed meanwhile")
+        written = self.put(path, value)
+        history = self.versions(path)
+        ours = history.index(written)
+        if ours != len(before):  # someone else's version(s) sit between ours and the read one
+            self.put(path, str(self.fetch(path, history[ours - 1]).value))
+            raise VersionConflictError(f"{path} changed meanwhile")
+        return written
 
     def list_paths(self, prefix: str = "") -> list[str]:
         found = self._call("secrets", lambda c: list(c.list_properties_of_secrets()))

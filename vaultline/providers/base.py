@@ -7,13 +7,14 @@ error reporting — is decided once, in the resolver, not in each provider.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from vaultline.errors import ConfigError, ProviderError
+from vaultline.errors import ConfigError, ProviderError, VersionConflictError
 from vaultline.naming import NamingConvention
 from vaultline.reference import Reference
 
@@ -39,6 +40,29 @@ class Fetched(NamedTuple):
 
     def __repr__(self) -> str:
         return f"Fetched(value=<hidden>, version={self.version!r})"
+
+
+_PATCH_ATTEMPTS = 5
+
+
+def _missing(exc: ProviderError) -> bool:
+    """A read that failed because nothing is stored there (each provider's wording)."""
+    return exc.reason.startswith(("nothing at", "no secret at"))
+
+
+def _fields(fetched: Fetched, path: str) -> dict[str, Any]:
+    """The fields of a map secret (stored as a map, or as JSON object text)."""
+    value: Any = fetched.value
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, Mapping):
+        raise ProviderError("cannot write one field: the secret is not a JSON object; write "
+                            "the whole value through a reference without '#FIELD'",
+                            reference=path)
+    return dict(value)
 
 
 # (path, version) — what a provider is asked for; one fetch per distinct request.
@@ -110,6 +134,43 @@ class Provider(ABC):
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
         raise ProviderError("this provider is read-only", provider=self.name, reference=path)
+
+    def put_field(self, path: str, field: str, value: str, *, cas: int | None = None) -> str:
+        """Set one field of a JSON-object secret and keep the others (as ``vault kv patch``).
+
+        The write is conditional on the version read (:meth:`put_if_unchanged`), so a write
+        that lands in between is never lost: the patch is re-applied on top of it. With
+        ``cas``, the secret must be at that version (no retry). A missing secret is created
+        with the one field.
+        """
+        for _ in range(_PATCH_ATTEMPTS):
+            try:
+                current = self.fetch(path)
+            except ProviderError as exc:
+                if not _missing(exc):
+                    raise
+                fields: dict[str, Any] = {}
+                read: str | None = None
+            else:
+                fields, read = _fields(current, path), current.version
+            if cas is not None and (read or "0") != str(cas):
+                raise VersionConflictError(
+                    f"check-and-set failed for {path}: current version is {read or 0}, not "
+                    f"{cas}; check the new value, then retry")
+            fields[field] = value
+            try:
+                return self.put_if_unchanged(path, json.dumps(fields), read)
+            except VersionConflictError:
+                if cas is not None:
+                    raise
+        raise VersionConflictError(f"{path} kept changing while its field {field!r} was "
+                                   "written; try again")
+
+    def put_if_unchanged(self, path: str, value: str, read: str | None) -> str:
+        """Write ``value`` only if the secret is still at version ``read`` (None: only if it
+        does not exist), else raise VersionConflictError. This default serves providers whose
+        :meth:`put` takes numeric check-and-set versions."""
+        return self.put(path, value, cas=int(read) if read else 0)
 
     def list_paths(self, prefix: str = "") -> list[str]:
         raise ProviderError("this provider cannot list its secrets", provider=self.name)

@@ -30,7 +30,6 @@ from vaultline.rotate import config, postgres, stores
 from vaultline.rotate.config import RotationSpec, Strategy
 from vaultline.rotate.model import BEFORE_PUBLISH, Rotation, State, Step
 from vaultline.session import Session
-from vaultline.store.embedded import INTERNAL_PREFIX
 
 # A rotation still running this long after it started has stopped: `check` calls it stuck.
 STUCK_AFTER = timedelta(minutes=15)
@@ -132,18 +131,20 @@ class Rotator:
 
     # -- records ----------------------------------------------------------------------------
 
-    def _run_path(self, rotation_id: str) -> str:
-        return f"{INTERNAL_PREFIX}rotations/{self.env}/runs/{rotation_id}"
+    # In the store's records table (kind ``rotations``), out of the secret path API.
+    def _run_name(self, rotation_id: str) -> str:
+        return f"{self.env}/runs/{rotation_id}"
 
-    def _latest_path(self, key: str) -> str:
-        return f"{INTERNAL_PREFIX}rotations/{self.env}/latest/{key}"
+    def _latest_name(self, key: str) -> str:
+        return f"{self.env}/latest/{key}"
 
     def _save(self, rotation: Rotation) -> None:
-        self.store.put(self._run_path(rotation.id), rotation.to_json())
+        self.store.records("rotations").put(self._run_name(rotation.id), rotation.to_json())
 
     def load(self, rotation_id: str) -> Rotation:
         try:
-            return Rotation.from_json(self.store.get(self._run_path(rotation_id)).value)
+            value, _ = self.store.records("rotations").get(self._run_name(rotation_id))
+            return Rotation.from_json(value)
         except SecretNotFoundError:
             raise RotationError(f"no rotation {rotation_id!r} in {self.env}; "
                                 f"'vaultline rotate status --env {self.env}' lists them") from None
@@ -154,18 +155,18 @@ class Rotator:
 
     def _pointer(self, key: str) -> tuple[int, str | None]:
         try:
-            held = self.store.get(self._latest_path(key))
+            value, version = self.store.records("rotations").get(self._latest_name(key))
         except SecretNotFoundError:
             return 0, None
-        return held.version, json.loads(held.value)["rotation"]
+        return version, json.loads(value)["rotation"]
 
     def _claim(self, key: str, rotation_id: str, seen: int) -> None:
         """Point the key at a new rotation; a check-and-set, so two runs cannot both start."""
         from vaultline.errors import VersionConflictError
 
         try:
-            self.store.put(self._latest_path(key), json.dumps({"rotation": rotation_id}).encode(),
-                           cas=seen)
+            self.store.records("rotations").put(
+                self._latest_name(key), json.dumps({"rotation": rotation_id}).encode(), cas=seen)
         except VersionConflictError:
             raise RotationError(f"another rotation of {key} started at the same time; "
                                 f"see 'vaultline rotate status --env {self.env}'") from None

@@ -21,7 +21,6 @@ from contextlib import contextmanager, suppress
 from vaultline.errors import ProviderError, RotationError, SecretNotFoundError, VersionConflictError
 from vaultline.providers.base import Provider
 from vaultline.store import EmbeddedStore
-from vaultline.store.embedded import INTERNAL_PREFIX
 
 
 class PublishConflict(RotationError):
@@ -120,19 +119,19 @@ def drop_previous(provider: Provider, path: str, version: str | None) -> None:
 @contextmanager
 def store_lock(store: EmbeddedStore, name: str, holder: str) -> Iterator[None]:
     """A lock record in the embedded store, taken and released by check-and-set writes."""
-    path = f"{INTERNAL_PREFIX}locks/{name}"
+    locks = store.records("locks")
     try:
-        held = store.get(path)
-        version, owner = held.version, json.loads(held.value).get("holder")
+        value, version = locks.get(name)
+        owner = json.loads(value).get("holder")
     except SecretNotFoundError:
         version, owner = 0, None
     if owner not in (None, holder):
         raise RotationError(f"{name} is locked by rotation {owner}; resume or abort it first")
     try:
-        version = store.put(path, json.dumps({"holder": holder}).encode(), cas=version)
+        version = locks.put(name, json.dumps({"holder": holder}).encode(), cas=version)
     except VersionConflictError:
         raise RotationError(f"{name} is being written by another rotation; try again") from None
     try:
         yield
     finally:
-        store.put(path, json.dumps({"holder": None}).encode(), cas=version)
+        locks.put(name, json.dumps({"holder": None}).encode(), cas=version)

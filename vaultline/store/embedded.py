@@ -29,12 +29,12 @@ from vaultline.errors import (
     VersionConflictError,
 )
 from vaultline.store import envelope, masterkey
+from vaultline.store.records import RECORDS_SCHEMA, RecordTable, check_not_reserved, migrate_v1
 
-FORMAT_VERSION = 1
+# 2: vaultline's own records moved from `_vaultline/...` paths into the `records` table.
+FORMAT_VERSION = 2
 DB_NAME = "store.db"
 _KEY_CHECK = b"vaultline key check"
-# vaultline's own records (key rings, overrides) live under this path prefix.
-INTERNAL_PREFIX = "_vaultline/"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS versions (
     ciphertext   BLOB,
     PRIMARY KEY (path, version)
 ) WITHOUT ROWID;
-"""
+""" + RECORDS_SCHEMA
 
 
 # Above every path: SQLite sorts any BLOB after any TEXT.
@@ -195,7 +195,7 @@ class EmbeddedStore:
         except sqlite3.DatabaseError as exc:
             db.close()
             raise StoreError(f"{db_path} is not a vaultline store: {exc}") from None
-        if rows.get("format") != str(FORMAT_VERSION):
+        if rows.get("format") not in (str(FORMAT_VERSION), "1"):
             db.close()
             raise StoreError(
                 f"{db_path} has store format {rows.get('format')!r}; this vaultline reads "
@@ -212,7 +212,17 @@ class EmbeddedStore:
             raise MasterKeyError(
                 f"the master key from {key.source} does not open the store in {directory}"
             ) from None
-        return cls(directory, db, key)
+        store = cls(directory, db, key)
+        if rows["format"] == "1":
+            store._migrate_v1()
+        return store
+
+    def _migrate_v1(self) -> None:
+        """Format 1 kept vaultline's records at ``_vaultline/`` paths: move them to their table."""
+        with self._write() as db:
+            if self.meta_get("format") == "1":  # another process may have migrated meanwhile
+                migrate_v1(db, self._kek)
+                self.meta_set("format", str(FORMAT_VERSION))
 
     def close(self) -> None:
         self._db.close()
@@ -260,10 +270,17 @@ class EmbeddedStore:
             raise
         self._db.execute("COMMIT")
 
+    # -- vaultline's own records ----------------------------------------------------------
+
+    def records(self, kind: str) -> RecordTable:
+        """The records of one kind (``keys``, ``overrides``): never reachable by a path."""
+        return RecordTable(self._db, self._kek, self._write, kind)
+
     # -- secrets ------------------------------------------------------------------------
 
     @staticmethod
     def _check_path(path: str) -> str:
+        check_not_reserved(path)
         clean = path.strip("/")
         if not clean or "//" in clean or any(p in (".", "..") for p in clean.split("/")):
             raise StoreError(f"invalid secret path {path!r}: use segments like 'app/env/Key'")
@@ -368,11 +385,8 @@ class EmbeddedStore:
         return results
 
     def list_paths(self, prefix: str = "") -> list[str]:
-        """Paths under ``prefix`` whose latest version is live.
-
-        Paths under ``_vaultline/`` hold vaultline's own records (key rings, overrides) and
-        are listed only when asked for by that prefix.
-        """
+        """Paths under ``prefix`` whose latest version is live."""
+        check_not_reserved(prefix)
         prefix = prefix.strip("/")
         # A range on the primary key reads only the rows under the prefix.
         low, high = _key_range(prefix + "/" if prefix else "")
@@ -381,10 +395,8 @@ class EmbeddedStore:
             "WHERE path = ? OR (path >= ? AND path < ?) GROUP BY path ORDER BY path",
             (prefix, low, high),
         )
-        internal = prefix.startswith(INTERNAL_PREFIX.rstrip("/"))
         return [path for path, _, deleted, destroyed in latest
-                if deleted is None and not destroyed
-                and (internal or not path.startswith(INTERNAL_PREFIX))]
+                if deleted is None and not destroyed]
 
     def versions(self, path: str) -> list[VersionInfo]:
         path = self._check_path(path)
@@ -398,12 +410,11 @@ class EmbeddedStore:
         return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def written_versions(self) -> list[VersionInfo]:
-        """Every version ever written to a secret path (not vaultline's own records), for
-        the audit's cross-check: each must have its ``write`` line."""
-        low, high = _key_range(INTERNAL_PREFIX)
+        """Every version ever written to a secret path (vaultline's own records live in their
+        own table), for the audit's cross-check: each must have its ``write`` line."""
         rows = self._db.execute(
             "SELECT path, version, created_time, deleted_time, destroyed FROM versions "
-            "WHERE path < ? OR path >= ? ORDER BY path, version", (low, high))
+            "ORDER BY path, version")
         return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def _target_versions(self, db: sqlite3.Connection, path: str,

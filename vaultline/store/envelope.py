@@ -16,10 +16,16 @@ from vaultline.errors import IntegrityError
 
 NONCE_BYTES = 12
 FORMAT = b"vaultline-store-v1"
+RECORD_FORMAT = b"vaultline-record-v1"  # its own tag: no secret path's data can spell a record's
 
 
 def associated_data(path: str, version: int) -> bytes:
     return b"%s|%s|%d" % (FORMAT, path.encode("utf-8"), version)
+
+
+def record_associated_data(kind: str, name: str, version: int) -> bytes:
+    """Binds a record to its kind, name and version; kinds and versions hold no ``|``."""
+    return b"%s|%s|%s|%d" % (RECORD_FORMAT, kind.encode("utf-8"), name.encode("utf-8"), version)
 
 
 def seal(kek: AESGCM, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:

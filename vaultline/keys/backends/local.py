@@ -1,8 +1,9 @@
 """The ``local`` backend: key material inside the ring record, in the embedded store.
 
-The record is sealed under the store's master key like every stored value, so the material
-is encrypted at rest; in memory it is kept as key objects (never bytes in a repr) and cached
-per kid, because building an AESGCM or a private key object costs more than using it.
+The record is one of the store's own records (kind ``keys``), sealed under the master key with
+associated data naming that kind and the ring, and out of reach of every secret path command:
+no ``get`` can print the material. In memory it is kept as key objects (never bytes in a repr)
+and cached per kid, because building an AESGCM or a private key object costs more than using it.
 """
 
 from __future__ import annotations

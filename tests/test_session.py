@@ -1,0 +1,101 @@
+"""Session's secret operations from Python: each audits itself (the CLI adds nothing), target
+resolution by key or reference, and vaultline's own records out of reach of every one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factory import make_project
+from vaultline.errors import ConfigError, ProviderError, ReservedPathError, ResolutionError
+from vaultline.keys import KeyManager
+from vaultline.project import Project
+from vaultline.session import Session
+
+
+@pytest.fixture
+def root(tmp_path: Path, environ: dict[str, str]) -> Path:
+    return make_project(tmp_path, environ=environ)
+
+
+def events(root: Path, *, intents: bool = False) -> list[dict[str, Any]]:
+    """The audit events; a change's intent line (written before it) only when asked for."""
+    found = [json.loads(line)
+             for line in (root / ".vaultline" / "audit.log").read_text().splitlines()]
+    return [e for e in found if intents or e["outcome"] != "intent"]
+
+
+def test_every_operation_records_its_own_event(root: Path, environ: dict[str, str]) -> None:
+    ref = "local:nexus-engine/prod/Api/Key"
+    with Session(Project.load(root), environ=environ) as s:
+        assert s.put(ref, "one").version == "1"
+        assert s.put(ref, "two").version == "2"
+        assert s.get(ref) == "two"
+        assert s.rollback(ref, "1") == (ref, "1", "3")
+        assert s.get(ref) == "one"
+        assert s.delete(ref) == (ref, [3])
+        assert s.undelete(ref) == (ref, [3])
+        assert s.delete(ref, [1], destroy=True) == (ref, [1])
+        assert [v.version for v in s.versions(ref)] == [1, 2, 3]
+    assert [(e["action"], e["outcome"], e["reference"]) for e in events(root)] == [
+        ("write", "ok", ref), ("write", "ok", ref), ("reveal", "ok", ref),
+        ("write", "ok", ref), ("reveal", "ok", ref), ("delete", "ok", ref),
+        ("undelete", "ok", ref), ("destroy", "ok", ref)]
+    assert [e["action"] for e in events(root, intents=True) if e["outcome"] == "intent"] == [
+        "write", "write", "write", "delete", "undelete", "destroy"]
+    assert "one" not in (root / ".vaultline" / "audit.log").read_text()
+
+
+def test_a_failed_operation_is_audited_as_failed(root: Path, environ: dict[str, str]) -> None:
+    with Session(Project.load(root), environ=environ) as s, \
+            pytest.raises(ProviderError, match="no secret at"):
+        s.get("local:nexus-engine/prod/Missing")
+    assert [(e["action"], e["outcome"]) for e in events(root)] == [("reveal", "failed")]
+
+
+def test_a_key_by_environment_and_a_bare_key(root: Path, environ: dict[str, str]) -> None:
+    project = Project.load(root)
+    with Session(project, "prod", environ=environ) as s:
+        written = s.put("ConnectionStrings:Primary", "postgres://x")
+        assert written.where == "local:nexus-engine/prod/ConnectionStrings/Primary"
+        assert events(root)[-1]["key"] == "ConnectionStrings:Primary"
+    with Session(project, environ=environ) as s, \
+            pytest.raises(ConfigError, match="is a key, not a reference: pass --env ENV"):
+        s.put("ConnectionStrings:Primary", "x")
+
+
+@pytest.mark.parametrize("target", [
+    "local:_vaultline/overrides/prod/deadbeef", "local:_VAULTLINE/keys/jwt",
+    "local:./_vaultline/keys/jwt", "local:x/../_vaultline/keys/jwt",
+    "local:%5Fvaultline/keys/jwt", "local:_vaultline/keys/jwt/",
+])
+def test_the_python_api_refuses_internal_records(root: Path, environ: dict[str, str],
+                                                 target: str) -> None:
+    with Session(Project.load(root), environ=environ) as s:
+        for call in (lambda: s.put(target, "{}"), lambda: s.get(target),
+                     lambda: s.versions(target), lambda: s.delete(target),
+                     lambda: s.undelete(target), lambda: s.rollback(target, "1"),
+                     lambda: s.list_paths(target.removeprefix("local:"))):
+            with pytest.raises(ReservedPathError) as info:
+                call()
+            assert info.value.exit_code == 2
+    denied = [(e["action"], e["outcome"]) for e in events(root)]
+    assert denied == [("write", "denied"), ("reveal", "denied"), ("deny", "denied"),
+                      ("delete", "denied"), ("undelete", "denied"), ("write", "denied"),
+                      ("deny", "denied")]
+
+
+def test_a_reference_into_the_namespace_never_yields_key_material(
+        root: Path, environ: dict[str, str]) -> None:
+    project = Project.load(root)
+    with KeyManager.from_project(project, environ=environ) as keys:
+        keys.create("jwt", purpose="hmac")
+    (root / "env/prod/secrets.yaml").write_text(
+        "ConnectionStrings:Primary: local:_vaultline/keys/jwt\n")
+    with Session(Project.load(root), "prod", environ=environ) as s, \
+            pytest.raises(ResolutionError) as info:
+        s.resolve(reveal=True)
+    assert "material" not in str(info.value)
