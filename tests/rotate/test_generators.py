@@ -62,10 +62,12 @@ def test_command_output_is_the_key_and_its_stderr_never_surfaces(tmp_path: Path)
         Generator.parse("command:./new-key").generate(tmp_path)
 
 
-def test_the_command_does_not_get_the_master_key(tmp_path: Path) -> None:
+def test_the_command_does_not_get_vaultlines_credentials(tmp_path: Path) -> None:
     script = tmp_path / "new-key"
-    script.write_text('#!/bin/sh\necho "key-${VAULTLINE_MASTER_KEY:-none}-${ISSUER_TOKEN}"\n')
+    script.write_text('#!/bin/sh\necho "key-${VAULTLINE_MASTER_KEY:-none}-'
+                      '${VAULTLINE_KEY_FILE:-none}-${ISSUER_TOKEN}"\n')
     script.chmod(0o755)
     environ = {"PATH": "/usr/bin:/bin", "VAULTLINE_MASTER_KEY": "master-secret",
-               "ISSUER_TOKEN": "issuer"}
-    assert Generator.parse("command:./new-key").generate(tmp_path, environ) == "key-none-issuer"
+               "VAULTLINE_KEY_FILE": "/keys/master", "ISSUER_TOKEN": "issuer"}
+    assert Generator.parse("command:./new-key").generate(tmp_path, environ) == \
+        "key-none-none-issuer"

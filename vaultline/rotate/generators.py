@@ -2,7 +2,7 @@
 
 ``command:`` runs a program (a provider's key-issuing script) and takes the key from its
 standard output; the key never appears in an argument list, and the program gets the
-caller's environment without vaultline's master key.
+caller's environment without vaultline's own credentials (master key, key file).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaultline.errors import ConfigError, VaultlineError
-from vaultline.store.masterkey import ENV_KEY
 
 _CLASSES = {"a": string.ascii_lowercase, "A": string.ascii_uppercase, "0": string.digits,
             "!": "-_.~+=^"}
@@ -71,8 +70,11 @@ class Generator:
             return _password(self.length, self.classes)
         if self.kind == "token":
             return secrets.token_urlsafe(self.length)
-        env = {k: v for k, v in (os.environ if environ is None else environ).items()
-               if k != ENV_KEY}
+        from vaultline.childenv import child_environment
+
+        # Never vaultline's own credentials (master key, key file); a command that issues a
+        # provider's key keeps the provider credentials it needs for that.
+        env = child_environment(os.environ if environ is None else environ, ()).inherited
         return _run(self.command, cwd, env)
 
 
