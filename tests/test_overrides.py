@@ -52,9 +52,11 @@ def session(root: Path, env: str, clock: FakeClock | None = None,
                    environ={**os.environ, **(environ or {})}, actor=actor)
 
 
-def audit_lines(root: Path) -> list[dict[str, Any]]:
+def audit_lines(root: Path, *, intents: bool = False) -> list[dict[str, Any]]:
+    """The audit events; a change's intent line (written before it) only when asked for."""
     log = root / ".vaultline" / "audit.log"
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    found = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return [e for e in found if intents or e["outcome"] != "intent"]
 
 
 GOOD = {"reason": "failover", "ticket": "INC-1"}
@@ -125,15 +127,44 @@ def test_a_failed_set_leaves_nothing_behind(root: Path, field: str) -> None:
 def test_an_override_whose_audit_line_fails_is_not_stored(root: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     with session(root, "dev") as s:
-        def broken(entries: object) -> None:
+        def broken(action: str, **kwargs: object) -> None:
             raise AuditError("disk full")
 
-        monkeypatch.setattr(s.audit, "record_many", broken)
+        monkeypatch.setattr(s.audit, "record", broken)
         with pytest.raises(AuditError):
             s.set_override("Logging:Level", "Trace", ttl=H)
         monkeypatch.undo()
         assert s.overrides.entries("dev") == []
         assert s.resolve()["Logging:Level"] == "Information"
+
+
+def test_an_override_is_stored_after_its_intent_and_removed_if_the_outcome_fails(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process killed between the store and the audit leaves the intent line: a stored
+    override is never unaudited."""
+    with session(root, "dev") as s:
+        write = s.overrides.write
+        seen: list[list[tuple[str, str]]] = []
+
+        def watched(override: Any, *, cas: int | None) -> int:
+            seen.append([(e["action"], e["outcome"]) for e in audit_lines(root, intents=True)])
+            return write(override, cas=cas)
+
+        monkeypatch.setattr(s.overrides, "write", watched)
+        s.set_override("Logging:Level", "Trace", ttl=H)
+        assert seen == [[("override.set", "intent")]]
+        record = s.audit.record
+
+        def outcome_fails(action: str, **kwargs: Any) -> Any:
+            if kwargs.get("outcome", "ok") == "ok":
+                raise AuditError("disk full")
+            return record(action, **kwargs)
+
+        monkeypatch.setattr(s.audit, "record", outcome_fails)
+        with pytest.raises(AuditError):
+            s.set_override("Logging:Level", "Debug", ttl=H)
+        monkeypatch.undo()
+        assert [o.value for o in s.overrides.entries("dev")] == ["Trace"]
 
 
 def test_two_person_rule(root: Path) -> None:

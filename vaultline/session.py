@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from vaultline import _gc, audit
 from vaultline._files import private_dir
-from vaultline.audit.event import DENY, Entry
+from vaultline.audit.event import DENY
 from vaultline.bundle import Bundle, Layer
 from vaultline.errors import (
     OverrideError,
@@ -306,28 +306,30 @@ class Session:
 
     # -- break-glass overrides ----------------------------------------------------------------
 
-    def _override_entry(self, action: str, override: Override, *, value: str | None = None,
-                        **extra: Any) -> Entry:
-        detail = {"override": override.id, "expires": override.expires, **extra}
-        return audit.Entry(action, env=override.env, key=override.key, value=value,
-                           actor=self.actor, detail=detail)
-
     def _refused(self, action: str, key: str | None, exc: OverrideError) -> None:
         self.audit.record(action, env=self.env, key=key, outcome=audit.DENIED, actor=self.actor,
                           detail={"reason": str(exc)})
 
-    def _commit(self, override: Override, entry: Entry, *, cas: int | None,
-                undo: Override | None = None) -> None:
-        """Store ``override`` and its audit line together: if the line cannot be written, the
-        record goes back to ``undo`` (or away, when it is new)."""
-        version = self.overrides.write(override, cas=cas)
+    def _commit(self, override: Override, action: str, *, cas: int | None,
+                undo: Override | None = None, value: str | None = None, **extra: Any) -> None:
+        """Store ``override`` between its audit intent and outcome lines.
+
+        Nothing is stored when the intent cannot be written; a process killed after the write
+        leaves the intent, so a stored override is never unaudited; when the outcome cannot be
+        written the record goes back to ``undo`` (or away, when it is new).
+        """
+        stored: int | None = None
         try:
-            self.audit.record_many([entry])
+            with self.audit.recording(action, env=override.env, key=override.key, value=value,
+                                      actor=self.actor) as detail:
+                detail.update({"override": override.id, "expires": override.expires, **extra})
+                stored = self.overrides.write(override, cas=cas)
         except BaseException:
-            if undo is None:
-                self.overrides.discard(override)
-            else:
-                self.overrides.write(undo, cas=version)
+            if stored is not None:
+                if undo is None:
+                    self.overrides.discard(override)
+                else:
+                    self.overrides.write(undo, cas=stored)
             raise
 
     def set_override(self, key: str, value: str, *, ttl: timedelta, reason: str = "",
@@ -342,9 +344,8 @@ class Session:
         except OverrideError as exc:
             self._refused(audit.OVERRIDE_SET, key, exc)
             raise
-        self._commit(made, self._override_entry(audit.OVERRIDE_SET, made, value=value,
-                                                reason=reason, approved_by=approved_by,
-                                                ticket=ticket), cas=0)
+        self._commit(made, audit.OVERRIDE_SET, cas=0, value=value, reason=reason,
+                     approved_by=approved_by, ticket=ticket)
         return made
 
     def request_override(self, key: str, value: str, *, ttl: timedelta, reason: str = "",
@@ -357,8 +358,8 @@ class Session:
         except OverrideError as exc:
             self._refused(audit.OVERRIDE_REQUEST, key, exc)
             raise
-        self._commit(made, self._override_entry(audit.OVERRIDE_REQUEST, made, value=value,
-                                                reason=reason, ticket=ticket), cas=0)
+        self._commit(made, audit.OVERRIDE_REQUEST, cas=0, value=value, reason=reason,
+                     ticket=ticket)
         return made
 
     def approve_override(self, override_id: str) -> Override:
@@ -370,9 +371,8 @@ class Session:
         except OverrideError as exc:
             self._refused(audit.OVERRIDE_APPROVE, None, exc)
             raise
-        self._commit(approved, self._override_entry(audit.OVERRIDE_APPROVE, approved,
-                                                    requested_by=approved.actor),
-                     cas=version, undo=pending)
+        self._commit(approved, audit.OVERRIDE_APPROVE, cas=version, undo=pending,
+                     requested_by=approved.actor)
         return approved
 
     def revoke_override(self, override_id: str) -> Override | None:
