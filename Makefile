@@ -25,7 +25,10 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check vaultline tests bench
 	$(BIN)/mypy
 
+# The rotation tests need a real PostgreSQL (initdb/pg_ctl from Debian's packages).
 test: lint
+	@command -v pg_ctl >/dev/null || test -x /usr/lib/postgresql/15/bin/pg_ctl || \
+		{ apt-get update -qq && apt-get install -y -qq postgresql; }
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 -q
 
 clean:

@@ -4,6 +4,9 @@
   ``.env`` (BAO_ADDR/VAULT_ADDR/BAO_TOKEN/VAULT_TOKEN), ``.api(method, path, body)``, ``.bao(*args)``.
 - ``moto_server``: a ``moto_server``; ``.endpoint_url``. Fake AWS credentials are set in the
   environment for the whole session (``servers.FAKE_AWS_ENV``).
+- ``postgres``: a PostgreSQL cluster (initdb as the ``postgres`` user, fsync off, loopback);
+  ``.dsn`` (the superuser ``admin``), ``.dsn_for(user, password)``, ``.create_role(name, pw)``,
+  ``.execute(sql)``, ``.log_path`` (every statement is logged).
 
 Also the everyday fixtures: ``environ`` (a fresh master key), ``store`` (an embedded store
 made with it) and ``clock`` (a :class:`tests.factory.FakeClock`).
@@ -20,7 +23,15 @@ from pathlib import Path
 import pytest
 
 from tests.factory import FakeClock, master_key_env
-from tests.servers import FAKE_AWS_ENV, BaoServer, MotoServer, bao_dev, moto
+from tests.servers import (
+    FAKE_AWS_ENV,
+    BaoServer,
+    MotoServer,
+    PostgresServer,
+    bao_dev,
+    moto,
+    postgres_cluster,
+)
 from vaultline.store import EmbeddedStore
 
 
@@ -63,6 +74,12 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
             patch.setenv(name, value)
         with moto(tmp_path_factory.mktemp("moto")) as server:
             yield server
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    with postgres_cluster(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session", autouse=True)

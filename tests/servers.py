@@ -416,3 +416,155 @@ def raft_cluster(workdir: Path, size: int = 3) -> Iterator[RaftCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
+
+
+def pg_binary(name: str) -> str:
+    """A PostgreSQL server binary (Debian keeps them off PATH, under /usr/lib/postgresql)."""
+    for directory in PG_BIN_DIRS:
+        candidate = Path(directory) / name
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise ServerStartError(f"{name!r} is not installed: apt-get install postgresql")
+    return found
+
+
+def _as_postgres(argv: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the ``postgres`` user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *argv]
+    return argv
+
+
+@dataclass
+class PostgresServer:
+    """A throw-away PostgreSQL cluster: a superuser ``admin`` with a password, on loopback.
+
+    ``dsn`` connects as that superuser (what a rotation's admin credential is); ``create_role``
+    makes login roles for tests; ``log_path`` is the server log (every statement is logged,
+    so tests can prove what never reached the server).
+    """
+
+    host: str
+    port: int
+    admin_user: str
+    admin_password: str = field(repr=False)
+    dbname: str
+    process: ManagedProcess
+    data_dir: Path
+    home: Path  # removed when the server stops
+
+    @property
+    def dsn(self) -> str:
+        return self.dsn_for(self.admin_user, self.admin_password)
+
+    def dsn_for(self, user: str, password: str, dbname: str | None = None) -> str:
+        return (f"host={self.host} port={self.port} dbname={dbname or self.dbname} "
+                f"user={user} password={password} connect_timeout=5")
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+    def execute(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement as the superuser (autocommit); the rows it returned, if any."""
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            cursor = conn.execute(statement.encode(), params)  # type: ignore[call-overload]
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def create_role(self, name: str, password: str | None = None, *, login: bool = True) -> str:
+        """A role (dropped first if it exists); returns its name. ``password`` None: none set."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE ROLE {} {} PASSWORD {}").format(
+                sql.Identifier(name), sql.SQL("LOGIN" if login else "NOLOGIN"),
+                sql.Literal(password)))
+        return name
+
+    def stop(self) -> None:
+        subprocess.run(_as_postgres([pg_binary("pg_ctl"), "stop", "-D", str(self.data_dir),
+                                     "-m", "immediate", "-s"]), capture_output=True, check=False)
+        self.process.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def start_postgres(workdir: Path, attempts: int = 3) -> PostgresServer:
+    """``initdb`` + ``postgres`` on a free loopback port, fsync off (~1 s); logs in ``workdir``.
+
+    The cluster lives in its own directory under the system temp dir, owned by the
+    ``postgres`` user: pytest's temp root is private to root (and re-made so by every run).
+    """
+    import shlex
+    import tempfile
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="vaultline-pg-"))
+    os.chmod(home, 0o700)
+    if os.geteuid() == 0:
+        shutil.chown(home, "postgres", "postgres")
+    data = home / "data"
+    password = secrets.token_urlsafe(18)
+    pwfile = home / "pwfile"
+    pwfile.write_text(password + "\n")
+    os.chmod(pwfile, 0o600)
+    if os.geteuid() == 0:
+        shutil.chown(pwfile, "postgres")
+    init = subprocess.run(
+        _as_postgres([pg_binary("initdb"), "-D", str(data), "-U", "admin", "-A", "scram-sha-256",
+                      f"--pwfile={pwfile}", "--no-sync", "-E", "UTF8", "--locale=C"]),
+        capture_output=True, text=True, check=False)
+    pwfile.unlink()
+    if init.returncode != 0:
+        shutil.rmtree(home, ignore_errors=True)
+        raise ServerStartError(f"initdb failed:\n{init.stdout[-2000:]}{init.stderr[-2000:]}")
+    last: ServerStartError | None = None
+    for attempt in range(attempts):
+        port = free_port()
+        options = {"listen_addresses": "127.0.0.1", "port": str(port), "fsync": "off",
+                   "synchronous_commit": "off", "full_page_writes": "off",
+                   "unix_socket_directories": str(home), "log_statement": "all",
+                   "max_connections": "100", "password_encryption": "scram-sha-256"}
+        argv = [pg_binary("postgres"), "-D", str(data),
+                *[arg for name, value in options.items() for arg in ("-c", f"{name}={value}")]]
+        log = workdir / f"postgres-{attempt}.log"
+        process = ManagedProcess(_as_postgres(argv), log)
+        process.start()
+        server = PostgresServer("127.0.0.1", port, "admin", password, "postgres", process, data,
+                                home)
+
+        def ready(server: PostgresServer = server) -> bool:
+            probe = subprocess.run([pg_binary("pg_isready"), "-q", "-h", server.host, "-p",
+                                    str(server.port)], capture_output=True, check=False)
+            return probe.returncode == 0
+
+        try:
+            wait_until(ready, process, f"postgres on port {port} ({shlex.join(argv[:1])})")
+        except ServerStartError as exc:
+            process.stop()
+            last = exc
+            continue
+        return server
+    shutil.rmtree(home, ignore_errors=True)
+    assert last is not None
+    raise last
+
+
+@contextmanager
+def postgres_cluster(workdir: Path) -> Iterator[PostgresServer]:
+    server = start_postgres(workdir)
+    try:
+        yield server
+    finally:
+        server.stop()

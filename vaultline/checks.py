@@ -185,6 +185,30 @@ def rotation(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding("rotation", WARNING, ring.record.name, f"due since {due_at}")
 
 
+def secret_rotation(ctx: CheckContext) -> Iterator[Finding]:
+    """Rotated secrets (``rotate:``) that are overdue, stuck mid-rotation or out of parity."""
+    if ctx.session.store is None or not ctx.session.project.sections.get("rotate"):
+        return
+    from vaultline.rotate import Rotator
+
+    with Rotator(ctx.session) as rotator:
+        rows = rotator.status()
+    for row in rows:
+        run = f"'vaultline rotate run {row.key} --env {ctx.env}'"
+        if row.due == "overdue":
+            yield Finding("rotation", ERROR, row.key, f"overdue since {row.due_at}: {run}")
+        elif row.due == "due":
+            yield Finding("rotation", WARNING, row.key,
+                          f"due since {row.due_at}" if row.last_rotated else
+                          f"never rotated by vaultline: {run}")
+        if row.state == "stuck":
+            yield Finding("rotation", ERROR, row.key,
+                          f"rotation {row.rotation} is stuck ({row.problem or 'not finished'}): "
+                          f"'vaultline rotate resume {row.rotation}' or 'abort'")
+        if row.parity is False:
+            yield Finding("rotation", ERROR, row.key, row.problem or "a mirror is out of parity")
+
+
 CHECKS: dict[str, Check] = {
     "resolvable": required_keys,
     "format": formats,
@@ -194,6 +218,7 @@ CHECKS: dict[str, Check] = {
     "gitignore": gitignore,
     "env.example": env_example,
     "rotation": rotation,
+    "secret-rotation": secret_rotation,
 }
 
 

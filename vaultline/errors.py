@@ -23,6 +23,7 @@
     │   └── VerificationError      a token, webhook signature or blob did not verify (1)
     ├── InventoryError             a manifests tree could not be inventoried (2)
     ├── PolicyError                a Vault policy file could not be read or linted (2)
+    ├── RotationError              a secret rotation was refused or a step of it failed (1)
     └── CommandNotFoundError       `run` could not find the command to start (127)
         └── CommandNotExecutableError  found, but not executable (126)
 
@@ -170,6 +171,10 @@ class PolicyError(VaultlineError):
     """A policy file cannot be read, or an option given to the linter is invalid."""
 
     exit_code = 2
+
+
+class RotationError(VaultlineError):
+    """A rotation was refused (grace guard, one already running) or one of its steps failed."""
 
 
 class CommandNotFoundError(VaultlineError):

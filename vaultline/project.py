@@ -27,7 +27,7 @@ PROJECT_FILE = "vaultline.yaml"
 BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
 # Sections owned by other parts of vaultline (key rings, rotation...) are kept raw for them.
 _SECTIONS = {"version", "app", "environments", "defaults", "schema", "providers", "store",
-             "keys", "rotation", "policy", "audit", "scan", "overrides"}
+             "keys", "rotation", "rotate", "policy", "audit", "scan", "overrides"}
 _ENV_FIELDS = {"protected", "max_override_ttl", "allow_env_overrides", "env_override_prefix",
                "max_stale", "description", "pass_env"}
 _SCHEMA_FIELDS = {"secret", "required", "format", "default", "description"}
@@ -175,7 +175,7 @@ class Project:
                                        line_of(doc, "providers")),
             store_dir=store_dir if store_dir.is_absolute() else base / store_dir,
             sections={k: v for k, v in doc.items() if k in
-                      {"keys", "rotation", "policy", "audit", "scan", "overrides"}},
+                      {"keys", "rotation", "rotate", "policy", "audit", "scan", "overrides"}},
         )
 
     def environment(self, env: str) -> Environment:

@@ -38,6 +38,8 @@ COMMANDS: dict[str, str] = {
     "rewrap": "vaultline.cli.crypto:rewrap",
     "audit": "vaultline.cli.audit:audit",
     "drift": "vaultline.cli.drift:drift",
+    "rotate": "vaultline.cli.rotate:rotate",
+    "runbook": "vaultline.cli.rotate:runbook",
 }
 
 

@@ -22,7 +22,7 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
     postgres-url, regex:...); no credential committed in vaultline.yaml or the pack (the
     scanner's detectors); providers reachable and authenticated; overrides within policy;
     .gitignore covers .env* and the store; no .env tracked; env.example in sync; key rings
-    not overdue for rotation.
+    not overdue for rotation; rotated secrets not overdue, stuck or out of parity.
 
     \b
     Example:

@@ -24,6 +24,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from vaultline import reference
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
@@ -41,6 +42,10 @@ T = TypeVar("T")
 
 BATCH_SIZE = 20  # BatchGetSecretValue's limit on SecretIdList
 CURRENT = "AWSCURRENT"
+PREVIOUS = "AWSPREVIOUS"
+PENDING = "AWSPENDING"
+# vaultline's stage labels (``REF@current``, ``REF@previous``) are AWS's own stages.
+_STAGES = {reference.CURRENT: CURRENT, reference.PREVIOUS: PREVIOUS}
 # Version ids are UUIDs (32-64 characters); anything else after '@' is a staging label.
 _VERSION_ID = re.compile(r"^[0-9a-fA-F-]{32,64}$")
 
@@ -149,7 +154,7 @@ class AwsSecretsManagerProvider(Provider):
             return {"VersionStage": CURRENT}
         if _VERSION_ID.match(version):
             return {"VersionId": version}
-        return {"VersionStage": version}
+        return {"VersionStage": _STAGES.get(version, version)}
 
     @staticmethod
     def _fetched(answer: Mapping[str, Any], where: str) -> Fetched:
@@ -243,6 +248,37 @@ class AwsSecretsManagerProvider(Provider):
                 raise
             answer = self._call(path, "create_secret", write=True, Name=path, SecretString=value)
         return str(answer["VersionId"])
+
+    def put_pending(self, path: str, value: str, token: str) -> str:
+        """An AWSPENDING version whose id is ``token`` (a retry with the same token is a no-op);
+        creates the secret if new. Returns the version id."""
+        try:
+            self._call(path, "describe_secret", SecretId=path)
+        except ProviderError as exc:
+            if not exc.reason.startswith("nothing at"):
+                raise
+            self._call(path, "create_secret", write=True, Name=path, SecretString=value,
+                       ClientRequestToken=token)
+            return token
+        answer = self._call(path, "put_secret_value", write=True, SecretId=path,
+                            SecretString=value, ClientRequestToken=token,
+                            VersionStages=[PENDING])
+        return str(answer["VersionId"])
+
+    def stages(self, path: str) -> dict[str, list[str]]:
+        """Version id -> its stage labels."""
+        answer = self._call(path, "describe_secret", SecretId=path)
+        return {str(k): list(v) for k, v in (answer.get("VersionIdsToStages") or {}).items()}
+
+    def move_stage(self, path: str, stage: str, *, to: str | None, away_from: str | None) -> None:
+        """Move ``stage`` from version ``away_from`` to ``to``; AWS refuses the move if
+        ``away_from`` no longer holds it (the fence against a concurrent rotation)."""
+        params: dict[str, Any] = {"SecretId": path, "VersionStage": stage}
+        if to is not None:
+            params["MoveToVersionId"] = to
+        if away_from is not None:
+            params["RemoveFromVersionId"] = away_from
+        self._call(path, "update_secret_version_stage", write=True, **params)
 
     def list_paths(self, prefix: str = "") -> list[str]:
         params: dict[str, Any] = {"MaxResults": 100}

@@ -30,6 +30,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from vaultline import reference
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
@@ -197,6 +198,14 @@ class AzureKeyVaultProvider(Provider):
             validate_name(name)
         except ConfigError as exc:
             raise ProviderError(exc.message, provider=self.name, reference=name) from None
+        if version == reference.CURRENT:
+            version = None
+        elif version == reference.PREVIOUS:  # the version made before the newest
+            made = self.versions(name)
+            if len(made) < 2:
+                raise ProviderError("has no previous version (it was never rotated)",
+                                    provider=self.name, reference=name)
+            version = made[-2]
         where = f"secret {name}" + (f" version {version}" if version else "")
         secret = self._call(where, lambda c: c.get_secret(name, version))
         if secret.value is None:

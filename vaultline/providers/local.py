@@ -14,6 +14,7 @@ from vaultline.errors import (
 )
 from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
+from vaultline.reference import CURRENT, PREVIOUS
 from vaultline.store import EmbeddedStore
 
 
@@ -36,12 +37,18 @@ class LocalProvider(Provider):
             self._store = EmbeddedStore.open(path, environ=self.context.environ)
         return self._store
 
-    @staticmethod
-    def _version(path: str, version: str | None) -> int | None:
-        if version is None:
+    def _version(self, path: str, version: str | None) -> int | None:
+        if version is None or version == CURRENT:
             return None
+        if version == PREVIOUS:  # the version before the latest; a retired one reads as deleted
+            numbers = [v.version for v in self.store.versions(path.strip("/"))]
+            if len(numbers) < 2:
+                raise ProviderError("has no previous version (it was never rotated)",
+                                    reference=path)
+            return numbers[-2]
         if not version.isdigit():
-            raise ProviderError("local store versions are numbers, e.g. @3", reference=path)
+            raise ProviderError("local store versions are numbers (e.g. @3), @current or "
+                                "@previous", reference=path)
         return int(version)
 
     def fetch(self, path: str, version: str | None = None) -> Fetched:
@@ -56,25 +63,26 @@ class LocalProvider(Provider):
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
         store = self.store  # a missing store or wrong master key fails the whole fetch
         results: dict[Request, Fetched | ProviderError] = {}
-        latest: dict[str, str] = {}  # path as referenced -> path in the store
-        for path, version in requests:
-            if version is None:
-                latest[path] = path.strip("/")
+        latest: dict[Request, str] = {}  # request -> path in the store
+        for request in requests:
+            path, version = request
+            if version is None or version == CURRENT:
+                latest[request] = path.strip("/")
                 continue
             try:
                 stored = store.get(path.strip("/"), self._version(path, version))
-                results[(path, version)] = Fetched(stored.text(), str(stored.version))
+                results[request] = Fetched(stored.text(), str(stored.version))
             except (ProviderError, StoreError) as exc:
-                results[(path, version)] = self._error(exc, path)
+                results[request] = self._error(exc, path)
         found = store.get_latest(latest.values())
-        for path, stored_path in latest.items():
+        for request, stored_path in latest.items():
             item = found[stored_path]
             try:
                 if isinstance(item, StoreError):
                     raise item
-                results[(path, None)] = Fetched(item.text(), str(item.version))
+                results[request] = Fetched(item.text(), str(item.version))
             except StoreError as exc:
-                results[(path, None)] = self._error(exc, path)
+                results[request] = self._error(exc, request[0])
         return results
 
     def _error(self, exc: VaultlineError, path: str) -> ProviderError:

@@ -41,6 +41,7 @@ from vaultline.providers._remote import COMMON_OPTIONS, RemoteSettings, bounded_
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers._vault_auth import AuthMethod, Login
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
+from vaultline.reference import CURRENT, PREVIOUS
 
 T = TypeVar("T")
 
@@ -285,6 +286,14 @@ class VaultProvider(Provider):
 
     def _fetch_one(self, request: Request) -> Fetched:
         path, version = request
+        if version == CURRENT:
+            version = None
+        elif version == PREVIOUS:  # the version before the current one (KV v2 metadata)
+            current = int((self.metadata(path) or {}).get("current_version") or 0)
+            if current < 2:
+                raise ProviderError("has no previous version (it was never rotated)",
+                                    provider=self.name, reference=path)
+            version = str(current - 1)
         if version is not None and not version.isdigit():
             raise ProviderError(f"Vault KV versions are numbers (e.g. @3), not {version!r}",
                                 provider=self.name, reference=path)
@@ -352,6 +361,14 @@ class VaultProvider(Provider):
                 path=full, secret=data, cas=cas, mount_point=self.mount),
             self.display_path(path), write=True)
         return str(answer["data"]["version"])
+
+    def delete_versions(self, path: str, versions: list[int]) -> None:
+        """Soft-delete versions (KV v2 ``delete``): reads of them fail until undeleted."""
+        self._token()
+        full = self._full(path)
+        self._hvac(lambda c: c.secrets.kv.v2.delete_secret_versions(
+            path=full, versions=versions, mount_point=self.mount),
+            self.display_path(path), write=True)
 
     def list_paths(self, prefix: str = "") -> list[str]:
         """Every secret under the provider's prefix (recursively), relative to that prefix."""
