@@ -207,6 +207,14 @@ class StreamMasker:
     ) -> None:
         self._held = self._context = b""
 
+    def follow(self, masker: Masker) -> None:
+        """Mask with `masker` from now on (it holds new values besides the old ones).
+
+        What is held back stays held and is decided with the new patterns; matches already
+        found stay masks."""
+        self._masker = masker
+        self._keep = max(masker.max_len - 1, self._keep)
+
     @property
     def pending(self) -> int:
         """Bytes fed but not yet emitted."""
