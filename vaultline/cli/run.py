@@ -115,6 +115,10 @@ def _seconds(text: str, option: str) -> float:
     from vaultline.errors import ConfigError
 
     try:
+        return float(text)  # seconds, fractions allowed
+    except ValueError:
+        pass
+    try:
         return parse_duration(text).total_seconds()
     except ValueError as exc:
         raise ConfigError(f"{option}: {exc}") from None
