@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,6 +65,10 @@ def setup(root: Path, count: int) -> tuple[list[str], list[str], dict[str, str]]
             [sops, "exec-env", str(root / "secrets.enc.env"), "true"], env)
 
 
+def command(argv: list[str], env: dict[str, str]) -> None:
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--secrets", default="1000,10000")
@@ -76,11 +81,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             vaultline_run, sops_exec, env = setup(Path(tmp), count)
 
-            def command(argv: list[str]) -> None:
-                subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-
-            results = interleaved({"vaultline": lambda: command(vaultline_run),
-                                   "sops": lambda: command(sops_exec)}, args.repeat)
+            results = interleaved({"vaultline": partial(command, vaultline_run, env),
+                                   "sops": partial(command, sops_exec, env)}, args.repeat)
         (v_best, v_median), (s_best, s_median) = results["vaultline"], results["sops"]
         print(f"{count:>6} secrets  vaultline run:  best {v_best * 1000:7.1f} ms  "
               f"median {v_median * 1000:7.1f} ms")

@@ -31,6 +31,7 @@ from types import FrameType, TracebackType
 from vaultline._files import private_dir, write_private
 from vaultline.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
 from vaultline.errors import CommandNotExecutableError, CommandNotFoundError, ConfigError
+from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, StreamMasker
 from vaultline.watch import OnChange, Snapshot, Watch
 
@@ -55,6 +56,7 @@ def run(
     on_change: OnChange | None = None,
     grace: float = 10.0,
     on_reload: Callable[[Snapshot], None] | None = None,
+    masker_cache: MaskerCache | None = None,
 ) -> int:
     """Run `argv` to completion and return its exit status.
 
@@ -70,7 +72,7 @@ def run(
     With `watch`, a thread ticks it; on a change `on_reload` runs (re-rendering templates),
     the new values are masked from then on (the old ones too), and per `on_change` the
     child is restarted (SIGTERM, `grace` seconds, SIGKILL) or the files are rewritten and
-    the child signalled.
+    the child signalled. `masker_cache` keeps compiled maskers (encrypted) between runs.
     """
     if not argv:
         raise ConfigError("no command to run: vaultline run --env ENV -- COMMAND [ARGS...]")
@@ -78,7 +80,7 @@ def run(
         inherit = child_environment(os.environ, credential_names(None))
     supervisor = _Supervisor(argv, inherit, mask=mask, tty=tty, files_dir=files_dir,
                              file_vars=dict(file_vars or {}), grace=grace, on_reload=on_reload,
-                             on_change=on_change or OnChange())
+                             on_change=on_change or OnChange(), masker_cache=masker_cache)
     return supervisor.run(env, secrets, masked, watch)
 
 
@@ -87,7 +89,8 @@ class _Supervisor:
 
     def __init__(self, argv: Sequence[str], inherit: ChildEnvironment, *, mask: bool, tty: bool,
                  files_dir: Path | None, file_vars: dict[str, str], grace: float,
-                 on_reload: Callable[[Snapshot], None] | None, on_change: OnChange):
+                 on_reload: Callable[[Snapshot], None] | None, on_change: OnChange,
+                 masker_cache: MaskerCache | None):
         self.argv = list(argv)
         self.inherit = inherit
         self.mask = mask
@@ -97,6 +100,7 @@ class _Supervisor:
         self.grace = grace
         self.on_reload = on_reload
         self.on_change = on_change
+        self.masker_cache = masker_cache
         self.secrets_dir: Path | None = None
         self.masked: list[str] = []
         self.masker: Masker | None = None
@@ -150,7 +154,8 @@ class _Supervisor:
     def _masker(self) -> Masker:
         if self.masker is None:
             values = self.masked if self.mask else []
-            self.masker = Masker([*values, *(self.inherit.passed.values() if self.mask else ())])
+            self.masker = Masker([*values, *(self.inherit.passed.values() if self.mask else ())],
+                                 cache=self.masker_cache)
         return self.masker
 
     def _run_once(self, child_env: dict[str, str], forwarder: _SignalForwarder) -> int:

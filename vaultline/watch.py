@@ -39,10 +39,13 @@ class Snapshot:
 
 
 def snapshot(bundle: Bundle, prefix: str = "") -> Snapshot:
-    variables = bundle.environment(prefix)
-    secrets = {keypath.env_name(r.key, prefix): variables[keypath.env_name(r.key, prefix)]
-               for r in bundle.resolved_values() if r.secret}
-    values = {r.key: to_text(r.value) for r in bundle.resolved_values()}
+    resolved = bundle.resolved_values()
+    names = [keypath.env_name(r.key, prefix) for r in resolved]
+    texts = [to_text(r.value) for r in resolved]
+    variables = dict(zip(names, texts, strict=True))
+    secrets = {name: text for r, name, text in zip(resolved, names, texts, strict=True)
+               if r.secret}
+    values = {r.key: text for r, text in zip(resolved, texts, strict=True)}
     return Snapshot(variables, secrets, bundle.secret_values(), values, bundle)
 
 

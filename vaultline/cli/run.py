@@ -79,7 +79,15 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     if watch is not None and not mode.restart and files_dir is None and not targets:
         raise ConfigError("--on-change signal:… hands new values over in files: add --files "
                           "DIR or --render TEMPLATE:OUT (or use --on-change restart)")
-    bundle = resolve_bundle(project_dir, env, project=project)
+    from vaultline.redact.cache import MaskerCache
+    from vaultline.session import Session
+
+    with Session(project, env) as session:
+        bundle = session.resolve()
+        cache = None if session.store is None else MaskerCache(
+            project.store_dir / "cache", session.store.derive_key("masker-cache"), env)
+    for message in bundle.warnings:
+        click.echo(f"vaultline: warning: {message}", err=True)
     if mask:
         _warn_short_secrets(bundle)
     current = watching.snapshot(bundle, prefix)
@@ -106,7 +114,7 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     code = runner.run(list(command), env=current.env, secrets=current.secrets, mask=mask,
                       files_dir=files_dir, inherit=inherit, masked=current.masked,
                       file_vars=variables_for, tty=use_tty, watch=watcher, on_change=mode,
-                      grace=_seconds(grace, "--grace"), on_reload=rerender)
+                      grace=_seconds(grace, "--grace"), on_reload=rerender, masker_cache=cache)
     sys.exit(code)
 
 
