@@ -30,7 +30,12 @@ from types import FrameType, TracebackType
 
 from vaultline._files import private_dir, write_private
 from vaultline.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
-from vaultline.errors import CommandNotExecutableError, CommandNotFoundError, ConfigError
+from vaultline.errors import (
+    CommandNotExecutableError,
+    CommandNotFoundError,
+    ConfigError,
+    VaultlineError,
+)
 from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, StreamMasker
 from vaultline.watch import OnChange, Snapshot, Watch
@@ -202,7 +207,10 @@ class _Supervisor:
         while not self.stopped.wait(delay):
             new, delay = watch.tick()
             if new is not None and not self.stopped.is_set():
-                self._apply(new)
+                try:
+                    self._apply(new)
+                except VaultlineError as exc:  # a template that no longer renders
+                    watch.warn(f"reload failed, the command keeps running: {exc}")
 
     def _apply(self, new: Snapshot) -> None:
         """Mask the new values first, then hand them to the child."""

@@ -92,7 +92,7 @@ class Watch:
         self.interval = interval
         self.failures = 0
         self._resolve = resolve
-        self._warn = warn
+        self.warn = warn
         self._audit = audit
 
     def tick(self) -> tuple[Snapshot | None, float]:
@@ -100,14 +100,14 @@ class Watch:
         until the next tick."""
         try:
             new = self._resolve()
-        except VaultlineError as exc:
+        except (VaultlineError, OSError) as exc:
             self.failures += 1
             if self.failures == 1:
-                self._warn(f"re-resolving failed; the command keeps its current values and "
+                self.warn(f"re-resolving failed; the command keeps its current values and "
                            f"vaultline retries with backoff: {str(exc).splitlines()[0]}")
             return None, self.interval * min(2 ** self.failures, MAX_BACKOFF_FACTOR)
         if self.failures:
-            self._warn("re-resolving works again")
+            self.warn("re-resolving works again")
             self.failures = 0
         changed = changed_keys(self.current, new)
         if not changed:
