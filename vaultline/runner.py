@@ -258,7 +258,10 @@ def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool,
     try:
         if terminal is not None:
             # Its own session with the pty as controlling terminal, as a shell would set up.
-            return subprocess.Popen(list(argv), env=env, stdin=terminal, stdout=terminal,
+            # Piped input (`... | vaultline run`) stays the child's stdin; typed input goes
+            # through the pty.
+            stdin = terminal if _is_terminal(0) else None
+            return subprocess.Popen(list(argv), env=env, stdin=stdin, stdout=terminal,
                                     stderr=terminal, start_new_session=True,
                                     preexec_fn=_take_terminal)
         return subprocess.Popen(list(argv), env=env, stdout=pipe, stderr=pipe)
@@ -271,7 +274,7 @@ def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool,
 
 
 def _take_terminal() -> None:
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    fcntl.ioctl(1, termios.TIOCSCTTY, 0)  # stdout is the pty; stdin may be a pipe
 
 
 def _write_secret_file(directory: Path, name: str, value: str) -> Path:

@@ -104,3 +104,12 @@ def test_forced_tty_without_a_terminal(cli: Cli) -> None:
                  "import os, sys; print(sys.stdout.isatty(), os.environ['CONNECTIONSTRINGS__PRIMARY'])")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "********"]
+
+
+def test_piped_stdin_stays_the_childs_stdin(cli: Cli) -> None:
+    put_all(cli)
+    result = cli("run", "--env", "prod", "--tty", "--", sys.executable, "-c",
+                 "import sys; print(sys.stdout.isatty(), sys.stdin.isatty(), sys.stdin.read()[::-1])",
+                 stdin="olleh")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "hello"]
