@@ -179,3 +179,16 @@ def test_signal_mode_needs_files(cli: Cli) -> None:
     put_all(cli)
     result = cli("run", "--env", "prod", "--watch", "1s", "--on-change", "signal:HUP", "--", "true")
     assert result.returncode == 2 and "--files" in result.stderr
+
+
+def test_masker_follows_new_values_and_keeps_old_ones() -> None:
+    from vaultline.redact.masker import Masker
+
+    old = Masker(["old-secret-value"])
+    stream = old.stream()
+    out = stream.feed(b"a old-secret-value b new-sec")  # "new-sec" is not a secret yet
+    stream.follow(Masker(["old-secret-value", "new-secret-value-longer"]))
+    out += stream.feed(b"ret-value-longer c old-secret-value d new-secret-value-longer\n")
+    out += stream.flush()
+    assert b"old-secret" not in out and b"new-secret-value-longer" not in out
+    assert out.endswith(b"c ******** d ********\n")
