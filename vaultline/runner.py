@@ -203,7 +203,7 @@ class _Supervisor:
                 os.close(master)
 
     def _watch(self, watch: Watch) -> None:
-        delay = watch.interval
+        delay = watch.first_delay()
         while not self.stopped.wait(delay):
             new, delay = watch.tick()
             if new is not None and not self.stopped.is_set():

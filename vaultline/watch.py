@@ -13,10 +13,14 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vaultline import keypath
 from vaultline.bundle import Bundle, to_text
 from vaultline.errors import ConfigError, VaultlineError
+
+if TYPE_CHECKING:
+    from vaultline.session import Session
 
 DEFAULT_INTERVAL = 60.0
 #: A failing provider is retried at most this many intervals apart.
@@ -33,12 +37,14 @@ class Snapshot:
     masked: list[str]
     values: dict[str, str] = field(repr=False)  # flat key -> text, to compare bundles
     bundle: Bundle | None = field(default=None, repr=False, compare=False)
+    #: Seconds until the first active override expires (then the bundle changes), if any.
+    wake_in: float | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"<Snapshot {len(self.values)} keys>"
 
 
-def snapshot(bundle: Bundle, prefix: str = "") -> Snapshot:
+def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None) -> Snapshot:
     resolved = bundle.resolved_values()
     names = [keypath.env_name(r.key, prefix) for r in resolved]
     texts = [to_text(r.value) for r in resolved]
@@ -46,7 +52,16 @@ def snapshot(bundle: Bundle, prefix: str = "") -> Snapshot:
     secrets = {name: text for r, name, text in zip(resolved, names, texts, strict=True)
                if r.secret}
     values = {r.key: text for r, text in zip(resolved, texts, strict=True)}
-    return Snapshot(variables, secrets, bundle.secret_values(), values, bundle)
+    return Snapshot(variables, secrets, bundle.secret_values(), values, bundle, wake_in)
+
+
+def next_expiry(session: Session) -> float | None:
+    """Seconds until the session environment's first active override expires, or None."""
+    if session.store is None or session.env is None:
+        return None
+    now = session.clock()
+    ends = [o.expires_at for o in session.overrides.entries(session.env) if o.active(now)]
+    return None if not ends else max((min(ends) - now).total_seconds(), 0.0)
 
 
 def changed_keys(old: Snapshot, new: Snapshot) -> list[str]:
@@ -95,6 +110,14 @@ class Watch:
         self.warn = warn
         self._audit = audit
 
+    def first_delay(self) -> float:
+        return self._delay(self.current)
+
+    def _delay(self, snap: Snapshot) -> float:
+        # A little after the expiry, so the re-resolve sees the override gone.
+        wake = snap.wake_in
+        return self.interval if wake is None else min(self.interval, wake + 0.05)
+
     def tick(self) -> tuple[Snapshot | None, float]:
         """One re-resolve: the new snapshot if a value changed (else None), and the delay
         until the next tick."""
@@ -111,10 +134,10 @@ class Watch:
             self.failures = 0
         changed = changed_keys(self.current, new)
         if not changed:
-            return None, self.interval
+            return None, self._delay(new)
         self._audit(changed)
         self.current = new
-        return new, self.interval
+        return new, self._delay(new)
 
 
 def session_resolver(project_dir: Path | None, env: str, prefix: str) -> Callable[[], Snapshot]:
@@ -124,7 +147,7 @@ def session_resolver(project_dir: Path | None, env: str, prefix: str) -> Callabl
 
     def resolve() -> Snapshot:
         with Session(Project.load(project_dir), env) as session:
-            return snapshot(session.resolve(), prefix)
+            return snapshot(session.resolve(), prefix, next_expiry(session))
 
     return resolve
 

@@ -80,6 +80,16 @@ def test_backoff_on_failing_provider_keeps_current_and_warns_once() -> None:
     assert watch.tick()[0] is not None and audited == [["a"]]
 
 
+def test_an_expiring_override_wakes_the_watch_early() -> None:
+    expiring = Snapshot({}, {}, [], {"a": "override"}, wake_in=3.0)
+    provider = FakeProvider(expiring, snap(a="stored"))
+    watch, _, audited = watch_with(provider, expiring)
+    assert watch.first_delay() == pytest.approx(3.05)
+    assert watch.tick() == (None, pytest.approx(3.05))
+    new, delay = watch.tick()  # the override is gone: the stored value comes back
+    assert new is not None and delay == 10 and audited == [["a"]]
+
+
 def test_changed_keys_added_removed_changed() -> None:
     assert changed_keys(snap(a="1", b="2", c="3"), snap(a="1", b="x", d="4")) == ["b", "c", "d"]
 

@@ -84,13 +84,14 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
 
     with Session(project, env) as session:
         bundle = session.resolve()
+        wake_in = watching.next_expiry(session) if watch is not None else None
         cache = None if session.store is None else MaskerCache(
             project.store_dir / "cache", session.store.derive_key("masker-cache"), env)
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)
     if mask:
         _warn_short_secrets(bundle)
-    current = watching.snapshot(bundle, prefix)
+    current = watching.snapshot(bundle, prefix, wake_in)
     unknown = sorted(name for name in variables_for if name not in current.secrets)
     if unknown:
         raise ConfigError(f"--file-var {', '.join(unknown)}: not a secret of env {env}; "
