@@ -11,6 +11,7 @@ through as a shell reports it (killed by signal N: 128 + N). The runner prints n
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
 import selectors
@@ -19,16 +20,25 @@ import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+import tty as _tty
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from vaultline._files import private_dir
+from vaultline._files import private_dir, write_private
 from vaultline.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
-from vaultline.errors import CommandNotExecutableError, CommandNotFoundError, ConfigError
+from vaultline.errors import (
+    CommandNotExecutableError,
+    CommandNotFoundError,
+    ConfigError,
+    VaultlineError,
+)
+from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, StreamMasker
+from vaultline.watch import OnChange, Snapshot, Watch
 
 #: Held-back output (a possible start of a secret) is written after at most this long.
 FLUSH_AFTER = 0.05
@@ -45,60 +55,215 @@ def run(
     files_dir: Path | None = None,
     inherit: ChildEnvironment | None = None,
     masked: Iterable[str] | None = None,
+    file_vars: Mapping[str, str] | None = None,
+    tty: bool = False,
+    watch: Watch | None = None,
+    on_change: OnChange | None = None,
+    grace: float = 10.0,
+    on_reload: Callable[[Snapshot], None] | None = None,
+    masker_cache: MaskerCache | None = None,
 ) -> int:
     """Run `argv` to completion and return its exit status.
 
     `inherit` is what the child inherits (default: ``os.environ`` without credentials); the
     values it passed on by name are masked too. `env` is added to it and already holds the
     secrets, unless `files_dir` is given: then each name in `secrets` is unset and
-    ``NAME_FILE`` names a file holding its value, in a fresh directory under `files_dir`
-    (created 0700 if missing) that is removed when the child exits. With `mask`, every
-    value in `masked` (default: those of `secrets`) is masked in the child's output.
+    ``NAME_FILE`` (or the variable `file_vars` gives for the name) names a file holding its
+    value, in a fresh directory under `files_dir` (created 0700 if missing) that is removed
+    when the child exits. With `mask`, every value in `masked` (default: those of
+    `secrets`) is masked in the child's output. With `tty` the child runs on a
+    pseudo-terminal whose output is masked the same way.
+
+    With `watch`, a thread ticks it; on a change `on_reload` runs (re-rendering templates),
+    the new values are masked from then on (the old ones too), and per `on_change` the
+    child is restarted (SIGTERM, `grace` seconds, SIGKILL) or the files are rewritten and
+    the child signalled. `masker_cache` keeps compiled maskers (encrypted) between runs.
     """
     if not argv:
         raise ConfigError("no command to run: vaultline run --env ENV -- COMMAND [ARGS...]")
     if inherit is None:
         inherit = child_environment(os.environ, credential_names(None))
-    child_env = {**inherit.inherited, **env}
-    for name in NEVER_PASSED:
-        child_env.pop(name, None)
-    secrets_dir: Path | None = None
-    forwarder = _SignalForwarder()
-    try:
-        with forwarder:
-            if files_dir is not None:
-                secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
-                                                    dir=private_dir(files_dir)))
-                for name, value in secrets.items():
-                    child_env.pop(name, None)
-                    child_env[f"{name}_FILE"] = str(_write_secret_file(secrets_dir, name, value))
-            # Anything our own buffers hold must come out before the child's output.
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):
-                    stream.flush()
-            proc = _start(argv, child_env, piped=mask)
-            forwarder.attach(proc)
-            if mask:
-                # Built while the child starts up (1,000 secrets: ~0.2 s of pattern compiling);
-                # its output waits in the pipes until the masker can read them.
+    supervisor = _Supervisor(argv, inherit, mask=mask, tty=tty, files_dir=files_dir,
+                             file_vars=dict(file_vars or {}), grace=grace, on_reload=on_reload,
+                             on_change=on_change or OnChange(), masker_cache=masker_cache)
+    return supervisor.run(env, secrets, masked, watch)
+
+
+class _Supervisor:
+    """One child at a time, restarted or signalled when the watch reports a change."""
+
+    def __init__(self, argv: Sequence[str], inherit: ChildEnvironment, *, mask: bool, tty: bool,
+                 files_dir: Path | None, file_vars: dict[str, str], grace: float,
+                 on_reload: Callable[[Snapshot], None] | None, on_change: OnChange,
+                 masker_cache: MaskerCache | None):
+        self.argv = list(argv)
+        self.inherit = inherit
+        self.mask = mask
+        self.tty = tty
+        self.files_dir = files_dir
+        self.file_vars = file_vars
+        self.grace = grace
+        self.on_reload = on_reload
+        self.on_change = on_change
+        self.masker_cache = masker_cache
+        self.secrets_dir: Path | None = None
+        self.masked: list[str] = []
+        self.masker: Masker | None = None
+        self.outputs: list[_Output] = []
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pending: Snapshot | None = None  # the bundle a restart starts the child with
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self, env: Mapping[str, str], secrets: Mapping[str, str],
+            masked: Iterable[str] | None, watch: Watch | None) -> int:
+        forwarder = _SignalForwarder(skip_terminal_sigint=not self.tty)
+        thread: threading.Thread | None = None
+        try:
+            with forwarder:
+                child_env = self._child_env(env, secrets)
+                self.masked = list(secrets.values() if masked is None else masked)
+                if watch is not None:
+                    thread = threading.Thread(target=self._watch, args=(watch,), daemon=True,
+                                              name="vaultline-watch")
+                    thread.start()
+                while True:
+                    returncode = self._run_once(child_env, forwarder)
+                    with self.lock:
+                        snap, self.pending = self.pending, None
+                    if snap is None:
+                        break
+                    child_env = self._child_env(snap.env, snap.secrets)
+        finally:
+            self.stopped.set()
+            if thread is not None:
+                thread.join(timeout=self.grace + 1)
+            if self.secrets_dir is not None:
+                shutil.rmtree(self.secrets_dir, ignore_errors=True)
+        return 128 - returncode if returncode < 0 else returncode
+
+    def _child_env(self, env: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
+        child_env = {**self.inherit.inherited, **env}
+        for name in NEVER_PASSED:
+            child_env.pop(name, None)
+        if self.files_dir is not None:
+            if self.secrets_dir is None:
+                self.secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
+                                                         dir=private_dir(self.files_dir)))
+            for name, value in secrets.items():
+                child_env.pop(name, None)
+                path = _write_secret_file(self.secrets_dir, name, value)
+                child_env[self.file_vars.get(name, f"{name}_FILE")] = str(path)
+        return child_env
+
+    def _masker(self) -> Masker:
+        if self.masker is None:
+            values = self.masked if self.mask else []
+            self.masker = Masker([*values, *(self.inherit.passed.values() if self.mask else ())],
+                                 cache=self.masker_cache)
+        return self.masker
+
+    def _run_once(self, child_env: dict[str, str], forwarder: _SignalForwarder) -> int:
+        # Anything our own buffers hold must come out before the child's output.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        master: int | None = None
+        if self.tty:
+            master, slave = os.openpty()
+            _copy_window_size(1, slave)
+            try:
+                proc = _start(self.argv, child_env, piped=False, terminal=slave)
+            except BaseException:
+                os.close(master)
+                raise
+            finally:
+                os.close(slave)
+        else:
+            proc = _start(self.argv, child_env, piped=self.mask)
+        self.proc = proc
+        forwarder.attach(proc)
+        try:
+            if self.mask or master is not None:
+                # Built while the child starts up (the first time); its output waits in the
+                # pipes until the masker can read them.
                 try:
-                    hidden = secrets.values() if masked is None else masked
-                    masker = Masker([*hidden, *inherit.passed.values()])
+                    masker = self._masker()
                 except BaseException:
                     proc.kill()
                     proc.wait()
                     raise
-                _pump(proc, masker)
-            returncode = proc.wait()
-    finally:
-        if secrets_dir is not None:
-            shutil.rmtree(secrets_dir, ignore_errors=True)
-    return 128 - returncode if returncode < 0 else returncode
+                if master is not None:
+                    _pump_terminal(proc, master, masker, self)
+                else:
+                    _pump(proc, masker, self)
+            return proc.wait()
+        finally:
+            if master is not None:
+                os.close(master)
+
+    def _watch(self, watch: Watch) -> None:
+        delay = watch.first_delay()
+        while not self.stopped.wait(delay):
+            new, delay = watch.tick()
+            if new is not None and not self.stopped.is_set():
+                try:
+                    self._apply(new)
+                except VaultlineError as exc:  # a template that no longer renders
+                    watch.warn(f"reload failed, the command keeps running: {exc}")
+
+    def _apply(self, new: Snapshot) -> None:
+        """Mask the new values first, then hand them to the child."""
+        self.masked = [*self.masked, *new.masked]
+        self.masker = None
+        if self.mask:
+            masker = self._masker()
+            for output in list(self.outputs):
+                output.follow(masker)
+        if self.on_reload is not None:
+            self.on_reload(new)
+        proc = self.proc
+        if self.on_change.restart:
+            with self.lock:
+                self.pending = new
+            if proc is not None:
+                _terminate(proc, self.grace)
+        else:
+            self._child_env(new.env, new.secrets)  # rewrites the files in place
+            assert self.on_change.signal is not None
+            if proc is not None and proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(self.on_change.signal)
 
 
-def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool) -> subprocess.Popen[bytes]:
+def _terminate(proc: subprocess.Popen[bytes], grace: float) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
+
+def _copy_window_size(source: int, target: int) -> None:
+    with contextlib.suppress(OSError):
+        size = fcntl.ioctl(source, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(target, termios.TIOCSWINSZ, size)
+
+
+def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool,
+           terminal: int | None = None) -> subprocess.Popen[bytes]:
     pipe = subprocess.PIPE if piped else None
     try:
+        if terminal is not None:
+            # Its own session with the pty as controlling terminal, as a shell would set up.
+            # Piped input (`... | vaultline run`) stays the child's stdin; typed input goes
+            # through the pty.
+            stdin = terminal if _is_terminal(0) else None
+            return subprocess.Popen(list(argv), env=env, stdin=stdin, stdout=terminal,
+                                    stderr=terminal, start_new_session=True,
+                                    preexec_fn=_take_terminal)
         return subprocess.Popen(list(argv), env=env, stdout=pipe, stderr=pipe)
     except (FileNotFoundError, NotADirectoryError):
         raise CommandNotFoundError(argv[0]) from None
@@ -108,16 +273,16 @@ def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool) -> subproce
         raise CommandNotExecutableError(argv[0], f"cannot execute: {exc.strerror}") from None
 
 
+def _take_terminal() -> None:
+    fcntl.ioctl(1, termios.TIOCSCTTY, 0)  # stdout is the pty; stdin may be a pipe
+
+
 def _write_secret_file(directory: Path, name: str, value: str) -> Path:
     if not name or "/" in name or "\0" in name or name in (".", ".."):
         raise ConfigError(f"secret name {name!r} cannot be used as a file name")
     path = directory / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # independent of the umask
-        os.write(fd, value.encode("utf-8"))
-    finally:
-        os.close(fd)
+    # Replaced by a rename, so a child reading it on a reload signal sees old or new, whole.
+    write_private(path, value.encode("utf-8"))
     return path
 
 
@@ -142,15 +307,17 @@ def _terminal_sends_sigint() -> bool:
 class _SignalForwarder:
     """Forwards signals to the child while installed (main thread only, as Python requires)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, skip_terminal_sigint: bool = True) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
         self._pending: list[int] = []
         self._previous: dict[int, object] = {}
         self._skip_sigint = False
+        # A child on its own pty is in another session: the terminal's Ctrl-C never reaches it.
+        self._check_terminal = skip_terminal_sigint
 
     def __enter__(self) -> _SignalForwarder:
         if threading.current_thread() is threading.main_thread():
-            self._skip_sigint = _terminal_sends_sigint()
+            self._skip_sigint = self._check_terminal and _terminal_sends_sigint()
             for signum in _FORWARDED:
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
@@ -194,6 +361,10 @@ class _Output:
         self.masker = masker
         self.flush_at: float | None = None
         self.broken = False
+        self._next: Masker | None = None  # set by the watch thread, taken up on the next read
+
+    def follow(self, masker: Masker) -> None:
+        self._next = masker
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -207,6 +378,9 @@ class _Output:
             view = view[written:]
 
     def feed(self, data: bytes) -> None:
+        if self._next is not None:
+            self.masker.follow(self._next)
+            self._next = None
         self.write(self.masker.feed(data))
         if self.masker.pending:
             if self.flush_at is None:
@@ -219,7 +393,7 @@ class _Output:
         self.flush_at = None
 
 
-def _pump(proc: subprocess.Popen[bytes], masker: Masker) -> None:
+def _pump(proc: subprocess.Popen[bytes], masker: Masker, supervisor: _Supervisor) -> None:
     """Copy the child's stdout and stderr to ours, masked, until both close or it exits."""
     assert proc.stdout is not None and proc.stderr is not None
     # File descriptors 1 and 2: what the child would have written to without masking.
@@ -227,6 +401,7 @@ def _pump(proc: subprocess.Popen[bytes], masker: Masker) -> None:
         proc.stdout.fileno(): _Output(proc.stdout.fileno(), 1, masker.stream()),
         proc.stderr.fileno(): _Output(proc.stderr.fileno(), 2, masker.stream()),
     }
+    supervisor.outputs = list(outputs.values())
     pipes = {proc.stdout.fileno(): proc.stdout, proc.stderr.fileno(): proc.stderr}
     exited = _ExitWatch(proc)
     with selectors.DefaultSelector() as selector:
@@ -270,7 +445,7 @@ def _drain(output: _Output) -> None:
     while not output.broken:
         try:
             data = os.read(output.source, _READ_SIZE)
-        except BlockingIOError:
+        except OSError:  # nothing more for now (EAGAIN), or a pty with no writer left (EIO)
             break
         if not data:
             break
@@ -309,3 +484,70 @@ class _ExitWatch:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def _pump_terminal(proc: subprocess.Popen[bytes], master: int, masker: Masker,
+                   supervisor: _Supervisor) -> None:
+    """Copy the pty's output to our stdout, masked, and our stdin and window size to it.
+
+    Our terminal is put in raw mode meanwhile, so keys (Ctrl-C included) reach the child's
+    terminal as typed, and its line discipline does the rest.
+    """
+    output = _Output(master, 1, masker.stream())
+    supervisor.outputs = [output]
+    stdin = 0 if _is_terminal(0) else None
+    saved = termios.tcgetattr(stdin) if stdin is not None else None
+    previous_winch = None
+    if threading.current_thread() is threading.main_thread():
+        previous_winch = signal.signal(
+            signal.SIGWINCH, lambda _s, _f: _copy_window_size(1, master))
+    exited = _ExitWatch(proc)
+    try:
+        if stdin is not None:
+            _tty.setraw(stdin)
+        with selectors.DefaultSelector() as selector:
+            selector.register(master, selectors.EVENT_READ)
+            if stdin is not None:
+                selector.register(stdin, selectors.EVENT_READ)
+            if exited.fd is not None:
+                selector.register(exited.fd, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select(_timeout([output], exited)):
+                    if key.fd == exited.fd:
+                        continue
+                    if key.fd == stdin:
+                        data = os.read(stdin, _READ_SIZE)
+                        if data:
+                            os.write(master, data)
+                        else:
+                            selector.unregister(stdin)
+                        continue
+                    try:
+                        data = os.read(master, _READ_SIZE)
+                    except OSError:  # EIO: every process on the terminal has closed it
+                        data = b""
+                    if not data:
+                        output.flush()
+                        return
+                    output.feed(data)
+                    if output.broken:
+                        return
+                if output.flush_at is not None and output.flush_at <= time.monotonic():
+                    output.flush()
+                if exited.check():
+                    _drain(output)
+                    return
+    finally:
+        exited.close()
+        output.flush()
+        if saved is not None and stdin is not None:
+            termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+        if previous_winch is not None:
+            signal.signal(signal.SIGWINCH, previous_winch)
+
+
+def _is_terminal(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False

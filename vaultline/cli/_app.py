@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "override": "vaultline.cli.override:override",
     "run": "vaultline.cli.run:run",
     "redact": "vaultline.cli.run:redact",
+    "render": "vaultline.cli.run:render",
     "check": "vaultline.cli.check:check",
     "env-example": "vaultline.cli.check:env_example",
     "scan": "vaultline.cli.scan:scan",

@@ -36,21 +36,27 @@ class HyperscanMatcher:
 
     name = "hyperscan"
 
-    def __init__(self, patterns: Sequence[bytes]):
+    def __init__(self, patterns: Sequence[bytes], serialized: bytes | None = None):
         import hyperscan  # lazy: a compiled extension, and x86-64 only
 
         self._lengths = [len(p) for p in patterns]
-        self._db: Any = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db.compile(
-            expressions=list(patterns),
-            ids=list(range(len(patterns))),
-            elements=len(patterns),
-            flags=0,
-            literal=True,
-        )
+        if serialized is not None:
+            self._db: Any = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK)
+        else:
+            self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            self._db.compile(
+                expressions=list(patterns),
+                ids=list(range(len(patterns))),
+                elements=len(patterns),
+                flags=0,
+                literal=True,
+            )
         self._hyperscan = hyperscan
         # Scratch space must not be shared by concurrent scans (logging runs in many threads).
         self._local = threading.local()
+
+    def serialize(self) -> bytes:
+        return bytes(self._hyperscan.dumpb(self._db))
 
     def _scratch(self) -> Any:
         scratch = getattr(self._local, "scratch", None)

@@ -11,18 +11,29 @@ holds back only the tail that could be (at most the longest pattern minus one by
 
 from __future__ import annotations
 
+import contextlib
 from bisect import bisect_left
 from collections.abc import Iterable
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vaultline.redact._forms import MIN_LINE_CHARS, encoded_forms
-from vaultline.redact._matchers import Backend, Matcher, Span, make_matcher
+from vaultline.redact._matchers import Backend, HyperscanMatcher, Matcher, Span, make_matcher
+from vaultline.redact.cache import MaskerCache
 
 if TYPE_CHECKING:
     from vaultline.bundle import Bundle
 
 DEFAULT_MASK = "********"
+
+
+def _hyperscan_version() -> str:
+    try:
+        import hyperscan
+    except ImportError:
+        return "none"
+    return str(getattr(hyperscan, "__version__", "?"))
 
 
 class SecretSource(Protocol):
@@ -59,18 +70,37 @@ class Masker:
         mask: str = DEFAULT_MASK,
         *,
         backend: Backend = "auto",
+        cache: MaskerCache | None = None,
     ):
-        forms: set[bytes] = set()
-        for value in secrets:
-            forms |= encoded_forms(value)
-        # Sorted so that "is this tail a prefix of some pattern" is one bisect.
-        self._patterns = sorted(forms)
         self._mask = mask.encode("utf-8")
         self._mask_text = mask
+        self._matcher: Matcher | None = None
+        digest = None
+        if cache is not None and backend != "python":
+            secrets = list(secrets)
+            digest = cache.digest(secrets, _hyperscan_version())
+            hit = cache.load(digest)
+            if hit is not None:
+                with contextlib.suppress(Exception):  # a database for another CPU: compile
+                    self._patterns = hit[0]
+                    self._matcher = HyperscanMatcher(hit[0], hit[1])
+        if self._matcher is None:
+            forms: set[bytes] = set()
+            for value in secrets:
+                forms |= encoded_forms(value)
+            # Sorted so that "is this tail a prefix of some pattern" is one bisect.
+            self._patterns = sorted(forms)
+            if self._patterns:
+                self._matcher = make_matcher(self._patterns, backend)
+                if digest is not None and isinstance(self._matcher, HyperscanMatcher):
+                    assert cache is not None
+                    cache.save(digest, self._patterns, self._matcher.serialize())
         self._max_len = max((len(p) for p in self._patterns), default=0)
-        # A cheap filter before the bisect: every pattern prefix of up to 4 bytes.
-        self._short_prefixes = frozenset(p[:k] for p in self._patterns for k in range(1, 5))
-        self._matcher: Matcher | None = make_matcher(self._patterns, backend) if self._patterns else None
+
+    @cached_property
+    def _short_prefixes(self) -> frozenset[bytes]:
+        """A cheap filter before the bisect: every pattern prefix of up to 4 bytes."""
+        return frozenset(p[:k] for p in self._patterns for k in range(1, 5))
 
     @classmethod
     def from_bundle(
@@ -206,6 +236,14 @@ class StreamMasker:
         tb: TracebackType | None,
     ) -> None:
         self._held = self._context = b""
+
+    def follow(self, masker: Masker) -> None:
+        """Mask with `masker` from now on (it holds new values besides the old ones).
+
+        What is held back stays held and is decided with the new patterns; matches already
+        found stay masks."""
+        self._masker = masker
+        self._keep = max(masker.max_len - 1, self._keep)
 
     @property
     def pending(self) -> int:

@@ -1,0 +1,54 @@
+"""The encrypted masker cache: a hit masks exactly like a fresh build, any change misses,
+and nothing on disk shows a secret."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from pathlib import Path
+
+from vaultline.redact.cache import MaskerCache
+from vaultline.redact.masker import Masker
+
+SECRETS = ["correct-horse-battery-staple", "s3cr3t-token-0123456789", "line one\nline two long"]
+TEXT = ("x correct-horse-battery-staple y " + base64.b64encode(b"s3cr3t-token-0123456789").decode()
+        + " line two long\n").encode()
+
+
+def test_hit_masks_like_a_fresh_build(tmp_path: Path) -> None:
+    cache = MaskerCache(tmp_path / "cache", os.urandom(32), "prod")
+    fresh = Masker(SECRETS).mask_bytes(TEXT)
+    first = Masker(SECRETS, cache=cache)
+    [slot] = (tmp_path / "cache").iterdir()
+    assert stat.S_IMODE(slot.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700
+    data = slot.read_bytes()
+    for secret in SECRETS:
+        assert secret.encode() not in data and b"s3cr3t" not in data and b"horse" not in data
+    digest = cache.digest(SECRETS, "x")
+    assert cache.load(digest) is None  # bound to the exact version string too
+    second = Masker(SECRETS, cache=cache)
+    assert first.mask_bytes(TEXT) == second.mask_bytes(TEXT) == fresh
+    assert b"horse" not in fresh
+    stream = second.stream()
+    assert stream.feed(TEXT[:5]) + stream.feed(TEXT[5:]) + stream.flush() == fresh
+
+
+def test_changed_value_misses_and_wrong_key_misses(tmp_path: Path) -> None:
+    key = os.urandom(32)
+    cache = MaskerCache(tmp_path, key, "prod")
+    Masker(SECRETS, cache=cache)
+    changed = [*SECRETS[:-1], "a-brand-new-value-here"]
+    masked = Masker(changed, cache=cache).mask_bytes(b"see a-brand-new-value-here")
+    assert masked == b"see ********"
+    other = MaskerCache(tmp_path, os.urandom(32), "prod")
+    assert other.load(other.digest(changed, "0")) is None
+
+
+def test_damaged_cache_is_a_miss(tmp_path: Path) -> None:
+    cache = MaskerCache(tmp_path, os.urandom(32), "prod")
+    Masker(SECRETS, cache=cache)
+    [slot] = tmp_path.iterdir()
+    slot.write_bytes(slot.read_bytes()[:-3] + b"xyz")
+    assert Masker(SECRETS, cache=cache).mask_bytes(TEXT) == Masker(SECRETS).mask_bytes(TEXT)

@@ -1,0 +1,115 @@
+"""`run` on a real pseudo-terminal: the child sees a terminal, colours survive, secrets do not."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+from tests.cli.test_core_cli import Cli, put_all
+from tests.cli.test_core_cli import cli as cli
+
+VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
+CANARY = "postgres://app:s3cret-canary@db/app"
+
+CHILD = r"""
+import os, signal, sys
+print('tty', sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty(), flush=True)
+print('size', *os.get_terminal_size(), flush=True)
+sys.stderr.write('\x1b[31mred ' + os.environ['CONNECTIONSTRINGS__PRIMARY'] + '\x1b[0m\n')
+sys.stderr.flush()
+signal.signal(signal.SIGWINCH, lambda *_: print('resized', *os.get_terminal_size(), flush=True))
+print('prompt>', flush=True)
+line = sys.stdin.readline()
+print('got', line.strip()[::-1], flush=True)
+"""
+
+
+def _take_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def set_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def read_until(fd: int, marker: bytes, seen: bytearray, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{marker!r} not in {bytes(seen)!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            assert chunk, f"terminal closed before {marker!r}: {bytes(seen)!r}"
+            seen += chunk
+
+
+def test_child_gets_a_terminal_and_output_is_masked(cli: Cli) -> None:
+    put_all(cli)
+    master, slave = os.openpty()
+    set_size(slave, 31, 97)
+    # vaultline runs as in a terminal session: the pty is its stdin, stdout and stderr.
+    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", "--", sys.executable, "-c", CHILD],
+                            cwd=cli.root, env=cli.env, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True, preexec_fn=_take_terminal)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        read_until(master, b"prompt>", seen)
+        set_size(master, 40, 120)  # the kernel signals SIGWINCH to vaultline, which forwards it
+        read_until(master, b"resized 120 40", seen)
+        os.write(master, b"olleh\r")  # typed on our terminal, forwarded to the child's
+        read_until(master, b"got hello", seen)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    text = bytes(seen)
+    assert b"tty True True True" in text
+    assert b"size 97 31" in text
+    assert b"\x1b[31mred ********\x1b[0m" in text
+    assert b"s3cret" not in text
+
+
+def test_no_tty_keeps_pipes(cli: Cli) -> None:
+    put_all(cli)
+    master, slave = os.openpty()
+    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", "--no-tty", "--", sys.executable,
+                             "-c", "import sys; print('tty', sys.stdout.isatty(), flush=True)"],
+                            cwd=cli.root, env=cli.env, stdin=subprocess.DEVNULL, stdout=slave,
+                            stderr=slave)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        read_until(master, b"tty False", seen)
+        assert proc.wait(30) == 0
+    finally:
+        os.close(master)
+
+
+def test_forced_tty_without_a_terminal(cli: Cli) -> None:
+    put_all(cli)
+    result = cli("run", "--env", "prod", "--tty", "--", sys.executable, "-c",
+                 "import os, sys; print(sys.stdout.isatty(), os.environ['CONNECTIONSTRINGS__PRIMARY'])")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "********"]
+
+
+def test_piped_stdin_stays_the_childs_stdin(cli: Cli) -> None:
+    put_all(cli)
+    result = cli("run", "--env", "prod", "--tty", "--", sys.executable, "-c",
+                 "import sys; print(sys.stdout.isatty(), sys.stdin.isatty(), sys.stdin.read()[::-1])",
+                 stdin="olleh")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "hello"]

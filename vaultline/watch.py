@@ -1,0 +1,163 @@
+"""``run --watch``: re-resolving on a schedule and acting only on a real change.
+
+A :class:`Watch` is the decision logic, driven by whoever calls :meth:`Watch.tick` (the
+runner's watch thread, or a test with a fake schedule): each tick re-resolves, compares the
+result with the bundle the child runs on, and hands a :class:`Snapshot` on only when a
+value actually changed. A failing re-resolve keeps the last good bundle, warns once per
+streak of failures and backs off exponentially, so a broken provider is not hammered.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vaultline import keypath
+from vaultline.bundle import Bundle, to_text
+from vaultline.errors import ConfigError, VaultlineError
+
+if TYPE_CHECKING:
+    from vaultline.session import Session
+
+DEFAULT_INTERVAL = 60.0
+#: A failing provider is retried at most this many intervals apart.
+MAX_BACKOFF_FACTOR = 32
+RELOAD = "run.reload"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a child runs on: its variables, its secrets by variable name, what to mask."""
+
+    env: dict[str, str]
+    secrets: dict[str, str]
+    masked: list[str]
+    values: dict[str, str] = field(repr=False)  # flat key -> text, to compare bundles
+    bundle: Bundle | None = field(default=None, repr=False, compare=False)
+    #: Seconds until the first active override expires (then the bundle changes), if any.
+    wake_in: float | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        return f"<Snapshot {len(self.values)} keys>"
+
+
+def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None) -> Snapshot:
+    resolved = bundle.resolved_values()
+    names = [keypath.env_name(r.key, prefix) for r in resolved]
+    texts = [to_text(r.value) for r in resolved]
+    variables = dict(zip(names, texts, strict=True))
+    secrets = {name: text for r, name, text in zip(resolved, names, texts, strict=True)
+               if r.secret}
+    values = {r.key: text for r, text in zip(resolved, texts, strict=True)}
+    return Snapshot(variables, secrets, bundle.secret_values(), values, bundle, wake_in)
+
+
+def next_expiry(session: Session) -> float | None:
+    """Seconds until the session environment's first active override expires, or None."""
+    if session.store is None or session.env is None:
+        return None
+    now = session.clock()
+    ends = [o.expires_at for o in session.overrides.entries(session.env) if o.active(now)]
+    return None if not ends else max((min(ends) - now).total_seconds(), 0.0)
+
+
+def changed_keys(old: Snapshot, new: Snapshot) -> list[str]:
+    """Keys added, removed or with another value: names only."""
+    keys = old.values.keys() | new.values.keys()
+    return sorted(k for k in keys if old.values.get(k) != new.values.get(k))
+
+
+@dataclass(frozen=True)
+class OnChange:
+    """``restart`` (SIGTERM, grace, SIGKILL, start again) or ``signal:NAME``."""
+
+    signal: signal.Signals | None = None
+
+    @property
+    def restart(self) -> bool:
+        return self.signal is None
+
+    def __str__(self) -> str:
+        return "restart" if self.signal is None else f"signal:{self.signal.name[3:]}"
+
+    @classmethod
+    def parse(cls, text: str) -> OnChange:
+        if text == "restart":
+            return cls()
+        kind, _, name = text.partition(":")
+        name = name.upper()
+        name = name if name.startswith("SIG") else f"SIG{name}"
+        if kind == "signal" and name in signal.Signals.__members__:
+            return cls(signal.Signals[name])
+        raise ConfigError(f"--on-change {text!r}: use restart, signal:HUP or signal:USR1")
+
+
+class Watch:
+    """Decides, tick by tick, whether the child must get a new bundle."""
+
+    def __init__(self, current: Snapshot, resolve: Callable[[], Snapshot], *,
+                 interval: float = DEFAULT_INTERVAL, warn: Callable[[str], None],
+                 audit: Callable[[list[str]], None]):
+        if interval <= 0:
+            raise ConfigError("--watch interval must be positive (e.g. 30s, 5m)")
+        self.current = current
+        self.interval = interval
+        self.failures = 0
+        self._resolve = resolve
+        self.warn = warn
+        self._audit = audit
+
+    def first_delay(self) -> float:
+        return self._delay(self.current)
+
+    def _delay(self, snap: Snapshot) -> float:
+        # A little after the expiry, so the re-resolve sees the override gone.
+        wake = snap.wake_in
+        return self.interval if wake is None else min(self.interval, wake + 0.05)
+
+    def tick(self) -> tuple[Snapshot | None, float]:
+        """One re-resolve: the new snapshot if a value changed (else None), and the delay
+        until the next tick."""
+        try:
+            new = self._resolve()
+        except (VaultlineError, OSError) as exc:
+            self.failures += 1
+            if self.failures == 1:
+                self.warn(f"re-resolving failed; the command keeps its current values and "
+                           f"vaultline retries with backoff: {str(exc).splitlines()[0]}")
+            return None, self.interval * min(2 ** self.failures, MAX_BACKOFF_FACTOR)
+        if self.failures:
+            self.warn("re-resolving works again")
+            self.failures = 0
+        changed = changed_keys(self.current, new)
+        if not changed:
+            return None, self._delay(new)
+        self._audit(changed)
+        self.current = new
+        return new, self._delay(new)
+
+
+def session_resolver(project_dir: Path | None, env: str, prefix: str) -> Callable[[], Snapshot]:
+    """Re-resolve through a Session each time (reads audited, overrides applied)."""
+    from vaultline.project import Project
+    from vaultline.session import Session
+
+    def resolve() -> Snapshot:
+        with Session(Project.load(project_dir), env) as session:
+            return snapshot(session.resolve(), prefix, next_expiry(session))
+
+    return resolve
+
+
+def reload_auditor(project_dir: Path | None, env: str, mode: OnChange) -> Callable[[list[str]], None]:
+    from vaultline.project import Project
+    from vaultline.session import Session
+
+    def record(keys: list[str]) -> None:
+        with Session(Project.load(project_dir), env) as session:
+            session.audit.record(RELOAD, env=env, detail={"keys": keys, "on_change": str(mode)})
+
+    return record
