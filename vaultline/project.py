@@ -238,7 +238,7 @@ class Project:
                 return []
             return [(e.key, e.value, e.line) for e in _flatten_entries(doc, shown, what, 1).values()]
 
-        return shown, cached_rows(path, self.store_dir / "cache", parse)
+        return shown, cached_rows(path, self.store_dir / "cache", parse, shown)
 
     def provider_config(self, name: str) -> ProviderConfig:
         if name in self.providers:

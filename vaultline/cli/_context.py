@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import click
 
+from vaultline._limits import read_bounded, read_stream_bounded
 from vaultline.bundle import Bundle
 from vaultline.errors import ConfigError
 from vaultline.project import BUILTIN_PROVIDERS, Project
@@ -44,14 +45,16 @@ def read_secret_input(from_file: Path | None, *, what: str = "value") -> str:
     """
     if from_file is not None:
         try:
-            text = from_file.read_text(encoding="utf-8")
+            data = read_bounded(from_file, name="secret", what=f"the {what} file")
         except OSError as exc:
             raise ConfigError(f"cannot read {what} file: {exc.strerror}", file=str(from_file)) \
                 from None
+        text = _utf8(data, what, str(from_file))
     elif sys.stdin is None or sys.stdin.isatty():
         text = click.prompt(f"{what} (input hidden)", hide_input=True, err=True)
     else:
-        text = sys.stdin.read()
+        text = _utf8(read_stream_bounded(sys.stdin.buffer.read, what=f"the {what} on stdin"),
+                     what, None)
     if text.endswith("\n"):
         text = text[:-1]
         if text.endswith("\r"):
@@ -59,6 +62,13 @@ def read_secret_input(from_file: Path | None, *, what: str = "value") -> str:
     if not text:
         raise ConfigError(f"no {what} given: pipe it on stdin or use --from-file")
     return text
+
+
+def _utf8(data: bytes, what: str, file: str | None) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"the {what} is not UTF-8 text", file=file) from None
 
 
 class Target(NamedTuple):

@@ -98,6 +98,7 @@ class AwsSecretsManagerProvider(Provider):
     default_naming = NamingConvention("{app}/{env}/{key}", "/", "lower-camel")
     options = COMMON_OPTIONS | frozenset({"region", "profile", "endpoint_url", "batch"})
     remote = True
+    max_value_bytes = 64 * 1024  # SecretString's limit
 
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
         super().__init__(name, options, context)
@@ -235,6 +236,7 @@ class AwsSecretsManagerProvider(Provider):
         """A new AWSCURRENT version (the old one becomes AWSPREVIOUS); creates the secret if new."""
         if cas is not None:
             raise ConfigError("AWS Secrets Manager has no check-and-set; write without --cas")
+        self.check_value_size(path, value)
         try:
             answer = self._call(path, "put_secret_value", write=True, SecretId=path, SecretString=value)
         except ProviderError as exc:

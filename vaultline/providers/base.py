@@ -50,6 +50,8 @@ class Provider(ABC):
     default_naming: ClassVar[NamingConvention] = NamingConvention()
     options: ClassVar[frozenset[str]] = frozenset()
     remote: ClassVar[bool] = False
+    # The largest value the service stores, in UTF-8 bytes; None: vaultline's secret limit.
+    max_value_bytes: ClassVar[int | None] = None
 
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
         self.name = name
@@ -109,6 +111,20 @@ class Provider(ABC):
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
         raise ProviderError("this provider is read-only", provider=self.name, reference=path)
+
+    def check_value_size(self, path: str, value: str) -> None:
+        """Refuse a value the service would reject (or that would bloat the store) up front."""
+        from vaultline._limits import limit, too_large
+
+        cap = self.max_value_bytes
+        variable = None
+        if cap is None:
+            cap, variable = limit("secret", self.context.environ), "VAULTLINE_MAX_SECRET_SIZE"
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > cap:
+            what = f"{self.name}:{path}: the value ({size} bytes)"
+            raise ConfigError(too_large(what, cap, variable)
+                              + ("" if variable else f", which {self.type} enforces"))
 
     def list_paths(self, prefix: str = "") -> list[str]:
         raise ProviderError("this provider cannot list its secrets", provider=self.name)

@@ -339,6 +339,7 @@ class VaultProvider(Provider):
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
         """Write a new version: a JSON object becomes the secret's fields, other text ``value``."""
+        self.check_value_size(path, value)
         try:
             parsed = json.loads(value)
         except ValueError:
