@@ -10,9 +10,11 @@ import traceback
 from pathlib import Path
 
 import click
-from click.utils import PacifyFlushWrapper
 
 from vaultline.errors import VaultlineError
+
+# The wrapper click puts around stdout when it turns EPIPE into exit 1 (its class is private).
+_PACIFIED = "_PacifyFlushWrapper"
 
 # name -> "module:attribute". A subcommand's module is imported only when it runs
 # (or when --help lists the commands).
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit:
         # click turns EPIPE into exit 1 after wrapping the streams; a closed pipe is not a
         # failure. Commands' own sys.exit() calls pass through unchanged.
-        if isinstance(sys.stdout, PacifyFlushWrapper):
+        if type(sys.stdout).__name__ == _PACIFIED:
             return _closed_pipe()
         raise
     except MemoryError:

@@ -208,8 +208,12 @@ def encrypt(name: str, context: tuple[str, ...], in_path: Path | None, out_path:
 
 
 def _open_any(path: Path | None, action: Callable[[bytes, BinaryIO], None]) -> None:
+    from vaultline.keys.envelope import MAGIC, STREAM_MAGIC, parse_header
+
     with _source(path) as src:
         head = src.read(_MAGIC_BYTES)
+        if head not in (MAGIC, STREAM_MAGIC):
+            parse_header(head)  # says what it is instead, before the rest is read
         action(head, cast(BinaryIO, _Prefixed(head, src)))
 
 
