@@ -90,7 +90,13 @@ def _compose_all(text: str, file: str, offset: int) -> list[Document]:
         while loader.check_node():
             node = loader.get_node()
             check_expansion(node)
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, OverflowError) as exc:
+                # A well-formed scalar that cannot be built (a date like 2024-13-45).
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"invalid value ({type(exc).__name__})", node.start_mark
+                ) from None
             line = node.start_mark.line + 1 + offset
             docs.append(Document(file, line, data, node, offset))
     finally:

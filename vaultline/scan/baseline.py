@@ -39,6 +39,10 @@ def load(path: Path) -> set[str]:
             f"{path}: baseline format version {version!r} is not supported "
             f"(this vaultline reads version {VERSION}); regenerate it with --update-baseline"
         )
+    for number, item in enumerate(document["findings"], 1):
+        if not isinstance(item, dict):
+            raise ScanError(f"{path}: finding {number} is not an object; fix the baseline or "
+                            "regenerate it with --update-baseline")
     return {str(item["fingerprint"]) for item in document["findings"] if "fingerprint" in item}
 
 
