@@ -17,6 +17,7 @@
     ├── OverrideError              a break-glass override was refused (2)
     ├── ScanError                  a scan could not run: bad baseline, git failure (2)
     ├── KeyManagementError         a key ring operation was refused (1)
+    │   ├── KeyUsageError          asked wrongly: ring name, algorithm, backend, purpose (2)
     │   └── VerificationError      a token, webhook signature or blob did not verify (1)
     ├── InventoryError             a manifests tree could not be inventoried (2)
     ├── PolicyError                a Vault policy file could not be read or linted (2)
@@ -141,6 +142,12 @@ class OverrideError(VaultlineError):
 
 class KeyManagementError(VaultlineError):
     pass
+
+
+class KeyUsageError(KeyManagementError):
+    """The request itself is wrong (an invalid name, an algorithm that does not fit): usage."""
+
+    exit_code = 2
 
 
 class VerificationError(KeyManagementError):

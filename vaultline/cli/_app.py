@@ -118,8 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         target = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{target}{exc.strerror or type(exc).__name__}", 1)
     except Exception as exc:  # the last line of defence against a traceback
+        import sqlite3
+
         if os.environ.get("VAULTLINE_DEBUG"):
             raise
+        if isinstance(exc, sqlite3.DatabaseError):
+            # Found mid-operation (a truncated page); opening only checks the header rows.
+            from vaultline.store.embedded import damaged
+
+            return _fail(damaged(str(exc)), 1)
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return _fail(f"internal error ({type(exc).__name__} at {Path(where.filename).name}:"
                      f"{where.lineno}); please report it — VAULTLINE_DEBUG=1 shows the traceback",

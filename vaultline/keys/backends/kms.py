@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from vaultline.errors import KeyManagementError, MissingExtraError
+from vaultline.errors import KeyManagementError, KeyUsageError, MissingExtraError
 from vaultline.keys.backends.base import KeyBackend, NewVersion
 from vaultline.keys.jwks import public_jwk
 from vaultline.keys.model import KeyVersion, Purpose, RingRecord
@@ -71,7 +71,7 @@ class KmsBackend(KeyBackend):
     def create_version(self, record: RingRecord, number: int) -> NewVersion:
         spec = record.algorithm.kms_spec
         if spec is None:
-            raise KeyManagementError(f"the kms backend has no key spec for {record.alg}; use "
+            raise KeyUsageError(f"the kms backend has no key spec for {record.alg}; use "
                                      "ES256 or RS256 for signing rings on KMS")
         with self._call(record, "create a key"):
             made = self._client.create_key(
