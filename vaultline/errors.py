@@ -86,7 +86,9 @@ class ProviderError(VaultlineError):
     """A provider failed to read or write one reference.
 
     Carries the provider name, the key (when resolving) and the reference so that a
-    failing resolution can be reported row by row; never the value.
+    failing resolution can be reported row by row; never the value. ``missing`` says the
+    provider answered that nothing is there (what ``vaultline put`` cures); by default a
+    reason starting "nothing at" (the remote providers' wording) is one.
     """
 
     def __init__(
@@ -96,8 +98,10 @@ class ProviderError(VaultlineError):
         provider: str | None = None,
         reference: str | None = None,
         key: str | None = None,
+        missing: bool | None = None,
     ):
         self.reason = reason
+        self.missing = reason.startswith("nothing at") if missing is None else missing
         self.provider = provider
         self.reference = reference
         self.key = key
@@ -126,9 +130,13 @@ class ResolutionError(VaultlineError):
             f"  {f.key or '?'}: {f.reference or '?'}: {f.reason}" for f in self.failures
         ]
         noun = "key" if len(self.failures) == 1 else "keys"
+        # Suggest `put` only when a secret is actually absent, not for an unset variable,
+        # an unreachable server or a denial.
+        hint = (" (store missing secrets with 'vaultline put KEY --env ENV')"
+                if any(f.missing for f in self.failures) else "")
         super().__init__(
-            f"{len(self.failures)} {noun} could not be resolved; nothing was output "
-            "(store missing secrets with 'vaultline put KEY --env ENV')\n" + "\n".join(lines)
+            f"{len(self.failures)} {noun} could not be resolved; nothing was output{hint}\n"
+            + "\n".join(lines)
         )
 
 

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import click
 
+from vaultline import keypath
 from vaultline._limits import read_bounded, read_stream_bounded
 from vaultline.bundle import Bundle
 from vaultline.errors import ConfigError
@@ -32,6 +33,14 @@ def project_dir_option(f: FC) -> FC:
 def env_option(required: bool = True) -> Callable[[FC], FC]:
     return click.option("-e", "--env", "env", required=required, envvar="VAULTLINE_ENV",
                         help="Environment to work on (or VAULTLINE_ENV).")
+
+
+def prefix_callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--prefix``: checked before anything is resolved, so a bad one costs nothing."""
+    try:
+        return keypath.check_prefix(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def load_project(project_dir: Path | None) -> Project:
@@ -106,6 +115,14 @@ def resolve_target(project: Project, target: str, env: str | None) -> Target:
         provider = registry.create(project.provider_config(ref.provider), context)
         return Target(provider, provider.locate(ref, target), ref, target)
     ref = full or Reference.parse(target)
+    if env is None and ref.provider not in project.providers \
+            and ref.provider not in BUILTIN_PROVIDERS:
+        # `put Jwt:SigningKey`: a key without --env, not a provider called "Jwt".
+        raise ConfigError(
+            f"{target!r} is not a reference to a configured provider; for the key {target} "
+            f"pass --env ENV (its reference in env/ENV/secrets.yaml is used), or give a full "
+            f"reference like local:{project.app}/ENV/Key"
+        )
     if ref.path is None:
         raise ConfigError(
             f"{target!r} has no path: pass KEY --env ENV, or a full reference like "

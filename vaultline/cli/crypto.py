@@ -19,6 +19,7 @@ from typing import IO, Any, BinaryIO, TypeVar, cast
 import click
 
 from vaultline.cli._context import project_dir_option
+from vaultline.cli._output import OutputFile
 from vaultline.cli.keys import open_keys
 from vaultline.errors import ConfigError, VerificationError
 
@@ -27,7 +28,7 @@ _MAGIC_BYTES = 4
 
 
 def _io_options(f: F) -> F:
-    f = click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+    f = click.option("--out", "out_path", type=OutputFile(),
                      default=None, help="Write here (mode 0600) instead of stdout.")(f)
     return click.option("--in", "in_path", type=click.Path(dir_okay=False, exists=True,
                                                            path_type=Path),

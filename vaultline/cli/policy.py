@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from vaultline.cli._context import env_option, load_project, project_dir_option
-from vaultline.cli._output import emit_json, emit_table, format_option
+from vaultline.cli._output import OutputFile, emit_json, emit_table, format_option
 
 
 @click.group()
@@ -27,7 +27,7 @@ def policy() -> None:
               help="runtime: read only; ci: writes new versions (create/update, metadata read).")
 @click.option("--provider", "provider_name", metavar="NAME",
               help="The vault provider to generate for (default: the only one the env uses).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--output", "-o", type=OutputFile(),
               help="Write the policy to FILE instead of stdout.")
 @project_dir_option
 def generate(env: str, role: str, provider_name: str | None, output: Path | None,

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from vaultline.bundle import Provenance
-from vaultline.cli._context import env_option, load_project, project_dir_option, resolve_bundle
+from vaultline.cli._context import (
+    env_option,
+    load_project,
+    prefix_callback,
+    project_dir_option,
+    resolve_bundle,
+)
 from vaultline.cli._output import emit_json, emit_table, format_option, warn
 from vaultline.formats import FORMATS
 
@@ -59,7 +65,8 @@ def refs(env: str, fmt: str, store_kind: str, project_dir: Path | None) -> None:
 @env_option()
 @format_option("table", *FORMATS)
 @click.option("--reveal", is_flag=True, help="Print secret values instead of ********.")
-@click.option("--prefix", default="", help="Prefix for variable names (env, dotenv formats).")
+@click.option("--prefix", default="", callback=prefix_callback,
+              help="Prefix for variable names (env, dotenv formats).")
 @project_dir_option
 def resolve(env: str, fmt: str, reveal: bool, prefix: str, project_dir: Path | None) -> None:
     """Resolve an environment: defaults, env pack, secrets, runtime overrides (highest wins).
@@ -122,9 +129,16 @@ def explain(key: str, env: str, fmt: str, project_dir: Path | None) -> None:
 def _external_secrets(resolver: Resolver, store_kind: str) -> None:
     import yaml
 
+    from vaultline.errors import ConfigError
     from vaultline.eso import external_secrets
 
     manifests, unsupported = external_secrets(resolver, store_kind=store_kind)
+    if not manifests:
+        # An empty file would apply cleanly and sync nothing: say so instead.
+        raise ConfigError(
+            "nothing to write: no secret key has a provider an External Secrets store can read "
+            "(vault, aws-secretsmanager, azure-keyvault)"
+            + (f"; local to this machine: {', '.join(unsupported)}" if unsupported else ""))
     if unsupported:
         warn(f"no External Secrets store can read {len(unsupported)} key(s) "
              f"({', '.join(unsupported)}): their providers are local to this machine")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vaultline.errors import ProviderError, StoreError, VaultlineError
+from vaultline.errors import ProviderError, SecretNotFoundError, StoreError, VaultlineError
 from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 from vaultline.store import EmbeddedStore
@@ -75,7 +75,8 @@ class LocalProvider(Provider):
         if isinstance(exc, ProviderError):
             exc.provider = self.name
             return exc
-        return ProviderError(str(exc), provider=self.name, reference=path)
+        return ProviderError(str(exc), provider=self.name, reference=path,
+                             missing=isinstance(exc, SecretNotFoundError))
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
         self.check_value_size(path, value)

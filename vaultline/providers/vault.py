@@ -298,6 +298,12 @@ class VaultProvider(Provider):
             except PermissionDeniedError as exc:
                 if may_relogin and self._relogin(token):
                     continue
+                if may_relogin and token not in self._valid_tokens:
+                    # The lookup failed too: the token is bad, not the policy narrow.
+                    raise AuthenticationError(
+                        f"the token was refused at {where}: it is invalid, expired or revoked; "
+                        "log in again (or set a valid VAULT_TOKEN)", provider=self.name,
+                        reference=path) from None
                 exc.provider = self.name
                 raise
             except ProviderError as exc:
@@ -396,7 +402,13 @@ class VaultProvider(Provider):
 
     def check(self) -> str:
         self._token()
-        data = self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup")
+        try:
+            data = self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup")
+        except PermissionDeniedError:
+            # Every token may look itself up: a refusal means the token is bad.
+            raise AuthenticationError(f"{self.address} refused the token: it is invalid, "
+                                      "expired or revoked; log in again (or set a valid "
+                                      "VAULT_TOKEN)", provider=self.name) from None
         self._remember(data)
         ttl = int(data.get("ttl") or 0)
         policies = ", ".join(data.get("policies") or []) or "none"
