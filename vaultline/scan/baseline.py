@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from vaultline._limits import read_bounded
 from vaultline.errors import ScanError
 from vaultline.scan.finding import Finding
 
@@ -26,7 +27,8 @@ VERSION = 1
 def load(path: Path) -> set[str]:
     """Known fingerprints; an absent file is an empty baseline."""
     try:
-        document = json.loads(path.read_text("utf-8"))
+        document = json.loads(read_bounded(path, what="the baseline", error=lambda reason:
+                                           ScanError(f"{path}: {reason}")))
     except FileNotFoundError:
         return set()
     except (OSError, ValueError) as exc:
