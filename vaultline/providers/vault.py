@@ -217,7 +217,14 @@ class VaultProvider(Provider):
             return self._login.token
 
     def _do_login(self) -> None:
-        login = self._hvac(self.auth.login, f"{self.auth.describe()} login")
+        what = f"{self.auth.describe()} login"
+        try:
+            login = self._hvac(self.auth.login, what)
+        except PermissionDeniedError:
+            # A login has no policy to deny it: a 403 here is refused credentials.
+            raise AuthenticationError(f"{what} refused: the token or credentials are invalid, "
+                                      "expired or revoked; log in again or fix them",
+                                      provider=self.name) from None
         self._login = login
         self._who = {}
 
