@@ -21,6 +21,7 @@ from vaultline._limits import ALIAS_EXPANSION_LIMIT, read_bounded
 from vaultline.errors import ConfigError
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE = "tag:yaml.org,2002:merge"
 # Real configuration and manifests nest a few dozen levels at most.
 MAX_DEPTH = 100
 
@@ -40,16 +41,23 @@ class LineDict(dict[Any, Any]):
 
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
-        self.flatten_mapping(node)
+        own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
+        self.flatten_mapping(node)  # merged pairs first, then the mapping's own
+        merged = len(node.value) - own
         result = LineDict()
         result.lines = {}
-        for key_node, value_node in node.value:
+        inherited: set[Any] = set()  # keys from `<<` merges, which the mapping's own override
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a plain value, not a list or mapping",
                     key_node.start_mark)
             key = self.construct_object(key_node, deep=True)
-            if key in result:
+            if index < merged:
+                inherited.add(key)
+            elif key in inherited:
+                inherited.discard(key)
+            elif key in result:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )

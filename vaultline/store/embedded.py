@@ -196,7 +196,10 @@ class EmbeddedStore:
             raise StoreError(
                 f"no embedded store at {directory}; run 'vaultline init' in the project first"
             )
-        db = cls._connect(db_path)
+        try:
+            db = cls._connect(db_path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(damaged(str(exc), db_path)) from None
         try:
             rows = dict(db.execute("SELECT name, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
