@@ -266,3 +266,20 @@ def test_policy_lint_is_near_linear(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls < 4 * n  # quadratic was n * n = 9,000,000
     assert sum(f.rule == "POL006" for f in findings) == n
     assert time.process_time() - started < 10
+
+
+def test_lone_surrogates_are_refused_in_references_and_values(tmp_path: Path) -> None:
+    from vaultline.reference import Reference
+
+    with pytest.raises(ConfigError, match="lone surrogate"):
+        Reference.parse("local:app/prod/A\ud800")
+    assert Reference.parse("local:app/prod/Clé").path == "app/prod/Clé"
+    environ = master_key_env()
+    EmbeddedStore.create(tmp_path / ".vaultline", environ=environ)[0].close()
+    local = LocalProvider("local", {}, ProviderContext("app", "prod", tmp_path, environ,
+                                                       tmp_path / ".vaultline"))
+    try:
+        with pytest.raises(ConfigError, match="not valid Unicode"):
+            local.put("a", "v\udc80")
+    finally:
+        local.close()

@@ -120,7 +120,11 @@ class Provider(ABC):
         variable = None
         if cap is None:
             cap, variable = limit("secret", self.context.environ), "VAULTLINE_MAX_SECRET_SIZE"
-        size = len(value.encode("utf-8", "surrogatepass"))
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ConfigError(f"{self.name}:{path}: the value is not valid Unicode text (it "
+                              "holds a lone surrogate)") from None
         if size > cap:
             what = f"{self.name}:{path}: the value ({size} bytes)"
             raise ConfigError(too_large(what, cap, variable)
