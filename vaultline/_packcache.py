@@ -29,7 +29,8 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
         return parse()
     name = display or str(path)
     try:
-        data = read_bounded(path, what=name, error=lambda reason: ConfigError(reason, file=name))
+        data = read_bounded(path, what="the file",
+                            error=lambda reason: ConfigError(reason, file=name))
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
     digest = hashlib.sha256(data).hexdigest()

@@ -152,7 +152,7 @@ def load_file(path: Path, *, display: str | None = None) -> Any:
     """Parse one YAML document from ``path``; every failure is a ``FILE:LINE`` ConfigError."""
     name = display or str(path)
     try:
-        data = read_bounded(path, what=name,
+        data = read_bounded(path, what="the file",
                             error=lambda reason: ConfigError(reason, file=name))
     except FileNotFoundError:
         raise ConfigError("file not found", file=name) from None

@@ -44,7 +44,7 @@ def scan_tree(path: str | os.PathLike[str]) -> Inventory:
     for file, display in yaml_files(root):
         inventory.files_scanned += 1
         try:
-            text = read_bounded(file, what=display, error=InventoryError).decode("utf-8")
+            text = read_bounded(file, what="the file", error=InventoryError).decode("utf-8")
         except (OSError, UnicodeDecodeError, InventoryError) as exc:
             reason = ("not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else
                       str(exc) if isinstance(exc, InventoryError) else exc.strerror)

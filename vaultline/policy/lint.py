@@ -56,7 +56,8 @@ def lint_files(
     for path in paths:
         name = str(path)
         try:
-            text = read_bounded(Path(path), what=name, error=_unreadable(name)).decode("utf-8")
+            text = read_bounded(Path(path), what="the policy file",
+                                error=_unreadable(name)).decode("utf-8")
         except FileNotFoundError:
             raise PolicyError(f"{name}: no such file") from None
         except (OSError, UnicodeDecodeError) as exc:
