@@ -37,9 +37,16 @@ class KmsBackend(KeyBackend):
             import boto3
         except ImportError:
             raise MissingExtraError("the kms key backend", "aws") from None
-        session = boto3.session.Session(profile_name=settings.profile,
-                                        region_name=settings.region)
-        self._client: Any = session.client("kms", endpoint_url=settings.endpoint_url)
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            session = boto3.session.Session(profile_name=settings.profile,
+                                            region_name=settings.region)
+            self._client: Any = session.client("kms", endpoint_url=settings.endpoint_url)
+        except BotoCoreError as exc:  # no region, an unknown profile: configuration
+            raise KeyUsageError(f"kms: cannot set up the AWS client ({type(exc).__name__}); "
+                                "set keys.backends.kms.region (or AWS_REGION) and the profile")\
+                from None
 
     def __repr__(self) -> str:
         return "KmsBackend()"
