@@ -23,11 +23,13 @@ VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
 TIME_LIMIT = 5.0  # seconds a hostile case may take
 RSS_LIMIT_KIB = 300 * 1024
 
-# The child's peak RSS in KiB (Linux reports ru_maxrss in KiB), printed last on stderr.
+# The child's peak RSS in KiB (Linux reports ru_maxrss in KiB) and CPU seconds, printed last
+# on stderr. CPU time is what a case costs; wall time also counts a loaded machine's queue.
 WRAPPER = (
     "import resource, subprocess, sys\n"
     "done = subprocess.run(sys.argv[1:])\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(use.ru_maxrss, use.ru_utime + use.ru_stime, file=sys.stderr)\n"
     "sys.exit(done.returncode)\n"
 )
 
@@ -154,16 +156,18 @@ CASES: list[Case] = [
 class Outcome(NamedTuple):
     code: int
     stderr: str
-    seconds: float
+    seconds: float  # wall
+    cpu_seconds: float
     peak_kib: int
 
 
-def prepare(root: Path) -> dict[str, str]:
-    """A project with a store and an encryption ring; returns the environment to run in."""
+def prepare(root: Path, case: Case | None = None) -> dict[str, str]:
+    """A project with a store (and the ring ``decrypt`` cases use); the environment to run in."""
     environ = {**os.environ, **master_key_env(), "NO_COLOR": "1", "HOME": str(root / "home")}
     make_project(root, environ=environ)
-    subprocess.run([VAULTLINE, "keys", "create", "enc", "--purpose", "encryption"], cwd=root,
-                   env=environ, check=True, capture_output=True)
+    if case is not None and case.argv[:1] == ("decrypt",):
+        subprocess.run([VAULTLINE, "keys", "create", "enc", "--purpose", "encryption"],
+                       cwd=root, env=environ, check=True, capture_output=True)
     return environ
 
 
@@ -174,5 +178,6 @@ def run_case(case: Case, root: Path, environ: dict[str, str]) -> Outcome:
                           env=environ, input=(case.stdin or "").encode(), capture_output=True,
                           timeout=60)
     seconds = time.perf_counter() - start
-    *lines, peak = done.stderr.decode("utf-8", "replace").rstrip("\n").split("\n")
-    return Outcome(done.returncode, "\n".join(lines), seconds, int(peak))
+    *lines, usage = done.stderr.decode("utf-8", "replace").rstrip("\n").split("\n")
+    peak, cpu = usage.split()
+    return Outcome(done.returncode, "\n".join(lines), seconds, float(cpu), int(peak))
