@@ -148,6 +148,8 @@ CASES: list[Case] = [
          1, "not a vaultline encrypted blob"),
     Case("policy lint on a FIFO", _fifo("p.hcl"), ("policy", "lint", "p.hcl"), 2,
          "not a regular file (a FIFO)"),
+    Case("env.example is a FIFO", _fifo("env.example"), ("check", "--env", "prod"), 2,
+         "env.example: not a regular file (a FIFO)"),
     Case("scan baseline is a FIFO", _fifo("b.json"), ("scan", "vaultline.yaml", "--baseline",
                                                       "b.json"), 2, "(a FIFO)"),
 ]
