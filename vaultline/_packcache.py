@@ -17,16 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from vaultline._files import private_dir, write_private
+from vaultline._limits import read_bounded
+from vaultline.errors import ConfigError
 
 FORMAT = 1
 Rows = list[tuple[str, Any, int | None]]
 
 
-def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows]) -> Rows:
+def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
+                display: str | None = None) -> Rows:
     """The flattened ``(key, value, line)`` rows of ``path``, parsed at most once per content."""
     if cache_dir is None or not cache_dir.parent.is_dir():
         return parse()
-    data = path.read_bytes()
+    name = display or str(path)
+    try:
+        data = read_bounded(path, what="the file",
+                            error=lambda reason: ConfigError(reason, file=name))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
     digest = hashlib.sha256(data).hexdigest()
     slot = cache_dir / (hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24] + ".json")
     try:

@@ -1,7 +1,13 @@
-"""YAML loading with the libyaml C parser and line numbers for every mapping key.
+"""YAML loading with the libyaml C parser, line numbers for every mapping key, and limits.
 
 Error messages must say ``FILE:LINE``; mappings built here are :class:`LineDict` objects that
 remember the line of each key, so validation can point at it after parsing.
+
+Every YAML file vaultline reads is hostile until parsed, so three limits apply before any
+Python object is built: the file size (``vaultline._limits``), the nesting depth (libyaml's
+composer recurses on the C stack and crashes the process on a few hundred thousand ``[``), and
+how much aliases expand the document (a billion-laughs file is a few hundred bytes). Mapping
+keys must be scalars (``? [a]`` is refused with its line).
 """
 
 from __future__ import annotations
@@ -11,9 +17,17 @@ from typing import Any
 
 import yaml
 
+from vaultline._limits import ALIAS_EXPANSION_LIMIT, read_bounded
 from vaultline.errors import ConfigError
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE = "tag:yaml.org,2002:merge"
+# Real configuration and manifests nest a few dozen levels at most.
+MAX_DEPTH = 100
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """A document over a structural limit (depth, alias expansion); a YAMLError for callers."""
 
 
 class LineDict(dict[Any, Any]):
@@ -27,12 +41,23 @@ class LineDict(dict[Any, Any]):
 
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
-        self.flatten_mapping(node)
+        own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
+        self.flatten_mapping(node)  # merged pairs first, then the mapping's own
+        merged = len(node.value) - own
         result = LineDict()
         result.lines = {}
-        for key_node, value_node in node.value:
+        inherited: set[Any] = set()  # keys from `<<` merges, which the mapping's own override
+        for index, (key_node, value_node) in enumerate(node.value):
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value, not a list or mapping",
+                    key_node.start_mark)
             key = self.construct_object(key_node, deep=True)
-            if key in result:
+            if index < merged:
+                inherited.add(key)
+            elif key in inherited:
+                inherited.discard(key)
+            elif key in result:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
@@ -46,17 +71,99 @@ _LineLoader.add_constructor(
 )
 
 
+def check_depth(text: str, loader: type = _BaseLoader) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH, from the event stream (no recursion)."""
+    events = loader(text)
+    depth = 0
+    try:
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise LimitError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                     event.start_mark)  # type: ignore[arg-type]
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        events.dispose()
+
+
+def check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that aliases expand by more than ALIAS_EXPANSION_LIMIT nodes.
+
+    The composed graph shares aliased nodes; its expanded size is counted bottom-up with each
+    node's size computed once, so a billion-laughs graph is measured in microseconds.
+    """
+    size: dict[int, int] = {}
+    distinct = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        ident = id(node)
+        children = _children(node)
+        if done:
+            open_nodes.discard(ident)
+            size[ident] = 1 + sum(size[id(c)] for c in children)
+            continue
+        if ident in size:
+            continue
+        if ident in open_nodes:
+            raise LimitError(None, None, "an alias refers to itself (a recursive document)",
+                             node.start_mark)
+        distinct += 1
+        open_nodes.add(ident)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise LimitError(None, None, "an alias refers to itself (a recursive document)",
+                                 child.start_mark)
+            if id(child) not in size:
+                stack.append((child, False))
+    if size[id(root)] - distinct > ALIAS_EXPANSION_LIMIT:
+        raise LimitError(None, None, f"aliases (*name) expand the document by more than "
+                         f"{ALIAS_EXPANSION_LIMIT} nodes; write the values out", root.start_mark)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def parse(text: str) -> Any:
+    """One YAML document from ``text`` through the limits; YAMLError if it is refused."""
+    check_depth(text)
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_file(path: Path, *, display: str | None = None) -> Any:
-    """Parse one YAML document from ``path``; syntax errors become ``FILE:LINE`` ConfigErrors."""
+    """Parse one YAML document from ``path``; every failure is a ``FILE:LINE`` ConfigError."""
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_bounded(path, what="the file",
+                            error=lambda reason: ConfigError(reason, file=name))
     except FileNotFoundError:
         raise ConfigError("file not found", file=name) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8 text", file=name) from None
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return parse(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -64,6 +171,9 @@ def load_file(path: Path, *, display: str | None = None) -> Any:
         raise ConfigError(f"invalid YAML: {problem}", file=name, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=name) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # A well-formed scalar the constructor cannot build: a date like 2024-13-45.
+        raise ConfigError(f"invalid YAML value: {type(exc).__name__}", file=name) from None
 
 
 def line_of(mapping: Any, key: Any) -> int | None:

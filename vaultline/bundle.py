@@ -156,4 +156,5 @@ class Bundle(Mapping[str, Any]):
 
     def environment(self, prefix: str = "") -> dict[str, str]:
         """Environment variables in the .NET convention: ``CONNECTIONSTRINGS__PRIMARY``."""
+        keypath.check_prefix(prefix)
         return {keypath.env_name(k, prefix): to_text(v.value) for k, v in self._values.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)\s*([smhdwy])")
+_PART = re.compile(r"(\d{1,15})\s*([smhdwy])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 365 * 86400}
 
 
@@ -16,12 +16,21 @@ def parse_duration(text: str | int | float) -> timedelta:
     """Parse ``"1h30m"``, ``"90d"``, ``"2w"`` or a number of seconds; ValueError if invalid."""
     if isinstance(text, bool):
         raise ValueError(f"not a duration: {text!r}")
-    if isinstance(text, int | float):
-        return timedelta(seconds=text)
+    try:
+        if isinstance(text, int | float):
+            return timedelta(seconds=text)
+    except (OverflowError, ValueError):
+        raise ValueError(f"duration out of range: {text!r}") from None
+    if not isinstance(text, str):
+        raise ValueError(f"not a duration: a {type(text).__name__} (use e.g. 30m, 2h, 90d)")
     compact = text.strip().lower().replace(" ", "")
     if not compact or _PART.sub("", compact):
         raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 2h, 90d, 1y, 1h30m)")
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact)))
+    try:
+        return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact)))
+    except OverflowError:
+        raise ValueError(f"duration out of range: {text!r} (the most is about 2.7 million "
+                         "years)") from None
 
 
 def format_duration(delta: timedelta) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaultline import keypath
+from vaultline._limits import read_bounded
+from vaultline.errors import ConfigError
 from vaultline.project import Project
 
 FILE_NAME = "env.example"
@@ -34,7 +36,12 @@ def render(project: Project, prefix: str = "") -> str:
 
 def listed_names(path: Path) -> set[str]:
     names = set()
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = read_bounded(path, what="the file").decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+        raise ConfigError(f"cannot read: {reason}", file=str(path)) from None
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

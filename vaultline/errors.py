@@ -21,6 +21,7 @@
     ├── OverrideError              a break-glass override was refused (2)
     ├── ScanError                  a scan could not run: bad baseline, git failure (2)
     ├── KeyManagementError         a key ring operation was refused (1)
+    │   ├── KeyUsageError          asked wrongly: ring name, algorithm, backend, purpose (2)
     │   └── VerificationError      a token, webhook signature or blob did not verify (1)
     ├── InventoryError             a manifests tree could not be inventoried (2)
     ├── PolicyError                a Vault policy file could not be read or linted (2)
@@ -107,7 +108,9 @@ class ProviderError(VaultlineError):
     """A provider failed to read or write one reference.
 
     Carries the provider name, the key (when resolving) and the reference so that a
-    failing resolution can be reported row by row; never the value.
+    failing resolution can be reported row by row; never the value. ``missing`` says the
+    provider answered that nothing is there (what ``vaultline put`` cures): true of every
+    :class:`MissingSecretError`, and kept when the resolver re-raises one for its key.
     """
 
     def __init__(
@@ -117,8 +120,10 @@ class ProviderError(VaultlineError):
         provider: str | None = None,
         reference: str | None = None,
         key: str | None = None,
+        missing: bool | None = None,
     ):
         self.reason = reason
+        self.missing = isinstance(self, MissingSecretError) if missing is None else missing
         self.provider = provider
         self.reference = reference
         self.key = key
@@ -151,9 +156,13 @@ class ResolutionError(VaultlineError):
             f"  {f.key or '?'}: {f.reference or '?'}: {f.reason}" for f in self.failures
         ]
         noun = "key" if len(self.failures) == 1 else "keys"
+        # Suggest `put` only when a secret is actually absent, not for an unset variable,
+        # an unreachable server or a denial.
+        hint = (" (store missing secrets with 'vaultline put KEY --env ENV')"
+                if any(f.missing for f in self.failures) else "")
         super().__init__(
-            f"{len(self.failures)} {noun} could not be resolved; nothing was output "
-            "(store missing secrets with 'vaultline put KEY --env ENV')\n" + "\n".join(lines)
+            f"{len(self.failures)} {noun} could not be resolved; nothing was output{hint}\n"
+            + "\n".join(lines)
         )
 
 
@@ -175,6 +184,12 @@ class OverrideError(VaultlineError):
 
 class KeyManagementError(VaultlineError):
     pass
+
+
+class KeyUsageError(KeyManagementError):
+    """The request itself is wrong (an invalid name, an algorithm that does not fit): usage."""
+
+    exit_code = 2
 
 
 class VerificationError(KeyManagementError):

@@ -69,6 +69,19 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     return root
 
 
+_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_prefix(prefix: str) -> str:
+    """``prefix`` if it can start an environment variable name; else a ConfigError."""
+    if prefix and not _PREFIX.fullmatch(prefix):
+        from vaultline.errors import ConfigError
+
+        raise ConfigError(f"prefix {prefix!r} cannot start an environment variable name; use "
+                          "letters, digits and '_', not starting with a digit (e.g. APP_)")
+    return prefix
+
+
 def env_name(key: str, prefix: str = "") -> str:
     """``ConnectionStrings:Primary`` -> ``CONNECTIONSTRINGS__PRIMARY`` (the .NET convention)."""
     name = "__".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in split(key)).upper()

@@ -281,7 +281,7 @@ class Project:
                 return []
             return [(e.key, e.value, e.line) for e in _flatten_entries(doc, shown, what, 1).values()]
 
-        return shown, cached_rows(path, self.store_dir / "cache", parse)
+        return shown, cached_rows(path, self.store_dir / "cache", parse, shown)
 
     def provider_config(self, name: str) -> ProviderConfig:
         if name in self.providers:
@@ -433,6 +433,13 @@ def _duration(value: Any, what: str, file: str, line: int | None) -> timedelta |
 
 def _parse_environments(raw: Any, file: str, line: int | None) -> dict[str, Environment]:
     if isinstance(raw, list):
+        for name in raw:
+            if not isinstance(name, str):
+                kind = "mappings" if isinstance(name, Mapping) else f"{type(name).__name__} values"
+                raise ConfigError(f"'environments' lists names, not {kind} "
+                                  "(e.g. environments: [dev, prod]; settings go in a "
+                                  "mapping: environments: {prod: {protected: true}})",
+                                  file=file, line=line or 1)
         raw = {name: {} for name in raw}
     if not isinstance(raw, Mapping) or not raw:
         raise ConfigError("'environments' must list at least one environment "
@@ -511,9 +518,11 @@ def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntr
                     raise ConfigError(f"schema entry {key!r}: {flag} must be true or false",
                                       file=file, line=line_of(spec, flag) or at)
             fmt = spec.get("format")
-            if fmt is not None and not isinstance(fmt, str):
-                raise ConfigError(f"schema entry {key!r}: format must be a string",
-                                  file=file, line=line_of(spec, "format") or at)
+            if fmt is not None:
+                problem = _format_problem(fmt)
+                if problem:
+                    raise ConfigError(f"schema entry {key!r}: {problem}",
+                                      file=file, line=line_of(spec, "format") or at)
             result[key] = SchemaEntry(
                 key=key, secret=spec.get("secret"),
                 required=spec.get("required"), format=fmt,
@@ -522,6 +531,26 @@ def _parse_schema(raw: Any, file: str, line: int | None) -> dict[str, SchemaEntr
 
     walk(raw, "")
     return result
+
+
+def _format_problem(fmt: Any) -> str | None:
+    """Why ``format:`` is not one vaultline can check, or None."""
+    import re
+
+    from vaultline.validate import VALIDATORS
+
+    if not isinstance(fmt, str):
+        return "format must be a string"
+    if fmt.startswith("regex:"):
+        try:
+            re.compile(fmt[len("regex:"):])
+        except re.error as exc:
+            return f"format regex is invalid: {exc}"
+        return None
+    if fmt not in VALIDATORS:
+        return (f"unknown format {fmt!r}; use one of {', '.join(sorted(VALIDATORS))} "
+                "or regex:PATTERN")
+    return None
 
 
 def _parse_providers(raw: Any, file: str, line: int | None) -> dict[str, ProviderConfig]:
@@ -537,10 +566,28 @@ def _parse_providers(raw: Any, file: str, line: int | None) -> dict[str, Provide
             raise ConfigError(f"provider {name!r} must be a mapping with a 'type'",
                               file=file, line=at)
         ptype = spec.get("type", name if name in BUILTIN_PROVIDERS else None)
-        if ptype not in PROVIDER_TYPES:
+        if not isinstance(ptype, str) or ptype not in PROVIDER_TYPES:
             raise ConfigError(f"provider {name!r}: unknown type {ptype!r}; known: "
                               f"{', '.join(sorted(PROVIDER_TYPES))}",
                               file=file, line=line_of(spec, "type") or at)
         options = {k: v for k, v in spec.items() if k != "type"}
+        _check_options(str(name), ptype, spec, file, at)
         result[str(name)] = ProviderConfig(str(name), str(ptype), options, at)
     return result
+
+
+def _check_options(name: str, ptype: str, spec: Mapping[Any, Any], file: str,
+                   at: int | None) -> None:
+    """Unknown option names are typos: report them at load, at their line."""
+    from vaultline.errors import MissingExtraError
+    from vaultline.providers.registry import provider_class
+
+    try:
+        known = provider_class(ptype).options | {"naming", "type"}
+    except MissingExtraError:
+        return  # reported when the provider is used, with the extra to install
+    for option in spec:
+        if option not in known:
+            raise ConfigError(f"provider {name!r}: unknown option {option!r}; {ptype} takes: "
+                              f"{', '.join(sorted(known - {'type'}))}",
+                              file=file, line=line_of(spec, option) or at)

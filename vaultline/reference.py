@@ -39,6 +39,12 @@ class Reference(NamedTuple):
             raise ConfigError("a secret reference must be a non-empty string like 'local' or "
                               "'vault:db.primary#password'")
         text = text.strip()
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError("a secret reference must be valid Unicode text; this one "
+                                  "holds a lone surrogate (\\ud800-\\udfff)") from None
         head = _HEAD.match(text)
         provider = head.group(0) if head else ""
         rest = text[len(provider):]

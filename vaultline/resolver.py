@@ -225,7 +225,8 @@ class Resolver:
                     warnings.append(f"{row.key}: optional secret skipped ({exc.reason})")
                     continue
                 failures.append(ProviderError(exc.reason, provider=row.provider,
-                                              reference=str(ref), key=row.key))
+                                              reference=str(ref), key=row.key,
+                                              missing=exc.missing))
                 continue
             text = texts.get(ref) or texts.setdefault(ref, str(ref))
             candidates.append(ResolvedValue(
@@ -238,7 +239,7 @@ class Resolver:
             missing = spec.required is True and key not in winners
             if missing and not any(f.key == key for f in failures):
                 failures.append(ProviderError("required, but no layer gives it a value",
-                                              key=key, reference="(none)"))
+                                              key=key, reference="(none)", missing=True))
         failures.sort(key=lambda f: f.key or "")
         if not winners and not failures:
             pack = self.project.pack_dir(self.env).relative_to(self.project.root)

@@ -46,7 +46,12 @@ def init_project(root: Path, *, app: str, environments: list[str]) -> InitReport
         root.mkdir(parents=True, exist_ok=True)
         project_file.write_text(_PROJECT_TEMPLATE.format(app=app, environments=envs))
         report.created.append(PROJECT_FILE)
-    project = Project.load(root, search=False)  # validates what was there or just written
+    try:
+        project = Project.load(root, search=False)  # validates what was there or just written
+    except ConfigError:
+        if report.created:  # a bad --app or --envs: leave nothing half made behind
+            project_file.unlink()
+        raise
     for env in project.environments:
         pack = project.pack_dir(env)
         for name, template in (("values.yaml", _VALUES), ("secrets.yaml", _SECRETS)):

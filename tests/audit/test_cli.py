@@ -95,7 +95,7 @@ def test_show_filters_and_never_prints_values(project: Path) -> None:
 
 def test_show_rejects_a_bad_since(project: Path) -> None:
     done = run(["show", "--since", "yesterday"], project, None)
-    assert done.returncode == 1 and "--since 'yesterday'" in done.stderr
+    assert done.returncode == 2 and "--since 'yesterday'" in done.stderr
 
 
 def test_report(project: Path) -> None:

@@ -130,9 +130,11 @@ def test_missing_token_is_a_clear_authentication_error(openbao: BaoServer, tmp_p
     with pytest.raises(AuthenticationError, match="VAULT_TOKEN or \\$BAO_TOKEN"):
         vault.fetch("x")
     bad = provider(openbao, tmp_path, environ={"BAO_TOKEN": "not-a-token"})
-    with pytest.raises(PermissionDeniedError) as info:
-        bad.fetch("x")
-    assert "not-a-token" not in str(info.value)
+    with pytest.raises(AuthenticationError, match="invalid, expired or revoked") as info:
+        bad.fetch("x")  # a bad token, not "the token's policies do not allow this"
+    assert "not-a-token" not in str(info.value) and "policies" not in str(info.value)
+    with pytest.raises(AuthenticationError, match="invalid, expired or revoked"):
+        bad.check()
 
 
 def test_token_file(openbao: BaoServer, tmp_path: Path) -> None:

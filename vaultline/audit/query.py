@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vaultline import duration
 from vaultline.audit.event import AuditEvent, parse_time
-from vaultline.errors import AuditError
+from vaultline.errors import ConfigError
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -25,12 +25,12 @@ def parse_duration(text: str) -> timedelta | None:
 def parse_since(text: str, now: datetime) -> datetime:
     """``30m``, ``1h``, ``2d``, ``1w`` before ``now``, or an ISO 8601 time (UTC if no zone)."""
     duration = parse_duration(text)
-    if duration is not None:
-        return now - duration
     try:
+        if duration is not None:
+            return now - duration
         moment = parse_time(text.strip())
-    except ValueError:
-        raise AuditError(
+    except (ValueError, OverflowError):
+        raise ConfigError(
             f"--since {text!r} is neither a duration like 1h, 30m, 2d nor an ISO 8601 time"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
+import traceback
 import warnings
+from pathlib import Path
 
 import click
 
 from vaultline.errors import VaultlineError, VaultlineWarning
+
+# The wrapper click puts around stdout when it turns EPIPE into exit 1 (its class is private).
+_PACIFIED = "_PacifyFlushWrapper"
 
 # name -> "module:attribute". A subcommand's module is imported only when it runs
 # (or when --help lists the commands).
@@ -95,28 +102,76 @@ _shown: set[str] = set()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every vaultline error becomes one line on stderr and an exit code."""
+    """Run the CLI: the one error boundary. Nothing escapes as a traceback.
+
+    Every vaultline error becomes one line on stderr and its class's exit code; anything else
+    is a bug, reported in one line without its message (which could quote a value).
+    """
     warnings.showwarning = _show_warning
     try:
         # Without standalone mode click returns what a command's ctx.exit(code) asked for.
         code = cli.main(args=argv, prog_name="vaultline", standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
     except VaultlineError as exc:
-        click.echo(f"vaultline: error: {exc}", err=True)
-        return exc.exit_code
+        return _fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("vaultline: aborted", err=True)
-        return 130
+        return _fail("aborted", 130, prefix="vaultline: ")
+    except click.UsageError as exc:
+        # One line like every other error, with where to look instead of the usage block.
+        command = exc.ctx.command_path if exc.ctx is not None else "vaultline"
+        return _fail(f"{exc.format_message()} (see '{command} --help')", exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        return _fail(exc.format_message(), exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # `vaultline resolve | head`: the reader went away; that is not an error.
-        sys.stderr.close()
-        return 0
+        return _closed_pipe()
+    except SystemExit:
+        # click turns EPIPE into exit 1 after wrapping the streams; a closed pipe is not a
+        # failure. Commands' own sys.exit() calls pass through unchanged.
+        if type(sys.stdout).__name__ == _PACIFIED:
+            return _closed_pipe()
+        raise
+    except MemoryError:
+        return _fail("out of memory; the input is too large for this machine", 1)
+    except RecursionError:
+        return _fail("the input is nested too deeply to process", 2)
+    except OSError as exc:
+        # A file the command had to write or read, not caught nearer: name it and the reason.
+        target = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{target}{exc.strerror or type(exc).__name__}", 1)
+    except Exception as exc:  # the last line of defence against a traceback
+        import sqlite3
+
+        if os.environ.get("VAULTLINE_DEBUG"):
+            raise
+        if isinstance(exc, sqlite3.DatabaseError):
+            # Found mid-operation (a truncated page); opening only checks the header rows.
+            from vaultline.store.embedded import damaged
+
+            return _fail(damaged(str(exc)), 1)
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return _fail(f"internal error ({type(exc).__name__} at {Path(where.filename).name}:"
+                     f"{where.lineno}); please report it — VAULTLINE_DEBUG=1 shows the traceback",
+                     1)
     return code if isinstance(code, int) else 0
 
 
+def _fail(message: str, code: int, *, prefix: str = "vaultline: error: ") -> int:
+    with contextlib.suppress(BrokenPipeError):  # stderr gone too: the exit code still says it
+        click.echo(f"{prefix}{message}", err=True)
+    return code
+
+
+def _closed_pipe() -> int:
+    """`vaultline audit show | head -1`: the reader went away; that is not an error.
+
+    stdout is pointed at /dev/null so the interpreter's final flush cannot fail again.
+    """
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 0

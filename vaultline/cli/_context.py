@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from vaultline import keypath
+from vaultline._limits import read_bounded, read_stream_bounded
 from vaultline.bundle import Bundle
 from vaultline.errors import ConfigError
 from vaultline.project import Project
@@ -29,6 +31,14 @@ def env_option(required: bool = True) -> Callable[[FC], FC]:
                         help="Environment to work on (or VAULTLINE_ENV).")
 
 
+def prefix_callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--prefix``: checked before anything is resolved, so a bad one costs nothing."""
+    try:
+        return keypath.check_prefix(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def load_project(project_dir: Path | None) -> Project:
     return Project.load(project_dir)
 
@@ -40,14 +50,16 @@ def read_secret_input(from_file: Path | None, *, what: str = "value") -> str:
     """
     if from_file is not None:
         try:
-            text = from_file.read_text(encoding="utf-8")
+            data = read_bounded(from_file, name="secret", what=f"the {what} file")
         except OSError as exc:
             raise ConfigError(f"cannot read {what} file: {exc.strerror}", file=str(from_file)) \
                 from None
+        text = _utf8(data, what, str(from_file))
     elif sys.stdin is None or sys.stdin.isatty():
         text = click.prompt(f"{what} (input hidden)", hide_input=True, err=True)
     else:
-        text = sys.stdin.read()
+        text = _utf8(read_stream_bounded(sys.stdin.buffer.read, what=f"the {what} on stdin"),
+                     what, None)
     if text.endswith("\n"):
         text = text[:-1]
         if text.endswith("\r"):
@@ -55,6 +67,13 @@ def read_secret_input(from_file: Path | None, *, what: str = "value") -> str:
     if not text:
         raise ConfigError(f"no {what} given: pipe it on stdin or use --from-file")
     return text
+
+
+def _utf8(data: bytes, what: str, file: str | None) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"the {what} is not UTF-8 text", file=file) from None
 
 
 def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
@@ -20,6 +21,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 def is_terminal(stream: IO[str] | None = None) -> bool:
     stream = stream or sys.stdout
     return hasattr(stream, "isatty") and stream.isatty()
+
+
+class OutputFile(click.Path):
+    """A file a command will write: its directory must exist, checked before any work."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        parent = Path(os.fsdecode(path)).parent
+        if str(path) != "-" and not parent.is_dir():
+            self.fail(f"directory {str(parent)!r} does not exist; create it first", param, ctx)
+        return path
 
 
 def format_option(*choices: str, default: str | None = None) -> Callable[[F], F]:

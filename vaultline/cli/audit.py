@@ -5,6 +5,7 @@ The commands are thin: what they print comes from :mod:`vaultline.audit`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from vaultline.cli._output import emit_json, emit_table, format_option, warn
 from vaultline.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
+    from vaultline.audit.report import Report
     from vaultline.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -233,14 +235,16 @@ def show(store_dir: Path, since: str | None, actor: str | None, key: str | None,
 @click.option("--burst-window", default=None, metavar="DURATION",
               help="...within this long  [default: 1m]")
 @format_option("table", "json")
+@click.option("--check", is_flag=True, help="Exit 1 when there are findings (a CI gate).")
 def report(store_dir: Path, learning_window: str | None, burst_reads: int | None,
-           burst_window: str | None, fmt: str) -> None:
+           burst_window: str | None, fmt: str, check: bool) -> None:
     """Report new readers of a key, bursts of reads, denials, reveals and overrides.
 
     \b
     Examples:
       vaultline audit report
       vaultline audit report --burst-reads 10 --burst-window 30s --format json
+      vaultline audit report --check   # exit 1 if anything was found
     """
     from vaultline.audit import AuditLog, ReportSettings
 
@@ -254,7 +258,13 @@ def report(store_dir: Path, learning_window: str | None, burst_reads: int | None
     result = AuditLog(_log_path(store_dir), hmac_key=None, checkpoint=None).report(settings)
     if fmt == "json":
         emit_json(result.to_dict())
-        return
+    else:
+        _report_table(result)
+    if check and result.findings:
+        sys.exit(1)
+
+
+def _report_table(result: Report) -> None:
     rows = []
     for finding in result.findings:
         keys = ", ".join(finding.keys[:3])

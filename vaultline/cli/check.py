@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from vaultline.cli._context import env_option, load_project, project_dir_option
-from vaultline.cli._output import emit_json, emit_table, format_option
+from vaultline.cli._output import OutputFile, emit_json, emit_table, format_option
 
 
 @click.command()
@@ -45,7 +45,7 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
 
 
 @click.command(name="env-example")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--output", "-o", type=OutputFile(), default=None,
               help="Where to write (default: env.example in the project; '-' for stdout).")
 @click.option("--prefix", default="", help="Prefix for the variable names.")
 @project_dir_option

@@ -19,6 +19,7 @@ from typing import IO, Any, BinaryIO, TypeVar, cast
 import click
 
 from vaultline.cli._context import project_dir_option
+from vaultline.cli._output import OutputFile
 from vaultline.cli.keys import open_keys
 from vaultline.errors import ConfigError, VerificationError
 
@@ -27,7 +28,7 @@ _MAGIC_BYTES = 4
 
 
 def _io_options(f: F) -> F:
-    f = click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+    f = click.option("--out", "out_path", type=OutputFile(),
                      default=None, help="Write here (mode 0600) instead of stdout.")(f)
     return click.option("--in", "in_path", type=click.Path(dir_okay=False, exists=True,
                                                            path_type=Path),
@@ -208,8 +209,12 @@ def encrypt(name: str, context: tuple[str, ...], in_path: Path | None, out_path:
 
 
 def _open_any(path: Path | None, action: Callable[[bytes, BinaryIO], None]) -> None:
+    from vaultline.keys.envelope import MAGIC, STREAM_MAGIC, parse_header
+
     with _source(path) as src:
         head = src.read(_MAGIC_BYTES)
+        if head not in (MAGIC, STREAM_MAGIC):
+            parse_header(head)  # says what it is instead, before the rest is read
         action(head, cast(BinaryIO, _Prefixed(head, src)))
 
 

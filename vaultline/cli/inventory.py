@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from vaultline.cli._output import format_option, warn
+from vaultline.cli._output import OutputFile, format_option, warn
 
 
 @click.command()
@@ -16,7 +16,7 @@ from vaultline.cli._output import format_option, warn
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     help="Write the report to FILE instead of stdout.",
 )
 @click.option("--check", is_flag=True, help="Exit 1 if any error-severity finding is reported.")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from vaultline.cli._context import env_option, load_project, project_dir_option
-from vaultline.cli._output import emit_json, emit_table, format_option
+from vaultline.cli._output import OutputFile, emit_json, emit_table, format_option
 
 if TYPE_CHECKING:
     from vaultline.project import Project
@@ -44,7 +44,7 @@ def policy() -> None:
                                      "provider's subscription_id).")
 @click.option("--resource-group", help="azure: the vault's resource group (default: the "
                                        "provider's resource_group).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--output", "-o", type=OutputFile(),
               help="Write the policy to FILE instead of stdout.")
 @project_dir_option
 def generate(env: str, role: str, provider_name: str | None, account_id: str | None,

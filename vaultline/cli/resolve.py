@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from vaultline.bundle import Provenance
-from vaultline.cli._context import env_option, load_project, project_dir_option, resolve_bundle
+from vaultline.cli._context import (
+    env_option,
+    load_project,
+    prefix_callback,
+    project_dir_option,
+    resolve_bundle,
+)
 from vaultline.cli._output import emit_json, emit_table, format_option, warn
 from vaultline.formats import FORMATS
 
@@ -63,7 +69,8 @@ def refs(env: str, fmt: str, store_kind: str, namespace: str | None,
 @env_option()
 @format_option("table", *FORMATS, "github", "compose")
 @click.option("--reveal", is_flag=True, help="Print secret values instead of ********.")
-@click.option("--prefix", default="", help="Prefix for variable names (env, dotenv formats).")
+@click.option("--prefix", default="", callback=prefix_callback,
+              help="Prefix for variable names (env, dotenv formats).")
 @click.option("--name", "k8s_name", metavar="NAME",
               help="With --format k8s-secret: the Secret's name (default config-ENV).")
 @click.option("--namespace", metavar="NS", help="With --format k8s-secret: its namespace.")

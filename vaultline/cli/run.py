@@ -12,16 +12,24 @@ import click
 if TYPE_CHECKING:
     from vaultline.bundle import Bundle
 
-from vaultline.cli._context import env_option, load_project, project_dir_option, resolve_bundle
+from vaultline.cli._context import (
+    env_option,
+    load_project,
+    prefix_callback,
+    project_dir_option,
+    resolve_bundle,
+)
 
 
 @click.command(context_settings={"ignore_unknown_options": True,
                                  "allow_interspersed_args": False})
 @env_option()
-@click.option("--prefix", default="", help="Prefix for the variable names, e.g. APP_.")
+@click.option("--prefix", default="", callback=prefix_callback,
+              help="Prefix for the variable names, e.g. APP_.")
 @click.option("--mask/--no-mask", default=True, show_default=True,
               help="Replace secret values in the child's output with ********.")
-@click.option("--files", "files_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--files", "files_dir", type=click.Path(exists=True, file_okay=False,
+                                                     path_type=Path),
               default=None, help="Write each secret to a 0600 file here and set NAME_FILE.")
 @click.option("--pass-env", "pass_env", multiple=True, metavar="NAME",
               help="Hand this credential variable (e.g. VAULT_TOKEN) on to COMMAND, masked; "

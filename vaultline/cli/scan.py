@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from vaultline.cli._context import env_option, load_project, project_dir_option
-from vaultline.cli._output import emit_table, format_option, warn
+from vaultline.cli._output import OutputFile, emit_table, format_option, warn
 
 DEFAULT_BASELINE = ".vaultline-baseline.json"
 
@@ -31,7 +31,7 @@ def _version() -> str:
 @click.option(
     "--baseline",
     "baseline_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     default=DEFAULT_BASELINE,
     show_default=True,
     help="Known findings; only findings not in it fail the scan.",
@@ -42,7 +42,7 @@ def _version() -> str:
               help="Also accept what a .gitleaksignore or detect-secrets baseline lists "
                    "(repeatable).")
 @format_option("text", "json", "sarif")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=OutputFile(),
               help="Write the report to a file instead of stdout.")
 @click.option("--max-file-size", "max_kb", type=click.IntRange(min=1), default=2048,
               show_default=True, help="Skip (and count) files larger than this many KiB.")

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from vaultline._yaml import check_depth, check_expansion
+
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Template actions and comments, Helm/Go (`{{ }}`), Jinja (`{% %}`, `{# #}`), and Flux
@@ -81,12 +83,20 @@ def read_documents(text: str, file: str) -> list[Document]:
 
 
 def _compose_all(text: str, file: str, offset: int) -> list[Document]:
+    check_depth(text, _Loader)
     loader = _Loader(text)
     docs: list[Document] = []
     try:
         while loader.check_node():
             node = loader.get_node()
-            data = loader.construct_document(node)
+            check_expansion(node)
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, OverflowError) as exc:
+                # A well-formed scalar that cannot be built (a date like 2024-13-45).
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"invalid value ({type(exc).__name__})", node.start_mark
+                ) from None
             line = node.start_mark.line + 1 + offset
             docs.append(Document(file, line, data, node, offset))
     finally:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from vaultline._limits import read_bounded
 from vaultline.errors import InventoryError
 from vaultline.inventory.classify import classify
 from vaultline.inventory.index import Index
@@ -43,9 +44,10 @@ def scan_tree(path: str | os.PathLike[str]) -> Inventory:
     for file, display in yaml_files(root):
         inventory.files_scanned += 1
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+            text = read_bounded(file, what="the file", error=InventoryError).decode("utf-8")
+        except (OSError, UnicodeDecodeError, InventoryError) as exc:
+            reason = ("not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else
+                      str(exc) if isinstance(exc, InventoryError) else exc.strerror)
             inventory.parse_failures.append(ParseFailure(display, 1, f"unreadable: {reason}"))
             continue
         for doc in read_documents(text, display):

@@ -103,7 +103,7 @@ def parse_header(data: Blob, magic: bytes = MAGIC) -> Header:
         what = known.get(head)
         if what is not None:
             raise KeyManagementError(f"this is {what}; expected {known.get(magic, 'another format')}")
-        if head[:3] in (MAGIC[:3], STREAM_MAGIC[:3]):
+        if len(head) == 4 and head[:3] in (MAGIC[:3], STREAM_MAGIC[:3]):
             raise KeyManagementError(
                 f"blob format version {head[3]} is not supported; this vaultline reads version 1"
             )

@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from vaultline.errors import KeyManagementError
+from vaultline.errors import KeyManagementError, KeyUsageError
 from vaultline.keys.model import Purpose, RingRecord
 
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -98,7 +98,7 @@ def jwks(entries: Iterable[tuple[Mapping[str, Any], str, str]]) -> dict[str, Any
 def ring_jwks(record: RingRecord, now: datetime) -> dict[str, Any]:
     """The JWKS of a signing ring: its next, primary and retiring versions (Auth0 style)."""
     if record.purpose is not Purpose.SIGNING:
-        raise KeyManagementError(
+        raise KeyUsageError(
             f"key ring {record.name!r} is a {record.purpose.value} ring; only signing rings have "
             "public keys to publish (hmac and encryption keys are secret)"
         )

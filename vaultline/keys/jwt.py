@@ -108,10 +108,15 @@ def check_claims(claims: Mapping[str, Any], *, now: datetime, leeway: float = 0.
         if claims.get("iss") not in allowed:
             raise VerificationError("token rejected: unexpected issuer (iss)")
     token_aud = claims.get("aud")
+    if token_aud is not None and not isinstance(token_aud, str) and not (
+            isinstance(token_aud, list) and all(isinstance(a, str) for a in token_aud)):
+        raise VerificationError("token rejected: its audience (aud) is not a string or a list "
+                                "of strings")
     if audience is None:
         if token_aud is not None:
             raise VerificationError(
-                "token rejected: it has an audience (aud) but none was expected; pass audience"
+                "token rejected: it has an audience (aud) but none was expected; accept it "
+                "with --audience AUD (audience=... from Python)"
             )
         return
     expected = {audience} if isinstance(audience, str) else set(audience)

@@ -16,7 +16,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vaultline.errors import KeyManagementError, SecretNotFoundError, VersionConflictError
+from vaultline.errors import (
+    KeyManagementError,
+    KeyUsageError,
+    SecretNotFoundError,
+    VersionConflictError,
+)
 from vaultline.keys import lifecycle
 from vaultline.keys.backends.base import KeyBackend
 from vaultline.keys.jwks import thumbprint
@@ -129,7 +134,7 @@ class KeyManager:
 
             found = KmsBackend(self.settings.kms)
         else:
-            raise KeyManagementError(f"unknown key backend {name!r}; use {', '.join(BACKENDS)}")
+            raise KeyUsageError(f"unknown key backend {name!r}; use {', '.join(BACKENDS)}")
         self._backends[name] = found
         return found
 
@@ -142,7 +147,7 @@ class KeyManager:
     @staticmethod
     def _checked(name: str) -> str:
         if not _NAME_RE.match(name):
-            raise KeyManagementError(
+            raise KeyUsageError(
                 f"invalid key ring name {name!r}: use letters, digits, '.', '_' and '-' "
                 "(at most 64, starting with a letter or digit)"
             )
@@ -235,10 +240,13 @@ class KeyManager:
         spec = algorithm_for(purpose, alg)
         backend_name = backend or self.settings.default_backend
         if backend_name not in BACKENDS:
-            raise KeyManagementError(f"unknown backend {backend_name!r}; use {', '.join(BACKENDS)}")
+            raise KeyUsageError(f"unknown backend {backend_name!r}; use {', '.join(BACKENDS)}")
+        if backend_name == "kms" and spec.kms_spec is None:
+            raise KeyUsageError(f"the kms backend has no key spec for {spec.name}; use ES256 or "
+                                "RS256 for signing rings on KMS")
         if env is not None and self.environment_names is not None \
                 and env not in self.environment_names:
-            raise KeyManagementError(f"unknown environment {env!r}; the project defines "
+            raise KeyUsageError(f"unknown environment {env!r}; the project defines "
                                      f"{', '.join(self.environment_names)}")
         if self._checked(name) in self._records.names(name):
             raise KeyManagementError(f"key ring {name!r} already exists")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from vaultline.errors import KeyManagementError
+from vaultline.errors import KeyManagementError, KeyUsageError
 
 FORMAT_VERSION = 1
 
@@ -78,7 +78,7 @@ def algorithm_for(purpose: Purpose, alg: str | None) -> Algorithm:
     spec = ALGORITHMS.get(name)
     if spec is None or spec.purpose is not purpose:
         fitting = [a.name for a in ALGORITHMS.values() if a.purpose is purpose]
-        raise KeyManagementError(
+        raise KeyUsageError(
             f"algorithm {name!r} does not fit purpose {purpose.value!r}; use one of "
             f"{', '.join(fitting)}"
         )

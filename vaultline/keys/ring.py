@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from vaultline.errors import IntegrityError, KeyManagementError, VerificationError
+from vaultline.errors import IntegrityError, KeyManagementError, KeyUsageError, VerificationError
 from vaultline.keys import envelope, jwks, stream, webhook
 from vaultline.keys import jwt as jwt_mod
 from vaultline.keys.backends.base import KeyBackend
@@ -79,7 +79,7 @@ class KeyRing:
     def _require(self, purpose: Purpose, what: str) -> RingRecord:
         record = self.record
         if record.purpose is not purpose:
-            raise KeyManagementError(
+            raise KeyUsageError(
                 f"key ring {record.name!r} is a {record.purpose.value} ring; {what} needs a ring "
                 f"with purpose {purpose.value}"
             )
@@ -131,7 +131,7 @@ class KeyRing:
         """A JWT signed by the primary version, its kid in the header."""
         record = self.record
         if record.purpose is Purpose.ENCRYPTION:
-            raise KeyManagementError(f"key ring {record.name!r} is an encryption ring; sign with "
+            raise KeyUsageError(f"key ring {record.name!r} is an encryption ring; sign with "
                                      "a signing or hmac ring")
         primary = record.primary
         backend = self.backend
@@ -165,7 +165,7 @@ class KeyRing:
         """
         record = self.record
         if record.purpose is Purpose.ENCRYPTION:
-            raise KeyManagementError(f"key ring {record.name!r} is an encryption ring")
+            raise KeyUsageError(f"key ring {record.name!r} is an encryption ring")
         head = jwt_mod.header(token)
         kid = head.get("kid")
         if not isinstance(kid, str):

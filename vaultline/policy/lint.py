@@ -6,9 +6,10 @@ such as deny-shadowing look across all the files linted together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from vaultline._limits import read_bounded
 from vaultline.errors import PolicyError
 from vaultline.policy.model import Finding, Policy, parse_policy
 from vaultline.policy.rules import RULES, Context
@@ -55,9 +56,13 @@ def lint_files(
     for path in paths:
         name = str(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_bounded(Path(path), what="the policy file",
+                                error=_unreadable(name)).decode("utf-8")
+        except FileNotFoundError:
+            raise PolicyError(f"{name}: no such file") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"{name}: cannot read: {exc}") from None
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+            raise PolicyError(f"{name}: cannot read: {reason}") from None
         try:
             policies.append(parse_policy(text, name, role))
         except PolicyError as exc:
@@ -66,6 +71,10 @@ def lint_files(
                         "fix the HCL syntax (bao policy fmt shows where)")
             )
     return broken + lint_policies(policies, environments)
+
+
+def _unreadable(name: str) -> Callable[[str], PolicyError]:
+    return lambda reason: PolicyError(f"{name}: {reason}")
 
 
 def failing(findings: Iterable[Finding]) -> bool:

@@ -13,6 +13,7 @@ Path matching follows Vault: ``+`` is one segment, a trailing ``*`` any suffix.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,6 +160,7 @@ def _role_of(text: str, file: str, role: str | None) -> tuple[str | None, str | 
 # --------------------------------------------------------------------------- matching
 
 
+@functools.lru_cache(maxsize=4096)
 def _regex(path: str) -> re.Pattern[str]:
     """Vault path matching: ``+`` is one segment, a trailing ``*`` is any suffix."""
     parts = []

@@ -9,7 +9,8 @@ root-protected endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import bisect
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from vaultline.policy.model import (
@@ -23,6 +24,47 @@ from vaultline.policy.model import (
     covers,
     literal_prefix,
 )
+
+
+class _ByPrefix:
+    """Rules sorted by a string key, so "every rule whose key starts with X" is a bisect.
+
+    The pairwise rules (a glob against every narrower rule) look only at candidates sharing
+    the glob's literal head; linting stays near-linear in the number of rules.
+    """
+
+    def __init__(self, rules: Iterable[PathRule], key: Callable[[PathRule], str]) -> None:
+        pairs = sorted(((key(r), i, r) for i, r in enumerate(rules)), key=lambda t: t[:2])
+        self._keys = [k for k, _, _ in pairs]
+        self._rules = [r for _, _, r in pairs]
+        self._order = [i for _, i, _ in pairs]
+
+    def starting_with(self, head: str) -> list[PathRule]:
+        """The matching rules, in the order they were given (findings list them that way)."""
+        lo = bisect.bisect_left(self._keys, head)
+        hi = bisect.bisect_left(self._keys, head + "\U0010ffff", lo)
+        picked = sorted(range(lo, hi), key=self._order.__getitem__)
+        return [self._rules[i] for i in picked]
+
+
+def _sample(r: PathRule) -> str:
+    """A request path ``r`` matches (what covers() tests against the broad rule)."""
+    sample = "/".join("x" if s == "+" else s for s in r.segments)
+    return sample[:-1] + "x" if sample.endswith("*") else sample
+
+
+def _glob_head(r: PathRule) -> str:
+    """The literal text every path matched by glob ``r`` starts with."""
+    segs = r.segments
+    for i, seg in enumerate(segs):
+        if seg == "+":
+            return "/".join(segs[:i]) + ("/" if i else "")
+    return r.path[:-1] if r.path.endswith("*") else r.path
+
+
+def _segment_key(r: PathRule) -> str:
+    return "/".join(r.segments) + "/"
+
 
 Check = Callable[["Context"], Iterator[Finding]]
 RULES: list[tuple[str, str, str, Check]] = []
@@ -77,7 +119,7 @@ def mount_wide_glob(ctx: Context) -> Iterator[Finding]:
 
 @rule("POL002", "cross-environment-glob", "error")
 def cross_environment_glob(ctx: Context) -> Iterator[Finding]:
-    every = ctx.all_rules
+    index = _ByPrefix(ctx.all_rules, _segment_key)
     for p in ctx.policies:
         for r in p.rules:
             if not r.grants or not r.is_glob:
@@ -88,8 +130,7 @@ def cross_environment_glob(ctx: Context) -> Iterator[Finding]:
             seen = sorted(
                 {
                     seg
-                    for other in every
-                    if other.segments[: len(prefix)] == prefix
+                    for other in index.starting_with("/".join(prefix) + "/" if prefix else "")
                     for seg in other.segments[len(prefix) :]
                     if seg in ctx.environments
                 }
@@ -106,11 +147,12 @@ def cross_environment_glob(ctx: Context) -> Iterator[Finding]:
 @rule("POL003", "glob-covers-narrower-rules", "error")
 def glob_covers_narrower(ctx: Context) -> Iterator[Finding]:
     for p in ctx.policies:
+        index = _ByPrefix(p.rules, _sample)
         for r in p.rules:
             if not r.grants or not r.is_glob:
                 continue
             covered = [
-                o for o in p.rules
+                o for o in index.starting_with(_glob_head(r))
                 if o is not r and "deny" not in o.capabilities and o.grants <= r.grants
                 and covers(r, o)
             ]
@@ -161,10 +203,14 @@ def write_in_runtime(ctx: Context) -> Iterator[Finding]:
 @rule("POL006", "deny-shadowing", "warning")
 def deny_shadowing(ctx: Context) -> Iterator[Finding]:
     every = ctx.all_rules
+    by_path: dict[str, list[PathRule]] = {}
+    for o in every:
+        by_path.setdefault(o.path, []).append(o)
+    index = _ByPrefix(every, _sample)
     for deny in every:
         if "deny" not in deny.capabilities:
             continue
-        same = [o for o in every if o.path == deny.path and o.grants]
+        same = [o for o in by_path[deny.path] if o.grants]
         if same or deny.grants:
             caps = sorted(deny.grants | {c for o in same for c in o.grants})
             yield _finding(
@@ -173,7 +219,7 @@ def deny_shadowing(ctx: Context) -> Iterator[Finding]:
                 "so those grants never apply",
                 "remove the dead grants, or the deny if access was intended",
             )
-        for o in every:
+        for o in index.starting_with(_glob_head(deny)) if deny.is_glob else ():
             if o.path != deny.path and o.grants and covers(deny, o):
                 yield _finding(
                     "POL006", "deny-shadowing", "warning", deny,

@@ -141,6 +141,7 @@ class AwsSecretsManagerProvider(Provider):
     options = COMMON_OPTIONS | frozenset({"region", "profile", "endpoint_url", "batch",
                                           "kms_key", "account_id"})
     remote = True
+    max_value_bytes = 64 * 1024  # SecretString's limit
 
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
         super().__init__(name, options, context)
@@ -351,10 +352,11 @@ class AwsSecretsManagerProvider(Provider):
         """A new AWSCURRENT version (the old one becomes AWSPREVIOUS); creates the secret if new."""
         if cas is not None:
             raise ConfigError("AWS Secrets Manager has no check-and-set; write without --cas")
+        self.check_value_size(path, value)
         try:
             answer = self._call(path, "put_secret_value", write=True, SecretId=path, SecretString=value)
         except ProviderError as exc:
-            if not exc.reason.startswith("nothing at"):
+            if not exc.missing:
                 raise
             extra = {"KmsKeyId": str(self.config["kms_key"])} if self.config.get("kms_key") else {}
             answer = self._call(path, "create_secret", write=True, Name=path, SecretString=value,
@@ -367,7 +369,7 @@ class AwsSecretsManagerProvider(Provider):
         try:
             self._call(path, "describe_secret", SecretId=path)
         except ProviderError as exc:
-            if not exc.reason.startswith("nothing at"):
+            if not exc.missing:
                 raise
             self._call(path, "create_secret", write=True, Name=path, SecretString=value,
                        ClientRequestToken=token)

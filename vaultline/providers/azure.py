@@ -132,6 +132,7 @@ class AzureKeyVaultProvider(Provider):
                                           # role scopes for `policy generate --provider azure`
                                           "subscription_id", "resource_group"})
     remote = True
+    max_value_bytes = 25 * 1024  # Key Vault's secret value limit
 
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
         super().__init__(name, options, context)
@@ -261,6 +262,7 @@ class AzureKeyVaultProvider(Provider):
         if cas is not None:
             raise ConfigError("Azure Key Vault has no check-and-set; write without --cas")
         validate_name(path)
+        self.check_value_size(path, value)
         secret = self._call(f"secret {path}", lambda c: c.set_secret(path, value), write=True)
         return str(secret.properties.version)
 

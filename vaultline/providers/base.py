@@ -45,11 +45,6 @@ class Fetched(NamedTuple):
 _PATCH_ATTEMPTS = 5
 
 
-def _missing(exc: ProviderError) -> bool:
-    """A read that failed because nothing is stored there (each provider's wording)."""
-    return exc.reason.startswith(("nothing at", "no secret at"))
-
-
 def _fields(fetched: Fetched, path: str) -> dict[str, Any]:
     """The fields of a map secret (stored as a map, or as JSON object text)."""
     value: Any = fetched.value
@@ -74,6 +69,8 @@ class Provider(ABC):
     default_naming: ClassVar[NamingConvention] = NamingConvention()
     options: ClassVar[frozenset[str]] = frozenset()
     remote: ClassVar[bool] = False
+    # The largest value the service stores, in UTF-8 bytes; None: vaultline's secret limit.
+    max_value_bytes: ClassVar[int | None] = None
 
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
         self.name = name
@@ -147,7 +144,7 @@ class Provider(ABC):
             try:
                 current = self.fetch(path)
             except ProviderError as exc:
-                if not _missing(exc):
+                if not exc.missing:
                     raise
                 fields: dict[str, Any] = {}
                 read: str | None = None
@@ -171,6 +168,23 @@ class Provider(ABC):
         does not exist), else raise VersionConflictError. This default serves providers whose
         :meth:`put` takes numeric check-and-set versions."""
         return self.put(path, value, cas=int(read) if read else 0)
+    def check_value_size(self, path: str, value: str) -> None:
+        """Refuse a value the service would reject (or that would bloat the store) up front."""
+        from vaultline._limits import limit, too_large
+
+        cap = self.max_value_bytes
+        variable = None
+        if cap is None:
+            cap, variable = limit("secret", self.context.environ), "VAULTLINE_MAX_SECRET_SIZE"
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ConfigError(f"{self.name}:{path}: the value is not valid Unicode text (it "
+                              "holds a lone surrogate)") from None
+        if size > cap:
+            what = f"{self.name}:{path}: the value ({size} bytes)"
+            raise ConfigError(too_large(what, cap, variable)
+                              + ("" if variable else f", which {self.type} enforces"))
 
     def list_paths(self, prefix: str = "") -> list[str]:
         raise ProviderError("this provider cannot list its secrets", provider=self.name)

@@ -27,7 +27,8 @@ class DotenvProvider(Provider):
     def _load(self) -> dict[str, str | None]:
         if self._values is None:
             if not self.path.is_file():
-                raise ProviderError("dotenv file not found", provider=self.name,
+                raise ProviderError(f"dotenv file {self.path} not found; create it or set the "
+                                    f"provider's 'path' option", provider=self.name,
                                     reference=str(self.path))
             from dotenv import dotenv_values
 

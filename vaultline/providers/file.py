@@ -3,20 +3,28 @@
 A bare ``file`` reference maps ``Jwt:PrivateKey`` to ``/run/secrets/jwt_private_key`` (the
 docker/Kubernetes convention); relative paths are relative to the project root. One trailing
 newline is stripped, as ``docker secret`` and ``kubectl create secret --from-file`` add one.
+Only regular files are read (a device or FIFO is refused without blocking), up to the secret
+size limit (``VAULTLINE_MAX_SECRET_SIZE``, 1 MiB by default).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from vaultline._limits import read_bounded
 from vaultline.errors import MissingSecretError, ProviderError
 from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider
 
 
 def read_secret_file(path: Path, *, provider: str) -> str:
+    if "\0" in str(path):
+        raise ProviderError("a file path cannot contain a NUL byte", provider=provider,
+                            reference=str(path).replace("\0", "\\0"))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, name="secret", what="the secret file", error=lambda reason:
+                            ProviderError(reason, provider=provider, reference=str(path))
+                            ).decode("utf-8")
     except FileNotFoundError:
         raise MissingSecretError("file not found", provider=provider, reference=str(path)) from None
     except PermissionError:

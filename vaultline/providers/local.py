@@ -93,6 +93,7 @@ class LocalProvider(Provider):
         return cls(str(exc), provider=self.name, reference=path)
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
+        self.check_value_size(path, value)
         return str(self.store.put(path, value.encode("utf-8"), cas=cas))
 
     def list_paths(self, prefix: str = "") -> list[str]:

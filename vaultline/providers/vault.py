@@ -309,7 +309,14 @@ class VaultProvider(Provider):
             self._lock.release()
 
     def _do_login(self) -> None:
-        login = self._hvac(self.auth.login, f"{self.auth.describe()} login")
+        what = f"{self.auth.describe()} login"
+        try:
+            login = self._hvac(self.auth.login, what)
+        except PermissionDeniedError:
+            # A login has no policy to deny it: a 403 here is refused credentials.
+            raise AuthenticationError(f"{what} refused: the token or credentials are invalid, "
+                                      "expired or revoked; log in again or fix them",
+                                      provider=self.name) from None
         self._login = login
         self._who = {}
 
@@ -405,6 +412,12 @@ class VaultProvider(Provider):
             except PermissionDeniedError as exc:
                 if may_relogin and self._relogin(token):
                     continue
+                if may_relogin and token not in self._valid_tokens:
+                    # The lookup failed too: the token is bad, not the policy narrow.
+                    raise AuthenticationError(
+                        f"the token was refused at {where}: it is invalid, expired or revoked; "
+                        "log in again (or set a valid VAULT_TOKEN)", provider=self.name,
+                        reference=path) from None
                 exc.provider = self.name
                 raise
             except ProviderError as exc:
@@ -450,6 +463,7 @@ class VaultProvider(Provider):
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
         """Write a new version: a JSON object becomes the secret's fields, other text ``value``."""
+        self.check_value_size(path, value)
         try:
             parsed = json.loads(value)
         except ValueError:
@@ -486,7 +500,7 @@ class VaultProvider(Provider):
             try:
                 answer = self._hvac(list_one, f"{self.mount}/metadata/{full}")
             except ProviderError as exc:
-                if "nothing at" in exc.reason:
+                if exc.missing:
                     continue
                 raise
             for key in answer["data"]["keys"]:
@@ -503,7 +517,7 @@ class VaultProvider(Provider):
                 lambda c: c.secrets.kv.v2.read_secret_metadata(path=full, mount_point=self.mount),
                 f"{self.mount}/metadata/{full}")
         except ProviderError as exc:
-            if "nothing at" in exc.reason:
+            if exc.missing:
                 return None
             raise
         data: Mapping[str, Any] = answer.get("data") or {}
@@ -515,7 +529,7 @@ class VaultProvider(Provider):
         """``(current version, [(version, created, deleted or None, destroyed)])``."""
         metadata = self.metadata(path)
         if not metadata:
-            raise ProviderError(f"nothing at {self.display_path(path)}", provider=self.name)
+            raise MissingSecretError(f"nothing at {self.display_path(path)}", provider=self.name)
         rows = []
         for number, info in sorted((metadata.get("versions") or {}).items(),
                                    key=lambda item: int(item[0])):
@@ -538,7 +552,13 @@ class VaultProvider(Provider):
 
     def check(self) -> str:
         self._token()
-        data = self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup")
+        try:
+            data = self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup")
+        except PermissionDeniedError:
+            # Every token may look itself up: a refusal means the token is bad.
+            raise AuthenticationError(f"{self.address} refused the token: it is invalid, "
+                                      "expired or revoked; log in again (or set a valid "
+                                      "VAULT_TOKEN)", provider=self.name) from None
         self._remember(data)
         ttl = int(data.get("ttl") or 0)
         policies = ", ".join(data.get("policies") or []) or "none"

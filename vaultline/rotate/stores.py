@@ -32,7 +32,7 @@ def current(provider: Provider, path: str) -> tuple[str | None, str | None]:
     try:
         fetched = provider.fetch(path)
     except ProviderError as exc:
-        if "nothing at" in exc.reason or "no secret at" in exc.reason:
+        if exc.missing:
             return None, None
         raise
     value = fetched.value

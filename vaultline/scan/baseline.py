@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vaultline._limits import read_bounded
 from vaultline.errors import ScanError
 from vaultline.scan.finding import Finding
 
@@ -83,7 +84,8 @@ class Baseline:
 def load(path: Path) -> Baseline:
     """Our baseline; an absent file is an empty baseline."""
     try:
-        document = json.loads(path.read_text("utf-8"))
+        document = json.loads(read_bounded(path, what="the baseline", error=lambda reason:
+                                           ScanError(f"{path}: {reason}")))
     except FileNotFoundError:
         return Baseline()
     except (OSError, ValueError) as exc:
@@ -96,8 +98,11 @@ def load(path: Path) -> Baseline:
             f"{path}: baseline format version {version!r} is not supported "
             f"(this vaultline reads versions 1 and {VERSION}); regenerate it with --update-baseline"
         )
-    prints = {str(item["fingerprint"]) for item in document["findings"]
-              if isinstance(item, dict) and "fingerprint" in item}
+    for number, item in enumerate(document["findings"], 1):
+        if not isinstance(item, dict):
+            raise ScanError(f"{path}: finding {number} is not an object; fix the baseline or "
+                            "regenerate it with --update-baseline")
+    prints = {str(item["fingerprint"]) for item in document["findings"] if "fingerprint" in item}
     return Baseline(fingerprints=prints) if version == VERSION else Baseline(legacy=prints)
 
 

@@ -89,6 +89,13 @@ def history_blobs(root: Path, since: str | None, stats: HistoryStats) -> list[Bl
     args = ["log", "--all", "--reverse", "--topo-order", "-m", "--raw", "--no-abbrev",
             "--no-renames", "--diff-filter=AMT", "--format=commit %H"]
     if since:
+        try:
+            if since.startswith("-"):  # would be read as an option
+                raise ScanError(since)
+            _git(root, "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}")
+        except ScanError:
+            raise ScanError(f"--since {since!r}: no such commit, branch or tag in {root}; "
+                            "give a ref git knows (e.g. v1.0, main~20)") from None
         args += ["--not", since]
     out = _git(root, *args)
     seen: set[str] = set()

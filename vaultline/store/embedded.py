@@ -106,6 +106,14 @@ class StoredSecret(NamedTuple):
             raise StoreError(f"{self.path}@{self.version} is not UTF-8 text") from None
 
 
+def damaged(detail: str, db_path: Path | None = None) -> str:
+    """What to say when the store's database cannot be trusted, and how to recover."""
+    where = f"{db_path}: " if db_path else ""
+    return (f"{where}the embedded store is damaged ({detail}); restore {DB_NAME} from a "
+            "backup, or move the store directory aside and run 'vaultline init' for a new, "
+            "empty store")
+
+
 class EmbeddedStore:
     """Open with :meth:`open` (existing store) or :meth:`create` (``vaultline init``)."""
 
@@ -189,20 +197,35 @@ class EmbeddedStore:
                 f"no embedded store at {directory}; run 'vaultline init' in the project first"
             )
         refuse_loose(db_path, "store")
-        db = cls._connect(db_path)
+        try:
+            db = cls._connect(db_path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(damaged(str(exc), db_path)) from None
         try:
             rows = dict(db.execute("SELECT name, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             db.close()
-            raise StoreError(f"{db_path} is not a vaultline store: {exc}") from None
+            raise StoreError(damaged(str(exc), db_path)) from None
         if rows.get("format") not in (str(FORMAT_VERSION), "1"):
             db.close()
             raise StoreError(
                 f"{db_path} has store format {rows.get('format')!r}; this vaultline reads "
                 f"format {FORMAT_VERSION}"
             )
-        key = masterkey.load(rows["store_id"], environ)
-        check = base64.b64decode(rows["key_check"])
+        import uuid
+
+        try:
+            store_id = str(uuid.UUID(str(rows.get("store_id"))))
+            check = base64.b64decode(str(rows.get("key_check")), validate=True)
+            if len(check) <= envelope.NONCE_BYTES + 16:
+                raise ValueError("too short")
+        except ValueError:
+            db.close()
+            missing = [n for n in ("store_id", "key_check") if n not in rows]
+            what = (f"its {' and '.join(missing)} row is missing" if missing
+                    else "its store_id or key_check row is garbled")
+            raise StoreError(damaged(what, db_path)) from None
+        key = masterkey.load(store_id, environ)
         try:
             AESGCM(key.derive("store-kek")).decrypt(
                 check[: envelope.NONCE_BYTES], check[envelope.NONCE_BYTES :], envelope.FORMAT

@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from vaultline.errors import KeyManagementError, MissingExtraError
+from vaultline.errors import KeyManagementError, KeyUsageError, MissingExtraError
 from vaultline.keys.backends.base import KeyBackend, NewVersion
 from vaultline.keys.jwks import public_jwk
 from vaultline.keys.model import KeyVersion, Purpose, RingRecord
@@ -37,9 +37,16 @@ class KmsBackend(KeyBackend):
             import boto3
         except ImportError:
             raise MissingExtraError("the kms key backend", "aws") from None
-        session = boto3.session.Session(profile_name=settings.profile,
-                                        region_name=settings.region)
-        self._client: Any = session.client("kms", endpoint_url=settings.endpoint_url)
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            session = boto3.session.Session(profile_name=settings.profile,
+                                            region_name=settings.region)
+            self._client: Any = session.client("kms", endpoint_url=settings.endpoint_url)
+        except BotoCoreError as exc:  # no region, an unknown profile: configuration
+            raise KeyUsageError(f"kms: cannot set up the AWS client ({type(exc).__name__}); "
+                                "set keys.backends.kms.region (or AWS_REGION) and the profile")\
+                from None
 
     def __repr__(self) -> str:
         return "KmsBackend()"
@@ -71,7 +78,7 @@ class KmsBackend(KeyBackend):
     def create_version(self, record: RingRecord, number: int) -> NewVersion:
         spec = record.algorithm.kms_spec
         if spec is None:
-            raise KeyManagementError(f"the kms backend has no key spec for {record.alg}; use "
+            raise KeyUsageError(f"the kms backend has no key spec for {record.alg}; use "
                                      "ES256 or RS256 for signing rings on KMS")
         with self._call(record, "create a key"):
             made = self._client.create_key(

@@ -64,6 +64,8 @@ class _Kek:
         return nonce + self._aead.encrypt(nonce, data_key, self._aad)
 
     def unwrap(self, wrapped: bytes) -> bytes:
+        if len(wrapped) < NONCE_BYTES + 16:  # a nonce and a GCM tag at the least
+            raise IntegrityError("the wrapped data key is truncated")
         try:
             return self._aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], self._aad)
         except InvalidTag:

@@ -1,0 +1,185 @@
+"""Hostile files through the real CLI, each bounded in time and memory.
+
+A case lays out a project (alias bombs, oversize packs, devices, FIFOs...) and runs one
+command in a subprocess started by a small wrapper that reports its child's peak RSS
+(``resource.getrusage(RUSAGE_CHILDREN)``), so each measurement is that command's alone.
+tests/test_hostile_input.py asserts every case; bench/hardening_input.py prints the worst.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from tests.factory import make_project, master_key_env
+
+VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
+TIME_LIMIT = 5.0  # seconds a hostile case may take
+RSS_LIMIT_KIB = 300 * 1024
+
+# The child's peak RSS in KiB (Linux reports ru_maxrss in KiB) and CPU seconds, printed last
+# on stderr. CPU time is what a case costs; wall time also counts a loaded machine's queue.
+WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:])\n"
+    "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(use.ru_maxrss, use.ru_utime + use.ru_stime, file=sys.stderr)\n"
+    "sys.exit(done.returncode)\n"
+)
+
+
+def laughs(levels: int = 9, width: int = 9, *, mapping: bool = False, indent: str = "") -> str:
+    """A billion-laughs document: ``width ** levels`` nodes from a few hundred bytes."""
+    lines = [f"{indent}l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for i in range(1, levels):
+        refs = ", ".join(f"k{j}: *l{i - 1}" if mapping else f"*l{i - 1}" for j in range(width))
+        lines.append(f"{indent}l{i}: &l{i} {{{refs}}}" if mapping
+                     else f"{indent}l{i}: &l{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+class Case(NamedTuple):
+    name: str
+    setup: Callable[[Path], None]  # writes the hostile part into the project
+    argv: tuple[str, ...]
+    code: int
+    message: str  # must appear in stderr
+    stdin: str | None = None
+
+
+def _write(name: str, text: str) -> Callable[[Path], None]:
+    return lambda root: (root / name).write_text(text)
+
+
+def _fifo(name: str) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        (root / name).unlink(missing_ok=True)
+        os.mkfifo(root / name)
+    return make
+
+
+def _link(name: str, target: str) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        (root / name).unlink(missing_ok=True)
+        (root / name).symlink_to(target)
+    return make
+
+
+def _big(name: str, size: int, line: str = "K{i}: value\n") -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        with (root / name).open("w") as handle:
+            written, i = 0, 0
+            while written < size:
+                chunk = line.format(i=i)
+                handle.write(chunk)
+                written += len(chunk)
+                i += 1
+    return make
+
+
+def _secret_ref(reference: str) -> Callable[[Path], None]:
+    return _write("env/prod/secrets.yaml", f"ConnectionStrings:Primary: {json.dumps(reference)}\n")
+
+
+def _both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        for step in steps:
+            step(root)
+    return make
+
+
+_RESOLVE = ("resolve", "--env", "prod")
+_ALIASES = "aliases (*name) expand the document by more than"
+_TOO_BIG = "larger than the limit of 16 MiB; raise the limit with VAULTLINE_MAX_FILE_SIZE"
+_NO_DEVICES = "not a regular file"
+CASES: list[Case] = [
+    Case("alias bomb in values.yaml", _write("env/prod/values.yaml", laughs()), _RESOLVE, 2,
+         _ALIASES),
+    Case("alias bomb in secrets.yaml", _write("env/prod/secrets.yaml", laughs()), _RESOLVE, 2,
+         _ALIASES),
+    Case("mapping alias bomb in defaults",
+         _write("vaultline.yaml", "app: x\nenvironments: [prod]\ndefaults:\n"
+                + laughs(mapping=True, indent="  ")), _RESOLVE, 2, _ALIASES),
+    Case("alias bomb in a manifest", _write("k8s.yaml", laughs()), ("inventory", "k8s.yaml"),
+         0, ""),
+    Case("nesting bomb in values.yaml", _write("env/prod/values.yaml", "a: " + "[" * 200_000),
+         _RESOLVE, 2, "env/prod/values.yaml:1: invalid YAML: "),
+    Case("deep nesting in values.yaml", _write("env/prod/values.yaml", "a: " + "[" * 150),
+         _RESOLVE, 2, "env/prod/values.yaml:1: invalid YAML: nested deeper than 100 levels"),
+    Case("complex key in values.yaml", _write("env/prod/values.yaml", "? [a, b]\n: 1\n"),
+         _RESOLVE, 2, "env/prod/values.yaml:1: invalid YAML: a mapping key must be a plain"),
+    Case("oversize values.yaml", _big("env/prod/values.yaml", 17 * 1024 * 1024), _RESOLVE, 2,
+         _TOO_BIG),
+    Case("oversize vaultline.yaml", _big("vaultline.yaml", 17 * 1024 * 1024, "# {i}\n"),
+         _RESOLVE, 2, _TOO_BIG),
+    Case("values.yaml is a FIFO", _fifo("env/prod/values.yaml"), _RESOLVE, 2,
+         "not a regular file (a FIFO)"),
+    Case("values.yaml links to /dev/zero", _link("env/prod/values.yaml", "/dev/zero"),
+         _RESOLVE, 2, "not a regular file (a device)"),
+    Case("file:/dev/zero", _secret_ref("file:/dev/zero"), _RESOLVE, 1, _NO_DEVICES),
+    Case("file:/dev/urandom", _secret_ref("file:/dev/urandom"), _RESOLVE, 1, _NO_DEVICES),
+    Case("file: on a FIFO", _both(_fifo("pipe"), _secret_ref("file:pipe")), _RESOLVE, 1,
+         "not a regular file (a FIFO)"),
+    Case("file: over the secret limit",
+         _both(_big("big.txt", 2 * 1024 * 1024), _secret_ref("file:big.txt")), _RESOLVE, 1,
+         "larger than the limit of 1 MiB; raise the limit with VAULTLINE_MAX_SECRET_SIZE"),
+    Case("file: with a NUL byte", _secret_ref("file:a\0b"), _RESOLVE, 1,
+         "a file path cannot contain a NUL byte"),
+    Case("put --from-file /dev/zero", lambda root: None,
+         ("put", "local:nexus-engine/prod/X", "--from-file", "/dev/zero"), 2, _NO_DEVICES),
+    Case("put --from-file /dev/urandom", lambda root: None,
+         ("put", "local:nexus-engine/prod/X", "--from-file", "/dev/urandom"), 2, _NO_DEVICES),
+    Case("put --from-file a FIFO", _fifo("pipe"),
+         ("put", "local:nexus-engine/prod/X", "--from-file", "pipe"), 2, "(a FIFO)"),
+    Case("put --from-file over the limit", _big("big.txt", 500 * 1024 * 1024 // 100),
+         ("put", "local:nexus-engine/prod/X", "--from-file", "big.txt"), 2,
+         "larger than the limit of 1 MiB"),
+    Case("put a huge value on stdin", lambda root: None, ("put", "local:nexus-engine/prod/X"),
+         2, "the value on stdin is larger than the limit of 1 MiB", "x" * (3 * 1024 * 1024)),
+    Case("decrypt /dev/zero", lambda root: None, ("decrypt", "enc", "--in", "/dev/zero"), 1,
+         "not a vaultline encrypted blob (bad magic bytes)"),
+    Case("decrypt /dev/urandom", lambda root: None, ("decrypt", "enc", "--in", "/dev/urandom"),
+         1, "not a vaultline encrypted blob"),
+    Case("policy lint on a FIFO", _fifo("p.hcl"), ("policy", "lint", "p.hcl"), 2,
+         "not a regular file (a FIFO)"),
+    Case("env.example is a FIFO", _fifo("env.example"), ("check", "--env", "prod"), 2,
+         "env.example: not a regular file (a FIFO)"),
+    Case("scan baseline is a FIFO", _fifo("b.json"), ("scan", "vaultline.yaml", "--baseline",
+                                                      "b.json"), 2, "(a FIFO)"),
+]
+
+
+class Outcome(NamedTuple):
+    code: int
+    stderr: str
+    seconds: float  # wall
+    cpu_seconds: float
+    peak_kib: int
+
+
+def prepare(root: Path, case: Case | None = None) -> dict[str, str]:
+    """A project with a store (and the ring ``decrypt`` cases use); the environment to run in."""
+    environ = {**os.environ, **master_key_env(), "NO_COLOR": "1", "HOME": str(root / "home")}
+    make_project(root, environ=environ)
+    if case is not None and case.argv[:1] == ("decrypt",):
+        subprocess.run([VAULTLINE, "keys", "create", "enc", "--purpose", "encryption"],
+                       cwd=root, env=environ, check=True, capture_output=True)
+    return environ
+
+
+def run_case(case: Case, root: Path, environ: dict[str, str]) -> Outcome:
+    case.setup(root)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", WRAPPER, VAULTLINE, *case.argv], cwd=root,
+                          env=environ, input=(case.stdin or "").encode(), capture_output=True,
+                          timeout=60)
+    seconds = time.perf_counter() - start
+    *lines, usage = done.stderr.decode("utf-8", "replace").rstrip("\n").split("\n")
+    peak, cpu = usage.split()
+    return Outcome(done.returncode, "\n".join(lines), seconds, float(cpu), int(peak))

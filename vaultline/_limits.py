@@ -1,0 +1,130 @@
+"""Size limits on what vaultline reads, and one bounded way to read a file.
+
+Committed files (vaultline.yaml, environment packs, manifests, policies, baselines) and secret
+files (``file:`` references, ``put --from-file``) come from people and tools vaultline does not
+control. Every such read goes through :func:`read_bounded`: it refuses devices, FIFOs and
+sockets before reading a byte (opened with O_NONBLOCK, so a FIFO with no writer cannot hang
+it) and never reads more than the limit plus one byte, so ``/dev/zero`` or a 300 MB file costs
+nothing. The limits are environment variables so a CI job can raise them without a code change
+(``docs/reference/limits.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from vaultline.errors import ConfigError, VaultlineError
+
+KIB = 1024
+MIB = 1024 * KIB
+
+# name -> (environment variable, default)
+_LIMITS: dict[str, tuple[str, int]] = {
+    "file": ("VAULTLINE_MAX_FILE_SIZE", 16 * MIB),  # YAML, JSON, HCL files vaultline parses
+    "secret": ("VAULTLINE_MAX_SECRET_SIZE", 1 * MIB),  # file: references, --from-file, stdin
+}
+# How many nodes YAML aliases (*name, << merges) may add to a document once expanded. A few
+# anchors for shared settings add dozens; a billion-laughs document adds billions.
+ALIAS_EXPANSION_LIMIT = 10_000
+_SIZE = re.compile(r"^\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$", re.I)
+_UNIT = {"": 1, "b": 1, "k": KIB, "kb": KIB, "kib": KIB, "m": MIB, "mb": MIB, "mib": MIB,
+         "g": 1024 * MIB, "gb": 1024 * MIB, "gib": 1024 * MIB}
+
+
+def parse_size(text: str) -> int:
+    """``"16MiB"``, ``"512k"``, ``"1048576"`` -> bytes; ValueError if it is not a size."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise ValueError(f"not a size: {text!r} (use e.g. 65536, 512KiB, 16MiB)")
+    return int(match.group(1)) * _UNIT[match.group(2).lower()]
+
+
+def limit(name: str, environ: Mapping[str, str] | None = None) -> int:
+    """The limit ``name`` in bytes: its environment variable if set, else the default."""
+    variable, default = _LIMITS[name]
+    raw = (os.environ if environ is None else environ).get(variable)
+    if not raw:
+        return default
+    try:
+        return parse_size(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{variable}: {exc}") from None
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GiB", 1024 * MIB), ("MiB", MIB), ("KiB", KIB)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def too_large(what: str, size_limit: int, variable: str | None = None) -> str:
+    """The message for something over its limit, saying how to raise it when one can."""
+    raise_it = f"; raise the limit with {variable}" if variable else ""
+    return f"{what} is larger than the limit of {format_size(size_limit)}{raise_it}"
+
+
+def read_bounded(path: Path, *, name: str = "file", what: str = "file",
+                 error: Callable[[str], VaultlineError] | None = None,
+                 environ: Mapping[str, str] | None = None) -> bytes:
+    """The bytes of the regular file ``path``, at most limit ``name`` of them.
+
+    Devices, FIFOs, sockets and directories are refused, as is a file over the limit; the
+    error is built by ``error(reason)`` (a ConfigError naming the file by default). OSErrors
+    other than the refusals propagate for the caller to word.
+    """
+    size_limit = limit(name, environ)
+    make = error or (lambda reason: ConfigError(reason, file=str(path)))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise make(f"not a regular file ({_kind(info.st_mode)}); give the path of a file")
+        if info.st_size > size_limit:
+            raise make(too_large(what, size_limit, _LIMITS[name][0]))
+        chunks: list[bytes] = []
+        remaining = size_limit + 1  # the file may grow between fstat and read
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, MIB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        if remaining <= 0:
+            raise make(too_large(what, size_limit, _LIMITS[name][0]))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_stream_bounded(read: Callable[[int], bytes], *, name: str = "secret",
+                        what: str = "input", environ: Mapping[str, str] | None = None) -> bytes:
+    """Up to limit ``name`` bytes from a stream (stdin); a ConfigError if there is more."""
+    size_limit = limit(name, environ)
+    chunks: list[bytes] = []
+    remaining = size_limit + 1
+    while remaining > 0:
+        chunk = read(min(remaining, MIB))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    if remaining <= 0:
+        raise ConfigError(too_large(what, size_limit, _LIMITS[name][0]))
+    return b"".join(chunks)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
