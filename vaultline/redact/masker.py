@@ -66,7 +66,6 @@ class Masker:
         # Sorted so that "is this tail a prefix of some pattern" is one bisect.
         self._patterns = sorted(forms)
         self._mask = mask.encode("utf-8")
-        self._mask_text = mask
         self._max_len = max((len(p) for p in self._patterns), default=0)
         # A cheap filter before the bisect: every pattern prefix of up to 4 bytes.
         self._short_prefixes = frozenset(p[:k] for p in self._patterns for k in range(1, 5))

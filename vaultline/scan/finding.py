@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 def fingerprint(rule_id: str, path: str, secret: str) -> str:
@@ -45,9 +45,6 @@ class Finding:
     @property
     def masked(self) -> str:
         return mask(self.secret)
-
-    def with_tags(self, *tags: str) -> Finding:
-        return replace(self, tags=tuple(dict.fromkeys((*self.tags, *tags))))
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape: everything but the secret, which appears masked."""
