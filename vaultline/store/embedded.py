@@ -28,7 +28,8 @@ from vaultline.errors import (
     StoreError,
     VersionConflictError,
 )
-from vaultline.store import envelope, masterkey
+from vaultline.store import _sealing as envelope
+from vaultline.store import masterkey
 
 FORMAT_VERSION = 1
 DB_NAME = "store.db"
