@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import click
 
+import vaultline
 from vaultline.cli._context import env_option, load_project, project_dir_option
 from vaultline.cli._output import emit_table, format_option, warn
 
 DEFAULT_BASELINE = ".vaultline-baseline.json"
-
-
-def _version() -> str:
-    try:
-        return version("vaultline")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0"
 
 
 @click.command("scan")
@@ -159,7 +152,7 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
     from vaultline.scan.sarif import to_sarif
 
     if fmt == "sarif":
-        _write(json.dumps(to_sarif(new, version=_version()), indent=2), output)
+        _write(json.dumps(to_sarif(new, version=vaultline.__version__), indent=2), output)
     elif fmt == "json":
         document = {
             "version": 1,
