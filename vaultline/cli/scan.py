@@ -156,7 +156,7 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
     elif fmt == "json":
         document = {
             "version": 1,
-            "findings": [f.as_dict() for f in new],
+            "findings": [f.to_dict() for f in new],
             "baselined": len(known),
             "stats": stats,
         }
