@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import click
 
 from vaultline.bundle import Bundle
+from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
 from vaultline.project import BUILTIN_PROVIDERS, Project
 from vaultline.providers import registry
@@ -159,3 +161,13 @@ def audited(project: Project, action: str, where: Target, env: str | None,
             raise
         log.record(action, reference=str(where), key=where.key, env=env, value=value,
                    actor=where.provider.identity, detail=detail or None)
+
+
+def grace_period(text: str | None) -> timedelta | None:
+    """``--grace``: how long the previous key or credential stays valid; None if not given."""
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(f"--grace: {exc}") from None
