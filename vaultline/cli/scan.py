@@ -136,7 +136,7 @@ def scan(
     for path in imports:
         accepted.update(baseline.load_foreign(path))
     new, old = baseline.split(result.findings, accepted)
-    stats: dict[str, Any] = result.stats.as_dict()
+    stats: dict[str, Any] = result.stats.to_dict()
     if result.history is not None:
         stats["commits"] = result.history.commits
         stats["blob_mentions"] = result.history.blob_mentions
