@@ -32,7 +32,7 @@ def main() -> None:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     import vaultline
-    from vaultline.store import EmbeddedStore, envelope
+    from vaultline.store import EmbeddedStore, _sealing
 
     os.environ["VAULTLINE_MASTER_KEY"] = master_key()
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,7 +52,7 @@ def main() -> None:
             out = {}
             for path, version, wrapped, ciphertext in db.execute(
                     "SELECT path, version, wrapped_key, ciphertext FROM versions"):
-                aad = envelope.associated_data(path, version)
+                aad = _sealing.associated_data(path, version)
                 data_key = kek.decrypt(wrapped[:12], wrapped[12:], aad)
                 out[path] = AESGCM(data_key).decrypt(ciphertext[:12], ciphertext[12:], aad)
             db.close()

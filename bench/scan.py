@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from scan_corpus import generate  # noqa: E402
 
-from vaultline.scan._synthetic import SAMPLES, expand  # noqa: E402
+from tests.scan.synthetic import SAMPLES, expand  # noqa: E402
 
 Location = tuple[str, int]
 
@@ -352,7 +352,7 @@ def main() -> None:
     )
     print(
         "  caveat: the planted secrets come from the templates vaultline's own tests use\n"
-        "  (vaultline/scan/_synthetic.py) and the hard negatives were written alongside\n"
+        "  (tests/scan/synthetic.py) and the hard negatives were written alongside\n"
         "  vaultline's filters, so vaultline's precision/recall here is an upper bound; the\n"
         "  other tools never saw this corpus."
     )

@@ -5,7 +5,7 @@
 writes ``<out>/files/...`` (source, config, env, JSON, logs, docs, lock files) and
 ``<out>/labels.json``: every planted secret as ``{path, start, end, rule}`` (1-based line
 range; PEM blocks and JSON documents span lines) and every hard negative as
-``{path, line, kind}``. Secrets come from ``vaultline.scan._synthetic`` templates: every
+``{path, line, kind}``. Secrets come from ``tests.scan.synthetic`` templates: every
 rule is planted about equally often. Hard negatives are values no reviewer would call a
 leaked secret: placeholders, provider example keys, hashes, UUIDs, base64 blobs, public
 keys and certificates, secret references and ciphertexts, environment lookups.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vaultline.scan._synthetic import SAMPLES, expand
+from tests.scan.synthetic import SAMPLES, expand
 
 Rng = random.Random
 WORDS = [

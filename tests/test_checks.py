@@ -14,7 +14,8 @@ from cryptography.x509.oid import NameOID
 
 from tests.factory import make_project
 from vaultline import envexample
-from vaultline.checks import ERROR, WARNING, run_checks
+from vaultline.checks import run_checks
+from vaultline.findings import Severity
 from vaultline.project import Project
 from vaultline.session import Session
 from vaultline.store import EmbeddedStore
@@ -41,22 +42,22 @@ def certificate(days: int) -> str:
     ("fmt", "value", "expected"),
     [
         ("pem-private-key", pem(ed25519.Ed25519PrivateKey.generate()), []),
-        ("pem-private-key", "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", [ERROR]),
+        ("pem-private-key", "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", [Severity.ERROR]),
         ("pem-certificate", certificate(365), []),
-        ("pem-certificate", certificate(10), [WARNING]),
-        ("pem-certificate", certificate(-3), [ERROR]),
-        ("pem-certificate", "hello", [ERROR]),
+        ("pem-certificate", certificate(10), [Severity.WARNING]),
+        ("pem-certificate", certificate(-3), [Severity.ERROR]),
+        ("pem-certificate", "hello", [Severity.ERROR]),
         ("jwt-key", pem(ec.generate_private_key(ec.SECP256R1())), []),
-        ("jwt-key", pem(rsa.generate_private_key(65537, 1024)), [ERROR]),
+        ("jwt-key", pem(rsa.generate_private_key(65537, 1024)), [Severity.ERROR]),
         ("jwt-key", "x" * 32, []),
-        ("jwt-key", "short-hmac", [ERROR]),
+        ("jwt-key", "short-hmac", [Severity.ERROR]),
         ("url", "https://issuer.example/", []),
-        ("url", "issuer.example", [ERROR]),
+        ("url", "issuer.example", [Severity.ERROR]),
         ("postgres-url", "postgresql://app:pw@db:5432/app", []),
-        ("postgres-url", "mysql://app:pw@db/app", [ERROR]),
+        ("postgres-url", "mysql://app:pw@db/app", [Severity.ERROR]),
         ("regex:sk-[a-z0-9]{8}", "sk-abcd1234", []),
-        ("regex:sk-[a-z0-9]{8}", "pk-abcd1234", [ERROR]),
-        ("nonsense", "zzz-value", [ERROR]),
+        ("regex:sk-[a-z0-9]{8}", "pk-abcd1234", [Severity.ERROR]),
+        ("nonsense", "zzz-value", [Severity.ERROR]),
     ],
 )
 def test_formats(fmt: str, value: str, expected: list[str]) -> None:
@@ -108,15 +109,15 @@ def test_unresolvable_and_bad_format(root: Path) -> None:
     store.put("nexus-engine/prod/ConnectionStrings/Primary", b"mysql://nope")
     store.delete("nexus-engine/prod/Jwt/SigningKey")
     store.close()
-    assert findings(root) == [("format postgres-url", ERROR, "ConnectionStrings:Primary"),
-                              ("resolvable", ERROR, "Jwt:SigningKey")]
+    assert findings(root) == [("format postgres-url", Severity.ERROR, "ConnectionStrings:Primary"),
+                              ("resolvable", Severity.ERROR, "Jwt:SigningKey")]
 
 
 def test_unreachable_provider(root: Path) -> None:
     (root / "env/prod/secrets.yaml").write_text(
         "ConnectionStrings:Primary: local\nJwt:SigningKey: local\nSmtp:Password: dotfile:SMTP\n")
     (root / envexample.FILE_NAME).write_text(envexample.render(Project.load(root)))
-    assert ("provider", ERROR, "dotfile") in findings(root)
+    assert ("provider", Severity.ERROR, "dotfile") in findings(root)
 
 
 def test_override_outside_policy(root: Path) -> None:
@@ -131,8 +132,8 @@ def test_override_outside_policy(root: Path) -> None:
     store.records("overrides").put("prod/abcd1234", json.dumps(record).encode())
     store.records("overrides").put("prod/0bad", b"{truncated")
     store.close()
-    assert findings(root) == [("override", ERROR, "Jwt:Issuer"), ("override", ERROR, "Jwt:Issuer"),
-                              ("override", ERROR, "prod")]
+    assert findings(root) == [("override", Severity.ERROR, "Jwt:Issuer"), ("override", Severity.ERROR, "Jwt:Issuer"),
+                              ("override", Severity.ERROR, "prod")]
 
 
 def test_gitignore_and_tracked_env(root: Path) -> None:
@@ -140,18 +141,18 @@ def test_gitignore_and_tracked_env(root: Path) -> None:
     (root / ".env").write_text("A=1\n")
     subprocess.run(["git", "-C", str(root), "add", ".env"], check=True)
     result = findings(root)
-    assert ("gitignore", ERROR, ".env") in result
-    assert ("gitignore", ERROR, ".env*") in result
-    assert ("gitignore", ERROR, ".vaultline/") in result
+    assert ("gitignore", Severity.ERROR, ".env") in result
+    assert ("gitignore", Severity.ERROR, ".env*") in result
+    assert ("gitignore", Severity.ERROR, ".vaultline/") in result
 
 
 def test_env_example_out_of_sync(root: Path) -> None:
     path = root / envexample.FILE_NAME
     path.write_text(path.read_text().replace("JWT__ISSUER=\n", "") + "LEGACY_TOKEN=\n")
-    assert findings(root) == [("env.example", ERROR, "JWT__ISSUER"),
-                              ("env.example", ERROR, "LEGACY_TOKEN")]
+    assert findings(root) == [("env.example", Severity.ERROR, "JWT__ISSUER"),
+                              ("env.example", Severity.ERROR, "LEGACY_TOKEN")]
     path.unlink()
-    assert findings(root) == [("env.example", ERROR, "env.example")]
+    assert findings(root) == [("env.example", Severity.ERROR, "env.example")]
 
 
 def test_rotation_overdue_and_due(root: Path) -> None:
@@ -166,7 +167,7 @@ def test_rotation_overdue_and_due(root: Path) -> None:
     recent = dt.datetime.now(dt.UTC) - dt.timedelta(days=32)
     with KeyManager.from_project(Project.load(root), audit=False, clock=lambda: recent) as keys:
         keys.create("webhooks", purpose="hmac", alg="HS256")
-    assert findings(root) == [("rotation", ERROR, "api-tokens"), ("rotation", WARNING, "webhooks")]
+    assert findings(root) == [("rotation", Severity.ERROR, "api-tokens"), ("rotation", Severity.WARNING, "webhooks")]
 
 
 GITHUB_TOKEN = "ghp_R8aK2mQ9xL4vT7nB3cZ6wY1pF5sD0hJgE2uW"
@@ -190,7 +191,7 @@ def test_committed_credentials(root: Path, file: str, text: str | None, key: str
     (root / envexample.FILE_NAME).write_text(envexample.render(Project.load(root)))
     with Session(Project.load(root), "prod") as session:
         found = [f for f in run_checks(session, "prod") if f.check == "committed secret"]
-    assert [(f.severity, f.key) for f in found] == [(ERROR, key)]
+    assert [(f.severity, f.key) for f in found] == [(Severity.ERROR, key)]
     assert found[0].problem.startswith(f"{file}:{line}: looks like a credential (")
     assert GITHUB_TOKEN not in found[0].problem and STRIPE_KEY not in found[0].problem
     assert "ghp_" not in found[0].problem and "sk_live" not in found[0].problem

@@ -6,6 +6,9 @@
     >>> bundle["ConnectionStrings"]["Primary"]        # nested access
     >>> bundle.explain("ConnectionStrings:Primary")   # the winner and what it shadowed
 
+``load`` and ``Session`` are the front door: they apply overrides and write the audit log.
+``Resolver`` is the low-level, unaudited layer underneath (no overrides, no audit lines).
+
 Names are imported on first use so that ``import vaultline`` stays cheap.
 """
 
@@ -18,16 +21,44 @@ if TYPE_CHECKING:
     from vaultline.api import load
     from vaultline.bundle import Bundle, Explanation, Layer, Provenance, ResolvedValue
     from vaultline.errors import (
+        AuditDamageWarning,
+        AuditError,
+        AuthenticationError,
+        CommandNotExecutableError,
+        CommandNotFoundError,
         ConfigError,
+        IntegrityError,
+        InventoryError,
+        KeyManagementError,
+        KeyUsageError,
+        LoosePermissionsError,
+        MasterKeyError,
+        MissingExtraError,
+        MissingSecretError,
+        OverrideError,
+        PermissionDeniedError,
+        PolicyError,
         ProviderError,
+        ProviderUnavailableError,
+        ReservedPathError,
         ResolutionError,
+        RotationError,
+        ScanError,
+        SecretNotFoundError,
+        StoreError,
         VaultlineError,
+        VaultlineWarning,
+        VerificationError,
+        VersionConflictError,
     )
     from vaultline.keys import KeyManager, KeyRing
     from vaultline.project import Project
     from vaultline.reference import Reference
     from vaultline.resolver import Resolver
+    from vaultline.session import Session
     from vaultline.store import EmbeddedStore
+
+    __version__: str
 
 _EXPORTS = {
     "load": "vaultline.api",
@@ -36,42 +67,107 @@ _EXPORTS = {
     "Layer": "vaultline.bundle",
     "Provenance": "vaultline.bundle",
     "ResolvedValue": "vaultline.bundle",
+    "AuditError": "vaultline.errors",
+    "AuthenticationError": "vaultline.errors",
+    "CommandNotExecutableError": "vaultline.errors",
+    "CommandNotFoundError": "vaultline.errors",
     "ConfigError": "vaultline.errors",
+    "IntegrityError": "vaultline.errors",
+    "InventoryError": "vaultline.errors",
+    "KeyManagementError": "vaultline.errors",
+    "KeyUsageError": "vaultline.errors",
+    "LoosePermissionsError": "vaultline.errors",
+    "MasterKeyError": "vaultline.errors",
+    "MissingExtraError": "vaultline.errors",
+    "MissingSecretError": "vaultline.errors",
+    "OverrideError": "vaultline.errors",
+    "PermissionDeniedError": "vaultline.errors",
+    "PolicyError": "vaultline.errors",
     "ProviderError": "vaultline.errors",
+    "ProviderUnavailableError": "vaultline.errors",
     "ResolutionError": "vaultline.errors",
+    "ReservedPathError": "vaultline.errors",
+    "RotationError": "vaultline.errors",
+    "ScanError": "vaultline.errors",
+    "SecretNotFoundError": "vaultline.errors",
+    "StoreError": "vaultline.errors",
     "VaultlineError": "vaultline.errors",
+    "VerificationError": "vaultline.errors",
+    "VersionConflictError": "vaultline.errors",
+    "AuditDamageWarning": "vaultline.errors",
+    "VaultlineWarning": "vaultline.errors",
     "KeyManager": "vaultline.keys",
     "KeyRing": "vaultline.keys",
     "Project": "vaultline.project",
     "Reference": "vaultline.reference",
     "Resolver": "vaultline.resolver",
+    "Session": "vaultline.session",
     "EmbeddedStore": "vaultline.store",
 }
 
 __all__ = [
+    "AuditDamageWarning",
+    "AuditError",
+    "AuthenticationError",
     "Bundle",
+    "CommandNotExecutableError",
+    "CommandNotFoundError",
     "ConfigError",
     "EmbeddedStore",
     "Explanation",
+    "IntegrityError",
+    "InventoryError",
+    "KeyManagementError",
     "KeyManager",
     "KeyRing",
+    "KeyUsageError",
     "Layer",
+    "LoosePermissionsError",
+    "MasterKeyError",
+    "MissingExtraError",
+    "MissingSecretError",
+    "OverrideError",
+    "PermissionDeniedError",
+    "PolicyError",
     "Project",
     "Provenance",
     "ProviderError",
+    "ProviderUnavailableError",
     "Reference",
+    "ReservedPathError",
     "ResolutionError",
     "ResolvedValue",
     "Resolver",
+    "RotationError",
+    "ScanError",
+    "SecretNotFoundError",
+    "Session",
+    "StoreError",
     "VaultlineError",
+    "VaultlineWarning",
+    "VerificationError",
+    "VersionConflictError",
+    "__version__",
     "load",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vaultline' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    if name == "__version__":
+        value: Any = _version()
+    else:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'vaultline' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vaultline")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0"

@@ -8,28 +8,28 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vaultline import envexample
 from vaultline.bundle import Bundle
 from vaultline.errors import ProviderError
+from vaultline.findings import Finding as BaseFinding
+from vaultline.findings import Severity
 from vaultline.session import Session
 from vaultline.validate import check_format
 
-ERROR, WARNING = "error", "warning"
-
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(BaseFinding):
     check: str
-    severity: str
+    severity: Severity
     key: str
     problem: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def message(self) -> str:
+        return self.problem
 
 
 @dataclass
@@ -49,7 +49,7 @@ Check = Callable[[CheckContext], Iterator[Finding]]
 
 def required_keys(ctx: CheckContext) -> Iterator[Finding]:
     for failure in ctx.failures:
-        yield Finding("resolvable", ERROR, failure.key or "?",
+        yield Finding("resolvable", Severity.ERROR, failure.key or "?",
                       f"{failure.reference}: {failure.reason}")
 
 
@@ -70,9 +70,9 @@ def providers(ctx: CheckContext) -> Iterator[Finding]:
             try:
                 resolver.provider(name).check()
             except ProviderError as exc:
-                yield Finding("provider", ERROR, name, f"{type(exc).__name__}: {exc.reason}")
+                yield Finding("provider", Severity.ERROR, name, f"{type(exc).__name__}: {exc.reason}")
             except Exception as exc:  # a provider that cannot even start is a finding too
-                yield Finding("provider", ERROR, name, str(exc))
+                yield Finding("provider", Severity.ERROR, name, str(exc))
 
 
 def overrides(ctx: CheckContext) -> Iterator[Finding]:
@@ -86,17 +86,17 @@ def overrides(ctx: CheckContext) -> Iterator[Finding]:
     now = ctx.session.clock()
     found, problems = ctx.session.overrides.scan(ctx.env)
     for problem in problems:
-        yield Finding("override", ERROR, ctx.env, problem)
+        yield Finding("override", Severity.ERROR, ctx.env, problem)
     for item in found:
         if not item.active(now):
             continue
         ttl = datetime.fromisoformat(item.expires) - datetime.fromisoformat(item.created)
         if ttl > max_ttl(environment):
-            yield Finding("override", ERROR, item.key,
+            yield Finding("override", Severity.ERROR, item.key,
                           f"override {item.id} lasts longer than the environment allows")
         if environment.protected and not (item.reason and item.ticket and item.approved_by
                                           and item.approved_by != item.actor):
-            yield Finding("override", ERROR, item.key,
+            yield Finding("override", Severity.ERROR, item.key,
                           f"override {item.id} lacks a reason, a ticket or a second person's "
                           "approval in a protected environment")
 
@@ -123,7 +123,7 @@ def committed_credentials(ctx: CheckContext) -> Iterator[Finding]:
         shown = str(path.relative_to(project.root))
         for found in scanner.scan(data, shown):
             key = keys_by_line.get((path.resolve(), found.line), f"{shown}:{found.line}")
-            yield Finding("committed secret", ERROR, key,
+            yield Finding("committed secret", Severity.ERROR, key,
                           f"{shown}:{found.line}: looks like a credential ({found.rule_id}); "
                           "move it into a provider ('vaultline put KEY --env ENV'), leave a "
                           "reference in secrets.yaml, and rotate it: it is in git")
@@ -140,7 +140,7 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
 def gitignore(ctx: CheckContext) -> Iterator[Finding]:
     inside = _git(ctx.root, "rev-parse", "--is-inside-work-tree")
     if inside is None or inside.returncode != 0:
-        yield Finding("gitignore", WARNING, ".gitignore", "not a git work tree; not checked")
+        yield Finding("gitignore", Severity.WARNING, ".gitignore", "not a git work tree; not checked")
         return
     store = ctx.session.project.store_dir
     wanted = {".env": ".env", ".env.local": ".env*",
@@ -148,26 +148,26 @@ def gitignore(ctx: CheckContext) -> Iterator[Finding]:
     for path, pattern in wanted.items():
         probe = _git(ctx.root, "check-ignore", "-q", "--no-index", path)
         if probe is not None and probe.returncode != 0:
-            yield Finding("gitignore", ERROR, pattern, f".gitignore does not cover {pattern}")
+            yield Finding("gitignore", Severity.ERROR, pattern, f".gitignore does not cover {pattern}")
     tracked = _git(ctx.root, "ls-files", "-z", "--", ".env*", "**/.env*")
     for name in (tracked.stdout.split("\0") if tracked else []):
         if name and not name.endswith((".example", ".sample", ".template")):
-            yield Finding("gitignore", ERROR, name, "a .env file is tracked by git; "
+            yield Finding("gitignore", Severity.ERROR, name, "a .env file is tracked by git; "
                           "'git rm --cached' it and rotate what it held")
 
 
 def env_example(ctx: CheckContext) -> Iterator[Finding]:
     path = ctx.root / envexample.FILE_NAME
     if not path.exists():
-        yield Finding("env.example", ERROR, envexample.FILE_NAME,
+        yield Finding("env.example", Severity.ERROR, envexample.FILE_NAME,
                       "missing; 'vaultline env-example' writes it")
         return
     expected = set(envexample.expected_names(ctx.session.project))
     listed = envexample.listed_names(path)
     for name in sorted(expected - listed):
-        yield Finding("env.example", ERROR, name, "produced by the schema but not listed")
+        yield Finding("env.example", Severity.ERROR, name, "produced by the schema but not listed")
     for name in sorted(listed - expected):
-        yield Finding("env.example", ERROR, name, "listed but no key produces it")
+        yield Finding("env.example", Severity.ERROR, name, "listed but no key produces it")
 
 
 def rotation(ctx: CheckContext) -> Iterator[Finding]:
@@ -184,10 +184,10 @@ def rotation(ctx: CheckContext) -> Iterator[Finding]:
             continue
         due_at = ring.status.due_at.date().isoformat() if ring.status.due_at else "?"
         if ring.status.state is Due.OVERDUE:
-            yield Finding("rotation", ERROR, ring.record.name,
+            yield Finding("rotation", Severity.ERROR, ring.record.name,
                           f"overdue since {due_at}: 'vaultline keys rotate --due'")
         elif ring.status.state is Due.DUE:
-            yield Finding("rotation", WARNING, ring.record.name, f"due since {due_at}")
+            yield Finding("rotation", Severity.WARNING, ring.record.name, f"due since {due_at}")
 
 
 def secret_rotation(ctx: CheckContext) -> Iterator[Finding]:
@@ -201,17 +201,17 @@ def secret_rotation(ctx: CheckContext) -> Iterator[Finding]:
     for row in rows:
         run = f"'vaultline rotate run {row.key} --env {ctx.env}'"
         if row.due == "overdue":
-            yield Finding("rotation", ERROR, row.key, f"overdue since {row.due_at}: {run}")
+            yield Finding("rotation", Severity.ERROR, row.key, f"overdue since {row.due_at}: {run}")
         elif row.due == "due":
-            yield Finding("rotation", WARNING, row.key,
+            yield Finding("rotation", Severity.WARNING, row.key,
                           f"due since {row.due_at}" if row.last_rotated else
                           f"never rotated by vaultline: {run}")
         if row.state == "stuck":
-            yield Finding("rotation", ERROR, row.key,
+            yield Finding("rotation", Severity.ERROR, row.key,
                           f"rotation {row.rotation} is stuck ({row.problem or 'not finished'}): "
                           f"'vaultline rotate resume {row.rotation}' or 'abort'")
         if row.parity is False:
-            yield Finding("rotation", ERROR, row.key, row.problem or "a mirror is out of parity")
+            yield Finding("rotation", Severity.ERROR, row.key, row.problem or "a mirror is out of parity")
 
 
 CHECKS: dict[str, Check] = {
@@ -231,5 +231,4 @@ def run_checks(session: Session, env: str) -> list[Finding]:
     bundle, failures = session.resolve_partial()
     ctx = CheckContext(session, env, bundle, failures)
     findings = [finding for check in CHECKS.values() for finding in check(ctx)]
-    order = {ERROR: 0, WARNING: 1}
-    return sorted(findings, key=lambda f: (order[f.severity], f.check, f.key))
+    return sorted(findings, key=lambda f: (f.severity.rank, f.check, f.key))

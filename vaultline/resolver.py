@@ -96,6 +96,12 @@ def select_field(fetched: Fetched, ref: Reference) -> Any:
 
 
 class Resolver:
+    """The low-level, unaudited layer: merges the layers and reads the providers, nothing more.
+
+    It applies no break-glass overrides and writes no audit lines. Applications call
+    ``vaultline.load`` and commands use ``vaultline.Session``, which wrap a Resolver with both.
+    """
+
     def __init__(
         self,
         project: Project,

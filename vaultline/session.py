@@ -143,7 +143,7 @@ class Session:
         # Unreadable override records are reported here, never fatal to the resolution.
         active, expired, warnings = (self.overrides.sweep(env) if self.store is not None
                                      else ([], [], []))
-        entries = [audit.Entry(audit.OVERRIDE_EXPIRE, env=env, key=o.key,
+        entries = [audit.AuditEntry(audit.OVERRIDE_EXPIRE, env=env, key=o.key,
                                detail={"override": o.id, "expired": o.expires})
                    for o in expired]
         warnings += [f"override {o.id} for {o.key} expired at {o.expires}; ignored"
@@ -151,7 +151,7 @@ class Session:
         layer = OverrideLayer(active, self.environ)
         with Resolver(self.project, env, environ=self.environ, runtime_layers=[layer]) as resolver:
             bundle, failures = resolver.resolve_partial()
-            entries += [audit.Entry(audit.READ, env=env, key=f.key, reference=f.reference,
+            entries += [audit.AuditEntry(audit.READ, env=env, key=f.key, reference=f.reference,
                                     outcome=audit.FAILED, detail={"reason": f.reason})
                         for f in failures]
             # Every value a provider returned was read, including those an override shadows.
@@ -160,17 +160,17 @@ class Session:
                        for key, value, _, prov in bundle.candidates() if prov.layer is secrets]
             identities = {name: resolver.provider(name).identity
                           for name in {source for _, _, source, _ in fetched}}
-        read, ok, Entry = audit.READ, audit.OK, audit.Entry  # once per secret read: stay lean
+        read, ok, Entry = audit.READ, audit.OK, audit.AuditEntry  # once per secret read: stay lean
         entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value), identities[source])
                     for key, value, source, path in fetched]
         for resolved in bundle.resolved_values():
             prov = resolved.provenance
             if prov.override_id is not None:
-                entries.append(audit.Entry(audit.OVERRIDE_APPLY, env=env, key=resolved.key,
+                entries.append(audit.AuditEntry(audit.OVERRIDE_APPLY, env=env, key=resolved.key,
                                            value=str(resolved.value),
                                            detail={"override": prov.override_id}))
             if reveal and resolved.secret:
-                entries.append(audit.Entry(audit.REVEAL, env=env, key=resolved.key,
+                entries.append(audit.AuditEntry(audit.REVEAL, env=env, key=resolved.key,
                                            value=str(resolved.value)))
         self.audit.record_many(entries)
         bundle.warnings.extend(warnings + layer.warnings)

@@ -149,10 +149,10 @@ class OfflineSnapshot:
     def _audit(self, store: Any, used: Mapping[str, list[tuple[tuple[str, Request], timedelta]]]) -> None:
         if not used:
             return
-        from vaultline.audit import READ, AuditLog, Entry
+        from vaultline.audit import READ, AuditEntry, AuditLog
 
         AuditLog.for_store(store).record_many([
-            Entry(READ, env=self.env, reference=f"{name}:{path}" + (f"@{version}" if version else ""),
+            AuditEntry(READ, env=self.env, reference=f"{name}:{path}" + (f"@{version}" if version else ""),
                   detail={"source": "offline-snapshot", "reason": "provider unavailable",
                           "age_seconds": int(age.total_seconds())})
             for name, items in sorted(used.items()) for (_, (path, version)), age in items

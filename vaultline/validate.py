@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from vaultline.findings import Severity
+
 CERT_WARNING_DAYS = 30
 
 
 @dataclass(frozen=True)
 class FormatProblem:
-    severity: str  # "error" or "warning"
+    severity: Severity
     message: str
 
 
@@ -32,9 +34,9 @@ def _pem_private_key(value: Any) -> list[FormatProblem]:
     try:
         load_pem_private_key(_text(value).encode(), password=None)
     except (ValueError, TypeError):
-        return [FormatProblem("error", "not an unencrypted PEM private key")]
+        return [FormatProblem(Severity.ERROR, "not an unencrypted PEM private key")]
     except Exception:  # unsupported algorithms raise their own types
-        return [FormatProblem("error", "not a PEM private key this machine can load")]
+        return [FormatProblem(Severity.ERROR, "not a PEM private key this machine can load")]
     return []
 
 
@@ -44,12 +46,12 @@ def _pem_certificate(value: Any, *, now: datetime | None = None) -> list[FormatP
     try:
         cert = x509.load_pem_x509_certificate(_text(value).encode())
     except ValueError:
-        return [FormatProblem("error", "not a PEM certificate")]
+        return [FormatProblem(Severity.ERROR, "not a PEM certificate")]
     days = (cert.not_valid_after_utc - (now or datetime.now(UTC))).days
     if days < 0:
-        return [FormatProblem("error", f"certificate expired {-days} day(s) ago")]
+        return [FormatProblem(Severity.ERROR, f"certificate expired {-days} day(s) ago")]
     if days < CERT_WARNING_DAYS:
-        return [FormatProblem("warning", f"certificate expires in {days} day(s)")]
+        return [FormatProblem(Severity.WARNING, f"certificate expires in {days} day(s)")]
     return []
 
 
@@ -60,31 +62,31 @@ def _jwt_key(value: Any) -> list[FormatProblem]:
     text = _text(value)
     if "-----BEGIN" not in text:
         if len(text.encode()) < 32:
-            return [FormatProblem("error", "an HMAC JWT secret must be at least 32 bytes")]
+            return [FormatProblem(Severity.ERROR, "an HMAC JWT secret must be at least 32 bytes")]
         return []
     try:
         key = load_pem_private_key(text.encode(), password=None)
     except (ValueError, TypeError):
-        return [FormatProblem("error", "not a PEM private key usable for JWT signing")]
+        return [FormatProblem(Severity.ERROR, "not a PEM private key usable for JWT signing")]
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size < 2048:
-        return [FormatProblem("error", f"RSA key of {key.key_size} bits; use at least 2048")]
+        return [FormatProblem(Severity.ERROR, f"RSA key of {key.key_size} bits; use at least 2048")]
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
                       | ed25519.Ed25519PrivateKey):
-        return [FormatProblem("error", "key type cannot sign JWTs (use RSA, EC or Ed25519)")]
+        return [FormatProblem(Severity.ERROR, "key type cannot sign JWTs (use RSA, EC or Ed25519)")]
     return []
 
 
 def _url(value: Any) -> list[FormatProblem]:
     parsed = urlparse(_text(value))
     if not parsed.scheme or not parsed.netloc:
-        return [FormatProblem("error", "not an absolute URL (scheme://host/...)")]
+        return [FormatProblem(Severity.ERROR, "not an absolute URL (scheme://host/...)")]
     return []
 
 
 def _postgres_url(value: Any) -> list[FormatProblem]:
     parsed = urlparse(_text(value))
     if parsed.scheme not in ("postgres", "postgresql") or not parsed.hostname:
-        return [FormatProblem("error", "not a postgres:// URL with a host")]
+        return [FormatProblem(Severity.ERROR, "not a postgres:// URL with a host")]
     return []
 
 
@@ -103,10 +105,10 @@ def check_format(fmt: str, value: Any) -> list[FormatProblem]:
         try:
             matched = re.fullmatch(pattern, _text(value)) is not None
         except re.error as exc:
-            return [FormatProblem("error", f"format regex is invalid: {exc}")]
-        return [] if matched else [FormatProblem("error", f"does not match /{pattern}/")]
+            return [FormatProblem(Severity.ERROR, f"format regex is invalid: {exc}")]
+        return [] if matched else [FormatProblem(Severity.ERROR, f"does not match /{pattern}/")]
     validator = VALIDATORS.get(fmt)
     if validator is None:
-        return [FormatProblem("error", f"unknown format {fmt!r}; use one of "
+        return [FormatProblem(Severity.ERROR, f"unknown format {fmt!r}; use one of "
                                        f"{', '.join(sorted(VALIDATORS))} or regex:PATTERN")]
     return validator(value)

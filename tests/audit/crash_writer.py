@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vaultline.audit import READ, WRITE, AuditLog, Entry
+from vaultline.audit import READ, WRITE, AuditEntry, AuditLog
 from vaultline.store import EmbeddedStore
 
 
@@ -24,7 +24,7 @@ def main(directory: str, run: str) -> None:
                                value=value) as detail:
                 detail["version"] = store.put(path, value.encode())
             print(f"ack {path} {detail['version']}", flush=True)
-            log.record_many([Entry(READ, key=f"k{i}", reference=f"local:{path}", value=value)
+            log.record_many([AuditEntry(READ, key=f"k{i}", reference=f"local:{path}", value=value)
                              for _ in range(3)])
 
 

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from vaultline.audit import READ, AuditLog, Entry
+from vaultline.audit import READ, AuditEntry, AuditLog
 from vaultline.store import EmbeddedStore
 
 WRITERS = 4
@@ -21,7 +21,7 @@ def _writer(directory: str, environ: dict[str, str], writer: int, start: object)
         start.wait()  # type: ignore[attr-defined]
         for i in range(EVENTS):
             if i % 50 == 49:  # batches interleave with single records
-                log.record_many([Entry(READ, key=f"w{writer}-{i}-{j}", actor=f"w{writer}")
+                log.record_many([AuditEntry(READ, key=f"w{writer}-{i}-{j}", actor=f"w{writer}")
                                  for j in range(5)])
             else:
                 log.record(READ, key=f"w{writer}-{i}", actor=f"w{writer}", value=str(i))
@@ -96,7 +96,7 @@ def _appender(directory: str, environ: dict[str, str], start: object, stop: obje
         for i in range(1000):  # bounded: each verify reads the whole log
             if stop.is_set():  # type: ignore[attr-defined]
                 break
-            log.record_many([Entry(READ, key=f"k{i}-{j}", value=str(j)) for j in range(3)])
+            log.record_many([AuditEntry(READ, key=f"k{i}-{j}", value=str(j)) for j in range(3)])
 
 
 def test_verify_reads_a_consistent_snapshot_while_a_writer_appends(

@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 from tests.factory import FakeClock
-from vaultline.audit import READ, WRITE, AuditLog, Entry
+from vaultline.audit import READ, WRITE, AuditEntry, AuditLog
 from vaultline.audit.checkpoint import META_NAME, Tip
 from vaultline.audit.event import GENESIS, encode_lines
 from vaultline.audit.settings import AuditSettings, parse_settings
@@ -17,7 +17,7 @@ from vaultline.errors import AuditDamageWarning, ConfigError
 from vaultline.store import EmbeddedStore
 
 
-def _crash_after_write(log: AuditLog, store: EmbeddedStore, entries: list[Entry]) -> None:
+def _crash_after_write(log: AuditLog, store: EmbeddedStore, entries: list[AuditEntry]) -> None:
     """Append ``entries`` as a writer killed before its checkpoint would: lines, no tip."""
     before = store.meta_get(META_NAME)
     log.record_many(entries)
@@ -29,7 +29,7 @@ def test_a_crash_tail_is_reported_and_adopted(log: AuditLog, store: EmbeddedStor
                                               clock: FakeClock) -> None:
     log.record(READ, key="A")
     clock.advance(seconds=1)
-    _crash_after_write(log, store, [Entry(READ, key="B"), Entry(READ, key="C")])
+    _crash_after_write(log, store, [AuditEntry(READ, key="B"), AuditEntry(READ, key="C")])
     result = log.verify()
     assert result.ok and result.crash_tail == 2
     assert "crash tail: 2 valid line(s) after the checkpoint" in str(result)
@@ -46,7 +46,7 @@ def test_a_crash_tail_is_reported_and_adopted(log: AuditLog, store: EmbeddedStor
 def test_a_crash_tail_of_unkeyed_lines_is_not_adopted(log: AuditLog, store: EmbeddedStore) -> None:
     log.record(READ, key="A")
     last = json.loads(log.path.read_bytes().splitlines()[-1])
-    (line,), _, _ = encode_lines([Entry(READ, key="Forged")], seq=last["seq"], prev=last["hash"],
+    (line,), _, _ = encode_lines([AuditEntry(READ, key="Forged")], seq=last["seq"], prev=last["hash"],
                                  time=last["time"], actor="eve@box", mac=None, chain=None)
     with log.path.open("ab") as handle:
         handle.write(line)
@@ -114,7 +114,7 @@ def test_a_write_killed_after_its_commit_is_audited_by_its_intent(
 
 def test_a_log_of_the_unkeyed_format_is_continued_keyed(store: EmbeddedStore) -> None:
     path = store.directory / "audit.log"
-    lines, seq, prev = encode_lines([Entry(READ, key=f"old{i}") for i in range(3)], seq=0,
+    lines, seq, prev = encode_lines([AuditEntry(READ, key=f"old{i}") for i in range(3)], seq=0,
                                     prev=GENESIS, time="2025-12-01T00:00:00.000000Z",
                                     actor="old@host", mac=None, chain=None)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -13,8 +13,8 @@ from vaultline.audit import (
     OVERRIDE_SET,
     READ,
     WRITE,
+    AuditEntry,
     AuditLog,
-    Entry,
 )
 from vaultline.audit.event import GENESIS, ValueMac, line_hash
 from vaultline.errors import AuditError
@@ -63,7 +63,7 @@ def test_value_never_written_and_equal_values_correlate(log: AuditLog) -> None:
     assert SECRET.encode() not in raw
     assert a.value_hmac == b.value_hmac != c.value_hmac
     assert a.value_hmac is not None and len(a.value_hmac) == 64
-    assert "Canary" not in repr(Entry(READ, value=SECRET))
+    assert "Canary" not in repr(AuditEntry(READ, value=SECRET))
 
 
 def test_value_hmac_is_keyed_per_store(tmp_path: Path, store: EmbeddedStore) -> None:
@@ -94,7 +94,7 @@ def test_unknown_outcome_is_refused(log: AuditLog) -> None:
 
 def test_record_many_is_one_batch(log: AuditLog) -> None:
     log.record(WRITE, key="first")
-    log.record_many(Entry(READ, env="prod", key=f"K{i}", value=f"v{i}") for i in range(1000))
+    log.record_many(AuditEntry(READ, env="prod", key=f"K{i}", value=f"v{i}") for i in range(1000))
     log.record_many([])
     events = list(log.show())[1:]
     assert [e.seq for e in events] == list(range(2, 1002))
@@ -104,7 +104,7 @@ def test_record_many_is_one_batch(log: AuditLog) -> None:
 
 
 def test_reads_only_the_tail(log: AuditLog, monkeypatch: pytest.MonkeyPatch) -> None:
-    log.record_many(Entry(READ, key=f"K{i}") for i in range(5000))
+    log.record_many(AuditEntry(READ, key=f"K{i}") for i in range(5000))
     import os
 
     read_bytes: list[int] = []
@@ -198,7 +198,7 @@ def test_encode_lines_is_byte_equal_to_canonical(text: str, keyed: bool) -> None
     mac = ValueMac(b"k" * 32)
     chain = ValueMac(b"c" * 32) if keyed else None
     for detail, value in ((None, None), ({"b": text, "a": [1, None, True]}, text)):
-        entry = Entry(READ, text or None, text, None, "ok", value, text or None, detail)
+        entry = AuditEntry(READ, text or None, text, None, "ok", value, text or None, detail)
         (line,), seq, digest = encode_lines([entry], seq=6, prev="0" * 64,
                                             time="2026-11-24T00:00:00.000000Z",
                                             actor="me@host", mac=mac, chain=chain)

@@ -11,8 +11,8 @@ from vaultline.audit import (
     READ,
     REVEAL,
     WRITE,
+    AuditEntry,
     AuditLog,
-    Entry,
     ReportSettings,
 )
 from vaultline.audit.report import BURST, DENIAL, NEW_ACTOR, OVERRIDE, REVEALED
@@ -25,7 +25,7 @@ def test_new_actor_after_the_learning_window(log: AuditLog, clock: FakeClock) ->
     log.record(READ, env="prod", key="Db:Password", actor="app@web-2")  # still learning
     clock.advance(days=5)
     log.record(READ, env="prod", key="Db:Password", actor="app@web-1")  # known reader
-    log.record_many(Entry(READ, env="prod", key=k, actor="eve@box")
+    log.record_many(AuditEntry(READ, env="prod", key=k, actor="eve@box")
                     for k in ("Db:Password", "Api:Key"))
     clock.advance(days=1)
     log.record(WRITE, env="prod", key="New:Key", actor="ana@laptop")
@@ -38,9 +38,9 @@ def test_new_actor_after_the_learning_window(log: AuditLog, clock: FakeClock) ->
 
 
 def test_first_reads_close_together_are_one_finding(log: AuditLog, clock: FakeClock) -> None:
-    log.record_many(Entry(WRITE, key=f"K{i}") for i in range(100))
+    log.record_many(AuditEntry(WRITE, key=f"K{i}") for i in range(100))
     clock.advance(days=8)
-    log.record_many(Entry(READ, key=f"K{i}", actor="ci@new-runner") for i in range(100))
+    log.record_many(AuditEntry(READ, key=f"K{i}", actor="ci@new-runner") for i in range(100))
     clock.advance(seconds=5)
     log.record(READ, key="K0", actor="ana@laptop")
     report = log.report()

@@ -155,3 +155,13 @@ def test_out_to_a_device_writes_to_it_and_never_replaces_it(project: Path,
     reader.join(10)
     assert done.returncode == 0, done.stderr
     assert stat.S_ISFIFO(fifo.stat().st_mode) and received[0][:4] == b"VLS\x01"
+
+
+def test_a_grace_that_is_not_a_duration_is_a_usage_error(project: Path,
+                                                         environ: dict[str, str]) -> None:
+    run(project, environ, "keys", "create", "hooks", "--purpose", "hmac", "--alg", "HS256")
+    for command in (("keys", "rotate", "hooks"), ("keys", "promote", "hooks")):
+        result = run(project, environ, *command, "--grace", "soon")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(b"vaultline: error: --grace: not a duration: 'soon'")
+        assert b"Traceback" not in result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vaultline.scan._synthetic import SAMPLES, expand
+from tests.scan.synthetic import SAMPLES, expand
 from vaultline.scan.engine import Scanner
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))

@@ -11,7 +11,7 @@ import importlib
 import pytest
 
 from tests.scan.conftest import flagged, secret
-from vaultline.scan._synthetic import SAMPLES
+from tests.scan.synthetic import SAMPLES
 from vaultline.scan.detectors import all_detectors, by_rule_id
 from vaultline.scan.engine import Scanner
 

@@ -68,4 +68,4 @@ def test_fingerprint_is_rule_path_and_secret_and_mask_keeps_four_chars() -> None
     token = secret("github-pat")
     assert mask(token).startswith("ghp_") and token[4:8] not in mask(token)
     finding = SCANNER.scan(token.encode(), "x")[0]
-    assert token not in repr(finding) and token not in str(finding.as_dict())
+    assert token not in repr(finding) and token not in str(finding.to_dict())

@@ -112,7 +112,7 @@ def test_known_forms(text: bytes, hits: int) -> None:
     scanner = _scanner("Tr0ub4dor&3-horse", "-----BEGIN X-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END X-----")
     findings = scanner.scan(text, "f.txt")
     assert len(findings) == hits
-    assert all("Tr0ub4dor" not in repr(f) + str(f.as_dict()) for f in findings)
+    assert all("Tr0ub4dor" not in repr(f) + str(f.to_dict()) for f in findings)
 
 
 def test_short_values_are_skipped_not_matched_everywhere() -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from vaultline.errors import IntegrityError, ReservedPathError, VersionConflictError
-from vaultline.store import EmbeddedStore, envelope
+from vaultline.store import EmbeddedStore
+from vaultline.store import _sealing as envelope
 from vaultline.store.records import check_not_reserved
 
 # Every spelling that names the reserved namespace; each must be refused by every path call.

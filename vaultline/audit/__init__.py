@@ -3,7 +3,7 @@
     log = AuditLog.for_store(store)
     log.record(READ, env="prod", key="ConnectionStrings:Primary",
                reference="local:nexus-engine/prod/ConnectionStrings/Primary", value=secret)
-    log.record_many([Entry(READ, env="prod", key=k, value=v) for k, v in resolved])
+    log.record_many([AuditEntry(READ, env="prod", key=k, value=v) for k, v in resolved])
     with log.recording(WRITE, key=k, reference=f"local:{path}", value=v) as detail:
         detail["version"] = store.put(path, v)      # intent line before, outcome after
     log.verify()   # VerifyResult: ok, lines, bad_line, reason, crash_tail, ...
@@ -48,19 +48,19 @@ from vaultline.audit.event import (
     ROTATE,
     UNDELETE,
     WRITE,
+    AuditEntry,
     AuditEvent,
-    Entry,
 )
 from vaultline.audit.log import AuditLog, default_actor
 
 if TYPE_CHECKING:
-    from vaultline.audit.query import EventFilter, parse_duration, parse_since
+    from vaultline.audit.query import EventFilter, duration_or_none, parse_since
     from vaultline.audit.report import Finding, Report, ReportSettings
     from vaultline.audit.verify import VerifyResult
 
 # Reading-back names load on first use: appending (every command) should not pay for them.
 _LAZY = {
-    "EventFilter": "vaultline.audit.query", "parse_duration": "vaultline.audit.query",
+    "EventFilter": "vaultline.audit.query", "duration_or_none": "vaultline.audit.query",
     "parse_since": "vaultline.audit.query", "Finding": "vaultline.audit.report",
     "Report": "vaultline.audit.report", "ReportSettings": "vaultline.audit.report",
     "VerifyResult": "vaultline.audit.verify",
@@ -80,7 +80,7 @@ __all__ = [
     "KEY_ROTATE", "KEY_SIGN", "OK", "OUTCOMES", "OVERRIDE_APPLY", "OVERRIDE_APPROVE",
     "OVERRIDE_EXPIRE", "OVERRIDE_REQUEST", "OVERRIDE_REVOKE", "OVERRIDE_SET", "READ", "REVEAL",
     "ROTATE", "UNDELETE", "WRITE",
-    "AuditEvent", "AuditLog", "Checkpoint", "Entry", "EventFilter", "Finding", "Report",
+    "AuditEntry", "AuditEvent", "AuditLog", "Checkpoint", "EventFilter", "Finding", "Report",
     "ReportSettings", "StoreCheckpoint", "Tip", "VerifyResult", "default_actor",
-    "parse_duration", "parse_since",
+    "duration_or_none", "parse_since",
 ]

@@ -113,7 +113,7 @@ def canonical(body: Mapping[str, Any]) -> bytes:
 _string = json.encoder.encode_basestring  # the C encoder that _ENCODER uses for str
 
 
-def encode_lines(entries: Iterable[Entry], *, seq: int, prev: str, time: str, actor: str,
+def encode_lines(entries: Iterable[AuditEntry], *, seq: int, prev: str, time: str, actor: str,
                  mac: ValueMac | None, chain: ValueMac | None) -> tuple[list[bytes], int, str]:
     """The lines of ``entries`` chained after the line ``(seq, prev)``, and the new tip.
 
@@ -231,7 +231,7 @@ def normal_detail(action: str, key: str | None, detail: Mapping[str, Any]) -> di
 
 
 # NamedTuples rather than dataclasses: both are defined on every command's start-up path.
-class Entry(NamedTuple):
+class AuditEntry(NamedTuple):
     """What a caller wants recorded; :meth:`AuditLog.record_many` turns it into an event.
 
     ``value`` is only HMAC'd, never stored, and never shown in the repr.
@@ -247,7 +247,7 @@ class Entry(NamedTuple):
     detail: Mapping[str, Any] | None = None
 
     def __repr__(self) -> str:
-        return (f"Entry(action={self.action!r}, env={self.env!r}, key={self.key!r}, "
+        return (f"AuditEntry(action={self.action!r}, env={self.env!r}, key={self.key!r}, "
                 f"outcome={self.outcome!r})")
 
     def check(self) -> None:

@@ -50,8 +50,8 @@ from vaultline.audit.event import (
     GENESIS,
     INTENT,
     OK,
+    AuditEntry,
     AuditEvent,
-    Entry,
     ValueMac,
     encode_lines,
     format_time,
@@ -184,12 +184,12 @@ class AuditLog:
     ) -> AuditEvent:
         """Append one event and return it. ``value`` is HMAC'd, never written; ``detail``
         holds no values."""
-        entry = Entry(action, env, key, reference, outcome, value, actor, detail)
+        entry = AuditEntry(action, env, key, reference, outcome, value, actor, detail)
         entry.check()
         line = self._append([entry])[-1]
         return AuditEvent.from_dict(json.loads(line))
 
-    def record_many(self, entries: Iterable[Entry]) -> None:
+    def record_many(self, entries: Iterable[AuditEntry]) -> None:
         """Append many events under one lock and one write; they share one timestamp."""
         pending = list(entries)
         for entry in pending:
@@ -235,7 +235,7 @@ class AuditLog:
         self.record(action, env=env, key=key, reference=reference, value=value, actor=actor,
                     detail={**detail, "intent": intent.seq})
 
-    def _append(self, pending: list[Entry]) -> list[bytes]:
+    def _append(self, pending: list[AuditEntry]) -> list[bytes]:
         """Chain ``pending`` onto the log's tip and write them; returns the lines written.
 
         The loop runs once per audited read, so it works on plain fields and bytes, never
@@ -270,7 +270,7 @@ class AuditLog:
             self.after_append(before, head)
         return lines[len(breaks):]
 
-    def _warn(self, breaks: list[Entry], damaged: int) -> None:
+    def _warn(self, breaks: list[AuditEntry], damaged: int) -> None:
         if self._warned:
             return
         self._warned = True
@@ -308,7 +308,7 @@ class AuditLog:
         finally:
             os.close(other)
 
-    def _resume(self, fd: int) -> tuple[Tip, list[Entry], int | None]:
+    def _resume(self, fd: int) -> tuple[Tip, list[AuditEntry], int | None]:
         """The tip to chain from, an ``audit.break`` entry if the log is damaged, and the
         seq since which it is damaged."""
         tail, problem, size = self._last_tail(fd)
@@ -342,7 +342,7 @@ class AuditLog:
         detail = {"reason": "; ".join(reasons),
                   "checkpoint_seq": recorded.seq if recorded else None,
                   "log_seq": tail.seq if tail else None}
-        return Tip(start.seq, start.hash), [Entry(AUDIT_BREAK, outcome=OK, detail=detail)], damaged
+        return Tip(start.seq, start.hash), [AuditEntry(AUDIT_BREAK, outcome=OK, detail=detail)], damaged
 
     def _crash_tail(self, fd: int, size: int, recorded: Tip) -> bool:
         """Whether the lines after ``recorded`` are keyed lines chained onto it: written by
@@ -414,7 +414,7 @@ class AuditLog:
                       "checkpoint_seq": recorded.seq if recorded else None,
                       # Store versions older than this were audited in the archive.
                       "store_time": datetime.now(UTC).isoformat(timespec="microseconds")}
-            (line,), _, hashed = encode_lines([Entry(AUDIT_RESTART, actor=actor, detail=detail)],
+            (line,), _, hashed = encode_lines([AuditEntry(AUDIT_RESTART, actor=actor, detail=detail)],
                                               seq=0, prev=GENESIS, time=stamp,
                                               actor=self.actor, mac=None, chain=self._chain)
             # The new log is written and locked under a temporary name, then renamed over

@@ -14,7 +14,7 @@ from vaultline.audit.event import AuditEvent, parse_time
 from vaultline.errors import ConfigError
 
 
-def parse_duration(text: str) -> timedelta | None:
+def duration_or_none(text: str) -> timedelta | None:
     """``45s``, ``30m``, ``1h``, ``2d``, ``1w``; ``None`` if ``text`` is not one."""
     try:
         return duration.parse_duration(text)
@@ -24,7 +24,7 @@ def parse_duration(text: str) -> timedelta | None:
 
 def parse_since(text: str, now: datetime) -> datetime:
     """``30m``, ``1h``, ``2d``, ``1w`` before ``now``, or an ISO 8601 time (UTC if no zone)."""
-    duration = parse_duration(text)
+    duration = duration_or_none(text)
     try:
         if duration is not None:
             return now - duration

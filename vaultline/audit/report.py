@@ -35,6 +35,8 @@ from vaultline.audit.event import (
     REVEAL,
     AuditEvent,
 )
+from vaultline.findings import Finding as BaseFinding
+from vaultline.findings import Severity
 
 NEW_ACTOR = "new-actor"
 BURST = "burst"
@@ -43,6 +45,10 @@ REVEALED = "reveal"
 OVERRIDE = "override"
 LOG_BREAK = "log-break"
 KINDS = (NEW_ACTOR, BURST, DENIAL, REVEALED, OVERRIDE, LOG_BREAK)
+# A damaged log is a fault; the unusual reads are worth a look; reveals and overrides are
+# expected break-glass work that someone should still see.
+_SEVERITY = {NEW_ACTOR: Severity.WARNING, BURST: Severity.WARNING, DENIAL: Severity.WARNING,
+             REVEALED: Severity.INFO, OVERRIDE: Severity.INFO, LOG_BREAK: Severity.ERROR}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,7 @@ class ReportSettings:
 
 
 @dataclass(slots=True)
-class Finding:
+class Finding(BaseFinding):
     kind: str
     seq: int  # the first event behind the finding
     time: str
@@ -64,10 +70,16 @@ class Finding:
     count: int = 1
     end_time: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "seq": self.seq, "time": self.time,
-                "end_time": self.end_time, "actor": self.actor, "env": self.env,
-                "keys": list(self.keys), "count": self.count, "summary": self.summary}
+    _json_fields = ("kind", "seq", "time", "end_time", "actor", "env", "keys", "count",
+                    "summary")
+
+    @property
+    def severity(self) -> Severity:
+        return _SEVERITY[self.kind]
+
+    @property
+    def message(self) -> str:
+        return self.summary
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +13,7 @@ import click
 from vaultline import keypath
 from vaultline._limits import read_bounded, read_stream_bounded
 from vaultline.bundle import Bundle
+from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
 from vaultline.project import Project
 
@@ -86,3 +88,13 @@ def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)
     return bundle
+
+
+def grace_period(text: str | None) -> timedelta | None:
+    """``--grace``: how long the previous key or credential stays valid; None if not given."""
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(f"--grace: {exc}") from None

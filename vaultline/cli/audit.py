@@ -50,11 +50,11 @@ def _log_path(store_dir: Path) -> Path:
 
 
 def _duration(option: str, text: str | None) -> timedelta | None:
-    from vaultline.audit import parse_duration
+    from vaultline.audit import duration_or_none
 
     if text is None:
         return None
-    duration = parse_duration(text)
+    duration = duration_or_none(text)
     if duration is None or duration <= timedelta(0):
         raise ConfigError(f"{option} takes a duration like 45s, 30m, 1h, 7d, not {text!r}")
     return duration

@@ -28,12 +28,13 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
     Example:
       vaultline check --env prod --format json
     """
-    from vaultline.checks import ERROR, run_checks
+    from vaultline.checks import run_checks
+    from vaultline.findings import Severity
     from vaultline.session import Session
 
     with Session(load_project(project_dir), env) as session:
         findings = run_checks(session, env)
-    failed = any(f.severity == ERROR for f in findings)
+    failed = any(f.severity is Severity.ERROR for f in findings)
     if fmt == "json":
         emit_json({"env": env, "ok": not failed, "findings": [f.to_dict() for f in findings]})
     elif findings:

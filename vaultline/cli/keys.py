@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from vaultline.cli._context import load_project, project_dir_option
+from vaultline.cli._context import grace_period, load_project, project_dir_option
 from vaultline.cli._output import emit_json, emit_table, format_option
-from vaultline.duration import format_duration, parse_duration
+from vaultline.duration import format_duration
 from vaultline.errors import ConfigError, KeyManagementError
 
 if TYPE_CHECKING:
@@ -27,15 +27,6 @@ def open_keys(project_dir: Path | None, *, audit_uses: bool = False) -> KeyManag
     from vaultline.keys import KeyManager
 
     return KeyManager.from_project(load_project(project_dir), audit_uses=audit_uses)
-
-
-def _grace(text: str | None) -> timedelta | None:
-    if text is None:
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise ConfigError(f"--grace: {exc}") from None
 
 
 def _when(moment: datetime | None) -> str:
@@ -141,10 +132,10 @@ def rotate(name: str | None, due: bool, grace: str | None, fmt: str,
     with open_keys(project_dir) as manager:
         if due:
             rotated = [(v, r) for r in manager.names()
-                       if (v := manager.rotate(r, grace=_grace(grace), only_if_due=True))]
+                       if (v := manager.rotate(r, grace=grace_period(grace), only_if_due=True))]
         else:
             assert name is not None
-            version = manager.rotate(name, grace=_grace(grace))
+            version = manager.rotate(name, grace=grace_period(grace))
             assert version is not None
             rotated = [(version, name)]
         if fmt == "json":
@@ -183,7 +174,7 @@ def promote(name: str, grace: str | None, project_dir: Path | None) -> None:
       vaultline keys promote api-tokens --grace 2d
     """
     with open_keys(project_dir) as manager:
-        version = manager.promote(name, grace=_grace(grace))
+        version = manager.promote(name, grace=grace_period(grace))
         click.echo(f"promoted {name}: version {version.version} is primary (kid {version.kid})")
 
 

@@ -9,28 +9,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from vaultline.cli._context import env_option, load_project, project_dir_option
+from vaultline.cli._context import env_option, grace_period, load_project, project_dir_option
 from vaultline.cli._output import emit_json, emit_table, format_option, warn
-from vaultline.duration import format_duration, parse_duration
+from vaultline.duration import format_duration
 from vaultline.errors import ConfigError
 
 if TYPE_CHECKING:
     from vaultline.rotate import Rotation, Rotator
-
-
-def _grace(text: str | None) -> timedelta | None:
-    if text is None:
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise ConfigError(f"--grace: {exc}") from None
 
 
 @contextmanager
@@ -100,7 +90,7 @@ def plan(key: str | None, due: bool, env: str, grace: str | None, fmt: str,
     with _rotator(project_dir, env) as rotator:
         keys = [key] if key else [s.key for s in rotator.status() if s.due in ("due", "overdue")
                                   or s.state == "never-rotated"]
-        plans = [rotator.plan(k, grace=_grace(grace)) for k in keys]
+        plans = [rotator.plan(k, grace=grace_period(grace)) for k in keys]
     if fmt == "json":
         emit_json([{**asdict(p), "grace": format_duration(p.grace),
                     "retire_at": p.retire_at.isoformat()} for p in plans])
@@ -151,7 +141,7 @@ def run(key: str | None, due: bool, env: str, grace: str | None, emergency: bool
             if spec.strategy == "single-user":
                 warn(f"{key}: single-user re-keys the role in use; clients holding the old "
                      "password fail until they resolve again")
-            done = [rotator.run(key, grace=_grace(grace), emergency=emergency, ticket=ticket,
+            done = [rotator.run(key, grace=grace_period(grace), emergency=emergency, ticket=ticket,
                                 approved_by=approved_by)]
         else:
             done = rotator.run_due()

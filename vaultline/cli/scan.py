@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import click
 
+import vaultline
 from vaultline.cli._context import env_option, load_project, project_dir_option
 from vaultline.cli._output import OutputFile, emit_table, format_option, warn
 
 DEFAULT_BASELINE = ".vaultline-baseline.json"
-
-
-def _version() -> str:
-    try:
-        return version("vaultline")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0"
 
 
 @click.command("scan")
@@ -143,7 +136,7 @@ def scan(
     for path in imports:
         accepted.update(baseline.load_foreign(path))
     new, old = baseline.split(result.findings, accepted)
-    stats: dict[str, Any] = result.stats.as_dict()
+    stats: dict[str, Any] = result.stats.to_dict()
     if result.history is not None:
         stats["commits"] = result.history.commits
         stats["blob_mentions"] = result.history.blob_mentions
@@ -159,11 +152,11 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
     from vaultline.scan.sarif import to_sarif
 
     if fmt == "sarif":
-        _write(json.dumps(to_sarif(new, version=_version()), indent=2), output)
+        _write(json.dumps(to_sarif(new, version=vaultline.__version__), indent=2), output)
     elif fmt == "json":
         document = {
             "version": 1,
-            "findings": [f.as_dict() for f in new],
+            "findings": [f.to_dict() for f in new],
             "baselined": len(known),
             "stats": stats,
         }

@@ -17,11 +17,11 @@ from vaultline.providers.base import Provider
 class DriftAudit:
     def __init__(self, env: str | None) -> None:
         self.env = env
-        self.entries: list[audit.Entry] = []
+        self.entries: list[audit.AuditEntry] = []
 
     def read(self, provider: Provider, where: str, purpose: str, *, ok: bool = True,
              **detail: Any) -> None:
-        self.entries.append(audit.Entry(
+        self.entries.append(audit.AuditEntry(
             audit.READ, env=self.env, reference=f"{provider.name}:{where}",
             outcome=audit.OK if ok else audit.FAILED, actor=_identity(provider),
             detail={"drift": purpose, **detail}))

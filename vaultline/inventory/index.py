@@ -14,7 +14,6 @@ from vaultline.inventory.resources import is_templated
 
 ES_KINDS = frozenset({"ExternalSecret", "ClusterExternalSecret"})
 PUSH_KINDS = frozenset({"PushSecret", "ClusterPushSecret"})
-STORE_KINDS = frozenset({"SecretStore", "ClusterSecretStore"})
 
 # Providers that are not an external key-value authority: a ``kubernetes`` store copies
 # secrets between namespaces or clusters; ``fake`` is for tests.

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from vaultline.findings import Finding as BaseFinding
+from vaultline.findings import Severity
+
 SCHEMA_VERSION = 1
 
 # Origins, after the platform's authority classification table. ``templated`` and ``local-file`` are ours:
@@ -27,7 +30,7 @@ ORIGINS = (
     "unknown",
 )
 
-SEVERITIES = ("error", "warning", "info")
+SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,20 +131,17 @@ def _ref_dict(ref: StoreRef | RemoteRef) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(BaseFinding):
     """A rule violation at one resource: what is wrong and the one-line fix."""
 
     rule: str
     name: str
-    severity: str
+    severity: Severity
     file: str
     line: int
     resource: str
     message: str
     fix: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,7 @@ class Inventory:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
+        return [f for f in self.findings if f.severity is Severity.ERROR]
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Counts of classified secrets: ``{namespace: {origin: n}}`` (``-`` for no namespace)."""
@@ -179,7 +179,7 @@ class Inventory:
         return dict(sorted(table.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        severities = {s: 0 for s in SEVERITIES}
+        severities = {s.value: 0 for s in SEVERITIES}
         for f in self.findings:
             severities[f.severity] += 1
         return {

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from vaultline.findings import Severity
 from vaultline.inventory.index import ES_KINDS, MIRROR_PROVIDERS, PUSH_KINDS, Index
 from vaultline.inventory.model import Finding, Resource
 from vaultline.inventory.resources import is_templated
@@ -26,7 +27,7 @@ TEST_DIRS = frozenset(
 class Rule:
     id: str
     name: str
-    severity: str
+    severity: Severity
     summary: str
     check: Callable[[Index], Iterator[tuple[Resource, str, str]]]
 
@@ -40,7 +41,7 @@ RULES: list[Rule] = []
 Check = Callable[[Index], Iterator[tuple[Resource, str, str]]]
 
 
-def rule(rule_id: str, name: str, severity: str, summary: str) -> Callable[[Check], Check]:
+def rule(rule_id: str, name: str, severity: Severity, summary: str) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         RULES.append(Rule(rule_id, name, severity, summary, check))
         return check
@@ -55,7 +56,7 @@ def _stores(refs: list[str]) -> str:
 @rule(
     "INV001",
     "cluster-managed-from-external",
-    "error",
+    Severity.ERROR,
     "a cluster-managed (operator- or Helm-generated) secret is fetched from an external store",
 )
 def cluster_managed_from_external(index: Index) -> Iterator[tuple[Resource, str, str]]:
@@ -78,7 +79,7 @@ def cluster_managed_from_external(index: Index) -> Iterator[tuple[Resource, str,
 @rule(
     "INV002",
     "push-into-authority",
-    "error",
+    Severity.ERROR,
     "a PushSecret writes into an external authority instead of a mirror",
 )
 def push_into_authority(index: Index) -> Iterator[tuple[Resource, str, str]]:
@@ -116,7 +117,7 @@ def in_test_path(file: str) -> bool:
 @rule(
     "INV003",
     "inline-literal-secret",
-    "error",
+    Severity.ERROR,
     "a committed Secret or secretGenerator carries literal values outside test paths",
 )
 def inline_literal_secret(index: Index) -> Iterator[tuple[Resource, str, str]]:
@@ -136,7 +137,7 @@ def inline_literal_secret(index: Index) -> Iterator[tuple[Resource, str, str]]:
 @rule(
     "INV004",
     "undefined-store",
-    "error",
+    Severity.ERROR,
     "an ExternalSecret or PushSecret names a store that the repository does not define",
 )
 def undefined_store(index: Index) -> Iterator[tuple[Resource, str, str]]:
@@ -161,7 +162,7 @@ _VAULT_DB_PATHS = ("database/creds/", "database/static-creds/")
 @rule(
     "INV005",
     "vault-authored-db-credentials",
-    "error",
+    Severity.ERROR,
     "database credentials for a CNPG-owned database are authored in an external store",
 )
 def vault_authored_db_credentials(index: Index) -> Iterator[tuple[Resource, str, str]]:
@@ -201,7 +202,7 @@ def vault_authored_db_credentials(index: Index) -> Iterator[tuple[Resource, str,
 @rule(
     "INV006",
     "parse-error",
-    "warning",
+    Severity.WARNING,
     "a manifest could not be parsed; its metadata was recovered best-effort",
 )
 def parse_error(index: Index) -> Iterator[tuple[Resource, str, str]]:
@@ -217,6 +218,5 @@ def parse_error(index: Index) -> Iterator[tuple[Resource, str, str]]:
 
 def run_rules(index: Index) -> list[Finding]:
     findings = [f for r in RULES for f in r.findings(index)]
-    severity_order = {"error": 0, "warning": 1, "info": 2}
-    findings.sort(key=lambda f: (severity_order[f.severity], f.file, f.line, f.rule))
+    findings.sort(key=lambda f: (f.severity.rank, f.file, f.line, f.rule))
     return findings

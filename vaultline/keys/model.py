@@ -179,9 +179,6 @@ class RingRecord:
                 return v
         return None
 
-    def in_state(self, state: State, now: datetime) -> list[KeyVersion]:
-        return [v for v in self.versions if v.effective_state(now) is state]
-
     @property
     def primary(self) -> KeyVersion:
         for v in self.versions:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vaultline._limits import read_bounded
 from vaultline.errors import PolicyError
+from vaultline.findings import Severity
 from vaultline.policy.model import Finding, Policy, parse_policy
 from vaultline.policy.rules import RULES, Context
 
@@ -21,7 +22,6 @@ DEFAULT_ENVIRONMENTS = frozenset(
         "preprod", "pre-prod", "prod", "production", "prd", "sandbox", "local", "perf", "demo",
     }
 )
-_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def lint_policies(
@@ -29,7 +29,7 @@ def lint_policies(
 ) -> list[Finding]:
     ctx = Context(list(policies), frozenset(environments))
     findings = [f for _, _, _, check in RULES for f in check(ctx)]
-    findings.sort(key=lambda f: (f.file, f.line or 0, _ORDER[f.severity], f.rule))
+    findings.sort(key=lambda f: (f.file, f.line or 0, f.severity.rank, f.rule))
     return findings
 
 
@@ -67,7 +67,7 @@ def lint_files(
             policies.append(parse_policy(text, name, role))
         except PolicyError as exc:
             broken.append(
-                Finding("POL000", "parse-error", "error", name, None, None, str(exc),
+                Finding("POL000", "parse-error", Severity.ERROR, name, None, None, str(exc),
                         "fix the HCL syntax (bao policy fmt shows where)")
             )
     return broken + lint_policies(policies, environments)
@@ -79,4 +79,4 @@ def _unreadable(name: str) -> Callable[[str], PolicyError]:
 
 def failing(findings: Iterable[Finding]) -> bool:
     """Lint fails on errors and warnings; info findings are advice."""
-    return any(f.severity != "info" for f in findings)
+    return any(f.severity is not Severity.INFO for f in findings)

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from vaultline.errors import PolicyError
+from vaultline.findings import Finding as BaseFinding
+from vaultline.findings import Severity
 
 ROLES = ("runtime", "ci", "admin")
 WRITE_CAPABILITIES = frozenset({"create", "update", "patch", "delete"})
@@ -80,10 +82,10 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(BaseFinding):
     rule: str
     name: str
-    severity: str
+    severity: Severity
     file: str
     line: int | None
     path: str | None
@@ -94,11 +96,6 @@ class Finding:
     def where(self) -> str:
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule, "name": self.name, "severity": self.severity, "file": self.file,
-            "line": self.line, "path": self.path, "message": self.message, "fix": self.fix,
-        }
 
 
 # --------------------------------------------------------------------------- parsing

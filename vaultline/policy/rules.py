@@ -13,6 +13,7 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from vaultline.findings import Severity
 from vaultline.policy.model import (
     KV2_PREFIXES,
     NON_KV_MOUNTS,
@@ -67,7 +68,7 @@ def _segment_key(r: PathRule) -> str:
 
 
 Check = Callable[["Context"], Iterator[Finding]]
-RULES: list[tuple[str, str, str, Check]] = []
+RULES: list[tuple[str, str, Severity, Check]] = []
 
 
 @dataclass
@@ -80,7 +81,7 @@ class Context:
         return [r for p in self.policies for r in p.rules]
 
 
-def rule(rule_id: str, name: str, severity: str) -> Callable[[Check], Check]:
+def rule(rule_id: str, name: str, severity: Severity) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         RULES.append((rule_id, name, severity, check))
         return check
@@ -89,7 +90,7 @@ def rule(rule_id: str, name: str, severity: str) -> Callable[[Check], Check]:
 
 
 def _finding(
-    rule_id: str, name: str, severity: str, r: PathRule, message: str, fix: str
+    rule_id: str, name: str, severity: Severity, r: PathRule, message: str, fix: str
 ) -> Finding:
     return Finding(rule_id, name, severity, r.file, r.line or None, r.path, message, fix)
 
@@ -98,7 +99,7 @@ def _caps(r: PathRule) -> str:
     return ", ".join(r.capabilities) or "no capabilities"
 
 
-@rule("POL001", "mount-wide-glob", "error")
+@rule("POL001", "mount-wide-glob", Severity.ERROR)
 def mount_wide_glob(ctx: Context) -> Iterator[Finding]:
     for p in ctx.policies:
         for r in p.rules:
@@ -109,7 +110,7 @@ def mount_wide_glob(ctx: Context) -> Iterator[Finding]:
             if "*" in first or first == "+" or not rest or "*" in rest[0] or rest[0] == "+":
                 scope = "every mount" if ("*" in first or first == "+") else f"mount {first!r}"
                 yield _finding(
-                    "POL001", "mount-wide-glob", "error", r,
+                    "POL001", "mount-wide-glob", Severity.ERROR, r,
                     f"grants {_caps(r)} on {r.path!r}, which matches every secret in {scope}, "
                     "across all applications and environments",
                     "name the application and environment: e.g. "
@@ -117,7 +118,7 @@ def mount_wide_glob(ctx: Context) -> Iterator[Finding]:
                 )
 
 
-@rule("POL002", "cross-environment-glob", "error")
+@rule("POL002", "cross-environment-glob", Severity.ERROR)
 def cross_environment_glob(ctx: Context) -> Iterator[Finding]:
     index = _ByPrefix(ctx.all_rules, _segment_key)
     for p in ctx.policies:
@@ -137,14 +138,14 @@ def cross_environment_glob(ctx: Context) -> Iterator[Finding]:
             )
             if seen:
                 yield _finding(
-                    "POL002", "cross-environment-glob", "error", r,
+                    "POL002", "cross-environment-glob", Severity.ERROR, r,
                     f"grants {_caps(r)} on {r.path!r}, which spans the environments "
                     f"{', '.join(seen)} that other rules keep apart",
                     f"one policy per environment: {'/'.join(prefix)}/<env>/...",
                 )
 
 
-@rule("POL003", "glob-covers-narrower-rules", "error")
+@rule("POL003", "glob-covers-narrower-rules", Severity.ERROR)
 def glob_covers_narrower(ctx: Context) -> Iterator[Finding]:
     for p in ctx.policies:
         index = _ByPrefix(p.rules, _sample)
@@ -161,7 +162,7 @@ def glob_covers_narrower(ctx: Context) -> Iterator[Finding]:
             listed = ", ".join(f"{o.path!r} (line {o.line})" for o in covered)
             prefix = "/".join(literal_prefix(r))
             yield _finding(
-                "POL003", "glob-covers-narrower-rules", "error", r,
+                "POL003", "glob-covers-narrower-rules", Severity.ERROR, r,
                 f"grants {_caps(r)} on everything under {prefix}/, which already includes "
                 f"{listed}: the narrower rules add nothing, and whoever holds this policy "
                 f"reads all of them (and any path added under {prefix}/ later)",
@@ -170,19 +171,19 @@ def glob_covers_narrower(ctx: Context) -> Iterator[Finding]:
             )
 
 
-@rule("POL004", "sudo", "error")
+@rule("POL004", "sudo", Severity.ERROR)
 def sudo(ctx: Context) -> Iterator[Finding]:
     for r in ctx.all_rules:
         if "sudo" in r.capabilities:
             yield _finding(
-                "POL004", "sudo", "error", r,
+                "POL004", "sudo", Severity.ERROR, r,
                 f"grants sudo on {r.path!r}: root-protected endpoints (sys/…, token "
                 "creation, audit and auth configuration) become reachable",
                 "remove sudo; keep it in a break-glass admin policy used with a short-lived token",
             )
 
 
-@rule("POL005", "write-in-runtime-policy", "error")
+@rule("POL005", "write-in-runtime-policy", Severity.ERROR)
 def write_in_runtime(ctx: Context) -> Iterator[Finding]:
     for p in ctx.policies:
         for r in p.rules:
@@ -192,7 +193,7 @@ def write_in_runtime(ctx: Context) -> Iterator[Finding]:
             writes = sorted(WRITE_CAPABILITIES & set(r.capabilities))
             if role == "runtime" and writes:
                 yield _finding(
-                    "POL005", "write-in-runtime-policy", "error", r,
+                    "POL005", "write-in-runtime-policy", Severity.ERROR, r,
                     f"grants {', '.join(writes)} on {r.path!r} in a runtime policy (from "
                     f"{source}): a compromised service could overwrite or delete its secrets",
                     'runtime policies read only: capabilities = ["read"]; writes belong to '
@@ -200,7 +201,7 @@ def write_in_runtime(ctx: Context) -> Iterator[Finding]:
                 )
 
 
-@rule("POL006", "deny-shadowing", "warning")
+@rule("POL006", "deny-shadowing", Severity.WARNING)
 def deny_shadowing(ctx: Context) -> Iterator[Finding]:
     every = ctx.all_rules
     by_path: dict[str, list[PathRule]] = {}
@@ -214,7 +215,7 @@ def deny_shadowing(ctx: Context) -> Iterator[Finding]:
         if same or deny.grants:
             caps = sorted(deny.grants | {c for o in same for c in o.grants})
             yield _finding(
-                "POL006", "deny-shadowing", "warning", deny,
+                "POL006", "deny-shadowing", Severity.WARNING, deny,
                 f"denies {deny.path!r}, where {', '.join(caps)} is also granted: deny wins, "
                 "so those grants never apply",
                 "remove the dead grants, or the deny if access was intended",
@@ -222,7 +223,7 @@ def deny_shadowing(ctx: Context) -> Iterator[Finding]:
         for o in index.starting_with(_glob_head(deny)) if deny.is_glob else ():
             if o.path != deny.path and o.grants and covers(deny, o):
                 yield _finding(
-                    "POL006", "deny-shadowing", "warning", deny,
+                    "POL006", "deny-shadowing", Severity.WARNING, deny,
                     f"denies {deny.path!r}, but the more specific rule {o.path!r} "
                     f"({o.file}:{o.line}) grants {_caps(o)}: Vault applies the most specific "
                     "rule, so the deny does not protect that path",
@@ -230,7 +231,7 @@ def deny_shadowing(ctx: Context) -> Iterator[Finding]:
                 )
 
 
-@rule("POL007", "kv2-path-without-data", "info")
+@rule("POL007", "kv2-path-without-data", Severity.INFO)
 def kv2_without_data(ctx: Context) -> Iterator[Finding]:
     for r in ctx.all_rules:
         segs = r.segments
@@ -239,7 +240,7 @@ def kv2_without_data(ctx: Context) -> Iterator[Finding]:
         if any("*" in s or s == "+" for s in segs[:2]):
             continue  # a glob this wide is POL001's business, and may match data/ too
         yield _finding(
-            "POL007", "kv2-path-without-data", "info", r,
+            "POL007", "kv2-path-without-data", Severity.INFO, r,
             f"{r.path!r} has no data/ segment: if {segs[0]!r} is a KV v2 mount, reads go to "
             f"{segs[0]}/data/{'/'.join(segs[1:])} and this rule matches nothing",
             f"for KV v2 write {segs[0]}/data/{'/'.join(segs[1:])} "

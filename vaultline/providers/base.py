@@ -196,5 +196,3 @@ class Provider(ABC):
     def close(self) -> None:  # noqa: B027 - most providers hold nothing to release
         """Release connections; the resolver closes every provider it opened."""
 
-
-ProviderFactory = Callable[[str, Mapping[str, Any], ProviderContext], Provider]

@@ -73,7 +73,6 @@ class Masker:
         cache: MaskerCache | None = None,
     ):
         self._mask = mask.encode("utf-8")
-        self._mask_text = mask
         self._matcher: Matcher | None = None
         digest = None
         if cache is not None and backend != "python":

@@ -30,6 +30,7 @@ from typing import Any
 
 from vaultline import _yaml
 from vaultline.errors import ConfigError
+from vaultline.findings import Severity
 from vaultline.scan.detectors import Detector, all_detectors, rule
 from vaultline.scan.engine import Scanner
 from vaultline.scan.finding import Finding
@@ -162,7 +163,7 @@ def _rules(items: Any, file: str, line: int | None) -> Iterable[Detector]:
                               file=file, line=_yaml.line_of(item, "severity") or at)
         description = item.get("description") or f"{rule_id} (team rule)"
         yield rule(rule_id, str(description), source, keywords=keywords,
-                   min_entropy=float(entropy), severity=severity)
+                   min_entropy=float(entropy), severity=Severity(severity))
 
 
 def _known_fields(mapping: dict[Any, Any], known: set[str], what: str, file: str,

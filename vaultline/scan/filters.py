@@ -252,19 +252,18 @@ def is_identifier_like(c: Candidate) -> bool:
     return short <= 1 and sum(map(len, words)) / len(words) >= 3 and len(pieces) <= 8
 
 
+def character_classes(s: str) -> int:
+    """How many of lower case, upper case, digits and symbols ``s`` uses (0 to 4)."""
+    return sum((any(ch.islower() for ch in s), any(ch.isupper() for ch in s),
+                any(ch.isdigit() for ch in s), any(not ch.isalnum() for ch in s)))
+
+
 def lacks_character_variety(c: Candidate) -> bool:
     """Generic rule: a random secret mixes at least two of lower, upper, digit and symbol."""
     if not c.detector.free_form:
         return False
     s = c.secret
-    classes = sum(
-        (
-            any(ch.islower() for ch in s),
-            any(ch.isupper() for ch in s),
-            any(ch.isdigit() for ch in s),
-            any(not ch.isalnum() for ch in s),
-        )
-    )
+    classes = character_classes(s)
     if classes >= 3 or (classes == 2 and len(s) >= 10):
         return False
     if classes == 1 and name_strength(c.name) == "word":
@@ -353,14 +352,7 @@ def is_weak_for_short_name(c: Candidate) -> bool:
     if not c.detector.free_form or name_strength(c.name) != "short":
         return False
     s = c.secret
-    classes = sum(
-        (
-            any(ch.islower() for ch in s),
-            any(ch.isupper() for ch in s),
-            any(ch.isdigit() for ch in s),
-            any(not ch.isalnum() for ch in s),
-        )
-    )
+    classes = character_classes(s)
     return not (classes >= 3 or (len(s) >= 16 and shannon_entropy(s) >= 3.5))
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
+
+from vaultline.findings import Finding as BaseFinding
+from vaultline.findings import Severity
 
 
 def fingerprint(rule_id: str, path: str, secret: str) -> str:
@@ -24,7 +28,7 @@ def mask(secret: str, keep: int = 4) -> str:
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(BaseFinding):
     rule_id: str
     description: str
     path: str
@@ -35,8 +39,8 @@ class Finding:
     commit: str | None = None
     # "test-fixture", "hygiene", "baseline"... kept in output, never used for identity.
     tags: tuple[str, ...] = ()
-    # "high", or "low" for credentials that need something more to use (encrypted keys).
-    severity: str = "high"
+    # HIGH, or LOW for credentials that need something more to use (encrypted keys).
+    severity: Severity = Severity.HIGH
 
     @property
     def fingerprint(self) -> str:
@@ -46,11 +50,13 @@ class Finding:
     def masked(self) -> str:
         return mask(self.secret)
 
-    def with_tags(self, *tags: str) -> Finding:
-        return replace(self, tags=tuple(dict.fromkeys((*self.tags, *tags))))
+    @property
+    def message(self) -> str:
+        return self.description
 
-    def as_dict(self) -> dict[str, object]:
-        """The JSON shape: everything but the secret, which appears masked."""
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape: everything but the secret, which appears masked, and the
+        fingerprint after it (the one finding whose fields are not its JSON as they are)."""
         return {
             "rule_id": self.rule_id,
             "description": self.description,
@@ -61,7 +67,7 @@ class Finding:
             "fingerprint": self.fingerprint,
             "commit": self.commit,
             "tags": list(self.tags),
-            "severity": self.severity,
+            "severity": self.severity.value,
         }
 
     def __repr__(self) -> str:

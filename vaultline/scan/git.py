@@ -123,10 +123,6 @@ def history_blobs(root: Path, since: str | None, stats: HistoryStats) -> list[Bl
     return refs
 
 
-def count_tree_files(root: Path, rev: str = "HEAD") -> int:
-    return sum(1 for line in _git(root, "ls-tree", "-r", "--name-only", rev).splitlines() if line)
-
-
 def tracked_files(root: Path) -> list[str]:
     return [p for p in _git(root, "ls-files", "-z").split("\0") if p]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vaultline.findings import Severity
 from vaultline.scan.detectors import all_detectors
 from vaultline.scan.finding import Finding
 
@@ -48,7 +49,7 @@ def to_sarif(findings: list[Finding], *, version: str) -> dict[str, Any]:
         result: dict[str, Any] = {
             "ruleId": f.rule_id,
             "ruleIndex": index[f.rule_id],
-            "level": "error" if f.severity == "high" else "warning",
+            "level": "error" if f.severity is Severity.HIGH else "warning",
             "message": {"text": f"{f.description}{secret}"},
             "locations": [
                 {

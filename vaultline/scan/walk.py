@@ -41,7 +41,7 @@ class WalkStats:
         self.skipped_ignored += other.skipped_ignored
         self.unreadable += other.unreadable
 
-    def as_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int]:
         return {
             "files_scanned": self.files,
             "bytes_scanned": self.bytes,

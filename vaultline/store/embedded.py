@@ -28,7 +28,8 @@ from vaultline.errors import (
     StoreError,
     VersionConflictError,
 )
-from vaultline.store import envelope, masterkey
+from vaultline.store import _sealing as envelope
+from vaultline.store import masterkey
 from vaultline.store.records import RECORDS_SCHEMA, RecordTable, check_not_reserved, migrate_v1
 
 # 2: vaultline's own records moved from `_vaultline/...` paths into the `records` table.

@@ -3,7 +3,7 @@
 Secrets live in ``versions`` and are reached by path; records live in ``records`` and are
 reached only through the library code that owns their kind (:class:`RecordTable`). Each
 version is sealed like a secret, but its associated data names the record's *kind*, name and
-version (:func:`vaultline.store.envelope.record_associated_data`), so a ciphertext copied to
+version (:func:`vaultline.store._sealing.record_associated_data`), so a ciphertext copied to
 another kind, another record or from a secret row does not open.
 
 Paths in the reserved namespace ``_vaultline/`` are refused by every path operation
@@ -32,7 +32,7 @@ from vaultline.errors import (
     SecretNotFoundError,
     VersionConflictError,
 )
-from vaultline.store import envelope
+from vaultline.store import _sealing as envelope
 
 RESERVED = "_vaultline"
 KINDS = frozenset({"keys", "overrides", "rotations", "locks"})

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from vaultline.findings import Severity
+
 Validator = Callable[[bytes], bool]
 
 
@@ -60,9 +62,9 @@ class Detector:
     # The value has no provider shape of its own (a password after a keyword, a flag or a
     # header): the free-form filters (expressions, identifiers, hashes) judge it.
     free_form: bool = False
-    # "high" for usable credentials; "low" for ones that need something more to use
+    # HIGH for usable credentials; LOW for ones that need something more to use
     # (an encrypted private key needs its passphrase).
-    severity: str = "high"
+    severity: Severity = Severity.HIGH
 
     def raw_match(self, match: re.Match[bytes]) -> RawMatch:
         groups = match.re.groupindex
@@ -94,7 +96,7 @@ def rule(
     ignorecase: bool = False,
     priority: int = 10,
     free_form: bool = False,
-    severity: str = "high",
+    severity: Severity = Severity.HIGH,
 ) -> Detector:
     """Build a :class:`Detector` from regex source strings (compiled once, as bytes)."""
     flags = re.IGNORECASE if ignorecase else 0

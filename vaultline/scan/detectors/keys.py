@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vaultline.findings import Severity
 from vaultline.scan.detectors._base import rule
 
 # A PEM body: base64 lines, possibly with headers (Proc-Type, DEK-Info) and, inside JSON or
@@ -41,7 +42,7 @@ DETECTORS = (
          _pem("(?:RSA |EC |DSA )"),
          keywords=("BEGIN ENCRYPTED PRIVATE KEY", "BEGIN RSA PRIVATE KEY", "BEGIN EC PRIVATE KEY",
                    "BEGIN DSA PRIVATE KEY"),
-         multiline=True, min_entropy=4.0, validator=_is_encrypted, severity="low"),
+         multiline=True, min_entropy=4.0, validator=_is_encrypted, severity=Severity.LOW),
     rule("openssh-private-key", "OpenSSH private key", _pem("OPENSSH "),
          keywords=("BEGIN OPENSSH PRIVATE KEY",), multiline=True, min_entropy=4.0),
     rule("pgp-private-key-block", "PGP private key block",

@@ -1,4 +1,4 @@
-"""Envelope encryption for stored values: a fresh data key per secret version.
+"""The store's sealing of values: a fresh data key per secret version, under the store's KEK.
 
 The value is sealed with AES-256-GCM under a random data key; the data key is sealed under the
 store's key-encryption key. Both use associated data that names the path and version, so a
