@@ -6,6 +6,7 @@ relative Markdown link in README.md and docs/ names a file that exists.
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -51,3 +52,21 @@ def test_relative_links_point_to_existing_files(page: Path) -> None:
     missing = [target for target in _relative_links(page)
                if not (page.parent / target.split("#", 1)[0]).exists()]
     assert not missing, f"{_name(page)} links to files that do not exist: {missing}"
+
+
+PYTHON_IMPORTS = sorted({(page, module, names)
+                         for page in PAGES
+                         for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+                         for module, names in re.findall(r"^from (vaultline\S*) import (.+)$", block, re.M)})
+
+
+def test_the_pages_show_python_imports() -> None:
+    assert len(PYTHON_IMPORTS) > 5
+
+
+@pytest.mark.parametrize(("page", "module", "names"), PYTHON_IMPORTS,
+                         ids=[f"{_name(p)}:{m}" for p, m, _ in PYTHON_IMPORTS])
+def test_python_examples_import_what_exists(page: Path, module: str, names: str) -> None:
+    imported = importlib.import_module(module)
+    for name in (n.strip() for n in names.strip("()").split(",")):
+        assert hasattr(imported, name), f"{_name(page)}: {module} has no {name}"
