@@ -54,6 +54,28 @@ def test_relative_links_point_to_existing_files(page: Path) -> None:
     assert not missing, f"{_name(page)} links to files that do not exist: {missing}"
 
 
+def _anchors(page: Path) -> set[str]:
+    """The heading anchors a Markdown renderer (GitHub's rule) gives a page."""
+    headings = re.findall(r"^#{1,6} (.+)$", FENCE.sub("", page.read_text()), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_anchors_follow_the_heading_rule() -> None:
+    assert "from-python-code-masker" in _anchors(ROOT / "docs/guide/run.md")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_links_to_a_section_name_one_that_exists(page: Path) -> None:
+    broken = []
+    for target in _relative_links(page) + [t for t in LINK.findall(FENCE.sub("", page.read_text()))
+                                           if t.startswith("#")]:
+        path, _, anchor = target.partition("#")
+        linked = page.parent / path if path else page
+        if anchor and linked.suffix == ".md" and linked.exists() and anchor not in _anchors(linked):
+            broken.append(target)
+    assert not broken, f"{_name(page)} links to sections that do not exist: {broken}"
+
+
 PYTHON_IMPORTS = sorted({(page, module, names)
                          for page in PAGES
                          for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
