@@ -190,13 +190,13 @@ def _baseline(text: str) -> None:
 
 
 def _audit_lines(lines: list[str]) -> None:
+    from vaultline.audit import AuditLog
     from vaultline.audit.query import read_events
-    from vaultline.audit.verify import verify_log
 
     path = _workdir() / "audit.log"
     path.write_bytes("".join(lines).encode("utf-8", "surrogatepass"))
     list(read_events(path, on_error=lambda number, reason: None))
-    verify_log(path, None)
+    AuditLog(path, hmac_key=None, checkpoint=None).verify()
 
 
 def _duration(value: Any) -> None:

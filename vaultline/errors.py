@@ -109,8 +109,9 @@ class ProviderError(VaultlineError):
 
     Carries the provider name, the key (when resolving) and the reference so that a
     failing resolution can be reported row by row; never the value. ``missing`` says the
-    provider answered that nothing is there (what ``vaultline put`` cures): true of every
-    :class:`MissingSecretError`, and kept when the resolver re-raises one for its key.
+    provider answered that nothing is there *and* ``vaultline put`` cures it: true of a
+    :class:`MissingSecretError` unless its provider is one vaultline cannot write (an unset
+    variable, a missing file), and kept when the resolver re-raises one for its key.
     """
 
     def __init__(

@@ -60,16 +60,15 @@ ROWS: list[Row] = [
         r"^vaultline: error: 1 key could not be resolved; nothing was output \(store missing "
         r"secrets with 'vaultline put"),
     Row(("explain", "Nope", "--env", "prod"), 2, r"^vaultline: error: 'Nope' has no value"),
-    Row(("refs", "--env", "prod", "--format", "external-secret"), 2,
-        r"^vaultline: error: nothing to write: no secret key has a provider an External"),
+    Row(("refs", "--env", "prod", "--format", "external-secret"), 1,
+        r"^vaultline: error: no ExternalSecret to write for environment 'prod': its 1 secret"),
     Row(("check", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
     Row(("env-example", "-o", "/nonexistent/dir/env.example"), 2,
         r"Invalid value for '--output' / '-o': directory '/nonexistent/dir' does not exist"),
     Row(("drift", "--env", "nope"), 2, r"^vaultline: error: "),
     # the store
     Row(("put", "Jwt:SigningKey"), 2,
-        r"^vaultline: error: 'Jwt:SigningKey' is not a reference to a configured provider; "
-        r"for the key Jwt:SigningKey pass --env ENV", "v"),
+        r"^vaultline: error: 'Jwt:SigningKey' is a key, not a reference: pass --env ENV", "v"),
     Row(("put", "local:nexus-engine/prod/X", "--from-file", "/dev/zero"), 2,
         r"^vaultline: error: /dev/zero: not a regular file \(a device\)"),
     Row(("get", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
@@ -86,8 +85,8 @@ ROWS: list[Row] = [
     Row(("override", "revoke", "nope", "--env", "prod"), 2,
         r"^vaultline: error: no override 'nope' in prod"),
     # run and redact
-    Row(("run", "--env", "prod", "--files", "/nonexistent/dir", "--", "true"), 2,
-        r"Invalid value for '--files': Directory '/nonexistent/dir' does not exist"),
+    Row(("run", "--env", "prod", "--files", "/dev/null/dir", "--", "true"), 2,
+        r"Invalid value for '--files': cannot create /dev/null/dir: Not a directory"),
     Row(("run", "--env", "prod", "--prefix", "1=", "--", "true"), 2,
         r"Invalid value for '--prefix'"),
     Row(("run", "--env", "prod", "--", "/nonexistent/cmd"), 127, r"command not found"),
@@ -136,6 +135,35 @@ ROWS: list[Row] = [
     Row(("audit", "report", "--check"), 1, r""),
     Row(("audit", "verify", "--anchor", "/nonexistent"), 2, r"^vaultline: error: "),
     Row(("audit", "restart"), 2, r"^vaultline: error: Missing option '--reason'"),
+    Row(("audit", "anchor", "--to", "nope:x"), 2, r"^vaultline: error: unknown provider 'nope'"),
+    # overrides: the two-person rule
+    Row(("override", "request", "Nope:Key", "--env", "prod", "--ttl", "1h", "--reason", "r",
+         "--ticket", "T-1"), 2, r"^vaultline: error: Nope:Key is not a key of prod", "x"),
+    Row(("override", "approve", "nope", "--env", "prod"), 2,
+        r"^vaultline: error: no override 'nope' in prod"),
+    Row(("rollback", "local:nexus-engine/prod/Nope", "--to", "1"), 1,
+        r"^vaultline: error: no secret at nexus-engine/prod/Nope"),
+    # integrations and templates
+    Row(("completion", "tcsh"), 2, r"'tcsh' is not one of 'bash', 'zsh', 'fish'"),
+    Row(("direnv", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
+    Row(("diff", "--env", "prod"), 2, r"^vaultline: error: give exactly two environments"),
+    Row(("render", "/nonexistent.tmpl", "-o", "out", "--env", "prod"), 2,
+        r"Invalid value for 'TEMPLATE': File '/nonexistent.tmpl' does not exist"),
+    # rotation
+    Row(("rotate", "plan", "Nope:Key", "--env", "prod"), 2,
+        r"^vaultline: error: 'Nope:Key' has no entry under 'rotate:'"),
+    Row(("rotate", "run", "Nope:Key", "--env", "prod"), 2,
+        r"^vaultline: error: 'Nope:Key' has no entry under 'rotate:'"),
+    Row(("rotate", "verify", "Nope:Key", "--env", "prod"), 2,
+        r"^vaultline: error: 'Nope:Key' has no entry under 'rotate:'"),
+    Row(("rotate", "status", "--env", "nope"), 2, r"^vaultline: error: unknown environment"),
+    Row(("rotate", "abort", "nope", "--env", "prod"), 1, r"^vaultline: error: no rotation 'nope'"),
+    Row(("rotate", "resume", "nope", "--env", "prod"), 1, r"^vaultline: error: no rotation 'nope'"),
+    Row(("rotate", "retire", "Nope:Key", "--env", "prod"), 1,
+        r"^vaultline: error: Nope:Key has nothing to retire in prod"),
+    Row(("rotate", "promote", "Nope:Key", "--from", "dev", "--to", "prod"), 1,
+        r"^vaultline: error: Nope:Key has no finished rotation in dev"),
+    Row(("runbook", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
 ]
 
 

@@ -15,8 +15,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> object:
 
     try:
         return parse_duration(value)
-    except (ValueError, OverflowError):
-        raise click.BadParameter(f"not a duration: {value!r} (use e.g. 30m, 2h)") from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 _TTL = click.option("--ttl", required=True, callback=_duration,

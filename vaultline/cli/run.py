@@ -19,6 +19,7 @@ from vaultline.cli._context import (
     project_dir_option,
     resolve_bundle,
 )
+from vaultline.cli._output import OutputFile
 
 
 @click.command(context_settings={"ignore_unknown_options": True,
@@ -28,9 +29,10 @@ from vaultline.cli._context import (
               help="Prefix for the variable names, e.g. APP_.")
 @click.option("--mask/--no-mask", default=True, show_default=True,
               help="Replace secret values in the child's output with ********.")
-@click.option("--files", "files_dir", type=click.Path(exists=True, file_okay=False,
-                                                     path_type=Path),
-              default=None, help="Write each secret to a 0600 file here and set NAME_FILE.")
+@click.option("--files", "files_dir", type=click.Path(file_okay=False, path_type=Path),
+              callback=lambda ctx, param, value: _files_dir(value), default=None,
+              help="Write each secret to a 0600 file here (created 0700 if missing) and set "
+                   "NAME_FILE.")
 @click.option("--pass-env", "pass_env", multiple=True, metavar="NAME",
               help="Hand this credential variable (e.g. VAULT_TOKEN) on to COMMAND, masked; "
                    "vaultline's credentials are removed otherwise. Repeatable.")
@@ -127,6 +129,18 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     sys.exit(code)
 
 
+def _files_dir(path: Path | None) -> Path | None:
+    """``--files``: made (0700, with missing parents) before the child starts, or refused."""
+    if path is None:
+        return None
+    from vaultline._files import private_dir
+
+    try:
+        return private_dir(path)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot create {path}: {exc.strerror}") from None
+
+
 def _seconds(text: str, option: str) -> float:
     from vaultline.duration import parse_duration
     from vaultline.errors import ConfigError
@@ -198,8 +212,8 @@ def _warn_short_secrets(bundle: Bundle) -> None:
 
 
 @click.command()
-@click.argument("template", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=OutputFile(),
               help="File to write (0600, replaced atomically).")
 @env_option()
 @project_dir_option

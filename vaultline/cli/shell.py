@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vaultline.cli._context import env_option, load_project, project_dir_option
+from vaultline.cli._context import env_option, load_project, prefix_callback, project_dir_option
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -34,7 +34,8 @@ def completion(shell: str) -> None:
 
 @click.command()
 @env_option()
-@click.option("--prefix", default="", help="Prefix for the variable names.")
+@click.option("--prefix", default="", callback=prefix_callback,
+              help="Prefix for the variable names.")
 @project_dir_option
 def direnv(env: str, prefix: str, project_dir: Path | None) -> None:
     """Print the .envrc lines that load ENV into the shell through direnv.
@@ -47,4 +48,6 @@ def direnv(env: str, prefix: str, project_dir: Path | None) -> None:
     """
     from vaultline.direnv import envrc
 
-    click.echo(envrc(load_project(project_dir), env, prefix=prefix))
+    project = load_project(project_dir)
+    project.environment(env)  # an unknown environment is a usage error now, not at every prompt
+    click.echo(envrc(project, env, prefix=prefix))

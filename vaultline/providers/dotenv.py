@@ -39,7 +39,7 @@ class DotenvProvider(Provider):
         value = self._load().get(path)
         if value is None:
             raise MissingSecretError(f"{path} is not set in {self.path.name}", provider=self.name,
-                                reference=path)
+                                     reference=path, missing=False)  # not for `vaultline put`
         return Fetched(value)
 
     def check(self) -> str:

@@ -27,8 +27,9 @@ class EnvProvider(Provider):
         file_name = environ.get(f"{name}_FILE")
         if file_name:
             return Fetched(read_secret_file(self.context.root / file_name, provider=self.name))
+        # Absent (an optional secret may skip it), but not something `vaultline put` cures.
         raise MissingSecretError(f"environment variable {name} is not set (nor {name}_FILE)",
-                            provider=self.name, reference=path)
+                                 provider=self.name, reference=path, missing=False)
 
     def list_paths(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self.context.environ if k.startswith(prefix))

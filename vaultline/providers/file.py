@@ -26,7 +26,8 @@ def read_secret_file(path: Path, *, provider: str) -> str:
                             ProviderError(reason, provider=provider, reference=str(path))
                             ).decode("utf-8")
     except FileNotFoundError:
-        raise MissingSecretError("file not found", provider=provider, reference=str(path)) from None
+        raise MissingSecretError("file not found", provider=provider, reference=str(path),
+                                 missing=False) from None  # not what `vaultline put` cures
     except PermissionError:
         raise ProviderError("permission denied", provider=provider, reference=str(path)) from None
     except UnicodeDecodeError:
