@@ -161,9 +161,9 @@ class Session:
             identities = {name: resolver.provider(name).identity
                           for name in {source for _, _, source, _ in fetched}}
             # Dynamic credentials: the lease each value came from is audited (never the value).
-            leased = {(source, path): lease for _, _, source, path in fetched
-                      if path is not None
-                      and (lease := resolver.provider(source).lease_id(path))}
+            leased: dict[tuple[str, str | None], str] = {
+                (source, path): lease for _, _, source, path in fetched
+                if path is not None and (lease := resolver.provider(source).lease_id(path))}
         read, ok, Entry = audit.READ, audit.OK, audit.Entry  # once per secret read: stay lean
         if leased:
             entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value),
