@@ -510,7 +510,9 @@ class VaultProvider(Provider):
         return Fetched(lease.data)
 
     def lease_id(self, path: str) -> str | None:
-        return self.leases.get(path.strip("/"))
+        # The role as referenced, or the path as shown (``database/creds/<role>``).
+        role = path.strip("/")
+        return self.leases.get(role) or self.leases.get(role.removeprefix(f"{self.mount}/creds/"))
 
     def renew_lease(self, lease_id: str, increment: int) -> float:
         self._token()
