@@ -146,7 +146,7 @@ def test_run_renews_while_the_child_runs_past_its_ttl_and_revokes_on_exit(
         # Past the TTL the lease was issued with: the role still logs in.
         time.sleep(max(0.0, logged_in + 3.2 - time.monotonic()))
         out.with_suffix(".go").write_text("")
-        stdout, stderr = proc.communicate(timeout=10)
+        _, stderr = proc.communicate(timeout=10)
     finally:
         proc.kill()
     assert proc.returncode == 0, stderr.decode()
@@ -206,11 +206,15 @@ def test_resolve_warns_and_revokes_unless_kept(bao: BaoServer, postgres: Postgre
                                                tmp_path: Path) -> None:
     role = make_role(bao, "app-res", ttl=30, max_ttl=60)
     root, env = project(tmp_path, bao, role)
-    done = subprocess.run([VAULTLINE, "resolve", "--env", "dev", "--format", "json", "--reveal"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run([VAULTLINE, "resolve", "--env", "dev", "--format", "flat-json",
+                           "--reveal"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=30)
     assert done.returncode == 0, done.stderr
     values = json.loads(done.stdout)
-    assert values["Db"]["User"].startswith("v-") if "Db" in values else values["Db:User"]
+    assert values["Db:User"].startswith("v-") and len(values["Db:Password"]) >= 16
+    # The lease id is audited; the password is nowhere in the audit log.
+    assert values["Db:Password"] not in json.dumps(audit_events(root))
+    assert values["Db:Password"] not in done.stderr
     assert "dies with its lease" in done.stderr and "--keep-lease" in done.stderr
     assert roles_like(postgres, role) == [] and leases(bao, role) == []
     kept = subprocess.run([VAULTLINE, "resolve", "--env", "dev", "--keep-lease"], cwd=root,
