@@ -12,12 +12,14 @@ unless :meth:`LeaseBook.keep` was called (``vaultline resolve --keep-lease``).
 from __future__ import annotations
 
 import atexit
+import signal
 import threading
 import time
 from collections.abc import Callable, Hashable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, Protocol
 
 from vaultline.errors import VaultlineError
@@ -103,6 +105,7 @@ class LeaseBook:
             self.changed.set()
             if not self._exit_hook:
                 atexit.register(self._at_exit)
+                _exit_on_termination()
                 self._exit_hook = True
 
     def __bool__(self) -> bool:
@@ -180,6 +183,21 @@ class LeaseBook:
     def _at_exit(self) -> None:
         if not self._kept:
             self.revoke_all()
+
+
+def _exit_on_termination() -> None:
+    """SIGTERM/SIGHUP left at their default would end the process without the exit hook:
+    exit through it instead, so a lease is revoked even when the process is stopped before
+    its child starts (``run`` forwards these signals to the child once it runs)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _exit)
+
+
+def _exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def session_auditor(project_dir: Path | None, env: str) -> Auditor:

@@ -315,3 +315,23 @@ def test_unknown_role_or_a_version_is_one_clear_error(bao: BaoServer, tmp_path: 
     done = subprocess.run([VAULTLINE, "put", "pgdyn:app-dyn"], cwd=root, env=env, input="x",
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "issued by the server, not written" in done.stderr
+
+
+def test_sigterm_before_the_child_starts_still_revokes(tmp_path: Path) -> None:
+    """A process stopped between issuing a lease and starting its child exits through the
+    exit hook (status 128 + 15), which revokes the lease."""
+    revoked = tmp_path / "revoked"
+    script = f"""
+import os, pathlib, signal
+from vaultline.leases import LEASES, Lease
+class Issuer:
+    def renew_lease(self, lease_id, increment): return float(increment)
+    def revoke_lease(self, lease_id): pathlib.Path({str(revoked)!r}).write_text(lease_id)
+LEASES.add("r", Lease("l-1", 30, True, "pgdyn:database/creds/r", {{}}, Issuer(), 0.0, 30))
+os.kill(os.getpid(), signal.SIGTERM)
+signal.pause()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert revoked.read_text() == "l-1"
