@@ -215,6 +215,9 @@ def test_resolve_warns_and_revokes_unless_kept(bao: BaoServer, postgres: Postgre
     # The lease id is audited; the password is nowhere in the audit log.
     assert values["Db:Password"] not in json.dumps(audit_events(root))
     assert values["Db:Password"] not in done.stderr
+    revoked = [e for e in audit_events(root) if e["action"] == "lease.revoke"]
+    assert len(revoked) == 1 and revoked[0]["detail"]["lease"].startswith(
+        f"database/creds/{role}/")
     assert "dies with its lease" in done.stderr and "--keep-lease" in done.stderr
     assert roles_like(postgres, role) == [] and leases(bao, role) == []
     kept = subprocess.run([VAULTLINE, "resolve", "--env", "dev", "--keep-lease"], cwd=root,

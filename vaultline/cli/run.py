@@ -104,10 +104,8 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         for template, output in targets:
             render_file(template, output, new.bundle)
 
+    from vaultline.cli._output import warn
     from vaultline.leases import LEASES, session_auditor
-
-    def warn(message: str) -> None:
-        click.echo(f"vaultline: warning: {message}", err=True)
 
     leases = LEASES if LEASES else None
     if leases is not None:
