@@ -338,3 +338,14 @@ signal.pause()
                           timeout=30)
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert revoked.read_text() == "l-1"
+
+
+def test_signal_mode_without_files_is_refused_and_the_lease_revoked(
+        bao: BaoServer, postgres: PostgresServer, tmp_path: Path) -> None:
+    role = make_role(bao, "app-hup", ttl=30, max_ttl=60)
+    root, env = project(tmp_path, bao, role)
+    done = subprocess.run([VAULTLINE, "run", "--env", "dev", "--on-change", "signal:HUP", "--",
+                           "true"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 2 and "add --files DIR" in done.stderr
+    assert roles_like(postgres, role) == [] and leases(bao, role) == []

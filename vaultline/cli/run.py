@@ -108,6 +108,10 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     from vaultline.leases import LEASES, session_auditor
 
     leases = LEASES if LEASES else None
+    if leases is not None and not mode.restart and files_dir is None and not targets:
+        raise ConfigError("--on-change signal:… cannot hand new database credentials to the "
+                          "command in its environment: add --files DIR or --render "
+                          "TEMPLATE:OUT (or use --on-change restart)")
     if leases is not None:
         leases.warn, leases.auditor = warn, session_auditor(project_dir, env)
     watcher = None
