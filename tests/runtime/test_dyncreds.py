@@ -349,3 +349,47 @@ def test_signal_mode_without_files_is_refused_and_the_lease_revoked(
                           timeout=30)
     assert done.returncode == 2 and "add --files DIR" in done.stderr
     assert roles_like(postgres, role) == [] and leases(bao, role) == []
+
+
+HUP_CHILD = """
+import os, pathlib, signal, sys, time, psycopg
+out = pathlib.Path(sys.argv[1])
+hup = []
+signal.signal(signal.SIGHUP, lambda *_: hup.append(1))
+def login():
+    user = pathlib.Path(os.environ["DB__USER_FILE"]).read_text()
+    password = pathlib.Path(os.environ["DB__PASSWORD_FILE"]).read_text()
+    with psycopg.connect(host="127.0.0.1", port=int(os.environ["PGPORT"]), dbname="postgres",
+                         user=user, password=password, connect_timeout=5) as conn:
+        return conn.execute("select current_user").fetchone()[0]
+with open(out, "a") as f:
+    f.write(login() + "\\n")
+deadline = time.monotonic() + 12
+while time.monotonic() < deadline:
+    if hup:
+        hup.clear()
+        with open(out, "a") as f:
+            f.write(login() + "\\n")
+    time.sleep(0.05)
+"""
+
+
+def test_signal_mode_rewrites_the_files_with_new_credentials(
+        bao: BaoServer, postgres: PostgresServer, tmp_path: Path) -> None:
+    role = make_role(bao, "app-files", ttl=2, max_ttl=5)
+    root, env = project(tmp_path, bao, role)
+    out = tmp_path / "user.txt"
+    proc = subprocess.Popen(
+        [VAULTLINE, "run", "--env", "dev", "--files", str(tmp_path / "secrets"),
+         "--on-change", "signal:HUP", "--", sys.executable, "-c", HUP_CHILD, str(out)],
+        cwd=root, env={**env, "PGPORT": str(postgres.port)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        users = wait_for(lambda: out.exists() and len(set(out.read_text().split())) >= 2 and
+                         out.read_text().split(), "a login with the rewritten files", timeout=12)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert users[0] != users[1]  # the same child, logged in as the new user after SIGHUP
+    assert roles_like(postgres, role) == [] and leases(bao, role) == []
