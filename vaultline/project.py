@@ -571,6 +571,13 @@ def _parse_providers(raw: Any, file: str, line: int | None) -> dict[str, Provide
                               f"{', '.join(sorted(PROVIDER_TYPES))}",
                               file=file, line=line_of(spec, "type") or at)
         options = {k: v for k, v in spec.items() if k != "type"}
+        if ptype == "vault":
+            from vaultline.providers._engines import engine_problem
+
+            problem = engine_problem(options)
+            if problem is not None:
+                raise ConfigError(f"provider {name!r}: {problem[1]}",
+                                  file=file, line=line_of(spec, problem[0]) or at)
         _check_options(str(name), ptype, spec, file, at)
         result[str(name)] = ProviderConfig(str(name), str(ptype), options, at)
     return result

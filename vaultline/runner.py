@@ -36,6 +36,7 @@ from vaultline.errors import (
     ConfigError,
     VaultlineError,
 )
+from vaultline.leases import LeaseBook
 from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, StreamMasker
 from vaultline.watch import OnChange, Snapshot, Watch
@@ -62,6 +63,7 @@ def run(
     grace: float = 10.0,
     on_reload: Callable[[Snapshot], None] | None = None,
     masker_cache: MaskerCache | None = None,
+    leases: LeaseBook | None = None,
 ) -> int:
     """Run `argv` to completion and return its exit status.
 
@@ -78,6 +80,10 @@ def run(
     the new values are masked from then on (the old ones too), and per `on_change` the
     child is restarted (SIGTERM, `grace` seconds, SIGKILL) or the files are rewritten and
     the child signalled. `masker_cache` keeps compiled maskers (encrypted) between runs.
+
+    With `leases` (dynamic credentials), a thread renews them while the child runs, the
+    watch is woken when one nears its end (its next re-resolve gets new credentials), the
+    leases a reload replaced are revoked, and all of them are revoked when the child exits.
     """
     if not argv:
         raise ConfigError("no command to run: vaultline run --env ENV -- COMMAND [ARGS...]")
@@ -85,7 +91,8 @@ def run(
         inherit = child_environment(os.environ, credential_names(None))
     supervisor = _Supervisor(argv, inherit, mask=mask, tty=tty, files_dir=files_dir,
                              file_vars=dict(file_vars or {}), grace=grace, on_reload=on_reload,
-                             on_change=on_change or OnChange(), masker_cache=masker_cache)
+                             on_change=on_change or OnChange(), masker_cache=masker_cache,
+                             leases=leases)
     return supervisor.run(env, secrets, masked, watch)
 
 
@@ -95,7 +102,7 @@ class _Supervisor:
     def __init__(self, argv: Sequence[str], inherit: ChildEnvironment, *, mask: bool, tty: bool,
                  files_dir: Path | None, file_vars: dict[str, str], grace: float,
                  on_reload: Callable[[Snapshot], None] | None, on_change: OnChange,
-                 masker_cache: MaskerCache | None):
+                 masker_cache: MaskerCache | None, leases: LeaseBook | None = None):
         self.argv = list(argv)
         self.inherit = inherit
         self.mask = mask
@@ -112,20 +119,26 @@ class _Supervisor:
         self.outputs: list[_Output] = []
         self.proc: subprocess.Popen[bytes] | None = None
         self.pending: Snapshot | None = None  # the bundle a restart starts the child with
+        self.leases = leases
         self.stopped = threading.Event()
+        self.wakeup = threading.Event()  # the watch's sleep cut short: a lease nears its end
         self.lock = threading.Lock()
 
     def run(self, env: Mapping[str, str], secrets: Mapping[str, str],
             masked: Iterable[str] | None, watch: Watch | None) -> int:
         forwarder = _SignalForwarder(skip_terminal_sigint=not self.tty)
-        thread: threading.Thread | None = None
+        threads: list[threading.Thread] = []
         try:
             with forwarder:
                 child_env = self._child_env(env, secrets)
                 self.masked = list(secrets.values() if masked is None else masked)
                 if watch is not None:
-                    thread = threading.Thread(target=self._watch, args=(watch,), daemon=True,
-                                              name="vaultline-watch")
+                    threads.append(threading.Thread(target=self._watch, args=(watch,),
+                                                    daemon=True, name="vaultline-watch"))
+                if self.leases is not None:
+                    threads.append(threading.Thread(target=self._keep, args=(self.leases,),
+                                                    daemon=True, name="vaultline-leases"))
+                for thread in threads:
                     thread.start()
                 while True:
                     returncode = self._run_once(child_env, forwarder)
@@ -136,8 +149,13 @@ class _Supervisor:
                     child_env = self._child_env(snap.env, snap.secrets)
         finally:
             self.stopped.set()
-            if thread is not None:
+            self.wakeup.set()
+            if self.leases is not None:
+                self.leases.changed.set()
+            for thread in threads:
                 thread.join(timeout=self.grace + 1)
+            if self.leases is not None:
+                self.leases.revoke_all()  # the child is gone: its credentials go with it
             if self.secrets_dir is not None:
                 shutil.rmtree(self.secrets_dir, ignore_errors=True)
         return 128 - returncode if returncode < 0 else returncode
@@ -204,13 +222,33 @@ class _Supervisor:
 
     def _watch(self, watch: Watch) -> None:
         delay = watch.first_delay()
-        while not self.stopped.wait(delay):
+        while True:
+            woken = self.wakeup.wait(delay)
+            if self.stopped.is_set():
+                return
+            if woken:  # a lease became final: sleep until its replacement is due instead
+                self.wakeup.clear()
+                delay = watch.first_delay()
+                if delay > 0:
+                    continue
             new, delay = watch.tick()
             if new is not None and not self.stopped.is_set():
                 try:
                     self._apply(new)
                 except VaultlineError as exc:  # a template that no longer renders
                     watch.warn(f"reload failed, the command keeps running: {exc}")
+                if self.leases is not None:
+                    self.leases.revoke_retired()  # the child has moved to the new lease
+
+    def _keep(self, leases: LeaseBook) -> None:
+        """Renew the leases at two thirds of their TTL until the child is gone."""
+        while not self.stopped.is_set():
+            leases.changed.wait(leases.next_renewal())
+            if self.stopped.is_set():
+                return
+            leases.changed.clear()
+            if leases.renew_due():
+                self.wakeup.set()
 
     def _apply(self, new: Snapshot) -> None:
         """Mask the new values first, then hand them to the child."""

@@ -160,9 +160,21 @@ class Session:
                        for key, value, _, prov in bundle.candidates() if prov.layer is secrets]
             identities = {name: resolver.provider(name).identity
                           for name in {source for _, _, source, _ in fetched}}
+            # Dynamic credentials: the lease each value came from is audited (never the value).
+            leased: dict[tuple[str, str | None], str] = {
+                (source, path): lease for _, _, source, path in fetched
+                if path is not None and (lease := resolver.provider(source).lease_id(path))}
         read, ok, Entry = audit.READ, audit.OK, audit.AuditEntry  # once per secret read: stay lean
-        entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value), identities[source])
-                    for key, value, source, path in fetched]
+        if leased:
+            entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value),
+                              identities[source],
+                              {"lease": leased[(source, path)]} if (source, path) in leased
+                              else None)
+                        for key, value, source, path in fetched]
+        else:
+            entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value),
+                              identities[source])
+                        for key, value, source, path in fetched]
         for resolved in bundle.resolved_values():
             prov = resolved.provenance
             if prov.override_id is not None:

@@ -20,9 +20,12 @@ from vaultline.bundle import Bundle, to_text
 from vaultline.errors import ConfigError, VaultlineError
 
 if TYPE_CHECKING:
+    from vaultline.leases import LeaseBook
     from vaultline.session import Session
 
 DEFAULT_INTERVAL = 60.0
+#: ``run`` with dynamic credentials but no --watch: lease ends wake it, this interval barely.
+LEASE_ONLY_INTERVAL = 86400.0
 #: A failing provider is retried at most this many intervals apart.
 MAX_BACKOFF_FACTOR = 32
 RELOAD = "run.reload"
@@ -100,7 +103,7 @@ class Watch:
 
     def __init__(self, current: Snapshot, resolve: Callable[[], Snapshot], *,
                  interval: float = DEFAULT_INTERVAL, warn: Callable[[str], None],
-                 audit: Callable[[list[str]], None]):
+                 audit: Callable[[list[str]], None], leases: LeaseBook | None = None):
         if interval <= 0:
             raise ConfigError("--watch interval must be positive (e.g. 30s, 5m)")
         self.current = current
@@ -109,14 +112,16 @@ class Watch:
         self._resolve = resolve
         self.warn = warn
         self._audit = audit
+        self.leases = leases
 
     def first_delay(self) -> float:
         return self._delay(self.current)
 
     def _delay(self, snap: Snapshot) -> float:
-        # A little after the expiry, so the re-resolve sees the override gone.
-        wake = snap.wake_in
-        return self.interval if wake is None else min(self.interval, wake + 0.05)
+        # A little after the expiry, so the re-resolve sees the override gone (or the lease
+        # due for replacement).
+        wakes = [snap.wake_in, self.leases.replacement_in() if self.leases else None]
+        return min([self.interval, *(wake + 0.05 for wake in wakes if wake is not None)])
 
     def tick(self) -> tuple[Snapshot | None, float]:
         """One re-resolve: the new snapshot if a value changed (else None), and the delay

@@ -87,6 +87,12 @@ def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
         bundle = session.resolve(reveal=reveal)
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)
+    from vaultline.leases import LEASES, session_auditor
+
+    if LEASES:  # dynamic credentials: their revocation at exit is audited, a failure shown
+        from vaultline.cli._output import warn
+
+        LEASES.warn, LEASES.auditor = warn, session_auditor(project_dir, env)
     return bundle
 
 

@@ -79,9 +79,12 @@ def refs(env: str, fmt: str, store_kind: str, namespace: str | None,
 @click.option("--secrets-dir", type=click.Path(file_okay=False, path_type=Path),
               help="With --format compose: where each secret's 0600 file is written "
                    "(default: compose/ in the project's git-ignored .vaultline directory).")
+@click.option("--keep-lease", is_flag=True,
+              help="Dynamic credentials: leave their leases to expire on their TTL instead of "
+                   "revoking them when resolve exits.")
 @project_dir_option
 def resolve(env: str, fmt: str, reveal: bool, prefix: str, k8s_name: str | None,
-            namespace: str | None, outputs: bool, secrets_dir: Path | None,
+            namespace: str | None, outputs: bool, secrets_dir: Path | None, keep_lease: bool,
             project_dir: Path | None) -> None:
     """Resolve an environment: defaults, env pack, secrets, runtime overrides (highest wins).
 
@@ -97,7 +100,12 @@ def resolve(env: str, fmt: str, reveal: bool, prefix: str, k8s_name: str | None,
       eval "$(vaultline resolve --env dev --format shell --reveal)"
       vaultline resolve --env prod --format k8s-secret --reveal --name api --namespace shop
       vaultline resolve --env ci --format github
+      vaultline resolve --env dev --format env --reveal --keep-lease
     """
+    if keep_lease:
+        from vaultline.leases import LEASES
+
+        LEASES.keep()
     if fmt == "github":
         import sys
 

@@ -114,18 +114,29 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         for template, output in targets:
             render_file(template, output, new.bundle)
 
+    from vaultline.cli._output import warn
+    from vaultline.leases import LEASES, session_auditor
+
+    leases = LEASES if LEASES else None
+    if leases is not None and not mode.restart and files_dir is None and not targets:
+        raise ConfigError("--on-change signal:… cannot hand new database credentials to the "
+                          "command in its environment: add --files DIR or --render "
+                          "TEMPLATE:OUT (or use --on-change restart)")
+    if leases is not None:
+        leases.warn, leases.auditor = warn, session_auditor(project_dir, env)
     watcher = None
-    if watch is not None:
+    if watch is not None or leases is not None:
+        # Dynamic credentials without --watch: re-resolved only when a lease nears its end.
         watcher = watching.Watch(
             current, watching.session_resolver(project_dir, env, prefix),
-            interval=_seconds(watch, "--watch"),
-            warn=lambda message: click.echo(f"vaultline: warning: {message}", err=True),
-            audit=watching.reload_auditor(project_dir, env, mode))
+            interval=watching.LEASE_ONLY_INTERVAL if watch is None else _seconds(watch, "--watch"),
+            warn=warn, audit=watching.reload_auditor(project_dir, env, mode), leases=leases)
     use_tty = sys.stdout.isatty() if tty is None else tty
     code = runner.run(list(command), env=current.env, secrets=current.secrets, mask=mask,
                       files_dir=files_dir, inherit=inherit, masked=current.masked,
                       file_vars=variables_for, tty=use_tty, watch=watcher, on_change=mode,
-                      grace=_seconds(grace, "--grace"), on_reload=rerender, masker_cache=cache)
+                      grace=_seconds(grace, "--grace"), on_reload=rerender, masker_cache=cache,
+                      leases=leases)
     sys.exit(code)
 
 

@@ -115,6 +115,10 @@ class Provider(ABC):
         """
         return None
 
+    def lease_id(self, path: str) -> str | None:
+        """The lease the value last fetched from ``path`` belongs to (dynamic credentials)."""
+        return None
+
     @abstractmethod
     def fetch(self, path: str, version: str | None = None) -> Fetched:
         """Read one secret; raise a ProviderError subclass (never with the value in it)."""

@@ -4,7 +4,13 @@
              auth: {method: approle, role_id_file: /run/vault/role-id, secret_id_file: ...}}
 
 ``vault:db.primary#password`` reads ``kv/data/nexus-engine/prod/db.primary`` (field
-``password``); ``@3`` reads version 3. ``url`` may list every node of an HA cluster: requests
+``password``); ``@3`` reads version 3.
+
+    pgdyn:  {type: vault, engine: database, url: "http://127.0.0.1:8200"}   # mount: database
+
+``pgdyn:app-dyn#username`` and ``pgdyn:app-dyn#password`` come from ONE lease on
+``database/creds/app-dyn`` per resolution; the lease is kept in :data:`vaultline.leases.LEASES`
+(renewed by ``run``, revoked when the process exits). ``url`` may list every node of an HA cluster: requests
 go to one node and move to the next when it stops answering.
 
 Options left unset are read from the environment as the ``vault``/``bao`` CLIs read it
@@ -41,7 +47,9 @@ from vaultline.errors import (
     ProviderUnavailableError,
     VersionConflictError,
 )
+from vaultline.leases import LEASES, Lease
 from vaultline.naming import NamingConvention
+from vaultline.providers._engines import DEFAULT_MOUNTS
 from vaultline.providers._http import HttpPool, TLSOptions, capped_session
 from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
@@ -144,7 +152,7 @@ class VaultProvider(Provider):
     default_naming = NamingConvention("{key}", "/", "identity")
     options = COMMON_OPTIONS | frozenset({
         "url", "mount", "prefix", "namespace", "auth",
-        "ca_cert", "ca_path", "client_cert", "client_key", "tls_skip_verify",
+        "ca_cert", "ca_path", "client_cert", "client_key", "tls_skip_verify", "engine",
     })
     remote = True
 
@@ -157,7 +165,8 @@ class VaultProvider(Provider):
         self.addresses = [str(u).rstrip("/") for u in ([urls] if isinstance(urls, str) else urls)]
         if not self.addresses or not all(a.startswith(("http://", "https://")) for a in self.addresses):
             raise ConfigError(f"{where}: 'url' must be an http(s):// address or a list of them")
-        self.mount = str(options.get("mount", "kv")).strip("/")
+        self.engine = str(options.get("engine", "kv"))
+        self.mount = str(options.get("mount", DEFAULT_MOUNTS.get(self.engine, "kv"))).strip("/")
         try:
             self.prefix = str(options.get("prefix", "{app}/{env}")).format(
                 app=context.app, env=context.env).strip("/")
@@ -191,6 +200,7 @@ class VaultProvider(Provider):
         self._lock = threading.RLock()
         self._clients_lock = threading.Lock()  # the clients and the pool
         self._guard: Guard | None = None  # the running resolution's (or operation's) guard
+        self.leases: dict[str, str] = {}  # role -> lease id handed out (database engine)
 
     def _file_option(self, name: str) -> str | None:
         value = self.config.get(name)
@@ -207,6 +217,8 @@ class VaultProvider(Provider):
         return f"{self.prefix}/{path}" if self.prefix else path
 
     def display_path(self, path: str) -> str:
+        if self.engine == "database":
+            return f"{self.mount}/creds/{path.strip('/')}"
         return f"{self.mount}/data/{self._full(path)}"
 
     # -- connections -----------------------------------------------------------------------
@@ -375,6 +387,8 @@ class VaultProvider(Provider):
         wanted = list(dict.fromkeys(requests))
         if not wanted:
             return {}
+        if self.engine == "database":
+            return self._fetch_credentials(wanted)
         guard = self._guard = self.settings.guard(self.name)
         try:
             try:
@@ -459,6 +473,74 @@ class VaultProvider(Provider):
                             retry_after=response.retry_after)
         raise ProviderError(f"{where}: {reason}")
 
+    # -- dynamic credentials (database engine) --------------------------------------------
+
+    def _fetch_credentials(self, wanted: list[Request]) -> dict[Request, Fetched | ProviderError]:
+        """One lease per role, whichever fields are asked for; a live one is reused."""
+        results: dict[Request, Fetched | ProviderError] = {}
+        by_role: dict[str, Fetched | ProviderError] = {}
+        for path, version in wanted:
+            role = path.strip("/")
+            if version is not None:
+                results[(path, version)] = ProviderError(
+                    "dynamic credentials have no versions: drop the @version", provider=self.name,
+                    reference=path)
+                continue
+            if role not in by_role:
+                try:
+                    by_role[role] = self._credentials(role)
+                except ProviderError as exc:
+                    exc.provider = exc.provider or self.name
+                    by_role[role] = exc
+            results[(path, version)] = by_role[role]
+        return results
+
+    def _credentials(self, role: str) -> Fetched:
+        key = (tuple(self.addresses), self.namespace, self.mount, role)
+        lease = LEASES.reusable(key)
+        if lease is None:
+            self._token()
+            where = self.display_path(role)
+            answer = self._hvac(lambda c: c.secrets.database.generate_credentials(
+                name=role, mount_point=self.mount), where)
+            try:
+                data, lease_id = dict(answer["data"]), str(answer["lease_id"])
+                ttl = float(answer.get("lease_duration") or 0)
+            except (KeyError, TypeError, ValueError):
+                raise ProviderError(f"{where}: not a lease-issuing answer (is {self.mount!r} a "
+                                    "database secrets engine?)", provider=self.name) from None
+            lease = Lease(lease_id, ttl, bool(answer.get("renewable")), f"{self.name}:{where}",
+                          data, self, LEASES.clock(), ttl, final=not answer.get("renewable"))
+            LEASES.add(key, lease)
+        if role in self.leases:
+            return Fetched(lease.data)
+        self.leases[role] = lease.lease_id
+        self.warnings.append(
+            f"{self.name}:{role} is a dynamic credential: it dies with its lease (TTL "
+            f"{round(lease.remaining)}s), which is revoked when vaultline exits ('vaultline run' "
+            "renews it while the command runs; 'vaultline resolve --keep-lease' leaves it to "
+            "its TTL)")
+        return Fetched(lease.data)
+
+    def lease_id(self, path: str) -> str | None:
+        # The role as referenced, or the path as shown (``database/creds/<role>``).
+        role = path.strip("/")
+        return self.leases.get(role) or self.leases.get(role.removeprefix(f"{self.mount}/creds/"))
+
+    def renew_lease(self, lease_id: str, increment: int) -> float:
+        self._token()
+        answer = self._hvac(lambda c: c.sys.renew_lease(lease_id=lease_id, increment=increment),
+                            "lease renewal", write=True)
+        try:
+            return float(answer["lease_duration"])
+        except (KeyError, TypeError, ValueError):
+            raise _not_vault_json("lease renewal", "no lease_duration") from None
+
+    def revoke_lease(self, lease_id: str) -> None:
+        self._token()
+        self._hvac(lambda c: c.sys.revoke_lease(lease_id=lease_id), "lease revocation",
+                   write=True)
+
     # -- writes and management -------------------------------------------------------------
 
     def put(self, path: str, value: str, *, cas: int | None = None) -> str:
@@ -469,6 +551,9 @@ class VaultProvider(Provider):
         except ValueError:
             parsed = None
         data = parsed if isinstance(parsed, dict) else {"value": value}
+        if self.engine != "kv":
+            raise ProviderError(f"{self.display_path(path)}: dynamic credentials are issued by "
+                                "the server, not written", provider=self.name)
         self._token()
         full = self._full(path)
         answer = self._hvac(
