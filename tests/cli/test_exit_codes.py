@@ -86,7 +86,7 @@ ROWS: list[Row] = [
         r"^vaultline: error: no override 'nope' in prod"),
     # run and redact
     Row(("run", "--env", "prod", "--files", "/dev/null/dir", "--", "true"), 2,
-        r"Invalid value for '--files': cannot create /dev/null/dir: Not a directory"),
+        r"Invalid value for '--files': cannot create /dev/null/dir: /dev/null is not a directory"),
     Row(("run", "--env", "prod", "--prefix", "1=", "--", "true"), 2,
         r"Invalid value for '--prefix'"),
     Row(("run", "--env", "prod", "--", "/nonexistent/cmd"), 127, r"command not found"),

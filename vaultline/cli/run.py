@@ -141,15 +141,16 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
 
 
 def _files_dir(path: Path | None) -> Path | None:
-    """``--files``: made (0700, with missing parents) before the child starts, or refused."""
+    """``--files``: refused at parse time if it cannot become a directory; the runner makes it
+    (0700, with missing parents) only when the child is about to start."""
     if path is None:
         return None
-    from vaultline._files import private_dir
-
-    try:
-        return private_dir(path)
-    except OSError as exc:
-        raise click.BadParameter(f"cannot create {path}: {exc.strerror}") from None
+    here = path
+    while not here.exists() and here.parent != here:
+        here = here.parent
+    if not here.is_dir():
+        raise click.BadParameter(f"cannot create {path}: {here} is not a directory")
+    return path
 
 
 def _seconds(text: str, option: str) -> float:
