@@ -18,15 +18,20 @@ PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
-def private_dir(path: Path) -> Path:
-    """Create `path` and its missing parents, each 0700; existing directories are left alone."""
+def missing_parts(path: Path) -> tuple[list[Path], Path]:
+    """The directories ``private_dir`` would create for `path`, outermost last, and the nearest
+    existing ancestor (or `path` itself) they would go into."""
     missing: list[Path] = []
     here = path
-    while not here.exists():
+    while not here.exists() and here.parent != here:
         missing.append(here)
-        if here.parent == here:
-            break
         here = here.parent
+    return missing, here
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` and its missing parents, each 0700; existing directories are left alone."""
+    missing, _ = missing_parts(path)
     for directory in reversed(missing):
         try:
             directory.mkdir(mode=PRIVATE_DIR)

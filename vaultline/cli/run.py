@@ -145,9 +145,9 @@ def _files_dir(path: Path | None) -> Path | None:
     (0700, with missing parents) only when the child is about to start."""
     if path is None:
         return None
-    here = path
-    while not here.exists() and here.parent != here:
-        here = here.parent
+    from vaultline._files import missing_parts
+
+    _, here = missing_parts(path)
     if not here.is_dir():
         raise click.BadParameter(f"cannot create {path}: {here} is not a directory")
     return path
