@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import master_key, write
@@ -67,8 +67,8 @@ class Lab:
 
     def session(self, env: str | None = "prod", actor: str | None = "alice@host",
                 extra: dict[str, str] | None = None) -> Session:
-        from vaultline.project import Project
-        from vaultline.session import Session
+        from vaultline.project.model import Project
+        from vaultline.resolve.session import Session
 
         return Session(Project.load(self.root), env, environ={**self.environ, **(extra or {})},
                        clock=lambda: self.now, actor=actor)
@@ -110,7 +110,7 @@ def attempts(lab: Lab) -> Iterator[tuple[str, Callable[[], bool]]]:
 
     def copied_record() -> bool:
         from vaultline.keys import KeyManager
-        from vaultline.project import Project
+        from vaultline.project.model import Project
 
         with KeyManager.from_project(Project.load(lab.root), environ=lab.environ) as keys:
             keys.create("jwt", purpose="hmac")

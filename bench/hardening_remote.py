@@ -58,8 +58,8 @@ def project(root: Path, app: str, name: str, provider: dict[str, Any], secrets: 
 def resolve_in_process(root: Path, environ: dict[str, str]) -> tuple[float, str | None]:
     """The resolution alone (no interpreter start-up): seconds, and the error (None: resolved)."""
     from vaultline.errors import VaultlineError
-    from vaultline.project import Project
-    from vaultline.resolver import Resolver
+    from vaultline.project.model import Project
+    from vaultline.resolve.resolver import Resolver
 
     project = Project.load(root)
     started = time.monotonic()

@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vaultline.errors import ConfigError
+from vaultline.output.render import render_text
 from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker
-from vaultline.render import render_text
-from vaultline.watch import Snapshot, Watch
+from vaultline.runtime.watch import Snapshot, Watch
 
 ESCAPES = [
     "{{ ''.__class__ }}", "{{ ''.__class__.__mro__[1].__subclasses__() }}",

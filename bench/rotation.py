@@ -74,9 +74,9 @@ class Clients:
 def vaultline_run(work: Path, pg: object, strategy: str, users: str, rotations: int,
                   grace: float) -> tuple[int, int, list[float], list[float]]:
     from tests.rotate.conftest import pg_project
-    from vaultline.project import Project
+    from vaultline.project.model import Project
+    from vaultline.resolve.session import Session
     from vaultline.rotate import Rotator
-    from vaultline.session import Session
 
     environ = {"VAULTLINE_MASTER_KEY": master_key()}
     root = pg_project(work / strategy, pg, environ, strategy=strategy,  # type: ignore[arg-type]
@@ -111,9 +111,9 @@ def own_time_dual(work: Path, rotations: int) -> tuple[list[float], list[float]]
     """run + retire of a dual API key in the embedded store, mirrored to OpenBao KV v2."""
     from tests.factory import FakeClock, make_project
     from tests.servers import bao_dev
-    from vaultline.project import Project
+    from vaultline.project.model import Project
+    from vaultline.resolve.session import Session
     from vaultline.rotate import Rotator
-    from vaultline.session import Session
 
     with bao_dev(work / "bao-kv") as bao:
         environ = {"VAULTLINE_MASTER_KEY": master_key(), **bao.env}

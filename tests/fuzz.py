@@ -134,7 +134,7 @@ def _workdir() -> Path:
 
 
 def _project(text: str, files: dict[str, str] | None = None) -> Any:
-    from vaultline.project import Project
+    from vaultline.project.model import Project
 
     root = _workdir() / "project"
     (root / "env" / "dev").mkdir(parents=True, exist_ok=True)
@@ -161,7 +161,7 @@ def _pack(texts: tuple[str, str]) -> None:
 
 
 def _reference(text: str) -> None:
-    from vaultline.reference import Reference
+    from vaultline.project.reference import Reference
 
     Reference.parse(text)
 

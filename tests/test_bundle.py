@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
-from vaultline.bundle import MASK, Bundle, Layer, Provenance, ResolvedValue
 from vaultline.errors import ConfigError
-from vaultline.formats import render
+from vaultline.output.formats import render
+from vaultline.resolve.bundle import MASK, Bundle, Layer, Provenance, ResolvedValue
 
 SECRET = "postgres://app:s3cret$x@db/app"
 

@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from tests.factory import make_project
-from vaultline import envexample
-from vaultline.checks import run_checks
+from vaultline.check.gate import run_checks
+from vaultline.check.validate import check_format
 from vaultline.findings import Severity
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.output import envexample
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 from vaultline.store import EmbeddedStore
-from vaultline.validate import check_format
 
 
 def pem(key: object) -> str:

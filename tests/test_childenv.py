@@ -11,9 +11,9 @@ import pytest
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
 from tests.factory import write
-from vaultline.childenv import child_environment, credential_names
 from vaultline.errors import ConfigError
-from vaultline.project import Project
+from vaultline.project.model import Project
+from vaultline.runtime.childenv import child_environment, credential_names
 
 PY = sys.executable
 DUMP_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
@@ -124,7 +124,7 @@ def test_pass_env_option_and_config_hand_on_masked(cli: Cli) -> None:
 
 
 def test_runner_scrubs_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vaultline.runner import run
+    from vaultline.runtime.runner import run
 
     monkeypatch.setenv("VAULTLINE_MASTER_KEY", "k" * 44)
     monkeypatch.setenv("VAULT_TOKEN", "hvs.library-caller-token")

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from tests.factory import write
-from vaultline.eso import external_secrets
-from vaultline.project import Project
-from vaultline.resolver import Resolver
+from vaultline.output.eso import external_secrets
+from vaultline.project.model import Project
+from vaultline.resolve.resolver import Resolver
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from vaultline import checks
 from vaultline.audit import report
+from vaultline.check import gate as checks
 from vaultline.findings import Finding, Severity
 from vaultline.inventory import model as inventory
 from vaultline.policy import model as policy

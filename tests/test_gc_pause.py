@@ -2,7 +2,7 @@ import gc
 
 import pytest
 
-from vaultline import _gc
+from vaultline.resolve import _gc
 
 
 def test_collector_is_paused_inside_and_restored_after() -> None:

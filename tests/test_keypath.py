@@ -1,6 +1,6 @@
 import pytest
 
-from vaultline import keypath
+from vaultline.project import keypath
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ import pytest
 from tests.factory import make_project, master_key_env, write
 from tests.hostile import laughs
 from vaultline import _limits
-from vaultline._yaml import load_file, parse
 from vaultline.duration import parse_duration
 from vaultline.errors import (
     ConfigError,
@@ -21,7 +20,8 @@ from vaultline.errors import (
     ResolutionError,
     StoreError,
 )
-from vaultline.project import Project
+from vaultline.project._yaml import load_file, parse
+from vaultline.project.model import Project
 from vaultline.providers.base import ProviderContext
 from vaultline.providers.file import read_secret_file
 from vaultline.providers.local import LocalProvider
@@ -212,7 +212,7 @@ def test_a_garbage_store_db_says_it_is_damaged(tmp_path: Path) -> None:
 
 
 def test_put_is_suggested_only_for_missing_secrets(tmp_path: Path) -> None:
-    from vaultline.resolver import Resolver
+    from vaultline.resolve.resolver import Resolver
 
     environ = master_key_env()
     make_project(tmp_path, {"env/prod/secrets.yaml": "ConnectionStrings:Primary: local\n"},
@@ -269,7 +269,7 @@ def test_policy_lint_is_near_linear(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_lone_surrogates_are_refused_in_references_and_values(tmp_path: Path) -> None:
-    from vaultline.reference import Reference
+    from vaultline.project.reference import Reference
 
     with pytest.raises(ConfigError, match="lone surrogate"):
         Reference.parse("local:app/prod/A\ud800")

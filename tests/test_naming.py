@@ -1,7 +1,7 @@
 import pytest
 
 from vaultline.errors import ConfigError
-from vaultline.naming import TRANSFORMS, NamingConvention
+from vaultline.providers.naming import TRANSFORMS, NamingConvention
 
 LOCAL = NamingConvention()
 AWS = NamingConvention("{app}/{env}/{key}", "/", "lower-camel")

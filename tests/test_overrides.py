@@ -13,8 +13,8 @@ import pytest
 
 from tests.factory import FakeClock, make_project
 from vaultline.errors import AuditError, OverrideError
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 from vaultline.store import EmbeddedStore
 
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

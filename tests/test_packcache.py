@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factory import make_project, master_key_env
-from vaultline._packcache import cached_rows
-from vaultline.project import Project
+from vaultline.project._packcache import cached_rows
+from vaultline.project.model import Project
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
                     st.text(max_size=8), st.dates())

@@ -8,8 +8,8 @@ import pytest
 
 from tests.factory import make_project, write
 from vaultline.errors import ConfigError
-from vaultline.project import Project
-from vaultline.reference import Reference
+from vaultline.project.model import Project
+from vaultline.project.reference import Reference
 
 GOOD = """
 version: 1

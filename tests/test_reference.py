@@ -1,7 +1,7 @@
 import pytest
 
 from vaultline.errors import ConfigError
-from vaultline.reference import Reference
+from vaultline.project.reference import Reference
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.factory import make_project
-from vaultline.bundle import Layer, Provenance, ResolvedValue
 from vaultline.errors import ResolutionError
-from vaultline.project import Project
-from vaultline.resolver import Resolver, merge
+from vaultline.project.model import Project
+from vaultline.resolve.bundle import Layer, Provenance, ResolvedValue
+from vaultline.resolve.resolver import Resolver, merge
 from vaultline.store import EmbeddedStore
 
 D, P, S, O = Layer.DEFAULTS, Layer.PACK, Layer.SECRETS, Layer.OVERRIDE
@@ -182,9 +182,9 @@ def test_references_show_concrete_paths(project: Path) -> None:
     ],
 )
 def test_select_field(value: object, field: str | None, expected: str) -> None:
+    from vaultline.project.reference import Reference
     from vaultline.providers.base import Fetched
-    from vaultline.reference import Reference
-    from vaultline.resolver import select_field
+    from vaultline.resolve.resolver import select_field
 
     assert select_field(Fetched(value), Reference("p", "x", field)) == expected  # type: ignore[arg-type]
 

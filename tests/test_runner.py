@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from vaultline.errors import CommandNotExecutableError, CommandNotFoundError, ConfigError
-from vaultline.runner import run
+from vaultline.runtime.runner import run
 
 SECRET = "hunter2-secret"
 SECRETS = {"API_TOKEN": SECRET}
@@ -24,7 +24,7 @@ PY = sys.executable
 RUNNER = """
 import json, sys
 from pathlib import Path
-from vaultline.runner import run
+from vaultline.runtime.runner import run
 opts = json.loads(sys.argv[1])
 files = Path(opts["files"]) if opts.get("files") else None
 sys.exit(run(opts["argv"], env=opts["env"], secrets=opts["secrets"],
@@ -291,7 +291,7 @@ def test_unusable_secret_name(tmp_path: Path) -> None:
 
 def test_a_masker_that_cannot_be_built_takes_the_started_child_down(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import vaultline.runner as runner
+    import vaultline.runtime.runner as runner
 
     started: list[subprocess.Popen[bytes]] = []
     real_start = runner._start

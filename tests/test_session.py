@@ -12,8 +12,8 @@ import pytest
 from tests.factory import make_project
 from vaultline.errors import ConfigError, ProviderError, ReservedPathError, ResolutionError
 from vaultline.keys import KeyManager
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from tests.factory import make_project
-from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
+from vaultline.resolve.bundle import Bundle, Layer, Provenance, ResolvedValue
 from vaultline.settings_source import VaultlineSettingsSource
 from vaultline.store import EmbeddedStore
 

@@ -10,11 +10,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from tests.factory import make_project
 from tests.servers import BaoServer
-from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
 from vaultline.errors import ConfigError, ResolutionError
-from vaultline.pasted import looks_like_value
-from vaultline.project import Project
-from vaultline.resolver import Resolver
+from vaultline.project.model import Project
+from vaultline.project.pasted import looks_like_value
+from vaultline.resolve.bundle import Bundle, Layer, Provenance, ResolvedValue
+from vaultline.resolve.resolver import Resolver
 from vaultline.settings_source import VaultlineSettingsSource
 
 SECRET = "not-a-port-s3cr3t-9f8e7d"

@@ -18,8 +18,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vaultline.api import load
-    from vaultline.bundle import Bundle, Explanation, Layer, Provenance, ResolvedValue
     from vaultline.errors import (
         AuditDamageWarning,
         AuditError,
@@ -52,21 +50,23 @@ if TYPE_CHECKING:
         VersionConflictError,
     )
     from vaultline.keys import KeyManager, KeyRing
-    from vaultline.project import Project
-    from vaultline.reference import Reference
-    from vaultline.resolver import Resolver
-    from vaultline.session import Session
+    from vaultline.project.model import Project
+    from vaultline.project.reference import Reference
+    from vaultline.resolve.api import load
+    from vaultline.resolve.bundle import Bundle, Explanation, Layer, Provenance, ResolvedValue
+    from vaultline.resolve.resolver import Resolver
+    from vaultline.resolve.session import Session
     from vaultline.store import EmbeddedStore
 
     __version__: str
 
 _EXPORTS = {
-    "load": "vaultline.api",
-    "Bundle": "vaultline.bundle",
-    "Explanation": "vaultline.bundle",
-    "Layer": "vaultline.bundle",
-    "Provenance": "vaultline.bundle",
-    "ResolvedValue": "vaultline.bundle",
+    "load": "vaultline.resolve.api",
+    "Bundle": "vaultline.resolve.bundle",
+    "Explanation": "vaultline.resolve.bundle",
+    "Layer": "vaultline.resolve.bundle",
+    "Provenance": "vaultline.resolve.bundle",
+    "ResolvedValue": "vaultline.resolve.bundle",
     "AuditError": "vaultline.errors",
     "AuthenticationError": "vaultline.errors",
     "CommandNotExecutableError": "vaultline.errors",
@@ -98,10 +98,10 @@ _EXPORTS = {
     "VaultlineWarning": "vaultline.errors",
     "KeyManager": "vaultline.keys",
     "KeyRing": "vaultline.keys",
-    "Project": "vaultline.project",
-    "Reference": "vaultline.reference",
-    "Resolver": "vaultline.resolver",
-    "Session": "vaultline.session",
+    "Project": "vaultline.project.model",
+    "Reference": "vaultline.project.reference",
+    "Resolver": "vaultline.resolve.resolver",
+    "Session": "vaultline.resolve.session",
     "EmbeddedStore": "vaultline.store",
 }
 

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vaultline import keypath
-from vaultline.bundle import Bundle
 from vaultline.errors import MissingExtraError
+from vaultline.project import keypath
+from vaultline.resolve.bundle import Bundle
 
 try:
     from pydantic import BaseModel
@@ -86,7 +86,7 @@ class VaultlineSettingsSource(PydanticBaseSettingsSource):
         if bundle is None:
             if env is None:
                 raise ValueError("VaultlineSettingsSource needs env=... or bundle=...")
-            from vaultline.api import load
+            from vaultline.resolve.api import load
 
             bundle = load(env, project_dir)
         self.bundle = bundle

@@ -14,7 +14,7 @@ from tests.servers import BaoServer, MotoServer
 from vaultline.audit import READ, AuditLog
 from vaultline.audit.anchor import AnchorTarget, fetch, publish
 from vaultline.errors import AuditError
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.store import EmbeddedStore
 
 
@@ -109,7 +109,7 @@ def test_a_planted_anchor_without_the_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_automatic_anchor_every_n_events(tmp_path: Path) -> None:
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     anchor_file = tmp_path / "anchor.json"
     environ = master_key_env()
@@ -143,7 +143,7 @@ def test_a_damaged_log_is_not_anchored(tmp_path: Path) -> None:
 
 
 def test_segment_size_comes_from_vaultline_yaml(tmp_path: Path) -> None:
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     environ = master_key_env()
     make_project(tmp_path / "p", {"vaultline.yaml": """

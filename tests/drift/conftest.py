@@ -11,8 +11,8 @@ import pytest
 
 from tests.factory import make_project, master_key_env
 from tests.servers import BaoServer
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 from vaultline.store import EmbeddedStore
 
 # Every value written in these tests: none may ever appear in a report.

@@ -13,8 +13,8 @@ from tests.drift.conftest import mirrored
 from tests.factory import write
 from tests.servers import BaoServer, MotoServer
 from vaultline.drift import check_environment, compare_mirror, parse_mirror
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 
 
 def client(moto_server: MotoServer) -> Any:

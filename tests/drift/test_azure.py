@@ -12,10 +12,10 @@ import pytest
 from tests.factory import make_project
 from tests.providers.azure_fake import FakeCredential, FakeKeyVault, fake_key_vault
 from vaultline.drift import check_environment
-from vaultline.project import Project, ProviderConfig
+from vaultline.project.model import Project, ProviderConfig
 from vaultline.providers import registry
 from vaultline.providers.base import Provider, ProviderContext
-from vaultline.session import Session
+from vaultline.resolve.session import Session
 
 
 @pytest.fixture(scope="module")

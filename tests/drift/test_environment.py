@@ -9,8 +9,8 @@ from tests.drift.conftest import CANARIES, LocalProject
 from tests.factory import make_project, master_key_env, write
 from tests.servers import BaoServer
 from vaultline.drift import check_environment
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 
 
 def test_every_kind_with_the_local_store(drifted: LocalProject) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from tests.factory import write
 from tests.servers import BaoServer
 from vaultline.drift import check_inventory
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 
 MANIFESTS = {
     "deploy/stores.yaml": """

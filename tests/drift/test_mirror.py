@@ -14,8 +14,8 @@ from tests.servers import BaoServer
 from vaultline.drift import compare_mirror, parse_mirror
 from vaultline.drift.mirror import KEY_FROM_STORE, KEY_RANDOM, canonical
 from vaultline.errors import ConfigError
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 
 
 def test_local_to_vault_parity(openbao: BaoServer, tmp_path: Path, app: str) -> None:

@@ -14,8 +14,8 @@ import yaml
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
 from tests.cli.test_runtime_cli import CANARY
-from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
-from vaultline.compose import write_secrets
+from vaultline.output.compose import write_secrets
+from vaultline.resolve.bundle import Bundle, Layer, Provenance, ResolvedValue
 
 # compose-spec: a top-level secret's name is an identifier, its 'file' a path string.
 _COMPOSE_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.factory import make_project, master_key_env
-from vaultline.diff import compare
 from vaultline.errors import ConfigError
-from vaultline.project import Project
+from vaultline.project.model import Project
+from vaultline.resolve.diff import compare
 from vaultline.store import EmbeddedStore
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))

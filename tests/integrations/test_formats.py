@@ -14,9 +14,9 @@ from dotenv import dotenv_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
 from vaultline.errors import ConfigError
-from vaultline.formats import render
+from vaultline.output.formats import render
+from vaultline.resolve.bundle import Bundle, Layer, Provenance, ResolvedValue
 
 TRICKY = [
     "plain",

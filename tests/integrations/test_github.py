@@ -13,9 +13,9 @@ import pytest
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
 from tests.cli.test_runtime_cli import CANARY
-from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
 from vaultline.errors import ConfigError
-from vaultline.github import export, heredoc_blocks, mask_strings
+from vaultline.output.github import export, heredoc_blocks, mask_strings
+from vaultline.resolve.bundle import Bundle, Layer, Provenance, ResolvedValue
 
 
 def read_env_file(text: str, *, windows: bool = False) -> dict[str, str]:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.factory import master_key_env, write
 from vaultline.errors import ConfigError
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.store import EmbeddedStore
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
@@ -113,7 +113,7 @@ def test_bad_includes_name_the_file_and_line(tmp_path: Path, files: dict[str, st
 
 
 def test_direnv_watches_the_shared_files_too(repo: Path) -> None:
-    from vaultline.direnv import watched_files
+    from vaultline.output.direnv import watched_files
 
     api = Project.load(repo / "services/api")
     shared = (repo / "shared").resolve()
@@ -143,7 +143,7 @@ def test_one_file_declares_several_apps(several: Path, monkeypatch: pytest.Monke
     assert (api.app, api.root, api.app_dir) == ("api", several, several / "services/api")
     values = api.pack("prod").values
     assert values["Logging:Level"].value == "Debug" and values["Region"].value == "eu"
-    from vaultline.direnv import watched_files
+    from vaultline.output.direnv import watched_files
 
     assert [str(p) for p in watched_files(api, "prod")] == [
         f"{several}/vaultline.yaml", f"{several}/env/prod/values.yaml",

@@ -25,8 +25,8 @@ from tests.factory import write
 from tests.servers import FAKE_AWS_ENV, ManagedProcess, free_port, http_json, wait_until
 from vaultline.errors import ConfigError, ResolutionError
 from vaultline.policy.cloud import aws_policy, azure_role_assignments
-from vaultline.project import Project
-from vaultline.resolver import Resolver
+from vaultline.project.model import Project
+from vaultline.resolve.resolver import Resolver
 
 SERVER = Path(__file__).with_name("moto_iam_server.py")
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))

@@ -18,11 +18,11 @@ import pytest
 from tests.factory import write
 from tests.servers import BaoServer, MotoServer
 from vaultline.errors import AuthenticationError, ConfigError, ResolutionError
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.providers.aws import AwsSecretsManagerProvider
 from vaultline.providers.base import ProviderContext
 from vaultline.providers.vault import VaultProvider
-from vaultline.resolver import Resolver
+from vaultline.resolve.resolver import Resolver
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
 
@@ -112,7 +112,7 @@ def _cli(root: Path, environ: dict[str, str], *args: str,
 
 
 def test_vault_versions_rm_undelete_destroy_rollback(openbao: BaoServer, tmp_path: Path) -> None:
-    from vaultline.versioning import versions_of
+    from vaultline.resolve.versioning import versions_of
 
     app = f"shop{secrets.token_hex(3)}"
     provider = vault(tmp_path, {"VAULT_TOKEN": openbao.token}, url=openbao.url, mount="kv",
@@ -199,7 +199,7 @@ def test_aws_endpoint_profile_and_keys_from_the_environment(moto_server: MotoSer
 
 
 def test_aws_rollback_moves_awscurrent_back(moto_server: MotoServer, tmp_path: Path) -> None:
-    from vaultline.versioning import versions_of
+    from vaultline.resolve.versioning import versions_of
 
     name = f"shop/prod/{secrets.token_hex(3)}"
     provider = _aws(tmp_path, {}, endpoint_url=moto_server.url)

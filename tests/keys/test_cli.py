@@ -126,7 +126,7 @@ def test_rotate_due_twice_rotates_once_and_config_errors(project: Path,
     from datetime import UTC, datetime, timedelta
 
     from vaultline.keys import KeyManager
-    from vaultline.project import Project
+    from vaultline.project.model import Project
 
     created = datetime.now(UTC) - timedelta(days=2)
     with KeyManager.from_project(Project.load(project), clock=lambda: created,

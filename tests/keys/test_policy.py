@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.factory import FakeClock
-from vaultline._yaml import load_file
 from vaultline.errors import ConfigError
 from vaultline.keys import Due, KeyManager, RotationPolicy
+from vaultline.project._yaml import load_file
 from vaultline.store import EmbeddedStore
 
 SEEDS = """\

@@ -16,10 +16,10 @@ from vaultline.cli._app import cli
 from vaultline.errors import ConfigError, PermissionDeniedError
 from vaultline.policy.generate import generate_policy
 from vaultline.policy.lint import lint_text
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.providers.base import ProviderContext
 from vaultline.providers.vault import VaultProvider
-from vaultline.resolver import Resolver
+from vaultline.resolve.resolver import Resolver
 
 SECRETS = """
     ConnectionStrings:Primary: vault:db.primary#password

@@ -14,10 +14,10 @@ from botocore.awsrequest import AWSResponse
 from tests.factory import make_project
 from tests.servers import MotoServer
 from vaultline.errors import ConfigError, ProviderError, ProviderUnavailableError
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.providers.aws import AwsSecretsManagerProvider
 from vaultline.providers.base import ProviderContext
-from vaultline.resolver import Resolver
+from vaultline.resolve.resolver import Resolver
 
 
 def provider(server: MotoServer, root: Path, **options: Any) -> AwsSecretsManagerProvider:

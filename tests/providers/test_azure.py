@@ -17,10 +17,10 @@ from vaultline.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.providers.azure import AzureKeyVaultProvider, validate_name
 from vaultline.providers.base import ProviderContext
-from vaultline.resolver import Resolver
+from vaultline.resolve.resolver import Resolver
 
 
 @pytest.fixture(scope="module")

@@ -24,10 +24,10 @@ from tests.faultproxy import FaultProxy
 from tests.providers.azure_fake import FakeCredential, FakeKeyVault, fake_key_vault
 from tests.servers import BaoServer, MotoServer
 from vaultline.errors import ConfigError, ProviderError, ProviderUnavailableError
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.providers.azure import AzureKeyVaultProvider
 from vaultline.providers.base import ProviderContext
-from vaultline.resolver import Resolver
+from vaultline.resolve.resolver import Resolver
 
 DEADLINE = 1.0
 SLACK = 2.0  # the promise: failed within the deadline + 2 s

@@ -141,8 +141,8 @@ def test_a_field_write_into_a_text_secret_is_refused(case: Case) -> None:
 def test_session_put_by_key_patches_the_referenced_field(openbao: BaoServer, tmp_path: Path,
                                                          environ: dict[str, str]) -> None:
     from tests.factory import make_project
-    from vaultline.project import Project
-    from vaultline.session import Session
+    from vaultline.project.model import Project
+    from vaultline.resolve.session import Session
 
     app = f"app-{secrets.token_hex(4)}"
     root = make_project(tmp_path, {

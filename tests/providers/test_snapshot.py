@@ -1,4 +1,4 @@
-"""Offline fallback: the encrypted snapshot of the last good resolution (vaultline.snapshot)."""
+"""Offline fallback: the encrypted snapshot of the last good resolution (vaultline.resolve.snapshot)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import vaultline.snapshot
+import vaultline.resolve.snapshot
 from tests.factory import make_project, master_key_env
 from tests.servers import BaoServer, free_port
 from vaultline.errors import ResolutionError
-from vaultline.project import Project
-from vaultline.resolver import Resolver
+from vaultline.project.model import Project
+from vaultline.resolve.resolver import Resolver
 
 
 def project(root: Path, url: str, *, max_stale: str | None = "1h") -> Path:
@@ -57,7 +57,7 @@ def test_fallback_within_max_stale_is_announced_and_audited(seeded: BaoServer, t
 
     project(root, f"http://127.0.0.1:{free_port()}")  # the server is now unreachable
     later = datetime.now(UTC) + timedelta(minutes=30)
-    monkeypatch.setattr(vaultline.snapshot, "_now", lambda: later)
+    monkeypatch.setattr(vaultline.resolve.snapshot, "_now", lambda: later)
     bundle = resolve(root, environ)
     assert bundle["Db:Password"] == "db-pw" and bundle["Api:Key"] == "api-key"
     (warning,) = bundle.warnings
@@ -69,7 +69,7 @@ def test_fallback_within_max_stale_is_announced_and_audited(seeded: BaoServer, t
 
     # Served values keep their age: re-saving them must not extend their life.
     past_limit = datetime.now(UTC) + timedelta(minutes=61)
-    monkeypatch.setattr(vaultline.snapshot, "_now", lambda: past_limit)
+    monkeypatch.setattr(vaultline.resolve.snapshot, "_now", lambda: past_limit)
     with pytest.raises(ResolutionError, match="cannot reach"):
         resolve(root, environ)
 

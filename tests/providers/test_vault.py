@@ -23,10 +23,10 @@ from vaultline.errors import (
     ProviderError,
     VersionConflictError,
 )
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.providers.base import ProviderContext
 from vaultline.providers.vault import VaultProvider
-from vaultline.resolver import Resolver
+from vaultline.resolve.resolver import Resolver
 
 
 def provider(server: BaoServer, root: Path, *, environ: dict[str, str] | None = None,

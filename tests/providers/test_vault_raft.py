@@ -15,8 +15,8 @@ import pytest
 from tests.factory import make_project
 from tests.servers import RaftCluster, raft_cluster
 from vaultline.errors import ResolutionError
-from vaultline.project import Project
-from vaultline.resolver import Resolver
+from vaultline.project.model import Project
+from vaultline.resolve.resolver import Resolver
 
 pytestmark = pytest.mark.slow
 

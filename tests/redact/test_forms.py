@@ -104,8 +104,8 @@ def test_too_short_to_mask_safely(value: str, short: bool) -> None:
 
 
 def test_short_secret_warnings_name_the_key_only() -> None:
-    from vaultline.bundle import Bundle, Layer, Provenance, ResolvedValue
     from vaultline.redact.masker import short_secret_warnings
+    from vaultline.resolve.bundle import Bundle, Layer, Provenance, ResolvedValue
 
     values = {"Db:User": ("admin", True), "Db:Password": ("x9!Tq2-long-enough", True),
               "Level": ("Info", False)}

@@ -10,9 +10,9 @@ import pytest
 
 from tests.factory import FakeClock, make_project
 from tests.servers import PostgresServer
-from vaultline.project import Project
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 from vaultline.rotate import Rotator
-from vaultline.session import Session
 
 API_PROJECT = """
     version: 1

@@ -8,7 +8,7 @@ import pytest
 
 from tests.factory import write
 from vaultline.errors import ConfigError
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.rotate import config
 from vaultline.rotate.config import Strategy
 

@@ -8,8 +8,8 @@ import pytest
 
 from tests.factory import FakeClock, write
 from tests.rotate.conftest import OpenRotator
-from vaultline.api import load
 from vaultline.errors import ResolutionError
+from vaultline.resolve.api import load
 from vaultline.rotate import RotationError, State
 
 

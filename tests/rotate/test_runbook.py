@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.rotate import runbook
 
 

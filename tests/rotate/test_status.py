@@ -8,10 +8,10 @@ import pytest
 
 from tests.factory import FakeClock
 from tests.rotate.conftest import OpenRotator
-from vaultline.checks import run_checks
-from vaultline.project import Project
+from vaultline.check.gate import run_checks
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 from vaultline.rotate import Rotation, Step
-from vaultline.session import Session
 
 KEY = "Api:WebhookToken"
 

@@ -17,9 +17,9 @@ import psycopg
 from tests.factory import FakeClock
 from tests.rotate.conftest import OpenRotator, pg_project
 from tests.servers import PostgresServer
-from vaultline.project import Project
+from vaultline.project.model import Project
+from vaultline.resolve.session import Session
 from vaultline.rotate import Rotation, Step
-from vaultline.session import Session
 
 KEY = "ConnectionStrings:Primary"
 ROTATIONS = 20

@@ -20,7 +20,7 @@ import pytest
 from tests.factory import make_project, master_key_env, write
 from tests.servers import BaoServer, PostgresServer, bao_dev, http_json
 from vaultline.errors import ProviderError
-from vaultline.leases import Lease, LeaseBook
+from vaultline.resolve.leases import Lease, LeaseBook
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
 
@@ -327,7 +327,7 @@ def test_sigterm_before_the_child_starts_still_revokes(tmp_path: Path) -> None:
     revoked = tmp_path / "revoked"
     script = f"""
 import os, pathlib, signal
-from vaultline.leases import LEASES, Lease
+from vaultline.resolve.leases import LEASES, Lease
 class Issuer:
     def renew_lease(self, lease_id, increment): return float(increment)
     def revoke_lease(self, lease_id): pathlib.Path({str(revoked)!r}).write_text(lease_id)

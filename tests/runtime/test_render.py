@@ -12,7 +12,7 @@ import pytest
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
 from vaultline.errors import ConfigError
-from vaultline.render import render_text
+from vaultline.output.render import render_text
 
 CANARY = "postgres://app:s3cret-canary@db/app"
 VALUES = {"Db": {"Password": "hunter2-secret"}, "bundle": {"Db:Password": "hunter2-secret"}}

@@ -16,7 +16,7 @@ import pytest
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
 from vaultline.errors import ConfigError, ProviderError
-from vaultline.watch import OnChange, Snapshot, Watch, changed_keys
+from vaultline.runtime.watch import OnChange, Snapshot, Watch, changed_keys
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
 

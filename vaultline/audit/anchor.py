@@ -37,7 +37,7 @@ from vaultline.errors import (
 
 if TYPE_CHECKING:
     from vaultline.audit.checkpoint import Tip
-    from vaultline.project import Project
+    from vaultline.project.model import Project
     from vaultline.providers.base import Provider
     from vaultline.store.embedded import EmbeddedStore
 
@@ -102,8 +102,8 @@ class AnchorTarget:
             if not target[len(_FILE):]:
                 raise ConfigError("an anchor file needs a path: --to file:/path/anchor.json")
             return
+        from vaultline.project.reference import Reference
         from vaultline.providers import registry
-        from vaultline.reference import Reference
 
         ref = Reference.parse(target)
         if ref.path is None:

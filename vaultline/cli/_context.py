@@ -10,12 +10,12 @@ from typing import Any, TypeVar
 
 import click
 
-from vaultline import keypath
 from vaultline._limits import read_bounded, read_stream_bounded
-from vaultline.bundle import Bundle
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
-from vaultline.project import Project
+from vaultline.project import keypath
+from vaultline.project.model import Project
+from vaultline.resolve.bundle import Bundle
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -81,13 +81,13 @@ def _utf8(data: bytes, what: str, file: str | None) -> str:
 def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
                    project: Project | None = None) -> Bundle:
     """Resolve through a :class:`Session` (overrides applied, reads audited); warn on stderr."""
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(project or load_project(project_dir), env) as session:
         bundle = session.resolve(reveal=reveal)
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)
-    from vaultline.leases import LEASES, session_auditor
+    from vaultline.resolve.leases import LEASES, session_auditor
 
     if LEASES:  # dynamic credentials: their revocation at exit is audited, a failure shown
         from vaultline.cli._output import warn

@@ -18,13 +18,13 @@ from vaultline.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from vaultline.audit.report import Report
-    from vaultline.project import Project
+    from vaultline.project.model import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _project_store_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
-    from vaultline.project import Project
+    from vaultline.project.model import Project
 
     return Project.load(value).store_dir
 
@@ -75,7 +75,7 @@ def audit() -> None:
 
 
 def _load_project(ctx: click.Context, param: click.Parameter, value: Path | None) -> Project:
-    from vaultline.project import Project
+    from vaultline.project.model import Project
 
     return Project.load(value)
 

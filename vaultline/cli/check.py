@@ -28,9 +28,9 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
     Example:
       vaultline check --env prod --format json
     """
-    from vaultline.checks import run_checks
+    from vaultline.check.gate import run_checks
     from vaultline.findings import Severity
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         findings = run_checks(session, env)
@@ -57,7 +57,7 @@ def env_example(output: Path | None, prefix: str, project_dir: Path | None) -> N
     Example:
       vaultline env-example && git add env.example
     """
-    from vaultline import envexample
+    from vaultline.output import envexample
 
     project = load_project(project_dir)
     text = envexample.render(project, prefix)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from vaultline.bundle import MASK, to_text
 from vaultline.cli._context import load_project, project_dir_option
 from vaultline.cli._output import emit_json, emit_table, format_option
-from vaultline.diff import ONLY_A, ONLY_B, UNRESOLVED, EnvDiff, KeyDiff, compare
 from vaultline.errors import ConfigError
+from vaultline.resolve.bundle import MASK, to_text
+from vaultline.resolve.diff import ONLY_A, ONLY_B, UNRESOLVED, EnvDiff, KeyDiff, compare
 
 
 def _status(result: EnvDiff, k: KeyDiff) -> str:

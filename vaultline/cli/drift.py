@@ -42,7 +42,7 @@ def drift(env: str | None, mirror_spec: str | None, inventory_path: Path | None,
       vaultline drift --inventory deploy/ --format json
     """
     from vaultline.drift import check_environment, check_inventory, compare_mirror, parse_mirror
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     if mirror_spec and inventory_path:
         raise ConfigError("--mirror and --inventory are separate checks; run one at a time")

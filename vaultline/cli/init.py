@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from vaultline.cli._context import project_dir_option
-from vaultline.scaffold import init_project
+from vaultline.project.scaffold import init_project
 
 
 @click.command()

@@ -67,7 +67,7 @@ def set_override(key: str, env: str, ttl: object, reason: str, approved_by: str,
     """
     from datetime import timedelta
 
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     assert isinstance(ttl, timedelta)
     with Session(load_project(project_dir), env) as session:
@@ -96,7 +96,7 @@ def request(key: str, env: str, ttl: object, reason: str, ticket: str, from_file
     """
     from datetime import timedelta
 
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     assert isinstance(ttl, timedelta)
     with Session(load_project(project_dir), env) as session:
@@ -118,7 +118,7 @@ def approve(override_id: str, env: str, project_dir: Path | None) -> None:
     Example:
       vaultline override approve 3f9a1c2e --env prod
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         made = session.approve_override(override_id)
@@ -138,7 +138,7 @@ def list_overrides(env: str, show_all: bool, fmt: str, project_dir: Path | None)
     Example:
       vaultline override ls --env prod --all
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         now = session.clock()
@@ -165,7 +165,7 @@ def revoke(override_id: str, env: str, project_dir: Path | None) -> None:
     Example:
       vaultline override revoke 3f9a1c2e --env prod
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         revoked = session.revoke_override(override_id)

@@ -12,7 +12,7 @@ from vaultline.cli._context import env_option, load_project, project_dir_option
 from vaultline.cli._output import OutputFile, emit_json, emit_table, format_option
 
 if TYPE_CHECKING:
-    from vaultline.project import Project
+    from vaultline.project.model import Project
 
 
 @click.group()

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vaultline.bundle import Provenance
 from vaultline.cli._context import (
     env_option,
     load_project,
@@ -16,10 +15,11 @@ from vaultline.cli._context import (
     resolve_bundle,
 )
 from vaultline.cli._output import emit_json, emit_table, format_option, warn
-from vaultline.formats import FORMATS
+from vaultline.output.formats import FORMATS
+from vaultline.resolve.bundle import Provenance
 
 if TYPE_CHECKING:
-    from vaultline.resolver import Resolver
+    from vaultline.resolve.resolver import Resolver
 
 
 def _source(prov: Provenance) -> str:
@@ -50,7 +50,7 @@ def refs(env: str, fmt: str, store_kind: str, namespace: str | None,
       vaultline refs --env prod --format external-secret --store-kind ClusterSecretStore
       vaultline refs --env prod --format external-secret --namespace shop
     """
-    from vaultline.resolver import Resolver
+    from vaultline.resolve.resolver import Resolver
 
     with Resolver(load_project(project_dir), env) as resolver:
         if fmt == "external-secret":
@@ -103,13 +103,13 @@ def resolve(env: str, fmt: str, reveal: bool, prefix: str, k8s_name: str | None,
       vaultline resolve --env dev --format env --reveal --keep-lease
     """
     if keep_lease:
-        from vaultline.leases import LEASES
+        from vaultline.resolve.leases import LEASES
 
         LEASES.keep()
     if fmt == "github":
         import sys
 
-        from vaultline.github import export
+        from vaultline.output.github import export
 
         count = export(resolve_bundle(project_dir, env, reveal=True), sys.stdout,
                        prefix=prefix, outputs=outputs)
@@ -117,7 +117,7 @@ def resolve(env: str, fmt: str, reveal: bool, prefix: str, k8s_name: str | None,
                    + (" and $GITHUB_OUTPUT" if outputs else ""), err=True)
         return
     if fmt == "compose":
-        from vaultline.compose import write_secrets
+        from vaultline.output.compose import write_secrets
 
         directory = secrets_dir or load_project(project_dir).store_dir / "compose"
         click.echo(write_secrets(resolve_bundle(project_dir, env, reveal=True), directory,
@@ -130,7 +130,7 @@ def resolve(env: str, fmt: str, reveal: bool, prefix: str, k8s_name: str | None,
                      _source(r.provenance), r.provenance.version or ""]
                     for r in bundle.resolved_values()])
         return
-    from vaultline.formats import render
+    from vaultline.output.formats import render
 
     click.echo(render(bundle, fmt, reveal=reveal, prefix=prefix, name=k8s_name,
                       namespace=namespace))
@@ -175,7 +175,7 @@ def _external_secrets(resolver: Resolver, store_kind: str, namespace: str | None
     import yaml
 
     from vaultline.errors import VaultlineError
-    from vaultline.eso import external_secrets
+    from vaultline.output.eso import external_secrets
 
     manifests, unsupported = external_secrets(resolver, store_kind=store_kind,
                                               namespace=namespace)

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 @contextmanager
 def _rotator(project_dir: Path | None, env: str) -> Iterator[Rotator]:
+    from vaultline.resolve.session import Session
     from vaultline.rotate import Rotator
-    from vaultline.session import Session
 
     with Session(load_project(project_dir), env) as session, Rotator(session) as rotator:
         yield rotator
@@ -177,8 +177,8 @@ def _find_env(project_dir: Path | None, rotation_id: str, env: str | None) -> st
     if env is not None:
         return env
     from vaultline.errors import RotationError
+    from vaultline.resolve.session import Session
     from vaultline.rotate import Rotator
-    from vaultline.session import Session
 
     project = load_project(project_dir)
     for name in project.environments:

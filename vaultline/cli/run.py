@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 if TYPE_CHECKING:
-    from vaultline.bundle import Bundle
+    from vaultline.resolve.bundle import Bundle
 
 from vaultline.cli._context import (
     env_option,
@@ -74,11 +74,11 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     """
     import os
 
-    from vaultline import runner
-    from vaultline import watch as watching
-    from vaultline.childenv import child_environment, credential_names
     from vaultline.errors import ConfigError
-    from vaultline.render import render_file
+    from vaultline.output.render import render_file
+    from vaultline.runtime import runner
+    from vaultline.runtime import watch as watching
+    from vaultline.runtime.childenv import child_environment, credential_names
 
     project = load_project(project_dir)
     wanted = (*project.environment(env).pass_env, *pass_env)
@@ -90,7 +90,7 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         raise ConfigError("--on-change signal:… hands new values over in files: add --files "
                           "DIR or --render TEMPLATE:OUT (or use --on-change restart)")
     from vaultline.redact.cache import MaskerCache
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(project, env) as session:
         bundle = session.resolve()
@@ -115,7 +115,7 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
             render_file(template, output, new.bundle)
 
     from vaultline.cli._output import warn
-    from vaultline.leases import LEASES, session_auditor
+    from vaultline.resolve.leases import LEASES, session_auditor
 
     leases = LEASES if LEASES else None
     if leases is not None and not mode.restart and files_dir is None and not targets:
@@ -178,8 +178,8 @@ def _render_target(text: str) -> tuple[Path, Path]:
 
 def _file_vars(pairs: tuple[str, ...], prefix: str, files_dir: Path | None) -> dict[str, str]:
     """``KEY=VAR`` pairs as {secret variable name: variable holding the file's path}."""
-    from vaultline import keypath
     from vaultline.errors import ConfigError
+    from vaultline.project import keypath
 
     if pairs and files_dir is None:
         raise ConfigError("--file-var needs --files DIR (where the files are written)")
@@ -240,6 +240,6 @@ def render(template: Path, output: Path, env: str, project_dir: Path | None) -> 
     Example:
       vaultline render appsettings.json.j2 -o /dev/shm/app/appsettings.json --env prod
     """
-    from vaultline.render import render_file
+    from vaultline.output.render import render_file
 
     render_file(template, output, resolve_bundle(project_dir, env))

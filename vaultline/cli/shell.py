@@ -46,7 +46,7 @@ def direnv(env: str, prefix: str, project_dir: Path | None) -> None:
     Example:
       vaultline direnv --env dev > .envrc && direnv allow
     """
-    from vaultline.direnv import envrc
+    from vaultline.output.direnv import envrc
 
     project = load_project(project_dir)
     project.environment(env)  # an unknown environment is a usage error now, not at every prompt

@@ -2,7 +2,7 @@
 
 Each takes ``KEY --env E`` (the environment pack says where the key's secret lives) or a full
 reference such as ``local:nexus-engine/prod/ConnectionStrings/Primary``. The work and its
-audit happen in :class:`vaultline.session.Session`; these commands parse and print.
+audit happen in :class:`vaultline.resolve.session.Session`; these commands parse and print.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def put(target: str, env: str | None, cas: int | None, from_file: Path | None,
       printf 'postgres://app:s3cret@db/app' | vaultline put local:nexus-engine/prod/ConnectionStrings/Primary
       vaultline put ConnectionStrings:Primary --env prod --from-file ./primary.txt
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         where = session.target(target)  # a wrong target fails before the value is asked for
@@ -68,7 +68,7 @@ def get(target: str, env: str | None, version: str | None, project_dir: Path | N
     Example:
       vaultline get local:nexus-engine/prod/ConnectionStrings/Primary --version 1
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         value = session.get(target, version)
@@ -90,7 +90,7 @@ def ls(prefix: str, provider_name: str, env: str | None, fmt: str,
       vaultline ls nexus-engine/prod
       vaultline ls --provider vault --env prod     # under the provider's prefix for prod
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         paths = session.list_paths(prefix, provider=provider_name)
@@ -114,7 +114,7 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
       vaultline versions local:nexus-engine/prod/ConnectionStrings/Primary
       vaultline versions ConnectionStrings:Primary --env prod
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         rows = session.versions(target)
@@ -146,7 +146,7 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
       vaultline rm local:nexus-engine/dev/Api:Key --versions 1,2 --destroy
       vaultline rm Api:Key --env prod --versions 3
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         changed = session.delete(target, _versions_list(version_list), destroy=destroy)
@@ -168,7 +168,7 @@ def undelete(target: str, env: str | None, version_list: str | None,
     Example:
       vaultline undelete local:nexus-engine/dev/Api/Key --versions 2
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         changed = session.undelete(target, _versions_list(version_list))
@@ -191,7 +191,7 @@ def rollback(target: str, env: str | None, to: str | None, project_dir: Path | N
       vaultline rollback local:nexus-engine/prod/ConnectionStrings/Primary
       vaultline rollback ConnectionStrings:Primary --env prod --to 3
     """
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(load_project(project_dir), env) as session:
         rolled = session.rollback(target, to)

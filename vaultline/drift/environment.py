@@ -27,8 +27,8 @@ from vaultline.errors import (
     StoreError,
 )
 from vaultline.providers.base import Fetched, Provider, Request
-from vaultline.resolver import ReferenceRow, Resolver, select_field
-from vaultline.session import Session
+from vaultline.resolve.resolver import ReferenceRow, Resolver, select_field
+from vaultline.resolve.session import Session
 from vaultline.store import EmbeddedStore
 
 # Provider types that can list their secrets, so orphans can be found in them.

@@ -35,12 +35,12 @@ from vaultline.errors import (
 from vaultline.inventory import Resource, StoreRef, scan_tree
 from vaultline.inventory.index import ES_KINDS, PUSH_KINDS, Index
 from vaultline.inventory.resources import is_templated
-from vaultline.project import ProviderConfig
+from vaultline.project.model import ProviderConfig
+from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Provider
-from vaultline.reference import Reference
-from vaultline.resolver import select_field
-from vaultline.session import Session
+from vaultline.resolve.resolver import select_field
+from vaultline.resolve.session import Session
 
 ESO_PROVIDER_TYPES = {"vault": "vault", "aws": "aws-secretsmanager", "azurekv": "azure-keyvault"}
 _CANNOT_LOOK = (AuthenticationError, PermissionDeniedError, ProviderUnavailableError)

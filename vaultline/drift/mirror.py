@@ -25,7 +25,7 @@ from vaultline.drift.model import DIFFERENT, ERROR, EXTRA, MISSING, DriftItem, D
 from vaultline.errors import ConfigError, ProviderError, StoreError
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider
-from vaultline.session import Session
+from vaultline.resolve.session import Session
 
 HMAC_PURPOSE = "drift-mirror-hmac"
 KEY_FROM_STORE = "store"  # derived from the embedded store's master key: stable across runs

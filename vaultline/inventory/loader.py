@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from vaultline._yaml import check_depth, check_expansion
+from vaultline.project._yaml import check_depth, check_expansion
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

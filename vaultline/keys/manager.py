@@ -40,7 +40,7 @@ from vaultline.keys.settings import BACKENDS, KeySettings
 
 if TYPE_CHECKING:
     from vaultline.audit import AuditLog
-    from vaultline.project import Project
+    from vaultline.project.model import Project
     from vaultline.store import EmbeddedStore
     from vaultline.store.records import RecordTable
 
@@ -81,7 +81,7 @@ class KeyManager:
     def from_project(cls, project: Project, *, clock: Clock | None = None,
                      audit: bool = True, audit_uses: bool = False,
                      environ: Mapping[str, str] | None = None) -> KeyManager:
-        from vaultline._yaml import line_of
+        from vaultline.project._yaml import line_of
         from vaultline.store import EmbeddedStore
 
         shown = project.file.name

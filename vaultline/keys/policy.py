@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from vaultline._yaml import line_of
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
+from vaultline.project._yaml import line_of
 
 DEFAULT_GRACE = timedelta(days=7)
 DEFAULT_ENV = "default"

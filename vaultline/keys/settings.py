@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaultline._yaml import line_of
 from vaultline.errors import ConfigError
+from vaultline.project._yaml import line_of
 
 BACKENDS = ("local", "transit", "kms")
 _TRANSIT_FIELDS = {"url", "mount", "token_env", "token_file", "namespace", "key_prefix"}

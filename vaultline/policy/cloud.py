@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from vaultline.errors import ConfigError
-from vaultline.project import Project
-from vaultline.resolver import ReferenceRow, Resolver
+from vaultline.project.model import Project
+from vaultline.resolve.resolver import ReferenceRow, Resolver
 
 AWS_READ_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
 AWS_TYPE, AZURE_TYPE = "aws-secretsmanager", "azure-keyvault"

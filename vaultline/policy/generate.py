@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from vaultline.errors import ConfigError
-from vaultline.project import Project
-from vaultline.resolver import ReferenceRow, Resolver
+from vaultline.project.model import Project
+from vaultline.resolve.resolver import ReferenceRow, Resolver
 
 ROLES = ("runtime", "ci")
 DATA_CAPABILITIES: Mapping[str, tuple[str, ...]] = {

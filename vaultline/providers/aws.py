@@ -36,7 +36,6 @@ import botocore.config
 import botocore.exceptions
 import botocore.parsers
 
-from vaultline import reference
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
@@ -46,11 +45,12 @@ from vaultline.errors import (
     ProviderUnavailableError,
     VersionConflictError,
 )
-from vaultline.naming import NamingConvention
+from vaultline.project import reference
 from vaultline.providers._http import read_capped
 from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
+from vaultline.providers.naming import NamingConvention
 
 T = TypeVar("T")
 

@@ -32,7 +32,6 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from vaultline import reference
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
@@ -42,11 +41,12 @@ from vaultline.errors import (
     ProviderUnavailableError,
     VersionConflictError,
 )
-from vaultline.naming import NamingConvention
+from vaultline.project import reference
 from vaultline.providers._http import capped_session
 from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
+from vaultline.providers.naming import NamingConvention
 
 T = TypeVar("T")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from vaultline.errors import ConfigError, ProviderError, VersionConflictError
-from vaultline.naming import NamingConvention
-from vaultline.reference import Reference
+from vaultline.project.reference import Reference
+from vaultline.providers.naming import NamingConvention
 
 
 class ProviderContext(NamedTuple):

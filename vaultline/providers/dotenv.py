@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from vaultline.errors import MissingSecretError, ProviderError
-from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider, ProviderContext
+from vaultline.providers.naming import NamingConvention
 
 
 class DotenvProvider(Provider):

@@ -9,9 +9,9 @@ reference uses the key's environment-variable name: ``ConnectionStrings:Primary`
 from __future__ import annotations
 
 from vaultline.errors import MissingSecretError
-from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider
 from vaultline.providers.file import read_secret_file
+from vaultline.providers.naming import NamingConvention
 
 
 class EnvProvider(Provider):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from vaultline._limits import read_bounded
 from vaultline.errors import MissingSecretError, ProviderError
-from vaultline.naming import NamingConvention
 from vaultline.providers.base import Fetched, Provider
+from vaultline.providers.naming import NamingConvention
 
 
 def read_secret_file(path: Path, *, provider: str) -> str:

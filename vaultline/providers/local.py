@@ -12,9 +12,9 @@ from vaultline.errors import (
     StoreError,
     VaultlineError,
 )
-from vaultline.naming import NamingConvention
+from vaultline.project.reference import CURRENT, PREVIOUS
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
-from vaultline.reference import CURRENT, PREVIOUS
+from vaultline.providers.naming import NamingConvention
 from vaultline.store import EmbeddedStore
 
 

@@ -6,7 +6,7 @@ import importlib
 from typing import cast
 
 from vaultline.errors import ConfigError, MissingExtraError
-from vaultline.project import Project, ProviderConfig
+from vaultline.project.model import Project, ProviderConfig
 from vaultline.providers.base import Provider, ProviderContext
 
 # type -> ("module:Class", extra that provides its dependencies or None)

@@ -9,7 +9,7 @@
     pgdyn:  {type: vault, engine: database, url: "http://127.0.0.1:8200"}   # mount: database
 
 ``pgdyn:app-dyn#username`` and ``pgdyn:app-dyn#password`` come from ONE lease on
-``database/creds/app-dyn`` per resolution; the lease is kept in :data:`vaultline.leases.LEASES`
+``database/creds/app-dyn`` per resolution; the lease is kept in :data:`vaultline.resolve.leases.LEASES`
 (renewed by ``run``, revoked when the process exits). ``url`` may list every node of an HA cluster: requests
 go to one node and move to the next when it stops answering.
 
@@ -47,15 +47,15 @@ from vaultline.errors import (
     ProviderUnavailableError,
     VersionConflictError,
 )
-from vaultline.leases import LEASES, Lease
-from vaultline.naming import NamingConvention
+from vaultline.project.reference import CURRENT, PREVIOUS
 from vaultline.providers._engines import DEFAULT_MOUNTS
 from vaultline.providers._http import HttpPool, TLSOptions, capped_session
 from vaultline.providers._remote import COMMON_OPTIONS, Guard, RemoteSettings, scrub
 from vaultline.providers._retry import Transient, call_with_retries
 from vaultline.providers._vault_auth import AuthMethod, Login
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
-from vaultline.reference import CURRENT, PREVIOUS
+from vaultline.providers.naming import NamingConvention
+from vaultline.resolve.leases import LEASES, Lease
 
 T = TypeVar("T")
 

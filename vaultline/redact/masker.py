@@ -23,7 +23,7 @@ from vaultline.redact._matchers import Backend, HyperscanMatcher, Matcher, Span,
 from vaultline.redact.cache import MaskerCache
 
 if TYPE_CHECKING:
-    from vaultline.bundle import Bundle
+    from vaultline.resolve.bundle import Bundle
 
 DEFAULT_MASK = "********"
 
@@ -49,7 +49,7 @@ def too_short(value: str) -> bool:
 
 def short_secret_warnings(bundle: Bundle) -> list[str]:
     """One warning per secret too short to mask without hiding ordinary text (never its value)."""
-    from vaultline.bundle import to_text
+    from vaultline.resolve.bundle import to_text
 
     return [f"{r.key}: the secret is short or a plain word or number, so masking it also "
             "hides ordinary text; if it is not a secret (a username), give it 'secret: false' "

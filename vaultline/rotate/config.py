@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from vaultline import keypath
-from vaultline._yaml import line_of
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
-from vaultline.project import PROJECT_FILE, Project
-from vaultline.reference import Reference
+from vaultline.project import keypath
+from vaultline.project._yaml import line_of
+from vaultline.project.model import PROJECT_FILE, Project
+from vaultline.project.reference import Reference
 from vaultline.rotate.generators import Generator
 
 

@@ -23,13 +23,13 @@ from vaultline.audit.event import ValueMac
 from vaultline.drift.mirror import HMAC_PURPOSE, canonical
 from vaultline.errors import ConfigError, RotationError, SecretNotFoundError, VaultlineError
 from vaultline.keys.policy import Due, RotationPolicy
+from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Provider
-from vaultline.reference import Reference
+from vaultline.resolve.session import Session
 from vaultline.rotate import config, postgres, stores
 from vaultline.rotate.config import RotationSpec, Strategy
 from vaultline.rotate.model import BEFORE_PUBLISH, Rotation, State, Step
-from vaultline.session import Session
 
 # A rotation still running this long after it started has stopped: `check` calls it stuck.
 STUCK_AFTER = timedelta(minutes=15)

@@ -70,7 +70,7 @@ class Generator:
             return _password(self.length, self.classes)
         if self.kind == "token":
             return secrets.token_urlsafe(self.length)
-        from vaultline.childenv import child_environment
+        from vaultline.runtime.childenv import child_environment
 
         # Never vaultline's own credentials (master key, key file); a command that issues a
         # provider's key keeps the provider credentials it needs for that.

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from vaultline.duration import format_duration
 from vaultline.keys.policy import RotationPolicy
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.rotate import config
 from vaultline.rotate.config import RotationSpec, Strategy
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaultline import _yaml
 from vaultline.errors import ConfigError
 from vaultline.findings import Severity
+from vaultline.project import _yaml
 from vaultline.scan.detectors import Detector, all_detectors, rule
 from vaultline.scan.engine import Scanner
 from vaultline.scan.finding import Finding

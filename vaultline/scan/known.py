@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaultline.audit.event import OK, SCAN_KNOWN
-from vaultline.bundle import to_text
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.redact._forms import encoded_forms
 from vaultline.redact._matchers import Backend, Matcher, make_matcher
+from vaultline.resolve.bundle import to_text
 from vaultline.scan.finding import Finding
 from vaultline.scan.runner import ScanResult, scan_history, scan_paths
 
@@ -125,7 +125,7 @@ def known_secrets(project: Project, env: str) -> list[tuple[KnownSecret, str]]:
     Resolution is all-or-nothing (a failing provider raises ``ResolutionError``): a scan
     that silently missed one provider's values would report a clean tree that is not.
     """
-    from vaultline.resolver import Resolver
+    from vaultline.resolve.resolver import Resolver
 
     with Resolver(project, env) as resolver:
         bundle = resolver.resolve()
@@ -154,7 +154,7 @@ def scan_known(
 ) -> ScanResult:
     """Scan ``paths`` (or the git history of the first) for ``env``'s secret values; one
     ``scan.known`` audit event records what was looked for and how much was found."""
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     scanner = KnownScanner(known_secrets(project, env))
     limits = {} if max_bytes is None else {"max_bytes": max_bytes}

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from vaultline._files import private_dir, write_private
 from vaultline.duration import format_duration
 from vaultline.errors import ProviderUnavailableError, VaultlineError
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.providers.base import Fetched, Request
 
 FORMAT_VERSION = 1

@@ -13,9 +13,9 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from vaultline import keypath
-from vaultline.formats import k8s_namespace
-from vaultline.resolver import Resolver
+from vaultline.output.formats import k8s_namespace
+from vaultline.project import keypath
+from vaultline.resolve.resolver import Resolver
 
 API_VERSION = "external-secrets.io/v1"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaultline import envexample
-from vaultline.bundle import Bundle
+from vaultline.check.validate import check_format
 from vaultline.errors import ProviderError
 from vaultline.findings import Finding as BaseFinding
 from vaultline.findings import Severity
-from vaultline.session import Session
-from vaultline.validate import check_format
+from vaultline.output import envexample
+from vaultline.resolve.bundle import Bundle
+from vaultline.resolve.session import Session
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def formats(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def providers(ctx: CheckContext) -> Iterator[Finding]:
-    from vaultline.resolver import Resolver
+    from vaultline.resolve.resolver import Resolver
 
     names = sorted({e.value.provider for e in ctx.session.project.pack(ctx.env).secrets.values()})
     with Resolver(ctx.session.project, ctx.env, environ=ctx.session.environ) as resolver:
@@ -80,7 +80,7 @@ def overrides(ctx: CheckContext) -> Iterator[Finding]:
         return
     from datetime import datetime
 
-    from vaultline.overrides import max_ttl
+    from vaultline.resolve.overrides import max_ttl
 
     environment = ctx.session.project.environment(ctx.env)
     now = ctx.session.clock()

@@ -14,16 +14,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from vaultline import _gc
-from vaultline.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
 from vaultline.errors import MissingSecretError, ProviderError, ResolutionError
-from vaultline.project import Project
+from vaultline.project.model import Project
+from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider, Request
-from vaultline.reference import Reference
+from vaultline.resolve import _gc
+from vaultline.resolve.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
 
 if TYPE_CHECKING:
-    from vaultline.snapshot import OfflineSnapshot
+    from vaultline.resolve.snapshot import OfflineSnapshot
 
 
 class RuntimeLayer(Protocol):
@@ -192,7 +192,7 @@ class Resolver:
     def _offline(self) -> OfflineSnapshot | None:
         if self.project.environment(self.env).max_stale is None:
             return None  # the fallback is off: keep its module off the common path
-        from vaultline.snapshot import OfflineSnapshot
+        from vaultline.resolve.snapshot import OfflineSnapshot
 
         return OfflineSnapshot.for_environment(self.project, self.env, self.environ)
 

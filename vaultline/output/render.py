@@ -17,8 +17,8 @@ from types import TracebackType
 from typing import Any
 
 from vaultline._files import write_private
-from vaultline.bundle import Bundle
 from vaultline.errors import ConfigError
+from vaultline.resolve.bundle import Bundle
 
 #: Templates above this size are refused: a template is a config file, not a data set.
 MAX_TEMPLATE_BYTES = 1 << 20

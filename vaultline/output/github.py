@@ -17,10 +17,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from vaultline.bundle import Bundle, to_text
 from vaultline.errors import ConfigError
-from vaultline.formats import env_pairs
+from vaultline.output.formats import env_pairs
 from vaultline.redact._forms import MIN_VALUE_CHARS, encoded_forms
+from vaultline.resolve.bundle import Bundle, to_text
 
 
 def _escape_data(text: str) -> str:

@@ -203,8 +203,8 @@ def _exit(signum: int, _frame: FrameType | None) -> None:
 def session_auditor(project_dir: Path | None, env: str) -> Auditor:
     """Record lease renewals and revocations in the project's audit log (the lease id and
     where it came from; never the credential)."""
-    from vaultline.project import Project
-    from vaultline.session import Session
+    from vaultline.project.model import Project
+    from vaultline.resolve.session import Session
 
     def record(action: str, lease: Lease, detail: dict[str, Any]) -> None:
         with Session(Project.load(project_dir), env) as session:

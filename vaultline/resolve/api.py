@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from vaultline.bundle import Bundle
-from vaultline.project import Project
-from vaultline.session import Session
+from vaultline.project.model import Project
+from vaultline.resolve.bundle import Bundle
+from vaultline.resolve.session import Session
 
 
 def load(

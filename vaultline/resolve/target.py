@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from vaultline import keypath
 from vaultline.errors import ConfigError
-from vaultline.project import BUILTIN_PROVIDERS, Project
+from vaultline.project import keypath
+from vaultline.project.model import BUILTIN_PROVIDERS, Project
+from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Provider
-from vaultline.reference import Reference
 
 
 class Target(NamedTuple):

@@ -29,17 +29,17 @@ from pathlib import Path
 from types import FrameType, TracebackType
 
 from vaultline._files import private_dir, write_private
-from vaultline.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
 from vaultline.errors import (
     CommandNotExecutableError,
     CommandNotFoundError,
     ConfigError,
     VaultlineError,
 )
-from vaultline.leases import LeaseBook
 from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, StreamMasker
-from vaultline.watch import OnChange, Snapshot, Watch
+from vaultline.resolve.leases import LeaseBook
+from vaultline.runtime.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
+from vaultline.runtime.watch import OnChange, Snapshot, Watch
 
 #: Held-back output (a possible start of a secret) is written after at most this long.
 FLUSH_AFTER = 0.05

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultline import keypath
-from vaultline.bundle import Bundle, to_text
 from vaultline.errors import ConfigError, VaultlineError
+from vaultline.project import keypath
+from vaultline.resolve.bundle import Bundle, to_text
 
 if TYPE_CHECKING:
-    from vaultline.leases import LeaseBook
-    from vaultline.session import Session
+    from vaultline.resolve.leases import LeaseBook
+    from vaultline.resolve.session import Session
 
 DEFAULT_INTERVAL = 60.0
 #: ``run`` with dynamic credentials but no --watch: lease ends wake it, this interval barely.
@@ -147,8 +147,8 @@ class Watch:
 
 def session_resolver(project_dir: Path | None, env: str, prefix: str) -> Callable[[], Snapshot]:
     """Re-resolve through a Session each time (reads audited, overrides applied)."""
-    from vaultline.project import Project
-    from vaultline.session import Session
+    from vaultline.project.model import Project
+    from vaultline.resolve.session import Session
 
     def resolve() -> Snapshot:
         with Session(Project.load(project_dir), env) as session:
@@ -158,8 +158,8 @@ def session_resolver(project_dir: Path | None, env: str, prefix: str) -> Callabl
 
 
 def reload_auditor(project_dir: Path | None, env: str, mode: OnChange) -> Callable[[list[str]], None]:
-    from vaultline.project import Project
-    from vaultline.session import Session
+    from vaultline.project.model import Project
+    from vaultline.resolve.session import Session
 
     def record(keys: list[str]) -> None:
         with Session(Project.load(project_dir), env) as session:

@@ -14,9 +14,9 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from vaultline.bundle import Bundle, to_text
 from vaultline.errors import ConfigError
-from vaultline.project import Project
+from vaultline.project.model import Project
+from vaultline.resolve.bundle import Bundle, to_text
 
 SAME, DIFFERENT, ONLY_A, ONLY_B, UNRESOLVED = ("same", "different", "only-in-a", "only-in-b",
                                                "unresolved")
@@ -50,7 +50,7 @@ def _canonical(value: Any) -> str:
 
 def _side(project: Project, env: str,
           environ: Mapping[str, str] | None) -> tuple[Bundle, set[str]]:
-    from vaultline.session import Session
+    from vaultline.resolve.session import Session
 
     with Session(project, env, environ=environ) as session:
         bundle, failures = session.resolve_partial()

@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from vaultline import _gc, audit
+from vaultline import audit
 from vaultline._files import private_dir
 from vaultline.audit.event import DENY
-from vaultline.bundle import Bundle, Layer
 from vaultline.errors import (
     OverrideError,
     PermissionDeniedError,
@@ -28,12 +27,14 @@ from vaultline.errors import (
     StoreError,
     VaultlineError,
 )
-from vaultline.overrides import Override, OverrideLayer, OverrideStore
-from vaultline.project import Project
-from vaultline.resolver import Resolver
+from vaultline.project.model import Project
+from vaultline.resolve import _gc
+from vaultline.resolve.bundle import Bundle, Layer
+from vaultline.resolve.overrides import Override, OverrideLayer, OverrideStore
+from vaultline.resolve.resolver import Resolver
+from vaultline.resolve.target import Target, resolve_target
 from vaultline.store import EmbeddedStore
 from vaultline.store.embedded import VersionInfo
-from vaultline.target import Target, resolve_target
 
 
 def _now() -> datetime:
@@ -252,7 +253,7 @@ class Session:
 
     def get(self, target: str, version: str | None = None) -> str:
         """A secret's value, shown to a person: audited as a reveal."""
-        from vaultline.resolver import select_field
+        from vaultline.resolve.resolver import select_field
 
         with self._audited(audit.REVEAL, target) as (where, detail):
             fetched = where.provider.fetch(where.path, version or where.reference.version)
@@ -280,7 +281,7 @@ class Session:
     def versions(self, target: str) -> list[VersionInfo]:
         """Every version of a secret (embedded store, Vault/OpenBao KV v2; metadata only: not
         audited)."""
-        from vaultline.versioning import versions_of
+        from vaultline.resolve.versioning import versions_of
 
         where = self.target(target)
         try:
@@ -298,7 +299,7 @@ class Session:
         return self._change(audit.UNDELETE, target, versions)
 
     def _change(self, action: str, target: str, versions: Iterable[int] | None) -> Changed:
-        from vaultline.versioning import versions_of
+        from vaultline.resolve.versioning import versions_of
 
         chosen_versions = None if versions is None else list(versions)
         with self._audited(action, target) as (where, detail):
@@ -309,7 +310,7 @@ class Session:
     def rollback(self, target: str, to: str | None = None) -> RolledBack:
         """Make an earlier version current again (default: the newest live one before the
         current): a new version with its content, or on AWS the AWSCURRENT label moved back."""
-        from vaultline.versioning import versions_of
+        from vaultline.resolve.versioning import versions_of
 
         with self._audited(audit.WRITE, target) as (where, detail):
             back_to, current = versions_of(where.provider).rollback(where.path, to)

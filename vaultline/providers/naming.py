@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from vaultline import keypath
 from vaultline.errors import ConfigError
+from vaultline.project import keypath
 
 
 def _lower_camel(segment: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from vaultline.project import Project
+from vaultline.project.model import Project
 
 
 def watched_files(project: Project, env: str) -> list[Path]:

@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from vaultline import keypath
-from vaultline.bundle import Layer, Provenance, ResolvedValue
 from vaultline.duration import format_duration
 from vaultline.errors import OverrideError, SecretNotFoundError, StoreError
-from vaultline.project import Environment, Project
+from vaultline.project import keypath
+from vaultline.project.model import Environment, Project
+from vaultline.resolve.bundle import Layer, Provenance, ResolvedValue
 from vaultline.store import EmbeddedStore
 
 Clock = Callable[[], datetime]
@@ -113,7 +113,7 @@ def _decode(raw: bytes) -> Override:
 
 class OverrideStore:
     """Overrides of one project, kept in its embedded store. Nothing here audits: the
-    :class:`vaultline.session.Session` methods do, around each call."""
+    :class:`vaultline.resolve.session.Session` methods do, around each call."""
 
     def __init__(self, project: Project, store: EmbeddedStore, *, clock: Clock = _now):
         self.project = project

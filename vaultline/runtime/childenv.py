@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from vaultline.errors import ConfigError
-from vaultline.project import Project
+from vaultline.project.model import Project
 from vaultline.store.masterkey import ENV_KEY, ENV_KEY_FILE
 
 #: Never passed to a child, even when asked: they open every environment of the store.

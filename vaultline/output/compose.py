@@ -18,9 +18,9 @@ import os
 import secrets as _random
 from pathlib import Path
 
-from vaultline.bundle import Bundle
 from vaultline.errors import ConfigError
-from vaultline.formats import env_pairs
+from vaultline.output.formats import env_pairs
+from vaultline.resolve.bundle import Bundle
 
 
 def _write_private(directory: Path, name: str, value: str) -> Path:

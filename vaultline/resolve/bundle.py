@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from vaultline import keypath
+from vaultline.project import keypath
 
 MASK = "********"
 

@@ -20,9 +20,9 @@ import shlex
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from vaultline import keypath
-from vaultline.bundle import MASK, Bundle, ResolvedValue
 from vaultline.errors import ConfigError
+from vaultline.project import keypath
+from vaultline.resolve.bundle import MASK, Bundle, ResolvedValue
 
 FORMATS = ("json", "flat-json", "yaml", "dotenv", "gitlab-dotenv", "env", "shell", "docker-env",
            "k8s-secret")

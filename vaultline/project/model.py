@@ -23,12 +23,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from vaultline import keypath
-from vaultline._packcache import cached_rows
-from vaultline._yaml import LineDict, line_of, load_file
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
-from vaultline.reference import Reference
+from vaultline.project import keypath
+from vaultline.project._packcache import cached_rows
+from vaultline.project._yaml import LineDict, line_of, load_file
+from vaultline.project.reference import Reference
 
 PROJECT_FILE = "vaultline.yaml"
 BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
@@ -296,7 +296,7 @@ def _pasted_or(message: str, key: str, env: str, text: str, file: str,
                line: int | None) -> ConfigError:
     """`message` about a reference that failed to parse, unless the text looks like a
     pasted secret: then an error that never quotes it."""
-    from vaultline.pasted import looks_like_value, not_a_reference
+    from vaultline.project.pasted import looks_like_value, not_a_reference
 
     if looks_like_value(text):
         return ConfigError(not_a_reference(key, env), file=file, line=line)
@@ -537,7 +537,7 @@ def _format_problem(fmt: Any) -> str | None:
     """Why ``format:`` is not one vaultline can check, or None."""
     import re
 
-    from vaultline.validate import VALIDATORS
+    from vaultline.check.validate import VALIDATORS
 
     if not isinstance(fmt, str):
         return "format must be a string"

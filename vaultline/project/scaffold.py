@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaultline.errors import ConfigError
-from vaultline.project import PROJECT_FILE, Project
+from vaultline.project.model import PROJECT_FILE, Project
 from vaultline.store import EmbeddedStore
 
 GITIGNORE_LINES = (".vaultline/", ".env", ".env.*", "!.env.example")
