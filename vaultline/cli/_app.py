@@ -9,9 +9,11 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
+from vaultline.cli._output import warn
 from vaultline.errors import VaultlineError, VaultlineWarning
 
 # The wrapper click puts around stdout when it turns EPIPE into exit 1 (its class is private).
@@ -21,14 +23,7 @@ _PACIFIED = "_PacifyFlushWrapper"
 # (or when --help lists the commands).
 COMMANDS: dict[str, str] = {
     "init": "vaultline.cli.init:init",
-    "put": "vaultline.cli.store:put",
-    "get": "vaultline.cli.store:get",
-    "ls": "vaultline.cli.store:ls",
-    "versions": "vaultline.cli.store:versions",
-    "rm": "vaultline.cli.store:rm",
-    "undelete": "vaultline.cli.store:undelete",
-    "rollback": "vaultline.cli.store:rollback",
-    "refs": "vaultline.cli.resolve:refs",
+    "secret": "vaultline.cli.store:secret",
     "resolve": "vaultline.cli.resolve:resolve",
     "explain": "vaultline.cli.resolve:explain",
     "override": "vaultline.cli.override:override",
@@ -41,36 +36,68 @@ COMMANDS: dict[str, str] = {
     "inventory": "vaultline.cli.inventory:inventory",
     "policy": "vaultline.cli.policy:policy",
     "keys": "vaultline.cli.keys:keys",
-    "sign": "vaultline.cli.crypto:sign",
-    "verify": "vaultline.cli.crypto:verify",
-    "encrypt": "vaultline.cli.crypto:encrypt",
-    "decrypt": "vaultline.cli.crypto:decrypt",
-    "rewrap": "vaultline.cli.crypto:rewrap",
     "audit": "vaultline.cli.audit:audit",
     "drift": "vaultline.cli.drift:drift",
     "completion": "vaultline.cli.shell:completion",
     "direnv": "vaultline.cli.shell:direnv",
     "diff": "vaultline.cli.diff:diff",
     "rotate": "vaultline.cli.rotate:rotate",
-    "runbook": "vaultline.cli.rotate:runbook",
+}
+
+# Old top-level name -> where the command lives now. Each still runs, hidden from --help and
+# completion, with one warning line on stderr; the names go away in the next release.
+MOVED: dict[str, tuple[str, str]] = {
+    **{verb: ("secret", verb)
+       for verb in ("put", "get", "ls", "versions", "rm", "undelete", "rollback", "refs")},
+    **{verb: ("keys", verb) for verb in ("sign", "verify", "encrypt", "decrypt", "rewrap")},
+    "runbook": ("rotate", "runbook"),
 }
 
 
 class LazyGroup(click.Group):
+    """A group whose subcommands in ``lazy`` ("name": "module:attribute") are imported only
+    when they run or --help lists them; commands added to it directly work as usual."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted({*self.commands, *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
+        target = self.lazy.get(cmd_name)
         if target is None:
-            return None
+            return super().get_command(ctx, cmd_name)
         module_name, _, attr = target.partition(":")
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         return command
 
 
+class RootGroup(LazyGroup):
+    """``vaultline`` itself: the commands, and the old names of those that moved under a noun."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in MOVED:
+            return super().get_command(ctx, cmd_name)
+        noun, verb = MOVED[cmd_name]
+        group = super().get_command(ctx, noun)
+        assert isinstance(group, click.Group), noun
+        # The very command the new path runs: its options, checks and output cannot differ.
+        return group.get_command(ctx, verb)
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name in MOVED and not ctx.resilient_parsing:  # not while completing a word
+            warn(f"'vaultline {name}' is now 'vaultline {' '.join(MOVED[name])}'; "
+                 "the old name goes away in the next release")
+        return name, command, rest
+
+
 @click.group(
-    cls=LazyGroup,
+    cls=RootGroup,
+    lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(package_name="vaultline")
@@ -80,7 +107,7 @@ def cli() -> None:
     \b
     Example:
       vaultline init --app nexus-engine --envs dev,prod
-      printf 'postgres://app:s3cret@db/app' | vaultline put local:nexus-engine/prod/ConnectionStrings/Primary
+      printf 'postgres://app:s3cret@db/app' | vaultline secret put ConnectionStrings:Primary --env prod
       vaultline resolve --env prod
     """
 
@@ -92,7 +119,7 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     if issubclass(category, VaultlineWarning):
         if str(message) not in _shown:
             _shown.add(str(message))
-            click.echo(f"vaultline: warning: {message}", err=True)
+            warn(str(message))
     else:
         _default_show_warning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
 
@@ -116,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
         return _fail("aborted", 130, prefix="vaultline: ")
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `vaultline secret` alone: the group's help as click prints it (stderr), exit 2.
+        with contextlib.suppress(BrokenPipeError):
+            exc.show()
+        return exc.exit_code
     except click.UsageError as exc:
         # One line like every other error, with where to look instead of the usage block.
         command = exc.ctx.command_path if exc.ctx is not None else "vaultline"

@@ -6,6 +6,7 @@ plain, tab-free, column-aligned text that greps and diffs well.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -86,5 +87,9 @@ def emit_table(
 
 
 def warn(message: str) -> None:
-    """One line on stderr, for things the user should know but that are not errors."""
-    click.echo(f"vaultline: warning: {message}", err=True)
+    """One line on stderr, for things the user should know but that are not errors.
+
+    A closed stderr loses the line but not the command: its work and exit code stand.
+    """
+    with contextlib.suppress(BrokenPipeError):
+        click.echo(f"vaultline: warning: {message}", err=True)

@@ -5,7 +5,6 @@ The commands are thin: what they print comes from :mod:`vaultline.audit`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,9 +125,7 @@ def verify(project: Project, anchor_at: str | None, fmt: str) -> None:
     else:
         click.echo(str(result))
     if not result.ok:
-        # SystemExit, not ctx.exit: the root main() runs click with standalone_mode=False,
-        # which returns ctx.exit's code instead of raising it, and main() drops it.
-        raise SystemExit(1)
+        click.get_current_context().exit(1)
 
 
 @audit.command()
@@ -261,7 +258,7 @@ def report(store_dir: Path, learning_window: str | None, burst_reads: int | None
     else:
         _report_table(result)
     if check and result.findings:
-        sys.exit(1)
+        click.get_current_context().exit(1)
 
 
 def _report_table(result: Report) -> None:

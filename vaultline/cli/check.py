@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -42,7 +41,7 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
                    [[f.check, f.severity, f.key, f.problem] for f in findings])
     else:
         click.echo(f"{env}: all checks passed")
-    sys.exit(1 if failed else 0)
+    click.get_current_context().exit(1 if failed else 0)
 
 
 @click.command(name="env-example")

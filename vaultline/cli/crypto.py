@@ -1,4 +1,4 @@
-"""``vaultline sign|verify|encrypt|decrypt|rewrap NAME``: use a key ring from the shell.
+"""``vaultline keys sign|verify|encrypt|decrypt|rewrap NAME``: use a key ring from the shell.
 
 Input comes from stdin or ``--in``, output goes to stdout or ``--out`` (created 0600, written
 to a temporary file and renamed only once everything authenticated). ``encrypt`` always writes
@@ -126,7 +126,7 @@ def sign(name: str, ttl: str | None, in_path: Path | None, project_dir: Path | N
 
     \b
     Example:
-      echo '{"sub": "svc-a", "aud": "api"}' | vaultline sign api-tokens --ttl 15m
+      echo '{"sub": "svc-a", "aud": "api"}' | vaultline keys sign api-tokens --ttl 15m
     """
     from vaultline.duration import parse_duration
 
@@ -163,7 +163,7 @@ def verify(name: str, issuer: str | None, audience: tuple[str, ...], leeway: str
 
     \b
     Example:
-      vaultline sign api-tokens < claims.json | vaultline verify api-tokens --audience api
+      vaultline keys sign api-tokens < claims.json | vaultline keys verify api-tokens --audience api
     """
     from vaultline.duration import parse_duration
 
@@ -198,8 +198,8 @@ def encrypt(name: str, context: tuple[str, ...], in_path: Path | None, out_path:
 
     \b
     Examples:
-      vaultline encrypt payloads --context tenant=t1 < report.pdf > report.pdf.vlt
-      vaultline encrypt payloads --in backup.tar --out backup.tar.vlt
+      vaultline keys encrypt payloads --context tenant=t1 < report.pdf > report.pdf.vlt
+      vaultline keys encrypt payloads --in backup.tar --out backup.tar.vlt
     """
     ctx = _parse_context(context)
     with open_keys(project_dir, audit_uses=True) as manager:
@@ -232,7 +232,7 @@ def decrypt(name: str, context: tuple[str, ...], in_path: Path | None, out_path:
 
     \b
     Example:
-      vaultline decrypt payloads --context tenant=t1 --in report.pdf.vlt --out report.pdf
+      vaultline keys decrypt payloads --context tenant=t1 --in report.pdf.vlt --out report.pdf
     """
     from vaultline.keys.envelope import STREAM_MAGIC
 
@@ -260,7 +260,7 @@ def rewrap(name: str, in_path: Path | None, out_path: Path | None,
 
     \b
     Example:
-      vaultline rewrap payloads --in report.pdf.vlt --out report.pdf.vlt.new
+      vaultline keys rewrap payloads --in report.pdf.vlt --out report.pdf.vlt.new
     """
     from vaultline.keys.envelope import STREAM_MAGIC
 

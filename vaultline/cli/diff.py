@@ -61,5 +61,4 @@ def diff(envs: tuple[str, ...], show_all: bool, fmt: str, project_dir: Path | No
                      _cell(k, k.b, k.status not in (ONLY_A, UNRESOLVED)), _status(result, k)]
                     for k in rows])
     if result.differs:
-        # SystemExit: the root group's standalone_mode=False drops ctx.exit codes.
-        raise SystemExit(1)
+        click.get_current_context().exit(1)

@@ -61,8 +61,7 @@ def drift(env: str | None, mirror_spec: str | None, inventory_path: Path | None,
     else:
         _print_table(report.to_dict())
     if report.drift:
-        # SystemExit: the root group's standalone_mode=False drops ctx.exit codes.
-        raise SystemExit(1)
+        click.get_current_context().exit(1)
 
 
 def _print_table(data: dict[str, object]) -> None:

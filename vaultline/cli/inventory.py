@@ -50,6 +50,4 @@ def inventory(path: Path, fmt: str, output: Path | None, check: bool) -> None:
         if errors and not check:
             warn(f"{len(errors)} error finding(s); run with --check to fail on them")
     if check and errors:
-        # SystemExit rather than ctx.exit: the root group runs click with
-        # standalone_mode=False, which turns ctx.exit(1) into a return value it drops.
-        raise SystemExit(1)
+        click.get_current_context().exit(1)

@@ -1,4 +1,5 @@
-"""``vaultline keys``: create, list, rotate, stage, promote, retire, destroy, status, jwks.
+"""``vaultline keys``: create, list, rotate, stage, promote, retire, destroy, status, jwks;
+sign, verify, encrypt, decrypt and rewrap come from :mod:`vaultline.cli.crypto`.
 
 Key material is never printed: commands show versions, kids, states and times. Every
 operation is written to the audit log.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from vaultline.cli._app import LazyGroup
 from vaultline.cli._context import grace_period, load_project, project_dir_option
 from vaultline.cli._output import emit_json, emit_table, format_option
 from vaultline.duration import format_duration
@@ -36,7 +38,8 @@ def _when(moment: datetime | None) -> str:
 _NAME = click.argument("name")
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy={verb: f"vaultline.cli.crypto:{verb}" for verb in
+                                  ("sign", "verify", "encrypt", "decrypt", "rewrap")})
 def keys() -> None:
     """Key rings for signing (JWT, webhooks) and encryption (envelope, files).
 

@@ -164,5 +164,4 @@ def lint(files: tuple[Path, ...], role: str | None, envs: str | None, fmt: str) 
     else:
         click.echo(f"{len(files)} policy file(s): no findings")
     if failing(findings):
-        # SystemExit: the root group's standalone_mode=False drops ctx.exit codes.
-        raise SystemExit(1)
+        click.get_current_context().exit(1)

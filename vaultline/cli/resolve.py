@@ -1,4 +1,4 @@
-"""``vaultline refs``, ``resolve`` and ``explain``: what an environment resolves to, and why."""
+"""``vaultline secret refs``, ``resolve`` and ``explain``: what an environment resolves to, and why."""
 
 from __future__ import annotations
 
@@ -46,9 +46,9 @@ def refs(env: str, fmt: str, store_kind: str, namespace: str | None,
 
     \b
     Examples:
-      vaultline refs --env prod
-      vaultline refs --env prod --format external-secret --store-kind ClusterSecretStore
-      vaultline refs --env prod --format external-secret --namespace shop
+      vaultline secret refs --env prod
+      vaultline secret refs --env prod --format external-secret --store-kind ClusterSecretStore
+      vaultline secret refs --env prod --format external-secret --namespace shop
     """
     from vaultline.resolve.resolver import Resolver
 

@@ -1,11 +1,10 @@
-"""``vaultline rotate`` (plan, run, status, resume, abort, retire, verify, promote) and
-``vaultline runbook``. Each command calls one :class:`vaultline.rotate.Rotator` method and
+"""``vaultline rotate`` (plan, run, status, resume, abort, retire, verify, promote,
+runbook). Each command calls one :class:`vaultline.rotate.Rotator` method and
 prints; policy, the stage machine and the audit are in the library. Values are never printed.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -261,7 +260,7 @@ def verify(key: str, env: str, fmt: str, project_dir: Path | None) -> None:
     else:
         emit_table(["STORE", "OK", "PROBLEM"],
                    [[r.store, "yes" if r.ok else "NO", r.problem or ""] for r in results])
-    sys.exit(0 if all(r.ok for r in results) else 1)
+    click.get_current_context().exit(0 if all(r.ok for r in results) else 1)
 
 
 @rotate.command()
@@ -283,7 +282,7 @@ def promote(key: str, source: str, target: str, fmt: str, project_dir: Path | No
         _print_rotations([rotator.promote(key, soaked)], fmt)
 
 
-@click.command()
+@rotate.command()
 @click.option("--class", "key_class", default=None, help="Only this secret class.")
 @env_option(required=False)
 @project_dir_option
@@ -292,7 +291,7 @@ def runbook(key_class: str | None, env: str | None, project_dir: Path | None) ->
 
     \b
     Example:
-      vaultline runbook --class db-credentials --env prod > docs/runbooks/db-credentials.md
+      vaultline rotate runbook --class db-credentials --env prod > docs/runbooks/db-credentials.md
     """
     from vaultline.rotate import runbook as render_runbook
 

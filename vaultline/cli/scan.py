@@ -142,9 +142,7 @@ def scan(
         stats["blob_mentions"] = result.history.blob_mentions
     _report(new, old, stats, fmt, output)
     if new:
-        # SystemExit, not ctx.exit: the root main() runs click with standalone_mode=False
-        # and drops the exit code click returns for ctx.exit.
-        sys.exit(1)
+        click.get_current_context().exit(1)
 
 
 def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,

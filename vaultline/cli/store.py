@@ -1,4 +1,5 @@
-"""Store commands: ``put``, ``get``, ``ls``, ``versions``, ``rm``, ``undelete``, ``rollback``.
+"""``vaultline secret``: ``put``, ``get``, ``ls``, ``versions``, ``rm``, ``undelete``,
+``rollback`` (and ``refs``, from :mod:`vaultline.cli.resolve`).
 
 Each takes ``KEY --env E`` (the environment pack says where the key's secret lives) or a full
 reference such as ``local:nexus-engine/prod/ConnectionStrings/Primary``. The work and its
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from vaultline.cli._app import LazyGroup
 from vaultline.cli._context import env_option, load_project, project_dir_option, read_secret_input
 from vaultline.cli._output import emit_json, emit_table, format_option
 from vaultline.errors import ConfigError
@@ -27,7 +29,22 @@ def _versions_list(text: str | None) -> list[int] | None:
         raise ConfigError(f"--versions takes numbers like 1,2,3, not {text!r}") from None
 
 
-@click.command()
+@click.group(cls=LazyGroup, lazy={"refs": "vaultline.cli.resolve:refs"})
+def secret() -> None:
+    """Secrets in the stores: write, reveal (audited), list, version, delete, roll back.
+
+    KEY --env ENV finds the secret through the environment pack; a full reference
+    (local:nexus-engine/prod/ConnectionStrings/Primary) names it directly.
+
+    \b
+    Examples:
+      printf 'postgres://app:s3cret@db/app' | vaultline secret put ConnectionStrings:Primary --env prod
+      vaultline secret versions ConnectionStrings:Primary --env prod
+      vaultline secret refs --env prod
+    """
+
+
+@secret.command()
 @_TARGET
 @env_option(required=False)
 @click.option("--cas", type=int, default=None,
@@ -44,8 +61,8 @@ def put(target: str, env: str | None, cas: int | None, from_file: Path | None,
 
     \b
     Examples:
-      printf 'postgres://app:s3cret@db/app' | vaultline put local:nexus-engine/prod/ConnectionStrings/Primary
-      vaultline put ConnectionStrings:Primary --env prod --from-file ./primary.txt
+      printf 's3cret' | vaultline secret put local:nexus-engine/prod/ConnectionStrings/Primary
+      vaultline secret put ConnectionStrings:Primary --env prod --from-file ./primary.txt
     """
     from vaultline.resolve.session import Session
 
@@ -56,7 +73,7 @@ def put(target: str, env: str | None, cas: int | None, from_file: Path | None,
     click.echo(f"{written.where}: version {written.version}")
 
 
-@click.command()
+@secret.command()
 @_TARGET
 @env_option(required=False)
 @click.option("--version", "version", default=None, help="Read this version (default: latest).")
@@ -66,7 +83,7 @@ def get(target: str, env: str | None, version: str | None, project_dir: Path | N
 
     \b
     Example:
-      vaultline get local:nexus-engine/prod/ConnectionStrings/Primary --version 1
+      vaultline secret get local:nexus-engine/prod/ConnectionStrings/Primary --version 1
     """
     from vaultline.resolve.session import Session
 
@@ -75,7 +92,7 @@ def get(target: str, env: str | None, version: str | None, project_dir: Path | N
     click.echo(value)
 
 
-@click.command(name="ls")
+@secret.command(name="ls")
 @click.argument("prefix", default="")
 @click.option("--provider", "provider_name", default="local", show_default=True)
 @env_option(required=False)
@@ -87,8 +104,8 @@ def ls(prefix: str, provider_name: str, env: str | None, fmt: str,
 
     \b
     Examples:
-      vaultline ls nexus-engine/prod
-      vaultline ls --provider vault --env prod     # under the provider's prefix for prod
+      vaultline secret ls nexus-engine/prod
+      vaultline secret ls --provider vault --env prod     # under the provider's prefix for prod
     """
     from vaultline.resolve.session import Session
 
@@ -101,7 +118,7 @@ def ls(prefix: str, provider_name: str, env: str | None, fmt: str,
             click.echo(path)
 
 
-@click.command()
+@secret.command()
 @_TARGET
 @env_option(required=False)
 @format_option("table", "json")
@@ -111,8 +128,8 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
 
     \b
     Examples:
-      vaultline versions local:nexus-engine/prod/ConnectionStrings/Primary
-      vaultline versions ConnectionStrings:Primary --env prod
+      vaultline secret versions local:nexus-engine/prod/ConnectionStrings/Primary
+      vaultline secret versions ConnectionStrings:Primary --env prod
     """
     from vaultline.resolve.session import Session
 
@@ -128,7 +145,7 @@ def versions(target: str, env: str | None, fmt: str, project_dir: Path | None) -
                 for r in rows])
 
 
-@click.command()
+@secret.command()
 @_TARGET
 @env_option(required=False)
 @click.option("--versions", "version_list", default=None,
@@ -142,9 +159,9 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
 
     \b
     Examples:
-      vaultline rm local:nexus-engine/dev/Api:Key
-      vaultline rm local:nexus-engine/dev/Api:Key --versions 1,2 --destroy
-      vaultline rm Api:Key --env prod --versions 3
+      vaultline secret rm local:nexus-engine/dev/Api:Key
+      vaultline secret rm local:nexus-engine/dev/Api:Key --versions 1,2 --destroy
+      vaultline secret rm Api:Key --env prod --versions 3
     """
     from vaultline.resolve.session import Session
 
@@ -154,7 +171,7 @@ def rm(target: str, env: str | None, version_list: str | None, destroy: bool,
     click.echo(f"{changed.where}: {verb} version(s) {', '.join(map(str, changed.versions))}")
 
 
-@click.command()
+@secret.command()
 @_TARGET
 @env_option(required=False)
 @click.option("--versions", "version_list", default=None,
@@ -166,7 +183,7 @@ def undelete(target: str, env: str | None, version_list: str | None,
 
     \b
     Example:
-      vaultline undelete local:nexus-engine/dev/Api/Key --versions 2
+      vaultline secret undelete local:nexus-engine/dev/Api/Key --versions 2
     """
     from vaultline.resolve.session import Session
 
@@ -175,7 +192,7 @@ def undelete(target: str, env: str | None, version_list: str | None,
     click.echo(f"{changed.where}: restored version(s) {', '.join(map(str, changed.versions))}")
 
 
-@click.command()
+@secret.command()
 @_TARGET
 @env_option(required=False)
 @click.option("--to", "to", default=None, metavar="VERSION",
@@ -188,8 +205,8 @@ def rollback(target: str, env: str | None, to: str | None, project_dir: Path | N
 
     \b
     Examples:
-      vaultline rollback local:nexus-engine/prod/ConnectionStrings/Primary
-      vaultline rollback ConnectionStrings:Primary --env prod --to 3
+      vaultline secret rollback local:nexus-engine/prod/ConnectionStrings/Primary
+      vaultline secret rollback ConnectionStrings:Primary --env prod --to 3
     """
     from vaultline.resolve.session import Session
 
