@@ -80,6 +80,6 @@ def example_project(tmp: Path) -> tuple[Path, dict[str, str], str]:
     env = {**os.environ, "VAULTLINE_MASTER_KEY": master_key(), "NO_COLOR": "1"}
     subprocess.run([vaultline, "init"], cwd=root, env=env, check=True, capture_output=True)
     for key in ("ConnectionStrings:Primary", "AI:OpenAI:ApiKey", "Jwt:SigningKey"):
-        subprocess.run([vaultline, "put", key, "--env", "dev"], cwd=root, env=env,
+        subprocess.run([vaultline, "secret", "put", key, "--env", "dev"], cwd=root, env=env,
                        input=b"bench-value-0123456789", check=True, capture_output=True)
     return root, env, vaultline

@@ -18,14 +18,14 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 step "vaultline init"
 vaultline init
 
-step "printf '…' | vaultline put local:nexus-engine/prod/ConnectionStrings/Primary   # values from stdin, never argv"
+step "printf '…' | vaultline secret put local:nexus-engine/prod/ConnectionStrings/Primary   # values from stdin, never argv"
 printf 'postgres://nexus:s3cret-demo@db.prod.internal:5432/nexus' \
-  | vaultline put local:nexus-engine/prod/ConnectionStrings/Primary
-printf 'sk-demo-0123456789abcdefghijklmnop' | vaultline put AI:OpenAI:ApiKey --env prod
+  | vaultline secret put local:nexus-engine/prod/ConnectionStrings/Primary
+printf 'sk-demo-0123456789abcdefghijklmnop' | vaultline secret put AI:OpenAI:ApiKey --env prod
 python -c 'from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives import serialization as s
 print(ed25519.Ed25519PrivateKey.generate().private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode(), end="")' \
-  | vaultline put Jwt:SigningKey --env prod
+  | vaultline secret put Jwt:SigningKey --env prod
 
 step "vaultline resolve --env prod        # defaults → env pack → secrets → overrides; secrets masked"
 vaultline resolve --env prod

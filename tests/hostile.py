@@ -131,20 +131,20 @@ CASES: list[Case] = [
          "larger than the limit of 1 MiB; raise the limit with VAULTLINE_MAX_SECRET_SIZE"),
     Case("file: with a NUL byte", _secret_ref("file:a\0b"), _RESOLVE, 1,
          "a file path cannot contain a NUL byte"),
-    Case("put --from-file /dev/zero", lambda root: None,
-         ("put", "local:nexus-engine/prod/X", "--from-file", "/dev/zero"), 2, _NO_DEVICES),
-    Case("put --from-file /dev/urandom", lambda root: None,
-         ("put", "local:nexus-engine/prod/X", "--from-file", "/dev/urandom"), 2, _NO_DEVICES),
-    Case("put --from-file a FIFO", _fifo("pipe"),
-         ("put", "local:nexus-engine/prod/X", "--from-file", "pipe"), 2, "(a FIFO)"),
-    Case("put --from-file over the limit", _big("big.txt", 500 * 1024 * 1024 // 100),
-         ("put", "local:nexus-engine/prod/X", "--from-file", "big.txt"), 2,
+    Case("secret put --from-file /dev/zero", lambda root: None,
+         ("secret", "put", "local:nexus-engine/prod/X", "--from-file", "/dev/zero"), 2, _NO_DEVICES),
+    Case("secret put --from-file /dev/urandom", lambda root: None,
+         ("secret", "put", "local:nexus-engine/prod/X", "--from-file", "/dev/urandom"), 2, _NO_DEVICES),
+    Case("secret put --from-file a FIFO", _fifo("pipe"),
+         ("secret", "put", "local:nexus-engine/prod/X", "--from-file", "pipe"), 2, "(a FIFO)"),
+    Case("secret put --from-file over the limit", _big("big.txt", 500 * 1024 * 1024 // 100),
+         ("secret", "put", "local:nexus-engine/prod/X", "--from-file", "big.txt"), 2,
          "larger than the limit of 1 MiB"),
-    Case("put a huge value on stdin", lambda root: None, ("put", "local:nexus-engine/prod/X"),
+    Case("secret put a huge value on stdin", lambda root: None, ("secret", "put", "local:nexus-engine/prod/X"),
          2, "the value on stdin is larger than the limit of 1 MiB", "x" * (3 * 1024 * 1024)),
-    Case("decrypt /dev/zero", lambda root: None, ("decrypt", "enc", "--in", "/dev/zero"), 1,
+    Case("keys decrypt /dev/zero", lambda root: None, ("keys", "decrypt", "enc", "--in", "/dev/zero"), 1,
          "not a vaultline encrypted blob (bad magic bytes)"),
-    Case("decrypt /dev/urandom", lambda root: None, ("decrypt", "enc", "--in", "/dev/urandom"),
+    Case("keys decrypt /dev/urandom", lambda root: None, ("keys", "decrypt", "enc", "--in", "/dev/urandom"),
          1, "not a vaultline encrypted blob"),
     Case("policy lint on a FIFO", _fifo("p.hcl"), ("policy", "lint", "p.hcl"), 2,
          "not a regular file (a FIFO)"),
@@ -167,7 +167,7 @@ def prepare(root: Path, case: Case | None = None) -> dict[str, str]:
     """A project with a store (and the ring ``decrypt`` cases use); the environment to run in."""
     environ = {**os.environ, **master_key_env(), "NO_COLOR": "1", "HOME": str(root / "home")}
     make_project(root, environ=environ)
-    if case is not None and case.argv[:1] == ("decrypt",):
+    if case is not None and case.argv[:2] == ("keys", "decrypt"):
         subprocess.run([VAULTLINE, "keys", "create", "enc", "--purpose", "encryption"],
                        cwd=root, env=environ, check=True, capture_output=True)
     return environ

@@ -94,7 +94,7 @@ def generic_argv(path: tuple[str, ...], command: click.Command) -> list[str]:
 
 # Realistic invocations, in order (later ones may depend on earlier ones).
 SCRIPTED: list[tuple[list[str], str | None]] = [
-    (["refs", "--env", "prod"], None),
+    (["secret", "refs", "--env", "prod"], None),
     (["resolve", "--env", "prod"], None),
     (["resolve", "--env", "prod", "--format", "json"], None),
     (["resolve", "--env", "prod", "--format", "env"], None),
@@ -102,15 +102,15 @@ SCRIPTED: list[tuple[list[str], str | None]] = [
     (["resolve", "--env", "prod", "--format", "yaml"], None),
     (["explain", "Canary:Bao", "--env", "prod"], None),
     (["explain", "Canary:Aws", "--env", "prod", "--format", "json"], None),
-    (["get", "Canary:Local", "--env", "prod"], None),
-    (["get", "Canary:Bao", "--env", "prod"], None),
-    (["get", "Canary:Aws", "--env", "prod"], None),
-    (["ls", "--env", "prod"], None),
-    (["ls", "--provider", "bao", "--env", "prod", "--format", "json"], None),
-    (["versions", "Canary:Local", "--env", "prod", "--format", "json"], None),
-    (["put", "Canary:Local", "--env", "prod", "--cas", "99"], CANARY_LOCAL),
-    (["put", "Canary:Bao", "--env", "prod"], CANARY_BAO),
-    (["put", "Canary:Aws", "--env", "prod"], CANARY_AWS),
+    (["secret", "get", "Canary:Local", "--env", "prod"], None),
+    (["secret", "get", "Canary:Bao", "--env", "prod"], None),
+    (["secret", "get", "Canary:Aws", "--env", "prod"], None),
+    (["secret", "ls", "--env", "prod"], None),
+    (["secret", "ls", "--provider", "bao", "--env", "prod", "--format", "json"], None),
+    (["secret", "versions", "Canary:Local", "--env", "prod", "--format", "json"], None),
+    (["secret", "put", "Canary:Local", "--env", "prod", "--cas", "99"], CANARY_LOCAL),
+    (["secret", "put", "Canary:Bao", "--env", "prod"], CANARY_BAO),
+    (["secret", "put", "Canary:Aws", "--env", "prod"], CANARY_AWS),
     (["run", "--env", "prod", "--", PY, "-c", "import os; print(dict(os.environ))"], None),
     (["run", "--env", "prod", "--", PY, "-c",
       "import os, sys; v = os.environ['CANARY__LOCAL']; print(repr({'k': v}), v.upper() == v);"
@@ -134,8 +134,8 @@ SCRIPTED: list[tuple[list[str], str | None]] = [
     (["keys", "create", "payloads", "--purpose", "encryption"], None),
     (["keys", "list", "--format", "json"], None),
     (["keys", "jwks", "tokens"], None),
-    (["sign", "tokens", "--ttl", "5m"], json.dumps({"sub": "svc-a"})),
-    (["encrypt", "payloads"], CANARY_BAO),
+    (["keys", "sign", "tokens", "--ttl", "5m"], json.dumps({"sub": "svc-a"})),
+    (["keys", "encrypt", "payloads"], CANARY_BAO),
     (["keys", "rotate", "hooks", "--format", "json"], None),
     (["keys", "status", "--format", "json"], None),
     (["scan", "."], None),
@@ -144,11 +144,11 @@ SCRIPTED: list[tuple[list[str], str | None]] = [
     (["audit", "show", "--format", "json"], None),
     (["audit", "report", "--format", "json"], None),
     (["audit", "verify", "--format", "json"], None),
-    (["rm", "Canary:Local", "--env", "prod"], None),
-    (["undelete", "Canary:Local", "--env", "prod"], None),
+    (["secret", "rm", "Canary:Local", "--env", "prod"], None),
+    (["secret", "undelete", "Canary:Local", "--env", "prod"], None),
     (["resolve", "--env", "prod", "--reveal", "--format", "json"], None),  # last: revealing
 ]
-REVEALING = {("resolve", "--reveal"), ("get",), ("run", "--no-mask")}
+REVEALING = {("resolve", "--reveal"), ("secret", "get"), ("run", "--no-mask")}
 
 
 class Sweep(NamedTuple):
@@ -203,9 +203,9 @@ def sweep(project: Path, openbao: BaoServer) -> Sweep:
                    done.stderr.decode("latin-1"))
 
     assert vaultline(["init"]).code == 0
-    for argv, value in [(["put", "Canary:Local", "--env", "prod"], CANARY_LOCAL),
-                        (["put", "Canary:Pem", "--env", "prod"], PEM),
-                        (["put", "Canary:Aws", "--env", "prod"], CANARY_AWS)]:
+    for argv, value in [(["secret", "put", "Canary:Local", "--env", "prod"], CANARY_LOCAL),
+                        (["secret", "put", "Canary:Pem", "--env", "prod"], PEM),
+                        (["secret", "put", "Canary:Aws", "--env", "prod"], CANARY_AWS)]:
         done = vaultline(argv, value)
         assert done.code == 0, done.stderr
 

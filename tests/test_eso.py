@@ -60,7 +60,7 @@ def test_one_external_secret_per_provider(root: Path) -> None:
 
 
 def test_cli(root: Path) -> None:
-    result = subprocess.run([VAULTLINE, "refs", "--env", "prod", "--format", "external-secret",
+    result = subprocess.run([VAULTLINE, "secret", "refs", "--env", "prod", "--format", "external-secret",
                              "--store-kind", "ClusterSecretStore"], cwd=root, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -71,13 +71,13 @@ def test_cli(root: Path) -> None:
 
 
 def test_namespace_goes_into_every_manifest(root: Path) -> None:
-    result = subprocess.run([VAULTLINE, "refs", "--env", "prod", "--format", "external-secret",
+    result = subprocess.run([VAULTLINE, "secret", "refs", "--env", "prod", "--format", "external-secret",
                              "--namespace", "shop"], cwd=root, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     docs = list(yaml.safe_load_all(result.stdout))
     assert len(docs) == 2 and {d["metadata"]["namespace"] for d in docs} == {"shop"}
-    bad = subprocess.run([VAULTLINE, "refs", "--env", "prod", "--format", "external-secret",
+    bad = subprocess.run([VAULTLINE, "secret", "refs", "--env", "prod", "--format", "external-secret",
                           "--namespace", "Shop_1"], cwd=root, capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and "not a Kubernetes namespace" in bad.stderr
@@ -89,7 +89,7 @@ def test_namespace_goes_into_every_manifest(root: Path) -> None:
 ])
 def test_nothing_to_write_says_so_and_exits_1(root: Path, secrets: str, says: str) -> None:
     (root / "env/prod/secrets.yaml").write_text(secrets)
-    result = subprocess.run([VAULTLINE, "refs", "--env", "prod", "--format", "external-secret"],
+    result = subprocess.run([VAULTLINE, "secret", "refs", "--env", "prod", "--format", "external-secret"],
                             cwd=root, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("vaultline: error: no ExternalSecret to write for "

@@ -218,12 +218,12 @@ def test_put_is_suggested_only_for_missing_secrets(tmp_path: Path) -> None:
     make_project(tmp_path, {"env/prod/secrets.yaml": "ConnectionStrings:Primary: local\n"},
                  environ=environ)
     project = Project.load(tmp_path)
-    with pytest.raises(ResolutionError, match="vaultline put"):
+    with pytest.raises(ResolutionError, match="vaultline secret put"):
         Resolver(project, "prod", environ=environ).resolve()
     write(tmp_path, {"env/prod/secrets.yaml": "ConnectionStrings:Primary: env:NOPE_UNSET_VAR\n"})
     with pytest.raises(ResolutionError) as info:
         Resolver(Project.load(tmp_path), "prod", environ=environ).resolve()
-    assert "vaultline put" not in str(info.value) and "NOPE_UNSET_VAR" in str(info.value)
+    assert "vaultline secret put" not in str(info.value) and "NOPE_UNSET_VAR" in str(info.value)
 
 
 def test_short_wrapped_keys_and_blobs_are_integrity_errors(tmp_path: Path) -> None:

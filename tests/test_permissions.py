@@ -52,7 +52,7 @@ def test_everything_created_is_private_under_umask_000(tmp_path: Path, open_umas
     (root / "env" / "prod" / "secrets.yaml").write_text("Db:Password: local\n")
     cli = Cli(root, home)
     assert cli("init").returncode == 0
-    assert cli("put", "Db:Password", "--env", "prod", stdin="pw-under-umask-000").returncode == 0
+    assert cli("secret", "put", "Db:Password", "--env", "prod", stdin="pw-under-umask-000").returncode == 0
     files = tmp_path / "files" / "run"
     result = cli("run", "--env", "prod", "--files", str(files), "--", PY, "-c",
                  "import os, stat; d = os.path.dirname(os.environ['DB__PASSWORD_FILE']);"
@@ -86,7 +86,7 @@ def test_loose_store_is_refused(cli: Cli) -> None:
     put_all(cli)
     db = cli.root / ".vaultline" / "store.db"
     os.chmod(db, 0o640)
-    result = cli("get", "AI:OpenAI:ApiKey", "--env", "prod")
+    result = cli("secret", "get", "AI:OpenAI:ApiKey", "--env", "prod")
     assert result.returncode == 2
     assert f"store {db} is accessible by group or others (mode 0640)" in result.stderr
     assert f"chmod 600 {db}" in result.stderr and result.stderr.count("\n") == 1

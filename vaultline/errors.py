@@ -109,7 +109,7 @@ class ProviderError(VaultlineError):
 
     Carries the provider name, the key (when resolving) and the reference so that a
     failing resolution can be reported row by row; never the value. ``missing`` says the
-    provider answered that nothing is there *and* ``vaultline put`` cures it: true of a
+    provider answered that nothing is there *and* ``vaultline secret put`` cures it: true of a
     :class:`MissingSecretError` unless its provider is one vaultline cannot write (an unset
     variable, a missing file), and kept when the resolver re-raises one for its key.
     """
@@ -159,7 +159,7 @@ class ResolutionError(VaultlineError):
         noun = "key" if len(self.failures) == 1 else "keys"
         # Suggest `put` only when a secret is actually absent, not for an unset variable,
         # an unreachable server or a denial.
-        hint = (" (store missing secrets with 'vaultline put KEY --env ENV')"
+        hint = (" (store missing secrets with 'vaultline secret put KEY --env ENV')"
                 if any(f.missing for f in self.failures) else "")
         super().__init__(
             f"{len(self.failures)} {noun} could not be resolved; nothing was output{hint}\n"

@@ -76,7 +76,7 @@ def test_anchor_in_openbao_uses_check_and_set(tmp_path: Path, openbao: BaoServer
     project, environ = _project(tmp_path / "p", f"""providers:
           vault: {{type: vault, url: "{openbao.url}", mount: kv, retries: 0}}""")
     _exercise(project, environ, "vault:audit-anchors/nexus-engine")
-    # A full reference lives under the provider's prefix, as for 'vaultline put vault:...'.
+    # A full reference lives under the provider's prefix, as for 'vaultline secret put vault:...'.
     metadata = openbao.api("GET", "kv/metadata/nexus-engine/-/audit-anchors/nexus-engine")
     assert metadata["data"]["current_version"] == 2  # two anchors, each written with CAS
 

@@ -136,7 +136,7 @@ def written(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
     environ = master_key_env()
     root = make_project(tmp_path / "p", environ=environ)
-    done = vaultline(["put", "ConnectionStrings:Primary", "--env", "prod"], root, environ,
+    done = vaultline(["secret", "put", "ConnectionStrings:Primary", "--env", "prod"], root, environ,
                      stdin=SECRET)
     assert done.returncode == 0, done.stderr
     return root, environ
@@ -174,7 +174,7 @@ def test_damage_is_never_silent(written: tuple[Path, dict[str, str]]) -> None:
 def test_anchor_and_verify_against_it(written: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root, environ = written
     shutil.copytree(root / ".vaultline", tmp_path / "old-copy")  # log, checkpoint and store
-    assert vaultline(["put", "ConnectionStrings:Primary", "--env", "prod"], root, environ,
+    assert vaultline(["secret", "put", "ConnectionStrings:Primary", "--env", "prod"], root, environ,
                      stdin="second").returncode == 0
     to = f"file:{tmp_path / 'elsewhere' / 'anchor.json'}"
     made = vaultline(["audit", "anchor", "--to", to, "--format", "json"], root, environ)

@@ -43,15 +43,15 @@ def cli(tmp_path: Path) -> Cli:
 
 
 def put_all(cli: Cli, env: str = "prod") -> None:
-    assert cli("put", f"local:nexus-engine/{env}/ConnectionStrings/Primary", stdin=PRIMARY).returncode == 0
-    assert cli("put", "AI:OpenAI:ApiKey", "--env", env, stdin="sk-canary-key\n").returncode == 0
+    assert cli("secret", "put", f"local:nexus-engine/{env}/ConnectionStrings/Primary", stdin=PRIMARY).returncode == 0
+    assert cli("secret", "put", "AI:OpenAI:ApiKey", "--env", env, stdin="sk-canary-key\n").returncode == 0
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()).decode()
-    assert cli("put", "Jwt:SigningKey", "--env", env, stdin=pem).returncode == 0
+    assert cli("secret", "put", "Jwt:SigningKey", "--env", env, stdin=pem).returncode == 0
 
 
 def test_issue_walkthrough(cli: Cli) -> None:
@@ -76,7 +76,7 @@ def test_issue_walkthrough(cli: Cli) -> None:
     secret = cli("explain", "ConnectionStrings:Primary", "--env", "prod")
     assert secret.returncode == 0 and "s3cret" not in secret.stdout and "winner" in secret.stdout
 
-    refs = json.loads(cli("refs", "--env", "prod", "--format", "json").stdout)
+    refs = json.loads(cli("secret", "refs", "--env", "prod", "--format", "json").stdout)
     assert {r["key"]: r["path"] for r in refs}["ConnectionStrings:Primary"] == \
         "nexus-engine/prod/ConnectionStrings/Primary"
 
@@ -96,34 +96,34 @@ def test_missing_secrets_print_nothing_and_list_every_key(cli: Cli) -> None:
 
 def test_store_commands(cli: Cli) -> None:
     ref = "local:nexus-engine/dev/Api/Key"
-    assert cli("put", ref, stdin="one").stdout.strip() == f"{ref}: version 1"
-    assert cli("put", ref, "--cas", "1", stdin="two").returncode == 0
-    conflict = cli("put", ref, "--cas", "1", stdin="three")
+    assert cli("secret", "put", ref, stdin="one").stdout.strip() == f"{ref}: version 1"
+    assert cli("secret", "put", ref, "--cas", "1", stdin="two").returncode == 0
+    conflict = cli("secret", "put", ref, "--cas", "1", stdin="three")
     assert conflict.returncode == 1 and "check-and-set failed" in conflict.stderr
-    assert cli("get", ref).stdout == "two\n"
-    assert cli("get", ref, "--version", "1").stdout == "one\n"
-    assert json.loads(cli("ls", "nexus-engine/dev", "--format", "json").stdout) == ["nexus-engine/dev/Api/Key"]
-    assert cli("rm", ref).returncode == 0
-    assert cli("get", ref).returncode == 1
-    assert cli("undelete", ref).returncode == 0
-    assert cli("get", ref).stdout == "two\n"
-    assert cli("rm", ref, "--versions", "1", "--destroy").returncode == 0
-    states = json.loads(cli("versions", ref, "--format", "json").stdout)
+    assert cli("secret", "get", ref).stdout == "two\n"
+    assert cli("secret", "get", ref, "--version", "1").stdout == "one\n"
+    assert json.loads(cli("secret", "ls", "nexus-engine/dev", "--format", "json").stdout) == ["nexus-engine/dev/Api/Key"]
+    assert cli("secret", "rm", ref).returncode == 0
+    assert cli("secret", "get", ref).returncode == 1
+    assert cli("secret", "undelete", ref).returncode == 0
+    assert cli("secret", "get", ref).stdout == "two\n"
+    assert cli("secret", "rm", ref, "--versions", "1", "--destroy").returncode == 0
+    states = json.loads(cli("secret", "versions", ref, "--format", "json").stdout)
     assert [(s["version"], s["destroyed"]) for s in states] == [(1, True), (2, False)]
 
 
 def test_values_never_come_from_argv(cli: Cli) -> None:
-    empty = cli("put", "local:a/b", stdin="")
+    empty = cli("secret", "put", "local:a/b", stdin="")
     assert empty.returncode == 2 and "no value given: pipe it on stdin" in empty.stderr
-    extra = cli("put", "local:a/b", "the-value", stdin="x")
+    extra = cli("secret", "put", "local:a/b", "the-value", stdin="x")
     assert extra.returncode == 2
 
 
 def test_from_file(cli: Cli) -> None:
     secret_file = cli.root / "value.txt"
     secret_file.write_text("file-value\n")
-    assert cli("put", "local:a/b", "--from-file", str(secret_file)).returncode == 0
-    assert cli("get", "local:a/b").stdout == "file-value\n"
+    assert cli("secret", "put", "local:a/b", "--from-file", str(secret_file)).returncode == 0
+    assert cli("secret", "get", "local:a/b").stdout == "file-value\n"
 
 
 def test_wrong_master_key_is_one_line_exit_2(cli: Cli) -> None:
@@ -152,10 +152,11 @@ def test_unknown_env_and_usage_errors(cli: Cli) -> None:
     assert cli("resolve", "--env", "prod", "--format", "xml").returncode == 2
 
 
-@pytest.mark.parametrize("command", ["init", "put", "get", "ls", "versions", "rm", "undelete",
-                                     "refs", "resolve", "explain"])
+@pytest.mark.parametrize("command", ["init", "secret put", "secret get", "secret ls",
+                                     "secret versions", "secret rm", "secret undelete",
+                                     "secret refs", "resolve", "explain"])
 def test_help_has_an_example(command: str, tmp_path: Path) -> None:
-    result = subprocess.run([VAULTLINE, command, "--help"], capture_output=True, text=True,
+    result = subprocess.run([VAULTLINE, *command.split(), "--help"], capture_output=True, text=True,
                             timeout=30)
     assert result.returncode == 0
     assert "Example" in result.stdout and "vaultline " in result.stdout

@@ -58,24 +58,24 @@ ROWS: list[Row] = [
         r"Invalid value for '--prefix': prefix '1=' cannot start an environment variable"),
     Row(("resolve", "--env", "dev"), 1,
         r"^vaultline: error: 1 key could not be resolved; nothing was output \(store missing "
-        r"secrets with 'vaultline put"),
+        r"secrets with 'vaultline secret put"),
     Row(("explain", "Nope", "--env", "prod"), 2, r"^vaultline: error: 'Nope' has no value"),
-    Row(("refs", "--env", "prod", "--format", "external-secret"), 1,
+    Row(("secret", "refs", "--env", "prod", "--format", "external-secret"), 1,
         r"^vaultline: error: no ExternalSecret to write for environment 'prod': its 1 secret"),
     Row(("check", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
     Row(("env-example", "-o", "/nonexistent/dir/env.example"), 2,
         r"Invalid value for '--output' / '-o': directory '/nonexistent/dir' does not exist"),
     Row(("drift", "--env", "nope"), 2, r"^vaultline: error: "),
     # the store
-    Row(("put", "Jwt:SigningKey"), 2,
+    Row(("secret", "put", "Jwt:SigningKey"), 2,
         r"^vaultline: error: 'Jwt:SigningKey' is a key, not a reference: pass --env ENV", "v"),
-    Row(("put", "local:nexus-engine/prod/X", "--from-file", "/dev/zero"), 2,
+    Row(("secret", "put", "local:nexus-engine/prod/X", "--from-file", "/dev/zero"), 2,
         r"^vaultline: error: /dev/zero: not a regular file \(a device\)"),
-    Row(("get", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
-    Row(("ls", "--provider", "nope"), 2, r"^vaultline: error: unknown provider 'nope'"),
-    Row(("versions", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
-    Row(("rm", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
-    Row(("undelete", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
+    Row(("secret", "get", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
+    Row(("secret", "ls", "--provider", "nope"), 2, r"^vaultline: error: unknown provider 'nope'"),
+    Row(("secret", "versions", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
+    Row(("secret", "rm", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
+    Row(("secret", "undelete", "local:nexus-engine/prod/Nope"), 1, r"^vaultline: error: .*Nope"),
     Row(("init", "-C", "fresh", "--app", "demo", "--envs", "a b"), 2,
         r"^vaultline: error: .*vaultline.yaml:\d+: invalid environment name 'a b'"),
     # overrides
@@ -121,14 +121,14 @@ ROWS: list[Row] = [
         r"^vaultline: error: version 1 is the primary of 'sig'"),
     Row(("keys", "destroy", "sig", "--version", "1"), 2, r"^vaultline: error: .*--yes"),
     Row(("keys", "status", "--env", "nope"), 2, r"^vaultline: error: "),
-    Row(("sign", "nope"), 1, r"^vaultline: error: no key ring 'nope'", "{}"),
-    Row(("sign", "sig"), 2, r"^vaultline: error: ", "not json"),
-    Row(("verify", "sig"), 1, r"accept it with --audience AUD", "<token with aud>"),
-    Row(("verify", "sig"), 2, r"^vaultline: error: no token given"),
-    Row(("encrypt", "enc", "--out", "/nonexistent/dir/x.vlt"), 2,
+    Row(("keys", "sign", "nope"), 1, r"^vaultline: error: no key ring 'nope'", "{}"),
+    Row(("keys", "sign", "sig"), 2, r"^vaultline: error: ", "not json"),
+    Row(("keys", "verify", "sig"), 1, r"accept it with --audience AUD", "<token with aud>"),
+    Row(("keys", "verify", "sig"), 2, r"^vaultline: error: no token given"),
+    Row(("keys", "encrypt", "enc", "--out", "/nonexistent/dir/x.vlt"), 2,
         r"directory '/nonexistent/dir' does not exist", "data"),
-    Row(("decrypt", "enc"), 1, r"^vaultline: error: not a vaultline encrypted blob", "garbage"),
-    Row(("rewrap", "enc"), 1, r"^vaultline: error: not a vaultline encrypted blob", "garbage"),
+    Row(("keys", "decrypt", "enc"), 1, r"^vaultline: error: not a vaultline encrypted blob", "garbage"),
+    Row(("keys", "rewrap", "enc"), 1, r"^vaultline: error: not a vaultline encrypted blob", "garbage"),
     # audit
     Row(("audit", "show", "--since", "yesterday"), 2,
         r"^vaultline: error: --since 'yesterday' is neither a duration"),
@@ -141,7 +141,7 @@ ROWS: list[Row] = [
          "--ticket", "T-1"), 2, r"^vaultline: error: Nope:Key is not a key of prod", "x"),
     Row(("override", "approve", "nope", "--env", "prod"), 2,
         r"^vaultline: error: no override 'nope' in prod"),
-    Row(("rollback", "local:nexus-engine/prod/Nope", "--to", "1"), 1,
+    Row(("secret", "rollback", "local:nexus-engine/prod/Nope", "--to", "1"), 1,
         r"^vaultline: error: no secret at nexus-engine/prod/Nope"),
     # integrations and templates
     Row(("completion", "tcsh"), 2, r"'tcsh' is not one of 'bash', 'zsh', 'fish'"),
@@ -163,6 +163,11 @@ ROWS: list[Row] = [
         r"^vaultline: error: Nope:Key has nothing to retire in prod"),
     Row(("rotate", "promote", "Nope:Key", "--from", "dev", "--to", "prod"), 1,
         r"^vaultline: error: Nope:Key has no finished rotation in dev"),
+    Row(("rotate", "runbook", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
+    # old names of moved commands: the same codes and first error line (the warning skipped)
+    Row(("put", "Jwt:SigningKey"), 2,
+        r"^vaultline: error: 'Jwt:SigningKey' is a key, not a reference: pass --env ENV", "v"),
+    Row(("sign", "nope"), 1, r"^vaultline: error: no key ring 'nope'", "{}"),
     Row(("runbook", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
 ]
 
@@ -184,15 +189,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
         "broad.hcl": 'path "secret/*" {\n  capabilities = ["read"]\n}\n',
     }, environ=environ)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
-    subprocess.run([VAULTLINE, "put", "local:nexus-engine/prod/ConnectionStrings/Primary"],
+    subprocess.run([VAULTLINE, "secret", "put", "local:nexus-engine/prod/ConnectionStrings/Primary"],
                    cwd=root, env=environ, input="postgres://db", text=True, check=True,
                    capture_output=True)
     for argv in (["keys", "create", "sig", "--purpose", "signing"],
                  ["keys", "create", "hm", "--purpose", "hmac"],
                  ["keys", "create", "enc", "--purpose", "encryption"],
-                 ["get", "local:nexus-engine/prod/Nope"]):  # a failed reveal: a report finding
+                 ["secret", "get", "local:nexus-engine/prod/Nope"]):  # a failed reveal: a report finding
         subprocess.run([VAULTLINE, *argv], cwd=root, env=environ, capture_output=True)
-    token = subprocess.run([VAULTLINE, "sign", "sig"], cwd=root, env=environ, text=True,
+    token = subprocess.run([VAULTLINE, "keys", "sign", "sig"], cwd=root, env=environ, text=True,
                            input=json.dumps({"sub": "a", "aud": "api"}), capture_output=True)
     assert token.returncode == 0, token.stderr
     environ["TOKEN_WITH_AUD"] = token.stdout.strip()
@@ -239,7 +244,7 @@ def test_every_command_has_a_row() -> None:
 @pytest.mark.parametrize("argv", [
     ("resolve", "--env", "prod"),
     ("resolve", "--env", "prod", "--format", "json"),
-    ("refs", "--env", "prod"),
+    ("secret", "refs", "--env", "prod"),
     ("audit", "show"),
     ("redact", "--env", "prod"),
     ("keys", "jwks", "sig"),

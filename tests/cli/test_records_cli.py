@@ -32,14 +32,14 @@ def test_no_path_command_reaches_internal_records(cli: Cli) -> None:
     put_all(cli)
     assert cli("keys", "create", "jwt", "--purpose", "signing").returncode == 0
     ref = "local:_vaultline/overrides/prod/deadbeef"
-    for args, stdin in ((("put", ref), FORGED), (("get", ref), None),
-                        (("versions", ref), None), (("rm", ref), None),
-                        (("rm", ref, "--destroy"), None), (("undelete", ref), None),
-                        (("rollback", ref, "--to", "1"), None), (("ls", "_vaultline"), None)):
+    for args, stdin in ((("secret", "put", ref), FORGED), (("secret", "get", ref), None),
+                        (("secret", "versions", ref), None), (("secret", "rm", ref), None),
+                        (("secret", "rm", ref, "--destroy"), None), (("secret", "undelete", ref), None),
+                        (("secret", "rollback", ref, "--to", "1"), None), (("secret", "ls", "_vaultline"), None)):
         assert _refused(cli(*args, stdin=stdin)), args
     for path in TRICKS:  # every spelling of the namespace, for the forging write and a read
-        assert _refused(cli("put", f"local:{path}", stdin=FORGED)), path
-        assert _refused(cli("get", f"local:{path}")), path
+        assert _refused(cli("secret", "put", f"local:{path}", stdin=FORGED)), path
+        assert _refused(cli("secret", "get", f"local:{path}")), path
     revealed = json.loads(cli("resolve", "--env", "prod", "--format", "json", "--reveal").stdout)
     assert revealed["ConnectionStrings"]["Primary"] != "postgres://forged"
     assert json.loads(cli("override", "ls", "--env", "prod", "--all", "--format",
@@ -56,8 +56,8 @@ def test_key_material_is_never_printed(cli: Cli) -> None:
                      for name in ("jwt", "hooks")
                      for version in json.loads(store.records("keys").get(name)[0])["versions"]]
     assert len(materials) == 2 and all(len(m) >= 40 for m in materials)
-    outputs = [cli("get", "local:_vaultline/keys/jwt"), cli("get", "local:_vaultline/keys/hooks"),
-               cli("ls", "--format", "json"), cli("keys", "list", "--format", "json"),
+    outputs = [cli("secret", "get", "local:_vaultline/keys/jwt"), cli("secret", "get", "local:_vaultline/keys/hooks"),
+               cli("secret", "ls", "--format", "json"), cli("keys", "list", "--format", "json"),
                cli("keys", "list", "jwt", "--format", "json"),
                cli("keys", "list", "hooks", "--format", "json"),
                cli("keys", "status", "--format", "json"), cli("keys", "jwks", "jwt")]
@@ -68,25 +68,25 @@ def test_key_material_is_never_printed(cli: Cli) -> None:
 
 
 def test_a_key_without_env_says_env_is_needed(cli: Cli) -> None:
-    result = cli("put", "Jwt:SigningKey", stdin="x")
+    result = cli("secret", "put", "Jwt:SigningKey", stdin="x")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "vaultline: error: 'Jwt:SigningKey' is a key, not a reference: pass --env ENV to act "
         "on its secret in that environment, or give a full reference like "
         "local:nexus-engine/prod/ConnectionStrings/Primary")
-    assert "unknown provider" not in cli("get", "AI:OpenAI:ApiKey").stderr
+    assert "unknown provider" not in cli("secret", "get", "AI:OpenAI:ApiKey").stderr
 
 
 def test_rollback_and_every_store_command_audited(cli: Cli) -> None:
     ref = "local:nexus-engine/dev/Api/Key"
-    assert cli("put", ref, stdin="one").returncode == 0
-    assert cli("put", ref, stdin="two").returncode == 0
-    rolled = cli("rollback", ref, "--to", "1")
+    assert cli("secret", "put", ref, stdin="one").returncode == 0
+    assert cli("secret", "put", ref, stdin="two").returncode == 0
+    rolled = cli("secret", "rollback", ref, "--to", "1")
     assert rolled.returncode == 0, rolled.stderr
     assert rolled.stdout.strip() == f"{ref}: rolled back to version 1 (current: 3)"
-    assert cli("get", ref).stdout == "one\n"
-    assert cli("rm", ref).returncode == 0
-    assert cli("undelete", ref).returncode == 0
+    assert cli("secret", "get", ref).stdout == "one\n"
+    assert cli("secret", "rm", ref).returncode == 0
+    assert cli("secret", "undelete", ref).returncode == 0
     events = [json.loads(line) for line in
               (cli.root / ".vaultline" / "audit.log").read_text().splitlines()]
     assert [(e["action"], e["outcome"]) for e in events
@@ -99,14 +99,14 @@ def test_rollback_and_every_store_command_audited(cli: Cli) -> None:
 def test_put_through_a_field_reference_patches_that_field(cli: Cli, tmp_path: Path) -> None:
     (cli.root / "env/dev/secrets.yaml").write_text(
         "ConnectionStrings:Primary: local:db/dev#password\n")
-    assert cli("put", "local:db/dev", stdin='{"user": "app", "password": "old"}').returncode == 0
-    patched = cli("put", "ConnectionStrings:Primary", "--env", "dev", stdin="newpw")
+    assert cli("secret", "put", "local:db/dev", stdin='{"user": "app", "password": "old"}').returncode == 0
+    patched = cli("secret", "put", "ConnectionStrings:Primary", "--env", "dev", stdin="newpw")
     assert patched.returncode == 0, patched.stderr
-    assert json.loads(cli("get", "local:db/dev").stdout) == {"user": "app", "password": "newpw"}
-    assert cli("get", "ConnectionStrings:Primary", "--env", "dev").stdout == "newpw\n"
-    assert cli("put", "local:text/dev", stdin="plain text").returncode == 0
+    assert json.loads(cli("secret", "get", "local:db/dev").stdout) == {"user": "app", "password": "newpw"}
+    assert cli("secret", "get", "ConnectionStrings:Primary", "--env", "dev").stdout == "newpw\n"
+    assert cli("secret", "put", "local:text/dev", stdin="plain text").returncode == 0
     (cli.root / "env/dev/secrets.yaml").write_text(
         "ConnectionStrings:Primary: local:text/dev#password\n")
-    refused = cli("put", "ConnectionStrings:Primary", "--env", "dev", stdin="x")
+    refused = cli("secret", "put", "ConnectionStrings:Primary", "--env", "dev", stdin="x")
     assert refused.returncode == 1 and "not a JSON object" in refused.stderr
-    assert cli("get", "local:text/dev").stdout == "plain text\n"
+    assert cli("secret", "get", "local:text/dev").stdout == "plain text\n"

@@ -138,7 +138,7 @@ def test_canary_never_leaks(cli: Cli, tmp_path: Path) -> None:
     run("resolve", "--env", "prod", "--format", "json")
     run("resolve", "--env", "prod", "--format", "env")
     run("explain", "ConnectionStrings:Primary", "--env", "prod")
-    run("refs", "--env", "prod")
+    run("secret", "refs", "--env", "prod")
     run("run", "--env", "prod", "--", PY, "-c",
         "import os; print(os.environ['CONNECTIONSTRINGS__PRIMARY'])")
     run("run", "--env", "prod", "--files", str(tmp_path), "--", PY, "-c",
@@ -151,7 +151,7 @@ def test_canary_never_leaks(cli: Cli, tmp_path: Path) -> None:
     run("audit", "show", "--format", "json")
     run("audit", "report", "--format", "json")
     run("audit", "verify")
-    run("versions", "ConnectionStrings:Primary", "--env", "prod")
+    run("secret", "versions", "ConnectionStrings:Primary", "--env", "prod")
     time.sleep(0.1)
     for text in outputs:
         assert "s3cret-canary" not in text

@@ -71,7 +71,7 @@ def test_explain_names_the_file_each_value_came_from(repo: Path) -> None:
     environ = {**os.environ, **master_key_env()}
     for service in ("api", "worker"):
         EmbeddedStore.create(repo / "services" / service / ".vaultline", environ=environ)[0].close()
-    subprocess.run([VAULTLINE, "put", "local:shared/prod/db-password"], input="pw-shared",
+    subprocess.run([VAULTLINE, "secret", "put", "local:shared/prod/db-password"], input="pw-shared",
                    text=True, check=True, cwd=repo / "services/api", env=environ,
                    capture_output=True)
     nested = repo / "services/api/src/deep"

@@ -146,14 +146,14 @@ def test_vault_versions_rm_undelete_destroy_rollback(openbao: BaoServer, tmp_pat
         "env/prod/secrets.yaml": "Api:Key: vault\n",
     })
     environ = {"VAULT_TOKEN": openbao.token, "VAULTLINE_STORE_DIR": str(tmp_path / ".vl")}
-    rolled = _cli(tmp_path, environ, "rollback", "Api:Key", "--env", "prod")
+    rolled = _cli(tmp_path, environ, "secret", "rollback", "Api:Key", "--env", "prod")
     assert rolled.returncode == 0, rolled.stderr
     assert "rolled back to version 2 (current: 4)" in rolled.stdout
     assert provider.fetch("Api/Key").value == {"value": "v2-s3cret"}
-    gone = _cli(tmp_path, environ, "rm", "Api:Key", "--env", "prod", "--versions", "1,4",
+    gone = _cli(tmp_path, environ, "secret", "rm", "Api:Key", "--env", "prod", "--versions", "1,4",
                 "--destroy")
     assert gone.returncode == 0 and "destroyed version(s) 1, 4" in gone.stdout
-    refused = _cli(tmp_path, environ, "rollback", "Api:Key", "--env", "prod", "--to", "1")
+    refused = _cli(tmp_path, environ, "secret", "rollback", "Api:Key", "--env", "prod", "--to", "1")
     assert refused.returncode == 2 and "version 1 is destroyed" in refused.stderr
     assert "s3cret" not in "".join([rolled.stdout, rolled.stderr, refused.stderr])
 
@@ -164,12 +164,12 @@ def test_local_rollback_writes_the_old_value_as_a_new_version(tmp_path: Path) ->
     environ = master_key_env()
     root = make_project(tmp_path, environ=environ)
     for value in ("first", "second"):
-        assert _cli(root, environ, "put", "ConnectionStrings:Primary", "--env", "prod",
+        assert _cli(root, environ, "secret", "put", "ConnectionStrings:Primary", "--env", "prod",
                     stdin=value).returncode == 0
-    rolled = _cli(root, environ, "rollback", "ConnectionStrings:Primary", "--env", "prod")
+    rolled = _cli(root, environ, "secret", "rollback", "ConnectionStrings:Primary", "--env", "prod")
     assert rolled.returncode == 0, rolled.stderr
     assert "rolled back to version 1 (current: 3)" in rolled.stdout
-    assert _cli(root, environ, "get", "ConnectionStrings:Primary", "--env",
+    assert _cli(root, environ, "secret", "get", "ConnectionStrings:Primary", "--env",
                 "prod").stdout.strip() == "first"
 
 

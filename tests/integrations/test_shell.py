@@ -38,6 +38,23 @@ def test_bash_completion_completes_commands_and_choices(cli: Cli) -> None:
     assert result.stdout.splitlines() == ["resolve", "shell", "bash zsh fish"]
 
 
+def test_bash_completion_completes_the_verbs_of_a_noun(cli: Cli) -> None:
+    script = """
+        source <(vaultline completion bash)
+        COMP_WORDS=(vaultline secret ""); COMP_CWORD=2; COMPREPLY=()
+        _vaultline_completion vaultline; echo "${COMPREPLY[*]}"
+        COMP_WORDS=(vaultline keys si); COMP_CWORD=2; COMPREPLY=()
+        _vaultline_completion vaultline; echo "${COMPREPLY[*]}"
+        COMP_WORDS=(vaultline pu); COMP_CWORD=1; COMPREPLY=()
+        _vaultline_completion vaultline; echo "${COMPREPLY[*]}"
+    """
+    result = _bash(cli, script)
+    assert result.returncode == 0, result.stderr
+    # `put` moved under `secret`: its old name is not offered.
+    assert result.stdout.splitlines() == ["get ls put refs rm rollback undelete versions",
+                                          "sign", ""]
+
+
 @pytest.mark.parametrize(("shell", "marker"), [
     ("zsh", "#compdef vaultline"), ("fish", "complete --no-files --command vaultline")])
 def test_zsh_and_fish_scripts_call_back_into_vaultline(cli: Cli, shell: str, marker: str) -> None:

@@ -47,20 +47,20 @@ def test_sign_verify_and_exit_codes(project: Path, environ: dict[str, str]) -> N
                   "ES256", "--class", "jwt", "--env", "prod")
     assert created.returncode == 0, created.stderr
     assert b"version 1, kid" in created.stdout
-    signed = run(project, environ, "sign", "api", "--ttl", "15m",
+    signed = run(project, environ, "keys", "sign", "api", "--ttl", "15m",
                  stdin=b'{"sub": "svc-a", "aud": "api"}')
     assert signed.returncode == 0, signed.stderr
     token = signed.stdout.strip()
-    verified = run(project, environ, "verify", "api", "--audience", "api", stdin=token)
+    verified = run(project, environ, "keys", "verify", "api", "--audience", "api", stdin=token)
     assert verified.returncode == 0, verified.stderr
     claims = json.loads(verified.stdout)
     assert claims["sub"] == "svc-a" and claims["exp"] - claims["iat"] == 900
 
-    bad = run(project, environ, "verify", "api", "--audience", "api", stdin=token[:-4] + b"AAAA")
+    bad = run(project, environ, "keys", "verify", "api", "--audience", "api", stdin=token[:-4] + b"AAAA")
     assert bad.returncode == 1 and bad.stderr.startswith(b"vaultline: error: token rejected")
-    wrong_aud = run(project, environ, "verify", "api", "--audience", "web", stdin=token)
+    wrong_aud = run(project, environ, "keys", "verify", "api", "--audience", "web", stdin=token)
     assert wrong_aud.returncode == 1 and b"audience" in wrong_aud.stderr
-    not_json = run(project, environ, "sign", "api", stdin=b"{nope")
+    not_json = run(project, environ, "keys", "sign", "api", stdin=b"{nope")
     assert not_json.returncode == 2 and b"not JSON" in not_json.stderr
 
     jwks = run(project, environ, "keys", "jwks", "api")
@@ -83,28 +83,28 @@ def test_encrypt_decrypt_rewrap_files_and_exit_codes(project: Path,
                "encryption").returncode == 0
     data = os.urandom(300_000)
     (project / "plain.bin").write_bytes(data)
-    enc = run(project, environ, "encrypt", "payloads", "--context", "tenant=t1",
+    enc = run(project, environ, "keys", "encrypt", "payloads", "--context", "tenant=t1",
               "--in", "plain.bin", "--out", "sealed.vlt")
     assert enc.returncode == 0, enc.stderr
     assert stat.S_IMODE((project / "sealed.vlt").stat().st_mode) == 0o600
-    dec = run(project, environ, "decrypt", "payloads", "--context", "tenant=t1",
+    dec = run(project, environ, "keys", "decrypt", "payloads", "--context", "tenant=t1",
               stdin=(project / "sealed.vlt").read_bytes())
     assert dec.returncode == 0 and dec.stdout == data
 
-    wrong = run(project, environ, "decrypt", "payloads", "--context", "tenant=t2",
+    wrong = run(project, environ, "keys", "decrypt", "payloads", "--context", "tenant=t2",
                 "--in", "sealed.vlt", "--out", "out.bin")
     assert wrong.returncode == 1 and b"failed authentication" in wrong.stderr
     assert not (project / "out.bin").exists()
     assert not list(project.glob(".out.bin.*"))  # no partial plaintext left behind
 
     assert run(project, environ, "keys", "rotate", "payloads").returncode == 0
-    moved = run(project, environ, "rewrap", "payloads", "--in", "sealed.vlt", "--out", "new.vlt")
+    moved = run(project, environ, "keys", "rewrap", "payloads", "--in", "sealed.vlt", "--out", "new.vlt")
     assert moved.returncode == 0, moved.stderr
     assert run(project, environ, "keys", "retire", "payloads").returncode == 0
-    old = run(project, environ, "decrypt", "payloads", "--context", "tenant=t1", "--in",
+    old = run(project, environ, "keys", "decrypt", "payloads", "--context", "tenant=t1", "--in",
               "sealed.vlt")
     assert old.returncode == 1 and b"retired" in old.stderr
-    new = run(project, environ, "decrypt", "payloads", "--context", "tenant=t1", "--in",
+    new = run(project, environ, "keys", "decrypt", "payloads", "--context", "tenant=t1", "--in",
               "new.vlt", "--out", "back.bin")
     assert new.returncode == 0 and (project / "back.bin").read_bytes() == data
     destroyed = run(project, environ, "keys", "destroy", "payloads", "--version", "1")
@@ -151,7 +151,7 @@ def test_out_to_a_device_writes_to_it_and_never_replaces_it(project: Path,
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
     reader.start()
-    done = run(project, environ, "encrypt", "p", "--out", str(fifo), stdin=b"data")
+    done = run(project, environ, "keys", "encrypt", "p", "--out", str(fifo), stdin=b"data")
     reader.join(10)
     assert done.returncode == 0, done.stderr
     assert stat.S_ISFIFO(fifo.stat().st_mode) and received[0][:4] == b"VLS\x01"

@@ -144,7 +144,7 @@ def test_the_token_is_scrubbed_from_an_echoed_request_on_every_command(
     for name, value in {**environ, "VAULT_TOKEN": openbao.token}.items():
         monkeypatch.setenv(name, value)
     proxy.fault("echo", status=400)
-    for argv in (["check", "--env", "prod"], ["get", "Service0:Password", "--env", "prod"],
+    for argv in (["check", "--env", "prod"], ["secret", "get", "Service0:Password", "--env", "prod"],
                  ["resolve", "--env", "prod"], ["drift", "--env", "prod"]):
         try:
             code = _app.main(argv)

@@ -1,4 +1,4 @@
-"""``vaultline rotate`` and ``vaultline runbook`` through real subprocesses against PostgreSQL."""
+"""``vaultline rotate`` (and its ``runbook``) through real subprocesses against PostgreSQL."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_plan_run_status_verify_and_the_grace_guard(
     status = _cli(project, "rotate", "status", "--env", "staging", "--format", "json")
     [row] = json.loads(status.stdout)["keys"]
     assert (row["state"], row["due"], row["key"]) == ("grace", "ok", KEY)
-    current = _cli(project, "get", KEY, "--env", "staging", "--version", "current")
+    current = _cli(project, "secret", "get", KEY, "--env", "staging", "--version", "current")
     assert current.returncode == 0 and current.stdout.startswith("postgresql://cli_a:")  # #url
     assert _cli(project, "rotate", "verify", KEY, "--env", "staging").returncode == 0
     postgres.execute("ALTER ROLE cli_a PASSWORD 'reset-by-hand'")
@@ -70,7 +70,7 @@ def test_usage_errors_exit_2_and_the_runbook(project: Path) -> None:
     assert result.returncode == 2 and "no rotation 'no-such-id'" in result.stderr
     result = _cli(project, "rotate", "run", "--env", "staging")
     assert result.returncode == 2 and "KEY or --due" in result.stderr
-    result = _cli(project, "runbook", "--class", "db-credentials", "--env", "prod")
+    result = _cli(project, "rotate", "runbook", "--class", "db-credentials", "--env", "prod")
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert text.startswith("# Rotation runbooks") and "## db-credentials in prod" in text

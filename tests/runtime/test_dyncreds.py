@@ -311,12 +311,12 @@ def test_unknown_role_or_a_version_is_one_clear_error(bao: BaoServer, tmp_path: 
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("vaultline: error: ")
     assert "database/creds/no-such-role" in done.stderr and bao.token not in done.stderr
-    assert "unknown role: no-such-role" in done.stderr and "vaultline put" not in done.stderr
+    assert "unknown role: no-such-role" in done.stderr and "vaultline secret put" not in done.stderr
     write(root, {"env/dev/secrets.yaml": "Db:User: pgdyn:app-dyn#username@3\n"})
     done = subprocess.run([VAULTLINE, "resolve", "--env", "dev"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "dynamic credentials have no versions" in done.stderr
-    done = subprocess.run([VAULTLINE, "put", "pgdyn:app-dyn"], cwd=root, env=env, input="x",
+    done = subprocess.run([VAULTLINE, "secret", "put", "pgdyn:app-dyn"], cwd=root, env=env, input="x",
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "issued by the server, not written" in done.stderr
 

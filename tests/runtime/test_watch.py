@@ -150,7 +150,7 @@ def test_restart_on_change_only(cli: Cli) -> None:
         # Several intervals with nothing changed: no restart.
         assert read_line(proc, 4 * INTERVAL) == ""
         new = "postgres://app:rotated-value-42@db/app"
-        assert cli("put", "local:nexus-engine/prod/ConnectionStrings/Primary",
+        assert cli("secret", "put", "local:nexus-engine/prod/ConnectionStrings/Primary",
                    stdin=new).returncode == 0
         started = time.monotonic()
         # Within two intervals (plus a process start on shared cores).
@@ -175,7 +175,7 @@ def test_signal_mode_rewrites_files_before_signalling(cli: Cli, tmp_path: Path) 
     try:
         assert read_line(proc, 30) == f"reloaded {digest('postgres://app:s3cret-canary@db/app')}"
         new = "postgres://app:rotated-by-signal@db/app"
-        assert cli("put", "local:nexus-engine/prod/ConnectionStrings/Primary",
+        assert cli("secret", "put", "local:nexus-engine/prod/ConnectionStrings/Primary",
                    stdin=new).returncode == 0
         # The handler reads the file when the signal arrives: it must already hold the new value.
         assert read_line(proc, 2 * INTERVAL + 10) == f"reloaded {digest(new)}"

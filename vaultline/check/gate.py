@@ -125,7 +125,7 @@ def committed_credentials(ctx: CheckContext) -> Iterator[Finding]:
             key = keys_by_line.get((path.resolve(), found.line), f"{shown}:{found.line}")
             yield Finding("committed secret", Severity.ERROR, key,
                           f"{shown}:{found.line}: looks like a credential ({found.rule_id}); "
-                          "move it into a provider ('vaultline put KEY --env ENV'), leave a "
+                          "move it into a provider ('vaultline secret put KEY --env ENV'), leave a "
                           "reference in secrets.yaml, and rotate it: it is in git")
 
 

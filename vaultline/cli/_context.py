@@ -48,7 +48,7 @@ def load_project(project_dir: Path | None) -> Project:
 def read_secret_input(from_file: Path | None, *, what: str = "value") -> str:
     """A secret value from a file or stdin — never from argv, where shells record it.
 
-    One trailing newline is dropped, so ``echo value | vaultline put ...`` stores ``value``.
+    One trailing newline is dropped, so ``echo value | vaultline secret put ...`` stores ``value``.
     """
     if from_file is not None:
         try:

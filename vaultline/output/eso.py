@@ -1,6 +1,6 @@
 """External Secrets Operator manifests for an environment: references only, never values.
 
-``vaultline refs --env prod --format external-secret`` writes one ``ExternalSecret`` per
+``vaultline secret refs --env prod --format external-secret`` writes one ``ExternalSecret`` per
 provider, each reading through a SecretStore named like the provider, into a Kubernetes Secret
 whose keys are the .NET-style variable names (``CONNECTIONSTRINGS__PRIMARY``), so a Deployment
 can ``envFrom`` it. Keys whose provider ESO cannot read (the embedded store, env, files) are

@@ -35,4 +35,4 @@ def not_a_reference(key: str, env: str) -> str:
     """The message for a pasted value: what to do, without quoting it."""
     return (f"{key!r}: this looks like a value, not a reference (not shown); secrets.yaml holds "
             f"references like 'local' or 'vault:db#password': store the value with "
-            f"'vaultline put {key} --env {env}', reference it here, and rotate it: it is in git")
+            f"'vaultline secret put {key} --env {env}', reference it here, and rotate it: it is in git")

@@ -101,7 +101,7 @@ def translate_hvac(where: str, *, write: bool = False,
         reason = _reason(exc, known())
         if "check-and-set" in reason:
             raise VersionConflictError(f"{where}: check-and-set failed: the current version is "
-                                       "not the one given with --cas; 'vaultline versions' "
+                                       "not the one given with --cas; 'vaultline secret versions' "
                                        "shows it") from None
         raise ProviderError(f"{where}: request refused ({reason})") from None
     except hvac.exceptions.VaultError as exc:

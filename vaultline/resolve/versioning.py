@@ -41,7 +41,7 @@ class Versions(ABC):
         chosen = list(versions) if versions else existing[-1:]
         missing = sorted(set(chosen) - set(existing))
         if missing:
-            raise ConfigError(f"{path} has no version {missing[0]}; 'vaultline versions' "
+            raise ConfigError(f"{path} has no version {missing[0]}; 'vaultline secret versions' "
                               "lists them")
         return chosen
 
@@ -51,7 +51,7 @@ class Versions(ABC):
         current = rows[-1].version
         if to is not None:
             if not to.isdigit() or int(to) not in {r.version for r in rows}:
-                raise ConfigError(f"{path} has no version {to!r}; 'vaultline versions' lists "
+                raise ConfigError(f"{path} has no version {to!r}; 'vaultline secret versions' lists "
                                   "them")
             target = next(r for r in rows if r.version == int(to))
             if not target.live:
@@ -108,7 +108,7 @@ class _Vault(Versions):
 
 def _by_label() -> ConfigError:
     return ConfigError("AWS Secrets Manager keeps versions by staging label (AWSCURRENT, "
-                       "AWSPREVIOUS): 'vaultline rollback' moves AWSCURRENT back; delete and "
+                       "AWSPREVIOUS): 'vaultline secret rollback' moves AWSCURRENT back; delete and "
                        "restore whole secrets with the AWS CLI")
 
 

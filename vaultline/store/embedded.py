@@ -341,7 +341,7 @@ class EmbeddedStore:
             return SecretNotFoundError(f"{path} version {version} was destroyed")
         if deleted is not None:
             return SecretNotFoundError(
-                f"{path} version {version} is deleted; 'vaultline undelete' restores it"
+                f"{path} version {version} is deleted; 'vaultline secret undelete' restores it"
             )
         return None
 
