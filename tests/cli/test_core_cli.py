@@ -167,3 +167,20 @@ def test_init_twice_changes_nothing(cli: Cli) -> None:
     again = cli("init")
     assert again.returncode == 0 and "nothing to do" in again.stdout
     assert (cli.root / ".gitignore").read_text() == before
+
+
+def test_main_returns_the_exit_code_a_gate_asks_for(cli: Cli, monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """main() returns a gate's exit 1 (the command's ctx.exit) instead of raising SystemExit."""
+    from vaultline.cli._app import main
+
+    monkeypatch.setenv("HOME", cli.env["HOME"])
+    monkeypatch.delenv("VAULTLINE_MASTER_KEY", raising=False)
+    broad = tmp_path / "broad.hcl"
+    broad.write_text('path "secret/*" {\n  capabilities = ["read"]\n}\n')
+    root = str(cli.root)
+    assert main(["check", "--env", "prod", "-C", root]) == 1  # its secrets are not stored yet
+    assert main(["diff", "--env", "dev", "--env", "prod", "-C", root]) == 1
+    assert main(["policy", "lint", str(broad)]) == 1
+    assert main(["inventory", str(broad.parent), "--check"]) == 0
+    assert main(["secret", "refs", "--env", "prod", "-C", root]) == 0
