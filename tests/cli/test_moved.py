@@ -44,6 +44,8 @@ def test_an_old_name_runs_the_same_command_object(old: str) -> None:
     assert isinstance(group, click.Group)
     new = group.get_command(ctx, verb)
     assert new is not None and root.get_command(ctx, old) is new
+    # The old name skips the group: it must have no option or work of its own to skip.
+    assert group.params == [] and group.callback is not None and group.callback() is None
 
 
 def test_the_top_level_is_the_nouns_and_environment_verbs() -> None:

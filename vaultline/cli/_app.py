@@ -83,7 +83,8 @@ class RootGroup(LazyGroup):
         noun, verb = MOVED[cmd_name]
         group = super().get_command(ctx, noun)
         assert isinstance(group, click.Group), noun
-        # The very command the new path runs: its options, checks and output cannot differ.
+        # The very command the new path runs: its options, checks and output cannot differ
+        # (the noun groups take no options and do no work of their own that this would skip).
         return group.get_command(ctx, verb)
 
     def resolve_command(self, ctx: click.Context,
