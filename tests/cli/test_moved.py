@@ -17,7 +17,7 @@ from click.shell_completion import BashComplete
 
 from tests.cli.test_core_cli import VAULTLINE, Cli, put_all
 from tests.cli.test_core_cli import cli as cli
-from vaultline.cli._app import MOVED
+from vaultline.cli._app import COMMANDS, MOVED
 from vaultline.cli._app import cli as root
 
 
@@ -34,6 +34,11 @@ def test_the_moved_names_are_the_store_crypto_and_runbook_commands() -> None:
         "rollback": "secret rollback", "refs": "secret refs",
         "sign": "keys sign", "verify": "keys verify", "encrypt": "keys encrypt",
         "decrypt": "keys decrypt", "rewrap": "keys rewrap", "runbook": "rotate runbook"}
+
+
+def test_an_old_name_never_shadows_a_command() -> None:
+    assert set(MOVED).isdisjoint(COMMANDS)
+    assert {noun for noun, _ in MOVED.values()} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("old", sorted(MOVED))
