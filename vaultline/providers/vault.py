@@ -377,12 +377,6 @@ class VaultProvider(Provider):
 
     # -- reads -----------------------------------------------------------------------------
 
-    def fetch(self, path: str, version: str | None = None) -> Fetched:
-        result = self.fetch_many([(path, version)])[(path, version)]
-        if isinstance(result, ProviderError):
-            raise result
-        return result
-
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
         wanted = list(dict.fromkeys(requests))
         if not wanted:
