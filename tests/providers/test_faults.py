@@ -173,6 +173,51 @@ def test_writes_and_listings_on_a_foreign_answer_fail_clearly(
     vault.close()
 
 
+# JSON a proxy, a load balancer or a half-upgraded server may answer 200 with: parsed, but not
+# the shape of the call's answer.
+WRONG_SHAPES = [b"{}", b"[]", b"null", b'{"data": []}', b'{"data": null, "auth": []}',
+                b'{"data": {"keys": [1, null], "version": "7", "current_version": "2"}}',
+                b'{"data": {"keys": "ab", "current_version": 2, "versions": []}}',
+                b'{"data": {"current_version": 2, "versions": {"x": 1}}}']
+VAULT_CALLS: dict[str, Any] = {
+    "put": lambda v: v.put("db", "v"),
+    "ls": lambda v: v.list_paths(),
+    "metadata": lambda v: v.metadata("db"),
+    "versions": lambda v: v.version_rows("db"),
+    "previous": lambda v: v.fetch("db", "previous"),
+    "check": lambda v: v.check(),
+}
+
+
+@pytest.mark.parametrize("body", WRONG_SHAPES)
+def test_a_wrong_shape_json_answer_is_a_provider_error_on_every_call(
+    openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str, body: bytes,
+) -> None:
+    from vaultline.providers.vault import VaultProvider
+
+    context = ProviderContext(app=app, env="prod", root=tmp_path, environ={"VAULT_TOKEN": openbao.token})
+    vault = VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": 10}, context)
+    fresh = VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": 10}, context)
+    vault._token()  # logged in through the healthy proxy; `fresh` logs in through the fault
+    proxy.fault("status", status=200, body=body)
+    answer = json.loads(body)
+    calls = dict(VAULT_CALLS)
+    if not (isinstance(answer, dict) and isinstance(answer.get("data"), dict)):
+        # A token lookup needs only `data` to be an object: its fields are optional.
+        calls["login"] = lambda _: fresh._token()
+    else:
+        del calls["check"]
+    for name, call in calls.items():
+        with pytest.raises(ProviderUnavailableError, match="did not answer with Vault's JSON") as info:
+            call(fresh if name == "login" else vault)
+        assert info.value.provider == "vault", name
+        if name not in ("check", "login"):  # the path asked about (ls: the prefix listed)
+            shown = f"{app}/prod" + ("" if name == "ls" else "/db")
+            assert "provider 'vault'" in str(info.value) and shown in str(info.value), (name, str(info.value))
+    vault.close()
+    fresh.close()
+
+
 def test_a_server_killed_mid_resolve_trips_the_breaker_at_once(
     openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str,
     monkeypatch: pytest.MonkeyPatch,

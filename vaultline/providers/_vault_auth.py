@@ -135,7 +135,7 @@ class AuthMethod:
         if self.method == "token":
             token = self.static_token()
             client.token = token
-            data = client.auth.token.lookup_self()["data"]
+            data = _part(client.auth.token.lookup_self(), "data")
             return Login(token, float(data.get("ttl") or 0), bool(data.get("renewable")), now)
         if self.method == "approle":
             role_id = (str(self.options["role_id"]) if self.options.get("role_id") else
@@ -152,6 +152,15 @@ class AuthMethod:
             jwt = self._read(file_key="jwt_file", env_key="jwt_env", default_envs=("VAULT_JWT",),
                              what="JWT")
             answer = client.auth.jwt.jwt_login(str(self.options["role"]), jwt, path=self.mount)
-        auth = answer["auth"]
+        auth = _part(answer, "auth")
         return Login(str(auth["client_token"]), float(auth.get("lease_duration") or 0),
                      bool(auth.get("renewable")), now)
+
+
+def _part(answer: Any, key: str) -> Mapping[str, Any]:
+    """``answer[key]`` as a mapping; a foreign answer raises KeyError or TypeError, which the
+    caller's translation reports as not Vault's JSON."""
+    part = answer[key]
+    if not isinstance(part, Mapping):
+        raise TypeError(f"{key} is not an object")
+    return part
