@@ -19,6 +19,16 @@ from vaultline.project.reference import Reference
 from vaultline.providers.naming import NamingConvention
 
 
+class ProviderConfig(NamedTuple):
+    """One provider as configured: its name, type and options (``providers:`` in
+    vaultline.yaml, at ``line``; a built-in type used by name has no entry)."""
+
+    name: str
+    type: str
+    options: Mapping[str, Any]
+    line: int | None = None
+
+
 class ProviderContext(NamedTuple):
     """What a provider may know about the project and the environment being resolved."""
 

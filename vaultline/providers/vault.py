@@ -251,9 +251,12 @@ class VaultProvider(Provider):
             if address not in self._clients:
                 session = capped_session(self.settings.max_response_bytes, lambda: self._guard)
                 session.verify, session.cert = self.tls.requests_verify, self.tls.requests_cert
+                # token="" and cert=(): hvac would otherwise fill them from os.environ
+                # (VAULT_TOKEN, ~/.vault-token, VAULT_CLIENT_CERT), not the environment given.
                 self._clients[address] = hvac.Client(
-                    url=address, namespace=self.namespace, verify=self.tls.requests_verify,
-                    cert=self.tls.requests_cert, timeout=self.settings.timeout, session=session)
+                    url=address, token="", namespace=self.namespace,
+                    verify=self.tls.requests_verify, cert=self.tls.requests_cert or (),
+                    timeout=self.settings.timeout, session=session)
             client = self._clients[address]
         if self._login is not None:
             client.token = self._login.token
