@@ -12,7 +12,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,14 +179,6 @@ WRONG_SHAPES = [b"{}", b"[]", b"null", b'{"data": []}', b'{"data": null, "auth":
                 b'{"data": {"keys": [1, null], "version": "7", "current_version": "2"}}',
                 b'{"data": {"keys": "ab", "current_version": 2, "versions": []}}',
                 b'{"data": {"current_version": 2, "versions": {"x": 1}}}']
-VAULT_CALLS: dict[str, Any] = {
-    "put": lambda v: v.put("db", "v"),
-    "ls": lambda v: v.list_paths(),
-    "metadata": lambda v: v.metadata("db"),
-    "versions": lambda v: v.version_rows("db"),
-    "previous": lambda v: v.fetch("db", "previous"),
-    "check": lambda v: v.check(),
-}
 
 
 @pytest.mark.parametrize("body", WRONG_SHAPES)
@@ -195,27 +187,38 @@ def test_a_wrong_shape_json_answer_is_a_provider_error_on_every_call(
 ) -> None:
     from vaultline.providers.vault import VaultProvider
 
-    context = ProviderContext(app=app, env="prod", root=tmp_path, environ={"VAULT_TOKEN": openbao.token})
-    vault = VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": 10}, context)
-    fresh = VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": 10}, context)
+    def provider(token: str) -> VaultProvider:
+        context = ProviderContext(app=app, env="prod", root=tmp_path, environ={"VAULT_TOKEN": token})
+        return VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": 10}, context)
+
+    renewable = openbao.api("POST", "auth/token/create", {"policies": ["default"], "ttl": "10m"})
+    vault, fresh, renewing = provider(openbao.token), provider(openbao.token), \
+        provider(renewable["auth"]["client_token"])
     vault._token()  # logged in through the healthy proxy; `fresh` logs in through the fault
+    renewing._token()
+    assert renewing._login is not None and renewing._login.renewable
     proxy.fault("status", status=200, body=body)
+    calls: dict[str, Callable[[], object]] = {
+        "put": lambda: vault.put("db", "v"),
+        "ls": lambda: vault.list_paths(),
+        "metadata": lambda: vault.metadata("db"),
+        "versions": lambda: vault.version_rows("db"),
+        "previous": lambda: vault.fetch("db", "previous"),
+        "renewal": lambda: renewing._renew(renewing._login),  # type: ignore[arg-type]
+    }
     answer = json.loads(body)
-    calls = dict(VAULT_CALLS)
+    # A token lookup needs only `data` to be an object: its fields are optional.
     if not (isinstance(answer, dict) and isinstance(answer.get("data"), dict)):
-        # A token lookup needs only `data` to be an object: its fields are optional.
-        calls["login"] = lambda _: fresh._token()
-    else:
-        del calls["check"]
+        calls.update(check=vault.check, login=fresh._token)
     for name, call in calls.items():
         with pytest.raises(ProviderUnavailableError, match="did not answer with Vault's JSON") as info:
-            call(fresh if name == "login" else vault)
+            call()
         assert info.value.provider == "vault", name
-        if name not in ("check", "login"):  # the path asked about (ls: the prefix listed)
-            shown = f"{app}/prod" + ("" if name == "ls" else "/db")
+        if name in ("put", "ls", "metadata", "versions", "previous"):
+            shown = f"{app}/prod" + ("" if name == "ls" else "/db")  # ls: the prefix listed
             assert "provider 'vault'" in str(info.value) and shown in str(info.value), (name, str(info.value))
-    vault.close()
-    fresh.close()
+    for each in (vault, fresh, renewing):
+        each.close()
 
 
 def test_a_server_killed_mid_resolve_trips_the_breaker_at_once(
