@@ -4,6 +4,7 @@ says why in one line per key, prints nothing on stdout and never shows a credent
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -234,8 +235,10 @@ def test_a_server_killed_mid_resolve_trips_the_breaker_at_once(
                                   backoff=0.1, max_workers=4)
     real = _http.HttpPool.request
 
+    sent = itertools.count(1)
+
     def kill_after_twenty(self: _http.HttpPool, *args: Any, **kwargs: Any) -> Any:
-        if self.requests == 20:
+        if next(sent) == 21:  # next() on a count is atomic: the workers share it
             proxy.fault("reset")
         return real(self, *args, **kwargs)
 
