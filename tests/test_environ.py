@@ -150,3 +150,18 @@ def test_hvac_is_not_handed_the_token_in_os_environ(tmp_path: Path,
     client = vault._client(vault.address)
     assert not client.token  # an AppRole login must not carry someone else's token
     assert not client.adapter._kwargs.get("cert")
+
+
+@pytest.mark.parametrize("token_file", ["~/vault-token", None])  # None: ~/.vault-token
+def test_a_token_file_under_home_is_under_the_environs_home(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            token_file: str | None) -> None:
+    from vaultline.providers._vault_auth import AuthMethod
+
+    files = {"vault-token": "hvs.passed-home\n", ".vault-token": "hvs.passed-home\n"}
+    passed_home = write(tmp_path / "passed-home", files)
+    monkeypatch.setenv("HOME", str(write(tmp_path / "os-home", {
+        name: "hvs.os-home\n" for name in files})))
+    options = {"method": "token"} | ({"token_file": token_file} if token_file else {})
+    auth = AuthMethod.parse(options, root=tmp_path, environ={"HOME": str(passed_home)}, where="v")
+    assert auth.static_token() == "hvs.passed-home"

@@ -105,14 +105,21 @@ class AuthMethod:
                 return value
         if env_name:
             raise AuthenticationError(f"{what}: environment variable {env_name} is not set")
-        if default_file and (self.root / Path(default_file).expanduser()).is_file():
+        if default_file and self._path(default_file).is_file():
             return self._file(default_file, what)
         sources = [f"${n}" for n in default_envs] + ([default_file] if default_file else [])
         raise AuthenticationError(f"{what} not found; set {' or '.join(sources) or 'it'} "
                                   f"(or {file_key}/{env_key} under auth in vaultline.yaml)")
 
+    def _path(self, name: str) -> Path:
+        """``name`` under the project root, ``~`` being the HOME of the environment given."""
+        home = self.environ.get("HOME")
+        if home and (name == "~" or name.startswith("~/")):
+            name = home + name[1:]
+        return self.root / Path(name).expanduser()
+
     def _file(self, name: str, what: str) -> str:
-        path = self.root / Path(name).expanduser()
+        path = self._path(name)
         try:
             value = path.read_text().strip()
         except OSError as exc:
