@@ -12,9 +12,9 @@ import pytest
 from tests.factory import make_project
 from tests.providers.azure_fake import FakeCredential, FakeKeyVault, fake_key_vault
 from vaultline.drift import check_environment
-from vaultline.project.model import Project, ProviderConfig
+from vaultline.project.model import Project
 from vaultline.providers import registry
-from vaultline.providers.base import Provider, ProviderContext
+from vaultline.providers.base import Provider, ProviderConfig, ProviderContext
 from vaultline.resolve.session import Session
 
 

@@ -9,7 +9,7 @@ generated here; clients trust it through ``connection_verify``.
 
 Tests steer it with ``fail_next`` (statuses answered before the real handling, for retries),
 ``forbidden`` (names answered with 403), ``echo_auth`` (a 401 quoting the request's bearer
-token) and ``flood`` (an endless-looking answer), and read ``requests`` (method, path) afterwards.
+token) and ``flood`` (an endless-looking answer), and read ``requests`` (method, path) and ``calls`` afterwards.
 """
 
 from __future__ import annotations
@@ -94,6 +94,12 @@ class FakeKeyVault:
     challenges: int = 0  # requests answered 401 + WWW-Authenticate
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def calls(self) -> int:
+        """Requests that carried the token: one per client call (the 401 of the bearer
+        challenge is the SDK's handshake within a call, not a call of its own)."""
+        return len(self.requests) - self.challenges
+
     def set(self, name: str, value: str) -> str:
         version = uuid.uuid4().hex
         with self.lock:
@@ -142,7 +148,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {vault.token}":
             challenge = (f'Bearer authorization="https://login.microsoftonline.com/{TENANT}", '
                          f'resource="https://vault.azure.net"')
-            vault.challenges += 1
+            with vault.lock:
+                vault.challenges += 1
             self._error(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
                         {"WWW-Authenticate": challenge})
             return

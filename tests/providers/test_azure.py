@@ -110,7 +110,7 @@ def test_fetch_many_once_per_distinct_request(vault: FakeKeyVault, tmp_path: Pat
         vault.set(f"s{i}", f"value-{i}")
     akv = provider(vault, tmp_path, max_workers=4)
     results = akv.fetch_many([(f"s{i % 12}", None) for i in range(36)] + [("missing", None)])
-    assert len(results) == 13 and akv.calls == 13
+    assert len(results) == 13 and vault.calls == 13
     assert results[("s5", None)].value == "value-5"  # type: ignore[union-attr]
     missing = results[("missing", None)]
     assert isinstance(missing, ProviderError) and "nothing at secret missing" in str(missing)
@@ -138,7 +138,7 @@ def test_throttling_and_5xx_are_retried(vault: FakeKeyVault, tmp_path: Path) -> 
     akv.fetch("a")  # handshake done
     vault.fail_next[:] = [429, 503]
     assert akv.fetch("a").value == "1"
-    assert akv.calls == 4
+    assert vault.calls == 4
     vault.fail_next[:] = [503, 503, 503]
     with pytest.raises(ProviderUnavailableError, match="after 3 attempts"):
         akv.fetch("a")
@@ -152,7 +152,7 @@ def test_denied_and_missing_are_not_retried(vault: FakeKeyVault, tmp_path: Path)
         akv.fetch("locked")
     with pytest.raises(ProviderError, match="nothing at"):
         akv.fetch("absent")
-    assert akv.calls == 2
+    assert vault.calls == 2
 
 
 def test_wrong_token_is_an_authentication_error(vault: FakeKeyVault, tmp_path: Path) -> None:

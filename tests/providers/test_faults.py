@@ -4,6 +4,7 @@ says why in one line per key, prints nothing on stdout and never shows a credent
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -12,7 +13,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,54 @@ def test_writes_and_listings_on_a_foreign_answer_fail_clearly(
     vault.close()
 
 
+# JSON a proxy, a load balancer or a half-upgraded server may answer 200 with: parsed, but not
+# the shape of the call's answer.
+WRONG_SHAPES = [b"{}", b"[]", b"null", b'{"data": []}', b'{"data": null, "auth": []}',
+                b'{"data": {"keys": [1, null], "version": "7", "current_version": "2"}}',
+                b'{"data": {"keys": "ab", "current_version": 2, "versions": []}}',
+                b'{"data": {"current_version": 2, "versions": {"x": 1}}}']
+
+
+@pytest.mark.parametrize("body", WRONG_SHAPES)
+def test_a_wrong_shape_json_answer_is_a_provider_error_on_every_call(
+    openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str, body: bytes,
+) -> None:
+    from vaultline.providers.vault import VaultProvider
+
+    def provider(token: str) -> VaultProvider:
+        context = ProviderContext(app=app, env="prod", root=tmp_path, environ={"VAULT_TOKEN": token})
+        return VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": 10}, context)
+
+    renewable = openbao.api("POST", "auth/token/create", {"policies": ["default"], "ttl": "10m"})
+    vault, fresh, renewing = provider(openbao.token), provider(openbao.token), \
+        provider(renewable["auth"]["client_token"])
+    vault._token()  # logged in through the healthy proxy; `fresh` logs in through the fault
+    renewing._token()
+    assert renewing._login is not None and renewing._login.renewable
+    proxy.fault("status", status=200, body=body)
+    calls: dict[str, Callable[[], object]] = {
+        "put": lambda: vault.put("db", "v"),
+        "ls": lambda: vault.list_paths(),
+        "metadata": lambda: vault.metadata("db"),
+        "versions": lambda: vault.version_rows("db"),
+        "previous": lambda: vault.fetch("db", "previous"),
+        "renewal": lambda: renewing._renew(renewing._login),  # type: ignore[arg-type]
+    }
+    answer = json.loads(body)
+    # A token lookup needs only `data` to be an object: its fields are optional.
+    if not (isinstance(answer, dict) and isinstance(answer.get("data"), dict)):
+        calls.update(check=vault.check, login=fresh._token)
+    for name, call in calls.items():
+        with pytest.raises(ProviderUnavailableError, match="did not answer with Vault's JSON") as info:
+            call()
+        assert info.value.provider == "vault", name
+        if name in ("put", "ls", "metadata", "versions", "previous"):
+            shown = f"{app}/prod" + ("" if name == "ls" else "/db")  # ls: the prefix listed
+            assert "provider 'vault'" in str(info.value) and shown in str(info.value), (name, str(info.value))
+    for each in (vault, fresh, renewing):
+        each.close()
+
+
 def test_a_server_killed_mid_resolve_trips_the_breaker_at_once(
     openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -186,8 +235,10 @@ def test_a_server_killed_mid_resolve_trips_the_breaker_at_once(
                                   backoff=0.1, max_workers=4)
     real = _http.HttpPool.request
 
+    sent = itertools.count(1)
+
     def kill_after_twenty(self: _http.HttpPool, *args: Any, **kwargs: Any) -> Any:
-        if self.requests == 20:
+        if next(sent) == 21:  # next() on a count is atomic: the workers share it
             proxy.fault("reset")
         return real(self, *args, **kwargs)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import time
@@ -93,14 +94,29 @@ def test_check_and_set(openbao: BaoServer, tmp_path: Path, app: str) -> None:
     assert vault.put("db", "b", cas=1) == "2"
 
 
+def record_requests(vault: VaultProvider) -> list[str]:
+    """The ``METHOD url`` of every request the provider's pool sends from now on."""
+    sent: list[str] = []
+    pool = vault.pool
+    real = pool.request
+
+    def recording(method: str, url: str, **kwargs: Any) -> Any:
+        sent.append(f"{method} {url}")  # list.append is atomic: the workers share it
+        return real(method, url, **kwargs)
+
+    pool.request = recording  # type: ignore[method-assign]
+    return sent
+
+
 def test_fetch_many_reads_each_distinct_request_once(openbao: BaoServer, tmp_path: Path, app: str) -> None:
     for i in range(30):
         write(openbao, f"{app}/s{i}", {"v": str(i)})
     vault = provider(openbao, tmp_path, prefix=app, max_workers=4)
+    sent = record_requests(vault)
     requests = [(f"s{i % 30}", None) for i in range(90)] + [("missing", None)]
     results = vault.fetch_many(requests)
     assert len(results) == 31
-    assert vault.pool.requests == 31
+    assert len(sent) == 31 and len(set(sent)) == 31
     assert all(results[(f"s{i}", None)].value == {"v": str(i)} for i in range(30))  # type: ignore[union-attr]
     missing = results[("missing", None)]
     assert isinstance(missing, ProviderError) and missing.provider == "vault"
@@ -316,8 +332,10 @@ def test_server_stopped_mid_resolution_fails_cleanly_and_prints_nothing(
     }, environ=environ)
     real = _http.HttpPool.request
 
+    sent = itertools.count(1)
+
     def stop_after_ten(self: _http.HttpPool, *args: Any, **kwargs: Any) -> Any:
-        if self.requests == 10:
+        if next(sent) == 11:  # next() on a count is atomic: the workers share it
             doomed_server.stop()
         return real(self, *args, **kwargs)
 

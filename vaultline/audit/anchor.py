@@ -111,7 +111,7 @@ class AnchorTarget:
                               "e.g. vault:ops/audit-anchor or file:/mnt/other/anchor.json")
         self._path = ref.path
         self._provider = registry.create(project.provider_config(ref.provider),
-                                         registry.context_for(project, "-"))
+                                         project.provider_context("-"))
 
     def close(self) -> None:
         if self._provider is not None:

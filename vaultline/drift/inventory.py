@@ -35,10 +35,9 @@ from vaultline.errors import (
 from vaultline.inventory import Resource, StoreRef, scan_tree
 from vaultline.inventory.index import ES_KINDS, PUSH_KINDS, Index
 from vaultline.inventory.resources import is_templated
-from vaultline.project.model import ProviderConfig
 from vaultline.project.reference import Reference
 from vaultline.providers import registry
-from vaultline.providers.base import Provider
+from vaultline.providers.base import Provider, ProviderConfig
 from vaultline.resolve.resolver import select_field
 from vaultline.resolve.session import Session
 
@@ -169,8 +168,8 @@ class _Providers:
             if config.type == "vault":
                 # ESO keys are full paths under the store's mount: no vaultline prefix.
                 options.update(prefix="", mount=mount)
-            context = registry.context_for(self.session.project, self.session.env or "-",
-                                           self.session.environ)
+            context = self.session.project.provider_context(self.session.env or "-",
+                                                           self.session.environ)
             try:
                 self.open[target] = registry.create(ProviderConfig(name, config.type, options),
                                                     context)

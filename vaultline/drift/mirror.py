@@ -84,7 +84,7 @@ def compare_mirror(session: Session, source: Side, mirror: Side) -> DriftReport:
         if key_source == KEY_FROM_STORE else
         "no embedded store: values compared by HMAC-SHA256 under a random key for this run only")
     trail = DriftAudit(session.env)
-    context = registry.context_for(session.project, session.env or "-", session.environ)
+    context = session.project.provider_context(session.env or "-", session.environ)
     providers: list[Provider] = []
     try:
         for side in (source, mirror):

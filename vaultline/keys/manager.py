@@ -84,6 +84,7 @@ class KeyManager:
         from vaultline.project._yaml import line_of
         from vaultline.store import EmbeddedStore
 
+        environ = project.environ if environ is None else environ
         shown = project.file.name
         sections = project.sections
         settings = KeySettings.from_section(sections.get("keys"), file=shown,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,15 @@ Rows = list[tuple[str, Any, int | None]]
 
 
 def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
-                display: str | None = None) -> Rows:
-    """The flattened ``(key, value, line)`` rows of ``path``, parsed at most once per content."""
+                display: str | None = None, *, environ: Mapping[str, str] | None = None) -> Rows:
+    """The flattened ``(key, value, line)`` rows of ``path``, parsed at most once per content
+    (its size limit read from ``environ``, default ``os.environ``)."""
     if cache_dir is None or not cache_dir.parent.is_dir():
         return parse()
     name = display or str(path)
     try:
         data = read_bounded(path, what="the file",
-                            error=lambda reason: ConfigError(reason, file=name))
+                            error=lambda reason: ConfigError(reason, file=name), environ=environ)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
     digest = hashlib.sha256(data).hexdigest()

@@ -12,6 +12,7 @@ keys must be scalars (``? [a]`` is refused with its line).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -148,12 +149,14 @@ def parse(text: str) -> Any:
         loader.dispose()
 
 
-def load_file(path: Path, *, display: str | None = None) -> Any:
-    """Parse one YAML document from ``path``; every failure is a ``FILE:LINE`` ConfigError."""
+def load_file(path: Path, *, display: str | None = None,
+              environ: Mapping[str, str] | None = None) -> Any:
+    """Parse one YAML document from ``path``; every failure is a ``FILE:LINE`` ConfigError.
+    The size limit is read from ``environ`` (default ``os.environ``)."""
     name = display or str(path)
     try:
         data = read_bounded(path, what="the file",
-                            error=lambda reason: ConfigError(reason, file=name))
+                            error=lambda reason: ConfigError(reason, file=name), environ=environ)
     except FileNotFoundError:
         raise ConfigError("file not found", file=name) from None
     except OSError as exc:

@@ -11,6 +11,11 @@ key by key, within each layer; every entry keeps the file it came from. ``apps:`
 (``<dir>/env/<env>/``) above the file's own ``env/<env>/``; the app is the one whose directory
 holds the starting directory, or ``VAULTLINE_APP``.
 
+The environment variables a project reads (``VAULTLINE_APP``, ``VAULTLINE_STORE_DIR``, the size
+limits) come from the mapping given to :meth:`Project.load` (``os.environ`` when none is), which
+the project keeps as ``environ``: sessions, resolvers and providers made from it use it too
+unless they are given their own.
+
 Everything here is validated when loaded; an invalid file raises a ConfigError that names
 ``FILE:LINE`` and says what is wrong, so nothing downstream ever sees a half-valid project.
 """
@@ -29,9 +34,10 @@ from vaultline.project import keypath
 from vaultline.project._packcache import cached_rows
 from vaultline.project._yaml import LineDict, line_of, load_file
 from vaultline.project.reference import Reference
+from vaultline.providers.base import ProviderConfig, ProviderContext
+from vaultline.providers.registry import BUILTIN_PROVIDERS, PROVIDER_TYPES, option_problem
 
 PROJECT_FILE = "vaultline.yaml"
-BUILTIN_PROVIDERS = ("local", "env", "file", "dotenv")
 # Sections owned by other parts of vaultline (key rings, rotation...) are kept raw for them.
 _SECTIONS = {"version", "app", "environments", "defaults", "schema", "providers", "store",
              "keys", "rotation", "rotate", "policy", "audit", "scan", "overrides", "include", "apps"}
@@ -81,13 +87,6 @@ class Environment(NamedTuple):
     pass_env: tuple[str, ...] = ()  # credentials `run` hands on to the child
 
 
-class ProviderConfig(NamedTuple):
-    name: str
-    type: str
-    options: Mapping[str, Any]
-    line: int | None = None
-
-
 class EnvironmentPack(NamedTuple):
     """``env/<env>/``: non-secret values and secret references, flattened to ``A:B`` keys."""
 
@@ -103,8 +102,12 @@ class Project:
                  defaults: dict[str, Entry], schema: dict[str, SchemaEntry],
                  providers: dict[str, ProviderConfig], store_dir: Path,
                  sections: Mapping[str, Any] | None = None,
-                 included_files: list[Path] | None = None, app_dir: Path | None = None):
+                 included_files: list[Path] | None = None, app_dir: Path | None = None,
+                 environ: Mapping[str, str] | None = None):
         self.root = root
+        # The variables this project was loaded under (os.environ by default), for what is
+        # made from it without an environment of its own.
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         # An app declared under `apps:` keeps its packs in its own directory.
         self.app_dir = app_dir or root
         # Shared project files, lowest precedence first; their env/ packs sit below ours.
@@ -140,12 +143,16 @@ class Project:
         )
 
     @classmethod
-    def load(cls, root: Path | str | None = None, *, search: bool = True) -> Project:
+    def load(cls, root: Path | str | None = None, *, search: bool = True,
+             environ: Mapping[str, str] | None = None) -> Project:
+        """The project at (or, with ``search``, above) ``root``; ``environ`` is read instead
+        of ``os.environ`` for VAULTLINE_APP, VAULTLINE_STORE_DIR and the size limits."""
+        environ = os.environ if environ is None else environ
         start = Path(root) if root is not None else None
         base = cls.find_root(start) if search else (start or Path.cwd()).resolve()
         path = base / PROJECT_FILE
         shown = _display(path)
-        doc = load_file(path, display=shown)
+        doc = load_file(path, display=shown, environ=environ)
         if not isinstance(doc, Mapping):
             raise ConfigError("must be a mapping with at least 'app' and 'environments'",
                               file=shown, line=1)
@@ -158,8 +165,8 @@ class Project:
         if version != 1:
             raise ConfigError(f"unsupported version {version!r}; this vaultline reads version 1",
                               file=shown, line=line_of(doc, "version"))
-        app, app_dir = _select_app(doc, base, shown, (start or Path.cwd()).resolve())
-        included = _included(doc, path, shown, frozenset({path.resolve()}))
+        app, app_dir = _select_app(doc, base, shown, (start or Path.cwd()).resolve(), environ)
+        included = _included(doc, path, shown, frozenset({path.resolve()}), environ)
         schema: dict[str, SchemaEntry] = {}
         defaults: dict[str, Entry] = {}
         providers: dict[str, ProviderConfig] = {}
@@ -182,7 +189,7 @@ class Project:
         store_cfg = doc.get("store") or {}
         if not isinstance(store_cfg, Mapping):
             raise ConfigError("'store' must be a mapping", file=shown, line=line_of(doc, "store"))
-        store_dir = Path(os.environ.get("VAULTLINE_STORE_DIR")
+        store_dir = Path(environ.get("VAULTLINE_STORE_DIR")
                          or store_cfg.get("path") or ".vaultline")
         return cls(
             root=base,
@@ -196,6 +203,7 @@ class Project:
                       {"keys", "rotation", "rotate", "policy", "audit", "scan", "overrides"}},
             included_files=[i.path for i in included],
             app_dir=app_dir,
+            environ=environ,
         )
 
     def environment(self, env: str) -> Environment:
@@ -276,12 +284,13 @@ class Project:
             return shown, []
 
         def parse() -> list[tuple[str, Any, int | None]]:
-            doc = load_file(path, display=shown)
+            doc = load_file(path, display=shown, environ=self.environ)
             if doc is None:
                 return []
             return [(e.key, e.value, e.line) for e in _flatten_entries(doc, shown, what, 1).values()]
 
-        return shown, cached_rows(path, self.store_dir / "cache", parse, shown)
+        return shown, cached_rows(path, self.store_dir / "cache", parse, shown,
+                                  environ=self.environ)
 
     def provider_config(self, name: str) -> ProviderConfig:
         if name in self.providers:
@@ -290,6 +299,14 @@ class Project:
             return ProviderConfig(name, name, {})
         raise ConfigError(f"unknown provider {name!r}; configure it under 'providers' in "
                           f"{PROJECT_FILE}")
+
+    def provider_context(self, env: str, environ: Mapping[str, str] | None = None,
+                         ) -> ProviderContext:
+        """What this project's providers may know when working in ``env``; ``environ``
+        defaults to the project's own."""
+        return ProviderContext(app=self.app, env=env, root=self.root,
+                               environ=dict(self.environ if environ is None else environ),
+                               store_dir=self.store_dir)
 
 
 def _pasted_or(message: str, key: str, env: str, text: str, file: str,
@@ -303,8 +320,8 @@ def _pasted_or(message: str, key: str, env: str, text: str, file: str,
     return ConfigError(message, file=file, line=line)
 
 
-def _select_app(doc: Mapping[str, Any], base: Path, shown: str,
-                start: Path) -> tuple[str, Path | None]:
+def _select_app(doc: Mapping[str, Any], base: Path, shown: str, start: Path,
+                environ: Mapping[str, str]) -> tuple[str, Path | None]:
     """``(app name, its directory or None)`` from ``app:`` or ``apps:``."""
     apps = doc.get("apps")
     if apps is None:
@@ -323,7 +340,7 @@ def _select_app(doc: Mapping[str, Any], base: Path, shown: str,
         raise ConfigError("'apps' must map each app name to its directory (e.g. apps: "
                           "{api: services/api, worker: services/worker})", file=shown, line=at)
     dirs = {name.strip(): (base / folder).resolve() for name, folder in apps.items()}
-    chosen = os.environ.get("VAULTLINE_APP")
+    chosen = environ.get("VAULTLINE_APP")
     if chosen:
         if chosen not in dirs:
             raise ConfigError(f"VAULTLINE_APP={chosen!r} is not among the apps declared here "
@@ -345,8 +362,8 @@ class _Included(NamedTuple):
     doc: Mapping[str, Any]
 
 
-def _included(doc: Mapping[str, Any], path: Path, shown: str,
-              seen: frozenset[Path]) -> list[_Included]:
+def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Path],
+              environ: Mapping[str, str]) -> list[_Included]:
     """The files ``doc`` includes, lowest precedence first (each after its own includes)."""
     raw = doc.get("include")
     if raw is None:
@@ -369,7 +386,7 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str,
             raise ConfigError(f"include {item!r}: no such file {_display(target)}",
                               file=shown, line=at)
         target_shown = _display(target)
-        shared = load_file(target, display=target_shown) or {}
+        shared = load_file(target, display=target_shown, environ=environ) or {}
         if not isinstance(shared, Mapping):
             raise ConfigError("a shared project file must be a mapping", file=target_shown,
                               line=1)
@@ -379,7 +396,7 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str,
                     f"section {name!r} belongs in each app's own {PROJECT_FILE}; a shared "
                     f"(included) file holds {', '.join(sorted(_SHARED_SECTIONS))}",
                     file=target_shown, line=line_of(shared, name))
-        result += _included(shared, target, target_shown, seen | {target})
+        result += _included(shared, target, target_shown, seen | {target}, environ)
         result.append(_Included(target, target_shown, shared))
     return result
 
@@ -557,8 +574,6 @@ def _parse_providers(raw: Any, file: str, line: int | None) -> dict[str, Provide
     if not isinstance(raw, Mapping):
         raise ConfigError("'providers' must map provider names to {type: ..., ...}",
                           file=file, line=line)
-    from vaultline.providers.registry import PROVIDER_TYPES
-
     result: dict[str, ProviderConfig] = {}
     for name, spec in raw.items():
         at = line_of(raw, name) or line
@@ -571,30 +586,10 @@ def _parse_providers(raw: Any, file: str, line: int | None) -> dict[str, Provide
                               f"{', '.join(sorted(PROVIDER_TYPES))}",
                               file=file, line=line_of(spec, "type") or at)
         options = {k: v for k, v in spec.items() if k != "type"}
-        if ptype == "vault":
-            from vaultline.providers._engines import engine_problem
-
-            problem = engine_problem(options)
-            if problem is not None:
-                raise ConfigError(f"provider {name!r}: {problem[1]}",
-                                  file=file, line=line_of(spec, problem[0]) or at)
-        _check_options(str(name), ptype, spec, file, at)
+        # Typos and bad values are reported at load, at their line.
+        problem = option_problem(ptype, options)
+        if problem is not None:
+            raise ConfigError(f"provider {name!r}: {problem[1]}",
+                              file=file, line=line_of(spec, problem[0]) or at)
         result[str(name)] = ProviderConfig(str(name), str(ptype), options, at)
     return result
-
-
-def _check_options(name: str, ptype: str, spec: Mapping[Any, Any], file: str,
-                   at: int | None) -> None:
-    """Unknown option names are typos: report them at load, at their line."""
-    from vaultline.errors import MissingExtraError
-    from vaultline.providers.registry import provider_class
-
-    try:
-        known = provider_class(ptype).options | {"naming", "type"}
-    except MissingExtraError:
-        return  # reported when the provider is used, with the extra to install
-    for option in spec:
-        if option not in known:
-            raise ConfigError(f"provider {name!r}: unknown option {option!r}; {ptype} takes: "
-                              f"{', '.join(sorted(known - {'type'}))}",
-                              file=file, line=line_of(spec, option) or at)

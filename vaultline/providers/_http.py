@@ -78,7 +78,6 @@ class HttpPool:
         self._idle: dict[tuple[str, str, int], deque[http.client.HTTPConnection]] = {}
         self._origins: dict[str, tuple[tuple[str, str, int], str]] = {}
         self._lock = threading.Lock()
-        self.requests = 0  # HTTP requests sent, for the benchmark's request counts
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -147,8 +146,6 @@ class HttpPool:
             connection = self._checkout(origin)
             reused = connection.sock is not None
             sock = None
-            with self._lock:
-                self.requests += 1
             try:
                 if guard is not None:
                     connection.timeout = guard.timeout(self.timeout)

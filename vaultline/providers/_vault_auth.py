@@ -105,14 +105,21 @@ class AuthMethod:
                 return value
         if env_name:
             raise AuthenticationError(f"{what}: environment variable {env_name} is not set")
-        if default_file and (self.root / Path(default_file).expanduser()).is_file():
+        if default_file and self._path(default_file).is_file():
             return self._file(default_file, what)
         sources = [f"${n}" for n in default_envs] + ([default_file] if default_file else [])
         raise AuthenticationError(f"{what} not found; set {' or '.join(sources) or 'it'} "
                                   f"(or {file_key}/{env_key} under auth in vaultline.yaml)")
 
+    def _path(self, name: str) -> Path:
+        """``name`` under the project root, ``~`` being the HOME of the environment given."""
+        home = self.environ.get("HOME")
+        if home and (name == "~" or name.startswith("~/")):
+            name = home + name[1:]
+        return self.root / Path(name).expanduser()
+
     def _file(self, name: str, what: str) -> str:
-        path = self.root / Path(name).expanduser()
+        path = self._path(name)
         try:
             value = path.read_text().strip()
         except OSError as exc:
@@ -135,7 +142,7 @@ class AuthMethod:
         if self.method == "token":
             token = self.static_token()
             client.token = token
-            data = client.auth.token.lookup_self()["data"]
+            data = _part(client.auth.token.lookup_self(), "data")
             return Login(token, float(data.get("ttl") or 0), bool(data.get("renewable")), now)
         if self.method == "approle":
             role_id = (str(self.options["role_id"]) if self.options.get("role_id") else
@@ -152,6 +159,15 @@ class AuthMethod:
             jwt = self._read(file_key="jwt_file", env_key="jwt_env", default_envs=("VAULT_JWT",),
                              what="JWT")
             answer = client.auth.jwt.jwt_login(str(self.options["role"]), jwt, path=self.mount)
-        auth = answer["auth"]
+        auth = _part(answer, "auth")
         return Login(str(auth["client_token"]), float(auth.get("lease_duration") or 0),
                      bool(auth.get("renewable")), now)
+
+
+def _part(answer: Any, key: str) -> Mapping[str, Any]:
+    """``answer[key]`` as a mapping; a foreign answer raises KeyError or TypeError, which the
+    caller's translation reports as not Vault's JSON."""
+    part = answer[key]
+    if not isinstance(part, Mapping):
+        raise TypeError(f"{key} is not an object")
+    return part

@@ -160,7 +160,6 @@ class AwsSecretsManagerProvider(Provider):
         self._identity: str | None = None
         self._lock = threading.Lock()
         self._guard: Guard | None = None  # the running resolution's guard
-        self.calls = 0  # API calls made, for the benchmark's request counts
 
     @property
     def client(self) -> Any:
@@ -233,7 +232,6 @@ class AwsSecretsManagerProvider(Provider):
                 self._guard = None
 
         def attempt() -> Any:
-            self.calls += 1
             with translate_botocore(where, write=write):
                 return getattr(self.client, operation)(**params)
         guard = self._guard
@@ -267,12 +265,6 @@ class AwsSecretsManagerProvider(Provider):
         raise ProviderError(f"{where}: the secret is binary, not text; store it as a string")
 
     # -- reads -----------------------------------------------------------------------------
-
-    def fetch(self, path: str, version: str | None = None) -> Fetched:
-        result = self.fetch_many([(path, version)])[(path, version)]
-        if isinstance(result, ProviderError):
-            raise result
-        return result
 
     def _fetch_one(self, request: Request) -> Fetched:
         path, version = request

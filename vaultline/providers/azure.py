@@ -147,7 +147,6 @@ class AzureKeyVaultProvider(Provider):
         self._identity: str | None = None
         self._lock = threading.Lock()
         self._guard: Guard | None = None  # the running resolution's guard
-        self.calls = 0
 
     @property
     def credential(self) -> Any:
@@ -198,7 +197,6 @@ class AzureKeyVaultProvider(Provider):
                 self._guard = None
 
         def attempt() -> T:
-            self.calls += 1
             with translate_azure(where, write=write):
                 return call(self.client)
         guard = self._guard
@@ -213,12 +211,6 @@ class AzureKeyVaultProvider(Provider):
         return f"{self.vault_url}/secrets/{path}"
 
     # -- reads -----------------------------------------------------------------------------
-
-    def fetch(self, path: str, version: str | None = None) -> Fetched:
-        result = self.fetch_many([(path, version)])[(path, version)]
-        if isinstance(result, ProviderError):
-            raise result
-        return result
 
     def _fetch_one(self, request: Request) -> Fetched:
         name, version = request

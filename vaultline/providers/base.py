@@ -8,7 +8,7 @@ error reporting — is decided once, in the resolver, not in each provider.
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +17,16 @@ from typing import Any, ClassVar, NamedTuple
 from vaultline.errors import ConfigError, ProviderError, VersionConflictError
 from vaultline.project.reference import Reference
 from vaultline.providers.naming import NamingConvention
+
+
+class ProviderConfig(NamedTuple):
+    """One provider as configured: its name, type and options (``providers:`` in
+    vaultline.yaml, at ``line``; a built-in type used by name has no entry)."""
+
+    name: str
+    type: str
+    options: Mapping[str, Any]
+    line: int | None = None
 
 
 class ProviderContext(NamedTuple):
@@ -119,12 +129,26 @@ class Provider(ABC):
         """The lease the value last fetched from ``path`` belongs to (dynamic credentials)."""
         return None
 
-    @abstractmethod
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Each of fetch/fetch_many is written in terms of the other: a provider overrides one.
+        if cls.fetch is Provider.fetch and cls.fetch_many is Provider.fetch_many:
+            raise TypeError(f"{cls.__name__} must override fetch() or fetch_many()")
+
     def fetch(self, path: str, version: str | None = None) -> Fetched:
-        """Read one secret; raise a ProviderError subclass (never with the value in it)."""
+        """Read one secret; raise a ProviderError subclass (never with the value in it).
+
+        This default serves providers that read in batches (:meth:`fetch_many`): one
+        request, with the same errors, deadline and missing/unavailable distinction.
+        """
+        result = self.fetch_many([(path, version)])[(path, version)]
+        if isinstance(result, ProviderError):
+            raise result
+        return result
 
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
-        """Read many secrets; remote providers override this to batch and run concurrently."""
+        """Read many secrets, each distinct request once; remote providers override this to
+        batch and run concurrently, providers that read one at a time override :meth:`fetch`."""
         results: dict[Request, Fetched | ProviderError] = {}
         for request in dict.fromkeys(requests):
             try:
@@ -172,6 +196,7 @@ class Provider(ABC):
         does not exist), else raise VersionConflictError. This default serves providers whose
         :meth:`put` takes numeric check-and-set versions."""
         return self.put(path, value, cas=int(read) if read else 0)
+
     def check_value_size(self, path: str, value: str) -> None:
         """Refuse a value the service would reject (or that would bloat the store) up front."""
         from vaultline._limits import limit, too_large

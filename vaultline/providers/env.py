@@ -26,7 +26,8 @@ class EnvProvider(Provider):
             return Fetched(environ[name])
         file_name = environ.get(f"{name}_FILE")
         if file_name:
-            return Fetched(read_secret_file(self.context.root / file_name, provider=self.name))
+            return Fetched(read_secret_file(self.context.root / file_name, provider=self.name,
+                                            environ=environ))
         # Absent (an optional secret may skip it), but not something `vaultline put` cures.
         raise MissingSecretError(f"environment variable {name} is not set (nor {name}_FILE)",
                                  provider=self.name, reference=path, missing=False)

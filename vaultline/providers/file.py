@@ -9,6 +9,7 @@ size limit (``VAULTLINE_MAX_SECRET_SIZE``, 1 MiB by default).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from vaultline._limits import read_bounded
@@ -17,14 +18,16 @@ from vaultline.providers.base import Fetched, Provider
 from vaultline.providers.naming import NamingConvention
 
 
-def read_secret_file(path: Path, *, provider: str) -> str:
+def read_secret_file(path: Path, *, provider: str, environ: Mapping[str, str] | None = None) -> str:
+    """The text of a secret file (one final newline dropped), within the secret size limit
+    that ``environ`` sets (default ``os.environ``)."""
     if "\0" in str(path):
         raise ProviderError("a file path cannot contain a NUL byte", provider=provider,
                             reference=str(path).replace("\0", "\\0"))
     try:
         text = read_bounded(path, name="secret", what="the secret file", error=lambda reason:
-                            ProviderError(reason, provider=provider, reference=str(path))
-                            ).decode("utf-8")
+                            ProviderError(reason, provider=provider, reference=str(path)),
+                            environ=environ).decode("utf-8")
     except FileNotFoundError:
         raise MissingSecretError("file not found", provider=provider, reference=str(path),
                                  missing=False) from None  # not what `vaultline put` cures
@@ -48,4 +51,5 @@ class FileProvider(Provider):
         return base / path
 
     def fetch(self, path: str, version: str | None = None) -> Fetched:
-        return Fetched(read_secret_file(self.locate_file(path), provider=self.name))
+        return Fetched(read_secret_file(self.locate_file(path), provider=self.name,
+                                        environ=self.context.environ))

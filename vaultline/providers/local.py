@@ -51,15 +51,6 @@ class LocalProvider(Provider):
                                 "@previous", reference=path)
         return int(version)
 
-    def fetch(self, path: str, version: str | None = None) -> Fetched:
-        return self._one(self.fetch_many([(path, version)])[(path, version)])
-
-    @staticmethod
-    def _one(result: Fetched | ProviderError) -> Fetched:
-        if isinstance(result, ProviderError):
-            raise result
-        return result
-
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
         store = self.store  # a missing store or wrong master key fails the whole fetch
         results: dict[Request, Fetched | ProviderError] = {}

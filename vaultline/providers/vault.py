@@ -134,10 +134,22 @@ def _parse_bool(text: str | None, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false (or 1/0), not {text!r}")
 
 
-def _not_vault_json(where: str, detail: str) -> ProviderUnavailableError:
+def _not_vault_json(where: str, detail: str, *, provider: str | None = None,
+                    reference: str | None = None) -> ProviderUnavailableError:
     return ProviderUnavailableError(
         f"{where} did not answer with Vault's JSON ({detail}); is the address a Vault/OpenBao "
-        "server, and is a proxy in between cutting answers short?")
+        "server, and is a proxy in between cutting answers short?",
+        provider=provider, reference=reference)
+
+
+_ABSENT = object()
+_Kind = type | tuple[type, ...]  # what isinstance() takes
+
+
+def _is_version_map(versions: Any) -> bool:
+    """KV v2 metadata's ``versions``: ``{"3": {created_time, deletion_time, destroyed}}``."""
+    return isinstance(versions, Mapping) and all(
+        isinstance(k, str) and k.isdigit() and isinstance(v, Mapping) for k, v in versions.items())
 
 
 def _reason(exc: hvac.exceptions.VaultError, known: Iterable[str] = ()) -> str:
@@ -239,9 +251,12 @@ class VaultProvider(Provider):
             if address not in self._clients:
                 session = capped_session(self.settings.max_response_bytes, lambda: self._guard)
                 session.verify, session.cert = self.tls.requests_verify, self.tls.requests_cert
+                # token="" and cert=(): hvac would otherwise fill them from os.environ
+                # (VAULT_TOKEN, ~/.vault-token, VAULT_CLIENT_CERT), not the environment given.
                 self._clients[address] = hvac.Client(
-                    url=address, namespace=self.namespace, verify=self.tls.requests_verify,
-                    cert=self.tls.requests_cert, timeout=self.settings.timeout, session=session)
+                    url=address, token="", namespace=self.namespace,
+                    verify=self.tls.requests_verify, cert=self.tls.requests_cert or (),
+                    timeout=self.settings.timeout, session=session)
             client = self._clients[address]
         if self._login is not None:
             client.token = self._login.token
@@ -337,8 +352,11 @@ class VaultProvider(Provider):
         if login.renewable:
             try:
                 answer = self._hvac(lambda c: c.auth.token.renew_self(), "token renewal")
-                auth = answer["auth"]
-                self._login = Login(login.token, float(auth.get("lease_duration") or 0),
+                auth = self._part(answer, "auth/token/renew-self", "token renewal", "auth",
+                                  kind=Mapping)
+                self._login = Login(login.token, self._part(auth, "auth/token/renew-self",
+                                                            "token renewal", "lease_duration",
+                                                            kind=int),
                                     bool(auth.get("renewable")), time.monotonic())
                 if not self._login.due(time.monotonic()):
                     return
@@ -369,6 +387,21 @@ class VaultProvider(Provider):
             self._do_login()
             return self._login is not None and self._login.token != stale
 
+    def _part(self, answer: Any, path: str, where: str, *keys: str,
+              kind: _Kind = object) -> Any:
+        """``answer[keys[0]][keys[1]]...`` of hvac's parsed answer about ``path``, of ``kind``.
+
+        A foreign or cut-short 200 (a proxy's ``{}`` or ``[]``) is an error naming the provider
+        and the path, never a KeyError or TypeError from the lookup.
+        """
+        value = answer
+        for key in keys:
+            value = value.get(key, _ABSENT) if isinstance(value, Mapping) else _ABSENT
+        if value is _ABSENT or isinstance(value, bool) or not isinstance(value, kind):
+            raise _not_vault_json(where, f"no {'.'.join(keys)} in the answer",
+                                  provider=self.name, reference=path)
+        return value
+
     def _headers(self, token: str) -> dict[str, str]:
         headers = {"X-Vault-Token": token}
         if self.namespace:
@@ -376,12 +409,6 @@ class VaultProvider(Provider):
         return headers
 
     # -- reads -----------------------------------------------------------------------------
-
-    def fetch(self, path: str, version: str | None = None) -> Fetched:
-        result = self.fetch_many([(path, version)])[(path, version)]
-        if isinstance(result, ProviderError):
-            raise result
-        return result
 
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
         wanted = list(dict.fromkeys(requests))
@@ -555,12 +582,12 @@ class VaultProvider(Provider):
             raise ProviderError(f"{self.display_path(path)}: dynamic credentials are issued by "
                                 "the server, not written", provider=self.name)
         self._token()
-        full = self._full(path)
+        full, where = self._full(path), self.display_path(path)
         answer = self._hvac(
             lambda c: c.secrets.kv.v2.create_or_update_secret(
                 path=full, secret=data, cas=cas, mount_point=self.mount),
-            self.display_path(path), write=True)
-        return str(answer["data"]["version"])
+            where, write=True)
+        return str(self._part(answer, path, where, "data", "version", kind=int))
 
     def delete_versions(self, path: str, versions: list[int]) -> None:
         """Soft-delete versions (KV v2 ``delete``): reads of them fail until undeleted."""
@@ -582,13 +609,18 @@ class VaultProvider(Provider):
             def list_one(client: hvac.Client, full: str = full) -> Any:
                 return client.secrets.kv.v2.list_secrets(path=full, mount_point=self.mount)
 
+            where = f"{self.mount}/metadata/{full}"
             try:
-                answer = self._hvac(list_one, f"{self.mount}/metadata/{full}")
+                answer = self._hvac(list_one, where)
             except ProviderError as exc:
                 if exc.missing:
                     continue
                 raise
-            for key in answer["data"]["keys"]:
+            keys = self._part(answer, folder, where, "data", "keys", kind=list)
+            if not all(isinstance(key, str) and key.strip("/") for key in keys):
+                raise _not_vault_json(where, "data.keys is not a list of names",
+                                      provider=self.name, reference=folder)
+            for key in keys:
                 child = f"{folder}/{key}".strip("/")
                 (pending if key.endswith("/") else found).append(child)
         return sorted(found)
@@ -597,15 +629,20 @@ class VaultProvider(Provider):
         """KV v2 metadata of a secret (current version, per-version deletion), or None."""
         self._token()
         full = self._full(path)
+        where = f"{self.mount}/metadata/{full}"
         try:
             answer = self._hvac(
                 lambda c: c.secrets.kv.v2.read_secret_metadata(path=full, mount_point=self.mount),
-                f"{self.mount}/metadata/{full}")
+                where)
         except ProviderError as exc:
             if exc.missing:
                 return None
             raise
-        data: Mapping[str, Any] = answer.get("data") or {}
+        data: Mapping[str, Any] = self._part(answer, path, where, "data", kind=Mapping)
+        self._part(data, path, where, "current_version", kind=int)
+        if not _is_version_map(data.get("versions")):
+            raise _not_vault_json(where, "data.versions is not a map of versions",
+                                  provider=self.name, reference=path)
         return data
 
     # -- versions (KV v2 metadata, delete, undelete, destroy) -------------------------------
@@ -638,7 +675,7 @@ class VaultProvider(Provider):
     def check(self) -> str:
         self._token()
         try:
-            data = self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup")
+            data = self._lookup_self()
         except PermissionDeniedError:
             # Every token may look itself up: a refusal means the token is bad.
             raise AuthenticationError(f"{self.address} refused the token: it is invalid, "
@@ -649,6 +686,13 @@ class VaultProvider(Provider):
         policies = ", ".join(data.get("policies") or []) or "none"
         return (f"{self.address} reachable; authenticated as {self.identity} "
                 f"(policies: {policies}; token ttl {'none' if ttl == 0 else f'{ttl}s'})")
+
+    def _lookup_self(self) -> Mapping[str, Any]:
+        """What the server knows of the token in use (policies, ttl, entity, accessor)."""
+        answer = self._hvac(lambda c: c.auth.token.lookup_self(), "token lookup")
+        data: Mapping[str, Any] = self._part(answer, "auth/token/lookup-self", "token lookup",
+                                             "data", kind=Mapping)
+        return data
 
     def _remember(self, data: Mapping[str, Any]) -> None:
         meta = data.get("meta") or {}
@@ -666,7 +710,7 @@ class VaultProvider(Provider):
         """``vault:<method>:<role or display name> entity=<id>`` (or ``accessor=``): the audit actor."""
         if not self._who and self._login is not None:
             with suppress(ProviderError):
-                self._remember(self._hvac(lambda c: c.auth.token.lookup_self()["data"], "token lookup"))
+                self._remember(self._lookup_self())
         name = self._who.get("name") or str(self.auth.options.get("role") or "")
         text = f"vault:{self.auth.method}" + (f":{name}" if name else "")
         if self._who.get("entity"):

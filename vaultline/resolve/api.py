@@ -25,5 +25,5 @@ def load(
     :class:`vaultline.errors.ResolutionError` listing every key that failed; nothing is
     returned half-resolved.
     """
-    with Session(Project.load(project_dir), env, environ=environ) as session:
+    with Session(Project.load(project_dir, environ=environ), env, environ=environ) as session:
         return session.resolve()

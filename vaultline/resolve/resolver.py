@@ -9,7 +9,6 @@ together in a :class:`ResolutionError`; ``resolve`` never returns a partial bund
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -113,7 +112,7 @@ class Resolver:
         project.environment(env)
         self.project = project
         self.env = env
-        self.environ = dict(os.environ if environ is None else environ)
+        self.environ = dict(project.environ if environ is None else environ)
         self.runtime_layers = runtime_layers
         self.pack = project.pack(env)
         self._providers: dict[str, Provider] = {}
@@ -122,7 +121,7 @@ class Resolver:
 
     def provider(self, name: str) -> Provider:
         if name not in self._providers:
-            context = registry.context_for(self.project, self.env, self.environ)
+            context = self.project.provider_context(self.env, self.environ)
             self._providers[name] = registry.create(self.project.provider_config(name), context)
         return self._providers[name]
 

@@ -9,7 +9,6 @@ method and prints.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -91,7 +90,7 @@ class Session:
             project.environment(env)
         self.project = project
         self.env = env
-        self.environ = dict(os.environ if environ is None else environ)
+        self.environ = dict(project.environ if environ is None else environ)
         self.clock = clock
         self._actor = actor
 
@@ -266,8 +265,7 @@ class Session:
         from vaultline.providers import registry
 
         instance = registry.create(self.project.provider_config(provider),
-                                   registry.context_for(self.project, self.env or "-",
-                                                        self.environ))
+                                   self.project.provider_context(self.env or "-", self.environ))
         try:
             return instance.list_paths(prefix)
         except ReservedPathError:

@@ -9,10 +9,11 @@ from typing import NamedTuple
 
 from vaultline.errors import ConfigError
 from vaultline.project import keypath
-from vaultline.project.model import BUILTIN_PROVIDERS, Project
+from vaultline.project.model import Project
 from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Provider
+from vaultline.providers.registry import BUILTIN_PROVIDERS
 
 
 class Target(NamedTuple):
@@ -31,12 +32,11 @@ def resolve_target(project: Project, target: str, env: str | None,
 
     ``env`` also sets the environment a full reference's provider works in (its prefix).
     """
-    environment = None if environ is None else dict(environ)
     full = _full_reference(project, target)
     if full is None and env is not None:
         ref = _pack_reference(project, target, env)
         provider = registry.create(project.provider_config(ref.provider),
-                                   registry.context_for(project, env, environment))
+                                   project.provider_context(env, environ))
         return _checked(Target(provider, provider.locate(ref, target), ref, target))
     if full is None:
         _explain_bare(project, target)
@@ -46,7 +46,7 @@ def resolve_target(project: Project, target: str, env: str | None,
             f"{target!r} has no path: pass KEY --env ENV, or a full reference like "
             "local:nexus-engine/prod/ConnectionStrings/Primary")
     provider = registry.create(project.provider_config(ref.provider),
-                               registry.context_for(project, env or "-", environment))
+                               project.provider_context(env or "-", environ))
     return _checked(Target(provider, ref.path, ref))
 
 

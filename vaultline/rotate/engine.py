@@ -114,7 +114,7 @@ class Rotator:
 
     def _provider(self, name: str) -> Provider:
         if name not in self._providers:
-            context = registry.context_for(self.project, self.env, self.session.environ)
+            context = self.project.provider_context(self.env, self.session.environ)
             self._providers[name] = registry.create(self.project.provider_config(name), context)
         return self._providers[name]
 
