@@ -232,13 +232,19 @@ class _Supervisor:
                 if delay > 0:
                     continue
             new, delay = watch.tick()
-            if new is not None and not self.stopped.is_set():
-                try:
-                    self._apply(new)
-                except VaultlineError as exc:  # a template that no longer renders
-                    watch.warn(f"reload failed, the command keeps running: {exc}")
-                if self.leases is not None:
-                    self.leases.revoke_retired()  # the child has moved to the new lease
+            if new is None or self.stopped.is_set():
+                continue
+            try:
+                self._apply(new)
+            except (VaultlineError, OSError) as exc:  # a template that no longer renders
+                # The child keeps its bundle (and its leases); the next tries back off. The
+                # new values stay masked: they exist, and may be printed.
+                delay = watch.failed("reload failed; the command keeps its current values "
+                                     f"and vaultline retries with backoff: {exc}")
+                continue
+            watch.applied(new)
+            if self.leases is not None:
+                self.leases.revoke_retired()  # the child has moved to the new lease
 
     def _keep(self, leases: LeaseBook) -> None:
         """Renew the leases at two thirds of their TTL until the child is gone."""
@@ -252,7 +258,7 @@ class _Supervisor:
 
     def _apply(self, new: Snapshot) -> None:
         """Mask the new values first, then hand them to the child."""
-        self.masked = [*self.masked, *new.masked]
+        self.masked = list(dict.fromkeys([*self.masked, *new.masked]))  # a retry adds none
         self.masker = None
         if self.mask:
             masker = self._masker()
