@@ -308,3 +308,65 @@ def test_a_masker_that_cannot_be_built_takes_the_started_child_down(
     with pytest.raises(RuntimeError):
         run(["sleep", "30"], env={}, secrets={"A": "s3cret-value"})
     assert len(started) == 1 and started[0].returncode == -signal.SIGKILL
+
+
+# -- the masker is built while the child runs ------------------------------------------------
+
+
+class _HeldMasker:
+    """Stands in for ``Masker``: the build blocks until released, then builds the real one."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        from vaultline.redact.masker import Masker
+
+        self.started.set()
+        assert self.release.wait(60), "the test never released the masker build"
+        return Masker(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_child_that_prints_nothing_does_not_wait_for_the_masker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import vaultline.runtime.runner as runner
+
+    held = _HeldMasker()
+    monkeypatch.setattr(runner, "Masker", held)
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(
+        run([PY, "-c", "import sys; sys.exit(3)"], env=SECRETS, secrets=SECRETS)))
+    thread.start()
+    try:
+        thread.join(30)
+        assert not thread.is_alive() and codes == [3]  # exited while the build was held
+        assert held.started.is_set()  # the build had begun alongside the child
+    finally:
+        held.release.set()
+        thread.join(60)
+
+
+def test_the_first_byte_waits_for_the_masker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    import vaultline.runtime.runner as runner
+
+    printed = tmp_path / "printed"
+    os.mkfifo(printed)
+
+    class AfterTheChildPrinted(_HeldMasker):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with printed.open() as fifo:  # the child says when its secret is in the pipe
+                assert fifo.read() == "printed"
+            self.release.set()
+            return super().__call__(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "Masker", AfterTheChildPrinted())
+    child = ("import os, sys; print('token', os.environ['API_TOKEN'], flush=True); "
+             f"open({str(printed)!r}, 'w').write('printed')")
+    assert run([PY, "-c", child], env=SECRETS, secrets=SECRETS) == 0
+    assert capfd.readouterr().out == "token ********\n"

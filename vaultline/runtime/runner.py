@@ -123,6 +123,7 @@ class _Supervisor:
         self.stopped = threading.Event()
         self.wakeup = threading.Event()  # the watch's sleep cut short: a lease nears its end
         self.lock = threading.Lock()
+        self.masker_lock = threading.Lock()  # one build at a time, with the values it was for
 
     def run(self, env: Mapping[str, str], secrets: Mapping[str, str],
             masked: Iterable[str] | None, watch: Watch | None) -> int:
@@ -175,11 +176,13 @@ class _Supervisor:
         return child_env
 
     def _masker(self) -> Masker:
-        if self.masker is None:
-            values = self.masked if self.mask else []
-            self.masker = Masker([*values, *(self.inherit.passed.values() if self.mask else ())],
-                                 cache=self.masker_cache)
-        return self.masker
+        with self.masker_lock:
+            if self.masker is None:
+                values = self.masked if self.mask else []
+                self.masker = Masker(
+                    [*values, *(self.inherit.passed.values() if self.mask else ())],
+                    cache=self.masker_cache)
+            return self.masker
 
     def _run_once(self, child_env: dict[str, str], forwarder: _SignalForwarder) -> int:
         # Anything our own buffers hold must come out before the child's output.
@@ -203,18 +206,20 @@ class _Supervisor:
         forwarder.attach(proc)
         try:
             if self.mask or master is not None:
-                # Built while the child starts up (the first time); its output waits in the
-                # pipes until the masker can read them.
+                # Built while the child runs; its output waits in the pipe until the masker
+                # is complete, and a child that prints nothing never waits for it.
+                build = _MaskerBuild(self._masker)
                 try:
-                    masker = self._masker()
+                    if master is not None:
+                        _pump_terminal(proc, master, build, self)
+                    else:
+                        _pump(proc, build, self)
                 except BaseException:
                     proc.kill()
                     proc.wait()
                     raise
-                if master is not None:
-                    _pump_terminal(proc, master, masker, self)
-                else:
-                    _pump(proc, masker, self)
+                finally:
+                    build.close()
             return proc.wait()
         finally:
             if master is not None:
@@ -258,8 +263,9 @@ class _Supervisor:
 
     def _apply(self, new: Snapshot) -> None:
         """Mask the new values first, then hand them to the child."""
-        self.masked = list(dict.fromkeys([*self.masked, *new.masked]))  # a retry adds none
-        self.masker = None
+        with self.masker_lock:  # after a build still running for the old values
+            self.masked = list(dict.fromkeys([*self.masked, *new.masked]))  # a retry adds none
+            self.masker = None
         if self.mask:
             masker = self._masker()
             for output in list(self.outputs):
@@ -396,15 +402,62 @@ class _SignalForwarder:
                 self._proc.send_signal(signum)
 
 
+class _MaskerBuild:
+    """A masker built in a thread while the child runs.
+
+    Its output is read only once the masker is complete (:meth:`get` waits), so no byte
+    passes unmasked; a child that prints nothing never waits. :attr:`fd` becomes readable
+    when the build ends, so a failed build takes the child down at once.
+    """
+
+    def __init__(self, build: Callable[[], Masker]):
+        self._build = build
+        self._done = threading.Event()
+        self._masker: Masker | None = None
+        self._error: BaseException | None = None
+        self.fd, self._notify = os.pipe()
+        threading.Thread(target=self._run, daemon=True, name="vaultline-masker").start()
+
+    def _run(self) -> None:
+        try:
+            self._masker = self._build()
+        except BaseException as exc:  # handed to the thread that needs the masker
+            self._error = exc
+        finally:
+            self._done.set()
+            with contextlib.suppress(OSError):  # the reader may be gone (child exited)
+                os.write(self._notify, b"\0")
+            os.close(self._notify)
+
+    def check(self) -> None:
+        """Raise what the build raised, if it has failed."""
+        if self._error is not None:
+            raise self._error
+
+    def get(self) -> Masker:
+        self._done.wait()
+        self.check()
+        assert self._masker is not None
+        return self._masker
+
+    def close(self) -> None:
+        # The write end is the thread's: a build nobody needs is left to finish or to die
+        # with the process.
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 class _Output:
     """One of the child's pipes, its masker and where its bytes go."""
 
-    def __init__(self, source: int, target: int, masker: StreamMasker):
+    def __init__(self, source: int, target: int, build: _MaskerBuild):
         self.source = source
         self.target = target
-        self.masker = masker
+        self.masker: StreamMasker | None = None  # once the first byte needs it
         self.flush_at: float | None = None
         self.broken = False
+        self._build = build
         self._next: Masker | None = None  # set by the watch thread, taken up on the next read
 
     def follow(self, masker: Masker) -> None:
@@ -422,28 +475,32 @@ class _Output:
             view = view[written:]
 
     def feed(self, data: bytes) -> None:
+        masker = self.masker
+        if masker is None:
+            masker = self.masker = self._build.get().stream()
         if self._next is not None:
-            self.masker.follow(self._next)
+            masker.follow(self._next)
             self._next = None
-        self.write(self.masker.feed(data))
-        if self.masker.pending:
+        self.write(masker.feed(data))
+        if masker.pending:
             if self.flush_at is None:
                 self.flush_at = time.monotonic() + FLUSH_AFTER
         else:
             self.flush_at = None
 
     def flush(self) -> None:
-        self.write(self.masker.flush())
+        if self.masker is not None:  # else nothing was fed
+            self.write(self.masker.flush())
         self.flush_at = None
 
 
-def _pump(proc: subprocess.Popen[bytes], masker: Masker, supervisor: _Supervisor) -> None:
+def _pump(proc: subprocess.Popen[bytes], build: _MaskerBuild, supervisor: _Supervisor) -> None:
     """Copy the child's stdout and stderr to ours, masked, until both close or it exits."""
     assert proc.stdout is not None and proc.stderr is not None
     # File descriptors 1 and 2: what the child would have written to without masking.
     outputs = {
-        proc.stdout.fileno(): _Output(proc.stdout.fileno(), 1, masker.stream()),
-        proc.stderr.fileno(): _Output(proc.stderr.fileno(), 2, masker.stream()),
+        proc.stdout.fileno(): _Output(proc.stdout.fileno(), 1, build),
+        proc.stderr.fileno(): _Output(proc.stderr.fileno(), 2, build),
     }
     supervisor.outputs = list(outputs.values())
     pipes = {proc.stdout.fileno(): proc.stdout, proc.stderr.fileno(): proc.stderr}
@@ -453,9 +510,15 @@ def _pump(proc: subprocess.Popen[bytes], masker: Masker, supervisor: _Supervisor
             selector.register(fd, selectors.EVENT_READ)
         if exited.fd is not None:
             selector.register(exited.fd, selectors.EVENT_READ)
-        while len(selector.get_map()) > (exited.fd is not None):
+        selector.register(build.fd, selectors.EVENT_READ)
+        open_pipes = len(outputs)
+        while open_pipes:
             for key, _ in selector.select(_timeout(outputs.values(), exited)):
                 if key.fd == exited.fd:
+                    continue
+                if key.fd == build.fd:
+                    selector.unregister(build.fd)
+                    build.check()
                     continue
                 output = outputs[key.fd]
                 data = os.read(key.fd, _READ_SIZE)
@@ -464,6 +527,7 @@ def _pump(proc: subprocess.Popen[bytes], masker: Masker, supervisor: _Supervisor
                 if not data or output.broken:
                     output.flush()
                     selector.unregister(key.fd)
+                    open_pipes -= 1
                     pipes[key.fd].close()  # a child still writing gets EPIPE, not a full pipe
             now = time.monotonic()
             for output in outputs.values():
@@ -530,14 +594,14 @@ class _ExitWatch:
             self.fd = None
 
 
-def _pump_terminal(proc: subprocess.Popen[bytes], master: int, masker: Masker,
+def _pump_terminal(proc: subprocess.Popen[bytes], master: int, build: _MaskerBuild,
                    supervisor: _Supervisor) -> None:
     """Copy the pty's output to our stdout, masked, and our stdin and window size to it.
 
     Our terminal is put in raw mode meanwhile, so keys (Ctrl-C included) reach the child's
     terminal as typed, and its line discipline does the rest.
     """
-    output = _Output(master, 1, masker.stream())
+    output = _Output(master, 1, build)
     supervisor.outputs = [output]
     stdin = 0 if _is_terminal(0) else None
     saved = termios.tcgetattr(stdin) if stdin is not None else None
@@ -555,9 +619,14 @@ def _pump_terminal(proc: subprocess.Popen[bytes], master: int, masker: Masker,
                 selector.register(stdin, selectors.EVENT_READ)
             if exited.fd is not None:
                 selector.register(exited.fd, selectors.EVENT_READ)
+            selector.register(build.fd, selectors.EVENT_READ)
             while True:
                 for key, _ in selector.select(_timeout([output], exited)):
                     if key.fd == exited.fd:
+                        continue
+                    if key.fd == build.fd:
+                        selector.unregister(build.fd)
+                        build.check()
                         continue
                     if key.fd == stdin:
                         data = os.read(stdin, _READ_SIZE)
