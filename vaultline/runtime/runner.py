@@ -15,11 +15,9 @@ import fcntl
 import os
 import select
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -39,6 +37,7 @@ from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, StreamMasker
 from vaultline.resolve.leases import LeaseBook
 from vaultline.runtime.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
+from vaultline.runtime.jobcontrol import JobControl
 from vaultline.runtime.watch import OnChange, Snapshot, Watch
 
 #: Held-back output (a possible start of a secret) is written after at most this long.
@@ -158,6 +157,8 @@ class _Supervisor:
             if self.leases is not None:
                 self.leases.revoke_all()  # the child is gone: its credentials go with it
             if self.secrets_dir is not None:
+                import shutil  # with --files only: it pulls in the compression modules
+
                 shutil.rmtree(self.secrets_dir, ignore_errors=True)
         return 128 - returncode if returncode < 0 else returncode
 
@@ -167,6 +168,8 @@ class _Supervisor:
             child_env.pop(name, None)
         if self.files_dir is not None:
             if self.secrets_dir is None:
+                import tempfile
+
                 self.secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
                                                          dir=private_dir(self.files_dir)))
             for name, value in secrets.items():
@@ -599,7 +602,8 @@ def _pump_terminal(proc: subprocess.Popen[bytes], master: int, build: _MaskerBui
     """Copy the pty's output to our stdout, masked, and our stdin and window size to it.
 
     Our terminal is put in raw mode meanwhile, so keys (Ctrl-C included) reach the child's
-    terminal as typed, and its line discipline does the rest.
+    terminal as typed, and its line discipline does the rest; Ctrl-Z stops the child and
+    vaultline together (``jobcontrol``).
     """
     output = _Output(master, 1, build)
     supervisor.outputs = [output]
@@ -610,16 +614,18 @@ def _pump_terminal(proc: subprocess.Popen[bytes], master: int, build: _MaskerBui
         previous_winch = signal.signal(
             signal.SIGWINCH, lambda _s, _f: _copy_window_size(1, master))
     exited = _ExitWatch(proc)
+    jobs = JobControl(proc, master, stdin, saved, lambda: _copy_window_size(1, master))
     try:
         if stdin is not None:
-            _tty.setraw(stdin)
-        with selectors.DefaultSelector() as selector:
+            _tty.setraw(stdin, termios.TCSADRAIN)  # type-ahead is kept, as ssh does
+        with selectors.DefaultSelector() as selector, jobs:
             selector.register(master, selectors.EVENT_READ)
             if stdin is not None:
                 selector.register(stdin, selectors.EVENT_READ)
             if exited.fd is not None:
                 selector.register(exited.fd, selectors.EVENT_READ)
             selector.register(build.fd, selectors.EVENT_READ)
+            selector.register(jobs.fd, selectors.EVENT_READ)
             while True:
                 for key, _ in selector.select(_timeout([output], exited)):
                     if key.fd == exited.fd:
@@ -628,10 +634,13 @@ def _pump_terminal(proc: subprocess.Popen[bytes], master: int, build: _MaskerBui
                         selector.unregister(build.fd)
                         build.check()
                         continue
+                    if key.fd == jobs.fd:
+                        jobs.handle()
+                        continue
                     if key.fd == stdin:
                         data = os.read(stdin, _READ_SIZE)
                         if data:
-                            os.write(master, data)
+                            jobs.typed(data)
                         else:
                             selector.unregister(stdin)
                         continue
