@@ -97,9 +97,10 @@ class Masker:
         self._max_len = max((len(p) for p in self._patterns), default=0)
 
     @cached_property
-    def _short_prefixes(self) -> frozenset[bytes]:
-        """A cheap filter before the bisect: every pattern prefix of up to 4 bytes."""
-        return frozenset(p[:k] for p in self._patterns for k in range(1, 5))
+    def _alphabet(self) -> bytes:
+        """Every byte some pattern holds: a held-back tail consists of these only."""
+        absent = bytes(range(256)).translate(None, b"".join(self._patterns))
+        return bytes(range(256)).translate(None, absent)
 
     @classmethod
     def from_bundle(
@@ -184,10 +185,10 @@ class Masker:
         """Length of the longest suffix of `tail` that is a proper prefix of a pattern."""
         patterns = self._patterns
         n = len(tail)
-        short_prefixes = self._short_prefixes
-        for i in range(max(0, n - self._max_len + 1), n):
-            if tail[i : i + 4] not in short_prefixes:
-                continue
+        # Only the trailing run of pattern bytes can start one (log text ends a chunk with a
+        # space or a newline more often than not): a C-level rstrip instead of a Python loop.
+        run = n - len(tail.rstrip(self._alphabet))
+        for i in range(n - min(run, self._max_len - 1), n):
             suffix = tail[i:]
             j = bisect_left(patterns, suffix)
             # Patterns starting with `suffix` follow it in sorted order; the first may
@@ -211,6 +212,7 @@ class StreamMasker:
         self._masker = masker
         self._keep = max(masker.max_len - 1, 0)
         self._context = b""  # last `_keep` bytes of the stream, for matches across chunks
+        self._seam = 0  # how many of them may start a match that crosses into the next chunk
         self._end = 0  # absolute offset of the end of the stream so far
         self._out = 0  # absolute offset up to which output has been produced
         self._mask_end = -1  # absolute end of the last mask produced
@@ -243,6 +245,7 @@ class StreamMasker:
         found stay masks."""
         self._masker = masker
         self._keep = max(masker.max_len - 1, self._keep)
+        self._seam = len(self._context)  # a new pattern may start anywhere in it
 
     @property
     def pending(self) -> int:
@@ -262,15 +265,17 @@ class StreamMasker:
         spans = self._deferred
         spans += matcher.scan(chunk, start)
         context = self._context
-        if context:
-            # Matches that cross into this chunk: scan only the seam, not the whole chunk again.
-            seam = context + chunk[: self._keep]
-            spans += [s for s in matcher.scan(seam, start - len(context)) if s[0] < start < s[1]]
+        if self._seam:
+            # A match that crosses into this chunk starts in the tail that was a prefix of a
+            # pattern: scan that and the chunk's start, not the whole chunk again.
+            seam = context[-self._seam :] + chunk[: self._keep]
+            spans += [s for s in matcher.scan(seam, start - self._seam) if s[0] < start < s[1]]
         if self._keep:
             self._context = (
                 chunk[-self._keep :] if len(chunk) >= self._keep else (context + chunk)[-self._keep :]
             )
-        hold_from = self._end - self._masker._held_len(self._context)
+        self._seam = self._masker._held_len(self._context)
+        hold_from = self._end - self._seam
         pieces: list[bytes | memoryview] = []
         self._deferred = deferred = []
         if spans:
