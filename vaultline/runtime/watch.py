@@ -48,13 +48,15 @@ class Snapshot:
 
 
 def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None) -> Snapshot:
-    resolved = bundle.resolved_values()
-    names = [keypath.env_name(r.key, prefix) for r in resolved]
-    texts = [to_text(r.value) for r in resolved]
-    variables = dict(zip(names, texts, strict=True))
-    secrets = {name: text for r, name, text in zip(resolved, names, texts, strict=True)
-               if r.secret}
-    values = {r.key: text for r, text in zip(resolved, texts, strict=True)}
+    variables: dict[str, str] = {}
+    secrets: dict[str, str] = {}
+    values: dict[str, str] = {}
+    env_name = keypath.env_name
+    for resolved in bundle.resolved_values():  # one pass: `run` takes every secret through it
+        name, text = env_name(resolved.key, prefix), to_text(resolved.value)
+        variables[name] = values[resolved.key] = text
+        if resolved.secret:
+            secrets[name] = text
     return Snapshot(variables, secrets, bundle.secret_values(), values, bundle, wake_in)
 
 
