@@ -34,7 +34,7 @@ from vaultline.errors import (
     VaultlineError,
 )
 from vaultline.redact.cache import MaskerCache
-from vaultline.redact.masker import Masker, StreamMasker
+from vaultline.redact.masker import Masker, Staged, StreamMasker
 from vaultline.resolve.leases import LeaseBook
 from vaultline.runtime.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
 from vaultline.runtime.jobcontrol import JobControl
@@ -122,7 +122,8 @@ class _Supervisor:
         self.stopped = threading.Event()
         self.wakeup = threading.Event()  # the watch's sleep cut short: a lease nears its end
         self.lock = threading.Lock()
-        self.masker_lock = threading.Lock()  # one build at a time, with the values it was for
+        self.masker_lock = threading.Lock()
+        self.generation = 0  # bumped by a reload: a build for older values never takes over
 
     def run(self, env: Mapping[str, str], secrets: Mapping[str, str],
             masked: Iterable[str] | None, watch: Watch | None) -> int:
@@ -178,14 +179,32 @@ class _Supervisor:
                 child_env[self.file_vars.get(name, f"{name}_FILE")] = str(path)
         return child_env
 
-    def _masker(self) -> Masker:
+    def _stage(self) -> tuple[int, Staged]:
+        """The masker for every value so far, to be built (``Masker.staged``)."""
         with self.masker_lock:
-            if self.masker is None:
-                values = self.masked if self.mask else []
-                self.masker = Masker(
-                    [*values, *(self.inherit.passed.values() if self.mask else ())],
-                    cache=self.masker_cache)
-            return self.masker
+            values = [*self.masked, *self.inherit.passed.values()] if self.mask else []
+            return self.generation, Masker.staged(values, self.masker_cache)
+
+    def _take(self, generation: int, masker: Masker, *, follow: bool) -> bool:
+        """Make `masker` the current one unless a reload superseded the values it is for;
+        with `follow`, the outputs move to it too."""
+        with self.masker_lock:
+            if generation != self.generation:
+                return False
+            self.masker = masker
+            if follow:
+                for output in list(self.outputs):
+                    output.follow(masker)
+            return True
+
+    def _compile_later(self, generation: int, staged: Staged) -> None:
+        """Compile the faster masker in a thread; the outputs move to it when it is done."""
+        def compile_and_follow() -> None:
+            with contextlib.suppress(Exception):  # the quick masker masks the same bytes
+                self._take(generation, staged.compiled(), follow=True)
+
+        threading.Thread(target=compile_and_follow, daemon=True,
+                         name="vaultline-masker-compile").start()
 
     def _run_once(self, child_env: dict[str, str], forwarder: _SignalForwarder) -> int:
         # Anything our own buffers hold must come out before the child's output.
@@ -211,7 +230,7 @@ class _Supervisor:
             if self.mask or master is not None:
                 # Built while the child runs; its output waits in the pipe until the masker
                 # is complete, and a child that prints nothing never waits for it.
-                build = _MaskerBuild(self._masker)
+                build = _MaskerBuild(self)
                 try:
                     if master is not None:
                         _pump_terminal(proc, master, build, self)
@@ -266,13 +285,15 @@ class _Supervisor:
 
     def _apply(self, new: Snapshot) -> None:
         """Mask the new values first, then hand them to the child."""
-        with self.masker_lock:  # after a build still running for the old values
+        with self.masker_lock:
             self.masked = list(dict.fromkeys([*self.masked, *new.masked]))  # a retry adds none
+            self.generation += 1
             self.masker = None
         if self.mask:
-            masker = self._masker()
-            for output in list(self.outputs):
-                output.follow(masker)
+            generation, staged = self._stage()
+            self._take(generation, staged.quick(), follow=True)
+            if staged.ready is None:
+                self._compile_later(generation, staged)
         if self.on_reload is not None:
             self.on_reload(new)
         proc = self.proc
@@ -406,31 +427,70 @@ class _SignalForwarder:
 
 
 class _MaskerBuild:
-    """A masker built in a thread while the child runs.
+    """The child's masker, built in threads while the child runs.
 
-    Its output is read only once the masker is complete (:meth:`get` waits), so no byte
-    passes unmasked; a child that prints nothing never waits. :attr:`fd` becomes readable
-    when the build ends, so a failed build takes the child down at once.
+    Output is read only once a masker is complete (:meth:`get` waits), so no byte passes
+    unmasked; a child that prints nothing never waits. From the cache the masker is ready
+    at once; otherwise Hyperscan compiles it (seconds for tens of thousands of secrets, with
+    the GIL released) and, if output arrives first, a quick Aho–Corasick masker takes it
+    meanwhile (its build holds the GIL, so it is built only when needed); the outputs move
+    to the compiled one when it is done. :attr:`fd` becomes readable when a masker is ready
+    or the build failed, so a failed build takes the child down at once.
     """
 
-    def __init__(self, build: Callable[[], Masker]):
-        self._build = build
+    def __init__(self, supervisor: _Supervisor):
+        self._supervisor = supervisor
+        self._lock = threading.Lock()
         self._done = threading.Event()
+        self._needed = threading.Event()  # output is waiting (or nothing is left to wait for)
         self._masker: Masker | None = None
         self._error: BaseException | None = None
         self.fd, self._notify = os.pipe()
-        threading.Thread(target=self._run, daemon=True, name="vaultline-masker").start()
+        if supervisor.masker is not None:  # a restart after a reload: built already
+            self._finish(supervisor.masker, None)
+        else:
+            threading.Thread(target=self._build, daemon=True, name="vaultline-masker").start()
 
-    def _run(self) -> None:
+    def _build(self) -> None:
         try:
-            self._masker = self._build()
+            generation, staged = self._supervisor._stage()
+            if staged.ready is not None:
+                self._supervisor._take(generation, staged.ready, follow=False)
+                self._finish(staged.ready, None)
+                return
+            threading.Thread(target=self._compile, args=(generation, staged), daemon=True,
+                             name="vaultline-masker-compile").start()
+            self._needed.wait()
+            if not self._done.is_set():
+                quick = staged.quick()
+                if self._finish(quick, None):
+                    self._supervisor._take(generation, quick, follow=False)
         except BaseException as exc:  # handed to the thread that needs the masker
-            self._error = exc
-        finally:
+            self._finish(None, exc)
+
+    def _compile(self, generation: int, staged: Staged) -> None:
+        try:
+            masker = staged.compiled()
+        except BaseException as exc:
+            self._finish(None, exc)  # unless the quick one is in use: it masks the same
+            return
+        if self._finish(masker, None):
+            self._supervisor._take(generation, masker, follow=False)
+        else:  # output flows through the quick masker: move it to this one
+            self._supervisor._take(generation, masker, follow=True)
+
+    def _finish(self, masker: Masker | None, error: BaseException | None) -> bool:
+        """The first masker (or error) to arrive is the build's result; False for later ones."""
+        with self._lock:
+            if self._done.is_set():
+                return False
+            self._masker, self._error = masker, error
             self._done.set()
-            with contextlib.suppress(OSError):  # the reader may be gone (child exited)
-                os.write(self._notify, b"\0")
-            os.close(self._notify)
+        self._needed.set()
+        with contextlib.suppress(OSError):  # the reader may be gone (child exited)
+            os.write(self._notify, b"\0")
+        os.close(self._notify)
+        return True
 
     def check(self) -> None:
         """Raise what the build raised, if it has failed."""
@@ -438,13 +498,14 @@ class _MaskerBuild:
             raise self._error
 
     def get(self) -> Masker:
+        self._needed.set()
         self._done.wait()
         self.check()
         assert self._masker is not None
         return self._masker
 
     def close(self) -> None:
-        # The write end is the thread's: a build nobody needs is left to finish or to die
+        # The write end is the build's: a build nobody needs is left to finish or to die
         # with the process.
         if self.fd >= 0:
             os.close(self.fd)
