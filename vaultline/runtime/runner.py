@@ -124,6 +124,8 @@ class _Supervisor:
         self.lock = threading.Lock()
         self.masker_lock = threading.Lock()
         self.generation = 0  # bumped by a reload: a build for older values never takes over
+        # A compile whose result the next run will load from the cache, finished before exit.
+        self.compiling: threading.Thread | None = None
 
     def run(self, env: Mapping[str, str], secrets: Mapping[str, str],
             masked: Iterable[str] | None, watch: Watch | None) -> int:
@@ -148,6 +150,11 @@ class _Supervisor:
                     if snap is None:
                         break
                     child_env = self._child_env(snap.env, snap.secrets)
+            if self.compiling is not None:
+                # The output went through the quick masker: let the compile finish, so the
+                # next run loads it from the cache instead of building again (a silent
+                # child never gets here; Ctrl-C interrupts the wait).
+                self.compiling.join()
         finally:
             self.stopped.set()
             self.wakeup.set()
@@ -458,13 +465,15 @@ class _MaskerBuild:
                 self._supervisor._take(generation, staged.ready, follow=False)
                 self._finish(staged.ready, None)
                 return
-            threading.Thread(target=self._compile, args=(generation, staged), daemon=True,
-                             name="vaultline-masker-compile").start()
+            compiling = threading.Thread(target=self._compile, args=(generation, staged),
+                                         daemon=True, name="vaultline-masker-compile")
+            compiling.start()
             self._needed.wait()
             if not self._done.is_set():
                 quick = staged.quick()
                 if self._finish(quick, None):
                     self._supervisor._take(generation, quick, follow=False)
+                    self._supervisor.compiling = compiling
         except BaseException as exc:  # handed to the thread that needs the masker
             self._finish(None, exc)
 
