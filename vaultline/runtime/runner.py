@@ -150,11 +150,6 @@ class _Supervisor:
                     if snap is None:
                         break
                     child_env = self._child_env(snap.env, snap.secrets)
-            if self.compiling is not None:
-                # The output went through the quick masker: let the compile finish, so the
-                # next run loads it from the cache instead of building again (a silent
-                # child never gets here; Ctrl-C interrupts the wait).
-                self.compiling.join()
         finally:
             self.stopped.set()
             self.wakeup.set()
@@ -168,6 +163,11 @@ class _Supervisor:
                 import shutil  # with --files only: it pulls in the compression modules
 
                 shutil.rmtree(self.secrets_dir, ignore_errors=True)
+        if self.compiling is not None:
+            # The output went through the quick masker: let the compile finish (files and
+            # leases are gone already), so the next run loads it from the cache instead of
+            # building again. A silent child never waits; Ctrl-C interrupts the wait.
+            self.compiling.join()
         return 128 - returncode if returncode < 0 else returncode
 
     def _child_env(self, env: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
