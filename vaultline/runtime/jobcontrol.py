@@ -119,6 +119,9 @@ class JobControl:
         if stop_child:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._proc.pid, signal.SIGSTOP)
+            with contextlib.suppress(ChildProcessError):  # stopped (or gone) before we are;
+                # WNOWAIT leaves an exit for the supervisor to reap
+                os.waitid(os.P_PID, self._proc.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
         if self._saved is not None and self._stdin is not None:
             termios.tcsetattr(self._stdin, termios.TCSADRAIN, self._saved)
         os.kill(os.getpid(), signal.SIGSTOP)
