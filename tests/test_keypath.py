@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vaultline.project import keypath
 
@@ -32,6 +34,14 @@ def test_nest_is_the_inverse_of_flatten() -> None:
 )
 def test_env_name(key: str, env: str, prefix: str) -> None:
     assert keypath.env_name(key, prefix) == env
+
+
+@given(st.text(alphabet=st.sampled_from("aZ09_:.-é ß\u0130"), max_size=12))
+def test_env_name_is_each_segment_made_safe_joined_by_two_underscores(key: str) -> None:
+    import re
+
+    by_segment = "__".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in key.split(":"))
+    assert keypath.env_name(key) == by_segment.upper()
 
 
 @pytest.mark.parametrize(

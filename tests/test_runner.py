@@ -304,7 +304,118 @@ def test_a_masker_that_cannot_be_built_takes_the_started_child_down(
         raise RuntimeError("no masker")
 
     monkeypatch.setattr(runner, "_start", recording_start)
-    monkeypatch.setattr(runner, "Masker", broken_masker)
+    monkeypatch.setattr(runner.Masker, "staged", broken_masker)
     with pytest.raises(RuntimeError):
         run(["sleep", "30"], env={}, secrets={"A": "s3cret-value"})
     assert len(started) == 1 and started[0].returncode == -signal.SIGKILL
+
+
+# -- the masker is built while the child runs ------------------------------------------------
+
+
+class _HeldMasker:
+    """Stands in for ``Masker.staged``: blocks until released, then stages the real one."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from vaultline.redact.masker import Masker
+
+        self.staged = Masker.staged
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        self.started.set()
+        assert self.release.wait(60), "the test never released the masker build"
+        return self.staged(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_child_that_prints_nothing_does_not_wait_for_the_masker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import vaultline.runtime.runner as runner
+
+    held = _HeldMasker()
+    monkeypatch.setattr(runner.Masker, "staged", held)
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(
+        run([PY, "-c", "import sys; sys.exit(3)"], env=SECRETS, secrets=SECRETS)))
+    thread.start()
+    try:
+        thread.join(30)
+        assert not thread.is_alive() and codes == [3]  # exited while the build was held
+        assert held.started.is_set()  # the build had begun alongside the child
+    finally:
+        held.release.set()
+        thread.join(60)
+
+
+def test_the_first_byte_waits_for_the_masker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    import vaultline.runtime.runner as runner
+
+    printed = tmp_path / "printed"
+    os.mkfifo(printed)
+
+    class AfterTheChildPrinted(_HeldMasker):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with printed.open() as fifo:  # the child says when its secret is in the pipe
+                assert fifo.read() == "printed"
+            self.release.set()
+            return super().__call__(*args, **kwargs)
+
+    monkeypatch.setattr(runner.Masker, "staged", AfterTheChildPrinted())
+    child = ("import os, sys; print('token', os.environ['API_TOKEN'], flush=True); "
+             f"open({str(printed)!r}, 'w').write('printed')")
+    assert run([PY, "-c", child], env=SECRETS, secrets=SECRETS) == 0
+    assert capfd.readouterr().out == "token ********\n"
+
+
+def test_a_cold_masker_masks_output_at_once_and_is_compiled_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """No compiled masker cached: the first output goes through the quick (Aho–Corasick)
+    masker while Hyperscan compiles, then through the compiled one, which is cached."""
+    import threading
+
+    from vaultline.redact.cache import MaskerCache
+    from vaultline.redact.masker import Staged
+
+    go = tmp_path / "go"
+    os.mkfifo(go)
+    used: list[str] = []
+    quick_built = threading.Event()
+    real_quick, real_compiled = Staged.quick, Staged.compiled
+
+    def quick(self: Staged) -> object:
+        masker = real_quick(self)
+        used.append(masker.backend)
+        quick_built.set()
+        return masker
+
+    def compiled(self: Staged) -> object:
+        assert quick_built.wait(30), "the first output did not get the quick masker"
+        masker = real_compiled(self)
+        used.append(masker.backend)
+        return masker
+
+    monkeypatch.setattr(Staged, "quick", quick)
+    monkeypatch.setattr(Staged, "compiled", compiled)
+    cache = MaskerCache(tmp_path / "cache", os.urandom(32), "prod")
+    child = ("import os, sys; t = os.environ['API_TOKEN']; print('first', t, flush=True); "
+             f"open({str(go)!r}).read(); print('second', t, flush=True)")
+
+    def release_the_child_once_compiled() -> None:
+        while not list((tmp_path / "cache").glob("masker-*")):
+            quick_built.wait(0.05)  # the compile saves the cache as it finishes
+        with go.open("w") as fifo:
+            fifo.write("go")
+
+    releaser = threading.Thread(target=release_the_child_once_compiled, daemon=True)
+    releaser.start()
+    assert run([PY, "-c", child], env=SECRETS, secrets=SECRETS, masker_cache=cache) == 0
+    releaser.join(30)
+    assert capfd.readouterr().out == "first ********\nsecond ********\n"
+    assert used == ["ahocorasick", "hyperscan"]

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-# Every masking test runs against both matchers: they must give identical output.
-BACKENDS = ["hyperscan", "python"]
+# Every masking test runs against every matcher: they must give identical output.
+BACKENDS = ["hyperscan", "ahocorasick", "python"]
 
 
 @pytest.fixture(params=BACKENDS)

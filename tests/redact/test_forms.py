@@ -7,6 +7,8 @@ import logging
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vaultline.redact import Masker
 from vaultline.redact._matchers import Backend
@@ -114,3 +116,18 @@ def test_short_secret_warnings_name_the_key_only() -> None:
     (warning,) = short_secret_warnings(bundle)
     assert warning.startswith("Db:User: the secret is short") and "secret: false" in warning
     assert "admin" not in warning
+
+
+@given(st.text(alphabet=st.sampled_from("aZ09_.~-+/%'\"\\é \n"), min_size=2, max_size=30))
+def test_the_fast_path_for_unescaped_values_gives_every_form(value: str) -> None:
+    import re
+
+    from vaultline.redact import _forms
+
+    fast = _forms.encoded_forms(value)
+    saved = _forms._UNESCAPED
+    _forms._UNESCAPED = re.compile(r"(?!)")  # never taken: every form computed in full
+    try:
+        assert fast == _forms.encoded_forms(value)
+    finally:
+        _forms._UNESCAPED = saved

@@ -52,3 +52,18 @@ def test_damaged_cache_is_a_miss(tmp_path: Path) -> None:
     [slot] = tmp_path.iterdir()
     slot.write_bytes(slot.read_bytes()[:-3] + b"xyz")
     assert Masker(SECRETS, cache=cache).mask_bytes(TEXT) == Masker(SECRETS).mask_bytes(TEXT)
+
+
+def test_staged_masks_at_once_then_compiles_and_caches(tmp_path: Path) -> None:
+    cache = MaskerCache(tmp_path / "cache", os.urandom(32), "prod")
+    fresh = Masker(SECRETS).mask_bytes(TEXT)
+    staged = Masker.staged(SECRETS, cache)
+    assert staged.ready is None
+    quick = staged.quick()
+    assert quick.backend == "ahocorasick" and quick.mask_bytes(TEXT) == fresh
+    assert not (tmp_path / "cache").exists()  # nothing cached before the compile
+    faster = staged.compiled()
+    assert faster.backend == "hyperscan" and faster.mask_bytes(TEXT) == fresh
+    again = Masker.staged(SECRETS, cache)  # the next run: from the cache
+    assert again.ready is not None and again.ready.backend == "hyperscan"
+    assert again.quick() is again.ready and again.ready.mask_bytes(TEXT) == fresh

@@ -198,8 +198,15 @@ def test_near_max_ttl_new_credentials_restart_the_child(bao: BaoServer, postgres
         proc.kill()
     assert first != second
     assert roles_like(postgres, role) == [] and leases(bao, role) == []
-    reloads = [e for e in audit_events(root) if e["action"] == "run.reload"]
+    events = audit_events(root)
+    reloads = [e for e in events if e["action"] == "run.reload"]
     assert reloads and set(reloads[0]["detail"]["keys"]) == {"Db:User", "Db:Password"}
+    # The reload names the lease the child moved to and the one it left, never a password.
+    issued = list(dict.fromkeys(e["detail"]["lease"] for e in events
+                                if e["action"] == "read" and e.get("key") == "Db:Password"))
+    detail = reloads[0]["detail"]
+    assert detail["leases"] == [issued[1]] and detail["replaced_leases"] == [issued[0]]
+    assert set(detail) == {"keys", "on_change", "leases", "replaced_leases"}
 
 
 def test_resolve_warns_and_revokes_unless_kept(bao: BaoServer, postgres: PostgresServer,

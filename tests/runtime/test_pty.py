@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
 import termios
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
@@ -113,3 +117,66 @@ def test_piped_stdin_stays_the_childs_stdin(cli: Cli) -> None:
                  stdin="olleh")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "False", "hello"]
+
+
+SUSPENDABLE = r"""
+import os, signal, sys
+print('ready', flush=True)
+if sys.argv[1:] == ['stop-yourself']:
+    os.kill(os.getpid(), signal.SIGSTOP)  # as a program that handles SIGTSTP itself ends
+line = sys.stdin.readline()
+print('got', line.strip()[::-1], flush=True)
+"""
+
+
+def _stopped(pid: int) -> bool:
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+
+
+def _wait_stopped(pid: int, master: int, seen: bytearray, timeout: float = 30) -> int:
+    """The status of `pid` (our child) once it stops or ends, reading its terminal meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found, status = os.waitpid(pid, os.WUNTRACED | os.WNOHANG)
+        if found:
+            return status
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            with contextlib.suppress(OSError):
+                seen += os.read(master, 65536)
+    raise AssertionError(f"vaultline neither stopped nor ended: {bytes(seen)!r}")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+
+
+@pytest.mark.parametrize("how", ["ctrl-z", "sigtstp", "stop-yourself"])
+def test_suspend_stops_the_child_and_vaultline_and_fg_resumes_both(cli: Cli, how: str) -> None:
+    put_all(cli)
+    master, slave = os.openpty()
+    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", "--", sys.executable, "-c",
+                             SUSPENDABLE, how], cwd=cli.root, env=cli.env, stdin=slave, stdout=slave,
+                            stderr=slave, start_new_session=True, preexec_fn=_take_terminal)
+    seen = bytearray()
+    try:
+        read_until(master, b"ready", seen)
+        (child,) = _children(proc.pid)
+        if how == "ctrl-z":
+            os.write(master, b"\x1a")  # typed on vaultline's terminal
+        elif how == "sigtstp":
+            os.kill(proc.pid, signal.SIGTSTP)  # as `kill -TSTP` or a shell would send it
+        status = _wait_stopped(proc.pid, master, seen)
+        assert os.WIFSTOPPED(status), status
+        assert _stopped(child)
+        # While stopped, the user's terminal is in its own (cooked) mode again, for the shell.
+        assert termios.tcgetattr(slave)[3] & termios.ICANON
+        os.kill(proc.pid, signal.SIGCONT)  # what `fg` sends
+        os.write(master, b"olleh\r")
+        read_until(master, b"got hello", seen)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(slave)
+        os.close(master)

@@ -62,8 +62,30 @@ def test_change_reported_once_with_key_names_only() -> None:
     assert watch.tick() == (None, 10)
     new, delay = watch.tick()
     assert new is not None and new.values == {"a": "new-secret-value"} and delay == 10
+    assert audited == []  # audited once the child has it
+    watch.applied(new)
     assert watch.tick() == (None, 10)  # the new bundle is now current
     assert audited == [["a"]]
+
+
+def test_a_failed_reload_keeps_the_last_good_bundle_and_backs_off() -> None:
+    current, new = snap(a="old-secret-value"), snap(a="new-secret-value")
+    provider = FakeProvider(new, new, new, new)
+    watch, warnings, audited = watch_with(provider, current)
+    first, _ = watch.tick()
+    assert first is not None
+    # The child could not be given the new values (say a template no longer renders).
+    assert watch.failed("reload failed: template line 3") == 20
+    assert watch.current is current and audited == []
+    again, _ = watch.tick()  # still a change against what the child runs on: tried again
+    assert again is not None and watch.failed("reload failed: template line 3") == 40
+    assert warnings == ["reload failed: template line 3"]  # once per streak
+    retry, _ = watch.tick()
+    assert retry is not None
+    watch.applied(retry)
+    assert watch.current is retry and audited == [["a"]] and watch.failures == 0
+    assert warnings[-1] == "re-resolving works again"
+    assert watch.tick() == (None, 10)
 
 
 def test_backoff_on_failing_provider_keeps_current_and_warns_once() -> None:
@@ -77,7 +99,10 @@ def test_backoff_on_failing_provider_keeps_current_and_warns_once() -> None:
     assert len(warnings) == 1 and "retries with backoff" in warnings[0]
     assert watch.tick() == (None, 10)  # back to the interval once it works
     assert warnings[-1] == "re-resolving works again"
-    assert watch.tick()[0] is not None and audited == [["a"]]
+    new, _ = watch.tick()
+    assert new is not None and audited == []
+    watch.applied(new)
+    assert audited == [["a"]]
 
 
 def test_an_expiring_override_wakes_the_watch_early() -> None:
@@ -87,7 +112,9 @@ def test_an_expiring_override_wakes_the_watch_early() -> None:
     assert watch.first_delay() == pytest.approx(3.05)
     assert watch.tick() == (None, pytest.approx(3.05))
     new, delay = watch.tick()  # the override is gone: the stored value comes back
-    assert new is not None and delay == 10 and audited == [["a"]]
+    assert new is not None and delay == 10
+    watch.applied(new)
+    assert audited == [["a"]]
 
 
 def test_changed_keys_added_removed_changed() -> None:
@@ -202,3 +229,61 @@ def test_masker_follows_new_values_and_keeps_old_ones() -> None:
     out += stream.flush()
     assert b"old-secret" not in out and b"new-secret-value-longer" not in out
     assert out.endswith(b"c ******** d ********\n")
+
+
+WAITS_FOR_RELOADS = """
+import signal, sys
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # the reload's signal
+signal.alarm(20)  # a retry that never comes fails the test instead of hanging it
+with open(sys.argv[1]) as reloads:
+    assert reloads.readline() == 'tried\\n'  # the first reload has failed
+    print('old-secret-value', 'new-secret-value', flush=True)
+    assert reloads.readline() == 'tried\\n'  # the retry
+"""
+
+
+def test_a_failed_reload_is_retried_and_new_values_stay_masked(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A reload whose template fails leaves the child on its bundle, masks the new values
+    (they exist, and may be printed), and is tried again: the change is not lost."""
+    import os
+
+    from vaultline.runtime import runner
+
+    fifo = tmp_path / "reloads"
+    os.mkfifo(fifo)
+    current = Snapshot({"A": "old-secret-value"}, {"A": "old-secret-value"},
+                       ["old-secret-value"], {"a": "old-secret-value"})
+    new = Snapshot({"A": "new-secret-value"}, {"A": "new-secret-value"},
+                   ["new-secret-value"], {"a": "new-secret-value"})
+    provider = FakeProvider(*[new] * 50)
+    warnings: list[str] = []
+    audited: list[tuple[list[str], int]] = []
+    attempts: list[Snapshot] = []
+    writer: list[object] = []
+
+    def rerender(snapshot: Snapshot) -> None:
+        attempts.append(snapshot)
+        if not writer:
+            writer.append(open(fifo, "w"))  # noqa: SIM115 - held open across reloads
+        stream = writer[0]
+        assert watch.current is current  # not taken for current before the child has it
+        stream.write("tried\n")  # type: ignore[attr-defined]
+        stream.flush()  # type: ignore[attr-defined]
+        if len(attempts) == 1:
+            raise ConfigError("app.json.j2 line 3: 'Db' is undefined")
+
+    watch = Watch(current, provider, interval=0.02, warn=warnings.append,
+                  audit=lambda keys: audited.append((keys, len(attempts))))
+    try:
+        code = runner.run([sys.executable, "-c", WAITS_FOR_RELOADS, str(fifo)], env={},
+                          secrets=current.secrets, watch=watch, on_reload=rerender,
+                          on_change=OnChange.parse("signal:USR1"))
+    finally:
+        for stream in writer:
+            stream.close()  # type: ignore[attr-defined]
+    out = capfd.readouterr().out
+    assert code == 0 and out == "******** ********\n"
+    assert len(attempts) >= 2 and "reload failed" in warnings[0] and "'Db'" in warnings[0]
+    assert audited[0] == (["a"], 2)  # audited when applied, not when it failed
+    assert watch.current is new

@@ -130,13 +130,19 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         watcher = watching.Watch(
             current, watching.session_resolver(project_dir, env, prefix),
             interval=watching.LEASE_ONLY_INTERVAL if watch is None else _seconds(watch, "--watch"),
-            warn=warn, audit=watching.reload_auditor(project_dir, env, mode), leases=leases)
+            warn=warn, audit=watching.reload_auditor(project_dir, env, mode, leases),
+            leases=leases)
     use_tty = sys.stdout.isatty() if tty is None else tty
     code = runner.run(list(command), env=current.env, secrets=current.secrets, mask=mask,
                       files_dir=files_dir, inherit=inherit, masked=current.masked,
                       file_vars=variables_for, tty=use_tty, watch=watcher, on_change=mode,
                       grace=_seconds(grace, "--grace"), on_reload=rerender, masker_cache=cache,
                       leases=leases)
+    import gc
+
+    # The final collection at exit would walk every object of the bundle once more; nothing
+    # is left to collect that matters (the store, audit log and leases are closed).
+    gc.freeze()
     sys.exit(code)
 
 

@@ -82,7 +82,11 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
+_NOT_IN_ENV_NAME = re.compile(r"[^A-Za-z0-9_:]")
+
+
 def env_name(key: str, prefix: str = "") -> str:
     """``ConnectionStrings:Primary`` -> ``CONNECTIONSTRINGS__PRIMARY`` (the .NET convention)."""
-    name = "__".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in split(key)).upper()
+    # One substitution over the whole key (not one per segment): `run` names every secret.
+    name = _NOT_IN_ENV_NAME.sub("_", key).replace(SEPARATOR, "__").upper()
     return f"{prefix}{name}"

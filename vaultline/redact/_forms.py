@@ -70,12 +70,16 @@ def _python_escaped(value: str) -> set[str]:
     return shown
 
 
+#: Characters that percent-encoding, JSON and Python escaping all leave as they are.
+_UNESCAPED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def _forms_of(value: str) -> set[bytes]:
     raw = value.encode("utf-8", "surrogatepass")
-    b64 = {base64.b64encode(raw)}
-    b64.add(base64.b64encode(raw).rstrip(b"="))
+    whole = base64.b64encode(raw)
+    b64 = {whole, whole.rstrip(b"=")}
     for offset in (0, 1, 2):
-        encoded = base64.b64encode(b"\0" * offset + raw)
+        encoded = whole if offset == 0 else base64.b64encode(b"\0" * offset + raw)
         total = offset + len(raw)
         end = 4 * (total // 3) + _TRAILING_PURE[total % 3]
         fragment = encoded[_LEADING_MIXED[offset] : end]
@@ -84,6 +88,10 @@ def _forms_of(value: str) -> set[bytes]:
     forms = {raw}
     forms |= b64
     forms |= {f.translate(_STD_TO_URLSAFE) for f in b64}
+    if _UNESCAPED.fullmatch(value):
+        # The usual generated secret: every escaped form below is the value itself. This runs
+        # for each secret a `run` masks (tests check it against the full computation).
+        return {f for f in forms if len(f) >= MIN_VALUE_CHARS}
     percent = {quote(raw).encode("ascii"), quote(raw, safe="").encode("ascii"),
                quote_plus(raw).encode("ascii")}
     forms |= percent

@@ -1,8 +1,11 @@
-"""Multi-literal matchers behind the masker: Hyperscan, and a pure-Python fallback.
+"""Multi-literal matchers behind the masker: Hyperscan, Aho–Corasick and pure Python.
 
-Both report, for a block of bytes, a list of ``(start, end)`` spans whose union is the
-union of every occurrence of every pattern. Hyperscan reports every occurrence; the
-fallback reports the longest occurrence at each start, which covers the same bytes.
+Each reports, for a block of bytes, a list of ``(start, end)`` spans whose union is the
+union of every occurrence of every pattern. Hyperscan and Aho–Corasick report every
+occurrence; the pure-Python fallback reports the longest occurrence at each start, which
+covers the same bytes. Hyperscan scans fastest but compiles tens of thousands of literals
+in seconds; the Aho–Corasick automaton (pyahocorasick) builds in linear time and scans at a
+fraction of Hyperscan's speed, so it masks a first run's output while Hyperscan compiles.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Literal, Protocol
 
 from vaultline.errors import ConfigError
 
-Backend = Literal["auto", "hyperscan", "python"]
+Backend = Literal["auto", "hyperscan", "ahocorasick", "python"]
 Span = tuple[int, int]
 
 
@@ -79,6 +82,30 @@ class HyperscanMatcher:
         return spans
 
 
+class AhoCorasickMatcher:
+    """An Aho–Corasick automaton over the patterns, read as Latin-1 text (one character per
+    byte: the wheels are built for str keys)."""
+
+    name = "ahocorasick"
+
+    def __init__(self, patterns: Sequence[bytes]):
+        import ahocorasick  # lazy: a compiled extension
+
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
+        add = automaton.add_word
+        for pattern in patterns:
+            add(pattern.decode("latin-1"))
+        automaton.make_automaton()
+        self._automaton = automaton
+
+    def scan(self, data: bytes, offset: int = 0) -> list[Span]:
+        if not data:
+            return []
+        text = bytes(data).decode("latin-1")
+        shift = offset + 1  # the automaton reports the index of a match's last character
+        return [(shift + last - length, shift + last) for last, length in self._automaton.iter(text)]
+
+
 class PythonMatcher:
     """A trie compiled into one regular expression, applied at every start by a lookahead.
 
@@ -133,6 +160,12 @@ def _trie_regex(patterns: Sequence[bytes]) -> bytes:
 def make_matcher(patterns: Sequence[bytes], backend: Backend) -> Matcher:
     if backend == "python":
         return PythonMatcher(patterns)
+    if backend == "ahocorasick":
+        try:
+            return AhoCorasickMatcher(patterns)
+        except ImportError:
+            raise ConfigError("masking backend 'ahocorasick' is not available (pip install "
+                              "pyahocorasick); use backend='auto'") from None
     try:
         return HyperscanMatcher(patterns)
     except ImportError:

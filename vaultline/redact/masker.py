@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import contextlib
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vaultline.redact._forms import MIN_LINE_CHARS, encoded_forms
-from vaultline.redact._matchers import Backend, HyperscanMatcher, Matcher, Span, make_matcher
+from vaultline.redact._matchers import (
+    AhoCorasickMatcher,
+    Backend,
+    HyperscanMatcher,
+    Matcher,
+    Span,
+    make_matcher,
+)
 from vaultline.redact.cache import MaskerCache
 
 if TYPE_CHECKING:
@@ -34,6 +41,14 @@ def _hyperscan_version() -> str:
     except ImportError:
         return "none"
     return str(getattr(hyperscan, "__version__", "?"))
+
+
+def _patterns(secrets: Iterable[str]) -> list[bytes]:
+    forms: set[bytes] = set()
+    for value in secrets:
+        forms |= encoded_forms(value)
+    # Sorted so that "is this tail a prefix of some pattern" is one bisect.
+    return sorted(forms)
 
 
 class SecretSource(Protocol):
@@ -60,8 +75,8 @@ def short_secret_warnings(bundle: Bundle) -> list[str]:
 class Masker:
     """Masks secret values and their base64, URL-encoded and JSON-escaped forms.
 
-    ``backend``: ``"auto"`` (Hyperscan when importable, else pure Python), ``"hyperscan"``
-    or ``"python"``. Both give identical output.
+    ``backend``: ``"auto"`` (Hyperscan when importable, else pure Python), ``"hyperscan"``,
+    ``"ahocorasick"`` or ``"python"``. All give identical output.
     """
 
     def __init__(
@@ -84,11 +99,7 @@ class Masker:
                     self._patterns = hit[0]
                     self._matcher = HyperscanMatcher(hit[0], hit[1])
         if self._matcher is None:
-            forms: set[bytes] = set()
-            for value in secrets:
-                forms |= encoded_forms(value)
-            # Sorted so that "is this tail a prefix of some pattern" is one bisect.
-            self._patterns = sorted(forms)
+            self._patterns = _patterns(secrets)
             if self._patterns:
                 self._matcher = make_matcher(self._patterns, backend)
                 if digest is not None and isinstance(self._matcher, HyperscanMatcher):
@@ -96,10 +107,49 @@ class Masker:
                     cache.save(digest, self._patterns, self._matcher.serialize())
         self._max_len = max((len(p) for p in self._patterns), default=0)
 
+    @classmethod
+    def staged(cls, secrets: Iterable[str], cache: MaskerCache | None,
+               mask: str = DEFAULT_MASK) -> Staged:
+        """The ways to a masker for `secrets`: see :class:`Staged`."""
+        secrets = list(secrets)
+        if cache is not None:
+            hit = cache.load(cache.digest(secrets, _hyperscan_version()))
+            if hit is not None:
+                with contextlib.suppress(Exception):  # a database for another CPU: compile
+                    return Staged(cls._assemble(hit[0], mask, HyperscanMatcher(hit[0], hit[1])))
+        try:
+            import ahocorasick  # noqa: F401 - only whether the quick build is possible
+        except ImportError:
+            return Staged(cls(secrets, mask, cache=cache))
+        patterns = _patterns(secrets)
+
+        def quick() -> Masker:
+            return cls._assemble(patterns, mask, AhoCorasickMatcher(patterns) if patterns
+                                 else None)
+
+        def compiled() -> Masker:
+            matcher = make_matcher(patterns, "auto") if patterns else None
+            if cache is not None and isinstance(matcher, HyperscanMatcher):
+                cache.save(cache.digest(secrets, _hyperscan_version()), patterns,
+                           matcher.serialize())
+            return cls._assemble(patterns, mask, matcher)
+
+        return Staged(None, quick, compiled)
+
+    @classmethod
+    def _assemble(cls, patterns: list[bytes], mask: str, matcher: Matcher | None) -> Masker:
+        masker = cls.__new__(cls)
+        masker._mask = mask.encode("utf-8")
+        masker._patterns = patterns
+        masker._matcher = matcher
+        masker._max_len = max((len(p) for p in patterns), default=0)
+        return masker
+
     @cached_property
-    def _short_prefixes(self) -> frozenset[bytes]:
-        """A cheap filter before the bisect: every pattern prefix of up to 4 bytes."""
-        return frozenset(p[:k] for p in self._patterns for k in range(1, 5))
+    def _alphabet(self) -> bytes:
+        """Every byte some pattern holds: a held-back tail consists of these only."""
+        absent = bytes(range(256)).translate(None, b"".join(self._patterns))
+        return bytes(range(256)).translate(None, absent)
 
     @classmethod
     def from_bundle(
@@ -184,10 +234,10 @@ class Masker:
         """Length of the longest suffix of `tail` that is a proper prefix of a pattern."""
         patterns = self._patterns
         n = len(tail)
-        short_prefixes = self._short_prefixes
-        for i in range(max(0, n - self._max_len + 1), n):
-            if tail[i : i + 4] not in short_prefixes:
-                continue
+        # Only the trailing run of pattern bytes can start one (log text ends a chunk with a
+        # space or a newline more often than not): a C-level rstrip instead of a Python loop.
+        run = n - len(tail.rstrip(self._alphabet))
+        for i in range(n - min(run, self._max_len - 1), n):
             suffix = tail[i:]
             j = bisect_left(patterns, suffix)
             # Patterns starting with `suffix` follow it in sorted order; the first may
@@ -197,6 +247,34 @@ class Masker:
                     return n - i
                 j += 1
         return 0
+
+
+class Staged:
+    """A masker to be: `ready` when it came from the cache, else two ways to build it.
+
+    ``quick()`` builds an Aho–Corasick masker in linear time (it holds the GIL meanwhile);
+    ``compiled()`` compiles the Hyperscan one, which scans several times faster, and caches
+    it: seconds for tens of thousands of secrets, with the GIL released. Both mask the same
+    bytes, so output can flow through the quick one until the compiled one is done.
+    """
+
+    def __init__(self, ready: Masker | None, quick: Callable[[], Masker] | None = None,
+                 compiled: Callable[[], Masker] | None = None):
+        self.ready = ready
+        self._quick = quick
+        self._compiled = compiled
+
+    def quick(self) -> Masker:
+        if self.ready is not None:
+            return self.ready
+        assert self._quick is not None
+        return self._quick()
+
+    def compiled(self) -> Masker:
+        if self.ready is not None:
+            return self.ready
+        assert self._compiled is not None
+        return self._compiled()
 
 
 class StreamMasker:
@@ -211,6 +289,7 @@ class StreamMasker:
         self._masker = masker
         self._keep = max(masker.max_len - 1, 0)
         self._context = b""  # last `_keep` bytes of the stream, for matches across chunks
+        self._seam = 0  # how many of them may start a match that crosses into the next chunk
         self._end = 0  # absolute offset of the end of the stream so far
         self._out = 0  # absolute offset up to which output has been produced
         self._mask_end = -1  # absolute end of the last mask produced
@@ -243,6 +322,7 @@ class StreamMasker:
         found stay masks."""
         self._masker = masker
         self._keep = max(masker.max_len - 1, self._keep)
+        self._seam = len(self._context)  # a new pattern may start anywhere in it
 
     @property
     def pending(self) -> int:
@@ -262,15 +342,17 @@ class StreamMasker:
         spans = self._deferred
         spans += matcher.scan(chunk, start)
         context = self._context
-        if context:
-            # Matches that cross into this chunk: scan only the seam, not the whole chunk again.
-            seam = context + chunk[: self._keep]
-            spans += [s for s in matcher.scan(seam, start - len(context)) if s[0] < start < s[1]]
+        if self._seam:
+            # A match that crosses into this chunk starts in the tail that was a prefix of a
+            # pattern: scan that and the chunk's start, not the whole chunk again.
+            seam = context[-self._seam :] + chunk[: self._keep]
+            spans += [s for s in matcher.scan(seam, start - self._seam) if s[0] < start < s[1]]
         if self._keep:
             self._context = (
                 chunk[-self._keep :] if len(chunk) >= self._keep else (context + chunk)[-self._keep :]
             )
-        hold_from = self._end - self._masker._held_len(self._context)
+        self._seam = self._masker._held_len(self._context)
+        hold_from = self._end - self._seam
         pieces: list[bytes | memoryview] = []
         self._deferred = deferred = []
         if spans:

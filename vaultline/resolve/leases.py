@@ -116,6 +116,12 @@ class LeaseBook:
         """Leave the leases to expire on their own TTL (not revoked when the process exits)."""
         self._kept = True
 
+    def lease_ids(self) -> tuple[list[str], list[str]]:
+        """The ids of the leases in use and of those replaced but not yet revoked."""
+        with self._lock:
+            return (sorted(lease.lease_id for lease in self._current.values()),
+                    sorted(lease.lease_id for lease in self._retired))
+
     def next_renewal(self) -> float | None:
         """Seconds until a lease must be renewed, or None when none can be."""
         with self._lock:

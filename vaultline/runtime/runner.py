@@ -13,17 +13,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import select
-import selectors
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
-import time
-import tty as _tty
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -36,14 +30,19 @@ from vaultline.errors import (
     VaultlineError,
 )
 from vaultline.redact.cache import MaskerCache
-from vaultline.redact.masker import Masker, StreamMasker
+from vaultline.redact.masker import Masker, Staged
 from vaultline.resolve.leases import LeaseBook
 from vaultline.runtime.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
+from vaultline.runtime.pump import (
+    MaskerBuild,
+    Output,
+    copy_window_size,
+    is_terminal,
+    pump,
+    pump_terminal,
+)
 from vaultline.runtime.watch import OnChange, Snapshot, Watch
 
-#: Held-back output (a possible start of a secret) is written after at most this long.
-FLUSH_AFTER = 0.05
-_READ_SIZE = 65536
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -116,13 +115,17 @@ class _Supervisor:
         self.secrets_dir: Path | None = None
         self.masked: list[str] = []
         self.masker: Masker | None = None
-        self.outputs: list[_Output] = []
+        self.outputs: list[Output] = []
         self.proc: subprocess.Popen[bytes] | None = None
         self.pending: Snapshot | None = None  # the bundle a restart starts the child with
         self.leases = leases
         self.stopped = threading.Event()
         self.wakeup = threading.Event()  # the watch's sleep cut short: a lease nears its end
         self.lock = threading.Lock()
+        self.masker_lock = threading.Lock()
+        self.generation = 0  # bumped by a reload: a build for older values never takes over
+        # A compile whose result the next run will load from the cache, finished before exit.
+        self.compiling: threading.Thread | None = None
 
     def run(self, env: Mapping[str, str], secrets: Mapping[str, str],
             masked: Iterable[str] | None, watch: Watch | None) -> int:
@@ -157,7 +160,14 @@ class _Supervisor:
             if self.leases is not None:
                 self.leases.revoke_all()  # the child is gone: its credentials go with it
             if self.secrets_dir is not None:
+                import shutil  # with --files only: it pulls in the compression modules
+
                 shutil.rmtree(self.secrets_dir, ignore_errors=True)
+        if self.compiling is not None:
+            # The output went through the quick masker: let the compile finish (files and
+            # leases are gone already), so the next run loads it from the cache instead of
+            # building again. A silent child never waits; Ctrl-C interrupts the wait.
+            self.compiling.join()
         return 128 - returncode if returncode < 0 else returncode
 
     def _child_env(self, env: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, str]:
@@ -166,6 +176,8 @@ class _Supervisor:
             child_env.pop(name, None)
         if self.files_dir is not None:
             if self.secrets_dir is None:
+                import tempfile
+
                 self.secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
                                                          dir=private_dir(self.files_dir)))
             for name, value in secrets.items():
@@ -174,12 +186,32 @@ class _Supervisor:
                 child_env[self.file_vars.get(name, f"{name}_FILE")] = str(path)
         return child_env
 
-    def _masker(self) -> Masker:
-        if self.masker is None:
-            values = self.masked if self.mask else []
-            self.masker = Masker([*values, *(self.inherit.passed.values() if self.mask else ())],
-                                 cache=self.masker_cache)
-        return self.masker
+    def stage(self) -> tuple[int, Staged]:
+        """The masker for every value so far, to be built (``Masker.staged``)."""
+        with self.masker_lock:
+            values = [*self.masked, *self.inherit.passed.values()] if self.mask else []
+            return self.generation, Masker.staged(values, self.masker_cache)
+
+    def take(self, generation: int, masker: Masker, *, follow: bool) -> bool:
+        """Make `masker` the current one unless a reload superseded the values it is for;
+        with `follow`, the outputs move to it too."""
+        with self.masker_lock:
+            if generation != self.generation:
+                return False
+            self.masker = masker
+            if follow:
+                for output in list(self.outputs):
+                    output.follow(masker)
+            return True
+
+    def _compile_later(self, generation: int, staged: Staged) -> None:
+        """Compile the faster masker in a thread; the outputs move to it when it is done."""
+        def compile_and_follow() -> None:
+            with contextlib.suppress(Exception):  # the quick masker masks the same bytes
+                self.take(generation, staged.compiled(), follow=True)
+
+        threading.Thread(target=compile_and_follow, daemon=True,
+                         name="vaultline-masker-compile").start()
 
     def _run_once(self, child_env: dict[str, str], forwarder: _SignalForwarder) -> int:
         # Anything our own buffers hold must come out before the child's output.
@@ -189,7 +221,7 @@ class _Supervisor:
         master: int | None = None
         if self.tty:
             master, slave = os.openpty()
-            _copy_window_size(1, slave)
+            copy_window_size(1, slave)
             try:
                 proc = _start(self.argv, child_env, piped=False, terminal=slave)
             except BaseException:
@@ -203,18 +235,20 @@ class _Supervisor:
         forwarder.attach(proc)
         try:
             if self.mask or master is not None:
-                # Built while the child starts up (the first time); its output waits in the
-                # pipes until the masker can read them.
+                # Built while the child runs; its output waits in the pipe until the masker
+                # is complete, and a child that prints nothing never waits for it.
+                build = MaskerBuild(self)
                 try:
-                    masker = self._masker()
+                    if master is not None:
+                        pump_terminal(proc, master, build, self)
+                    else:
+                        pump(proc, build, self)
                 except BaseException:
                     proc.kill()
                     proc.wait()
                     raise
-                if master is not None:
-                    _pump_terminal(proc, master, masker, self)
-                else:
-                    _pump(proc, masker, self)
+                finally:
+                    build.close()
             return proc.wait()
         finally:
             if master is not None:
@@ -232,13 +266,19 @@ class _Supervisor:
                 if delay > 0:
                     continue
             new, delay = watch.tick()
-            if new is not None and not self.stopped.is_set():
-                try:
-                    self._apply(new)
-                except VaultlineError as exc:  # a template that no longer renders
-                    watch.warn(f"reload failed, the command keeps running: {exc}")
-                if self.leases is not None:
-                    self.leases.revoke_retired()  # the child has moved to the new lease
+            if new is None or self.stopped.is_set():
+                continue
+            try:
+                self._apply(new)
+            except (VaultlineError, OSError) as exc:  # a template that no longer renders
+                # The child keeps its bundle (and its leases); the next tries back off. The
+                # new values stay masked: they exist, and may be printed.
+                delay = watch.failed("reload failed; the command keeps its current values "
+                                     f"and vaultline retries with backoff: {exc}")
+                continue
+            watch.applied(new)
+            if self.leases is not None:
+                self.leases.revoke_retired()  # the child has moved to the new lease
 
     def _keep(self, leases: LeaseBook) -> None:
         """Renew the leases at two thirds of their TTL until the child is gone."""
@@ -252,12 +292,15 @@ class _Supervisor:
 
     def _apply(self, new: Snapshot) -> None:
         """Mask the new values first, then hand them to the child."""
-        self.masked = [*self.masked, *new.masked]
-        self.masker = None
+        with self.masker_lock:
+            self.masked = list(dict.fromkeys([*self.masked, *new.masked]))  # a retry adds none
+            self.generation += 1
+            self.masker = None
         if self.mask:
-            masker = self._masker()
-            for output in list(self.outputs):
-                output.follow(masker)
+            generation, staged = self.stage()
+            self.take(generation, staged.quick(), follow=True)
+            if staged.ready is None:
+                self._compile_later(generation, staged)
         if self.on_reload is not None:
             self.on_reload(new)
         proc = self.proc
@@ -284,12 +327,6 @@ def _terminate(proc: subprocess.Popen[bytes], grace: float) -> None:
             proc.kill()
 
 
-def _copy_window_size(source: int, target: int) -> None:
-    with contextlib.suppress(OSError):
-        size = fcntl.ioctl(source, termios.TIOCGWINSZ, b"\0" * 8)
-        fcntl.ioctl(target, termios.TIOCSWINSZ, size)
-
-
 def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool,
            terminal: int | None = None) -> subprocess.Popen[bytes]:
     pipe = subprocess.PIPE if piped else None
@@ -298,7 +335,7 @@ def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool,
             # Its own session with the pty as controlling terminal, as a shell would set up.
             # Piped input (`... | vaultline run`) stays the child's stdin; typed input goes
             # through the pty.
-            stdin = terminal if _is_terminal(0) else None
+            stdin = terminal if is_terminal(0) else None
             return subprocess.Popen(list(argv), env=env, stdin=stdin, stdout=terminal,
                                     stderr=terminal, start_new_session=True,
                                     preexec_fn=_take_terminal)
@@ -388,204 +425,3 @@ class _SignalForwarder:
         if self._proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._proc.send_signal(signum)
-
-
-class _Output:
-    """One of the child's pipes, its masker and where its bytes go."""
-
-    def __init__(self, source: int, target: int, masker: StreamMasker):
-        self.source = source
-        self.target = target
-        self.masker = masker
-        self.flush_at: float | None = None
-        self.broken = False
-        self._next: Masker | None = None  # set by the watch thread, taken up on the next read
-
-    def follow(self, masker: Masker) -> None:
-        self._next = masker
-
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view and not self.broken:
-            try:
-                written = os.write(self.target, view)
-            except BrokenPipeError:
-                # Our reader went away: stop reading, so the child gets EPIPE/SIGPIPE in turn.
-                self.broken = True
-                return
-            view = view[written:]
-
-    def feed(self, data: bytes) -> None:
-        if self._next is not None:
-            self.masker.follow(self._next)
-            self._next = None
-        self.write(self.masker.feed(data))
-        if self.masker.pending:
-            if self.flush_at is None:
-                self.flush_at = time.monotonic() + FLUSH_AFTER
-        else:
-            self.flush_at = None
-
-    def flush(self) -> None:
-        self.write(self.masker.flush())
-        self.flush_at = None
-
-
-def _pump(proc: subprocess.Popen[bytes], masker: Masker, supervisor: _Supervisor) -> None:
-    """Copy the child's stdout and stderr to ours, masked, until both close or it exits."""
-    assert proc.stdout is not None and proc.stderr is not None
-    # File descriptors 1 and 2: what the child would have written to without masking.
-    outputs = {
-        proc.stdout.fileno(): _Output(proc.stdout.fileno(), 1, masker.stream()),
-        proc.stderr.fileno(): _Output(proc.stderr.fileno(), 2, masker.stream()),
-    }
-    supervisor.outputs = list(outputs.values())
-    pipes = {proc.stdout.fileno(): proc.stdout, proc.stderr.fileno(): proc.stderr}
-    exited = _ExitWatch(proc)
-    with selectors.DefaultSelector() as selector:
-        for fd in outputs:
-            selector.register(fd, selectors.EVENT_READ)
-        if exited.fd is not None:
-            selector.register(exited.fd, selectors.EVENT_READ)
-        while len(selector.get_map()) > (exited.fd is not None):
-            for key, _ in selector.select(_timeout(outputs.values(), exited)):
-                if key.fd == exited.fd:
-                    continue
-                output = outputs[key.fd]
-                data = os.read(key.fd, _READ_SIZE)
-                if data:
-                    output.feed(data)
-                if not data or output.broken:
-                    output.flush()
-                    selector.unregister(key.fd)
-                    pipes[key.fd].close()  # a child still writing gets EPIPE, not a full pipe
-            now = time.monotonic()
-            for output in outputs.values():
-                if output.flush_at is not None and output.flush_at <= now:
-                    output.flush()
-            if exited.check():
-                # Whatever the child wrote is in the pipes now; a background grandchild
-                # holding them open must not keep us waiting.
-                for key in list(selector.get_map().values()):
-                    if key.fd in outputs:
-                        _drain(outputs[key.fd])
-                        selector.unregister(key.fd)
-                break
-    exited.close()
-    for output in outputs.values():
-        output.flush()
-    for pipe in pipes.values():
-        pipe.close()
-
-
-def _drain(output: _Output) -> None:
-    os.set_blocking(output.source, False)
-    while not output.broken:
-        try:
-            data = os.read(output.source, _READ_SIZE)
-        except OSError:  # nothing more for now (EAGAIN), or a pty with no writer left (EIO)
-            break
-        if not data:
-            break
-        output.feed(data)
-    output.flush()
-
-
-def _timeout(outputs: Iterable[_Output], exited: _ExitWatch) -> float | None:
-    deadlines = [o.flush_at for o in outputs if o.flush_at is not None]
-    if exited.fd is None:
-        deadlines.append(time.monotonic() + _ExitWatch.POLL)
-    if not deadlines:
-        return None
-    return max(0.0, min(deadlines) - time.monotonic())
-
-
-class _ExitWatch:
-    """Tells when the child has exited: a pidfd in the selector on Linux, else polling."""
-
-    POLL = 0.1
-
-    def __init__(self, proc: subprocess.Popen[bytes]):
-        self._proc = proc
-        self.fd: int | None = None
-        with contextlib.suppress(AttributeError, OSError):
-            self.fd = os.pidfd_open(proc.pid)
-
-    def check(self) -> bool:
-        if self.fd is not None:
-            # A pidfd is readable once the process has exited; poll() then reaps it.
-            ready, _, _ = select.select([self.fd], [], [], 0)
-            return bool(ready)
-        return self._proc.poll() is not None
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-def _pump_terminal(proc: subprocess.Popen[bytes], master: int, masker: Masker,
-                   supervisor: _Supervisor) -> None:
-    """Copy the pty's output to our stdout, masked, and our stdin and window size to it.
-
-    Our terminal is put in raw mode meanwhile, so keys (Ctrl-C included) reach the child's
-    terminal as typed, and its line discipline does the rest.
-    """
-    output = _Output(master, 1, masker.stream())
-    supervisor.outputs = [output]
-    stdin = 0 if _is_terminal(0) else None
-    saved = termios.tcgetattr(stdin) if stdin is not None else None
-    previous_winch = None
-    if threading.current_thread() is threading.main_thread():
-        previous_winch = signal.signal(
-            signal.SIGWINCH, lambda _s, _f: _copy_window_size(1, master))
-    exited = _ExitWatch(proc)
-    try:
-        if stdin is not None:
-            _tty.setraw(stdin)
-        with selectors.DefaultSelector() as selector:
-            selector.register(master, selectors.EVENT_READ)
-            if stdin is not None:
-                selector.register(stdin, selectors.EVENT_READ)
-            if exited.fd is not None:
-                selector.register(exited.fd, selectors.EVENT_READ)
-            while True:
-                for key, _ in selector.select(_timeout([output], exited)):
-                    if key.fd == exited.fd:
-                        continue
-                    if key.fd == stdin:
-                        data = os.read(stdin, _READ_SIZE)
-                        if data:
-                            os.write(master, data)
-                        else:
-                            selector.unregister(stdin)
-                        continue
-                    try:
-                        data = os.read(master, _READ_SIZE)
-                    except OSError:  # EIO: every process on the terminal has closed it
-                        data = b""
-                    if not data:
-                        output.flush()
-                        return
-                    output.feed(data)
-                    if output.broken:
-                        return
-                if output.flush_at is not None and output.flush_at <= time.monotonic():
-                    output.flush()
-                if exited.check():
-                    _drain(output)
-                    return
-    finally:
-        exited.close()
-        output.flush()
-        if saved is not None and stdin is not None:
-            termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
-        if previous_winch is not None:
-            signal.signal(signal.SIGWINCH, previous_winch)
-
-
-def _is_terminal(fd: int) -> bool:
-    try:
-        return os.isatty(fd)
-    except OSError:
-        return False

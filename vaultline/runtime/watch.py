@@ -48,13 +48,15 @@ class Snapshot:
 
 
 def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None) -> Snapshot:
-    resolved = bundle.resolved_values()
-    names = [keypath.env_name(r.key, prefix) for r in resolved]
-    texts = [to_text(r.value) for r in resolved]
-    variables = dict(zip(names, texts, strict=True))
-    secrets = {name: text for r, name, text in zip(resolved, names, texts, strict=True)
-               if r.secret}
-    values = {r.key: text for r, text in zip(resolved, texts, strict=True)}
+    variables: dict[str, str] = {}
+    secrets: dict[str, str] = {}
+    values: dict[str, str] = {}
+    env_name = keypath.env_name
+    for resolved in bundle.resolved_values():  # one pass: `run` takes every secret through it
+        name, text = env_name(resolved.key, prefix), to_text(resolved.value)
+        variables[name] = values[resolved.key] = text
+        if resolved.secret:
+            secrets[name] = text
     return Snapshot(variables, secrets, bundle.secret_values(), values, bundle, wake_in)
 
 
@@ -125,24 +127,37 @@ class Watch:
 
     def tick(self) -> tuple[Snapshot | None, float]:
         """One re-resolve: the new snapshot if a value changed (else None), and the delay
-        until the next tick."""
+        until the next tick. The new snapshot becomes current only once :meth:`applied`
+        says the child has it; until then every tick reports the change again."""
         try:
             new = self._resolve()
         except (VaultlineError, OSError) as exc:
-            self.failures += 1
-            if self.failures == 1:
-                self.warn(f"re-resolving failed; the command keeps its current values and "
-                           f"vaultline retries with backoff: {str(exc).splitlines()[0]}")
-            return None, self.interval * min(2 ** self.failures, MAX_BACKOFF_FACTOR)
+            return None, self.failed(
+                "re-resolving failed; the command keeps its current values and vaultline "
+                f"retries with backoff: {str(exc).splitlines()[0]}")
+        if not changed_keys(self.current, new):
+            self._recovered()
+            return None, self._delay(new)
+        return new, self._delay(new)
+
+    def applied(self, new: Snapshot) -> None:
+        """The child runs on `new` now: it becomes the current bundle and the reload is audited."""
+        self._recovered()
+        self._audit(changed_keys(self.current, new))
+        self.current = new
+
+    def failed(self, message: str) -> float:
+        """A re-resolve or a reload that did not happen: the current bundle stays, `message`
+        is warned once per streak of failures; the delay until the next try (backed off)."""
+        self.failures += 1
+        if self.failures == 1:
+            self.warn(message)
+        return self.interval * min(2.0 ** self.failures, MAX_BACKOFF_FACTOR)
+
+    def _recovered(self) -> None:
         if self.failures:
             self.warn("re-resolving works again")
             self.failures = 0
-        changed = changed_keys(self.current, new)
-        if not changed:
-            return None, self._delay(new)
-        self._audit(changed)
-        self.current = new
-        return new, self._delay(new)
 
 
 def session_resolver(project_dir: Path | None, env: str, prefix: str) -> Callable[[], Snapshot]:
@@ -157,12 +172,18 @@ def session_resolver(project_dir: Path | None, env: str, prefix: str) -> Callabl
     return resolve
 
 
-def reload_auditor(project_dir: Path | None, env: str, mode: OnChange) -> Callable[[list[str]], None]:
+def reload_auditor(project_dir: Path | None, env: str, mode: OnChange,
+                   leases: LeaseBook | None = None) -> Callable[[list[str]], None]:
+    """Audit a reload: the keys that changed (names only) and, with dynamic credentials,
+    the ids of the leases the child now uses and of those it moved off (never a credential)."""
     from vaultline.project.model import Project
     from vaultline.resolve.session import Session
 
     def record(keys: list[str]) -> None:
+        detail: dict[str, object] = {"keys": keys, "on_change": str(mode)}
+        if leases is not None:
+            detail["leases"], detail["replaced_leases"] = leases.lease_ids()
         with Session(Project.load(project_dir), env) as session:
-            session.audit.record(RELOAD, env=env, detail={"keys": keys, "on_change": str(mode)})
+            session.audit.record(RELOAD, env=env, detail=detail)
 
     return record
