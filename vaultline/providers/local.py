@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from vaultline.errors import (
@@ -16,6 +17,7 @@ from vaultline.project.reference import CURRENT, PREVIOUS
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 from vaultline.providers.naming import NamingConvention
 from vaultline.store import EmbeddedStore
+from vaultline.store.embedded import StoredSecret
 
 
 class LocalProvider(Provider):
@@ -26,16 +28,26 @@ class LocalProvider(Provider):
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
         super().__init__(name, options, context)
         self._store: EmbeddedStore | None = None
+        self._borrowed = False  # the store belongs to the caller, who closes it
+
+    @property
+    def directory(self) -> Path:
+        directory = self.config.get("path") or self.context.store_dir
+        if directory is None:
+            raise ProviderError("no store directory configured", provider=self.name)
+        return self.context.root / directory
 
     @property
     def store(self) -> EmbeddedStore:
         if self._store is None:
-            directory = self.config.get("path") or self.context.store_dir
-            if directory is None:
-                raise ProviderError("no store directory configured", provider=self.name)
-            path = self.context.root / directory
-            self._store = EmbeddedStore.open(path, environ=self.context.environ)
+            self._store = EmbeddedStore.open(self.directory, environ=self.context.environ)
         return self._store
+
+    def share(self, store: EmbeddedStore) -> None:
+        """Read through ``store``, already open in this command, if it is this provider's:
+        one command opens the store (and derives its keys) once. The caller closes it."""
+        if self._store is None and store.directory.resolve() == self.directory.resolve():
+            self._store, self._borrowed = store, True
 
     def _version(self, path: str, version: str | None) -> int | None:
         if version is None or version == CURRENT:
@@ -75,14 +87,16 @@ class LocalProvider(Provider):
             except (ProviderError, StoreError) as exc:
                 results[request] = self._error(exc, path)
         found = store.get_latest(latest.values())
-        for request, stored_path in latest.items():
+        for request, stored_path in latest.items():  # once per secret read: stay lean
             item = found[stored_path]
-            try:
-                if isinstance(item, StoreError):
-                    raise item
-                results[request] = Fetched(item.text(), str(item.version))
-            except StoreError as exc:
-                results[request] = self._error(exc, request[0])
+            if type(item) is StoredSecret:
+                try:
+                    results[request] = Fetched(item.text(), str(item.version))
+                    continue
+                except StoreError as exc:
+                    item = exc
+            assert isinstance(item, StoreError)
+            results[request] = self._error(item, request[0])
         return results
 
     def _error(self, exc: VaultlineError, path: str) -> ProviderError:
@@ -103,9 +117,9 @@ class LocalProvider(Provider):
         return f"store {self.store.directory} opened"
 
     def close(self) -> None:
-        if self._store is not None:
+        if self._store is not None and not self._borrowed:
             self._store.close()
-            self._store = None
+        self._store, self._borrowed = None, False
 
 
 __all__ = ["LocalProvider"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vaultline.errors import MissingSecretError, ProviderError, ResolutionError
@@ -19,11 +19,11 @@ from vaultline.project.model import Project
 from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider, Request
-from vaultline.resolve import _gc
 from vaultline.resolve.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
 
 if TYPE_CHECKING:
     from vaultline.resolve.snapshot import OfflineSnapshot
+    from vaultline.store import EmbeddedStore
 
 
 class RuntimeLayer(Protocol):
@@ -41,6 +41,43 @@ class ReferenceRow(NamedTuple):
     path: str  # the concrete path, after the naming convention
     display: str  # how the provider shows that location (e.g. with its mount)
     where: str  # FILE:LINE of the reference in secrets.yaml
+
+
+class Read(NamedTuple):
+    """One value a provider returned during a resolution: what the session audits as a read.
+
+    Every value read is listed, those an override then shadows included.
+    """
+
+    key: str
+    provider: str
+    path: str  # the concrete path the provider read
+    value: str  # after ``#FIELD`` selection; never in the repr
+    identity: str | None  # who the provider acted as (None: the local user)
+    lease: str | None = None  # the dynamic-credentials lease the value belongs to
+
+    def __repr__(self) -> str:
+        return f"Read(key={self.key!r}, provider={self.provider!r}, path={self.path!r})"
+
+
+class Applied(NamedTuple):
+    """A break-glass override whose value won its key."""
+
+    key: str
+    value: Any
+    override_id: str
+
+    def __repr__(self) -> str:
+        return f"Applied(key={self.key!r}, override_id={self.override_id!r})"
+
+
+class Resolution(NamedTuple):
+    """What one resolution gave (``bundle``), what failed, and what it read and applied."""
+
+    bundle: Bundle
+    failures: list[ProviderError]
+    reads: list[Read]
+    applied: list[Applied]
 
 
 def merge(
@@ -109,12 +146,17 @@ class Resolver:
         *,
         environ: Mapping[str, str] | None = None,
         runtime_layers: Sequence[RuntimeLayer] = (),
+        store: EmbeddedStore | None = None,
     ):
+        """``store``: the project's embedded store, already open (a :class:`Session`'s); the
+        ``local`` providers and the offline snapshot read through it instead of opening their
+        own. The caller closes it."""
         project.environment(env)
         self.project = project
         self.env = env
         self.environ = dict(os.environ if environ is None else environ)
         self.runtime_layers = runtime_layers
+        self.store = store
         self.pack = project.pack(env)
         self._providers: dict[str, Provider] = {}
 
@@ -123,7 +165,13 @@ class Resolver:
     def provider(self, name: str) -> Provider:
         if name not in self._providers:
             context = registry.context_for(self.project, self.env, self.environ)
-            self._providers[name] = registry.create(self.project.provider_config(name), context)
+            provider = registry.create(self.project.provider_config(name), context)
+            if self.store is not None and provider.type == "local":
+                from vaultline.providers.local import LocalProvider
+
+                assert isinstance(provider, LocalProvider)
+                provider.share(self.store)
+            self._providers[name] = provider
         return self._providers[name]
 
     def close(self) -> None:
@@ -141,12 +189,16 @@ class Resolver:
 
     def references(self) -> list[ReferenceRow]:
         rows = []
-        for key, entry in sorted(self.pack.secrets.items()):
+        located: dict[str, tuple[Callable[[Reference, str], str], Callable[[str], str]]] = {}
+        for key, entry in sorted(self.pack.secrets.items()):  # once per secret: stay lean
             ref: Reference = entry.value
-            provider = self.provider(ref.provider)
-            path = provider.locate(ref, key)
-            rows.append(ReferenceRow(key, ref, ref.provider, path, provider.display_path(path),
-                                     entry.where))
+            name = ref.provider
+            methods = located.get(name)
+            if methods is None:
+                provider = self.provider(name)
+                methods = located[name] = (provider.locate, provider.display_path)
+            path = methods[0](ref, key)
+            rows.append(ReferenceRow(key, ref, name, path, methods[1](path), entry.where))
         return rows
 
     # -- resolution ------------------------------------------------------------------------
@@ -194,11 +246,17 @@ class Resolver:
             return None  # the fallback is off: keep its module off the common path
         from vaultline.resolve.snapshot import OfflineSnapshot
 
-        return OfflineSnapshot.for_environment(self.project, self.env, self.environ)
+        return OfflineSnapshot.for_environment(self.project, self.env, self.environ,
+                                               store=self.store)
 
-    @_gc.paused
     def resolve_partial(self) -> tuple[Bundle, list[ProviderError]]:
         """What resolved, and what failed: for checks that report on both (never for output)."""
+        resolution = self.read()
+        return resolution.bundle, resolution.failures
+
+    def read(self) -> Resolution:
+        """:meth:`resolve_partial`, with the records of every value read and every override
+        applied: what :class:`Session` audits, without walking the bundle again."""
         candidates = self._static_candidates()
         failures: list[ProviderError] = []
         rows = self.references()
@@ -212,7 +270,12 @@ class Resolver:
         texts: dict[Reference, str] = {}  # packs repeat a few references thousands of times
         secrets = Layer.SECRETS
         public = {key for key, spec in schema.items() if spec.secret is False}
-        for row in rows:
+        identities = {name: provider.identity for name, provider in self._providers.items()}
+        # Only providers of dynamic credentials have leases to ask about (once per read).
+        leasing = {name for name, provider in self._providers.items()
+                   if type(provider).lease_id is not Provider.lease_id}
+        reads: list[Read] = []
+        for row in rows:  # once per secret: stay lean
             ref = row.reference
             result = fetched[row.provider][(row.path, ref.version)]
             try:
@@ -235,11 +298,17 @@ class Resolver:
                                               missing=exc.missing))
                 continue
             text = texts.get(ref) or texts.setdefault(ref, str(ref))
+            name = row.provider
             candidates.append(ResolvedValue(
                 row.key, value, row.key not in public,
-                Provenance(secrets, row.provider, text, row.display, result.version)))
+                Provenance(secrets, name, text, row.display, result.version)))
+            reads.append(Read(row.key, name, row.path, value, identities[name],
+                              (self._providers[name].lease_id(row.path) or None)
+                              if name in leasing else None))
+        overridden: list[ResolvedValue] = []
         for layer in self.runtime_layers:
-            candidates.extend(layer.candidates(self.project, self.env))
+            overridden.extend(layer.candidates(self.project, self.env))
+        candidates.extend(overridden)
         winners, shadowed = merge(candidates)
         for key, spec in schema.items():
             missing = spec.required is True and key not in winners
@@ -255,5 +324,9 @@ class Resolver:
             warnings.extend(provider.warnings)
         if offline and not failures and (problem := offline.remember(fetched, remote)):
             warnings.append(problem)
-        return Bundle(self.env, winners, shadowed, warnings=warnings), failures
-
+        won = {c.key: Applied(c.key, winner.value, override_id) for c in overridden
+               if (override_id := c.provenance.override_id) is not None
+               and (winner := winners[c.key]).provenance.override_id == override_id}
+        applied = [won[key] for key in sorted(won)]
+        return Resolution(Bundle(self.env, winners, shadowed, warnings=warnings), failures,
+                          reads, applied)

@@ -28,8 +28,7 @@ from vaultline.errors import (
     VaultlineError,
 )
 from vaultline.project.model import Project
-from vaultline.resolve import _gc
-from vaultline.resolve.bundle import Bundle, Layer
+from vaultline.resolve.bundle import Bundle
 from vaultline.resolve.overrides import Override, OverrideLayer, OverrideStore
 from vaultline.resolve.resolver import Resolver
 from vaultline.resolve.target import Target, resolve_target
@@ -137,7 +136,6 @@ class Session:
             raise ResolutionError(failures)
         return bundle
 
-    @_gc.paused
     def resolve_partial(self, *, reveal: bool = False) -> tuple[Bundle, list[ProviderError]]:
         """What resolved and what failed, both audited (``check`` reports on both)."""
         env = self._env()
@@ -145,46 +143,34 @@ class Session:
         active, expired, warnings = (self.overrides.sweep(env) if self.store is not None
                                      else ([], [], []))
         entries = [audit.AuditEntry(audit.OVERRIDE_EXPIRE, env=env, key=o.key,
-                               detail={"override": o.id, "expired": o.expires})
+                                    detail={"override": o.id, "expired": o.expires})
                    for o in expired]
         warnings += [f"override {o.id} for {o.key} expired at {o.expires}; ignored"
                      for o in expired]
         layer = OverrideLayer(active, self.environ)
-        with Resolver(self.project, env, environ=self.environ, runtime_layers=[layer]) as resolver:
-            bundle, failures = resolver.resolve_partial()
-            entries += [audit.AuditEntry(audit.READ, env=env, key=f.key, reference=f.reference,
-                                    outcome=audit.FAILED, detail={"reason": f.reason})
-                        for f in failures]
-            # Every value a provider returned was read, including those an override shadows.
-            secrets = Layer.SECRETS
-            fetched = [(key, value, prov.source, prov.path)
-                       for key, value, _, prov in bundle.candidates() if prov.layer is secrets]
-            identities = {name: resolver.provider(name).identity
-                          for name in {source for _, _, source, _ in fetched}}
-            # Dynamic credentials: the lease each value came from is audited (never the value).
-            leased: dict[tuple[str, str | None], str] = {
-                (source, path): lease for _, _, source, path in fetched
-                if path is not None and (lease := resolver.provider(source).lease_id(path))}
+        with Resolver(self.project, env, environ=self.environ, runtime_layers=[layer],
+                      store=self.store) as resolver:
+            bundle, failures, reads, applied = resolver.read()
+        entries += [audit.AuditEntry(audit.READ, env=env, key=f.key, reference=f.reference,
+                                     outcome=audit.FAILED, detail={"reason": f.reason})
+                    for f in failures]
+        # Every value a provider returned was read, including those an override shadows;
+        # dynamic credentials name their lease (never the value).
         read, ok, Entry = audit.READ, audit.OK, audit.AuditEntry  # once per secret read: stay lean
-        if leased:
-            entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value),
-                              identities[source],
-                              {"lease": leased[(source, path)]} if (source, path) in leased
-                              else None)
-                        for key, value, source, path in fetched]
+        entries += [Entry(read, env, r.key, f"{r.provider}:{r.path}", ok, r.value, r.identity,
+                          None if r.lease is None else {"lease": r.lease})
+                    for r in reads]
+        applies = {a.key: Entry(audit.OVERRIDE_APPLY, env, a.key, value=str(a.value),
+                                detail={"override": a.override_id}) for a in applied}
+        if reveal:  # each key's override line, then its reveal
+            for resolved in bundle.resolved_values():
+                if resolved.key in applies:
+                    entries.append(applies[resolved.key])
+                if resolved.secret:
+                    entries.append(Entry(audit.REVEAL, env, resolved.key,
+                                         value=str(resolved.value)))
         else:
-            entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value),
-                              identities[source])
-                        for key, value, source, path in fetched]
-        for resolved in bundle.resolved_values():
-            prov = resolved.provenance
-            if prov.override_id is not None:
-                entries.append(audit.AuditEntry(audit.OVERRIDE_APPLY, env=env, key=resolved.key,
-                                           value=str(resolved.value),
-                                           detail={"override": prov.override_id}))
-            if reveal and resolved.secret:
-                entries.append(audit.AuditEntry(audit.REVEAL, env=env, key=resolved.key,
-                                           value=str(resolved.value)))
+            entries += applies.values()
         self.audit.record_many(entries)
         bundle.warnings.extend(warnings + layer.warnings)
         return bundle, failures

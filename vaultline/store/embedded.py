@@ -36,6 +36,7 @@ from vaultline.store.records import RECORDS_SCHEMA, RecordTable, check_not_reser
 FORMAT_VERSION = 2
 DB_NAME = "store.db"
 _KEY_CHECK = b"vaultline key check"
+KEK_PURPOSE = "store-kek"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -118,11 +119,14 @@ def damaged(detail: str, db_path: Path | None = None) -> str:
 class EmbeddedStore:
     """Open with :meth:`open` (existing store) or :meth:`create` (``vaultline init``)."""
 
-    def __init__(self, directory: Path, connection: sqlite3.Connection, key: masterkey.MasterKey):
+    def __init__(self, directory: Path, connection: sqlite3.Connection, key: masterkey.MasterKey,
+                 derived: dict[str, bytes] | None = None):
         self.directory = directory
         self._db = connection
         self._master = key
-        self._kek = AESGCM(key.derive("store-kek"))
+        # Each sub-key is derived once per open store: a command derives every key it uses once.
+        self._derived = {} if derived is None else derived
+        self._kek = AESGCM(self.derive_key(KEK_PURPOSE))
         self.store_id = self.meta_get("store_id") or ""
 
     # -- opening ------------------------------------------------------------------------
@@ -179,7 +183,8 @@ class EmbeddedStore:
         with db:
             db.executescript(_SCHEMA)
         check_nonce = os.urandom(envelope.NONCE_BYTES)
-        kek = AESGCM(key.derive("store-kek"))
+        derived = {KEK_PURPOSE: key.derive(KEK_PURPOSE)}
+        kek = AESGCM(derived[KEK_PURPOSE])
         check = check_nonce + kek.encrypt(check_nonce, _KEY_CHECK, envelope.FORMAT)
         meta = {
             "format": str(FORMAT_VERSION),
@@ -188,7 +193,7 @@ class EmbeddedStore:
             "key_check": base64.b64encode(check).decode(),
         }
         db.executemany("INSERT INTO meta(name, value) VALUES (?, ?)", meta.items())
-        return cls(directory, db, key), key_file
+        return cls(directory, db, key, derived), key_file
 
     @classmethod
     def open(cls, directory: Path, *, environ: Mapping[str, str] | None = None) -> EmbeddedStore:
@@ -227,8 +232,9 @@ class EmbeddedStore:
                     else "its store_id or key_check row is garbled")
             raise StoreError(damaged(what, db_path)) from None
         key = masterkey.load(store_id, environ)
+        derived = {KEK_PURPOSE: key.derive(KEK_PURPOSE)}
         try:
-            AESGCM(key.derive("store-kek")).decrypt(
+            AESGCM(derived[KEK_PURPOSE]).decrypt(
                 check[: envelope.NONCE_BYTES], check[envelope.NONCE_BYTES :], envelope.FORMAT
             )
         except InvalidTag:
@@ -236,7 +242,7 @@ class EmbeddedStore:
             raise MasterKeyError(
                 f"the master key from {key.source} does not open the store in {directory}"
             ) from None
-        store = cls(directory, db, key)
+        store = cls(directory, db, key, derived)
         if rows["format"] == "1":
             store._migrate_v1()
         return store
@@ -263,7 +269,10 @@ class EmbeddedStore:
     # -- keys derived from the master key, for the audit log and friends ----------------
 
     def derive_key(self, purpose: str) -> bytes:
-        return self._master.derive(purpose)
+        key = self._derived.get(purpose)
+        if key is None:
+            key = self._derived[purpose] = self._master.derive(purpose)
+        return key
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -385,19 +394,19 @@ class EmbeddedStore:
         wanted = set(paths)
         rows = self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ? "
                                 "ORDER BY path DESC, version DESC", (low, high))
-        unwrap, aad_of, nonce = self._kek.decrypt, envelope.associated_data, envelope.NONCE_BYTES
-        for row in rows:
-            path = row[0]
+        unwrap, nonce, head = self._kek.decrypt, envelope.NONCE_BYTES, envelope.FORMAT + b"|"
+        for path, version, created, deleted, destroyed, wrapped, sealed in rows:
             if path not in wanted or path in results:
                 continue
-            _, version, created, deleted, destroyed, wrapped, sealed = row
-            error = self._unreadable(path, version, deleted, destroyed, wrapped, sealed)
-            if error is not None:
+            if destroyed or deleted is not None or wrapped is None or sealed is None:
+                error = self._unreadable(path, version, deleted, destroyed, wrapped, sealed)
+                assert error is not None
                 results[path] = error
                 continue
-            assert wrapped is not None and sealed is not None  # _unreadable said so
-            aad = aad_of(path, version)
-            try:  # envelope.open_sealed, inlined: this loop runs once per secret read
+            # envelope.associated_data and envelope.open_sealed, inlined: this loop runs once
+            # per secret read (a test holds the two equal).
+            aad = b"%s%s|%d" % (head, path.encode(), version)
+            try:
                 key = unwrap(wrapped[:nonce], wrapped[nonce:], aad)
                 value = AESGCM(key).decrypt(sealed[:nonce], sealed[nonce:], aad)
             except InvalidTag:
