@@ -87,14 +87,15 @@ class LocalProvider(Provider):
             except (ProviderError, StoreError) as exc:
                 results[request] = self._error(exc, path)
         found = store.get_latest(latest.values())
-        for request, stored_path in latest.items():  # once per secret read: stay lean
+        new, fetched = tuple.__new__, Fetched  # once per secret read: see the resolver's loop
+        for request, stored_path in latest.items():
             item = found[stored_path]
             if type(item) is StoredSecret:
                 try:
-                    results[request] = Fetched(item.text(), str(item.version))
+                    results[request] = new(fetched, (item.value.decode(), str(item.version)))
                     continue
-                except StoreError as exc:
-                    item = exc
+                except UnicodeDecodeError:
+                    item = StoreError(item.undecodable())
             assert isinstance(item, StoreError)
             results[request] = self._error(item, request[0])
         return results

@@ -85,7 +85,7 @@ class Bundle(Mapping[str, Any]):
         warnings: list[str] | None = None,
     ):
         self.env = env
-        self._values = dict(sorted(values.items()))
+        self._values = {key: values[key] for key in sorted(values)}
         self._shadowed = dict(shadowed or {})
         self.warnings = list(warnings or [])
 

@@ -188,17 +188,28 @@ class Resolver:
     # -- references ------------------------------------------------------------------------
 
     def references(self) -> list[ReferenceRow]:
-        rows = []
-        located: dict[str, tuple[Callable[[Reference, str], str], Callable[[str], str]]] = {}
-        for key, entry in sorted(self.pack.secrets.items()):  # once per secret: stay lean
+        rows: list[ReferenceRow] = []
+        # Once per secret, so kept lean (docs/design/performance.md): each provider's methods
+        # looked up once, the base class's display_path (the path itself) not called, and the
+        # rows built with tuple.__new__ (a NamedTuple's own __new__ is a Python call).
+        new, row = tuple.__new__, ReferenceRow
+        located: dict[str, tuple[Callable[[Reference, str], str], Callable[[str], str] | None]]
+        located = {}
+        secrets = self.pack.secrets
+        for key in sorted(secrets):
+            entry = secrets[key]
             ref: Reference = entry.value
             name = ref.provider
             methods = located.get(name)
             if methods is None:
                 provider = self.provider(name)
-                methods = located[name] = (provider.locate, provider.display_path)
-            path = methods[0](ref, key)
-            rows.append(ReferenceRow(key, ref, name, path, methods[1](path), entry.where))
+                shows = type(provider).display_path is not Provider.display_path
+                methods = located[name] = (provider.locate,
+                                           provider.display_path if shows else None)
+            locate, display = methods
+            path = locate(ref, key)
+            rows.append(new(row, (key, ref, name, path, path if display is None else display(path),
+                                  entry.where)))
         return rows
 
     # -- resolution ------------------------------------------------------------------------
@@ -275,9 +286,10 @@ class Resolver:
         leasing = {name for name, provider in self._providers.items()
                    if type(provider).lease_id is not Provider.lease_id}
         reads: list[Read] = []
-        for row in rows:  # once per secret: stay lean
-            ref = row.reference
-            result = fetched[row.provider][(row.path, ref.version)]
+        new, resolved, provenance, read = tuple.__new__, ResolvedValue, Provenance, Read
+        for row in rows:  # once per secret: stay lean (see references())
+            key, ref, name, path, display, _ = row
+            result = fetched[name][(path, ref.version)]
             try:
                 if isinstance(result, ProviderError):
                     raise result
@@ -298,13 +310,12 @@ class Resolver:
                                               missing=exc.missing))
                 continue
             text = texts.get(ref) or texts.setdefault(ref, str(ref))
-            name = row.provider
-            candidates.append(ResolvedValue(
-                row.key, value, row.key not in public,
-                Provenance(secrets, name, text, row.display, result.version)))
-            reads.append(Read(row.key, name, row.path, value, identities[name],
-                              (self._providers[name].lease_id(row.path) or None)
-                              if name in leasing else None))
+            candidates.append(new(resolved, (
+                key, value, key not in public,
+                new(provenance, (secrets, name, text, display, result.version, None)))))
+            reads.append(new(read, (key, name, path, value, identities[name],
+                                    (self._providers[name].lease_id(path) or None)
+                                    if name in leasing else None)))
         overridden: list[ResolvedValue] = []
         for layer in self.runtime_layers:
             overridden.extend(layer.candidates(self.project, self.env))

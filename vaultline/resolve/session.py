@@ -156,10 +156,11 @@ class Session:
                     for f in failures]
         # Every value a provider returned was read, including those an override shadows;
         # dynamic credentials name their lease (never the value).
-        read, ok, Entry = audit.READ, audit.OK, audit.AuditEntry  # once per secret read: stay lean
-        entries += [Entry(read, env, r.key, f"{r.provider}:{r.path}", ok, r.value, r.identity,
-                          None if r.lease is None else {"lease": r.lease})
-                    for r in reads]
+        # Once per secret read: stay lean (tuple.__new__: see Resolver.references).
+        read, ok, Entry, new = audit.READ, audit.OK, audit.AuditEntry, tuple.__new__
+        entries += [new(Entry, (read, env, key, f"{provider}:{path}", ok, value, identity,
+                                None if lease is None else {"lease": lease}))
+                    for key, provider, path, value, identity, lease in reads]
         applies = {a.key: Entry(audit.OVERRIDE_APPLY, env, a.key, value=str(a.value),
                                 detail={"override": a.override_id}) for a in applied}
         if reveal:  # each key's override line, then its reveal

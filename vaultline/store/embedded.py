@@ -105,7 +105,10 @@ class StoredSecret(NamedTuple):
         try:
             return self.value.decode("utf-8")
         except UnicodeDecodeError:
-            raise StoreError(f"{self.path}@{self.version} is not UTF-8 text") from None
+            raise StoreError(self.undecodable()) from None
+
+    def undecodable(self) -> str:
+        return f"{self.path}@{self.version} is not UTF-8 text"
 
 
 def damaged(detail: str, db_path: Path | None = None) -> str:
@@ -395,6 +398,7 @@ class EmbeddedStore:
         rows = self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ? "
                                 "ORDER BY path DESC, version DESC", (low, high))
         unwrap, nonce, head = self._kek.decrypt, envelope.NONCE_BYTES, envelope.FORMAT + b"|"
+        new, stored = tuple.__new__, StoredSecret  # a NamedTuple's own __new__ is a Python call
         for path, version, created, deleted, destroyed, wrapped, sealed in rows:
             if path not in wanted or path in results:
                 continue
@@ -412,7 +416,7 @@ class EmbeddedStore:
             except InvalidTag:
                 results[path] = envelope.tampered()
                 continue
-            results[path] = StoredSecret(path, version, created, value)
+            results[path] = new(stored, (path, version, created, value))
         for path in wanted - results.keys():
             results[path] = SecretNotFoundError(f"no secret at {path}")
         return results
