@@ -81,10 +81,12 @@ def _utf8(data: bytes, what: str, file: str | None) -> str:
 def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
                    project: Project | None = None) -> Bundle:
     """Resolve through a :class:`Session` (overrides applied, reads audited); warn on stderr."""
+    from vaultline.resolve import _gc
     from vaultline.resolve.session import Session
 
     with Session(project or load_project(project_dir), env) as session:
-        bundle = session.resolve(reveal=reveal)
+        # The CLI owns this process: no collection pauses its one resolution.
+        bundle = _gc.paused(session.resolve)(reveal=reveal)
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)
     from vaultline.resolve.leases import LEASES, session_auditor
