@@ -62,6 +62,8 @@ class Explanation(NamedTuple):
 
 def to_text(value: Any) -> str:
     """How a value is written where only text fits (environment variables, dotenv)."""
+    if type(value) is str:  # secrets and most values: first, as this runs once per key
+        return value
     import json
 
     if value is None:

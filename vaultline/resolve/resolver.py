@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vaultline.errors import MissingSecretError, ProviderError, ResolutionError
-from vaultline.project.model import Project
+from vaultline.project.model import Entry, Project
 from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider, Request
@@ -40,7 +40,12 @@ class ReferenceRow(NamedTuple):
     provider: str
     path: str  # the concrete path, after the naming convention
     display: str  # how the provider shows that location (e.g. with its mount)
-    where: str  # FILE:LINE of the reference in secrets.yaml
+    entry: Entry  # the reference as secrets.yaml holds it
+
+    @property
+    def where(self) -> str:
+        """FILE:LINE of the reference in secrets.yaml (formatted only when shown)."""
+        return self.entry.where
 
 
 class Read(NamedTuple):
@@ -190,11 +195,13 @@ class Resolver:
     def references(self) -> list[ReferenceRow]:
         rows: list[ReferenceRow] = []
         # Once per secret, so kept lean (docs/design/performance.md): each provider's methods
-        # looked up once, the base class's display_path (the path itself) not called, and the
-        # rows built with tuple.__new__ (a NamedTuple's own __new__ is a Python call).
+        # looked up once, the base class's locate (an explicit path, else the naming
+        # convention) inlined and its display_path (the path itself) not called, and the rows
+        # built with tuple.__new__ (a NamedTuple's own __new__ is a Python call).
         new, row = tuple.__new__, ReferenceRow
-        located: dict[str, tuple[Callable[[Reference, str], str], Callable[[str], str] | None]]
-        located = {}
+        Methods = tuple[Callable[[Reference, str], str] | None, Callable[[str], str],
+                        Callable[[str], str] | None]
+        located: dict[str, Methods] = {}
         secrets = self.pack.secrets
         for key in sorted(secrets):
             entry = secrets[key]
@@ -203,13 +210,16 @@ class Resolver:
             methods = located.get(name)
             if methods is None:
                 provider = self.provider(name)
-                shows = type(provider).display_path is not Provider.display_path
-                methods = located[name] = (provider.locate,
-                                           provider.display_path if shows else None)
-            locate, display = methods
-            path = locate(ref, key)
+                kind, context = type(provider), provider.context
+                methods = located[name] = (
+                    None if kind.locate is Provider.locate else provider.locate,
+                    provider.naming.namer(context.app, context.env),
+                    None if kind.display_path is Provider.display_path else provider.display_path)
+            locate, namer, display = methods
+            path = (locate(ref, key) if locate is not None
+                    else namer(key) if ref.path is None else ref.path)
             rows.append(new(row, (key, ref, name, path, path if display is None else display(path),
-                                  entry.where)))
+                                  entry)))
         return rows
 
     # -- resolution ------------------------------------------------------------------------
