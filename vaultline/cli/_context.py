@@ -89,12 +89,14 @@ def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
         bundle = _gc.paused(session.resolve)(reveal=reveal)
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)
-    from vaultline.resolve.leases import LEASES, session_auditor
-
-    if LEASES:  # dynamic credentials: their revocation at exit is audited, a failure shown
+    # Dynamic credentials: their revocation at exit is audited, a failure shown. Only a
+    # provider that issued a lease imported the lease book: otherwise nothing to set up.
+    leases = sys.modules.get("vaultline.resolve.leases")
+    if leases is not None and leases.LEASES:
         from vaultline.cli._output import warn
 
-        LEASES.warn, LEASES.auditor = warn, session_auditor(project_dir, env)
+        leases.LEASES.warn = warn
+        leases.LEASES.auditor = leases.session_auditor(project_dir, env)
     return bundle
 
 

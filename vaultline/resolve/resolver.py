@@ -297,8 +297,7 @@ class Resolver:
                    if type(provider).lease_id is not Provider.lease_id}
         reads: list[Read] = []
         new, resolved, provenance, read = tuple.__new__, ResolvedValue, Provenance, Read
-        for row in rows:  # once per secret: stay lean (see references())
-            key, ref, name, path, display, _ = row
+        for key, ref, name, path, display, _ in rows:  # once per secret: see references()
             result = fetched[name][(path, ref.version)]
             try:
                 if isinstance(result, ProviderError):
@@ -307,16 +306,16 @@ class Resolver:
                 if ref.field is not None or not isinstance(value, str):
                     value = select_field(result, ref)
             except ProviderError as exc:
-                spec = schema.get(row.key)
+                spec = schema.get(key)
                 # `required: false` makes a secret optional; unspecified keeps it required,
                 # because a reference in secrets.yaml was written there to be used. Only
                 # "nothing there" skips it: a refused login must not pass for an absent value.
                 if (spec is not None and spec.required is False
                         and isinstance(exc, MissingSecretError)):
-                    warnings.append(f"{row.key}: optional secret skipped ({exc.reason})")
+                    warnings.append(f"{key}: optional secret skipped ({exc.reason})")
                     continue
-                failures.append(ProviderError(exc.reason, provider=row.provider,
-                                              reference=str(ref), key=row.key,
+                failures.append(ProviderError(exc.reason, provider=name,
+                                              reference=str(ref), key=key,
                                               missing=exc.missing))
                 continue
             text = texts.get(ref) or texts.setdefault(ref, str(ref))

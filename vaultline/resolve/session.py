@@ -164,12 +164,13 @@ class Session:
         applies = {a.key: Entry(audit.OVERRIDE_APPLY, env, a.key, value=str(a.value),
                                 detail={"override": a.override_id}) for a in applied}
         if reveal:  # each key's override line, then its reveal
+            reveals = audit.REVEAL
             for resolved in bundle.resolved_values():
                 if resolved.key in applies:
                     entries.append(applies[resolved.key])
                 if resolved.secret:
-                    entries.append(Entry(audit.REVEAL, env, resolved.key,
-                                         value=str(resolved.value)))
+                    entries.append(new(Entry, (reveals, env, resolved.key, None, ok,
+                                               str(resolved.value), None, None)))
         else:
             entries += applies.values()
         self.audit.record_many(entries)
