@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,8 +14,10 @@ from vaultline._limits import read_bounded, read_stream_bounded
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
 from vaultline.project import keypath
-from vaultline.project.model import Project
-from vaultline.resolve.bundle import Bundle
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` lists every command without YAML
+    from vaultline.project.model import Project
+    from vaultline.resolve.bundle import Bundle
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -42,6 +44,8 @@ def prefix_callback(ctx: click.Context, param: click.Parameter, value: str) -> s
 
 
 def load_project(project_dir: Path | None) -> Project:
+    from vaultline.project.model import Project
+
     return Project.load(project_dir)
 
 
