@@ -17,7 +17,7 @@ from vaultline.project.reference import CURRENT, PREVIOUS
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 from vaultline.providers.naming import NamingConvention
 from vaultline.store import EmbeddedStore
-from vaultline.store.embedded import StoredSecret
+from vaultline.store.embedded import not_text
 
 
 class LocalProvider(Provider):
@@ -75,29 +75,36 @@ class LocalProvider(Provider):
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
         store = self.store  # a missing store or wrong master key fails the whole fetch
         results: dict[Request, Fetched | ProviderError] = {}
-        latest: dict[Request, str] = {}  # request -> path in the store
+        latest: dict[str, Request] = {}  # path in the store -> the request for its latest
+        again: list[tuple[Request, str]] = []  # another spelling of a path already asked for
         for request in requests:
             path, version = request
             if version is None or version == CURRENT:
-                latest[request] = path.strip("/")
+                stored_path = path.strip("/")
+                if stored_path in latest:
+                    again.append((request, stored_path))
+                else:
+                    latest[stored_path] = request
                 continue
             try:
                 stored = store.get(path.strip("/"), self._version(path, version))
                 results[request] = Fetched(stored.text(), str(stored.version))
             except (ProviderError, StoreError) as exc:
                 results[request] = self._error(exc, path)
-        found = store.get_latest(latest.values())
-        new, fetched = tuple.__new__, Fetched  # once per secret read: see the resolver's loop
-        for request, stored_path in latest.items():
-            item = found[stored_path]
-            if type(item) is StoredSecret:
+        # Once per secret read: no record kept per secret but the result (tuple.__new__:
+        # see Resolver.references).
+        new, fetched = tuple.__new__, Fetched
+        for stored_path, number, _, value in store.iter_latest(latest):
+            request = latest[stored_path]
+            if not isinstance(value, StoreError):
                 try:
-                    results[request] = new(fetched, (item.value.decode(), str(item.version)))
+                    results[request] = new(fetched, (value.decode(), str(number)))
                     continue
                 except UnicodeDecodeError:
-                    item = StoreError(item.undecodable())
-            assert isinstance(item, StoreError)
-            results[request] = self._error(item, request[0])
+                    value = StoreError(not_text(stored_path, number))
+            results[request] = self._error(value, request[0])
+        for request, stored_path in again:
+            results[request] = results[latest[stored_path]]
         return results
 
     def _error(self, exc: VaultlineError, path: str) -> ProviderError:

@@ -9,6 +9,7 @@ method and prints.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from vaultline.errors import (
 from vaultline.project.model import Project
 from vaultline.resolve.bundle import Bundle
 from vaultline.resolve.overrides import Override, OverrideLayer, OverrideStore
-from vaultline.resolve.resolver import Resolver
+from vaultline.resolve.resolver import Applied, Read, Resolver
 from vaultline.resolve.target import Target, resolve_target
 from vaultline.store import EmbeddedStore
 from vaultline.store.embedded import VersionInfo
@@ -77,6 +78,33 @@ class Changed(NamedTuple):
 
     where: str
     versions: list[int]
+
+
+def _read_entries(env: str, reads: Iterable[Read], applied: Iterable[Applied],
+                  revealed: Bundle | None) -> Iterator[audit.AuditEntry]:
+    """The audit entries of a resolution: every value read (those an override shadows
+    too; dynamic credentials with their lease, never the value), then per key the override
+    applied and, when the values were shown (``revealed``), the reveal.
+
+    A generator: the log consumes it as it encodes, so no entry outlives its line. Once per
+    secret read: kept lean (tuple.__new__, see Resolver.references).
+    """
+    read, ok, Entry, new = audit.READ, audit.OK, audit.AuditEntry, tuple.__new__
+    for key, provider, path, value, identity, lease in reads:
+        yield new(Entry, (read, env, key, f"{provider}:{path}", ok, value, identity,
+                          None if lease is None else {"lease": lease}))
+    applies = {a.key: Entry(audit.OVERRIDE_APPLY, env, a.key, value=str(a.value),
+                            detail={"override": a.override_id}) for a in applied}
+    if revealed is None:
+        yield from applies.values()
+        return
+    reveal = audit.REVEAL
+    for resolved in revealed.resolved_values():
+        if resolved.key in applies:
+            yield applies[resolved.key]
+        if resolved.secret:
+            yield new(Entry, (reveal, env, resolved.key, None, ok, str(resolved.value), None,
+                              None))
 
 
 class Session:
@@ -154,26 +182,8 @@ class Session:
         entries += [audit.AuditEntry(audit.READ, env=env, key=f.key, reference=f.reference,
                                      outcome=audit.FAILED, detail={"reason": f.reason})
                     for f in failures]
-        # Every value a provider returned was read, including those an override shadows;
-        # dynamic credentials name their lease (never the value).
-        # Once per secret read: stay lean (tuple.__new__: see Resolver.references).
-        read, ok, Entry, new = audit.READ, audit.OK, audit.AuditEntry, tuple.__new__
-        entries += [new(Entry, (read, env, key, f"{provider}:{path}", ok, value, identity,
-                                None if lease is None else {"lease": lease}))
-                    for key, provider, path, value, identity, lease in reads]
-        applies = {a.key: Entry(audit.OVERRIDE_APPLY, env, a.key, value=str(a.value),
-                                detail={"override": a.override_id}) for a in applied}
-        if reveal:  # each key's override line, then its reveal
-            reveals = audit.REVEAL
-            for resolved in bundle.resolved_values():
-                if resolved.key in applies:
-                    entries.append(applies[resolved.key])
-                if resolved.secret:
-                    entries.append(new(Entry, (reveals, env, resolved.key, None, ok,
-                                               str(resolved.value), None, None)))
-        else:
-            entries += applies.values()
-        self.audit.record_many(entries)
+        self.audit.record_many(itertools.chain(
+            entries, _read_entries(env, reads, applied, bundle if reveal else None)))
         bundle.warnings.extend(warnings + layer.warnings)
         return bundle, failures
 

@@ -105,10 +105,12 @@ class StoredSecret(NamedTuple):
         try:
             return self.value.decode("utf-8")
         except UnicodeDecodeError:
-            raise StoreError(self.undecodable()) from None
+            raise StoreError(not_text(self.path, self.version)) from None
 
-    def undecodable(self) -> str:
-        return f"{self.path}@{self.version} is not UTF-8 text"
+
+def not_text(path: str, version: int) -> str:
+    """What to say about a stored value that is not UTF-8 text."""
+    return f"{path}@{version} is not UTF-8 text"
 
 
 def damaged(detail: str, db_path: Path | None = None) -> str:
@@ -388,9 +390,18 @@ class EmbeddedStore:
 
     def get_latest(self, paths: Collection[str]) -> dict[str, StoredSecret | StoreError]:
         """The latest version of many secrets in one pass: each is the secret or its error."""
-        results: dict[str, StoredSecret | StoreError] = {}
+        return {path: value if isinstance(value, StoreError)
+                else StoredSecret(path, version, created, value)
+                for path, version, created, value in self.iter_latest(paths)}
+
+    def iter_latest(self, paths: Collection[str]) -> Iterator[tuple[str, int, str,
+                                                                   bytes | StoreError]]:
+        """``(path, version, created_time, value)`` of the latest version of each of
+        ``paths``, in no set order; ``value`` is the error when it cannot be read (version
+        0 for a path with no secret). One pass, and nothing kept per secret: the local
+        provider reads every secret of a resolution through it."""
         if not paths:
-            return results
+            return
         # One range scan of the paths' common prefix beats thousands of point queries. Read
         # backwards along the primary key, the first row of each path is its latest version.
         low, high = _key_range(os.path.commonprefix(list(paths)))  # noqa: RUF071 - not dirs
@@ -398,14 +409,14 @@ class EmbeddedStore:
         rows = self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ? "
                                 "ORDER BY path DESC, version DESC", (low, high))
         unwrap, nonce, head = self._kek.decrypt, envelope.NONCE_BYTES, envelope.FORMAT + b"|"
-        new, stored = tuple.__new__, StoredSecret  # a NamedTuple's own __new__ is a Python call
         for path, version, created, deleted, destroyed, wrapped, sealed in rows:
-            if path not in wanted or path in results:
+            if path not in wanted:  # another path under the prefix, or an older version
                 continue
+            wanted.discard(path)
             if destroyed or deleted is not None or wrapped is None or sealed is None:
                 error = self._unreadable(path, version, deleted, destroyed, wrapped, sealed)
                 assert error is not None
-                results[path] = error
+                yield path, version, created, error
                 continue
             # envelope.associated_data and envelope.open_sealed, inlined: this loop runs once
             # per secret read (a test holds the two equal).
@@ -414,12 +425,11 @@ class EmbeddedStore:
                 key = unwrap(wrapped[:nonce], wrapped[nonce:], aad)
                 value = AESGCM(key).decrypt(sealed[:nonce], sealed[nonce:], aad)
             except InvalidTag:
-                results[path] = envelope.tampered()
+                yield path, version, created, envelope.tampered()
                 continue
-            results[path] = new(stored, (path, version, created, value))
-        for path in wanted - results.keys():
-            results[path] = SecretNotFoundError(f"no secret at {path}")
-        return results
+            yield path, version, created, value
+        for path in wanted:
+            yield path, 0, "", SecretNotFoundError(f"no secret at {path}")
 
     def list_paths(self, prefix: str = "") -> list[str]:
         """Paths under ``prefix`` whose latest version is live."""
