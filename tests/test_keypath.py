@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vaultline.project import keypath
 
@@ -41,3 +43,12 @@ def test_env_name(key: str, env: str, prefix: str) -> None:
 def test_validate(key: str, problem: str | None) -> None:
     result = keypath.validate(key)
     assert (result is None) if problem is None else (problem in (result or ""))
+
+
+@given(st.text(max_size=40))
+def test_env_name_in_one_pass_is_the_per_segment_rule(key: str) -> None:
+    """Each segment's characters outside [A-Za-z0-9_] become '_', segments join with '__'."""
+    import re
+
+    per_segment = "__".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in key.split(":"))
+    assert keypath.env_name(key, "P_") == "P_" + per_segment.upper()

@@ -146,3 +146,6 @@ def test_the_resolver_reports_what_it_read_and_the_session_audits_exactly_that(
         ("reveal", "Api:Shadowed", None, None),
         ("reveal", "ConnectionStrings:Primary", None, None)]
     assert all(e["value_hmac"] for e in lines)
+    hmacs = {(e["action"], e["key"]): e["value_hmac"] for e in lines}
+    assert hmacs[("read", "Api:Key")] == hmacs[("reveal", "Api:Key")]  # one value, one HMAC
+    assert hmacs[("read", "Api:Shadowed")] != hmacs[("reveal", "Api:Shadowed")]
