@@ -62,13 +62,14 @@ class Setup:
         self.files: dict[str, Path] = {}
         for kind, text in (("dotenv", "".join(f"{n}={v}\n" for n, v in zip(names, values, strict=True))),
                            ("yaml", "".join(f"{n}: {v}\n" for n, v in zip(names, values, strict=True)))):
-            plain = root / f"secrets.{kind}"
+            suffix = {"dotenv": "env", "yaml": "yaml"}[kind]  # sops names formats by suffix
+            plain = root / f"secrets.{suffix}"
             plain.write_text(text)
             encrypted = subprocess.run(
                 [self.sops, "encrypt", "--age", str(identity.to_public()), "--input-type", kind,
                  "--output-type", kind, str(plain)], check=True, capture_output=True).stdout
             plain.unlink()
-            self.files[kind] = root / f"secrets.enc.{kind}"
+            self.files[kind] = root / f"secrets.enc.{suffix}"
             self.files[kind].write_bytes(encrypted)
         self.env["SOPS_AGE_KEY"] = str(identity)
         self.vaultline = str(Path(sys.executable).parent / "vaultline")
