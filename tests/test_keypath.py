@@ -51,3 +51,12 @@ def test_env_name_is_each_segment_made_safe_joined_by_two_underscores(key: str) 
 def test_validate(key: str, problem: str | None) -> None:
     result = keypath.validate(key)
     assert (result is None) if problem is None else (problem in (result or ""))
+
+
+@given(st.text(max_size=40))
+def test_env_name_in_one_pass_is_the_per_segment_rule(key: str) -> None:
+    """Each segment's characters outside [A-Za-z0-9_] become '_', segments join with '__'."""
+    import re
+
+    per_segment = "__".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in key.split(":"))
+    assert keypath.env_name(key, "P_") == "P_" + per_segment.upper()

@@ -99,3 +99,53 @@ def test_a_reference_into_the_namespace_never_yields_key_material(
             pytest.raises(ResolutionError) as info:
         s.resolve(reveal=True)
     assert "material" not in str(info.value)
+
+
+def test_the_resolver_reports_what_it_read_and_the_session_audits_exactly_that(
+        tmp_path: Path, environ: dict[str, str]) -> None:
+    """Typed records, not a walk over the bundle: every value read (one an override shadows
+    too), its provider, path and identity, and the override applied by its own id."""
+    from datetime import timedelta
+
+    from vaultline.resolve.overrides import OverrideLayer
+    from vaultline.resolve.resolver import Applied, Read, Resolver
+    from vaultline.store import EmbeddedStore
+
+    root = make_project(tmp_path, {"env/prod/secrets.yaml": (
+        "ConnectionStrings:Primary: local\nApi:Key: local\nApi:Shadowed: local\n")},
+        environ=environ)
+    with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
+        for key in ("ConnectionStrings/Primary", "Api/Key", "Api/Shadowed"):
+            store.put(f"nexus-engine/prod/{key}", f"stored {key}".encode())
+    project = Project.load(root)
+    with Session(project, "prod", environ=environ) as s:
+        made = s.set_override("Api:Shadowed", "break-glass", ttl=timedelta(hours=1),
+                              reason="incident", approved_by="ops", ticket="INC-1")
+        layer = OverrideLayer(s.overrides.sweep("prod")[0], environ)
+        with Resolver(project, "prod", environ=environ, runtime_layers=[layer],
+                      store=s.store) as resolver:
+            resolution = resolver.read()
+        assert resolution.reads == [
+            Read(key, "local", f"nexus-engine/prod/{key.replace(':', '/')}",
+                 f"stored {key.replace(':', '/')}", None)
+            for key in ("Api:Key", "Api:Shadowed", "ConnectionStrings:Primary")]
+        assert resolution.applied == [Applied("Api:Shadowed", "break-glass", made.id)]
+        assert "stored" not in repr(resolution.reads) + repr(resolution.applied)
+        assert "break-glass" not in repr(resolution.applied)
+
+        s.resolve(reveal=True)
+    lines = [e for e in events(root) if e["action"] in ("read", "override.apply", "reveal")]
+    assert [(e["action"], e["key"], e["reference"], (e["detail"] or {}).get("override"))
+            for e in lines] == [
+        ("read", "Api:Key", "local:nexus-engine/prod/Api/Key", None),
+        ("read", "Api:Shadowed", "local:nexus-engine/prod/Api/Shadowed", None),
+        ("read", "ConnectionStrings:Primary",
+         "local:nexus-engine/prod/ConnectionStrings/Primary", None),
+        ("reveal", "Api:Key", None, None),
+        ("override.apply", "Api:Shadowed", None, made.id),
+        ("reveal", "Api:Shadowed", None, None),
+        ("reveal", "ConnectionStrings:Primary", None, None)]
+    assert all(e["value_hmac"] for e in lines)
+    hmacs = {(e["action"], e["key"]): e["value_hmac"] for e in lines}
+    assert hmacs[("read", "Api:Key")] == hmacs[("reveal", "Api:Key")]  # one value, one HMAC
+    assert hmacs[("read", "Api:Shadowed")] != hmacs[("reveal", "Api:Shadowed")]

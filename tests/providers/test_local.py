@@ -45,3 +45,18 @@ def test_fetch_one_raises_the_error(local: LocalProvider) -> None:
     with pytest.raises(ProviderError, match="no secret"):
         local.fetch("app/prod/Nope")
     local.close()
+
+
+def test_a_shared_store_is_used_only_for_its_own_directory_and_left_open(
+        local: LocalProvider, store: EmbeddedStore, tmp_path: Path,
+        environ: dict[str, str]) -> None:
+    other, _ = EmbeddedStore.create(tmp_path / "other-store", environ=environ)
+    local.share(other)  # another directory: this provider opens its own store
+    assert local.store is not other
+    local.close()
+    local.share(store)  # its own directory: read through the caller's connection
+    assert local.store is store
+    assert local.fetch("app/prod/A") == Fetched("a2", "2")
+    local.close()
+    assert store.get("app/prod/A").text() == "a2"  # still open: the caller closes it
+    other.close()

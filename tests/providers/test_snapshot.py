@@ -108,3 +108,32 @@ def test_another_master_key_cannot_use_the_snapshot(seeded: BaoServer, tmp_path:
         (root / ".vaultline" / "snapshots" / "prod.snapshot").read_bytes())
     with pytest.raises(ResolutionError, match="cannot reach"):
         resolve(other, other_env)
+
+
+def test_one_load_opens_the_store_once_and_derives_each_key_once(
+        seeded: BaoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session's store serves the local provider, the offline snapshot and the audit."""
+    import vaultline
+    from vaultline.store import EmbeddedStore, masterkey
+
+    environ = {**master_key_env(), "VAULT_TOKEN": seeded.token}
+    root = make_project(tmp_path, {}, environ=environ)
+    project(root, seeded.url)
+    (root / "env/prod/secrets.yaml").write_text(
+        "Db:Password: vault:db#password\nApi:Key: vault:api#key\nLocal:Key: local\n")
+    EmbeddedStore.open(root / ".vaultline", environ=environ).put("snap-app/prod/Local/Key", b"l")
+    opened: list[Path] = []
+    derived: list[str] = []
+    connect, derive = EmbeddedStore._connect, masterkey.MasterKey.derive
+    monkeypatch.setattr(EmbeddedStore, "_connect",
+                        staticmethod(lambda path: opened.append(path) or connect(path)))
+    monkeypatch.setattr(masterkey.MasterKey, "derive",
+                        lambda self, purpose: derived.append(purpose) or derive(self, purpose))
+
+    bundle = vaultline.load("prod", root, environ=environ)
+
+    assert bundle["Local:Key"] == "l" and bundle["Db:Password"] == "db-pw"
+    assert (root / ".vaultline" / "snapshots" / "prod.snapshot").exists()  # it did run
+    assert opened == [root / ".vaultline" / "store.db"]
+    assert sorted(derived) == sorted(set(derived))  # no sub-key derived twice
+    assert "offline-snapshot" in derived and "store-kek" in derived and "audit-chain" in derived

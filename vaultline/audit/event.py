@@ -125,19 +125,33 @@ def encode_lines(entries: Iterable[AuditEntry], *, seq: int, prev: str, time: st
     checker never share a bug. ``prev`` and the digests are hex and need no escaping.
     """
     lines: list[bytes] = []
-    shared: dict[tuple[str | None, str, str | None], str] = {}
     sha256 = hashlib.sha256
     version = UNKEYED_VERSION if chain is None else FORMAT_VERSION
     # ValueMac.digest, inlined: copying the keyed pads is the whole cost of the key here.
     inner, outer = (None, None) if chain is None else (chain._inner.copy, chain._outer.copy)
+    value_inner, value_outer = (None, None) if mac is None else (mac._inner.copy,
+                                                                 mac._outer.copy)
+    shared: tuple[str | None, str, str | None] | None = None  # the last line's, usually the next's
+    header = ""
+    macs: dict[str | bytes, str] = {}  # a value read and then revealed is HMAC'd once
     for action, env, key, reference, outcome, value, who, detail in entries:
         seq += 1
-        header = shared.get((who, action, env))
-        if header is None:
-            header = shared[(who, action, env)] = (
+        if shared is None or shared[0] != who or shared[1] != action or shared[2] != env:
+            shared = (who, action, env)
+            header = (
                 f'"time":{_string(time)},"actor":{_string(who or actor)},'
                 f'"action":{_string(action)},"env":{"null" if env is None else _string(env)}')
-        value_hmac = "null" if value is None or mac is None else f'"{mac(value)}"'
+        if value is None or value_inner is None or value_outer is None:
+            value_hmac = "null"
+        else:
+            cached = macs.get(value)
+            if cached is None:
+                keyed = value_inner()
+                keyed.update(value.encode() if isinstance(value, str) else value)
+                sealed = value_outer()
+                sealed.update(keyed.digest())
+                cached = macs[value] = f'"{sealed.hexdigest()}"'
+            value_hmac = cached
         body = (
             f'{{"v":{version:d},"seq":{seq:d},{header},'
             f'"key":{"null" if key is None else _string(key)},'

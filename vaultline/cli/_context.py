@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,8 +14,10 @@ from vaultline._limits import read_bounded, read_stream_bounded
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
 from vaultline.project import keypath
-from vaultline.project.model import Project
-from vaultline.resolve.bundle import Bundle
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` lists every command without YAML
+    from vaultline.project.model import Project
+    from vaultline.resolve.bundle import Bundle
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -42,6 +44,8 @@ def prefix_callback(ctx: click.Context, param: click.Parameter, value: str) -> s
 
 
 def load_project(project_dir: Path | None) -> Project:
+    from vaultline.project.model import Project
+
     return Project.load(project_dir)
 
 
@@ -81,18 +85,23 @@ def _utf8(data: bytes, what: str, file: str | None) -> str:
 def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
                    project: Project | None = None) -> Bundle:
     """Resolve through a :class:`Session` (overrides applied, reads audited); warn on stderr."""
+    from vaultline.resolve import _gc
     from vaultline.resolve.session import Session
 
-    with Session(project or load_project(project_dir), env) as session:
-        bundle = session.resolve(reveal=reveal)
+    project = project or load_project(project_dir)
+    with Session(project, env) as session:
+        # The CLI owns this process: no collection pauses its one resolution.
+        bundle = _gc.paused(session.resolve)(reveal=reveal)
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)
-    from vaultline.resolve.leases import LEASES, session_auditor
-
-    if LEASES:  # dynamic credentials: their revocation at exit is audited, a failure shown
+    # Dynamic credentials: their revocation at exit is audited, a failure shown. Only a
+    # provider that issued a lease imported the lease book: otherwise nothing to set up.
+    leases = sys.modules.get("vaultline.resolve.leases")
+    if leases is not None and leases.LEASES:
         from vaultline.cli._output import warn
 
-        LEASES.warn, LEASES.auditor = warn, session_auditor(project_dir, env)
+        leases.LEASES.warn = warn
+        leases.LEASES.auditor = leases.session_auditor(project_dir, env, project.environ)
     return bundle
 
 

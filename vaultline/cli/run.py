@@ -92,8 +92,11 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     from vaultline.redact.cache import MaskerCache
     from vaultline.resolve.session import Session
 
+    from vaultline.resolve import _gc
+
     with Session(project, env) as session:
-        bundle = session.resolve()
+        # The CLI owns this process: no collection pauses its one resolution.
+        bundle = _gc.paused(session.resolve)()
         wake_in = watching.next_expiry(session) if watch is not None else None
         cache = None if session.store is None else MaskerCache(
             project.store_dir / "cache", session.store.derive_key("masker-cache"), env)
@@ -123,14 +126,14 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
                           "command in its environment: add --files DIR or --render "
                           "TEMPLATE:OUT (or use --on-change restart)")
     if leases is not None:
-        leases.warn, leases.auditor = warn, session_auditor(project_dir, env)
+        leases.warn, leases.auditor = warn, session_auditor(project_dir, env, project.environ)
     watcher = None
     if watch is not None or leases is not None:
         # Dynamic credentials without --watch: re-resolved only when a lease nears its end.
         watcher = watching.Watch(
-            current, watching.session_resolver(project_dir, env, prefix),
+            current, watching.session_resolver(project_dir, env, prefix, project.environ),
             interval=watching.LEASE_ONLY_INTERVAL if watch is None else _seconds(watch, "--watch"),
-            warn=warn, audit=watching.reload_auditor(project_dir, env, mode, leases),
+            warn=warn, audit=watching.reload_auditor(project_dir, env, mode, leases, project.environ),
             leases=leases)
     use_tty = sys.stdout.isatty() if tty is None else tty
     code = runner.run(list(command), env=current.env, secrets=current.secrets, mask=mask,

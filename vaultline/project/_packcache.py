@@ -41,7 +41,9 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
     try:
         cached = json.loads(slot.read_bytes())
         if cached.get("v") == FORMAT and cached.get("digest") == digest:
-            return [(k, v, line) for k, v, line in cached["rows"]]
+            rows: Rows = cached["rows"]  # [key, value, line] lists, used as they are: no copy
+            if all(len(row) == 3 for row in rows):
+                return rows
     except (OSError, ValueError, TypeError, KeyError):
         pass  # missing or unreadable: parse and rewrite it
     rows = parse()

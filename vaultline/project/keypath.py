@@ -82,11 +82,12 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-_NOT_IN_ENV_NAME = re.compile(r"[^A-Za-z0-9_:]")
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 def env_name(key: str, prefix: str = "") -> str:
     """``ConnectionStrings:Primary`` -> ``CONNECTIONSTRINGS__PRIMARY`` (the .NET convention)."""
-    # One substitution over the whole key (not one per segment): `run` names every secret.
-    name = _NOT_IN_ENV_NAME.sub("_", key).replace(SEPARATOR, "__").upper()
+    # Each separator becomes "__" and any other character no name may hold "_": one pass,
+    # as this runs once per key of every env/dotenv output.
+    name = _NOT_IN_NAME.sub("_", key.replace(SEPARATOR, "__")).upper()
     return f"{prefix}{name}"

@@ -270,7 +270,7 @@ class Project:
                     f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
                     f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
                     key, directory.name, text, shown, line)
-            refs[key] = Entry(key, ref, shown, line)
+            refs[key] = tuple.__new__(Entry, (key, ref, shown, line))  # docs/design/performance.md
         return EnvironmentPack(directory.name, values, refs)
 
     def _load_pack_file(self, path: Path, what: str) -> dict[str, Entry]:

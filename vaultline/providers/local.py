@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from vaultline.errors import (
@@ -16,6 +17,7 @@ from vaultline.project.reference import CURRENT, PREVIOUS
 from vaultline.providers.base import Fetched, Provider, ProviderContext, Request
 from vaultline.providers.naming import NamingConvention
 from vaultline.store import EmbeddedStore
+from vaultline.store.embedded import not_text
 
 
 class LocalProvider(Provider):
@@ -26,16 +28,26 @@ class LocalProvider(Provider):
     def __init__(self, name: str, options: Mapping[str, Any], context: ProviderContext):
         super().__init__(name, options, context)
         self._store: EmbeddedStore | None = None
+        self._borrowed = False  # the store belongs to the caller, who closes it
+
+    @property
+    def directory(self) -> Path:
+        directory = self.config.get("path") or self.context.store_dir
+        if directory is None:
+            raise ProviderError("no store directory configured", provider=self.name)
+        return self.context.root / directory
 
     @property
     def store(self) -> EmbeddedStore:
         if self._store is None:
-            directory = self.config.get("path") or self.context.store_dir
-            if directory is None:
-                raise ProviderError("no store directory configured", provider=self.name)
-            path = self.context.root / directory
-            self._store = EmbeddedStore.open(path, environ=self.context.environ)
+            self._store = EmbeddedStore.open(self.directory, environ=self.context.environ)
         return self._store
+
+    def share(self, store: EmbeddedStore) -> None:
+        """Read through ``store``, already open in this command, if it is this provider's:
+        one command opens the store (and derives its keys) once. The caller closes it."""
+        if self._store is None and store.directory.resolve() == self.directory.resolve():
+            self._store, self._borrowed = store, True
 
     def _version(self, path: str, version: str | None) -> int | None:
         if version is None or version == CURRENT:
@@ -54,26 +66,36 @@ class LocalProvider(Provider):
     def fetch_many(self, requests: Iterable[Request]) -> dict[Request, Fetched | ProviderError]:
         store = self.store  # a missing store or wrong master key fails the whole fetch
         results: dict[Request, Fetched | ProviderError] = {}
-        latest: dict[Request, str] = {}  # request -> path in the store
+        latest: dict[str, Request] = {}  # path in the store -> the request for its latest
+        again: list[tuple[Request, str]] = []  # another spelling of a path already asked for
         for request in requests:
             path, version = request
             if version is None or version == CURRENT:
-                latest[request] = path.strip("/")
+                stored_path = path.strip("/")
+                if stored_path in latest:
+                    again.append((request, stored_path))
+                else:
+                    latest[stored_path] = request
                 continue
             try:
                 stored = store.get(path.strip("/"), self._version(path, version))
                 results[request] = Fetched(stored.text(), str(stored.version))
             except (ProviderError, StoreError) as exc:
                 results[request] = self._error(exc, path)
-        found = store.get_latest(latest.values())
-        for request, stored_path in latest.items():
-            item = found[stored_path]
-            try:
-                if isinstance(item, StoreError):
-                    raise item
-                results[request] = Fetched(item.text(), str(item.version))
-            except StoreError as exc:
-                results[request] = self._error(exc, request[0])
+        # Once per secret read: no record kept per secret but the result (tuple.__new__:
+        # see Resolver.references).
+        new, fetched = tuple.__new__, Fetched
+        for stored_path, number, _, value in store.iter_latest(latest):
+            request = latest[stored_path]
+            if not isinstance(value, StoreError):
+                try:
+                    results[request] = new(fetched, (value.decode(), str(number)))
+                    continue
+                except UnicodeDecodeError:
+                    value = StoreError(not_text(stored_path, number))
+            results[request] = self._error(value, request[0])
+        for request, stored_path in again:
+            results[request] = results[latest[stored_path]]
         return results
 
     def _error(self, exc: VaultlineError, path: str) -> ProviderError:
@@ -94,9 +116,9 @@ class LocalProvider(Provider):
         return f"store {self.store.directory} opened"
 
     def close(self) -> None:
-        if self._store is not None:
+        if self._store is not None and not self._borrowed:
             self._store.close()
-            self._store = None
+        self._store, self._borrowed = None, False
 
 
 __all__ = ["LocalProvider"]

@@ -1,12 +1,15 @@
 """Pause the cyclic garbage collector around allocation-heavy work that creates no cycles.
 
-Resolving 10,000 secrets allocates several hundred thousand small tuples and dicts; each
-700 allocations the collector scans the young generation, and the older ones in turn
-traverse every object still alive — the whole pack and bundle — over and over. That was a
-fifth of a large resolution. The work inside creates no reference cycles (refcounting frees
-everything), so nothing is lost by letting the collector run after it instead; Mercurial's
-``util.nogc`` does the same for its index parsing. The pause is process-wide, so it is kept
-to one resolution.
+Resolving 10,000 secrets allocates a few hundred thousand small records; each 700 allocations
+the collector scans the young generation, and the older ones in turn traverse every object
+still alive — the whole pack and bundle — again and again: about a tenth of a large
+resolution. The work creates no reference cycles (refcounting frees everything), so nothing
+is lost by letting the collector run after it instead; Mercurial's ``util.nogc`` does the
+same for its index parsing.
+
+The pause is process-wide, so the library never applies it: an application calling
+``vaultline.load`` keeps its collector as it set it. The CLI, which owns its process, pauses
+it once, around the one resolution a command makes (``cli/_context.resolve_bundle``).
 """
 
 from __future__ import annotations

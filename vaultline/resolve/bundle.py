@@ -62,6 +62,8 @@ class Explanation(NamedTuple):
 
 def to_text(value: Any) -> str:
     """How a value is written where only text fits (environment variables, dotenv)."""
+    if type(value) is str:  # secrets and most values: first, as this runs once per key
+        return value
     import json
 
     if value is None:
@@ -85,7 +87,7 @@ class Bundle(Mapping[str, Any]):
         warnings: list[str] | None = None,
     ):
         self.env = env
-        self._values = dict(sorted(values.items()))
+        self._values = {key: values[key] for key in sorted(values)}
         self._shadowed = dict(shadowed or {})
         self.warnings = list(warnings or [])
 

@@ -12,11 +12,13 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vaultline.errors import ConfigError
-from vaultline.project.model import Project
 from vaultline.resolve.bundle import Bundle, to_text
+
+if TYPE_CHECKING:  # `vaultline --help` imports this module: no YAML for that
+    from vaultline.project.model import Project
 
 SAME, DIFFERENT, ONLY_A, ONLY_B, UNRESOLVED = ("same", "different", "only-in-a", "only-in-b",
                                                "unresolved")

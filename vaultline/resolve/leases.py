@@ -15,7 +15,7 @@ import atexit
 import signal
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,14 +206,15 @@ def _exit(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def session_auditor(project_dir: Path | None, env: str) -> Auditor:
+def session_auditor(project_dir: Path | None, env: str,
+                    environ: Mapping[str, str] | None = None) -> Auditor:
     """Record lease renewals and revocations in the project's audit log (the lease id and
     where it came from; never the credential)."""
     from vaultline.project.model import Project
     from vaultline.resolve.session import Session
 
     def record(action: str, lease: Lease, detail: dict[str, Any]) -> None:
-        with Session(Project.load(project_dir), env) as session:
+        with Session(Project.load(project_dir, environ=environ), env) as session:
             session.audit.record(action, env=env, reference=lease.where,
                                  detail={"lease": lease.lease_id, **detail})
 

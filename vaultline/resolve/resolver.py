@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from vaultline.errors import MissingSecretError, ProviderError, ResolutionError
-from vaultline.project.model import Project
+from vaultline.project.model import Entry, Project
 from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Fetched, Provider, Request
-from vaultline.resolve import _gc
 from vaultline.resolve.bundle import PRECEDENCE, Bundle, Layer, Provenance, ResolvedValue
 
 if TYPE_CHECKING:
     from vaultline.resolve.snapshot import OfflineSnapshot
+    from vaultline.store import EmbeddedStore
 
 
 class RuntimeLayer(Protocol):
@@ -39,7 +39,49 @@ class ReferenceRow(NamedTuple):
     provider: str
     path: str  # the concrete path, after the naming convention
     display: str  # how the provider shows that location (e.g. with its mount)
-    where: str  # FILE:LINE of the reference in secrets.yaml
+    entry: Entry  # the reference as secrets.yaml holds it
+
+    @property
+    def where(self) -> str:
+        """FILE:LINE of the reference in secrets.yaml (formatted only when shown)."""
+        return self.entry.where
+
+
+class Read(NamedTuple):
+    """One value a provider returned during a resolution: what the session audits as a read.
+
+    Every value read is listed, those an override then shadows included.
+    """
+
+    key: str
+    provider: str
+    path: str  # the concrete path the provider read
+    value: str  # after ``#FIELD`` selection; never in the repr
+    identity: str | None  # who the provider acted as (None: the local user)
+    lease: str | None = None  # the dynamic-credentials lease the value belongs to
+
+    def __repr__(self) -> str:
+        return f"Read(key={self.key!r}, provider={self.provider!r}, path={self.path!r})"
+
+
+class Applied(NamedTuple):
+    """A break-glass override whose value won its key."""
+
+    key: str
+    value: Any
+    override_id: str
+
+    def __repr__(self) -> str:
+        return f"Applied(key={self.key!r}, override_id={self.override_id!r})"
+
+
+class Resolution(NamedTuple):
+    """What one resolution gave (``bundle``), what failed, and what it read and applied."""
+
+    bundle: Bundle
+    failures: list[ProviderError]
+    reads: list[Read]
+    applied: list[Applied]
 
 
 def merge(
@@ -108,12 +150,17 @@ class Resolver:
         *,
         environ: Mapping[str, str] | None = None,
         runtime_layers: Sequence[RuntimeLayer] = (),
+        store: EmbeddedStore | None = None,
     ):
+        """``store``: the project's embedded store, already open (a :class:`Session`'s); the
+        ``local`` providers and the offline snapshot read through it instead of opening their
+        own. The caller closes it."""
         project.environment(env)
         self.project = project
         self.env = env
         self.environ = dict(project.environ if environ is None else environ)
         self.runtime_layers = runtime_layers
+        self.store = store
         self.pack = project.pack(env)
         self._providers: dict[str, Provider] = {}
 
@@ -122,7 +169,13 @@ class Resolver:
     def provider(self, name: str) -> Provider:
         if name not in self._providers:
             context = self.project.provider_context(self.env, self.environ)
-            self._providers[name] = registry.create(self.project.provider_config(name), context)
+            provider = registry.create(self.project.provider_config(name), context)
+            if self.store is not None and provider.type == "local":
+                from vaultline.providers.local import LocalProvider
+
+                assert isinstance(provider, LocalProvider)
+                provider.share(self.store)
+            self._providers[name] = provider
         return self._providers[name]
 
     def close(self) -> None:
@@ -139,13 +192,33 @@ class Resolver:
     # -- references ------------------------------------------------------------------------
 
     def references(self) -> list[ReferenceRow]:
-        rows = []
-        for key, entry in sorted(self.pack.secrets.items()):
+        rows: list[ReferenceRow] = []
+        # Once per secret, so kept lean (docs/design/performance.md): each provider's methods
+        # looked up once, the base class's locate (an explicit path, else the naming
+        # convention) inlined and its display_path (the path itself) not called, and the rows
+        # built with tuple.__new__ (a NamedTuple's own __new__ is a Python call).
+        new, row = tuple.__new__, ReferenceRow
+        Methods = tuple[Callable[[Reference, str], str] | None, Callable[[str], str],
+                        Callable[[str], str] | None]
+        located: dict[str, Methods] = {}
+        secrets = self.pack.secrets
+        for key in sorted(secrets):
+            entry = secrets[key]
             ref: Reference = entry.value
-            provider = self.provider(ref.provider)
-            path = provider.locate(ref, key)
-            rows.append(ReferenceRow(key, ref, ref.provider, path, provider.display_path(path),
-                                     entry.where))
+            name = ref.provider
+            methods = located.get(name)
+            if methods is None:
+                provider = self.provider(name)
+                kind, context = type(provider), provider.context
+                methods = located[name] = (
+                    None if kind.locate is Provider.locate else provider.locate,
+                    provider.naming.namer(context.app, context.env),
+                    None if kind.display_path is Provider.display_path else provider.display_path)
+            locate, namer, display = methods
+            path = (locate(ref, key) if locate is not None
+                    else namer(key) if ref.path is None else ref.path)
+            rows.append(new(row, (key, ref, name, path, path if display is None else display(path),
+                                  entry)))
         return rows
 
     # -- resolution ------------------------------------------------------------------------
@@ -193,11 +266,17 @@ class Resolver:
             return None  # the fallback is off: keep its module off the common path
         from vaultline.resolve.snapshot import OfflineSnapshot
 
-        return OfflineSnapshot.for_environment(self.project, self.env, self.environ)
+        return OfflineSnapshot.for_environment(self.project, self.env, self.environ,
+                                               store=self.store)
 
-    @_gc.paused
     def resolve_partial(self) -> tuple[Bundle, list[ProviderError]]:
         """What resolved, and what failed: for checks that report on both (never for output)."""
+        resolution = self.read()
+        return resolution.bundle, resolution.failures
+
+    def read(self) -> Resolution:
+        """:meth:`resolve_partial`, with the records of every value read and every override
+        applied: what :class:`Session` audits, without walking the bundle again."""
         candidates = self._static_candidates()
         failures: list[ProviderError] = []
         rows = self.references()
@@ -211,9 +290,14 @@ class Resolver:
         texts: dict[Reference, str] = {}  # packs repeat a few references thousands of times
         secrets = Layer.SECRETS
         public = {key for key, spec in schema.items() if spec.secret is False}
-        for row in rows:
-            ref = row.reference
-            result = fetched[row.provider][(row.path, ref.version)]
+        identities = {name: provider.identity for name, provider in self._providers.items()}
+        # Only providers of dynamic credentials have leases to ask about (once per read).
+        leasing = {name for name, provider in self._providers.items()
+                   if type(provider).lease_id is not Provider.lease_id}
+        reads: list[Read] = []
+        new, resolved, provenance, read = tuple.__new__, ResolvedValue, Provenance, Read
+        for key, ref, name, path, display, _ in rows:  # once per secret: see references()
+            result = fetched[name][(path, ref.version)]
             try:
                 if isinstance(result, ProviderError):
                     raise result
@@ -221,24 +305,29 @@ class Resolver:
                 if ref.field is not None or not isinstance(value, str):
                     value = select_field(result, ref)
             except ProviderError as exc:
-                spec = schema.get(row.key)
+                spec = schema.get(key)
                 # `required: false` makes a secret optional; unspecified keeps it required,
                 # because a reference in secrets.yaml was written there to be used. Only
                 # "nothing there" skips it: a refused login must not pass for an absent value.
                 if (spec is not None and spec.required is False
                         and isinstance(exc, MissingSecretError)):
-                    warnings.append(f"{row.key}: optional secret skipped ({exc.reason})")
+                    warnings.append(f"{key}: optional secret skipped ({exc.reason})")
                     continue
-                failures.append(ProviderError(exc.reason, provider=row.provider,
-                                              reference=str(ref), key=row.key,
+                failures.append(ProviderError(exc.reason, provider=name,
+                                              reference=str(ref), key=key,
                                               missing=exc.missing))
                 continue
             text = texts.get(ref) or texts.setdefault(ref, str(ref))
-            candidates.append(ResolvedValue(
-                row.key, value, row.key not in public,
-                Provenance(secrets, row.provider, text, row.display, result.version)))
+            candidates.append(new(resolved, (
+                key, value, key not in public,
+                new(provenance, (secrets, name, text, display, result.version, None)))))
+            reads.append(new(read, (key, name, path, value, identities[name],
+                                    (self._providers[name].lease_id(path) or None)
+                                    if name in leasing else None)))
+        overridden: list[ResolvedValue] = []
         for layer in self.runtime_layers:
-            candidates.extend(layer.candidates(self.project, self.env))
+            overridden.extend(layer.candidates(self.project, self.env))
+        candidates.extend(overridden)
         winners, shadowed = merge(candidates)
         for key, spec in schema.items():
             missing = spec.required is True and key not in winners
@@ -254,5 +343,9 @@ class Resolver:
             warnings.extend(provider.warnings)
         if offline and not failures and (problem := offline.remember(fetched, remote)):
             warnings.append(problem)
-        return Bundle(self.env, winners, shadowed, warnings=warnings), failures
-
+        won = {c.key: Applied(c.key, winner.value, override_id) for c in overridden
+               if (override_id := c.provenance.override_id) is not None
+               and (winner := winners[c.key]).provenance.override_id == override_id}
+        applied = [won[key] for key in sorted(won)]
+        return Resolution(Bundle(self.env, winners, shadowed, warnings=warnings), failures,
+                          reads, applied)

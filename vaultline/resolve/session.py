@@ -9,6 +9,7 @@ method and prints.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -27,10 +28,9 @@ from vaultline.errors import (
     VaultlineError,
 )
 from vaultline.project.model import Project
-from vaultline.resolve import _gc
-from vaultline.resolve.bundle import Bundle, Layer
+from vaultline.resolve.bundle import Bundle
 from vaultline.resolve.overrides import Override, OverrideLayer, OverrideStore
-from vaultline.resolve.resolver import Resolver
+from vaultline.resolve.resolver import Applied, Read, Resolver
 from vaultline.resolve.target import Target, resolve_target
 from vaultline.store import EmbeddedStore
 from vaultline.store.embedded import VersionInfo
@@ -77,6 +77,33 @@ class Changed(NamedTuple):
 
     where: str
     versions: list[int]
+
+
+def _read_entries(env: str, reads: Iterable[Read], applied: Iterable[Applied],
+                  revealed: Bundle | None) -> Iterator[audit.AuditEntry]:
+    """The audit entries of a resolution: every value read (those an override shadows
+    too; dynamic credentials with their lease, never the value), then per key the override
+    applied and, when the values were shown (``revealed``), the reveal.
+
+    A generator: the log consumes it as it encodes, so no entry outlives its line. Once per
+    secret read: kept lean (tuple.__new__, see Resolver.references).
+    """
+    read, ok, Entry, new = audit.READ, audit.OK, audit.AuditEntry, tuple.__new__
+    for key, provider, path, value, identity, lease in reads:
+        yield new(Entry, (read, env, key, f"{provider}:{path}", ok, value, identity,
+                          None if lease is None else {"lease": lease}))
+    applies = {a.key: Entry(audit.OVERRIDE_APPLY, env, a.key, value=str(a.value),
+                            detail={"override": a.override_id}) for a in applied}
+    if revealed is None:
+        yield from applies.values()
+        return
+    reveal = audit.REVEAL
+    for resolved in revealed.resolved_values():
+        if resolved.key in applies:
+            yield applies[resolved.key]
+        if resolved.secret:
+            yield new(Entry, (reveal, env, resolved.key, None, ok, str(resolved.value), None,
+                              None))
 
 
 class Session:
@@ -136,7 +163,6 @@ class Session:
             raise ResolutionError(failures)
         return bundle
 
-    @_gc.paused
     def resolve_partial(self, *, reveal: bool = False) -> tuple[Bundle, list[ProviderError]]:
         """What resolved and what failed, both audited (``check`` reports on both)."""
         env = self._env()
@@ -144,47 +170,19 @@ class Session:
         active, expired, warnings = (self.overrides.sweep(env) if self.store is not None
                                      else ([], [], []))
         entries = [audit.AuditEntry(audit.OVERRIDE_EXPIRE, env=env, key=o.key,
-                               detail={"override": o.id, "expired": o.expires})
+                                    detail={"override": o.id, "expired": o.expires})
                    for o in expired]
         warnings += [f"override {o.id} for {o.key} expired at {o.expires}; ignored"
                      for o in expired]
         layer = OverrideLayer(active, self.environ)
-        with Resolver(self.project, env, environ=self.environ, runtime_layers=[layer]) as resolver:
-            bundle, failures = resolver.resolve_partial()
-            entries += [audit.AuditEntry(audit.READ, env=env, key=f.key, reference=f.reference,
-                                    outcome=audit.FAILED, detail={"reason": f.reason})
-                        for f in failures]
-            # Every value a provider returned was read, including those an override shadows.
-            secrets = Layer.SECRETS
-            fetched = [(key, value, prov.source, prov.path)
-                       for key, value, _, prov in bundle.candidates() if prov.layer is secrets]
-            identities = {name: resolver.provider(name).identity
-                          for name in {source for _, _, source, _ in fetched}}
-            # Dynamic credentials: the lease each value came from is audited (never the value).
-            leased: dict[tuple[str, str | None], str] = {
-                (source, path): lease for _, _, source, path in fetched
-                if path is not None and (lease := resolver.provider(source).lease_id(path))}
-        read, ok, Entry = audit.READ, audit.OK, audit.AuditEntry  # once per secret read: stay lean
-        if leased:
-            entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value),
-                              identities[source],
-                              {"lease": leased[(source, path)]} if (source, path) in leased
-                              else None)
-                        for key, value, source, path in fetched]
-        else:
-            entries += [Entry(read, env, key, f"{source}:{path}", ok, str(value),
-                              identities[source])
-                        for key, value, source, path in fetched]
-        for resolved in bundle.resolved_values():
-            prov = resolved.provenance
-            if prov.override_id is not None:
-                entries.append(audit.AuditEntry(audit.OVERRIDE_APPLY, env=env, key=resolved.key,
-                                           value=str(resolved.value),
-                                           detail={"override": prov.override_id}))
-            if reveal and resolved.secret:
-                entries.append(audit.AuditEntry(audit.REVEAL, env=env, key=resolved.key,
-                                           value=str(resolved.value)))
-        self.audit.record_many(entries)
+        with Resolver(self.project, env, environ=self.environ, runtime_layers=[layer],
+                      store=self.store) as resolver:
+            bundle, failures, reads, applied = resolver.read()
+        entries += [audit.AuditEntry(audit.READ, env=env, key=f.key, reference=f.reference,
+                                     outcome=audit.FAILED, detail={"reason": f.reason})
+                    for f in failures]
+        self.audit.record_many(itertools.chain(
+            entries, _read_entries(env, reads, applied, bundle if reveal else None)))
         bundle.warnings.extend(warnings + layer.warnings)
         return bundle, failures
 

@@ -17,13 +17,14 @@ stderr) and recorded in the audit log.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,6 +34,9 @@ from vaultline.duration import format_duration
 from vaultline.errors import ProviderUnavailableError, VaultlineError
 from vaultline.project.model import Project
 from vaultline.providers.base import Fetched, Request
+
+if TYPE_CHECKING:
+    from vaultline.store import EmbeddedStore
 
 FORMAT_VERSION = 1
 KEY_PURPOSE = "offline-snapshot"
@@ -64,14 +68,16 @@ class OfflineSnapshot:
     environ: Mapping[str, str] = field(repr=False)
     clock: Callable[[], datetime] = field(default=lambda: _now())
     served: set[tuple[str, Request]] = field(default_factory=set)  # answered by fill()
+    # The embedded store already open in this command (the caller closes it); else opened here.
+    store: EmbeddedStore | None = field(default=None, repr=False)
 
     @classmethod
-    def for_environment(cls, project: Project, env: str,
-                        environ: Mapping[str, str]) -> OfflineSnapshot | None:
+    def for_environment(cls, project: Project, env: str, environ: Mapping[str, str], *,
+                        store: EmbeddedStore | None = None) -> OfflineSnapshot | None:
         max_stale = project.environment(env).max_stale
         if max_stale is None:
             return None
-        return cls(project, env, max_stale, environ)
+        return cls(project, env, max_stale, environ, store=store)
 
     @property
     def path(self) -> Path:
@@ -80,10 +86,16 @@ class OfflineSnapshot:
     def _aad(self) -> bytes:
         return f"vaultline-snapshot-v{FORMAT_VERSION}|{self.project.app}|{self.env}".encode()
 
-    def _store(self) -> Any:
+    @contextlib.contextmanager
+    def _store(self) -> Iterator[EmbeddedStore]:
+        """The shared store, or one opened (and closed) for this call."""
+        if self.store is not None:
+            yield self.store
+            return
         from vaultline.store import EmbeddedStore
 
-        return EmbeddedStore.open(self.project.store_dir, environ=self.environ)
+        with EmbeddedStore.open(self.project.store_dir, environ=self.environ) as store:
+            yield store
 
     # -- reading -------------------------------------------------------------------------
 
@@ -112,11 +124,11 @@ class OfflineSnapshot:
         down = _remote_results(results, remote, ProviderUnavailableError)
         if not down:
             return []
-        try:
-            store = self._store()
-        except VaultlineError as exc:
-            return [f"offline fallback unavailable: {exc}"]
-        try:
+        with contextlib.ExitStack() as stack:
+            try:
+                store = stack.enter_context(self._store())
+            except VaultlineError as exc:
+                return [f"offline fallback unavailable: {exc}"]
             entries = self._load(store.derive_key(KEY_PURPOSE))
             now = self.clock()
             used: dict[str, list[tuple[tuple[str, Request], timedelta]]] = {}
@@ -133,8 +145,6 @@ class OfflineSnapshot:
                 self.served.add(wanted)
                 used.setdefault(wanted[0], []).append((wanted, age))
             self._audit(store, used)
-        finally:
-            store.close()
         warnings = []
         for name, items in sorted(used.items()):
             oldest = max(age for _, age in items)
@@ -146,7 +156,8 @@ class OfflineSnapshot:
                             f"than max_stale ({format_duration(self.max_stale)}); not used")
         return warnings
 
-    def _audit(self, store: Any, used: Mapping[str, list[tuple[tuple[str, Request], timedelta]]]) -> None:
+    def _audit(self, store: EmbeddedStore,
+               used: Mapping[str, list[tuple[tuple[str, Request], timedelta]]]) -> None:
         if not used:
             return
         from vaultline.audit import READ, AuditEntry, AuditLog
@@ -165,31 +176,32 @@ class OfflineSnapshot:
         live = _remote_results(results, remote, Fetched)
         if not live:
             return None
-        try:
-            store = self._store()
-        except VaultlineError as exc:
-            return f"offline snapshot not saved: {exc}"
-        try:
-            key = store.derive_key(KEY_PURPOSE)
-            previous = self._load(key)
-            now = self.clock().isoformat()
-            entries = {}
-            for (name, request), fetched in live.items():
-                entry_id = _entry_id(name, request)
-                old = previous.get(entry_id)
-                # A value served from the snapshot keeps its original age: re-saving it must
-                # not make it look fresh.
-                served = (name, request) in self.served and old is not None
-                entries[entry_id] = {
-                    "value": fetched.value if isinstance(fetched.value, str) else dict(fetched.value),
-                    "version": fetched.version,
-                    "fetched_at": old["fetched_at"] if served and old else now,
-                }
-            self._write(key, {"app": self.project.app, "env": self.env, "entries": entries})
-        except OSError as exc:
-            return f"offline snapshot not saved: {exc.strerror}"
-        finally:
-            store.close()
+        with contextlib.ExitStack() as stack:
+            try:
+                store = stack.enter_context(self._store())
+            except VaultlineError as exc:
+                return f"offline snapshot not saved: {exc}"
+            try:
+                key = store.derive_key(KEY_PURPOSE)
+                previous = self._load(key)
+                now = self.clock().isoformat()
+                entries = {}
+                for (name, request), fetched in live.items():
+                    entry_id = _entry_id(name, request)
+                    old = previous.get(entry_id)
+                    # A value served from the snapshot keeps its original age: re-saving it
+                    # must not make it look fresh.
+                    served = (name, request) in self.served and old is not None
+                    entries[entry_id] = {
+                        "value": (fetched.value if isinstance(fetched.value, str)
+                                  else dict(fetched.value)),
+                        "version": fetched.version,
+                        "fetched_at": old["fetched_at"] if served and old else now,
+                    }
+                self._write(key, {"app": self.project.app, "env": self.env,
+                                  "entries": entries})
+            except OSError as exc:
+                return f"offline snapshot not saved: {exc.strerror}"
         return None
 
     def _write(self, key: bytes, body: Mapping[str, Any]) -> None:

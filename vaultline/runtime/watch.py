@@ -10,7 +10,7 @@ streak of failures and backs off exponentially, so a broken provider is not hamm
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,20 +160,23 @@ class Watch:
             self.failures = 0
 
 
-def session_resolver(project_dir: Path | None, env: str, prefix: str) -> Callable[[], Snapshot]:
-    """Re-resolve through a Session each time (reads audited, overrides applied)."""
+def session_resolver(project_dir: Path | None, env: str, prefix: str,
+                     environ: Mapping[str, str] | None = None) -> Callable[[], Snapshot]:
+    """Re-resolve through a Session each time (reads audited, overrides applied); the project
+    is read again, so a changed pack counts too."""
     from vaultline.project.model import Project
     from vaultline.resolve.session import Session
 
     def resolve() -> Snapshot:
-        with Session(Project.load(project_dir), env) as session:
+        with Session(Project.load(project_dir, environ=environ), env) as session:
             return snapshot(session.resolve(), prefix, next_expiry(session))
 
     return resolve
 
 
 def reload_auditor(project_dir: Path | None, env: str, mode: OnChange,
-                   leases: LeaseBook | None = None) -> Callable[[list[str]], None]:
+                   leases: LeaseBook | None = None,
+                   environ: Mapping[str, str] | None = None) -> Callable[[list[str]], None]:
     """Audit a reload: the keys that changed (names only) and, with dynamic credentials,
     the ids of the leases the child now uses and of those it moved off (never a credential)."""
     from vaultline.project.model import Project
@@ -183,7 +186,7 @@ def reload_auditor(project_dir: Path | None, env: str, mode: OnChange,
         detail: dict[str, object] = {"keys": keys, "on_change": str(mode)}
         if leases is not None:
             detail["leases"], detail["replaced_leases"] = leases.lease_ids()
-        with Session(Project.load(project_dir), env) as session:
+        with Session(Project.load(project_dir, environ=environ), env) as session:
             session.audit.record(RELOAD, env=env, detail=detail)
 
     return record

@@ -36,6 +36,7 @@ from vaultline.store.records import RECORDS_SCHEMA, RecordTable, check_not_reser
 FORMAT_VERSION = 2
 DB_NAME = "store.db"
 _KEY_CHECK = b"vaultline key check"
+KEK_PURPOSE = "store-kek"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -104,7 +105,12 @@ class StoredSecret(NamedTuple):
         try:
             return self.value.decode("utf-8")
         except UnicodeDecodeError:
-            raise StoreError(f"{self.path}@{self.version} is not UTF-8 text") from None
+            raise StoreError(not_text(self.path, self.version)) from None
+
+
+def not_text(path: str, version: int) -> str:
+    """What to say about a stored value that is not UTF-8 text."""
+    return f"{path}@{version} is not UTF-8 text"
 
 
 def damaged(detail: str, db_path: Path | None = None) -> str:
@@ -118,11 +124,14 @@ def damaged(detail: str, db_path: Path | None = None) -> str:
 class EmbeddedStore:
     """Open with :meth:`open` (existing store) or :meth:`create` (``vaultline init``)."""
 
-    def __init__(self, directory: Path, connection: sqlite3.Connection, key: masterkey.MasterKey):
+    def __init__(self, directory: Path, connection: sqlite3.Connection, key: masterkey.MasterKey,
+                 derived: dict[str, bytes] | None = None):
         self.directory = directory
         self._db = connection
         self._master = key
-        self._kek = AESGCM(key.derive("store-kek"))
+        # Each sub-key is derived once per open store: a command derives every key it uses once.
+        self._derived = {} if derived is None else derived
+        self._kek = AESGCM(self.derive_key(KEK_PURPOSE))
         self.store_id = self.meta_get("store_id") or ""
 
     # -- opening ------------------------------------------------------------------------
@@ -179,7 +188,8 @@ class EmbeddedStore:
         with db:
             db.executescript(_SCHEMA)
         check_nonce = os.urandom(envelope.NONCE_BYTES)
-        kek = AESGCM(key.derive("store-kek"))
+        derived = {KEK_PURPOSE: key.derive(KEK_PURPOSE)}
+        kek = AESGCM(derived[KEK_PURPOSE])
         check = check_nonce + kek.encrypt(check_nonce, _KEY_CHECK, envelope.FORMAT)
         meta = {
             "format": str(FORMAT_VERSION),
@@ -188,7 +198,7 @@ class EmbeddedStore:
             "key_check": base64.b64encode(check).decode(),
         }
         db.executemany("INSERT INTO meta(name, value) VALUES (?, ?)", meta.items())
-        return cls(directory, db, key), key_file
+        return cls(directory, db, key, derived), key_file
 
     @classmethod
     def open(cls, directory: Path, *, environ: Mapping[str, str] | None = None) -> EmbeddedStore:
@@ -227,8 +237,9 @@ class EmbeddedStore:
                     else "its store_id or key_check row is garbled")
             raise StoreError(damaged(what, db_path)) from None
         key = masterkey.load(store_id, environ)
+        derived = {KEK_PURPOSE: key.derive(KEK_PURPOSE)}
         try:
-            AESGCM(key.derive("store-kek")).decrypt(
+            AESGCM(derived[KEK_PURPOSE]).decrypt(
                 check[: envelope.NONCE_BYTES], check[envelope.NONCE_BYTES :], envelope.FORMAT
             )
         except InvalidTag:
@@ -236,7 +247,7 @@ class EmbeddedStore:
             raise MasterKeyError(
                 f"the master key from {key.source} does not open the store in {directory}"
             ) from None
-        store = cls(directory, db, key)
+        store = cls(directory, db, key, derived)
         if rows["format"] == "1":
             store._migrate_v1()
         return store
@@ -263,7 +274,10 @@ class EmbeddedStore:
     # -- keys derived from the master key, for the audit log and friends ----------------
 
     def derive_key(self, purpose: str) -> bytes:
-        return self._master.derive(purpose)
+        key = self._derived.get(purpose)
+        if key is None:
+            key = self._derived[purpose] = self._master.derive(purpose)
+        return key
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -376,37 +390,46 @@ class EmbeddedStore:
 
     def get_latest(self, paths: Collection[str]) -> dict[str, StoredSecret | StoreError]:
         """The latest version of many secrets in one pass: each is the secret or its error."""
-        results: dict[str, StoredSecret | StoreError] = {}
+        return {path: value if isinstance(value, StoreError)
+                else StoredSecret(path, version, created, value)
+                for path, version, created, value in self.iter_latest(paths)}
+
+    def iter_latest(self, paths: Collection[str]) -> Iterator[tuple[str, int, str,
+                                                                   bytes | StoreError]]:
+        """``(path, version, created_time, value)`` of the latest version of each of
+        ``paths``, in no set order; ``value`` is the error when it cannot be read (version
+        0 for a path with no secret). One pass, and nothing kept per secret: the local
+        provider reads every secret of a resolution through it."""
         if not paths:
-            return results
+            return
         # One range scan of the paths' common prefix beats thousands of point queries. Read
         # backwards along the primary key, the first row of each path is its latest version.
         low, high = _key_range(os.path.commonprefix(list(paths)))  # noqa: RUF071 - not dirs
         wanted = set(paths)
         rows = self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ? "
                                 "ORDER BY path DESC, version DESC", (low, high))
-        unwrap, aad_of, nonce = self._kek.decrypt, envelope.associated_data, envelope.NONCE_BYTES
-        for row in rows:
-            path = row[0]
-            if path not in wanted or path in results:
+        unwrap, nonce, head = self._kek.decrypt, envelope.NONCE_BYTES, envelope.FORMAT + b"|"
+        for path, version, created, deleted, destroyed, wrapped, sealed in rows:
+            if path not in wanted:  # another path under the prefix, or an older version
                 continue
-            _, version, created, deleted, destroyed, wrapped, sealed = row
-            error = self._unreadable(path, version, deleted, destroyed, wrapped, sealed)
-            if error is not None:
-                results[path] = error
+            wanted.discard(path)
+            if destroyed or deleted is not None or wrapped is None or sealed is None:
+                error = self._unreadable(path, version, deleted, destroyed, wrapped, sealed)
+                assert error is not None
+                yield path, version, created, error
                 continue
-            assert wrapped is not None and sealed is not None  # _unreadable said so
-            aad = aad_of(path, version)
-            try:  # envelope.open_sealed, inlined: this loop runs once per secret read
+            # envelope.associated_data and envelope.open_sealed, inlined: this loop runs once
+            # per secret read (a test holds the two equal).
+            aad = b"%s%s|%d" % (head, path.encode(), version)
+            try:
                 key = unwrap(wrapped[:nonce], wrapped[nonce:], aad)
                 value = AESGCM(key).decrypt(sealed[:nonce], sealed[nonce:], aad)
             except InvalidTag:
-                results[path] = envelope.tampered()
+                yield path, version, created, envelope.tampered()
                 continue
-            results[path] = StoredSecret(path, version, created, value)
-        for path in wanted - results.keys():
-            results[path] = SecretNotFoundError(f"no secret at {path}")
-        return results
+            yield path, version, created, value
+        for path in wanted:
+            yield path, 0, "", SecretNotFoundError(f"no secret at {path}")
 
     def list_paths(self, prefix: str = "") -> list[str]:
         """Paths under ``prefix`` whose latest version is live."""
