@@ -90,9 +90,8 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         raise ConfigError("--on-change signal:… hands new values over in files: add --files "
                           "DIR or --render TEMPLATE:OUT (or use --on-change restart)")
     from vaultline.redact.cache import MaskerCache
-    from vaultline.resolve.session import Session
-
     from vaultline.resolve import _gc
+    from vaultline.resolve.session import Session
 
     with Session(project, env) as session:
         # The CLI owns this process: no collection pauses its one resolution.
