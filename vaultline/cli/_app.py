@@ -6,7 +6,6 @@ import contextlib
 import importlib
 import os
 import sys
-import traceback
 import warnings
 from pathlib import Path
 from typing import Any
@@ -177,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{target}{exc.strerror or type(exc).__name__}", 1)
     except Exception as exc:  # the last line of defence against a traceback
         import sqlite3
+        import traceback
 
         if os.environ.get("VAULTLINE_DEBUG"):
             raise

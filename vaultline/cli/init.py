@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from vaultline.cli._context import project_dir_option
-from vaultline.project.scaffold import init_project
 
 
 @click.command()
@@ -25,6 +24,8 @@ def init(app: str | None, envs: str, project_dir: Path | None) -> None:
     Example:
       vaultline init --app nexus-engine --envs local,dev,qa,staging,prod
     """
+    from vaultline.project.scaffold import init_project  # the store: not for `--help`
+
     root = (project_dir or Path.cwd()).resolve()
     names = [e.strip() for e in envs.split(",") if e.strip()]
     report = init_project(root, app=app or root.name, environments=names)

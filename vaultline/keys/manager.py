@@ -81,7 +81,7 @@ class KeyManager:
     def from_project(cls, project: Project, *, clock: Clock | None = None,
                      audit: bool = True, audit_uses: bool = False,
                      environ: Mapping[str, str] | None = None) -> KeyManager:
-        from vaultline.project._yaml import line_of
+        from vaultline.project._lines import line_of
         from vaultline.store import EmbeddedStore
 
         environ = project.environ if environ is None else environ

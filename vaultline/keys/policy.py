@@ -28,7 +28,7 @@ from typing import Any
 
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
-from vaultline.project._yaml import line_of
+from vaultline.project._lines import line_of
 
 DEFAULT_GRACE = timedelta(days=7)
 DEFAULT_ENV = "default"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultline.errors import ConfigError
-from vaultline.project._yaml import line_of
+from vaultline.project._lines import line_of
 
 BACKENDS = ("local", "transit", "kms")
 _TRANSIT_FIELDS = {"url", "mount", "token_env", "token_file", "namespace", "key_prefix"}

@@ -6,6 +6,13 @@ files — so their flattened form is cached as JSON, keyed by the SHA-256 of the
 any edit, however small, misses the cache. Only rows that JSON carries back exactly are cached
 (``{80: http}`` would come back with the key ``"80"``; a date as a string): a cached resolve
 must give what a fresh parse gives.
+
+The project file and the files it includes are cached the same way, as their parsed documents
+(mappings with the line of each key, so every later error still names ``FILE:LINE``): with the
+cache warm, loading a project does not import PyYAML at all. A document is written only once
+the project built from it validated, so nothing the loader refuses (a pasted secret) is copied
+here, and the size limit applies to the file on every read; the depth and alias limits were
+applied by the parse whose result is cached, which a hit has by definition.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 from vaultline._files import private_dir, write_private
 from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError
+from vaultline.project._lines import LineDict
 
 FORMAT = 1
 Rows = list[tuple[str, Any, int | None]]
@@ -30,14 +38,7 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
     (its size limit read from ``environ``, default ``os.environ``)."""
     if cache_dir is None or not cache_dir.parent.is_dir():
         return parse()
-    name = display or str(path)
-    try:
-        data = read_bounded(path, what="the file",
-                            error=lambda reason: ConfigError(reason, file=name), environ=environ)
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
-    digest = hashlib.sha256(data).hexdigest()
-    slot = cache_dir / (hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24] + ".json")
+    _, digest, slot = _read(path, cache_dir, display or str(path), environ)
     try:
         cached = json.loads(slot.read_bytes())
         if cached.get("v") == FORMAT and cached.get("digest") == digest:
@@ -53,12 +54,126 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
         return rows  # values JSON cannot carry (YAML dates...) are simply not cached
     if not _round_trips(rows, json.loads(payload)["rows"]):
         return rows
+    _write(cache_dir, slot, payload)
+    return rows
+
+
+class CachedDocument:
+    """One YAML file's parsed document (:attr:`doc`), from the cache when its exact content
+    was parsed before; :meth:`save` caches a freshly parsed one."""
+
+    def __init__(self, path: Path, cache_dir: Path | None, display: str, *,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self._cache_dir = cache_dir
+        self._fresh = True
+        if cache_dir is None or not cache_dir.parent.is_dir():
+            from vaultline.project._yaml import load_file
+
+            self._slot = None
+            self.doc: Any = load_file(path, display=display, environ=environ)
+            return
+        data, self._digest, self._slot = _read(path, cache_dir, display, environ)
+        try:
+            cached = json.loads(self._slot.read_bytes())
+            if cached.get("v") == FORMAT and cached.get("digest") == self._digest:
+                self.doc = _decode(cached["doc"])
+                self._fresh = False
+                return
+        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            pass  # missing or unreadable: parse and rewrite it
+        from vaultline.project._yaml import load_data
+
+        self.doc = load_data(data, display=display)  # the bytes hashed, not a second read
+
+    def save(self) -> None:
+        """Cache the document if it was parsed now and JSON carries it back exactly."""
+        if not self._fresh or self._slot is None or self._cache_dir is None:
+            return
+        encoded = _encode(self.doc)
+        if encoded is _REFUSED:
+            return  # a date, a set, binary...: not cached, parsed every time
+        try:
+            payload = json.dumps({"v": FORMAT, "digest": self._digest, "doc": encoded}).encode()
+        except ValueError:
+            return  # an integer too long for str()
+        if _same(self.doc, _decode(json.loads(payload)["doc"])):
+            _write(self._cache_dir, self._slot, payload)
+
+
+_REFUSED: Any = object()
+
+
+def _encode(value: Any) -> Any:
+    """``value`` as JSON data (a mapping as ``{"m": [[key, value, line], ...]}``), or
+    ``_REFUSED`` when it holds anything but mappings with lines, lists and plain scalars."""
+    kind = type(value)
+    if kind is LineDict:
+        rows = []
+        for key, item in value.items():
+            line = value.lines.get(key)
+            if type(key) not in _SCALARS or type(line) is not int:
+                return _REFUSED
+            encoded = _encode(item)
+            if encoded is _REFUSED:
+                return _REFUSED
+            rows.append([key, encoded, line])
+        return {"m": rows}
+    if kind is list:
+        items = [_encode(item) for item in value]
+        return _REFUSED if any(item is _REFUSED for item in items) else items
+    return value if kind in _SCALARS else _REFUSED
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _decode(value: Any) -> Any:
+    if type(value) is dict:
+        result = LineDict()
+        result.lines = {}
+        for key, item, line in value["m"]:
+            result[key] = _decode(item)
+            result.lines[key] = line
+        return result
+    if type(value) is list:
+        return [_decode(item) for item in value]
+    return value
+
+
+def _same(original: Any, loaded: Any) -> bool:
+    """Whether ``loaded`` is ``original``, types, order and lines included."""
+    if type(original) is not type(loaded):
+        return False
+    if isinstance(original, LineDict):
+        return (list(original) == list(loaded) and original.lines == loaded.lines
+                and all(type(k) is type(j) for k, j in zip(original, loaded, strict=True))
+                and all(_same(original[k], loaded[k]) for k in original))
+    if isinstance(original, list):
+        return len(original) == len(loaded) and all(
+            _same(a, b) for a, b in zip(original, loaded, strict=True))
+    return bool(original == loaded or original != original)
+
+
+def _read(path: Path, cache_dir: Path, name: str,
+          environ: Mapping[str, str] | None) -> tuple[bytes, str, Path]:
+    """The file's bytes (within the size limit), their digest, and the file caching them."""
+    try:
+        data = read_bounded(path, what="the file",
+                            error=lambda reason: ConfigError(reason, file=name), environ=environ)
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=name) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
+    slot = cache_dir / (hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24] + ".json")
+    return data, hashlib.sha256(data).hexdigest(), slot
+
+
+def _write(cache_dir: Path, slot: Path, payload: bytes) -> None:
     try:
         private_dir(cache_dir)
         write_private(slot, payload)  # atomic: concurrent readers see the old or the new file
     except OSError:
         pass  # a read-only store directory only costs speed
-    return rows
 
 
 def _round_trips(original: Any, loaded: Any) -> bool:

@@ -20,6 +20,7 @@ import yaml
 
 from vaultline._limits import ALIAS_EXPANSION_LIMIT, read_bounded
 from vaultline.errors import ConfigError
+from vaultline.project._lines import LineDict
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE = "tag:yaml.org,2002:merge"
@@ -29,15 +30,6 @@ MAX_DEPTH = 100
 
 class LimitError(yaml.MarkedYAMLError):
     """A document over a structural limit (depth, alias expansion); a YAMLError for callers."""
-
-
-class LineDict(dict[Any, Any]):
-    """A dict that also records the 1-based source line of each key."""
-
-    lines: dict[Any, int]
-
-    def line_of(self, key: Any, default: int | None = None) -> int | None:
-        return self.lines.get(key, default)
 
 
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -161,23 +153,26 @@ def load_file(path: Path, *, display: str | None = None,
         raise ConfigError("file not found", file=name) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
+    return load_data(data, display=name)
+
+
+def load_data(data: bytes, *, display: str) -> Any:
+    """Parse one YAML document from the bytes of the file shown as ``display``; every failure
+    is a ``FILE:LINE`` ConfigError."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", file=name) from None
+        raise ConfigError("not UTF-8 text", file=display) from None
     try:
         return parse(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}", file=name, line=line) from None
+        raise ConfigError(f"invalid YAML: {problem}", file=display, line=line) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=name) from None
+        raise ConfigError(f"invalid YAML: {exc}", file=display) from None
     except (ValueError, TypeError, OverflowError) as exc:
         # A well-formed scalar the constructor cannot build: a date like 2024-13-45.
-        raise ConfigError(f"invalid YAML value: {type(exc).__name__}", file=name) from None
+        raise ConfigError(f"invalid YAML value: {type(exc).__name__}", file=display) from None
 
-
-def line_of(mapping: Any, key: Any) -> int | None:
-    return mapping.line_of(key) if isinstance(mapping, LineDict) else None

@@ -31,8 +31,8 @@ from typing import Any, NamedTuple
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
 from vaultline.project import keypath
-from vaultline.project._packcache import cached_rows
-from vaultline.project._yaml import LineDict, line_of, load_file
+from vaultline.project._lines import LineDict, line_of
+from vaultline.project._packcache import CachedDocument, cached_rows
 from vaultline.project.reference import Reference
 from vaultline.providers.base import ProviderConfig, ProviderContext
 from vaultline.providers.registry import BUILTIN_PROVIDERS, PROVIDER_TYPES, option_problem
@@ -152,7 +152,12 @@ class Project:
         base = cls.find_root(start) if search else (start or Path.cwd()).resolve()
         path = base / PROJECT_FILE
         shown = _display(path)
-        doc = load_file(path, display=shown, environ=environ)
+        # The parse cache lives in the store directory; the file may move that directory
+        # (store.path), and then it is not known before the parse: no cache for such a file.
+        default_store = _store_dir(base, environ, None)
+        cache = default_store / "cache"
+        parsed = CachedDocument(path, cache, shown, environ=environ)
+        doc = parsed.doc
         if not isinstance(doc, Mapping):
             raise ConfigError("must be a mapping with at least 'app' and 'environments'",
                               file=shown, line=1)
@@ -166,7 +171,7 @@ class Project:
             raise ConfigError(f"unsupported version {version!r}; this vaultline reads version 1",
                               file=shown, line=line_of(doc, "version"))
         app, app_dir = _select_app(doc, base, shown, (start or Path.cwd()).resolve(), environ)
-        included = _included(doc, path, shown, frozenset({path.resolve()}), environ)
+        included = _included(doc, path, shown, frozenset({path.resolve()}), environ, cache)
         schema: dict[str, SchemaEntry] = {}
         defaults: dict[str, Entry] = {}
         providers: dict[str, ProviderConfig] = {}
@@ -189,8 +194,10 @@ class Project:
         store_cfg = doc.get("store") or {}
         if not isinstance(store_cfg, Mapping):
             raise ConfigError("'store' must be a mapping", file=shown, line=line_of(doc, "store"))
-        store_dir = Path(environ.get("VAULTLINE_STORE_DIR")
-                         or store_cfg.get("path") or ".vaultline")
+        store_dir = _store_dir(base, environ, store_cfg.get("path"))
+        if store_dir == default_store:
+            for document in (*(i.parsed for i in included), parsed):
+                document.save()  # only now: what is cached is a project that validated
         return cls(
             root=base,
             app=app,
@@ -198,7 +205,7 @@ class Project:
             defaults=defaults,
             schema=schema,
             providers=providers,
-            store_dir=store_dir if store_dir.is_absolute() else base / store_dir,
+            store_dir=store_dir,
             sections={k: v for k, v in doc.items() if k in
                       {"keys", "rotation", "rotate", "policy", "audit", "scan", "overrides"}},
             included_files=[i.path for i in included],
@@ -284,6 +291,8 @@ class Project:
             return shown, []
 
         def parse() -> list[tuple[str, Any, int | None]]:
+            from vaultline.project._yaml import load_file
+
             doc = load_file(path, display=shown, environ=self.environ)
             if doc is None:
                 return []
@@ -356,14 +365,21 @@ def _select_app(doc: Mapping[str, Any], base: Path, shown: str, start: Path,
     return name, dirs[name]
 
 
+def _store_dir(base: Path, environ: Mapping[str, str], configured: Any) -> Path:
+    """The store directory: VAULTLINE_STORE_DIR, else ``store.path``, else ``.vaultline``."""
+    store_dir = Path(environ.get("VAULTLINE_STORE_DIR") or configured or ".vaultline")
+    return store_dir if store_dir.is_absolute() else base / store_dir
+
+
 class _Included(NamedTuple):
     path: Path
     shown: str
     doc: Mapping[str, Any]
+    parsed: CachedDocument
 
 
 def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Path],
-              environ: Mapping[str, str]) -> list[_Included]:
+              environ: Mapping[str, str], cache: Path) -> list[_Included]:
     """The files ``doc`` includes, lowest precedence first (each after its own includes)."""
     raw = doc.get("include")
     if raw is None:
@@ -386,7 +402,8 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Pa
             raise ConfigError(f"include {item!r}: no such file {_display(target)}",
                               file=shown, line=at)
         target_shown = _display(target)
-        shared = load_file(target, display=target_shown, environ=environ) or {}
+        parsed = CachedDocument(target, cache, target_shown, environ=environ)
+        shared = parsed.doc or {}
         if not isinstance(shared, Mapping):
             raise ConfigError("a shared project file must be a mapping", file=target_shown,
                               line=1)
@@ -396,8 +413,8 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Pa
                     f"section {name!r} belongs in each app's own {PROJECT_FILE}; a shared "
                     f"(included) file holds {', '.join(sorted(_SHARED_SECTIONS))}",
                     file=target_shown, line=line_of(shared, name))
-        result += _included(shared, target, target_shown, seen | {target}, environ)
-        result.append(_Included(target, target_shown, shared))
+        result += _included(shared, target, target_shown, seen | {target}, environ, cache)
+        result.append(_Included(target, target_shown, shared, parsed))
     return result
 
 

@@ -7,10 +7,7 @@ comparison leaves nothing behind that could be matched against a guessed value l
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -61,6 +58,10 @@ def _side(project: Project, env: str,
 
 def compare(project: Project, a: str, b: str, *,
             environ: Mapping[str, str] | None = None) -> EnvDiff:
+    import hashlib  # here, not at the top: `vaultline --help` imports this module
+    import hmac
+    import secrets
+
     if a == b:
         raise ConfigError(f"compare two different environments (got {a!r} twice): "
                           "vaultline diff --env staging --env prod")

@@ -23,7 +23,7 @@ from typing import Any
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
 from vaultline.project import keypath
-from vaultline.project._yaml import line_of
+from vaultline.project._lines import line_of
 from vaultline.project.model import PROJECT_FILE, Project
 from vaultline.project.reference import Reference
 from vaultline.rotate.generators import Generator

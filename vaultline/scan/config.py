@@ -31,6 +31,7 @@ from typing import Any
 from vaultline.errors import ConfigError
 from vaultline.findings import Severity
 from vaultline.project import _yaml
+from vaultline.project._lines import line_of
 from vaultline.scan.detectors import Detector, all_detectors, rule
 from vaultline.scan.engine import Scanner
 from vaultline.scan.finding import Finding
@@ -78,7 +79,7 @@ def find(root: Path, explicit: Path | None = None) -> ScanConfig:
     if project.is_file():
         document = _yaml.load_file(project)
         if isinstance(document, dict) and document.get("scan") is not None:
-            return parse(document["scan"], str(project), _yaml.line_of(document, "scan"))
+            return parse(document["scan"], str(project), line_of(document, "scan"))
     return ScanConfig()
 
 
@@ -94,9 +95,9 @@ def parse(section: Any, file: str, line: int | None) -> ScanConfig:
         raise ConfigError("the scan configuration must be a mapping (rules, disable, allowlist)",
                           file=file, line=line)
     _known_fields(section, _SECTION_FIELDS, "scan configuration", file, line)
-    rules = tuple(_rules(section.get("rules") or [], file, _yaml.line_of(section, "rules") or line))
+    rules = tuple(_rules(section.get("rules") or [], file, line_of(section, "rules") or line))
     builtin = {d.rule_id for d in all_detectors()} | {r.rule_id for r in rules}
-    disable_line = _yaml.line_of(section, "disable") or line
+    disable_line = line_of(section, "disable") or line
     disabled = _strings(section.get("disable") or [], "disable", file, disable_line)
     for rule_id in disabled:
         if rule_id not in builtin:
@@ -104,14 +105,14 @@ def parse(section: Any, file: str, line: int | None) -> ScanConfig:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"disable: no rule {rule_id!r}{hint}", file=file, line=disable_line)
     allow = section.get("allowlist") or {}
-    allow_line = _yaml.line_of(section, "allowlist") or line
+    allow_line = line_of(section, "allowlist") or line
     if not isinstance(allow, dict):
         raise ConfigError("allowlist must be a mapping with paths and/or values",
                           file=file, line=allow_line)
     _known_fields(allow, _ALLOW_FIELDS, "allowlist", file, allow_line)
     patterns = {}
     for name in ("paths", "values"):
-        where = _yaml.line_of(allow, name) or allow_line
+        where = line_of(allow, name) or allow_line
         patterns[name] = tuple(
             _regex(p, f"allowlist {name}", file, where)
             for p in _strings(allow.get(name) or [], f"allowlist {name}", file, where)
@@ -129,7 +130,7 @@ def _rules(items: Any, file: str, line: int | None) -> Iterable[Detector]:
         if not isinstance(item, dict):
             raise ConfigError("each rule is a mapping with id, regex and keywords",
                               file=file, line=line)
-        at = _yaml.line_of(item, "id") or line
+        at = line_of(item, "id") or line
         _known_fields(item, _RULE_FIELDS, "rule", file, at)
         rule_id = item.get("id")
         if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
@@ -139,7 +140,7 @@ def _rules(items: Any, file: str, line: int | None) -> Iterable[Detector]:
             raise ConfigError(f"rule id {rule_id!r} is already taken; choose another",
                               file=file, line=at)
         seen.add(rule_id)
-        regex_line = _yaml.line_of(item, "regex") or at
+        regex_line = line_of(item, "regex") or at
         source = item.get("regex")
         if not isinstance(source, str) or not source:
             raise ConfigError(f"rule {rule_id!r}: regex is required", file=file, line=regex_line)
@@ -147,7 +148,7 @@ def _rules(items: Any, file: str, line: int | None) -> Iterable[Detector]:
         if compiled.groups and "secret" not in compiled.groupindex and compiled.groups > 1:
             raise ConfigError(f"rule {rule_id!r}: with several groups, name the secret's "
                               "(?P<secret>...)", file=file, line=regex_line)
-        keywords_line = _yaml.line_of(item, "keywords") or at
+        keywords_line = line_of(item, "keywords") or at
         keywords = _strings(item.get("keywords"), f"rule {rule_id!r}: keywords", file,
                             keywords_line)
         if not keywords:
@@ -156,11 +157,11 @@ def _rules(items: Any, file: str, line: int | None) -> Iterable[Detector]:
         entropy = item.get("entropy", 0.0)
         if isinstance(entropy, bool) or not isinstance(entropy, int | float) or not 0 <= entropy <= 8:
             raise ConfigError(f"rule {rule_id!r}: entropy is bits per character, 0 to 8",
-                              file=file, line=_yaml.line_of(item, "entropy") or at)
+                              file=file, line=line_of(item, "entropy") or at)
         severity = item.get("severity", "high")
         if severity not in ("high", "low"):
             raise ConfigError(f"rule {rule_id!r}: severity is high or low",
-                              file=file, line=_yaml.line_of(item, "severity") or at)
+                              file=file, line=line_of(item, "severity") or at)
         description = item.get("description") or f"{rule_id} (team rule)"
         yield rule(rule_id, str(description), source, keywords=keywords,
                    min_entropy=float(entropy), severity=Severity(severity))
@@ -171,7 +172,7 @@ def _known_fields(mapping: dict[Any, Any], known: set[str], what: str, file: str
     for key in mapping:
         if key not in known:
             raise ConfigError(f"{what}: unknown field {key!r}; known: {', '.join(sorted(known))}",
-                              file=file, line=_yaml.line_of(mapping, key) or line)
+                              file=file, line=line_of(mapping, key) or line)
 
 
 def _strings(value: Any, what: str, file: str, line: int | None) -> list[str]:
