@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
 from vaultline.findings import Severity
@@ -18,8 +17,7 @@ from vaultline.findings import Severity
 CERT_WARNING_DAYS = 30
 
 
-@dataclass(frozen=True)
-class FormatProblem:
+class FormatProblem(NamedTuple):  # not a dataclass: loading a project imports this
     severity: Severity
     message: str
 
