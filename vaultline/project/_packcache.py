@@ -33,9 +33,12 @@ Rows = list[tuple[str, Any, int | None]]
 
 
 def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
-                display: str | None = None, *, environ: Mapping[str, str] | None = None) -> Rows:
+                display: str | None = None, *, environ: Mapping[str, str] | None = None,
+                check: Callable[[Rows], object] | None = None) -> Rows:
     """The flattened ``(key, value, line)`` rows of ``path``, parsed at most once per content
-    (its size limit read from ``environ``, default ``os.environ``)."""
+    (its size limit read from ``environ``, default ``os.environ``). Freshly parsed rows are
+    given to ``check`` before they are cached: what it refuses (raises on) is never written,
+    so a secret pasted where a reference belongs is not copied into the cache."""
     if cache_dir is None or not cache_dir.parent.is_dir():
         return parse()
     _, digest, slot = _read(path, cache_dir, display or str(path), environ)
@@ -48,6 +51,8 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
     except (OSError, ValueError, TypeError, KeyError):
         pass  # missing or unreadable: parse and rewrite it
     rows = parse()
+    if check is not None:
+        check(rows)
     try:
         payload = json.dumps({"v": FORMAT, "digest": digest, "rows": rows}).encode()
     except (TypeError, ValueError):

@@ -23,7 +23,7 @@ Everything here is validated when loaded; an invalid file raises a ConfigError t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -254,14 +254,26 @@ class Project:
         return EnvironmentPack(env, values, refs)
 
     def _load_one_pack(self, directory: Path) -> EnvironmentPack:
-        values = self._load_pack_file(directory / "values.yaml", "values")
-        for key, entry in values.items():
+        shown, rows = self._pack_rows(directory / "values.yaml", "values", self._no_secrets)
+        values = self._no_secrets(rows, shown)
+        shown, rows = self._pack_rows(directory / "secrets.yaml", "secrets",
+                                      lambda rows, shown: self._references(rows, shown, directory))
+        return EnvironmentPack(directory.name, values, self._references(rows, shown, directory))
+
+    def _no_secrets(self, rows: list[tuple[str, Any, int | None]], shown: str,
+                    ) -> dict[str, Entry]:
+        """The entries of a values.yaml; a key the schema calls secret is refused."""
+        for key, _, line in rows:
             if key in self.schema and self.schema[key].secret:
                 raise ConfigError(
                     f"{key!r} is a secret in the schema; values.yaml must not hold it — "
-                    "put a reference in secrets.yaml instead", file=entry.file, line=entry.line)
+                    "put a reference in secrets.yaml instead", file=shown, line=line)
+        return {key: Entry(key, value, shown, line) for key, value, line in rows}
+
+    def _references(self, rows: list[tuple[str, Any, int | None]], shown: str,
+                    directory: Path) -> dict[str, Entry]:
+        """The entries of a secrets.yaml, each value parsed as a :class:`Reference`."""
         refs: dict[str, Entry] = {}
-        shown, rows = self._pack_rows(directory / "secrets.yaml", "secrets")
         known = {*self.providers, *BUILTIN_PROVIDERS}
         for key, text, line in rows:
             if not isinstance(text, str):
@@ -278,14 +290,13 @@ class Project:
                     f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
                     key, directory.name, text, shown, line)
             refs[key] = tuple.__new__(Entry, (key, ref, shown, line))  # docs/design/performance.md
-        return EnvironmentPack(directory.name, values, refs)
+        return refs
 
-    def _load_pack_file(self, path: Path, what: str) -> dict[str, Entry]:
-        shown, rows = self._pack_rows(path, what)
-        return {key: Entry(key, value, shown, line) for key, value, line in rows}
-
-    def _pack_rows(self, path: Path, what: str) -> tuple[str, list[tuple[str, Any, int | None]]]:
-        """The file as shown in messages, and its flattened ``(key, value, line)`` rows."""
+    def _pack_rows(self, path: Path, what: str,
+                   check: Callable[[list[tuple[str, Any, int | None]], str], object],
+                   ) -> tuple[str, list[tuple[str, Any, int | None]]]:
+        """The file as shown in messages, and its flattened ``(key, value, line)`` rows;
+        ``check(rows, shown)`` raises on rows that must not be cached."""
         shown = _display(path)
         if not path.exists():
             return shown, []
@@ -299,7 +310,7 @@ class Project:
             return [(e.key, e.value, e.line) for e in _flatten_entries(doc, shown, what, 1).values()]
 
         return shown, cached_rows(path, self.store_dir / "cache", parse, shown,
-                                  environ=self.environ)
+                                  environ=self.environ, check=lambda rows: check(rows, shown))
 
     def provider_config(self, name: str) -> ProviderConfig:
         if name in self.providers:
