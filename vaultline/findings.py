@@ -8,7 +8,6 @@ but every finding has a :class:`Severity`, a one-line ``message`` and a ``to_dic
 
 from __future__ import annotations
 
-from dataclasses import fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -54,6 +53,8 @@ class Finding:
         def message(self) -> str: ...
 
     def to_dict(self) -> dict[str, Any]:
+        from dataclasses import fields  # here: loading a project imports Severity, not this
+
         names = self._json_fields or tuple(f.name for f in fields(self))
         return {name: _plain(getattr(self, name)) for name in names}
 
