@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factory import make_project, master_key_env
-from vaultline.project._packcache import cached_rows
+from vaultline.errors import ConfigError
+from vaultline.project._lines import LineDict
+from vaultline.project._packcache import CachedDocument, cached_rows
+from vaultline.project._yaml import load_file
 from vaultline.project.model import Project
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
@@ -53,3 +57,107 @@ def test_integer_mapping_keys_survive_the_second_resolve(tmp_path: Path) -> None
         pack = Project.load(tmp_path).pack("prod")
         results.append({k: e.value for k, e in pack.values.items()})
     assert results[0] == results[1] == {"Ports": [{80: "http"}]}
+
+
+def _with_lines(value: Any) -> Any:
+    """``_typed`` that also shows the line of every mapping key."""
+    if isinstance(value, LineDict):
+        return ("map", [(repr(_typed(k)), value.lines.get(k), _with_lines(v))
+                        for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_with_lines(v) for v in value])
+    return _typed(value)
+
+
+documents = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)), max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=documents, flow=st.booleans())
+def test_a_cached_document_equals_a_fresh_parse(tmp_path_factory: Any, value: Any,
+                                                flow: bool) -> None:
+    root = tmp_path_factory.mktemp("doc")
+    (root / "store").mkdir()
+    path = root / "vaultline.yaml"
+    path.write_text(yaml.safe_dump({"top": value, "next": [value, value]},
+                                   default_flow_style=flow))
+    fresh = load_file(path)
+    first = CachedDocument(path, root / "store" / "cache", "vaultline.yaml")
+    first.save()
+    second = CachedDocument(path, root / "store" / "cache", "vaultline.yaml")
+    assert _with_lines(first.doc) == _with_lines(second.doc) == _with_lines(fresh)
+    # Everything but a date (a datetime.date, which JSON has no type for) is cached.
+    cached = (root / "store" / "cache").is_dir()
+    assert cached == ("'date'" not in repr(_typed(value)))
+
+
+def test_anchors_and_merges_come_back_as_parsed(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    path = tmp_path / "x.yaml"
+    path.write_text("base: &b {a: 1, b: [x, y]}\nover:\n  <<: *b\n  b: 2\nlist: [*b, *b]\n")
+    fresh = load_file(path)
+    CachedDocument(path, tmp_path / "store" / "cache", "x.yaml").save()
+    cached = CachedDocument(path, tmp_path / "store" / "cache", "x.yaml").doc
+    assert _with_lines(cached) == _with_lines(fresh)
+    assert cached["over"] == {"a": 1, "b": 2} and cached["over"].lines == {"a": 1, "b": 4}
+
+
+def _cached_project(root: Path) -> dict[str, str]:
+    environ = master_key_env()
+    make_project(root, environ=environ)
+    Project.load(root, environ=environ).pack("prod")
+    assert len(list((root / ".vaultline" / "cache").iterdir())) == 3
+    return environ
+
+
+def test_a_broken_edit_after_a_cached_parse_is_reported_at_its_line(tmp_path: Path) -> None:
+    environ = _cached_project(tmp_path)
+    project = tmp_path / "vaultline.yaml"
+    project.write_text(project.read_text() + "providers: [\n")
+    with pytest.raises(ConfigError) as fresh:
+        load_file(project, display=str(project))
+    with pytest.raises(ConfigError) as caught:
+        Project.load(tmp_path, environ=environ)
+    assert str(caught.value) == str(fresh.value)
+    assert str(caught.value).startswith(f"{project}:9: invalid YAML:")
+    project.write_text(project.read_text().replace("providers: [\n", "bogus: 1\n"))
+    with pytest.raises(ConfigError, match=r"vaultline\.yaml:8: unknown section 'bogus'"):
+        Project.load(tmp_path, environ=environ)
+
+
+def test_the_size_limit_applies_to_a_cached_file(tmp_path: Path) -> None:
+    environ = _cached_project(tmp_path)
+    with pytest.raises(ConfigError, match="VAULTLINE_MAX_FILE_SIZE"):
+        Project.load(tmp_path, environ={**environ, "VAULTLINE_MAX_FILE_SIZE": "64"})
+
+
+def test_what_fails_to_load_is_not_cached(tmp_path: Path) -> None:
+    environ = master_key_env()
+    pasted = "hunter2-Xq9vLr7TmW3pZk8sLp"
+    make_project(tmp_path, {"env/prod/secrets.yaml": f"ConnectionStrings:Primary: {pasted}\n",
+                            "env/prod/values.yaml": "Db:Password: in-the-wrong-file\n"},
+                 environ=environ)
+    project = tmp_path / "vaultline.yaml"
+    project.write_text(project.read_text() + "  Db:Password: {secret: true}\n")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match=r"values\.yaml must not hold it"):
+            Project.load(tmp_path, environ=environ).pack("prod")
+    (tmp_path / "env/prod/values.yaml").write_text("Level: 1\n")
+    with pytest.raises(ConfigError, match="looks like a value"):
+        Project.load(tmp_path, environ=environ).pack("prod")
+    cache = tmp_path / ".vaultline" / "cache"
+    texts = [p.read_text() for p in cache.iterdir()]
+    assert len(texts) == 2  # the project file and the values that loaded
+    assert not any(pasted in t or "in-the-wrong-file" in t for t in texts)
+
+
+def test_a_project_keeping_its_store_elsewhere_loads_without_the_cache(tmp_path: Path) -> None:
+    environ = master_key_env()
+    make_project(tmp_path / "p", {"vaultline.yaml": "version: 1\napp: a\nenvironments: [prod]\n"
+                                                    "store: {path: ../elsewhere}\n"})
+    (tmp_path / "p" / ".vaultline").mkdir()  # a directory of that name exists but is not it
+    for _ in range(2):
+        project = Project.load(tmp_path / "p", environ=environ)
+        assert project.store_dir == tmp_path / "p" / ".." / "elsewhere"
+    assert list((tmp_path / "p" / ".vaultline").iterdir()) == []
