@@ -161,3 +161,16 @@ def test_a_project_keeping_its_store_elsewhere_loads_without_the_cache(tmp_path:
         project = Project.load(tmp_path / "p", environ=environ)
         assert project.store_dir == tmp_path / "p" / ".." / "elsewhere"
     assert list((tmp_path / "p" / ".vaultline").iterdir()) == []
+
+
+@pytest.mark.parametrize("garbage", [b"[]", b"{\"v\": 1, \"digest\": 3}", b"\xff", b"{\"v\": 1}",
+                                     b"null"])
+def test_a_damaged_cache_file_is_parsed_again(tmp_path: Path, garbage: bytes) -> None:
+    environ = _cached_project(tmp_path)
+    expected = Project.load(tmp_path, environ=environ)
+    for slot in (tmp_path / ".vaultline" / "cache").iterdir():
+        slot.write_bytes(garbage)
+    project = Project.load(tmp_path, environ=environ)
+    assert (project.app, project.defaults, project.schema) == (
+        expected.app, expected.defaults, expected.schema)
+    assert project.pack("prod") == expected.pack("prod")

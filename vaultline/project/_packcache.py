@@ -48,7 +48,7 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
             rows: Rows = cached["rows"]  # [key, value, line] lists, used as they are: no copy
             if all(len(row) == 3 for row in rows):
                 return rows
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         pass  # missing or unreadable: parse and rewrite it
     rows = parse()
     if check is not None:
@@ -84,7 +84,7 @@ class CachedDocument:
                 self.doc = _decode(cached["doc"])
                 self._fresh = False
                 return
-        except (OSError, ValueError, TypeError, KeyError, IndexError):
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
             pass  # missing or unreadable: parse and rewrite it
         from vaultline.project._yaml import load_data
 
