@@ -8,18 +8,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.factory import make_project, master_key_env
 from vaultline.store import EmbeddedStore
 
-# Imported by each probe after its work, so what is printed is what the work needed.
-_REPORT = "import json, sys; print(json.dumps(sorted(sys.modules)))"
-
 
 def _modules(code: str, cwd: Path, environ: dict[str, str]) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", f"{code}\n{_REPORT}"], cwd=cwd,
-                         env={**os.environ, **environ}, capture_output=True, text=True)
+    """The modules loaded by ``code`` in a fresh interpreter (`json` is imported after it, to
+    write them to a file: `run` hands its standard output to the child)."""
+    report = cwd / "modules.json"
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport json, sys\n"
+                          f"open({str(report)!r}, 'w').write(json.dumps(sorted(sys.modules)))"],
+                         cwd=cwd, env={**os.environ, **environ}, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    return set(json.loads(out.stdout.splitlines()[-1]))
+    return set(json.loads(report.read_text()))
 
 
 def _local_project(root: Path) -> dict[str, str]:
@@ -76,3 +79,19 @@ def test_help_imports_neither_the_store_nor_the_project_model(tmp_path: Path) ->
     heavy = {"yaml", "vaultline.project.model", "vaultline.store.embedded", "cryptography",
              "sqlite3", "hashlib", "traceback"}
     assert heavy & loaded == set()
+
+
+@pytest.mark.parametrize("argv", [["resolve", "--env", "prod"],
+                                  ["run", "--env", "prod", "--", sys.executable, "-c", "pass"]])
+def test_warm_resolve_and_run_import_no_yaml(tmp_path: Path, argv: list[str]) -> None:
+    environ = _local_project(tmp_path)
+    code = ("import contextlib, io\n"
+            "from vaultline.cli import main\n"
+            "try:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"        code = main({argv!r})\n"
+            "except SystemExit as exc:  # run exits with the child's code\n"
+            "    code = exc.code\n"
+            "assert code == 0, code\n")
+    assert "yaml" in _modules(code, tmp_path, environ)
+    assert {"yaml", "vaultline.project._yaml"} & _modules(code, tmp_path, environ) == set()
