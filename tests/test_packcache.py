@@ -41,8 +41,8 @@ def test_a_cached_parse_equals_a_fresh_one(tmp_path_factory: Any, value: Any) ->
     pack = root / "values.yaml"
     pack.write_text(yaml.safe_dump({"Key": value}))
 
-    def parse() -> list[tuple[str, Any, int | None]]:
-        return [("Key", yaml.safe_load(pack.read_text())["Key"], 1)]
+    def parse(data: bytes) -> list[tuple[str, Any, int | None]]:
+        return [("Key", yaml.safe_load(data)["Key"], 1)]
 
     first = cached_rows(pack, root / "store" / "cache", parse)
     second = cached_rows(pack, root / "store" / "cache", parse)
@@ -174,3 +174,21 @@ def test_a_damaged_cache_file_is_parsed_again(tmp_path: Path, garbage: bytes) ->
     assert (project.app, project.defaults, project.schema) == (
         expected.app, expected.defaults, expected.schema)
     assert project.pack("prod") == expected.pack("prod")
+
+
+def test_an_edit_during_the_parse_is_not_cached_as_the_old_content(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    cache = tmp_path / "store" / "cache"
+    pack = tmp_path / "values.yaml"
+    pack.write_text("Key: 1\n")
+
+    def parse_then_edit(data: bytes) -> list[tuple[str, Any, int | None]]:
+        pack.write_text("Key: 2\n")  # someone saves the file while it is parsed
+        return [("Key", yaml.safe_load(data)["Key"], 1)]
+
+    def parse(data: bytes) -> list[tuple[str, Any, int | None]]:
+        return [("Key", yaml.safe_load(data)["Key"], 1)]
+
+    assert [tuple(r) for r in cached_rows(pack, cache, parse_then_edit)] == [("Key", 1, 1)]
+    for _ in range(2):
+        assert [tuple(r) for r in cached_rows(pack, cache, parse)] == [("Key", 2, 1)]

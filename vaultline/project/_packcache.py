@@ -32,16 +32,19 @@ FORMAT = 1
 Rows = list[tuple[str, Any, int | None]]
 
 
-def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
+def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[bytes], Rows],
                 display: str | None = None, *, environ: Mapping[str, str] | None = None,
                 check: Callable[[Rows], object] | None = None) -> Rows:
     """The flattened ``(key, value, line)`` rows of ``path``, parsed at most once per content
-    (its size limit read from ``environ``, default ``os.environ``). Freshly parsed rows are
+    (its size limit read from ``environ``, default ``os.environ``); ``parse`` gets the bytes
+    whose digest is the cache key, so an edit while it runs cannot be cached under the old
+    content. Freshly parsed rows are
     given to ``check`` before they are cached: what it refuses (raises on) is never written,
     so a secret pasted where a reference belongs is not copied into the cache."""
+    data = _read(path, display or str(path), environ)
     if cache_dir is None or not cache_dir.parent.is_dir():
-        return parse()
-    _, digest, slot = _read(path, cache_dir, display or str(path), environ)
+        return parse(data)
+    digest, slot = hashlib.sha256(data).hexdigest(), _slot(path, cache_dir)
     try:
         cached = json.loads(slot.read_bytes())
         if cached.get("v") == FORMAT and cached.get("digest") == digest:
@@ -50,7 +53,7 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[], Rows],
                 return rows
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         pass  # missing or unreadable: parse and rewrite it
-    rows = parse()
+    rows = parse(data)
     if check is not None:
         check(rows)
     try:
@@ -70,25 +73,27 @@ class CachedDocument:
     def __init__(self, path: Path, cache_dir: Path | None, display: str, *,
                  environ: Mapping[str, str] | None = None) -> None:
         self._cache_dir = cache_dir
-        self._fresh = True
-        if cache_dir is None or not cache_dir.parent.is_dir():
-            from vaultline.project._yaml import load_file
+        data = _read(path, display, environ)
+        self._digest = hashlib.sha256(data).hexdigest()
+        self._slot = (_slot(path, cache_dir)
+                      if cache_dir is not None and cache_dir.parent.is_dir() else None)
+        cached = _REFUSED if self._slot is None else self._cached(self._slot)
+        self._fresh = cached is _REFUSED
+        if self._fresh:
+            from vaultline.project._yaml import load_data
 
-            self._slot = None
-            self.doc: Any = load_file(path, display=display, environ=environ)
-            return
-        data, self._digest, self._slot = _read(path, cache_dir, display, environ)
+            cached = load_data(data, display=display)  # the bytes hashed, not a second read
+        self.doc: Any = cached
+
+    def _cached(self, slot: Path) -> Any:
+        """The cached document of this content, or ``_REFUSED`` on a miss."""
         try:
-            cached = json.loads(self._slot.read_bytes())
+            cached = json.loads(slot.read_bytes())
             if cached.get("v") == FORMAT and cached.get("digest") == self._digest:
-                self.doc = _decode(cached["doc"])
-                self._fresh = False
-                return
+                return _decode(cached["doc"])
         except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
             pass  # missing or unreadable: parse and rewrite it
-        from vaultline.project._yaml import load_data
-
-        self.doc = load_data(data, display=display)  # the bytes hashed, not a second read
+        return _REFUSED
 
     def save(self) -> None:
         """Cache the document if it was parsed now and JSON carries it back exactly."""
@@ -159,9 +164,8 @@ def _same(original: Any, loaded: Any) -> bool:
     return bool(original == loaded or original != original)
 
 
-def _read(path: Path, cache_dir: Path, name: str,
-          environ: Mapping[str, str] | None) -> tuple[bytes, str, Path]:
-    """The file's bytes (within the size limit), their digest, and the file caching them."""
+def _read(path: Path, name: str, environ: Mapping[str, str] | None) -> bytes:
+    """The file's bytes, within the size limit; ``name`` is the file as shown in errors."""
     try:
         data = read_bounded(path, what="the file",
                             error=lambda reason: ConfigError(reason, file=name), environ=environ)
@@ -169,8 +173,12 @@ def _read(path: Path, cache_dir: Path, name: str,
         raise ConfigError("file not found", file=name) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
-    slot = cache_dir / (hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24] + ".json")
-    return data, hashlib.sha256(data).hexdigest(), slot
+    return data
+
+
+def _slot(path: Path, cache_dir: Path) -> Path:
+    """The cache file of ``path``: one per file, whatever its content."""
+    return cache_dir / (hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24] + ".json")
 
 
 def _write(cache_dir: Path, slot: Path, payload: bytes) -> None:

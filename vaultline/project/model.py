@@ -301,10 +301,10 @@ class Project:
         if not path.exists():
             return shown, []
 
-        def parse() -> list[tuple[str, Any, int | None]]:
-            from vaultline.project._yaml import load_file
+        def parse(data: bytes) -> list[tuple[str, Any, int | None]]:
+            from vaultline.project._yaml import load_data
 
-            doc = load_file(path, display=shown, environ=self.environ)
+            doc = load_data(data, display=shown)
             if doc is None:
                 return []
             return [(e.key, e.value, e.line) for e in _flatten_entries(doc, shown, what, 1).values()]
