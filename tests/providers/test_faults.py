@@ -373,6 +373,37 @@ def test_aws_a_failing_identity_lookup_after_a_good_read_is_not_a_crash(
     assert "Traceback" not in err
 
 
+def test_aws_a_huge_identity_answer_is_refused_under_the_cap_not_read_whole(
+    moto_server: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """STS's answer goes through the same capped reader as Secrets Manager's: botocore alone
+    reads a body whole, whatever its size, and parses it as XML."""
+    app = f"faults-{secrets.token_hex(3)}"
+    sm = boto3.client("secretsmanager", endpoint_url=moto_server.endpoint_url, region_name="us-east-1")
+    sm.create_secret(Name=f"{app}/prod/s0", SecretString="secret-0")
+    with FaultProxy(moto_server.endpoint_url) as proxy:
+        settings = {"type": "aws-secretsmanager", "region": "us-east-1", "endpoint_url": proxy.url,
+                    "deadline": 30, "retries": 0}
+        environ = master_key_env()
+        root = make_project(tmp_path, {
+            "vaultline.yaml": f"""
+                version: 1
+                app: {app}
+                environments: [prod]
+                providers:
+                  aws: {json.dumps(settings)}
+            """,
+            "env/prod/secrets.yaml": f"S0: aws:{app}/prod/s0\n",
+        }, environ=environ)
+        proxy.fault("huge", passing=1)  # the read passes; the STS lookup answers 300 MB
+        code, out, err, _ = resolve_cli(root, environ, monkeypatch, capsys)
+        sent = proxy.sent
+    assert code == 0, err
+    assert json.loads(out)["S0"] == "secret-0"
+    assert sent < 64 * 1024 * 1024, sent  # refused by its declared length, not read
+
+
 # -- Key Vault (the real azure-keyvault-secrets client against the local fake) ---------------
 
 

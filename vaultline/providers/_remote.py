@@ -264,7 +264,8 @@ MAX_REASON = 300  # characters of server text kept in a message
 def scrub(text: str, known: Iterable[str] = ()) -> str:
     """Server or SDK text made fit to show and log: the credentials in use (``known``) and
     anything token- or credential-shaped replaced, whitespace collapsed, length bounded."""
-    text = " ".join(str(text).split())[:4 * MAX_REASON]
+    # Cut before collapsing: an SDK may put a whole multi-megabyte answer in its message.
+    text = " ".join(str(text)[:16 * MAX_REASON].split())[:4 * MAX_REASON]
     for secret in known:
         if secret and len(secret) >= 4:
             text = text.replace(secret, _REDACTED)

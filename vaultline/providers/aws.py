@@ -448,6 +448,8 @@ class AwsSecretsManagerProvider(Provider):
                     config=botocore.config.Config(connect_timeout=self.settings.timeout,
                                                   read_timeout=self.settings.timeout,
                                                   retries={"total_max_attempts": 2}))
+                # The identity answer is read under the same cap and deadline as the secrets.
+                sts._endpoint.http_session = _CappedSession(sts._endpoint.http_session, self)
                 with translate_botocore("STS"):  # every botocore error, a foreign answer too
                     answer = self.settings.guard(self.name).call(sts.get_caller_identity)
                 self._identity = f"aws:{answer['Arn']}"
