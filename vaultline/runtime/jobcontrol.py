@@ -32,12 +32,14 @@ class JobControl:
     """While entered: watches the child for stops and the keys for Ctrl-Z (main thread)."""
 
     def __init__(self, proc: subprocess.Popen[bytes], master: int, stdin: int | None,
-                 saved: list[Any] | None, resumed: Callable[[], None]):
+                 saved: list[Any] | None, resumed: Callable[[], None],
+                 stopping: Callable[[], None]):
         self._proc = proc
         self._master = master
         self._stdin = stdin
         self._saved = saved  # the user's terminal mode, put back while stopped
         self._resumed = resumed
+        self._stopping = stopping  # shows what the stopped child printed before we stop too
         self.fd, self._wake = os.pipe()  # readable when a signal needs handling
         os.set_blocking(self._wake, False)
         self._previous: dict[int, object] = {}
@@ -122,6 +124,7 @@ class JobControl:
             with contextlib.suppress(ChildProcessError):  # stopped (or gone) before we are;
                 # WNOWAIT leaves an exit for the supervisor to reap
                 os.waitid(os.P_PID, self._proc.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+        self._stopping()
         if self._saved is not None and self._stdin is not None:
             termios.tcsetattr(self._stdin, termios.TCSADRAIN, self._saved)
         os.kill(os.getpid(), signal.SIGSTOP)

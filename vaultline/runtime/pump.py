@@ -232,15 +232,20 @@ def pump(proc: subprocess.Popen[bytes], build: MaskerBuild, supervisor: Supervis
 
 
 def _drain(output: Output) -> None:
+    """Copy what the child wrote so far (all of it: it exited or is stopped), masked."""
+    blocking = os.get_blocking(output.source)
     os.set_blocking(output.source, False)
-    while not output.broken:
-        try:
-            data = os.read(output.source, _READ_SIZE)
-        except OSError:  # nothing more for now (EAGAIN), or a pty with no writer left (EIO)
-            break
-        if not data:
-            break
-        output.feed(data)
+    try:
+        while not output.broken:
+            try:
+                data = os.read(output.source, _READ_SIZE)
+            except OSError:  # nothing more for now (EAGAIN), or a pty with no writer left (EIO)
+                break
+            if not data:
+                break
+            output.feed(data)
+    finally:
+        os.set_blocking(output.source, blocking)
     output.flush()
 
 
@@ -294,7 +299,8 @@ def pump_terminal(proc: subprocess.Popen[bytes], master: int, build: MaskerBuild
         previous_winch = signal.signal(
             signal.SIGWINCH, lambda _s, _f: copy_window_size(1, master))
     exited = _ExitWatch(proc)
-    jobs = JobControl(proc, master, stdin, saved, lambda: copy_window_size(1, master))
+    jobs = JobControl(proc, master, stdin, saved, lambda: copy_window_size(1, master),
+                      lambda: _drain(output))
     try:
         if stdin is not None:
             _tty.setraw(stdin, termios.TCSADRAIN)  # type-ahead is kept, as ssh does
