@@ -17,6 +17,8 @@ from vaultline.project._packcache import CachedDocument, cached_rows
 from vaultline.project._yaml import load_file
 from vaultline.project.model import Project
 
+KEYED = master_key_env()  # the cache is authenticated under the master key
+
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
                     st.text(max_size=8), st.dates())
 keys = st.one_of(st.text(max_size=6), st.integers(), st.booleans())
@@ -44,8 +46,8 @@ def test_a_cached_parse_equals_a_fresh_one(tmp_path_factory: Any, value: Any) ->
     def parse(data: bytes) -> list[tuple[str, Any, int | None]]:
         return [("Key", yaml.safe_load(data)["Key"], 1)]
 
-    first = cached_rows(pack, root / "store" / "cache", parse)
-    second = cached_rows(pack, root / "store" / "cache", parse)
+    first = cached_rows(pack, root / "store" / "cache", parse, environ=KEYED)
+    second = cached_rows(pack, root / "store" / "cache", parse, environ=KEYED)
     assert _typed(second) == _typed(first) == _typed([("Key", value, 1)])
 
 
@@ -83,9 +85,9 @@ def test_a_cached_document_equals_a_fresh_parse(tmp_path_factory: Any, value: An
     path.write_text(yaml.safe_dump({"top": value, "next": [value, value]},
                                    default_flow_style=flow))
     fresh = load_file(path)
-    first = CachedDocument(path, root / "store" / "cache", "vaultline.yaml")
+    first = CachedDocument(path, root / "store" / "cache", "vaultline.yaml", environ=KEYED)
     first.save()
-    second = CachedDocument(path, root / "store" / "cache", "vaultline.yaml")
+    second = CachedDocument(path, root / "store" / "cache", "vaultline.yaml", environ=KEYED)
     assert _with_lines(first.doc) == _with_lines(second.doc) == _with_lines(fresh)
     # Everything but a date (a datetime.date, which JSON has no type for) is cached.
     cached = (root / "store" / "cache").is_dir()
@@ -97,8 +99,8 @@ def test_anchors_and_merges_come_back_as_parsed(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text("base: &b {a: 1, b: [x, y]}\nover:\n  <<: *b\n  b: 2\nlist: [*b, *b]\n")
     fresh = load_file(path)
-    CachedDocument(path, tmp_path / "store" / "cache", "x.yaml").save()
-    cached = CachedDocument(path, tmp_path / "store" / "cache", "x.yaml").doc
+    CachedDocument(path, tmp_path / "store" / "cache", "x.yaml", environ=KEYED).save()
+    cached = CachedDocument(path, tmp_path / "store" / "cache", "x.yaml", environ=KEYED).doc
     assert _with_lines(cached) == _with_lines(fresh)
     assert cached["over"] == {"a": 1, "b": 2} and cached["over"].lines == {"a": 1, "b": 4}
 
@@ -147,9 +149,9 @@ def test_what_fails_to_load_is_not_cached(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="looks like a value"):
         Project.load(tmp_path, environ=environ).pack("prod")
     cache = tmp_path / ".vaultline" / "cache"
-    texts = [p.read_text() for p in cache.iterdir()]
+    texts = [p.read_bytes() for p in cache.iterdir()]
     assert len(texts) == 2  # the project file and the values that loaded
-    assert not any(pasted in t or "in-the-wrong-file" in t for t in texts)
+    assert not any(pasted.encode() in t or b"in-the-wrong-file" in t for t in texts)
 
 
 def test_a_project_keeping_its_store_elsewhere_loads_without_the_cache(tmp_path: Path) -> None:
@@ -189,6 +191,43 @@ def test_an_edit_during_the_parse_is_not_cached_as_the_old_content(tmp_path: Pat
     def parse(data: bytes) -> list[tuple[str, Any, int | None]]:
         return [("Key", yaml.safe_load(data)["Key"], 1)]
 
-    assert [tuple(r) for r in cached_rows(pack, cache, parse_then_edit)] == [("Key", 1, 1)]
+    assert [tuple(r) for r in cached_rows(pack, cache, parse_then_edit, environ=KEYED)] == [("Key", 1, 1)]
     for _ in range(2):
-        assert [tuple(r) for r in cached_rows(pack, cache, parse)] == [("Key", 2, 1)]
+        assert [tuple(r) for r in cached_rows(pack, cache, parse, environ=KEYED)] == [("Key", 2, 1)]
+
+
+def test_a_planted_cache_file_does_not_change_the_configuration(tmp_path: Path) -> None:
+    """Someone who can write .vaultline/ but has no master key cannot plant a parse: the
+    cached document and rows are authenticated, a forged file is a miss."""
+    environ = _cached_project(tmp_path)
+    expected = Project.load(tmp_path, environ=environ)
+    for slot in (tmp_path / ".vaultline" / "cache").iterdir():
+        data = slot.read_bytes()
+        # A forger keeps the file's MAC (or makes one up) and edits what it says.
+        forged = (data.replace(b"prod", b"evil").replace(b"nexus", b"forged")
+                  .replace(b'"local"', b'"env"').replace(b"Information", b"Debug")
+                  .replace(b"Warning", b"Debug"))
+        assert forged != data
+        slot.write_bytes(forged)
+    project = Project.load(tmp_path, environ=environ)
+    assert (project.app, project.defaults, project.schema) == (
+        expected.app, expected.defaults, expected.schema)
+    assert list(project.environments) == list(expected.environments)
+    assert project.pack("prod") == expected.pack("prod")
+    # A cache keyed under another master key does not verify either.
+    other = {**environ, **master_key_env()}
+    assert other["VAULTLINE_MASTER_KEY"] != environ["VAULTLINE_MASTER_KEY"]
+    for slot in (tmp_path / ".vaultline" / "cache").iterdir():
+        slot.unlink()
+    Project.load(tmp_path, environ=other).pack("prod")
+    project = Project.load(tmp_path, environ=environ)
+    assert project.pack("prod") == expected.pack("prod")
+
+
+def test_nothing_is_cached_without_a_master_key_in_the_environment(tmp_path: Path) -> None:
+    environ = master_key_env()
+    make_project(tmp_path, environ=environ)
+    bare = {k: v for k, v in environ.items() if not k.startswith("VAULTLINE_MASTER_KEY")}
+    Project.load(tmp_path, environ=bare).pack("prod")
+    cache = tmp_path / ".vaultline" / "cache"
+    assert not cache.exists() or list(cache.iterdir()) == []

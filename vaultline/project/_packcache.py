@@ -13,19 +13,26 @@ cache warm, loading a project does not import PyYAML at all. A document is writt
 the project built from it validated, so nothing the loader refuses (a pasted secret) is copied
 here, and the size limit applies to the file on every read; the depth and alias limits were
 applied by the parse whose result is cached, which a hit has by definition.
+
+The cache decides which configuration is in effect, so each file carries an HMAC under a key
+derived from the master key: someone who can write ``.vaultline/`` but has no master key (the
+file-level attacker of the threat model) cannot plant a parse; a file that does not verify is
+a miss. Without a master key named in the environment nothing is cached.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from vaultline._files import private_dir, write_private
 from vaultline._limits import read_bounded
-from vaultline.errors import ConfigError
+from vaultline.errors import ConfigError, VaultlineError
 from vaultline.project._lines import LineDict
 
 FORMAT = 1
@@ -42,11 +49,12 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[bytes], Row
     given to ``check`` before they are cached: what it refuses (raises on) is never written,
     so a secret pasted where a reference belongs is not copied into the cache."""
     data = _read(path, display or str(path), environ)
-    if cache_dir is None or not cache_dir.parent.is_dir():
+    key = _mac_key(environ) if cache_dir is not None and cache_dir.parent.is_dir() else None
+    if cache_dir is None or key is None:
         return parse(data)
     digest, slot = hashlib.sha256(data).hexdigest(), _slot(path, cache_dir)
     try:
-        cached = json.loads(slot.read_bytes())
+        cached = _load(slot, key)
         if cached.get("v") == FORMAT and cached.get("digest") == digest:
             rows: Rows = cached["rows"]  # [key, value, line] lists, used as they are: no copy
             if all(len(row) == 3 for row in rows):
@@ -62,7 +70,7 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[bytes], Row
         return rows  # values JSON cannot carry (YAML dates...) are simply not cached
     if not _round_trips(rows, json.loads(payload)["rows"]):
         return rows
-    _write(cache_dir, slot, payload)
+    _write(cache_dir, slot, payload, key)
     return rows
 
 
@@ -75,8 +83,9 @@ class CachedDocument:
         self._cache_dir = cache_dir
         data = _read(path, display, environ)
         self._digest = hashlib.sha256(data).hexdigest()
-        self._slot = (_slot(path, cache_dir)
-                      if cache_dir is not None and cache_dir.parent.is_dir() else None)
+        self._key = (_mac_key(environ)
+                     if cache_dir is not None and cache_dir.parent.is_dir() else None)
+        self._slot = None if cache_dir is None or self._key is None else _slot(path, cache_dir)
         cached = _REFUSED if self._slot is None else self._cached(self._slot)
         self._fresh = cached is _REFUSED
         if self._fresh:
@@ -88,7 +97,8 @@ class CachedDocument:
     def _cached(self, slot: Path) -> Any:
         """The cached document of this content, or ``_REFUSED`` on a miss."""
         try:
-            cached = json.loads(slot.read_bytes())
+            assert self._key is not None
+            cached = _load(slot, self._key)
             if cached.get("v") == FORMAT and cached.get("digest") == self._digest:
                 return _decode(cached["doc"])
         except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
@@ -97,7 +107,7 @@ class CachedDocument:
 
     def save(self) -> None:
         """Cache the document if it was parsed now and JSON carries it back exactly."""
-        if not self._fresh or self._slot is None or self._cache_dir is None:
+        if not self._fresh or self._slot is None or self._cache_dir is None or self._key is None:
             return
         encoded = _encode(self.doc)
         if encoded is _REFUSED:
@@ -107,7 +117,7 @@ class CachedDocument:
         except ValueError:
             return  # an integer too long for str()
         if _same(self.doc, _decode(json.loads(payload)["doc"])):
-            _write(self._cache_dir, self._slot, payload)
+            _write(self._cache_dir, self._slot, payload, self._key)
 
 
 _REFUSED: Any = object()
@@ -181,10 +191,44 @@ def _slot(path: Path, cache_dir: Path) -> Path:
     return cache_dir / (hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24] + ".json")
 
 
-def _write(cache_dir: Path, slot: Path, payload: bytes) -> None:
+def _mac_key(environ: Mapping[str, str] | None) -> bytes | None:
+    """The key that authenticates cache files, from the master key when the environment
+    names it (``VAULTLINE_MASTER_KEY`` or ``VAULTLINE_MASTER_KEY_FILE``); else None, and
+    nothing is cached. The cache decides what configuration is in effect: someone who can
+    write ``.vaultline/`` but has no master key must not be able to change it there."""
+    from vaultline.store import masterkey
+
+    env = os.environ if environ is None else environ
+    if not (env.get(masterkey.ENV_KEY) or env.get(masterkey.ENV_KEY_FILE)):
+        return None  # the default key file is named by the store's id: not read here
+    try:
+        material = masterkey.load("", env).material
+    except VaultlineError:
+        return None  # the store reports a bad key itself when it is opened
+    return hmac.new(material, b"vaultline parse cache", hashlib.sha256).digest()
+
+
+def _load(slot: Path, key: bytes) -> Any:
+    """The JSON of a cache file whose MAC ``key`` verifies; ValueError otherwise."""
+    data = slot.read_bytes()
+    mac, payload = data[:_MAC_BYTES], data[_MAC_BYTES:]
+    if not hmac.compare_digest(mac, _mac(key, slot, payload)):
+        raise ValueError("cache file not authenticated")
+    return json.loads(payload)
+
+
+def _mac(key: bytes, slot: Path, payload: bytes) -> bytes:
+    return hmac.new(key, slot.name.encode() + b"\0" + payload, hashlib.sha256).digest()
+
+
+_MAC_BYTES = 32
+
+
+def _write(cache_dir: Path, slot: Path, payload: bytes, key: bytes) -> None:
     try:
         private_dir(cache_dir)
-        write_private(slot, payload)  # atomic: concurrent readers see the old or the new file
+        # atomic: concurrent readers see the old or the new file
+        write_private(slot, _mac(key, slot, payload) + payload)
     except OSError:
         pass  # a read-only store directory only costs speed
 
