@@ -231,3 +231,15 @@ def test_nothing_is_cached_without_a_master_key_in_the_environment(tmp_path: Pat
     Project.load(tmp_path, environ=bare).pack("prod")
     cache = tmp_path / ".vaultline" / "cache"
     assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_a_key_file_named_in_the_environment_keys_the_cache(tmp_path: Path) -> None:
+    environ = master_key_env()
+    make_project(tmp_path / "p", environ=environ)
+    key_file = tmp_path / "master.key"
+    key_file.write_text(environ["VAULTLINE_MASTER_KEY"] + "\n")
+    key_file.chmod(0o600)
+    by_file = {k: v for k, v in environ.items() if k != "VAULTLINE_MASTER_KEY"}
+    by_file["VAULTLINE_KEY_FILE"] = str(key_file)
+    Project.load(tmp_path / "p", environ=by_file).pack("prod")
+    assert len(list((tmp_path / "p" / ".vaultline" / "cache").iterdir())) == 3

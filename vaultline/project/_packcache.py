@@ -22,6 +22,7 @@ a miss. Without a master key named in the environment nothing is cached.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -49,7 +50,7 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[bytes], Row
     given to ``check`` before they are cached: what it refuses (raises on) is never written,
     so a secret pasted where a reference belongs is not copied into the cache."""
     data = _read(path, display or str(path), environ)
-    key = _mac_key(environ) if cache_dir is not None and cache_dir.parent.is_dir() else None
+    key = _cache_key(cache_dir, environ)
     if cache_dir is None or key is None:
         return parse(data)
     digest, slot = hashlib.sha256(data).hexdigest(), _slot(path, cache_dir)
@@ -83,8 +84,7 @@ class CachedDocument:
         self._cache_dir = cache_dir
         data = _read(path, display, environ)
         self._digest = hashlib.sha256(data).hexdigest()
-        self._key = (_mac_key(environ)
-                     if cache_dir is not None and cache_dir.parent.is_dir() else None)
+        self._key = _cache_key(cache_dir, environ)
         self._slot = None if cache_dir is None or self._key is None else _slot(path, cache_dir)
         cached = _REFUSED if self._slot is None else self._cached(self._slot)
         self._fresh = cached is _REFUSED
@@ -191,16 +191,30 @@ def _slot(path: Path, cache_dir: Path) -> Path:
     return cache_dir / (hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24] + ".json")
 
 
-def _mac_key(environ: Mapping[str, str] | None) -> bytes | None:
-    """The key that authenticates cache files, from the master key when the environment
-    names it (``VAULTLINE_MASTER_KEY`` or ``VAULTLINE_MASTER_KEY_FILE``); else None, and
-    nothing is cached. The cache decides what configuration is in effect: someone who can
-    write ``.vaultline/`` but has no master key must not be able to change it there."""
+def _cache_key(cache_dir: Path | None, environ: Mapping[str, str] | None) -> bytes | None:
+    """The key that authenticates cache files, or None: then nothing is cached (no store
+    directory yet, or no master key named in the environment)."""
+    if cache_dir is None or not cache_dir.parent.is_dir():
+        return None
     from vaultline.store import masterkey
 
     env = os.environ if environ is None else environ
-    if not (env.get(masterkey.ENV_KEY) or env.get(masterkey.ENV_KEY_FILE)):
-        return None  # the default key file is named by the store's id: not read here
+    # The default key file is named by the store's id, in store.db: not opened here.
+    return _derived_key(env.get(masterkey.ENV_KEY) or None,
+                        env.get(masterkey.ENV_KEY_FILE) or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _derived_key(key_text: str | None, key_file: str | None) -> bytes | None:
+    """From the master key (``VAULTLINE_MASTER_KEY`` or ``VAULTLINE_KEY_FILE``),
+    derived once per process rather than once per cached file. The cache decides what
+    configuration is in effect: someone who can write ``.vaultline/`` but has no master key
+    must not be able to change it there."""
+    from vaultline.store import masterkey
+
+    if key_text is None and key_file is None:
+        return None
+    env = {masterkey.ENV_KEY: key_text} if key_text else {masterkey.ENV_KEY_FILE: str(key_file)}
     try:
         material = masterkey.load("", env).material
     except VaultlineError:
