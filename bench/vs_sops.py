@@ -14,7 +14,8 @@ run:      `vaultline run --env prod -- true` against `sops exec-env` of a dotenv
           Targets: ratio <= 2.5 at 1,000 secrets and <= 1.5 at 10,000 (`true`).
 resolve:  `vaultline resolve --env prod --format dotenv --reveal` against `sops decrypt` of the
           same values as dotenv (YAML printed too, for context). vaultline reads, audits each
-          read and each reveal, and writes dotenv. Target: ratio <= 1.0 at 10,000.
+          value read and shown (one keyed `reveal` line each), and writes dotenv.
+          Target: ratio <= 1.0 at 10,000.
 
     .venv/bin/python bench/vs_sops.py [run|resolve|all] [--secrets N,M] [--repeat 7]
                                       [--cold-repeat 3]

@@ -135,17 +135,17 @@ def test_the_resolver_reports_what_it_read_and_the_session_audits_exactly_that(
 
         s.resolve(reveal=True)
     lines = [e for e in events(root) if e["action"] in ("read", "override.apply", "reveal")]
+    # A value read and shown is one reveal line with its reference; the shadowed read stays a
+    # read, and the override's value shown is a reveal of its own.
     assert [(e["action"], e["key"], e["reference"], (e["detail"] or {}).get("override"))
             for e in lines] == [
-        ("read", "Api:Key", "local:nexus-engine/prod/Api/Key", None),
+        ("reveal", "Api:Key", "local:nexus-engine/prod/Api/Key", None),
         ("read", "Api:Shadowed", "local:nexus-engine/prod/Api/Shadowed", None),
-        ("read", "ConnectionStrings:Primary",
+        ("reveal", "ConnectionStrings:Primary",
          "local:nexus-engine/prod/ConnectionStrings/Primary", None),
-        ("reveal", "Api:Key", None, None),
         ("override.apply", "Api:Shadowed", None, made.id),
-        ("reveal", "Api:Shadowed", None, None),
-        ("reveal", "ConnectionStrings:Primary", None, None)]
+        ("reveal", "Api:Shadowed", None, None)]
     assert all(e["value_hmac"] for e in lines)
     hmacs = {(e["action"], e["key"]): e["value_hmac"] for e in lines}
-    assert hmacs[("read", "Api:Key")] == hmacs[("reveal", "Api:Key")]  # one value, one HMAC
+    assert hmacs[("override.apply", "Api:Shadowed")] == hmacs[("reveal", "Api:Shadowed")]
     assert hmacs[("read", "Api:Shadowed")] != hmacs[("reveal", "Api:Shadowed")]

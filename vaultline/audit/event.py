@@ -133,7 +133,6 @@ def encode_lines(entries: Iterable[AuditEntry], *, seq: int, prev: str, time: st
                                                                  mac._outer.copy)
     shared: tuple[str | None, str, str | None] | None = None  # the last line's, usually the next's
     header = ""
-    macs: dict[str | bytes, str] = {}  # a value read and then revealed is HMAC'd once
     for action, env, key, reference, outcome, value, who, detail in entries:
         seq += 1
         if shared is None or shared[0] != who or shared[1] != action or shared[2] != env:
@@ -144,14 +143,11 @@ def encode_lines(entries: Iterable[AuditEntry], *, seq: int, prev: str, time: st
         if value is None or value_inner is None or value_outer is None:
             value_hmac = "null"
         else:
-            cached = macs.get(value)
-            if cached is None:
-                keyed = value_inner()
-                keyed.update(value.encode() if isinstance(value, str) else value)
-                sealed = value_outer()
-                sealed.update(keyed.digest())
-                cached = macs[value] = f'"{sealed.hexdigest()}"'
-            value_hmac = cached
+            keyed = value_inner()
+            keyed.update(value.encode() if isinstance(value, str) else value)
+            sealed = value_outer()
+            sealed.update(keyed.digest())
+            value_hmac = f'"{sealed.hexdigest()}"'
         body = (
             f'{{"v":{version:d},"seq":{seq:d},{header},'
             f'"key":{"null" if key is None else _string(key)},'

@@ -28,7 +28,7 @@ from vaultline.errors import (
     VaultlineError,
 )
 from vaultline.project.model import Project
-from vaultline.resolve.bundle import Bundle
+from vaultline.resolve.bundle import Bundle, Layer
 from vaultline.resolve.overrides import Override, OverrideLayer, OverrideStore
 from vaultline.resolve.resolver import Applied, Read, Resolver
 from vaultline.resolve.target import Target, resolve_target
@@ -83,25 +83,34 @@ def _read_entries(env: str, reads: Iterable[Read], applied: Iterable[Applied],
                   revealed: Bundle | None) -> Iterator[audit.AuditEntry]:
     """The audit entries of a resolution: every value read (those an override shadows
     too; dynamic credentials with their lease, never the value), then per key the override
-    applied and, when the values were shown (``revealed``), the reveal.
+    applied and, when the values were shown (``revealed``), what was shown.
+
+    A value read and then shown is one ``reveal`` line with its reference, as ``secret get``
+    writes: a reveal is a read that a person saw, so it is not recorded twice. A shown value
+    that no read gave as is (an override's, an environment variable's) is a ``reveal``
+    line of its own, without a reference.
 
     A generator: the log consumes it as it encodes, so no entry outlives its line. Once per
     secret read: kept lean (tuple.__new__, see Resolver.references).
     """
-    read, ok, Entry, new = audit.READ, audit.OK, audit.AuditEntry, tuple.__new__
-    for key, provider, path, value, identity, lease in reads:
-        yield new(Entry, (read, env, key, f"{provider}:{path}", ok, value, identity,
-                          None if lease is None else {"lease": lease}))
+    read, reveal, ok, Entry, new = audit.READ, audit.REVEAL, audit.OK, audit.AuditEntry, tuple.__new__
     applies = {a.key: Entry(audit.OVERRIDE_APPLY, env, a.key, value=str(a.value),
                             detail={"override": a.override_id}) for a in applied}
+    # Keys whose shown value is the one their read gave: won by the secrets layer, which
+    # holds nothing but reads (one per key).
+    shown = set() if revealed is None else {
+        r.key for r in revealed.resolved_values()
+        if r.secret and r.provenance.layer is Layer.SECRETS}
+    for key, provider, path, value, identity, lease in reads:
+        yield new(Entry, (reveal if key in shown else read, env, key, f"{provider}:{path}", ok,
+                          value, identity, None if lease is None else {"lease": lease}))
     if revealed is None:
         yield from applies.values()
         return
-    reveal = audit.REVEAL
     for resolved in revealed.resolved_values():
         if resolved.key in applies:
             yield applies[resolved.key]
-        if resolved.secret:
+        if resolved.secret and resolved.key not in shown:
             yield new(Entry, (reveal, env, resolved.key, None, ok, str(resolved.value), None,
                               None))
 
