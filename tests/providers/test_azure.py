@@ -177,3 +177,20 @@ def test_vault_url_must_be_https(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="https://"):
         AzureKeyVaultProvider("akv", {"vault_url": "http://x"},
                               ProviderContext(app="a", env="e", root=tmp_path, environ={}))
+
+
+def test_a_credential_chain_failure_names_the_credential_that_stopped_it() -> None:
+    from vaultline.providers.azure import _credential_failure
+
+    summary = ("DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+               "Attempted credentials:\n"
+               "\tEnvironmentCredential: EnvironmentCredential authentication unavailable.\n"
+               "\tManagedIdentityCredential: 169.254.169.254 answered more than the limit\n"
+               "To mitigate this issue, please refer to the troubleshooting guidelines.")
+    assert _credential_failure(summary) == (
+        "ManagedIdentityCredential: 169.254.169.254 answered more than the limit")
+    none_found = summary.replace("169.254.169.254 answered more than the limit",
+                                 "ManagedIdentityCredential authentication unavailable.")
+    assert _credential_failure(none_found) == none_found  # nothing failed: the whole story
+    assert _credential_failure("401: the vault refused the token") == (
+        "401: the vault refused the token")

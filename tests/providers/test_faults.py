@@ -487,3 +487,127 @@ def test_reliability_options_are_validated(options: dict[str, Any], says: str, t
     context = ProviderContext(app="a", env="prod", root=tmp_path, environ={"VAULT_TOKEN": "t"})
     with pytest.raises(ConfigError, match=says.replace("(", r"\(")):
         VaultProvider("vault", {"url": "http://127.0.0.1:1", **options}, context)
+
+
+class IdentityEndpoint:
+    """The App Service managed-identity endpoint (``IDENTITY_ENDPOINT``) on loopback, plain
+    HTTP as on Azure: answers with ``token``, or floods (``flood`` bytes, no length) or never
+    answers (``hang``); counts requests and bytes sent."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.token = ""
+        self.flood = 0
+        self.hang = False
+        self.requests = 0
+        self.sent = 0
+        self._stop = threading.Event()
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                endpoint.requests += 1
+                if endpoint.hang:
+                    endpoint._stop.wait(30)
+                    return
+                if endpoint.flood:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    chunk = b'{"access_token":"' + b"a" * 65536
+                    try:
+                        while endpoint.sent < endpoint.flood:
+                            self.wfile.write(chunk)
+                            endpoint.sent += len(chunk)
+                    except OSError:
+                        pass  # the client hung up: what the cap is for
+                    return
+                body = json.dumps({"access_token": endpoint.token, "token_type": "Bearer",
+                                   "expires_on": str(int(time.time()) + 3600),
+                                   "resource": "https://vault.azure.net"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/msi/token"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def managed_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[IdentityEndpoint]:
+    """DefaultAzureCredential, as vaultline builds it, finding this endpoint and nothing else
+    (azure-identity reads the process environment; that is the SDK's own fallback)."""
+    endpoint = IdentityEndpoint()
+    for name in list(os.environ):
+        if name.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", endpoint.url)
+    monkeypatch.setenv("IDENTITY_HEADER", "loopback-test")
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()
+
+
+def identity_provider(key_vault: FakeKeyVault, root: Path, **extra: Any) -> AzureKeyVaultProvider:
+    """A provider with no credential given: vaultline makes DefaultAzureCredential itself."""
+    return AzureKeyVaultProvider("akv", {
+        "vault_url": key_vault.url, "connection_verify": str(key_vault.ca_cert),
+        "verify_challenge_resource": False, "retries": 0, **extra,
+    }, ProviderContext(app="nexus-engine", env="prod", root=root, environ={}))
+
+
+def test_the_default_credential_gets_its_token_from_the_identity_endpoint(
+        key_vault: FakeKeyVault, managed_identity: IdentityEndpoint, tmp_path: Path) -> None:
+    managed_identity.token = key_vault.token
+    key_vault.set("nexus-engine--prod--a", "secret-a")
+    provider = identity_provider(key_vault, tmp_path)
+    try:
+        assert provider.fetch("nexus-engine--prod--a").value == "secret-a"
+    finally:
+        provider.close()
+    assert managed_identity.requests == 1
+    assert provider._credential is None  # made by the provider, so closed with it
+
+
+def test_an_oversize_token_answer_is_refused_while_it_is_read(
+        key_vault: FakeKeyVault, managed_identity: IdentityEndpoint, tmp_path: Path) -> None:
+    managed_identity.flood = 256 * 1024 * 1024
+    provider = identity_provider(key_vault, tmp_path, max_response_bytes=1024 * 1024)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        with pytest.raises(ProviderError, match="more than the 1,048,576-byte limit"):
+            provider.fetch("nexus-engine--prod--a")
+    finally:
+        provider.close()
+    assert managed_identity.sent < 64 * 1024 * 1024, managed_identity.sent
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 64 * 1024, grown_kib
+
+
+def test_a_silent_identity_endpoint_fails_within_the_deadline(
+        key_vault: FakeKeyVault, managed_identity: IdentityEndpoint, tmp_path: Path) -> None:
+    managed_identity.hang = True
+    provider = identity_provider(key_vault, tmp_path, deadline=1, timeout=10)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ProviderError, match="deadline"):
+            provider.fetch("nexus-engine--prod--a")
+    finally:
+        provider.close()
+    assert time.monotonic() - started <= 1 + SLACK

@@ -65,6 +65,17 @@ def validate_name(name: str) -> str:
     return name
 
 
+def _credential_failure(message: str) -> str:
+    """What stopped DefaultAzureCredential's chain, out of its summary of every credential
+    tried: the chain ends at the first one that failed for real (an identity endpoint that
+    refused or flooded), which is the last listed; when every one was merely unavailable,
+    the whole summary is the story."""
+    tried = [line.strip() for line in message[:64 * 1024].splitlines() if line.startswith("\t")]
+    if tried and "unavailable" not in tried[-1].lower():
+        return tried[-1]
+    return message
+
+
 @contextmanager
 def translate_azure(where: str, *, write: bool = False) -> Iterator[None]:
     """azure-core errors -> vaultline's tree; throttling, 5xx and connection errors are Transient.
@@ -75,7 +86,7 @@ def translate_azure(where: str, *, write: bool = False) -> Iterator[None]:
         yield
     except ClientAuthenticationError as exc:
         # Raised both for a 401 from the vault and for a credential that found no identity.
-        reason = scrub(str(exc.message or exc))
+        reason = scrub(_credential_failure(str(exc.message or exc)))
         raise AuthenticationError(f"Azure refused or could not get credentials for {where} "
                                   f"({reason})") from None
     except ResourceNotFoundError:
@@ -143,6 +154,7 @@ class AzureKeyVaultProvider(Provider):
                               "https://nexus.vault.azure.net")
         self.settings = RemoteSettings.from_options(options, where=where)
         self._credential = options.get("credential")
+        self._own_credential = False  # DefaultAzureCredential, made here: closed here too
         self._client: Any = None
         self._identity: str | None = None
         self._lock = threading.Lock()
@@ -153,32 +165,39 @@ class AzureKeyVaultProvider(Provider):
         if self._credential is None:
             from azure.identity import DefaultAzureCredential
 
-            self._credential = DefaultAzureCredential()
+            # Token requests (Managed Identity, a service principal, workload identity) go
+            # through a transport of their own with the same cap and deadline as the vault's:
+            # the identity endpoint is a server too, and may answer without end.
+            self._credential = DefaultAzureCredential(transport=self._transport(verify=True))
+            self._own_credential = True
         return self._credential
+
+    def _transport(self, *, verify: bool | str) -> Any:
+        """An azure-core transport whose session reads bodies under the size cap and the
+        resolution's deadline; pooled for the worker count, so every worker keeps its
+        connection."""
+        import requests.adapters
+        from azure.core.pipeline.transport import RequestsTransport
+
+        session = capped_session(self.settings.max_response_bytes, lambda: self._guard)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1,
+                                                pool_maxsize=self.settings.max_workers)
+        session.mount("https://", adapter)
+        return RequestsTransport(session=session, session_owner=True,
+                                 connection_timeout=self.settings.timeout,
+                                 read_timeout=self.settings.timeout, connection_verify=verify)
 
     @property
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                import requests.adapters
-                from azure.core.pipeline.transport import RequestsTransport
                 from azure.keyvault.secrets import SecretClient
 
-                # One pooled session sized to the worker count: every worker keeps its connection;
-                # bodies are read under the size cap and the resolution's deadline.
-                session = capped_session(self.settings.max_response_bytes, lambda: self._guard)
-                adapter = requests.adapters.HTTPAdapter(pool_connections=1,
-                                                        pool_maxsize=self.settings.max_workers)
-                session.mount("https://", adapter)
                 verify = self.config.get("connection_verify", True)
                 if isinstance(verify, str):
                     verify = str(self.context.root / verify)
-                transport = RequestsTransport(session=session, session_owner=True,
-                                              connection_timeout=self.settings.timeout,
-                                              read_timeout=self.settings.timeout,
-                                              connection_verify=verify)
                 self._client = SecretClient(
-                    self.vault_url, self.credential, transport=transport,
+                    self.vault_url, self.credential, transport=self._transport(verify=verify),
                     retry_total=0,  # vaultline's policy retries, not azure-core's
                     connection_verify=verify,
                     verify_challenge_resource=bool(self.config.get("verify_challenge_resource", True)),
@@ -303,6 +322,9 @@ class AzureKeyVaultProvider(Provider):
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            if self._own_credential and self._credential is not None:
+                self._credential.close()
+                self._credential, self._own_credential = None, False
 
 
 __all__ = ["AzureKeyVaultProvider", "translate_azure", "validate_name"]
