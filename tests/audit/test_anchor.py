@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,31 @@ def test_segment_size_comes_from_vaultline_yaml(tmp_path: Path) -> None:
             session.audit.record(READ, key=f"K{i}")
         assert [p.name for p in session.audit.files()][:2] == ["audit.1.log", "audit.2.log"]
         assert session.audit.verify().ok
+
+
+def test_automatic_anchor_reaches_its_provider_with_the_sessions_environment(
+        tmp_path: Path, openbao: BaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token is in the mapping the session was given, not in the project's or the
+    process's environment: the anchor must be written with it."""
+    from vaultline.resolve.session import Session
+
+    for name in openbao.env:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("VAULT_TOKEN", raising=False)
+    project_environ = master_key_env()
+    make_project(tmp_path / "p", {"vaultline.yaml": f"""
+        version: 1
+        app: nexus-engine
+        environments: [prod]
+        providers:
+          vault: {{type: vault, url: "{openbao.url}", mount: kv, retries: 0}}
+        audit:
+          anchor: {{to: "vault:audit-anchors/session-environ", every: 1}}
+    """}, environ=project_environ)
+    project = Project.load(tmp_path / "p", environ=project_environ)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a failed anchor warns: that must not happen here
+        with Session(project, environ={**project_environ, **openbao.env}) as session:
+            session.audit.record(READ, key="K0")
+    stored = openbao.api("GET", "kv/data/nexus-engine/-/audit-anchors/session-environ")
+    assert stored["data"]["data"], stored

@@ -19,7 +19,7 @@ import hmac
 import json
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -93,7 +93,9 @@ def parse_anchor(store: EmbeddedStore, data: Any, where: str) -> Anchor:
 class AnchorTarget:
     """Where an anchor is kept: ``file:PATH`` or ``PROVIDER:PATH`` of the project."""
 
-    def __init__(self, project: Project, target: str) -> None:
+    def __init__(self, project: Project, target: str, *,
+                 environ: Mapping[str, str] | None = None) -> None:
+        """A provider target is reached with ``environ`` (default: the project's)."""
         self.text = target
         self._file: Path | None = None
         self._provider: Provider | None = None
@@ -111,7 +113,7 @@ class AnchorTarget:
                               "e.g. vault:ops/audit-anchor or file:/mnt/other/anchor.json")
         self._path = ref.path
         self._provider = registry.create(project.provider_config(ref.provider),
-                                         project.provider_context("-"))
+                                         project.provider_context("-", environ))
 
     def close(self) -> None:
         if self._provider is not None:
@@ -190,8 +192,8 @@ def fetch(store: EmbeddedStore, target: AnchorTarget) -> Anchor:
     return parse_anchor(store, current, target.text)
 
 
-def auto_anchor(project: Project, store: EmbeddedStore, to: str,
-                every: int) -> Callable[[int, Tip], None]:
+def auto_anchor(project: Project, store: EmbeddedStore, to: str, every: int, *,
+                environ: Mapping[str, str] | None = None) -> Callable[[int, Tip], None]:
     """An ``AuditLog.after_append`` hook publishing the head each time the log passes a
     multiple of ``every`` events. A failure warns: the command's own work went through."""
     from vaultline.audit.event import format_time
@@ -200,7 +202,7 @@ def auto_anchor(project: Project, store: EmbeddedStore, to: str,
         if head.seq // every == before // every or head.damaged is not None:
             return
         try:
-            target = AnchorTarget(project, to)
+            target = AnchorTarget(project, to, environ=environ)
             try:
                 publish(store, head, format_time(datetime.now(UTC)), target)
             finally:

@@ -40,8 +40,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def open_audit_log(project: Project, store: EmbeddedStore | None) -> audit.AuditLog:
-    """The project's audit log; without an embedded store it is kept without value HMACs."""
+def open_audit_log(project: Project, store: EmbeddedStore | None,
+                   environ: Mapping[str, str] | None = None) -> audit.AuditLog:
+    """The project's audit log; without an embedded store it is kept without value HMACs.
+    An automatic anchor reaches its provider with ``environ`` (default: the project's)."""
     if store is not None:
         from vaultline.audit.settings import parse_settings
 
@@ -51,7 +53,7 @@ def open_audit_log(project: Project, store: EmbeddedStore | None) -> audit.Audit
             from vaultline.audit.anchor import auto_anchor
 
             log.after_append = auto_anchor(project, store, settings.anchor_to,
-                                           settings.anchor_every)
+                                           settings.anchor_every, environ=environ)
         return log
     private_dir(project.store_dir)
     return audit.AuditLog(project.store_dir / audit.log.LOG_NAME, hmac_key=None, checkpoint=None)
@@ -147,7 +149,7 @@ class Session:
 
     @cached_property
     def audit(self) -> audit.AuditLog:
-        return open_audit_log(self.project, self.store)
+        return open_audit_log(self.project, self.store, self.environ)
 
     @cached_property
     def overrides(self) -> OverrideStore:
