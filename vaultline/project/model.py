@@ -275,22 +275,35 @@ class Project:
         """The entries of a secrets.yaml, each value parsed as a :class:`Reference`."""
         refs: dict[str, Entry] = {}
         known = {*self.providers, *BUILTIN_PROVIDERS}
+        # Once per secret: a pack repeats a few reference texts (a bare `local`, `vault`)
+        # thousands of times, and a text checked once is good for every key that holds it.
+        checked: dict[str, Reference] = {}
+        new = tuple.__new__  # docs/design/performance.md
         for key, text, line in rows:
-            if not isinstance(text, str):
-                raise ConfigError(
-                    f"{key!r}: secrets.yaml holds references like 'vault:db.primary#password', "
-                    f"not {type(text).__name__} values", file=shown, line=line)
-            try:
-                ref = Reference.parse(text)
-            except ConfigError as exc:
-                raise _pasted_or(exc.message, key, directory.name, text, shown, line) from None
-            if ref.provider not in known:
-                raise _pasted_or(
-                    f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
-                    f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
-                    key, directory.name, text, shown, line)
-            refs[key] = tuple.__new__(Entry, (key, ref, shown, line))  # docs/design/performance.md
+            ref = checked.get(text) if type(text) is str else None
+            if ref is None:
+                ref = checked[text] = self._reference(key, text, shown, line, directory, known)
+            refs[key] = new(Entry, (key, ref, shown, line))
         return refs
+
+    @staticmethod
+    def _reference(key: str, text: Any, shown: str, line: int | None, directory: Path,
+                   known: set[str]) -> Reference:
+        """``text`` as a reference to a known provider, or the ConfigError saying why not."""
+        if not isinstance(text, str):
+            raise ConfigError(
+                f"{key!r}: secrets.yaml holds references like 'vault:db.primary#password', "
+                f"not {type(text).__name__} values", file=shown, line=line)
+        try:
+            ref = Reference.parse(text)
+        except ConfigError as exc:
+            raise _pasted_or(exc.message, key, directory.name, text, shown, line) from None
+        if ref.provider not in known:
+            raise _pasted_or(
+                f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
+                f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
+                key, directory.name, text, shown, line)
+        return ref
 
     def _pack_rows(self, path: Path, what: str,
                    check: Callable[[list[tuple[str, Any, int | None]], str], object],
