@@ -119,6 +119,27 @@ def test_piped_stdin_stays_the_childs_stdin(cli: Cli) -> None:
     assert result.stdout.split() == ["True", "False", "hello"]
 
 
+
+@pytest.mark.parametrize("tty", ["--tty", "--no-tty"])
+def test_a_closed_stdout_ends_a_child_that_keeps_printing(cli: Cli, tty: str) -> None:
+    # `vaultline run --tty -- cmd | head -1`: once our reader is gone the child must notice
+    # (a hangup on its terminal, EPIPE on a pipe), not block on output nobody reads.
+    put_all(cli)
+    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", tty, "--", sys.executable, "-c",
+                             "while True: print('y' * 100, flush=True)"],
+                            cwd=cli.root, env=cli.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"y" * 100 + (b"\r\n" if tty == "--tty" else b"\n")
+        proc.stdout.close()
+        assert proc.wait(30) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 SUSPENDABLE = r"""
 import os, signal, sys
 print('ready', flush=True)

@@ -249,6 +249,12 @@ class _Supervisor:
                     raise
                 finally:
                     build.close()
+            if master is not None:
+                # Nobody reads the terminal any more (the child exited, or our stdout was
+                # closed): a child still writing gets a hangup, as on a closed pipe, instead
+                # of blocking on a full terminal while we wait for it.
+                os.close(master)
+                master = None
             return proc.wait()
         finally:
             if master is not None:
