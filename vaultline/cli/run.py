@@ -61,9 +61,10 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         command: tuple[str, ...]) -> None:
     """Run COMMAND with the resolved environment; secrets in its output are masked.
 
-    The exit status, SIGINT and SIGTERM pass through; stdin is yours. COMMAND never gets
-    VAULTLINE_MASTER_KEY, nor provider credentials (VAULT_TOKEN, AWS_*, AZURE_CLIENT_SECRET)
-    unless named with --pass-env or the environment's pass_env in vaultline.yaml.
+    The exit status and signals (SIGINT, SIGTERM, SIGHUP, SIGUSR1 ...) pass through; stdin
+    is yours. COMMAND never gets VAULTLINE_MASTER_KEY, nor provider credentials (VAULT_TOKEN,
+    AWS_*, AZURE_CLIENT_SECRET) unless named with --pass-env or the environment's pass_env in
+    vaultline.yaml.
 
     \b
     Examples:
