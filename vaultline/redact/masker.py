@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from vaultline.resolve.bundle import Bundle
 
 DEFAULT_MASK = "********"
+_HEAD = 8  # bytes of a held-tail candidate looked up before the whole of it
 
 
 def _hyperscan_version() -> str:
@@ -230,16 +231,24 @@ class Masker:
     def stream(self) -> StreamMasker:
         return StreamMasker(self)
 
-    def _held_len(self, tail: bytes) -> int:
-        """Length of the longest suffix of `tail` that is a proper prefix of a pattern."""
+    def _held_len(self, tail: bytes, most: int) -> int:
+        """Length of the longest suffix of `tail`, at most `most` bytes, that is a proper
+        prefix of a pattern."""
         patterns = self._patterns
         n = len(tail)
         # Only the trailing run of pattern bytes can start one (log text ends a chunk with a
         # space or a newline more often than not): a C-level rstrip instead of a Python loop.
         run = n - len(tail.rstrip(self._alphabet))
-        for i in range(n - min(run, self._max_len - 1), n):
+        for i in range(n - min(run, self._max_len - 1, most), n):
+            # A pattern starting with the suffix starts with its first bytes: looked up first,
+            # so a long tail is not copied once per position (quadratic in a PEM key's length).
+            head = tail[i : i + _HEAD]
+            j = bisect_left(patterns, head)
+            if j == len(patterns) or not patterns[j].startswith(head):
+                continue
             suffix = tail[i:]
-            j = bisect_left(patterns, suffix)
+            if len(suffix) > _HEAD:
+                j = bisect_left(patterns, suffix, j)
             # Patterns starting with `suffix` follow it in sorted order; the first may
             # be `suffix` itself, which is complete rather than a prefix.
             while j < len(patterns) and patterns[j].startswith(suffix):
@@ -351,7 +360,10 @@ class StreamMasker:
             self._context = (
                 chunk[-self._keep :] if len(chunk) >= self._keep else (context + chunk)[-self._keep :]
             )
-        self._seam = self._masker._held_len(self._context)
+        # Such a suffix is a held one of the stream before this chunk (a prefix of a prefix)
+        # plus the chunk: no longer than the last seam and the chunk together, so small
+        # writes do not look at every suffix of a long secret's worth of tail again.
+        self._seam = self._masker._held_len(self._context, self._seam + len(chunk))
         hold_from = self._end - self._seam
         pieces: list[bytes | memoryview] = []
         self._deferred = deferred = []
