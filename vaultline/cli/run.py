@@ -212,10 +212,11 @@ def redact(env: str, project_dir: Path | None) -> None:
       kubectl logs deploy/nexus-engine | vaultline redact --env prod
     """
     from vaultline.redact import Masker
+    from vaultline.redact.terminal import TerminalMasker
 
     bundle = resolve_bundle(project_dir, env)
     _warn_short_secrets(bundle)
-    stream = Masker.from_bundle(bundle).stream()
+    stream = TerminalMasker(Masker.from_bundle(bundle))  # logs keep their colours
     source, sink = cast(io.BufferedReader, sys.stdin.buffer), sys.stdout.buffer
     # read1 returns what is available now, so a log pipeline is not held back.
     while chunk := source.read1(65536):

@@ -309,6 +309,9 @@ class StreamMasker:
         self._held_at = 0
         self._chunk: memoryview = memoryview(b"")
         self._chunk_at = 0
+        #: When a list: each mask emitted is appended as (start, end, new) in stream offsets,
+        #: ``new`` False where it only extends the mask before it (``TerminalMasker``).
+        self.record: list[tuple[int, int, bool]] | None = None
 
     def __repr__(self) -> str:
         return f"<StreamMasker at {self._end} bytes, {self.pending} held>"
@@ -371,6 +374,7 @@ class StreamMasker:
             spans.sort()
             # _commit, inlined: this loop runs for every match in the stream.
             out, mask_end, mask = self._out, self._mask_end, self._masker._mask
+            record = self.record
             for span in spans:
                 begin, end = span
                 if begin >= hold_from:
@@ -381,8 +385,14 @@ class StreamMasker:
                         if begin > out:
                             pieces.append(self._bytes(out, begin))
                         pieces.append(mask)
+                        if record is not None:
+                            record.append((begin, end, True))
                     elif mask_end != out:
                         pieces.append(mask)  # only after a forced flush, as in _commit
+                        if record is not None:
+                            record.append((out, end, True))
+                    elif record is not None:
+                        record.append((out, end, False))
                     out = mask_end = end
             self._out, self._mask_end = out, mask_end
         if self._out < hold_from:
@@ -424,11 +434,16 @@ class StreamMasker:
         if end <= self._out:
             return
         if start < self._out:
-            if self._mask_end != self._out:
+            new = self._mask_end != self._out
+            if new:
                 # Only after a forced flush: the start of this match is already out.
                 pieces.append(self._masker._mask)
+            if self.record is not None:
+                self.record.append((self._out, end, new))
         else:
             if start > self._out:
                 pieces.append(self._bytes(self._out, start))
             pieces.append(self._masker._mask)
+            if self.record is not None:
+                self.record.append((start, end, True))
         self._out = self._mask_end = end
