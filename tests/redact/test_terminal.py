@@ -106,3 +106,16 @@ def test_text_without_sequences_is_masked_as_by_the_stream_masker(backend: Backe
     masker = Masker([SECRET], backend=backend)
     data = (b"log line " + SECRET.encode() + b" done\n") * 50
     assert through(masker, data, list(range(0, len(data), 13))) == masker.mask_bytes(data)
+
+
+def test_what_is_held_for_an_unfinished_sequence_is_bounded(backend: Backend) -> None:
+    # A sequence that never ends (parameters or a title without end) is text past a bound:
+    # held back, it would grow with every read and be copied on each.
+    masker = Masker([SECRET], backend=backend)
+    for start in (b"\x1b[", b"\x1b]0;", b"\x1b "):
+        stream = TerminalMasker(masker)
+        out = [stream.feed(start)]
+        for _ in range(200):
+            out.append(stream.feed(b"1" * 1000))
+            assert stream.pending < 10_000
+        assert b"".join(out) + stream.flush() == start + b"1" * 200_000

@@ -15,17 +15,21 @@ import re
 
 from vaultline.redact.masker import Masker, StreamMasker
 
-#: Longest string sequence (OSC, DCS ... up to BEL or ST) taken as one; longer is text.
+#: Longest string sequence (OSC, DCS ... up to BEL or ST) taken as one; longer is text, so
+#: what is held back for an unfinished one stays bounded.
 MAX_SEQUENCE = 4096
+_MAX_PARAMETERS = 64  # bytes of a CSI's parameters, and of its intermediates
 # ECMA-48: CSI (ESC [ parameters intermediates final), the string sequences (OSC, DCS, SOS,
 # PM, APC: ESC ] P X ^ _ ... BEL or ESC \), and the other escapes (ESC intermediates final).
-_SEQUENCE = re.compile(rb"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+_SEQUENCE = re.compile(rb"\x1b(?:\[[\x30-\x3f]{0,%d}[\x20-\x2f]{0,%d}[\x40-\x7e]"
                        rb"|[\]PX^_][^\x07\x1b]{0,%d}(?:\x07|\x1b\\)"
                        # not [ ] P X ^ _: those open the sequences above
-                       rb"|[\x20-\x2f]*[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])" % MAX_SEQUENCE)
+                       rb"|[\x20-\x2f]{0,%d}[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])"
+                       % (_MAX_PARAMETERS, _MAX_PARAMETERS, MAX_SEQUENCE, _MAX_PARAMETERS))
 # The start of one of them that the next read may finish.
-_UNFINISHED = re.compile(rb"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*|[\]PX^_][^\x07\x1b]{0,%d}\x1b?"
-                         rb"|[\x20-\x2f]*)\Z" % MAX_SEQUENCE)
+_UNFINISHED = re.compile(rb"\x1b(?:\[[\x30-\x3f]{0,%d}[\x20-\x2f]{0,%d}"
+                         rb"|[\]PX^_][^\x07\x1b]{0,%d}\x1b?|[\x20-\x2f]{0,%d})\Z"
+                         % (_MAX_PARAMETERS, _MAX_PARAMETERS, MAX_SEQUENCE, _MAX_PARAMETERS))
 _STRING_STARTS = frozenset(b"]PX^_")
 
 
