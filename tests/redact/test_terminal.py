@@ -88,7 +88,7 @@ def scenario(draw: st.DrawFn) -> tuple[list[str], bytes, list[int]]:
 
 
 @pytest.mark.parametrize("backend", ["hyperscan", "python"])
-@settings(max_examples=300, derandomize=True, deadline=None,
+@settings(max_examples=200, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(scenario())
 def test_the_text_is_masked_as_without_the_sequences(

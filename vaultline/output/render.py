@@ -7,7 +7,7 @@ must exist (``StrictUndefined``), so a typo is an error naming the template line
 an empty string in a config file. The output is written 0600 by a rename, so a reader
 sees the old file or the new one, never half of one.
 
-The sandbox refuses internals, not work: ``{{ 'x' * 10**10 }}``, ``{{ 2 ** 10**10 }}``, nested
+The sandbox refuses internals, not work: ``{{ 'x' * 10**10 }}``, ``{{ 2 ** (10**10) }}``, nested
 ``range`` loops or a string doubled in a loop would fill memory or never end. So a template is
 rendered in a child interpreter under CPU and address-space limits (``-I``, an empty
 environment: nothing of vaultline's credentials), its output capped; a template over a limit

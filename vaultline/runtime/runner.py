@@ -4,7 +4,7 @@ The child gets the caller's environment without vaultline's credentials (``child
 plus the bundle's variables (or, with ``files_dir``, one 0600 file per secret and
 ``NAME_FILE`` pointing to it), the caller's
 stdin, and, when masking, pipes for stdout and stderr whose bytes pass through a
-``StreamMasker`` each. Every signal that would end vaultline (SIGINT, SIGTERM, SIGHUP,
+``TerminalMasker`` each. Every signal that would end vaultline (SIGINT, SIGTERM, SIGHUP,
 SIGQUIT, SIGUSR1 ...: ``vaultline._signals``) is forwarded instead; the exit status passes
 through as a shell reports it (killed by signal N: 128 + N). The runner prints nothing.
 """
