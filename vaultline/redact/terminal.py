@@ -12,6 +12,7 @@ a hyperlink's URL) is masked on its own as well.
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
 from vaultline.redact.masker import Masker, StreamMasker
 
@@ -30,7 +31,9 @@ _SEQUENCE = re.compile(rb"\x1b(?:\[[\x30-\x3f]{0,%d}[\x20-\x2f]{0,%d}[\x40-\x7e]
 _UNFINISHED = re.compile(rb"\x1b(?:\[[\x30-\x3f]{0,%d}[\x20-\x2f]{0,%d}"
                          rb"|[\]PX^_][^\x07\x1b]{0,%d}\x1b?|[\x20-\x2f]{0,%d})\Z"
                          % (_MAX_PARAMETERS, _MAX_PARAMETERS, MAX_SEQUENCE, _MAX_PARAMETERS))
+_SPLIT = re.compile(b"(" + _SEQUENCE.pattern + b")")
 _STRING_STARTS = frozenset(b"]PX^_")
+_STRING = re.compile(rb"\x1b[\]PX^_]")
 
 
 class TerminalMasker:
@@ -65,22 +68,24 @@ class TerminalMasker:
             return out
         data = self._partial + chunk
         self._partial = b""
-        texts: list[bytes] = []
-        offset = inner._end  # the stream offset of the next text byte
-        at = 0
-        for match in _SEQUENCE.finditer(data):
-            texts.append(data[at : match.start()])
-            offset += match.start() - at
-            self._escapes.append((offset, match.group()))
-            at = match.end()
-        rest = data[at:]
+        clean = not self._escapes and not inner.pending  # nothing of earlier reads is held
+        # One C-level split: text, sequence, text, ... (this runs for every coloured line).
+        parts = _SPLIT.split(data)
+        texts, sequences = parts[0::2], parts[1::2]
+        rest = texts[-1]
         start = rest.rfind(b"\x1b")
         if start >= 0 and _UNFINISHED.match(rest, start):
-            rest, self._partial = rest[:start], rest[start:]
-        texts.append(rest)
+            texts[-1], self._partial = rest[:start], rest[start:]
+        offsets = accumulate(map(len, texts[:-1]), initial=inner._end)
+        next(offsets)  # the base: the first sequence comes after the first text
+        self._escapes += zip(offsets, sequences, strict=True)
         text = b"".join(texts)
         before, source = inner._out, inner._held + text
         inner.feed(text)
+        if clean and not self._record and not inner.pending and not _STRING.search(data):
+            # Coloured text with no secret in it: the output is the input (the usual case).
+            self._escapes.clear()
+            return data[: len(data) - len(self._partial)]
         return self._rebuild(before, source)
 
     def flush(self) -> bytes:
