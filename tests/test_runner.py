@@ -264,7 +264,10 @@ def test_files_removed_after_child_is_killed(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+# Every signal whose default action ends vaultline is forwarded, so none leaves the files
+# (or leases) behind: Ctrl-\\ (SIGQUIT) on a terminal, `kill -USR1` meant for the service.
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+                                    signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM])
 def test_files_removed_after_runner_is_signalled(tmp_path: Path, signum: int) -> None:
     proc = start_runner(files_child("time.sleep(20)"), files=tmp_path)
     report = json.loads(read_line(proc.stdout))

@@ -26,6 +26,7 @@ MIB = 1024 * KIB
 _LIMITS: dict[str, tuple[str, int]] = {
     "file": ("VAULTLINE_MAX_FILE_SIZE", 16 * MIB),  # YAML, JSON, HCL files vaultline parses
     "secret": ("VAULTLINE_MAX_SECRET_SIZE", 1 * MIB),  # file: references, --from-file, stdin
+    "template": ("VAULTLINE_MAX_TEMPLATE_SIZE", 1 * MIB),  # render and run --render templates
 }
 # How many nodes YAML aliases (*name, << merges) may add to a document once expanded. A few
 # anchors for shared settings add dozens; a billion-laughs document adds billions.

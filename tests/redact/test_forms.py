@@ -3,6 +3,7 @@ value, the other line ending, lower-case percent-encoding, Python's repr/backsla
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import quote
 
@@ -131,3 +132,38 @@ def test_the_fast_path_for_unescaped_values_gives_every_form(value: str) -> None
         assert fast == _forms.encoded_forms(value)
     finally:
         _forms._UNESCAPED = saved
+
+
+# What other languages' standard encoders print for the same value: each leaves a different
+# set of characters unescaped, so Python's quote() alone is not "percent-encoding".
+WEB_SECRET = "p@ss!w0rd*(x)'<&>/$;=,é+ k"
+
+
+@pytest.mark.parametrize("encode", [
+    lambda v: quote(v, safe="!'()*"),                  # JavaScript encodeURIComponent
+    lambda v: quote(v, safe=";,/?:@&=+$#!'()*"),       # JavaScript encodeURI
+    lambda v: quote(v, safe="!$&'()*+,"),              # WHATWG URL userinfo (new URL, fetch)
+    lambda v: quote(v, safe="$&+,;="),                 # Go url.UserPassword
+    lambda v: quote(v, safe="*").replace("%20", "+"),  # Java URLEncoder
+    lambda v: quote(v, safe="!'()*").lower(),
+], ids=["encodeURIComponent", "encodeURI", "whatwg-userinfo", "go-userinfo", "java",
+        "lower-case"])
+def test_percent_encoding_of_other_encoders(encode: object, backend: Backend) -> None:
+    masker = Masker([WEB_SECRET], backend=backend)
+    shown = encode(WEB_SECRET)  # type: ignore[operator]
+    assert masker.mask_str(f"url?p={shown}&x=1") == "url?p=********&x=1", shown
+
+
+@pytest.mark.parametrize("encode", [
+    lambda v: json.dumps(v).replace("<", "\\u003c").replace(">", "\\u003e")
+    .replace("&", "\\u0026"),                                   # Go encoding/json
+    lambda v: json.dumps(v, ensure_ascii=False).replace("<", "\\u003c")
+    .replace(">", "\\u003e").replace("&", "\\u0026"),
+    lambda v: json.dumps(v).replace("/", "\\/"),                 # PHP json_encode
+    lambda v: json.dumps(v).replace("\\u00e9", "\\u00E9"),       # upper-case hex digits
+], ids=["go", "go-utf8", "php", "upper-hex"])
+def test_json_escaping_of_other_encoders(encode: object, backend: Backend) -> None:
+    masker = Masker([WEB_SECRET], backend=backend)
+    shown = encode(WEB_SECRET)  # type: ignore[operator]
+    assert shown[1:-1] != WEB_SECRET
+    assert masker.mask_str(f'{{"p": {shown}}}') == '{"p": "********"}', shown

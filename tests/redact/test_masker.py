@@ -215,3 +215,31 @@ def test_stream_without_secrets_passes_through() -> None:
     stream: StreamMasker = Masker([]).stream()
     assert stream.feed(b"abc") == b"abc"
     assert stream.flush() == b""
+
+
+def test_small_writes_cost_no_rescan_of_the_held_tail(backend: Backend,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # A PEM key is a 4 KiB secret whose alphabet is all of ordinary text: a child writing a
+    # byte at a time (a progress bar, a terminal's echo) made every write look again at
+    # every suffix of the last 4 KiB, so vaultline spent a CPU masking 1 KB/s.
+    from bisect import bisect_left
+
+    from vaultline.redact import masker as masker_module
+
+    body = base64.b64encode(bytes(range(256)) * 12).decode()
+    pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(
+        body[i:i + 64] for i in range(0, len(body), 64)) + "\n-----END PRIVATE KEY-----\n"
+    masker = Masker([pem, "short-secret-1"], backend=backend)
+    lookups = 0
+
+    def counting(*args: object, **kwargs: object) -> int:
+        nonlocal lookups
+        lookups += 1
+        return bisect_left(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(masker_module, "bisect_left", counting)
+    text = b"The quick brown fox jumps over the lazy dog; short-secret-1 " * 100
+    stream = masker.stream()
+    out = b"".join(stream.feed(text[i:i + 1]) for i in range(len(text))) + stream.flush()
+    assert out == masker.mask_bytes(text) and b"short-secret-1" not in out
+    assert lookups < 20 * len(text)  # it was thousands per byte

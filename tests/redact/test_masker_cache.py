@@ -67,3 +67,38 @@ def test_staged_masks_at_once_then_compiles_and_caches(tmp_path: Path) -> None:
     again = Masker.staged(SECRETS, cache)  # the next run: from the cache
     assert again.ready is not None and again.ready.backend == "hyperscan"
     assert again.quick() is again.ready and again.ready.mask_bytes(TEXT) == fresh
+
+
+def _loads_within(cache: MaskerCache, seconds: float = 20) -> bool:
+    """Whether a cache lookup returns (a miss) instead of blocking or filling memory."""
+    import threading
+
+    done = threading.Event()
+
+    def look() -> None:
+        cache.load(cache.digest(SECRETS, "0"))
+        done.set()
+
+    threading.Thread(target=look, daemon=True).start()
+    return done.wait(seconds)
+
+
+def test_a_fifo_device_or_huge_file_in_the_slot_is_a_miss(tmp_path: Path) -> None:
+    # Whoever can write the cache directory cannot hang `run` (a FIFO nobody writes), feed it
+    # /dev/zero or make it allocate a sparse file's size: such a slot is not read at all.
+    from vaultline.redact import cache as cache_module
+
+    cache = MaskerCache(tmp_path, os.urandom(32), "prod")
+    Masker(SECRETS, cache=cache)
+    [slot] = tmp_path.iterdir()
+    slot.unlink()
+    os.mkfifo(slot)
+    assert _loads_within(cache)
+    slot.unlink()
+    slot.symlink_to("/dev/zero")
+    assert _loads_within(cache)
+    slot.unlink()
+    with slot.open("wb") as handle:
+        handle.truncate(cache_module.MAX_CACHE_BYTES + 1)  # sparse: no disk used
+    assert _loads_within(cache)
+    assert Masker(SECRETS, cache=cache).mask_bytes(TEXT) == Masker(SECRETS).mask_bytes(TEXT)

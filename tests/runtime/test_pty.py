@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import select
 import signal
 import struct
@@ -110,6 +111,25 @@ def test_forced_tty_without_a_terminal(cli: Cli) -> None:
     assert result.stdout.split() == ["True", "********"]
 
 
+
+def test_a_secret_coloured_in_pieces_is_masked_on_the_terminal(cli: Cli) -> None:
+    # What grep --color=always prints for a match inside the value: the raw bytes hold no
+    # secret, the terminal shows it whole.
+    put_all(cli)
+    child = ("import os; v = os.environ['CONNECTIONSTRINGS__PRIMARY']; i = v.index('canary');"
+             "print(v[:i] + '\\x1b[01;31m\\x1b[K' + v[i:i + 6] + '\\x1b[m\\x1b[K' + v[i + 6:])")
+    for tty in ("--tty", "--no-tty"):
+        result = cli("run", "--env", "prod", tty, "--", sys.executable, "-c", child)
+        assert result.returncode == 0, result.stderr
+        assert "********" in result.stdout
+        assert "\x1b[01;31m\x1b[K" in result.stdout  # the colours are still there
+        shown = re.sub("\x1b\\[[0-9;]*[mK]", "", result.stdout)
+        assert "canary" not in shown and "s3cret" not in shown, result.stdout
+    redacted = cli("redact", "--env", "prod", stdin="x=postgres://app:s3cret-\x1b[31mcanary"
+                   "\x1b[0m@db/app\n")
+    assert redacted.returncode == 0, redacted.stderr
+    assert redacted.stdout == "x=********\x1b[31m\x1b[0m\n"
+
 def test_piped_stdin_stays_the_childs_stdin(cli: Cli) -> None:
     put_all(cli)
     result = cli("run", "--env", "prod", "--tty", "--", sys.executable, "-c",
@@ -117,6 +137,27 @@ def test_piped_stdin_stays_the_childs_stdin(cli: Cli) -> None:
                  stdin="olleh")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "False", "hello"]
+
+
+
+@pytest.mark.parametrize("tty", ["--tty", "--no-tty"])
+def test_a_closed_stdout_ends_a_child_that_keeps_printing(cli: Cli, tty: str) -> None:
+    # `vaultline run --tty -- cmd | head -1`: once our reader is gone the child must notice
+    # (a hangup on its terminal, EPIPE on a pipe), not block on output nobody reads.
+    put_all(cli)
+    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", tty, "--", sys.executable, "-c",
+                             "while True: print('y' * 100, flush=True)"],
+                            cwd=cli.root, env=cli.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"y" * 100 + (b"\r\n" if tty == "--tty" else b"\n")
+        proc.stdout.close()
+        assert proc.wait(30) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 SUSPENDABLE = r"""

@@ -61,9 +61,10 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         command: tuple[str, ...]) -> None:
     """Run COMMAND with the resolved environment; secrets in its output are masked.
 
-    The exit status, SIGINT and SIGTERM pass through; stdin is yours. COMMAND never gets
-    VAULTLINE_MASTER_KEY, nor provider credentials (VAULT_TOKEN, AWS_*, AZURE_CLIENT_SECRET)
-    unless named with --pass-env or the environment's pass_env in vaultline.yaml.
+    The exit status and signals (SIGINT, SIGTERM, SIGHUP, SIGUSR1 ...) pass through; stdin
+    is yours. COMMAND never gets VAULTLINE_MASTER_KEY, nor provider credentials (VAULT_TOKEN,
+    AWS_*, AZURE_CLIENT_SECRET) unless named with --pass-env or the environment's pass_env in
+    vaultline.yaml.
 
     \b
     Examples:
@@ -211,10 +212,11 @@ def redact(env: str, project_dir: Path | None) -> None:
       kubectl logs deploy/nexus-engine | vaultline redact --env prod
     """
     from vaultline.redact import Masker
+    from vaultline.redact.terminal import TerminalMasker
 
     bundle = resolve_bundle(project_dir, env)
     _warn_short_secrets(bundle)
-    stream = Masker.from_bundle(bundle).stream()
+    stream = TerminalMasker(Masker.from_bundle(bundle))  # logs keep their colours
     source, sink = cast(io.BufferedReader, sys.stdin.buffer), sys.stdout.buffer
     # read1 returns what is available now, so a log pipeline is not held back.
     while chunk := source.read1(65536):

@@ -6,10 +6,20 @@ Templates are Jinja2 in its sandbox: attributes that reach Python internals
 must exist (``StrictUndefined``), so a typo is an error naming the template line rather than
 an empty string in a config file. The output is written 0600 by a rename, so a reader
 sees the old file or the new one, never half of one.
+
+The sandbox refuses internals, not work: ``{{ 'x' * 10**10 }}``, ``{{ 2 ** (10**10) }}``, nested
+``range`` loops or a string doubled in a loop would fill memory or never end. So a template is
+rendered in a child interpreter under CPU and address-space limits (``-I``, an empty
+environment: nothing of vaultline's credentials), its output capped; a template over a limit
+is an error naming it, and vaultline itself never holds more than the capped output.
 """
 
 from __future__ import annotations
 
+import json
+import pickle
+import signal
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,11 +27,28 @@ from types import TracebackType
 from typing import Any
 
 from vaultline._files import write_private
+from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError
 from vaultline.resolve.bundle import Bundle
 
-#: Templates above this size are refused: a template is a config file, not a data set.
-MAX_TEMPLATE_BYTES = 1 << 20
+#: What one render may use. A template is a config file: real ones need a fraction of this.
+MAX_OUTPUT_BYTES = 16 << 20
+RENDER_CPU_SECONDS = 3
+RENDER_MEMORY_BYTES = 256 << 20
+#: Wall-clock bound on a render (the CPU limit is what stops a busy template; this one is for
+#: a machine so loaded that the child hardly runs).
+_RENDER_WALL_SECONDS = 120
+_OUT_OF_CPU = 3  # the render child's exit status when its CPU time ran out
+
+# The render child. It reads its inputs from the pipe, never from argv, a file or the
+# environment, and answers with a status line and the text (or the error as JSON).
+_WORKER = """\
+import pickle, sys
+path, job = pickle.load(sys.stdin.buffer)
+sys.path[:0] = path
+from vaultline.output.render import _render_child
+sys.stdout.buffer.write(_render_child(*job))
+"""
 
 
 def context(bundle: Bundle) -> dict[str, Any]:
@@ -31,7 +58,67 @@ def context(bundle: Bundle) -> dict[str, Any]:
 
 
 def render_text(source: str, values: Mapping[str, Any], name: str) -> str:
-    """`source` rendered with `values`; ConfigError naming ``name:line`` on any failure."""
+    """`source` rendered with `values` in a child under the render limits; ConfigError naming
+    ``name:line`` on any failure, a limit reached included."""
+    payload = pickle.dumps((sys.path, (source, dict(values), name)))
+    # `-I`: no PYTHON* variables, no user site; the empty environment holds no credential.
+    proc = subprocess.Popen([sys.executable, "-I", "-c", _WORKER], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={})
+    try:
+        out, _ = proc.communicate(payload, timeout=_RENDER_WALL_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise ConfigError(f"the template did not finish within {_RENDER_WALL_SECONDS}s; "
+                          "simplify its loops", file=name) from None
+    status, _, body = out.partition(b"\n")
+    if proc.returncode == 0 and status == b"ok":
+        return body.decode("utf-8", "surrogatepass")
+    if proc.returncode == 0 and status == b"error":
+        error = json.loads(body)
+        raise ConfigError(error["message"], file=name, line=error["line"])
+    if proc.returncode in (_OUT_OF_CPU, -signal.SIGXCPU, -signal.SIGKILL):
+        raise ConfigError(f"the template used more than {RENDER_CPU_SECONDS}s of CPU; "
+                          "simplify its loops", file=name)
+    raise ConfigError(f"the template could not be rendered (exit status {proc.returncode})",
+                      file=name)
+
+
+def _render_child(source: str, values: Mapping[str, Any], name: str) -> bytes:
+    """In the render child: the limits set, then ``ok`` and the output, or ``error`` and the
+    ConfigError as JSON."""
+    import os
+    import resource
+
+    # SIGXCPU's default action dumps core, and a core file would hold the bundle.
+    signal.signal(signal.SIGXCPU, lambda _s, _f: os._exit(_OUT_OF_CPU))
+    _lower_limit(resource.RLIMIT_CORE, 0)
+    _lower_limit(resource.RLIMIT_CPU, RENDER_CPU_SECONDS)  # then SIGXCPU; a second more, SIGKILL
+    _lower_limit(resource.RLIMIT_AS, RENDER_MEMORY_BYTES)
+    try:
+        text = _render_here(source, values, name)
+    except ConfigError as exc:
+        return b"error\n" + json.dumps({"message": exc.message, "line": exc.line}).encode()
+    except MemoryError:
+        line = _template_line(sys.exc_info()[2], name)
+        return b"error\n" + json.dumps({
+            "message": f"the template needs more than {RENDER_MEMORY_BYTES >> 20} MiB of "
+                       "memory; it may build no value that large", "line": line}).encode()
+    return b"ok\n" + text.encode("utf-8", "surrogatepass")
+
+
+def _lower_limit(which: int, soft: int) -> None:
+    """Lower a resource limit to `soft` (a hard limit one more), never above the hard one."""
+    import resource
+
+    _, hard = resource.getrlimit(which)
+    cap = soft + 1 if hard == resource.RLIM_INFINITY else min(soft + 1, hard)
+    resource.setrlimit(which, (min(soft, cap), cap))
+
+
+def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
+    """`source` rendered with `values` in this process, the output capped (the render child
+    calls it under its limits)."""
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -42,7 +129,16 @@ def render_text(source: str, values: Mapping[str, Any], name: str) -> str:
         code = environment.compile(source, name=name, filename=name)
         template = environment.template_class.from_code(
             environment, code, environment.make_globals(None))
-        return template.render(values)
+        pieces: list[str] = []
+        size = 0
+        for piece in template.generate(values):
+            size += len(piece.encode("utf-8", "surrogatepass"))
+            if size > MAX_OUTPUT_BYTES:
+                raise ConfigError(f"the template's output is larger than "
+                                  f"{MAX_OUTPUT_BYTES >> 20} MiB; a template renders a config "
+                                  "file", file=name)
+            pieces.append(piece)
+        return "".join(pieces)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"template syntax: {exc.message}; fix the template",
                           file=name, line=exc.lineno) from None
@@ -59,7 +155,7 @@ def render_text(source: str, values: Mapping[str, Any], name: str) -> str:
                               file=name, line=line) from None
         raise ConfigError(f"template failed: {type(exc).__name__}", file=name, line=line) \
             from None
-    except (ValueError, ArithmeticError, LookupError) as exc:
+    except (ValueError, ArithmeticError, LookupError, RecursionError) as exc:
         raise ConfigError(f"template failed: {type(exc).__name__}", file=name,
                           line=_template_line(sys.exc_info()[2], name)) from None
 
@@ -72,13 +168,9 @@ def render_file(template: Path, output: Path, bundle: Bundle) -> None:
 
 def read_template(template: Path) -> str:
     try:
-        with template.open("rb") as handle:
-            data = handle.read(MAX_TEMPLATE_BYTES + 1)
+        data = read_bounded(template, name="template", what="template")
     except OSError as exc:
         raise ConfigError(f"cannot read template: {exc.strerror}", file=str(template)) from None
-    if len(data) > MAX_TEMPLATE_BYTES:
-        raise ConfigError(f"template is larger than {MAX_TEMPLATE_BYTES} bytes",
-                          file=str(template))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

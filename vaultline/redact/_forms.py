@@ -1,10 +1,13 @@
 """The byte sequences that give a secret value away: the value and its encoded forms.
 
 Beyond the value itself: base64 (standard, URL-safe, unpadded, embedded), percent-encoding
-in upper and lower case, JSON and Python ``repr`` escaping (what ``%r``, a dict in a log
-call or ``KeyError(value)`` prints), and for a multi-line value each line long enough to be
-unambiguous on its own (a PEM body line is key material) and the value with the other line
-ending (``\n`` or ``\r\n``).
+in upper and lower case as the common encoders write it (each leaves other characters as
+they are: Python's quote, JavaScript's encodeURIComponent and encodeURI, URL userinfo as
+browsers and Go write it, form encoding), JSON escaping as Python, JavaScript, Go (``<>&`` as
+``\\u003c``...) and PHP (``\\/``) write it, Python ``repr`` escaping (what ``%r``, a dict in a
+log call or ``KeyError(value)`` prints), and for a multi-line value each line long enough to
+be unambiguous on its own (a PEM body line is key material) and the value with the other
+line ending (``\n`` or ``\r\n``).
 
 A value's base64 inside a longer base64 stream depends on where the value falls in the
 3-byte groups, so besides the value's own encoding we keep, for each of the three
@@ -16,7 +19,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from urllib.parse import quote, quote_plus
 
 #: Values shorter than this (in characters) are never masked: they would mask everything.
 MIN_VALUE_CHARS = 2
@@ -34,11 +36,37 @@ _LEADING_MIXED = {0: 0, 1: 2, 2: 3}
 _TRAILING_PURE = {0: 0, 1: 1, 2: 2}
 
 
-_PERCENT_HEX = re.compile(rb"%[0-9A-F]{2}")
+#: What percent-encoders leave unescaped besides letters, digits and ``_.-~``: Python's quote
+#: (path and component), JavaScript's encodeURIComponent and encodeURI, the WHATWG URL
+#: userinfo set (browsers, Node), Go's url.UserPassword; Java's URLEncoder and form encoding
+#: (space as ``+``) below.
+_PERCENT_SAFE = ("/", "", "!'()*", ";,/?:@&=+$#!'()*", "!$&'()*+,", "$&+,;=")
+_FORM_SAFE = ("", "*")
 
 
-def _lower_hex(match: re.Match[bytes]) -> bytes:
-    return match.group(0).lower()
+def _percent_tables() -> list[tuple[str, ...]]:
+    """Byte -> text tables, one per encoder and hex case (a join over them is what quote()
+    computes, without its per-call overhead: this runs for every secret a `run` masks)."""
+    plain = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+    tables = []
+    for safe, space in [*((s, None) for s in _PERCENT_SAFE), *((s, "+") for s in _FORM_SAFE)]:
+        kept = plain | set(safe.encode())
+        for hex_format in ("%{:02X}", "%{:02x}"):
+            table = [chr(b) if b in kept else hex_format.format(b) for b in range(256)]
+            if space is not None:
+                table[0x20] = space
+            tables.append(tuple(table))
+    return tables
+
+
+_PERCENT_TABLES = _percent_tables()
+# Go's encoding/json writes these as \u00XX (HTML-safe); PHP's json_encode writes \/.
+_GO_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+_JSON_HEX = re.compile(r"\\u[0-9a-f]{4}")
+
+
+def _upper_hex(match: re.Match[str]) -> str:
+    return "\\u" + match.group(0)[2:].upper()
 
 
 def encoded_forms(value: str) -> set[bytes]:
@@ -92,11 +120,15 @@ def _forms_of(value: str) -> set[bytes]:
         # The usual generated secret: every escaped form below is the value itself. This runs
         # for each secret a `run` masks (tests check it against the full computation).
         return {f for f in forms if len(f) >= MIN_VALUE_CHARS}
-    percent = {quote(raw).encode("ascii"), quote(raw, safe="").encode("ascii"),
-               quote_plus(raw).encode("ascii")}
-    forms |= percent
-    forms |= {_PERCENT_HEX.sub(_lower_hex, f) for f in percent}
-    forms.add(json.dumps(value)[1:-1].encode("ascii"))
-    forms.add(json.dumps(value, ensure_ascii=False)[1:-1].encode("utf-8", "surrogatepass"))
+    forms |= {"".join(map(table.__getitem__, raw)).encode("ascii") for table in _PERCENT_TABLES}
+    escaped = json.dumps(value)[1:-1]
+    shown = {escaped, json.dumps(value, ensure_ascii=False)[1:-1]}
+    if "\\u" in escaped:
+        shown.add(_JSON_HEX.sub(_upper_hex, escaped))
+    if "<" in value or ">" in value or "&" in value:
+        shown |= {f.translate(_GO_JSON) for f in shown}
+    if "/" in value:
+        shown |= {f.replace("/", "\\/") for f in shown}
+    forms |= {f.encode("utf-8", "surrogatepass") for f in shown}
     forms |= {f.encode("utf-8", "surrogatepass") for f in _python_escaped(value)}
     return {f for f in forms if len(f) >= MIN_VALUE_CHARS}

@@ -6,6 +6,8 @@ only encrypted (AES-GCM under a key derived from the store's master key), in a 0
 written by rename. The slot is found by a keyed hash of the environment's name; the entry
 is bound (as associated data) to a keyed hash of the exact secret values, the mask forms'
 version and the Hyperscan version, so any change of a value is a miss, never a wrong masker.
+Only a regular file of bounded size is read: a FIFO, a device or a symlink in the slot is a
+miss too, so whoever can write the directory cannot hang a ``run`` or fill its memory.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import stat
 import struct
 import sys
 from array import array
@@ -23,7 +26,9 @@ from pathlib import Path
 from vaultline._files import private_dir, write_private
 
 #: Bump when the encoded forms of a value change: old entries then miss.
-FORMAT = b"vaultline-masker-2"
+FORMAT = b"vaultline-masker-3"
+#: A larger slot is not read: far above the database of a hundred thousand secrets.
+MAX_CACHE_BYTES = 1 << 30
 
 
 class MaskerCache:
@@ -50,7 +55,9 @@ class MaskerCache:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         try:
-            blob = self._path.read_bytes()
+            blob = self._read()
+            if blob is None:
+                return None
             plain = AESGCM(self._key).decrypt(blob[:12], blob[12:], digest)
         except (OSError, ValueError, InvalidTag):
             return None  # missing, damaged or for other values: compile afresh
@@ -64,6 +71,22 @@ class MaskerCache:
         ends = list(accumulate(lengths, initial=at))
         patterns = [plain[b:e] for b, e in pairwise(ends)]
         return patterns, plain[ends[-1]:]
+
+    def _read(self) -> bytes | None:
+        # Non-blocking, so a FIFO with no writer cannot hold the open.
+        fd = os.open(self._path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
+                return None
+            chunks: list[bytes] = []
+            remaining = info.st_size + 1  # the file may grow between fstat and read
+            while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 24))):
+                chunks.append(chunk)
+                remaining -= len(chunk)
+            return None if remaining <= 0 else b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def save(self, digest: bytes, patterns: list[bytes], database: bytes) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM

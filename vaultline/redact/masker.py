@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from vaultline.resolve.bundle import Bundle
 
 DEFAULT_MASK = "********"
+_HEAD = 8  # bytes of a held-tail candidate looked up before the whole of it
 
 
 def _hyperscan_version() -> str:
@@ -230,16 +231,24 @@ class Masker:
     def stream(self) -> StreamMasker:
         return StreamMasker(self)
 
-    def _held_len(self, tail: bytes) -> int:
-        """Length of the longest suffix of `tail` that is a proper prefix of a pattern."""
+    def _held_len(self, tail: bytes, most: int) -> int:
+        """Length of the longest suffix of `tail`, at most `most` bytes, that is a proper
+        prefix of a pattern."""
         patterns = self._patterns
         n = len(tail)
         # Only the trailing run of pattern bytes can start one (log text ends a chunk with a
         # space or a newline more often than not): a C-level rstrip instead of a Python loop.
         run = n - len(tail.rstrip(self._alphabet))
-        for i in range(n - min(run, self._max_len - 1), n):
+        for i in range(n - min(run, self._max_len - 1, most), n):
+            # A pattern starting with the suffix starts with its first bytes: looked up first,
+            # so a long tail is not copied once per position (quadratic in a PEM key's length).
+            head = tail[i : i + _HEAD]
+            j = bisect_left(patterns, head)
+            if j == len(patterns) or not patterns[j].startswith(head):
+                continue
             suffix = tail[i:]
-            j = bisect_left(patterns, suffix)
+            if len(suffix) > _HEAD:
+                j = bisect_left(patterns, suffix, j)
             # Patterns starting with `suffix` follow it in sorted order; the first may
             # be `suffix` itself, which is complete rather than a prefix.
             while j < len(patterns) and patterns[j].startswith(suffix):
@@ -300,6 +309,9 @@ class StreamMasker:
         self._held_at = 0
         self._chunk: memoryview = memoryview(b"")
         self._chunk_at = 0
+        #: When a list: each mask emitted is appended as (start, end, new) in stream offsets,
+        #: ``new`` False where it only extends the mask before it (``TerminalMasker``).
+        self.record: list[tuple[int, int, bool]] | None = None
 
     def __repr__(self) -> str:
         return f"<StreamMasker at {self._end} bytes, {self.pending} held>"
@@ -351,7 +363,10 @@ class StreamMasker:
             self._context = (
                 chunk[-self._keep :] if len(chunk) >= self._keep else (context + chunk)[-self._keep :]
             )
-        self._seam = self._masker._held_len(self._context)
+        # Such a suffix is a held one of the stream before this chunk (a prefix of a prefix)
+        # plus the chunk: no longer than the last seam and the chunk together, so small
+        # writes do not look at every suffix of a long secret's worth of tail again.
+        self._seam = self._masker._held_len(self._context, self._seam + len(chunk))
         hold_from = self._end - self._seam
         pieces: list[bytes | memoryview] = []
         self._deferred = deferred = []
@@ -359,6 +374,7 @@ class StreamMasker:
             spans.sort()
             # _commit, inlined: this loop runs for every match in the stream.
             out, mask_end, mask = self._out, self._mask_end, self._masker._mask
+            record = self.record
             for span in spans:
                 begin, end = span
                 if begin >= hold_from:
@@ -369,8 +385,14 @@ class StreamMasker:
                         if begin > out:
                             pieces.append(self._bytes(out, begin))
                         pieces.append(mask)
+                        if record is not None:
+                            record.append((begin, end, True))
                     elif mask_end != out:
                         pieces.append(mask)  # only after a forced flush, as in _commit
+                        if record is not None:
+                            record.append((out, end, True))
+                    elif record is not None:
+                        record.append((out, end, False))
                     out = mask_end = end
             self._out, self._mask_end = out, mask_end
         if self._out < hold_from:
@@ -412,11 +434,16 @@ class StreamMasker:
         if end <= self._out:
             return
         if start < self._out:
-            if self._mask_end != self._out:
+            new = self._mask_end != self._out
+            if new:
                 # Only after a forced flush: the start of this match is already out.
                 pieces.append(self._masker._mask)
+            if self.record is not None:
+                self.record.append((self._out, end, new))
         else:
             if start > self._out:
                 pieces.append(self._bytes(self._out, start))
             pieces.append(self._masker._mask)
+            if self.record is not None:
+                self.record.append((start, end, True))
         self._out = self._mask_end = end

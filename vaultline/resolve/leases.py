@@ -192,12 +192,15 @@ class LeaseBook:
 
 
 def _exit_on_termination() -> None:
-    """SIGTERM/SIGHUP left at their default would end the process without the exit hook:
-    exit through it instead, so a lease is revoked even when the process is stopped before
-    its child starts (``run`` forwards these signals to the child once it runs)."""
+    """SIGTERM, SIGHUP, SIGQUIT ... (``vaultline._signals``) left at their default would end
+    the process without the exit hook: exit through it instead, so a lease is revoked even
+    when the process is stopped before its child starts (``run`` forwards these signals to
+    the child once it runs)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    from vaultline._signals import ENDING
+
+    for signum in ENDING:
         if signal.getsignal(signum) is signal.SIG_DFL:
             signal.signal(signum, _exit)
 

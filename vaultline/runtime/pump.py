@@ -1,8 +1,9 @@
 """Copying a child's output to ours, masked: the pipes or the pseudo-terminal of ``run``.
 
 Each output (stdout, stderr, or the terminal) is read as it comes and written through a
-``StreamMasker``; what could be the start of a secret is held back at most ``FLUSH_AFTER``.
-The masker is built in threads while the child runs (:class:`MaskerBuild`), and no byte is
+``TerminalMasker`` (its text masked with the escape sequences taken out, so colours inside a
+secret do not hide it); what could be the start of a secret is held back at most
+``FLUSH_AFTER``. The masker is built in threads while the child runs (:class:`MaskerBuild`), and no byte is
 written before one is complete. On a terminal, our keys and window size go to the child's,
 and Ctrl-Z stops both (``jobcontrol``).
 """
@@ -23,7 +24,8 @@ import tty as _tty
 from collections.abc import Iterable
 from typing import Protocol
 
-from vaultline.redact.masker import Masker, Staged, StreamMasker
+from vaultline.redact.masker import Masker, Staged
+from vaultline.redact.terminal import TerminalMasker
 from vaultline.runtime.jobcontrol import JobControl
 
 #: Held-back output (a possible start of a secret) is written after at most this long.
@@ -137,7 +139,7 @@ class Output:
     def __init__(self, source: int, target: int, build: MaskerBuild):
         self.source = source
         self.target = target
-        self.masker: StreamMasker | None = None  # once the first byte needs it
+        self.masker: TerminalMasker | None = None  # once the first byte needs it
         self.flush_at: float | None = None
         self.broken = False
         self._build = build
@@ -160,7 +162,8 @@ class Output:
     def feed(self, data: bytes) -> None:
         masker = self.masker
         if masker is None:
-            masker = self.masker = self._build.get().stream()
+            # Colours inside a secret (grep --color, a word diff) must not hide it.
+            masker = self.masker = TerminalMasker(self._build.get())
         if self._next is not None:
             masker.follow(self._next)
             self._next = None

@@ -4,7 +4,8 @@ The child gets the caller's environment without vaultline's credentials (``child
 plus the bundle's variables (or, with ``files_dir``, one 0600 file per secret and
 ``NAME_FILE`` pointing to it), the caller's
 stdin, and, when masking, pipes for stdout and stderr whose bytes pass through a
-``StreamMasker`` each. SIGINT, SIGTERM and SIGHUP are forwarded; the exit status passes
+``TerminalMasker`` each. Every signal that would end vaultline (SIGINT, SIGTERM, SIGHUP,
+SIGQUIT, SIGUSR1 ...: ``vaultline._signals``) is forwarded instead; the exit status passes
 through as a shell reports it (killed by signal N: 128 + N). The runner prints nothing.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 
 from vaultline._files import private_dir, write_private
+from vaultline._signals import ENDING, FROM_TERMINAL
 from vaultline.errors import (
     CommandNotExecutableError,
     CommandNotFoundError,
@@ -42,8 +44,6 @@ from vaultline.runtime.pump import (
     pump_terminal,
 )
 from vaultline.runtime.watch import OnChange, Snapshot, Watch
-
-_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def run(
@@ -249,6 +249,12 @@ class _Supervisor:
                     raise
                 finally:
                     build.close()
+            if master is not None:
+                # Nobody reads the terminal any more (the child exited, or our stdout was
+                # closed): a child still writing gets a hangup, as on a closed pipe, instead
+                # of blocking on a full terminal while we wait for it.
+                os.close(master)
+                master = None
             return proc.wait()
         finally:
             if master is not None:
@@ -364,8 +370,8 @@ def _write_secret_file(directory: Path, name: str, value: str) -> Path:
 def _terminal_sends_sigint() -> bool:
     """Whether we are in the terminal's foreground process group.
 
-    Then Ctrl-C reaches the child directly; forwarding it too would interrupt the child
-    twice (a second KeyboardInterrupt in its cleanup).
+    Then Ctrl-C (and Ctrl-\\) reaches the child directly; forwarding it too would interrupt
+    the child twice (a second KeyboardInterrupt in its cleanup).
     """
     try:
         fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
@@ -393,7 +399,7 @@ class _SignalForwarder:
     def __enter__(self) -> _SignalForwarder:
         if threading.current_thread() is threading.main_thread():
             self._skip_sigint = self._check_terminal and _terminal_sends_sigint()
-            for signum in _FORWARDED:
+            for signum in ENDING:
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
@@ -419,7 +425,7 @@ class _SignalForwarder:
             self._forward(signum)
 
     def _forward(self, signum: int) -> None:
-        if signum == signal.SIGINT and self._skip_sigint:
+        if signum in FROM_TERMINAL and self._skip_sigint:
             return
         assert self._proc is not None
         if self._proc.returncode is None:
