@@ -32,6 +32,8 @@ CREDENTIALS = {
     ("VAULTLINE_SOME_FUTURE_TOKEN", True), ("VAULT_TOKEN", True), ("BAO_TOKEN", True),
     ("VAULT_ROLE_ID", True), ("VAULT_SECRET_ID", True), ("AWS_ACCESS_KEY_ID", True),
     ("AWS_SECRET_ACCESS_KEY", True), ("AWS_SESSION_TOKEN", True), ("AZURE_CLIENT_SECRET", True),
+    ("AWS_CONTAINER_AUTHORIZATION_TOKEN", True), ("IDENTITY_HEADER", True), ("MSI_SECRET", True),
+    ("IDENTITY_ENDPOINT", False),
     ("VAULTLINE_ENV", False), ("VAULTLINE_PROJECT_DIR", False), ("PATH", False),
     ("AWS_REGION", False), ("VAULT_ADDR", False), ("HOME", False),
 ])

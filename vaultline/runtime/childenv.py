@@ -30,8 +30,10 @@ PROVIDER_CREDENTIALS = frozenset({
     # AWS (botocore's credential chain)
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK",
-    # Azure (azure-identity's EnvironmentCredential)
+    # Azure (azure-identity's EnvironmentCredential; the header that proves a Managed Identity
+    # request comes from the App Service / Functions app, as AWS's container token does)
     "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD",
+    "IDENTITY_HEADER", "MSI_SECRET",
 })
 
 # Options of a provider's `auth:` that name the variable a credential is read from.
