@@ -54,6 +54,10 @@ class Checkpoint(Protocol):
         """The secret versions written since the audit history began, to cross-check
         against ``write`` lines."""
 
+    @property
+    def store_id(self) -> str | None:
+        """The id that ``write`` lines of this store's versions carry (``detail.store``)."""
+
 
 class StoreCheckpoint:
     """A :class:`Checkpoint` in an embedded store's meta table."""
@@ -154,6 +158,10 @@ class StoreCheckpoint:
         since = self._since
         versions = self._store.written_versions()
         return versions if since is None else [v for v in versions if v.created_time >= since]
+
+    @property
+    def store_id(self) -> str | None:
+        return self._store.store_id
 
     def __repr__(self) -> str:
         return f"StoreCheckpoint({self._store!r})"

@@ -112,6 +112,7 @@ class Snapshot(NamedTuple):
     tip: Tip | None
     checkpoint_error: str | None
     writes: Sequence[VersionInfo] | None
+    store_id: str | None = None  # whose ``write`` lines must still have their rows
 
     def close(self) -> None:
         for _, fd, _ in self.parts:
@@ -476,7 +477,8 @@ class AuditLog:
             except OSError as exc:
                 Snapshot(parts, None, None, None).close()
                 raise AuditError(f"cannot read the audit log segments: {exc.strerror}") from None
-        return Snapshot(parts, tip, error, writes)
+        return Snapshot(parts, tip, error, writes,
+                        None if self._checkpoint is None else self._checkpoint.store_id)
 
     # Reading back is for `vaultline audit`; those modules load only when asked, keeping the
     # import cost off every command that merely appends.

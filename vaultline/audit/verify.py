@@ -12,7 +12,10 @@ exactly once, streaming.
 
 Every version of a secret in the embedded store must have a ``write`` line naming it (or
 an ``intent`` line with no outcome yet: its writer stopped between commit and outcome).
-A version with neither was written around vaultline's audit.
+A version with neither was written around vaultline's audit. The other way round, a
+``write`` line into this store (``detail.store``) must still have its version's row, once:
+vaultline never deletes a row (destroying keeps it), so a missing or twice-written version
+was removed, which rolls a secret back to an older value without the master key.
 """
 
 from __future__ import annotations
@@ -179,7 +182,7 @@ def _classify(parts: list[tuple[str, int, int]], number: int, event: AuditEvent,
 class _Walk:
     """What one pass over the chain learns, beyond its validity."""
 
-    def __init__(self, tip: Tip | None, anchor: Anchor | None) -> None:
+    def __init__(self, tip: Tip | None, anchor: Anchor | None, store_id: str | None) -> None:
         self.count = 0
         self.last: AuditEvent | None = None
         self.unkeyed = 0
@@ -189,6 +192,8 @@ class _Walk:
         self.anchor = anchor
         self.store_time: str | None = None  # versions before it were audited in an archive
         self.written: set[tuple[str, str]] = set()
+        self.store_id = store_id
+        self.stored: dict[tuple[str, str], int] = {}  # this store's (path, version) -> line
         self.intents: dict[int, tuple[str, int]] = {}  # intent seq -> (path, line)
         self.tail_time: str | None = None  # the time of the last line after the checkpoint
         self.tail_batches = 1  # appends after the checkpoint: a crash leaves one
@@ -233,7 +238,15 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
             elif "intent" in detail:
                 walk.intents.pop(detail["intent"], None)
             if event.outcome == OK and path is not None and "version" in detail:
-                walk.written.add((path, str(detail["version"])))
+                version = (path, str(detail["version"]))
+                walk.written.add(version)
+                if walk.store_id and detail.get("store") == walk.store_id:
+                    if version in walk.stored:
+                        raise _Bad(number, f"{path} version {version[1]} was written twice "
+                                           f"(first at line {walk.stored[version]}): its row "
+                                           "was removed from the store and the version "
+                                           "written again")
+                    walk.stored[version] = number
         if walk.tip is not None and event.seq == walk.tip.seq:
             walk.at_tip = event.hash
         elif walk.tip is not None and event.seq > walk.tip.seq:
@@ -245,8 +258,10 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
         walk.last = event
 
 
-def _cross_check(walk: _Walk, writes: list[VersionInfo]) -> tuple[list[str], list[str]]:
-    """(versions with no audit line, writes interrupted between commit and outcome)."""
+def _cross_check(walk: _Walk,
+                 writes: list[VersionInfo]) -> tuple[list[str], list[str], list[str]]:
+    """(versions with no audit line, writes interrupted between commit and outcome,
+    audited versions no longer in the store)."""
     open_intents: dict[str, list[int]] = {}
     for path, line in walk.intents.values():
         open_intents.setdefault(path, []).append(line)
@@ -263,7 +278,10 @@ def _cross_check(walk: _Walk, writes: list[VersionInfo]) -> tuple[list[str], lis
                                f"{lines.pop(0)}, no outcome)")
         else:
             missing.append(f"{info.path} version {info.version}")
-    return missing, interrupted
+    rows = {(info.path, str(info.version)) for info in writes}
+    removed = [f"{path} version {version} (written at line {line})"
+               for (path, version), line in walk.stored.items() if (path, version) not in rows]
+    return missing, interrupted, removed
 
 
 def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed: bool,
@@ -271,7 +289,7 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
     """Verify a :class:`~vaultline.audit.log.Snapshot`; ``checkpointed`` False checks only
     the chain (a log kept without an embedded store)."""
     parts = snapshot.parts
-    walk = _Walk(snapshot.tip, anchor)
+    walk = _Walk(snapshot.tip, anchor, snapshot.store_id if checkpointed else None)
     segments = len([p for p in parts if p[2]]) or 1
     try:
         _walk(parts, chain, walk)
@@ -306,11 +324,16 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
         return fail(last_seq - crash_tail + 1,
                     f"not covered by the checkpoint: {walk.tail_batches} appends after it, "
                     "where a crash leaves one (an old checkpoint was put back)")
-    missing, interrupted = _cross_check(walk, list(snapshot.writes or ()))
+    missing, interrupted, removed = _cross_check(walk, list(snapshot.writes or ()))
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         return fail(None, f"{missing[0]}{more} has no audit line: written around vaultline's "
                           "audit (with the master key), or its lines were removed", "store")
+    if removed:
+        more = f" and {len(removed) - 1} more" if len(removed) > 1 else ""
+        return fail(None, f"{removed[0]}{more} removed from the store: its row is gone, "
+                          "which rolls the secret back to an older version; restore "
+                          "store.db from a backup", "store")
     anchored: int | None = None
     if anchor is not None:
         if last_seq < anchor.seq:
