@@ -53,6 +53,22 @@ CREATE TABLE IF NOT EXISTS versions (
 """ + RECORDS_SCHEMA
 
 
+# Everything a store's schema may hold: its own tables, meta's primary-key index, and the
+# statistics ANALYZE or ``PRAGMA optimize`` leave. A trigger, view or other object planted
+# by someone without the master key would run inside vaultline's own transactions (a trigger
+# can keep every ciphertext vaultline destroys), so a store holding one is not used.
+_OWN_OBJECTS = frozenset({("table", "meta"), ("table", "versions"), ("table", "records"),
+                          ("index", "sqlite_autoindex_meta_1"), ("table", "sqlite_stat1"),
+                          ("table", "sqlite_stat4")})
+
+
+def _planted(db: sqlite3.Connection) -> list[str]:
+    """The schema objects of ``db`` that are not the store's own, as ``type 'name'``."""
+    return [f"{kind} {name!r}" for kind, name in db.execute(
+        "SELECT type, name FROM sqlite_master ORDER BY type, name")
+        if (kind, name) not in _OWN_OBJECTS]
+
+
 # Above every path: SQLite sorts any BLOB after any TEXT.
 _AFTER_ALL = b""
 
@@ -145,6 +161,9 @@ class EmbeddedStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA secure_delete=ON")  # destroyed versions are zeroed on disk
             db.execute("PRAGMA busy_timeout=60000")
+            # Defence in depth beside the schema check: what the schema holds may call only
+            # functions without side effects.
+            db.execute("PRAGMA trusted_schema=OFF")
         finally:
             os.umask(old_umask)
         return db
@@ -213,10 +232,15 @@ class EmbeddedStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(damaged(str(exc), db_path)) from None
         try:
-            rows = dict(db.execute("SELECT name, value FROM meta").fetchall())
+            planted = _planted(db)
+            rows = {} if planted else dict(db.execute("SELECT name, value FROM meta"))
         except sqlite3.DatabaseError as exc:
             db.close()
             raise StoreError(damaged(str(exc), db_path)) from None
+        if planted:
+            db.close()
+            raise StoreError(damaged(f"it holds {', '.join(planted)}, which vaultline never "
+                                     "creates: written there by someone else", db_path))
         if rows.get("format") not in (str(FORMAT_VERSION), "1"):
             db.close()
             raise StoreError(
