@@ -76,7 +76,7 @@ def test_every_version_removed_is_reported(rotated: tuple[Path, dict[str, str]])
     sql(root, "DELETE FROM versions")
     done = vaultline(root, environ, "audit", "verify")
     assert done.returncode == 1
-    assert "version 1 (written at line 2) and 1 more removed" in done.stdout
+    assert "version 1 (written at line 2) was removed from the store (and 1 more)" in done.stdout
 
 
 def test_a_destroyed_version_keeps_its_row(rotated: tuple[Path, dict[str, str]]) -> None:
@@ -86,3 +86,45 @@ def test_a_destroyed_version_keeps_its_row(rotated: tuple[Path, dict[str, str]])
     assert done.returncode == 0, done.stderr
     done = vaultline(root, environ, "audit", "verify")
     assert (done.returncode, done.stdout.startswith("ok:")) == (0, True), done.stdout
+
+
+def test_a_soft_deleted_version_undeleted_around_the_audit_is_reported(
+        rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    key = ("ConnectionStrings:Primary", "--env", "prod")
+    assert vaultline(root, environ, "secret", "rm", *key).returncode == 0
+    assert vaultline(root, environ, "resolve", *key[1:]).returncode == 1  # deleted: not served
+    sql(root, "UPDATE versions SET deleted_time = NULL")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "version 2 was deleted at line" in done.stdout and "live again" in done.stdout
+
+
+def test_an_audited_undelete_passes(rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    key = ("ConnectionStrings:Primary", "--env", "prod")
+    assert vaultline(root, environ, "secret", "rm", *key).returncode == 0
+    assert vaultline(root, environ, "secret", "undelete", *key).returncode == 0
+    assert vaultline(root, environ, "secret", "rm", *key, "--versions", "1",
+                     "--destroy").returncode == 0
+    assert vaultline(root, environ, "secret", "undelete", *key, "--versions",
+                     "1").returncode == 0  # a destroyed version stays destroyed
+    done = vaultline(root, environ, "audit", "verify")
+    assert (done.returncode, done.stdout[:3]) == (0, "ok:"), done.stdout
+
+
+def test_a_destroyed_version_put_back_is_reported(
+        rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    # A copy of the row kept from before the destroy (a backup, or a trigger planted earlier).
+    with closing(sqlite3.connect(root / ".vaultline" / "store.db")) as db:
+        kept = db.execute("SELECT wrapped_key, ciphertext FROM versions WHERE version = 1"
+                          ).fetchone()
+    assert vaultline(root, environ, "secret", "rm", "ConnectionStrings:Primary", "--env",
+                     "prod", "--versions", "1", "--destroy").returncode == 0
+    with closing(sqlite3.connect(root / ".vaultline" / "store.db")) as db, db:
+        db.execute("UPDATE versions SET destroyed = 0, wrapped_key = ?, ciphertext = ? "
+                   "WHERE version = 1", kept)
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "version 1 was destroyed at line" in done.stdout

@@ -15,7 +15,10 @@ an ``intent`` line with no outcome yet: its writer stopped between commit and ou
 A version with neither was written around vaultline's audit. The other way round, a
 ``write`` line into this store (``detail.store``) must still have its version's row, once:
 vaultline never deletes a row (destroying keeps it), so a missing or twice-written version
-was removed, which rolls a secret back to an older value without the master key.
+was removed, which rolls a secret back to an older value without the master key. And a
+version whose last audited change deleted or destroyed it must not be live: the
+``deleted_time`` and ``destroyed`` columns carry no MAC, so an attacker could serve a
+deleted value again by clearing them (or put back a copy of destroyed key material).
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ from vaultline.audit.checkpoint import Tip
 from vaultline.audit.event import (
     AUDIT_BREAK,
     AUDIT_RESTART,
+    DELETE,
+    DESTROY,
     FORMAT_VERSION,
     GENESIS,
     INTENT,
     OK,
     ROTATE,
+    UNDELETE,
     UNKEYED_VERSION,
     WRITE,
     AuditEvent,
@@ -49,6 +55,8 @@ if TYPE_CHECKING:
 
 _CHUNK = 1 << 16
 _WRITES = frozenset({WRITE, ROTATE})
+_CHANGES = frozenset({DELETE, UNDELETE, DESTROY})
+_PAST = {DELETE: "deleted", DESTROY: "destroyed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +202,8 @@ class _Walk:
         self.written: set[tuple[str, str]] = set()
         self.store_id = store_id
         self.stored: dict[tuple[str, str], int] = {}  # this store's (path, version) -> line
+        self.gone: dict[tuple[str, str], tuple[str, int]] = {}  # -> (delete|destroy, line)
+        self.changing: dict[int, str] = {}  # a change's intent seq -> path, until its outcome
         self.intents: dict[int, tuple[str, int]] = {}  # intent seq -> (path, line)
         self.tail_time: str | None = None  # the time of the last line after the checkpoint
         self.tail_batches = 1  # appends after the checkpoint: a crash leaves one
@@ -247,6 +257,8 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
                                            "was removed from the store and the version "
                                            "written again")
                     walk.stored[version] = number
+        elif event.action in _CHANGES and walk.store_id:
+            _track_change(walk, event, number)
         if walk.tip is not None and event.seq == walk.tip.seq:
             walk.at_tip = event.hash
         elif walk.tip is not None and event.seq > walk.tip.seq:
@@ -258,10 +270,33 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
         walk.last = event
 
 
+def _track_change(walk: _Walk, event: AuditEvent, number: int) -> None:
+    """Follow delete/undelete/destroy lines of this store: which versions must not be live."""
+    path = _path_of(event.reference)
+    detail = event.detail or {}
+    if path is None:
+        return
+    if event.outcome == INTENT:
+        walk.changing[event.seq] = path
+        return
+    walk.changing.pop(detail.get("intent", -1), None)
+    if event.outcome != OK or detail.get("store") != walk.store_id:
+        return
+    for version in detail.get("versions") or ():
+        where = (path, str(version))
+        before = walk.gone.get(where)
+        if before is not None and before[0] == DESTROY:
+            continue  # destroyed for good: nothing brings it back
+        if event.action == UNDELETE:
+            walk.gone.pop(where, None)
+        else:
+            walk.gone[where] = (event.action, number)
+
+
 def _cross_check(walk: _Walk,
                  writes: list[VersionInfo]) -> tuple[list[str], list[str], list[str]]:
     """(versions with no audit line, writes interrupted between commit and outcome,
-    audited versions no longer in the store)."""
+    audited versions no longer in the store or live again after being deleted)."""
     open_intents: dict[str, list[int]] = {}
     for path, line in walk.intents.values():
         open_intents.setdefault(path, []).append(line)
@@ -278,9 +313,15 @@ def _cross_check(walk: _Walk,
                                f"{lines.pop(0)}, no outcome)")
         else:
             missing.append(f"{info.path} version {info.version}")
-    rows = {(info.path, str(info.version)) for info in writes}
-    removed = [f"{path} version {version} (written at line {line})"
+    rows = {(info.path, str(info.version)): info for info in writes}
+    removed = [f"{path} version {version} (written at line {line}) was removed from the store"
                for (path, version), line in walk.stored.items() if (path, version) not in rows]
+    interrupted_paths = set(walk.changing.values())  # a change may have committed unaudited
+    for (path, version), (action, line) in walk.gone.items():
+        row = rows.get((path, version))
+        if row is not None and row.live and path not in interrupted_paths:
+            removed.append(f"{path} version {version} was {_PAST[action]} at line {line} but is "
+                           "live again (its row was edited)")
     return missing, interrupted, removed
 
 
@@ -330,10 +371,10 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
         return fail(None, f"{missing[0]}{more} has no audit line: written around vaultline's "
                           "audit (with the master key), or its lines were removed", "store")
     if removed:
-        more = f" and {len(removed) - 1} more" if len(removed) > 1 else ""
-        return fail(None, f"{removed[0]}{more} removed from the store: its row is gone, "
-                          "which rolls the secret back to an older version; restore "
-                          "store.db from a backup", "store")
+        more = f" (and {len(removed) - 1} more)" if len(removed) > 1 else ""
+        return fail(None, f"{removed[0]}{more}: the store's rows were changed without "
+                          "vaultline (a secret rolled back or a deleted value served again); "
+                          "restore store.db from a backup", "store")
     anchored: int | None = None
     if anchor is not None:
         if last_seq < anchor.seq:

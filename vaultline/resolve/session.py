@@ -80,8 +80,9 @@ class Changed(NamedTuple):
 
 
 def _stored_in(provider: object) -> dict[str, str]:
-    """``{"store": id}`` when ``provider`` writes to an embedded store: ``verify`` then holds
-    the version's row to its line (rows are never deleted, so a missing one was removed)."""
+    """``{"store": id}`` when ``provider`` changes an embedded store: ``verify`` then holds
+    the versions' rows to the line (rows are never deleted, so a missing one was removed; a
+    deleted or destroyed one stays so until an audited undelete)."""
     from vaultline.providers.local import LocalProvider
 
     return {"store": provider.store.store_id} if isinstance(provider, LocalProvider) else {}
@@ -236,7 +237,7 @@ class Session:
                 with self.audit.recording(action, env=env, key=key, reference=reference,
                                           value=value, actor=actor) as recorded:
                     yield where, recorded
-                    if "version" in recorded:
+                    if "version" in recorded or "versions" in recorded:
                         recorded.update(_stored_in(where.provider))
                 return
             try:
