@@ -128,3 +128,18 @@ def test_a_destroyed_version_put_back_is_reported(
     done = vaultline(root, environ, "audit", "verify")
     assert done.returncode == 1
     assert "version 1 was destroyed at line" in done.stdout
+
+
+def test_a_key_ring_rolled_back_past_its_rotation_is_reported(tmp_path: Path) -> None:
+    environ = master_key_env()
+    root = make_project(tmp_path, environ=environ)
+    assert vaultline(root, environ, "keys", "create", "webhooks", "--purpose", "hmac",
+                     "--env", "prod").returncode == 0
+    assert vaultline(root, environ, "keys", "rotate", "webhooks").returncode == 0
+    assert vaultline(root, environ, "audit", "verify").returncode == 0
+    # The rotation's record removed: the ring's old primary would sign again.
+    sql(root, "DELETE FROM records WHERE kind = 'keys' AND version = 2")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "key ring webhooks record version 2" in done.stdout
+    assert "removed from the store" in done.stdout

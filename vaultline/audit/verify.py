@@ -18,7 +18,9 @@ vaultline never deletes a row (destroying keeps it), so a missing or twice-writt
 was removed, which rolls a secret back to an older value without the master key. And a
 version whose last audited change deleted or destroyed it must not be live: the
 ``deleted_time`` and ``destroyed`` columns carry no MAC, so an attacker could serve a
-deleted value again by clearing them (or put back a copy of destroyed key material).
+deleted value again by clearing them (or put back a copy of destroyed key material). Key
+lines name the version of their ring's record (``detail.record``): that row must be there
+too, or the ring was rolled back past a rotation (its old primary signing again).
 """
 
 from __future__ import annotations
@@ -204,6 +206,7 @@ class _Walk:
         self.stored: dict[tuple[str, str], int] = {}  # this store's (path, version) -> line
         self.gone: dict[tuple[str, str], tuple[str, int]] = {}  # -> (delete|destroy, line)
         self.changing: dict[int, str] = {}  # a change's intent seq -> path, until its outcome
+        self.rings: dict[tuple[str, int], int] = {}  # (ring, record version) -> first line
         self.intents: dict[int, tuple[str, int]] = {}  # intent seq -> (path, line)
         self.tail_time: str | None = None  # the time of the last line after the checkpoint
         self.tail_batches = 1  # appends after the checkpoint: a crash leaves one
@@ -259,6 +262,11 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
                     walk.stored[version] = number
         elif event.action in _CHANGES and walk.store_id:
             _track_change(walk, event, number)
+        elif walk.store_id and event.action.startswith("key.") and event.outcome == OK:
+            ring = (event.reference or "").removeprefix("key:")
+            record = (event.detail or {}).get("record")
+            if ring != event.reference and type(record) is int:
+                walk.rings.setdefault((ring, record), number)
         if walk.tip is not None and event.seq == walk.tip.seq:
             walk.at_tip = event.hash
         elif walk.tip is not None and event.seq > walk.tip.seq:
@@ -293,8 +301,8 @@ def _track_change(walk: _Walk, event: AuditEvent, number: int) -> None:
             walk.gone[where] = (event.action, number)
 
 
-def _cross_check(walk: _Walk,
-                 writes: list[VersionInfo]) -> tuple[list[str], list[str], list[str]]:
+def _cross_check(walk: _Walk, writes: list[VersionInfo],
+                 records: frozenset[tuple[str, str, int]]) -> tuple[list[str], list[str], list[str]]:
     """(versions with no audit line, writes interrupted between commit and outcome,
     audited versions no longer in the store or live again after being deleted)."""
     open_intents: dict[str, list[int]] = {}
@@ -322,6 +330,9 @@ def _cross_check(walk: _Walk,
         if row is not None and row.live and path not in interrupted_paths:
             removed.append(f"{path} version {version} was {_PAST[action]} at line {line} but is "
                            "live again (its row was edited)")
+    removed += [f"key ring {ring} record version {version} (named at line {line}) was removed "
+                "from the store" for (ring, version), line in walk.rings.items()
+                if ("keys", ring, version) not in records]
     return missing, interrupted, removed
 
 
@@ -365,7 +376,8 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
         return fail(last_seq - crash_tail + 1,
                     f"not covered by the checkpoint: {walk.tail_batches} appends after it, "
                     "where a crash leaves one (an old checkpoint was put back)")
-    missing, interrupted, removed = _cross_check(walk, list(snapshot.writes or ()))
+    missing, interrupted, removed = _cross_check(walk, list(snapshot.writes or ()),
+                                                snapshot.records)
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         return fail(None, f"{missing[0]}{more} has no audit line: written around vaultline's "

@@ -516,6 +516,12 @@ class EmbeddedStore:
             "ORDER BY path, version")
         return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
+    def record_versions(self) -> set[tuple[str, str, int]]:
+        """``(kind, name, version)`` of every record row, for the audit's cross-check: rows
+        are never deleted (destroying keeps them)."""
+        return {(str(k), str(n), v) for k, n, v in self._db.execute(
+            "SELECT kind, name, version FROM records")}
+
     def _target_versions(self, db: sqlite3.Connection, path: str,
                          versions: Iterable[int] | None) -> list[int]:
         existing = [r[0] for r in db.execute(
