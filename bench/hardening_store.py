@@ -3,7 +3,7 @@
 - every planted schema object of tests/store/test_planted_schema.py: refused before use;
 - every row edit of tests/store/test_hostile_rows.py: one clear error line or a value that
   is not the edited row's, never an internal error; the peak RSS of a resolution reading a
-  planted 200 MB ciphertext, beside the blob's own size.
+  planted 120 MB ciphertext, beside the blob's own size.
 
     python bench/hardening.py store
 """
@@ -57,5 +57,5 @@ def figures() -> Iterator[str]:
                 done.returncode == 0 or done.stderr.startswith("vaultline: error: "))
             if name == "a 120 MB ciphertext":
                 peak = used
-    yield f"peak RSS reading a planted 200 MB ciphertext: {peak // 1024} MiB (blob 114 MiB)"
+    yield f"peak RSS reading a planted 120 MB ciphertext: {peak // 1024} MiB (blob 114 MiB)"
     yield f"edited rows giving a clear answer: {clear} of {len(rows.EDITS)}"
