@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -146,7 +148,10 @@ def test_put_writes_an_intent_then_its_outcome(written: tuple[Path, dict[str, st
     root, environ = written
     rows = [json.loads(r) for r in (root / ".vaultline" / "audit.log").read_text().splitlines()]
     assert [(r["action"], r["outcome"]) for r in rows] == [("write", "intent"), ("write", "ok")]
-    assert rows[1]["detail"] == {"intent": 1, "version": "1"}
+    with closing(sqlite3.connect(root / ".vaultline" / "store.db")) as db:
+        (store_id,) = db.execute("SELECT value FROM meta WHERE name = 'store_id'").fetchone()
+    # The store the version went into: verify holds that store's row to this line.
+    assert rows[1]["detail"] == {"intent": 1, "version": "1", "store": store_id}
     assert vaultline(["audit", "verify"], root, environ).returncode == 0
 
 

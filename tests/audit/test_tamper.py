@@ -83,6 +83,7 @@ def build_history(tmp_path: Path) -> History:
         with log.recording(WRITE, env="prod", key=f"K{i}", reference=f"local:{path}",
                            value=value) as detail:
             detail["version"] = store.put(path, value.encode())
+            detail["store"] = store.store_id  # as a session's write into its store says
         clock.advance(seconds=1)
         log.record(READ, env="prod", key=f"K{i}", reference=f"local:{path}", value=value)
         clock.advance(seconds=1)
@@ -159,6 +160,9 @@ CASES: list[tuple[str, Tamper, str | None]] = [
         h.log.write_bytes(h.old_log),
         h.meta("UPDATE meta SET value = ? WHERE name = ?", h.old_checkpoint, META_NAME)),
      "store: nexus-engine/prod/K3 version 1 and 2 more has no audit line"),
+    ("delete a secret's row (roll it back)", lambda h: h.meta(
+        "DELETE FROM versions WHERE path = ?", "nexus-engine/prod/K5"),
+     "store: nexus-engine/prod/K5 version 1 (written at line 17) was removed from the store"),
     ("roll back everything", _roll_back_everything, None),
 ]
 

@@ -54,6 +54,14 @@ class Checkpoint(Protocol):
         """The secret versions written since the audit history began, to cross-check
         against ``write`` lines."""
 
+    def records(self) -> set[tuple[str, str, int]]:
+        """``(kind, name, version)`` of the store's records (key rings), to cross-check
+        against the record versions key lines name."""
+
+    @property
+    def store_id(self) -> str | None:
+        """The id that ``write`` lines of this store's versions carry (``detail.store``)."""
+
 
 class StoreCheckpoint:
     """A :class:`Checkpoint` in an embedded store's meta table."""
@@ -154,6 +162,13 @@ class StoreCheckpoint:
         since = self._since
         versions = self._store.written_versions()
         return versions if since is None else [v for v in versions if v.created_time >= since]
+
+    def records(self) -> set[tuple[str, str, int]]:
+        return self._store.record_versions()
+
+    @property
+    def store_id(self) -> str | None:
+        return self._store.store_id
 
     def __repr__(self) -> str:
         return f"StoreCheckpoint({self._store!r})"

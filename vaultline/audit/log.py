@@ -112,6 +112,8 @@ class Snapshot(NamedTuple):
     tip: Tip | None
     checkpoint_error: str | None
     writes: Sequence[VersionInfo] | None
+    store_id: str | None = None  # whose ``write`` lines must still have their rows
+    records: frozenset[tuple[str, str, int]] = frozenset()  # (kind, name, version) rows
 
     def close(self) -> None:
         for _, fd, _ in self.parts:
@@ -460,12 +462,14 @@ class AuditLog:
             tip: Tip | None = None
             error: str | None = None
             writes: Sequence[VersionInfo] | None = None
+            records: frozenset[tuple[str, str, int]] = frozenset()
             if self._checkpoint is not None:
                 try:
                     tip = self._checkpoint.load()
                 except AuditError as exc:
                     error = str(exc)
                 writes = self._checkpoint.writes()
+                records = frozenset(self._checkpoint.records())
             parts: list[tuple[str, int, int]] = []
             try:
                 for segment in sealed_segments(self.path):
@@ -476,7 +480,8 @@ class AuditLog:
             except OSError as exc:
                 Snapshot(parts, None, None, None).close()
                 raise AuditError(f"cannot read the audit log segments: {exc.strerror}") from None
-        return Snapshot(parts, tip, error, writes)
+        return Snapshot(parts, tip, error, writes,
+                        None if self._checkpoint is None else self._checkpoint.store_id, records)
 
     # Reading back is for `vaultline audit`; those modules load only when asked, keeping the
     # import cost off every command that merely appends.

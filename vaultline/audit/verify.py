@@ -12,7 +12,15 @@ exactly once, streaming.
 
 Every version of a secret in the embedded store must have a ``write`` line naming it (or
 an ``intent`` line with no outcome yet: its writer stopped between commit and outcome).
-A version with neither was written around vaultline's audit.
+A version with neither was written around vaultline's audit. The other way round, a
+``write`` line into this store (``detail.store``) must still have its version's row, once:
+vaultline never deletes a row (destroying keeps it), so a missing or twice-written version
+was removed, which rolls a secret back to an older value without the master key. And a
+version whose last audited change deleted or destroyed it must not be live: the
+``deleted_time`` and ``destroyed`` columns carry no MAC, so an attacker could serve a
+deleted value again by clearing them (or put back a copy of destroyed key material). Key
+lines name the version of their ring's record (``detail.record``): that row must be there
+too, or the ring was rolled back past a rotation (its old primary signing again).
 """
 
 from __future__ import annotations
@@ -27,11 +35,14 @@ from vaultline.audit.checkpoint import Tip
 from vaultline.audit.event import (
     AUDIT_BREAK,
     AUDIT_RESTART,
+    DELETE,
+    DESTROY,
     FORMAT_VERSION,
     GENESIS,
     INTENT,
     OK,
     ROTATE,
+    UNDELETE,
     UNKEYED_VERSION,
     WRITE,
     AuditEvent,
@@ -46,6 +57,8 @@ if TYPE_CHECKING:
 
 _CHUNK = 1 << 16
 _WRITES = frozenset({WRITE, ROTATE})
+_CHANGES = frozenset({DELETE, UNDELETE, DESTROY})
+_PAST = {DELETE: "deleted", DESTROY: "destroyed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +192,7 @@ def _classify(parts: list[tuple[str, int, int]], number: int, event: AuditEvent,
 class _Walk:
     """What one pass over the chain learns, beyond its validity."""
 
-    def __init__(self, tip: Tip | None, anchor: Anchor | None) -> None:
+    def __init__(self, tip: Tip | None, anchor: Anchor | None, store_id: str | None) -> None:
         self.count = 0
         self.last: AuditEvent | None = None
         self.unkeyed = 0
@@ -189,6 +202,11 @@ class _Walk:
         self.anchor = anchor
         self.store_time: str | None = None  # versions before it were audited in an archive
         self.written: set[tuple[str, str]] = set()
+        self.store_id = store_id
+        self.stored: dict[tuple[str, str], int] = {}  # this store's (path, version) -> line
+        self.gone: dict[tuple[str, str], tuple[str, int]] = {}  # -> (delete|destroy, line)
+        self.changing: dict[int, str] = {}  # a change's intent seq -> path, until its outcome
+        self.rings: dict[tuple[str, int], int] = {}  # (ring, record version) -> first line
         self.intents: dict[int, tuple[str, int]] = {}  # intent seq -> (path, line)
         self.tail_time: str | None = None  # the time of the last line after the checkpoint
         self.tail_batches = 1  # appends after the checkpoint: a crash leaves one
@@ -233,7 +251,22 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
             elif "intent" in detail:
                 walk.intents.pop(detail["intent"], None)
             if event.outcome == OK and path is not None and "version" in detail:
-                walk.written.add((path, str(detail["version"])))
+                version = (path, str(detail["version"]))
+                walk.written.add(version)
+                if walk.store_id and detail.get("store") == walk.store_id:
+                    if version in walk.stored:
+                        raise _Bad(number, f"{path} version {version[1]} was written twice "
+                                           f"(first at line {walk.stored[version]}): its row "
+                                           "was removed from the store and the version "
+                                           "written again")
+                    walk.stored[version] = number
+        elif event.action in _CHANGES and walk.store_id:
+            _track_change(walk, event, number)
+        elif walk.store_id and event.action.startswith("key.") and event.outcome == OK:
+            ring = (event.reference or "").removeprefix("key:")
+            record = (event.detail or {}).get("record")
+            if ring != event.reference and type(record) is int:
+                walk.rings.setdefault((ring, record), number)
         if walk.tip is not None and event.seq == walk.tip.seq:
             walk.at_tip = event.hash
         elif walk.tip is not None and event.seq > walk.tip.seq:
@@ -245,8 +278,33 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
         walk.last = event
 
 
-def _cross_check(walk: _Walk, writes: list[VersionInfo]) -> tuple[list[str], list[str]]:
-    """(versions with no audit line, writes interrupted between commit and outcome)."""
+def _track_change(walk: _Walk, event: AuditEvent, number: int) -> None:
+    """Follow delete/undelete/destroy lines of this store: which versions must not be live."""
+    path = _path_of(event.reference)
+    detail = event.detail or {}
+    if path is None:
+        return
+    if event.outcome == INTENT:
+        walk.changing[event.seq] = path
+        return
+    walk.changing.pop(detail.get("intent", -1), None)
+    if event.outcome != OK or detail.get("store") != walk.store_id:
+        return
+    for version in detail.get("versions") or ():
+        where = (path, str(version))
+        before = walk.gone.get(where)
+        if before is not None and before[0] == DESTROY:
+            continue  # destroyed for good: nothing brings it back
+        if event.action == UNDELETE:
+            walk.gone.pop(where, None)
+        else:
+            walk.gone[where] = (event.action, number)
+
+
+def _cross_check(walk: _Walk, writes: list[VersionInfo],
+                 records: frozenset[tuple[str, str, int]]) -> tuple[list[str], list[str], list[str]]:
+    """(versions with no audit line, writes interrupted between commit and outcome,
+    audited versions no longer in the store or live again after being deleted)."""
     open_intents: dict[str, list[int]] = {}
     for path, line in walk.intents.values():
         open_intents.setdefault(path, []).append(line)
@@ -263,7 +321,19 @@ def _cross_check(walk: _Walk, writes: list[VersionInfo]) -> tuple[list[str], lis
                                f"{lines.pop(0)}, no outcome)")
         else:
             missing.append(f"{info.path} version {info.version}")
-    return missing, interrupted
+    rows = {(info.path, str(info.version)): info for info in writes}
+    removed = [f"{path} version {version} (written at line {line}) was removed from the store"
+               for (path, version), line in walk.stored.items() if (path, version) not in rows]
+    interrupted_paths = set(walk.changing.values())  # a change may have committed unaudited
+    for (path, version), (action, line) in walk.gone.items():
+        row = rows.get((path, version))
+        if row is not None and row.live and path not in interrupted_paths:
+            removed.append(f"{path} version {version} was {_PAST[action]} at line {line} but is "
+                           "live again (its row was edited)")
+    removed += [f"key ring {ring} record version {version} (named at line {line}) was removed "
+                "from the store" for (ring, version), line in walk.rings.items()
+                if ("keys", ring, version) not in records]
+    return missing, interrupted, removed
 
 
 def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed: bool,
@@ -271,7 +341,7 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
     """Verify a :class:`~vaultline.audit.log.Snapshot`; ``checkpointed`` False checks only
     the chain (a log kept without an embedded store)."""
     parts = snapshot.parts
-    walk = _Walk(snapshot.tip, anchor)
+    walk = _Walk(snapshot.tip, anchor, snapshot.store_id if checkpointed else None)
     segments = len([p for p in parts if p[2]]) or 1
     try:
         _walk(parts, chain, walk)
@@ -306,11 +376,17 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
         return fail(last_seq - crash_tail + 1,
                     f"not covered by the checkpoint: {walk.tail_batches} appends after it, "
                     "where a crash leaves one (an old checkpoint was put back)")
-    missing, interrupted = _cross_check(walk, list(snapshot.writes or ()))
+    missing, interrupted, removed = _cross_check(walk, list(snapshot.writes or ()),
+                                                snapshot.records)
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         return fail(None, f"{missing[0]}{more} has no audit line: written around vaultline's "
                           "audit (with the master key), or its lines were removed", "store")
+    if removed:
+        more = f" (and {len(removed) - 1} more)" if len(removed) > 1 else ""
+        return fail(None, f"{removed[0]}{more}: the store's rows were changed without "
+                          "vaultline (a secret rolled back or a deleted value served again); "
+                          "restore store.db from a backup", "store")
     anchored: int | None = None
     if anchor is not None:
         if last_seq < anchor.seq:

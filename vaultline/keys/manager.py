@@ -76,6 +76,7 @@ class KeyManager:
         self.environment_names = environment_names
         self._backends: dict[str, KeyBackend] = {}
         self._rings: dict[str, KeyRing] = {}
+        self._record_versions: dict[str, int] = {}  # ring -> its record's version last seen
 
     @classmethod
     def from_project(cls, project: Project, *, clock: Clock | None = None,
@@ -157,6 +158,7 @@ class KeyManager:
     def _read(self, name: str) -> tuple[RingRecord, int]:
         try:
             value, version = self._records.get(self._checked(name))
+            self._record_versions[name] = version
         except SecretNotFoundError:
             raise KeyManagementError(
                 f"no key ring {name!r}; create it with 'vaultline keys create {name} --purpose ...'"
@@ -168,7 +170,9 @@ class KeyManager:
 
     def _write(self, record: RingRecord, cas: int) -> int:
         data = json.dumps(record.to_dict(), separators=(",", ":")).encode("utf-8")
-        return self._records.put(self._checked(record.name), data, cas=cas)
+        version = self._records.put(self._checked(record.name), data, cas=cas)
+        self._record_versions[record.name] = version
+        return version
 
     def _update(self, name: str,
                 change: Callable[[RingRecord, datetime], tuple[RingRecord, T]]) -> tuple[RingRecord, T]:
@@ -207,6 +211,8 @@ class KeyManager:
         if self.audit is None:
             return
         info: dict[str, Any] = {"backend": record.backend, "alg": record.alg}
+        if record.name in self._record_versions:  # verify holds the store to it
+            info["record"] = self._record_versions[record.name]
         if version is not None:
             info.update(version=version.version, kid=version.kid)
         info.update({k: v for k, v in detail.items() if v is not None})

@@ -81,6 +81,15 @@ class Changed(NamedTuple):
     versions: list[int]
 
 
+def _stored_in(provider: object) -> dict[str, str]:
+    """``{"store": id}`` when ``provider`` changes an embedded store: ``verify`` then holds
+    the versions' rows to the line (rows are never deleted, so a missing one was removed; a
+    deleted or destroyed one stays so until an audited undelete)."""
+    from vaultline.providers.local import LocalProvider
+
+    return {"store": provider.store.store_id} if isinstance(provider, LocalProvider) else {}
+
+
 def _read_entries(env: str, reads: Iterable[Read], applied: Iterable[Applied],
                   revealed: Bundle | None) -> Iterator[audit.AuditEntry]:
     """The audit entries of a resolution: every value read (those an override shadows
@@ -230,6 +239,8 @@ class Session:
                 with self.audit.recording(action, env=env, key=key, reference=reference,
                                           value=value, actor=actor) as recorded:
                     yield where, recorded
+                    if "version" in recorded or "versions" in recorded:
+                        recorded.update(_stored_in(where.provider))
                 return
             try:
                 yield where, detail

@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vaultline._files import private_dir, write_private
+from vaultline._limits import read_bounded
 from vaultline.duration import format_duration
 from vaultline.errors import ProviderUnavailableError, VaultlineError
 from vaultline.project.model import Project
@@ -101,17 +102,16 @@ class OfflineSnapshot:
 
     def _load(self, key: bytes) -> dict[str, Any]:
         try:
-            doc = json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError):
+            # Bounded, and a FIFO or device in its place refused without blocking.
+            doc = json.loads(read_bounded(self.path, environ=self.environ))
+        except (OSError, ValueError, VaultlineError):
             return {}  # unreadable: as if there were none (the next good resolution rewrites it)
-        if doc.get("v") != FORMAT_VERSION:
+        if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
             return {}
         try:
             nonce, sealed = base64.b64decode(doc["nonce"]), base64.b64decode(doc["ciphertext"])
             plain = AESGCM(key).decrypt(nonce, sealed, self._aad())
-        except (KeyError, ValueError, InvalidTag):
+        except (KeyError, TypeError, ValueError, InvalidTag):
             return {}  # another master key, another project, or tampered: never trusted
         entries: dict[str, Any] = json.loads(plain)["entries"]
         return entries

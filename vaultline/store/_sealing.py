@@ -19,6 +19,11 @@ FORMAT = b"vaultline-store-v1"
 RECORD_FORMAT = b"vaultline-record-v1"  # its own tag: no secret path's data can spell a record's
 
 
+# What opening a row that vaultline did not write can raise: a failed tag, or fields of the
+# wrong type or size (a text ciphertext, a short nonce, a version that is no number).
+UNSEALABLE = (InvalidTag, TypeError, ValueError)
+
+
 def associated_data(path: str, version: int) -> bytes:
     return b"%s|%s|%d" % (FORMAT, path.encode("utf-8"), version)
 
@@ -41,7 +46,7 @@ def open_sealed(kek: AESGCM, wrapped: bytes, ciphertext: bytes, aad: bytes) -> b
     try:
         data_key = kek.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
         return AESGCM(data_key).decrypt(ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:], aad)
-    except InvalidTag:
+    except UNSEALABLE:
         raise tampered() from None
 
 

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vaultline._files import private_dir, refuse_loose
+from vaultline._limits import limit, too_large
 from vaultline.errors import (
     IntegrityError,
     MasterKeyError,
@@ -51,6 +52,38 @@ CREATE TABLE IF NOT EXISTS versions (
     PRIMARY KEY (path, version)
 ) WITHOUT ROWID;
 """ + RECORDS_SCHEMA
+
+
+# Everything a store's schema may hold: its own tables, meta's primary-key index, and the
+# statistics ANALYZE or ``PRAGMA optimize`` leave. A trigger, view or other object planted
+# by someone without the master key would run inside vaultline's own transactions (a trigger
+# can keep every ciphertext vaultline destroys), so a store holding one is not used.
+_OWN_OBJECTS = frozenset({("table", "meta"), ("table", "versions"), ("table", "records"),
+                          ("index", "sqlite_autoindex_meta_1"), ("table", "sqlite_stat1"),
+                          ("table", "sqlite_stat4")})
+
+
+def _planted(db: sqlite3.Connection) -> list[str]:
+    """The schema objects of ``db`` that are not the store's own, as ``type 'name'``."""
+    return [f"{kind} {name!r}" for kind, name in db.execute(
+        "SELECT type, name FROM sqlite_master ORDER BY type, name")
+        if (kind, name) not in _OWN_OBJECTS]
+
+
+# A wrapped data key is 60 bytes; the sealing adds a nonce and a tag to a value.
+_MAX_WRAPPED = 1024
+_SEALING = envelope.NONCE_BYTES + 16
+_MAX_VERSION = 2**63 - 2  # the next one still fits SQLite's INTEGER
+
+
+def checked_version(latest: object, what: str, db_path: Path | None = None) -> int:
+    """The latest version number read back (``max(version)``; 0 when there is none)."""
+    if latest is None:
+        return 0
+    if type(latest) is not int or not 0 < latest <= _MAX_VERSION:
+        raise StoreError(damaged(f"the latest version of {what} is {latest!r}, not a version "
+                                 "number vaultline writes", db_path))
+    return latest
 
 
 # Above every path: SQLite sorts any BLOB after any TEXT.
@@ -125,8 +158,17 @@ class EmbeddedStore:
     """Open with :meth:`open` (existing store) or :meth:`create` (``vaultline init``)."""
 
     def __init__(self, directory: Path, connection: sqlite3.Connection, key: masterkey.MasterKey,
-                 derived: dict[str, bytes] | None = None):
+                 derived: dict[str, bytes] | None = None, *,
+                 environ: Mapping[str, str] | None = None):
         self.directory = directory
+        # The largest value put accepts; a row holding more was not written by vaultline and
+        # is read as an empty blob (failing authentication), never loaded whole.
+        self._max_value = limit("secret", environ)
+        self._select = (
+            "SELECT path, version, created_time, deleted_time, destroyed, CASE WHEN "
+            f"length(wrapped_key) > {_MAX_WRAPPED} THEN x'' ELSE wrapped_key END, CASE WHEN "
+            f"length(ciphertext) > {self._max_value + _SEALING} THEN x'' ELSE ciphertext END "
+            "FROM versions")
         self._db = connection
         self._master = key
         # Each sub-key is derived once per open store: a command derives every key it uses once.
@@ -145,6 +187,9 @@ class EmbeddedStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA secure_delete=ON")  # destroyed versions are zeroed on disk
             db.execute("PRAGMA busy_timeout=60000")
+            # Defence in depth beside the schema check: what the schema holds may call only
+            # functions without side effects.
+            db.execute("PRAGMA trusted_schema=OFF")
         finally:
             os.umask(old_umask)
         return db
@@ -198,7 +243,7 @@ class EmbeddedStore:
             "key_check": base64.b64encode(check).decode(),
         }
         db.executemany("INSERT INTO meta(name, value) VALUES (?, ?)", meta.items())
-        return cls(directory, db, key, derived), key_file
+        return cls(directory, db, key, derived, environ=env), key_file
 
     @classmethod
     def open(cls, directory: Path, *, environ: Mapping[str, str] | None = None) -> EmbeddedStore:
@@ -213,10 +258,15 @@ class EmbeddedStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(damaged(str(exc), db_path)) from None
         try:
-            rows = dict(db.execute("SELECT name, value FROM meta").fetchall())
+            planted = _planted(db)
+            rows = {} if planted else dict(db.execute("SELECT name, value FROM meta"))
         except sqlite3.DatabaseError as exc:
             db.close()
             raise StoreError(damaged(str(exc), db_path)) from None
+        if planted:
+            db.close()
+            raise StoreError(damaged(f"it holds {', '.join(planted)}, which vaultline never "
+                                     "creates: written there by someone else", db_path))
         if rows.get("format") not in (str(FORMAT_VERSION), "1"):
             db.close()
             raise StoreError(
@@ -247,7 +297,7 @@ class EmbeddedStore:
             raise MasterKeyError(
                 f"the master key from {key.source} does not open the store in {directory}"
             ) from None
-        store = cls(directory, db, key, derived)
+        store = cls(directory, db, key, derived, environ=environ)
         if rows["format"] == "1":
             store._migrate_v1()
         return store
@@ -327,9 +377,12 @@ class EmbeddedStore:
     def put(self, path: str, value: bytes, *, cas: int | None = None) -> int:
         """Write a new version; with ``cas``, only if the current version is ``cas`` (0: new)."""
         path = self._check_path(path)
+        if len(value) > self._max_value:
+            raise StoreError(too_large(f"the value for {path}", self._max_value,
+                                       "VAULTLINE_MAX_SECRET_SIZE"))
         with self._write() as db:
             row = db.execute("SELECT max(version) FROM versions WHERE path = ?", (path,)).fetchone()
-            current = int(row[0] or 0)
+            current = checked_version(row[0], path, self.directory / DB_NAME)
             if cas is not None and cas != current:
                 raise VersionConflictError(
                     f"check-and-set failed for {path}: current version is {current}, not {cas}; "
@@ -365,23 +418,22 @@ class EmbeddedStore:
         if error is not None:
             raise error
         assert wrapped is not None and ciphertext is not None  # _unreadable said so
-        value = envelope.open_sealed(
-            self._kek, wrapped, ciphertext, envelope.associated_data(path, version)
-        )
+        try:
+            aad = envelope.associated_data(path, version)
+        except envelope.UNSEALABLE:  # a version that is no number: not a row vaultline wrote
+            raise envelope.tampered() from None
+        value = envelope.open_sealed(self._kek, wrapped, ciphertext, aad)
         return StoredSecret(path, version, created, value)
-
-    _SELECT = ("SELECT path, version, created_time, deleted_time, destroyed, wrapped_key, "
-               "ciphertext FROM versions")
 
     def get(self, path: str, version: int | None = None) -> StoredSecret:
         path = self._check_path(path)
         if version is None:
             row = self._db.execute(
-                f"{self._SELECT} WHERE path = ? ORDER BY version DESC LIMIT 1", (path,)
+                f"{self._select} WHERE path = ? ORDER BY version DESC LIMIT 1", (path,)
             ).fetchone()
         else:
             row = self._db.execute(
-                f"{self._SELECT} WHERE path = ? AND version = ?", (path, version)
+                f"{self._select} WHERE path = ? AND version = ?", (path, version)
             ).fetchone()
         if row is None:
             what = path if version is None else f"{path} version {version}"
@@ -406,7 +458,7 @@ class EmbeddedStore:
         # backwards along the primary key, the first row of each path is its latest version.
         low, high = _key_range(os.path.commonprefix(list(paths)))  # noqa: RUF071 - not dirs
         wanted = set(paths)
-        rows = self._db.execute(f"{self._SELECT} WHERE path >= ? AND path < ? "
+        rows = self._db.execute(f"{self._select} WHERE path >= ? AND path < ? "
                                 "ORDER BY path DESC, version DESC", (low, high))
         unwrap, nonce, head = self._kek.decrypt, envelope.NONCE_BYTES, envelope.FORMAT + b"|"
         for path, version, created, deleted, destroyed, wrapped, sealed in rows:
@@ -420,11 +472,11 @@ class EmbeddedStore:
                 continue
             # envelope.associated_data and envelope.open_sealed, inlined: this loop runs once
             # per secret read (a test holds the two equal).
-            aad = b"%s%s|%d" % (head, path.encode(), version)
             try:
+                aad = b"%s%s|%d" % (head, path.encode(), version)
                 key = unwrap(wrapped[:nonce], wrapped[nonce:], aad)
                 value = AESGCM(key).decrypt(sealed[:nonce], sealed[nonce:], aad)
-            except InvalidTag:
+            except envelope.UNSEALABLE:
                 yield path, version, created, envelope.tampered()
                 continue
             yield path, version, created, value
@@ -463,6 +515,12 @@ class EmbeddedStore:
             "SELECT path, version, created_time, deleted_time, destroyed FROM versions "
             "ORDER BY path, version")
         return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def record_versions(self) -> set[tuple[str, str, int]]:
+        """``(kind, name, version)`` of every record row, for the audit's cross-check: rows
+        are never deleted (destroying keeps them)."""
+        return {(str(k), str(n), v) for k, n, v in self._db.execute(
+            "SELECT kind, name, version FROM records")}
 
     def _target_versions(self, db: sqlite3.Connection, path: str,
                          versions: Iterable[int] | None) -> list[int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from vaultline._files import open_private, private_dir, refuse_loose
+from vaultline._limits import read_bounded
 from vaultline.errors import MasterKeyError
 
 KEY_BYTES = 32
@@ -73,9 +74,12 @@ def load(store_id: str, environ: Mapping[str, str] | None = None) -> MasterKey:
         return MasterKey(_decode(env[ENV_KEY], ENV_KEY), ENV_KEY)
     path = key_file_path(store_id, env)
     try:
-        with path.open("rb") as handle:
-            refuse_loose(path, "master key file", os.fstat(handle.fileno()).st_mode)
-            text = handle.read().decode("ascii")
+        refuse_loose(path, "master key file")
+        # Bounded, and a FIFO or device is refused without blocking: opening a FIFO put in
+        # the key file's place waited for a writer for ever.
+        text = read_bounded(path, what="master key file", environ=env,
+                            error=lambda reason: MasterKeyError(
+                                f"master key file {path}: {reason}")).decode("ascii")
     except FileNotFoundError:
         raise MasterKeyError(
             f"no master key: {path} does not exist; set {ENV_KEY} or {ENV_KEY_FILE}, "

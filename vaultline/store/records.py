@@ -119,15 +119,19 @@ class RecordTable:
         version, destroyed, wrapped, sealed = row
         if destroyed or wrapped is None or sealed is None:
             raise SecretNotFoundError(f"{self._what(name)} version {version} was destroyed")
+        if type(version) is not int:
+            raise envelope.tampered()
         aad = envelope.record_associated_data(self.kind, name, version)
-        return envelope.open_sealed(self._kek, wrapped, sealed, aad), int(version)
+        return envelope.open_sealed(self._kek, wrapped, sealed, aad), version
 
     def put(self, name: str, value: bytes, *, cas: int | None = None) -> int:
         """Write a new version; with ``cas``, only if the current version is ``cas`` (0: new)."""
         with self._begin() as db:
             row = db.execute("SELECT max(version) FROM records WHERE kind = ? AND name = ?",
                              (self.kind, name)).fetchone()
-            current = int(row[0] or 0)
+            from vaultline.store.embedded import checked_version  # it imports this module
+
+            current = checked_version(row[0], self._what(name))
             if cas is not None and cas != current:
                 raise VersionConflictError(
                     f"{self._what(name)} changed meanwhile (version {current}, not {cas})")

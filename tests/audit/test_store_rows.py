@@ -1,0 +1,145 @@
+"""A file-level attacker edits the store's rows (no master key): what ``audit verify`` says.
+
+Rows of ``versions`` are never deleted by vaultline (a destroyed version keeps its row), so a
+``write`` line whose version is no longer in the store means the row was removed: a secret
+rolled back to an older (perhaps leaked) value by deleting its newer versions.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tests.factory import make_project, master_key_env
+
+VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
+
+
+def vaultline(root: Path, environ: dict[str, str], *args: str,
+              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTLINE_")}
+    env.update(environ, HOME=str(root))
+    return subprocess.run([VAULTLINE, *args], cwd=root, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def sql(root: Path, statement: str) -> None:
+    with closing(sqlite3.connect(root / ".vaultline" / "store.db")) as db, db:
+        db.execute(statement)
+
+
+@pytest.fixture
+def rotated(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A secret written twice: version 1 leaked, version 2 its replacement."""
+    environ = master_key_env()
+    root = make_project(tmp_path, environ=environ)
+    for value in ("old-leaked-password", "new-rotated-password"):
+        done = vaultline(root, environ, "secret", "put", "ConnectionStrings:Primary",
+                         "--env", "prod", stdin=value)
+        assert done.returncode == 0, done.stderr
+    assert vaultline(root, environ, "audit", "verify").returncode == 0
+    return root, environ
+
+
+LATEST = "DELETE FROM versions WHERE version = 2"
+
+
+def test_a_removed_version_is_reported(rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    sql(root, LATEST)
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "nexus-engine/prod/ConnectionStrings/Primary version 2" in done.stdout
+    assert "removed from the store" in done.stdout
+
+
+def test_a_removed_version_written_again_is_reported(
+        rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    sql(root, LATEST)
+    # The next write takes version 2 again: its row exists, but two lines claim it.
+    assert vaultline(root, environ, "secret", "put", "ConnectionStrings:Primary", "--env",
+                     "prod", stdin="third-password").returncode == 0
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "version 2 was written twice" in done.stdout
+
+
+def test_every_version_removed_is_reported(rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    sql(root, "DELETE FROM versions")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "version 1 (written at line 2) was removed from the store (and 1 more)" in done.stdout
+
+
+def test_a_destroyed_version_keeps_its_row(rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    done = vaultline(root, environ, "secret", "rm", "ConnectionStrings:Primary", "--env",
+                     "prod", "--destroy", "--versions", "1")
+    assert done.returncode == 0, done.stderr
+    done = vaultline(root, environ, "audit", "verify")
+    assert (done.returncode, done.stdout.startswith("ok:")) == (0, True), done.stdout
+
+
+def test_a_soft_deleted_version_undeleted_around_the_audit_is_reported(
+        rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    key = ("ConnectionStrings:Primary", "--env", "prod")
+    assert vaultline(root, environ, "secret", "rm", *key).returncode == 0
+    assert vaultline(root, environ, "resolve", *key[1:]).returncode == 1  # deleted: not served
+    sql(root, "UPDATE versions SET deleted_time = NULL")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "version 2 was deleted at line" in done.stdout and "live again" in done.stdout
+
+
+def test_an_audited_undelete_passes(rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    key = ("ConnectionStrings:Primary", "--env", "prod")
+    assert vaultline(root, environ, "secret", "rm", *key).returncode == 0
+    assert vaultline(root, environ, "secret", "undelete", *key).returncode == 0
+    assert vaultline(root, environ, "secret", "rm", *key, "--versions", "1",
+                     "--destroy").returncode == 0
+    assert vaultline(root, environ, "secret", "undelete", *key, "--versions",
+                     "1").returncode == 0  # a destroyed version stays destroyed
+    done = vaultline(root, environ, "audit", "verify")
+    assert (done.returncode, done.stdout[:3]) == (0, "ok:"), done.stdout
+
+
+def test_a_destroyed_version_put_back_is_reported(
+        rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    # A copy of the row kept from before the destroy (a backup, or a trigger planted earlier).
+    with closing(sqlite3.connect(root / ".vaultline" / "store.db")) as db:
+        kept = db.execute("SELECT wrapped_key, ciphertext FROM versions WHERE version = 1"
+                          ).fetchone()
+    assert vaultline(root, environ, "secret", "rm", "ConnectionStrings:Primary", "--env",
+                     "prod", "--versions", "1", "--destroy").returncode == 0
+    with closing(sqlite3.connect(root / ".vaultline" / "store.db")) as db, db:
+        db.execute("UPDATE versions SET destroyed = 0, wrapped_key = ?, ciphertext = ? "
+                   "WHERE version = 1", kept)
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "version 1 was destroyed at line" in done.stdout
+
+
+def test_a_key_ring_rolled_back_past_its_rotation_is_reported(tmp_path: Path) -> None:
+    environ = master_key_env()
+    root = make_project(tmp_path, environ=environ)
+    assert vaultline(root, environ, "keys", "create", "webhooks", "--purpose", "hmac",
+                     "--env", "prod").returncode == 0
+    assert vaultline(root, environ, "keys", "rotate", "webhooks").returncode == 0
+    assert vaultline(root, environ, "audit", "verify").returncode == 0
+    # The rotation's record removed: the ring's old primary would sign again.
+    sql(root, "DELETE FROM records WHERE kind = 'keys' AND version = 2")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "key ring webhooks record version 2" in done.stdout
+    assert "removed from the store" in done.stdout
