@@ -26,10 +26,14 @@ MIB = 1024 * KIB
 _LIMITS: dict[str, tuple[str, int]] = {
     "file": ("VAULTLINE_MAX_FILE_SIZE", 16 * MIB),  # YAML, JSON, HCL files vaultline parses
     "secret": ("VAULTLINE_MAX_SECRET_SIZE", 1 * MIB),  # file: references, --from-file, stdin
+    "template": ("VAULTLINE_MAX_TEMPLATE_SIZE", 1 * MIB),  # render, run --render
 }
 # How many nodes YAML aliases (*name, << merges) may add to a document once expanded. A few
 # anchors for shared settings add dozens; a billion-laughs document adds billions.
 ALIAS_EXPANSION_LIMIT = 10_000
+# And how much scalar text they may add: a long string aliased thousands of times is few
+# nodes, but gigabytes once written out.
+ALIAS_TEXT_LIMIT = 1 * MIB
 _SIZE = re.compile(r"^\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$", re.I)
 _UNIT = {"": 1, "b": 1, "k": KIB, "kb": KIB, "kib": KIB, "m": MIB, "mb": MIB, "mib": MIB,
          "g": 1024 * MIB, "gb": 1024 * MIB, "gib": 1024 * MIB}

@@ -16,12 +16,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from vaultline._files import write_private
+from vaultline._files import write_output
+from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError
 from vaultline.resolve.bundle import Bundle
-
-#: Templates above this size are refused: a template is a config file, not a data set.
-MAX_TEMPLATE_BYTES = 1 << 20
 
 
 def context(bundle: Bundle) -> dict[str, Any]:
@@ -67,18 +65,16 @@ def render_text(source: str, values: Mapping[str, Any], name: str) -> str:
 def render_file(template: Path, output: Path, bundle: Bundle) -> None:
     """Render `template` into `output` (0600, atomically)."""
     text = read_template(template)
-    write_private(output, render_text(text, context(bundle), str(template)).encode("utf-8"))
+    write_output(output, render_text(text, context(bundle), str(template)).encode("utf-8"))
 
 
 def read_template(template: Path) -> str:
+    """The template's text: a regular file within its limit (a FIFO is refused, not waited
+    on; a template is a config file, not a data set)."""
     try:
-        with template.open("rb") as handle:
-            data = handle.read(MAX_TEMPLATE_BYTES + 1)
+        data = read_bounded(template, name="template", what="the template")
     except OSError as exc:
         raise ConfigError(f"cannot read template: {exc.strerror}", file=str(template)) from None
-    if len(data) > MAX_TEMPLATE_BYTES:
-        raise ConfigError(f"template is larger than {MAX_TEMPLATE_BYTES} bytes",
-                          file=str(template))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
