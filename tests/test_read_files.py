@@ -1,0 +1,137 @@
+"""Files vaultline reads, attacked through the real CLI: the parse cache replaced by a FIFO
+or a link to /dev/zero, aliased text, ignore files and templates that are not files. Each
+case is bounded in time and memory (tests/hostile.py measures the child)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests import hostile
+from tests.hostile import Case
+
+_RESOLVE = ("resolve", "--env", "prod")
+
+
+def _cache_slots(replace: str) -> Callable[[Path], None]:
+    """Warm the cache with a real resolve, then replace every cache file."""
+    def make(root: Path) -> None:
+        environ = {**os.environ, "VAULTLINE_MASTER_KEY": _key(root)}
+        subprocess.run([hostile.VAULTLINE, "env-example", "-o", "-"], cwd=root, env=environ,
+                       capture_output=True, check=True, timeout=60)
+        slots = sorted((root / ".vaultline" / "cache").glob("*.json"))
+        assert len(slots) >= 3  # vaultline.yaml and both packs
+        for slot in slots:
+            slot.unlink()
+            if replace == "fifo":
+                os.mkfifo(slot)
+            else:
+                slot.symlink_to(replace)
+    return make
+
+
+def _key(root: Path) -> str:
+    return (root / "master.key").read_text()
+
+
+def _with_secret(step: Callable[[Path], None]) -> Callable[[Path], None]:
+    """``step``, in a project whose secret is stored (so a command gets past resolving)."""
+    def make(root: Path) -> None:
+        environ = {**os.environ, "VAULTLINE_MASTER_KEY": _key(root)}
+        subprocess.run([hostile.VAULTLINE, "secret", "put", "ConnectionStrings:Primary",
+                        "--env", "prod"], cwd=root, env=environ, input=b"v4lue-xyz",
+                       capture_output=True, check=True, timeout=60)
+        step(root)
+    return make
+
+
+def _aliased_text(times: int) -> Callable[[Path], None]:
+    long = "x" * 100_000
+    return hostile._write("env/prod/values.yaml", f"Big: &a {long}\nMany: ["
+                          + ", ".join(["*a"] * times) + "]\n")
+
+
+def _ignore(kind: str) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        (root / "sub").mkdir()
+        (root / "sub" / "a.txt").write_text("hello\n")
+        if kind == "fifo":
+            os.mkfifo(root / "sub" / ".gitignore")
+        else:
+            (root / "sub" / ".gitignore").symlink_to(kind)
+    return make
+
+
+CASES: list[Case] = [
+    # A cache file is a miss, parsed again from the committed file: same output as cold.
+    Case("parse cache files are FIFOs", _cache_slots("fifo"), ("env-example", "-o", "-"), 0,
+         ""),
+    Case("parse cache files link to /dev/zero", _cache_slots("/dev/zero"),
+         ("env-example", "-o", "-"), 0, ""),
+    Case("a long string aliased 5,000 times", _aliased_text(5000), _RESOLVE, 2,
+         "env/prod/values.yaml:1: invalid YAML: aliases (*name) expand the document by more "
+         "than 1 MiB of text; write the values out"),
+    Case("a .gitignore in the tree is a FIFO", _ignore("fifo"), ("scan", "sub"), 2,
+         "sub/.gitignore: not a regular file (a FIFO)"),
+    Case("a .gitignore in the tree links to /dev/zero", _ignore("/dev/zero"), ("scan", "sub"),
+         2, "sub/.gitignore: not a regular file (a device)"),
+    Case("a template is a FIFO", _with_secret(hostile._fifo("t.j2")), ("render", "t.j2", "-o", "out",
+                                                         "--env", "prod"), 2,
+         "t.j2: not a regular file (a FIFO)"),
+    Case("an imported baseline is a FIFO", hostile._fifo(".gitleaksignore"),
+         ("scan", "vaultline.yaml", "--import-baseline", ".gitleaksignore"), 2, "(a FIFO)"),
+    Case("an imported baseline links to /dev/zero", hostile._link("b.json", "/dev/zero"),
+         ("scan", "vaultline.yaml", "--import-baseline", "b.json"), 2, "(a device)"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_read(case: Case, tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    environ = hostile.prepare(root, case)
+    (root / "master.key").write_text(environ["VAULTLINE_MASTER_KEY"])
+    outcome = hostile.run_case(case, root, environ)
+    assert "Traceback" not in outcome.stderr
+    assert outcome.code == case.code, outcome.stderr
+    assert case.message in outcome.stderr
+    if case.code:
+        assert outcome.stderr.startswith("vaultline: error: ")
+        assert outcome.stderr.count("\n") == 0, outcome.stderr
+    assert outcome.cpu_seconds < hostile.TIME_LIMIT
+    assert outcome.seconds < 6 * hostile.TIME_LIMIT
+    assert outcome.peak_kib < hostile.RSS_LIMIT_KIB
+
+
+def test_a_replaced_cache_gives_the_fresh_parse(tmp_path: Path) -> None:
+    """What a command prints with its cache files turned into FIFOs is what it prints cold."""
+    root = tmp_path / "project"
+    environ = hostile.prepare(root)
+    (root / "master.key").write_text(environ["VAULTLINE_MASTER_KEY"])
+    cold = subprocess.run([hostile.VAULTLINE, "env-example", "-o", "-"], cwd=root, env=environ,
+                          capture_output=True, text=True, timeout=60)
+    _cache_slots("fifo")(root)
+    warm = subprocess.run([hostile.VAULTLINE, "env-example", "-o", "-"], cwd=root, env=environ,
+                          capture_output=True, text=True, timeout=30)
+    assert cold.returncode == warm.returncode == 0, warm.stderr
+    assert warm.stdout == cold.stdout and "CONNECTIONSTRINGS__PRIMARY=" in warm.stdout
+
+
+def test_a_few_aliased_strings_still_load(tmp_path: Path) -> None:
+    """A certificate shared by anchor between a few keys is far below the text limit."""
+    root = tmp_path / "project"
+    environ = hostile.prepare(root)
+    pem = "-----BEGIN CERTIFICATE-----\\n" + "A" * 4000 + "\\n-----END CERTIFICATE-----"
+    (root / "env/prod/values.yaml").write_text(
+        f'Ca: &ca "{pem}"\n' + "".join(f"Svc{i}:Ca: *ca\n" for i in range(20)))
+    done = subprocess.run([hostile.VAULTLINE, "secret", "put", "ConnectionStrings:Primary",
+                           "--env", "prod"], cwd=root, env=environ, input="v", text=True,
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([hostile.VAULTLINE, "resolve", "--env", "prod", "--format", "json"],
+                          cwd=root, env=environ, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert '"Svc19"' in done.stdout and done.stdout.count("A" * 4000) == 21
