@@ -283,12 +283,13 @@ class Project:
             try:
                 ref = Reference.parse(text)
             except ConfigError as exc:
-                raise _pasted_or(exc.message, key, directory.name, text, shown, line) from None
+                raise _pasted_or(exc.message, key, directory.name, text, shown, line,
+                                 known) from None
             if ref.provider not in known:
                 raise _pasted_or(
                     f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
                     f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
-                    key, directory.name, text, shown, line)
+                    key, directory.name, text, shown, line, known)
             refs[key] = tuple.__new__(Entry, (key, ref, shown, line))  # docs/design/performance.md
         return refs
 
@@ -330,14 +331,18 @@ class Project:
 
 
 def _pasted_or(message: str, key: str, env: str, text: str, file: str,
-               line: int | None) -> ConfigError:
-    """`message` about a reference that failed to parse, unless the text looks like a
-    pasted secret: then an error that never quotes it."""
-    from vaultline.project.pasted import looks_like_value, not_a_reference
+               line: int | None, known: set[str]) -> ConfigError:
+    """`message` about a reference that failed to parse or names no known provider, when its
+    text is shaped ``PROVIDER:...`` and does not look like a pasted secret; otherwise an
+    error that never quotes the text (a bare word may be a pasted password)."""
+    from vaultline.project.pasted import looks_like_value, not_a_reference, not_quoted
+    from vaultline.project.reference import names_a_path
 
     if looks_like_value(text):
         return ConfigError(not_a_reference(key, env), file=file, line=line)
-    return ConfigError(message, file=file, line=line)
+    if names_a_path(text):
+        return ConfigError(message, file=file, line=line)
+    return ConfigError(not_quoted(key, text, known), file=file, line=line)
 
 
 def _select_app(doc: Mapping[str, Any], base: Path, shown: str, start: Path,
