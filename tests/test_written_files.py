@@ -237,13 +237,15 @@ def test_every_written_file_is_private_under_umask_000(
     root, environ = project
     for args in (("render", "app.conf.j2", "-o", "app.conf", "--env", "prod"),
                  ("env-example", "-o", "names.env"),
-                 ("resolve", "--env", "prod", "--format", "compose", "--secrets-dir", "cs")):
+                 ("resolve", "--env", "prod", "--format", "compose", "--secrets-dir",
+                  "new/cs")):
         done = run(root, environ, *args, umask=0)
         assert done.returncode == 0, done.stderr
     for path in (root / "app.conf", root / "names.env",
-                 root / "cs" / "CONNECTIONSTRINGS__PRIMARY"):
+                 root / "new" / "cs" / "CONNECTIONSTRINGS__PRIMARY"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    assert stat.S_IMODE((root / "cs").stat().st_mode) == 0o700
+    for directory in (root / "new", root / "new" / "cs"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
     for path in (root / ".vaultline").rglob("*"):
         expected = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
