@@ -60,14 +60,22 @@ def one_error_line(done: subprocess.CompletedProcess[str], code: int) -> str:
 
 
 @pytest.mark.parametrize("trap", ["file held open", "fifo"])
+@pytest.mark.parametrize("command", ["render", "keys encrypt"])
 def test_a_pre_created_temporary_name_is_never_opened(
-        project: tuple[Path, dict[str, str]], tmp_path: Path, trap: str) -> None:
+        project: tuple[Path, dict[str, str]], tmp_path: Path, trap: str, command: str) -> None:
     """In a directory others can write, the temporary beside OUT must not be a name they
     could create first: a file they hold open reads the secret as it is written, a FIFO
     hangs the write. Here the name derived from the process id is taken before the write."""
     root, environ = project
     shared = tmp_path / "shared"
     shared.mkdir()
+    out = shared / "app.conf"
+    if command == "render":
+        argv = ["render", "app.conf.j2", "-o", str(out), "--env", "prod"]
+    else:
+        subprocess.run([VAULTLINE, "keys", "create", "enc", "--purpose", "encryption"],
+                       cwd=root, env=environ, check=True, capture_output=True, timeout=60)
+        argv = ["keys", "encrypt", "enc", "--in", "app.conf.j2", "--out", str(out)]
     # The process's pid is only known inside it: plant the name there, then run the CLI.
     script = (
         "import os, sys\n"
@@ -81,16 +89,15 @@ def test_a_pre_created_temporary_name_is_never_opened(
         "    open(name, 'w').close()\n"
         "    os.chmod(name, 0o666)\n"
         "    watcher = os.open(name, os.O_RDONLY)\n"
-        "code = main(['render', 'app.conf.j2', '-o', os.path.join(shared, 'app.conf'),\n"
-        "             '--env', 'prod'])\n"
+        f"code = main({argv!r})\n"
         "leaked = watcher is not None and os.read(watcher, 1 << 16)\n"
         "print('LEAKED' if leaked else 'CLEAN', code)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=root, env=environ, text=True,
                           capture_output=True, timeout=30)
     assert done.stdout.split() == ["CLEAN", "0"], done.stdout + done.stderr
-    out = shared / "app.conf"
-    assert out.read_text() == f"db={SECRET}\n"
+    if command == "render":
+        assert out.read_text() == f"db={SECRET}\n"
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
