@@ -135,3 +135,32 @@ def test_a_few_aliased_strings_still_load(tmp_path: Path) -> None:
                           cwd=root, env=environ, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert '"Svc19"' in done.stdout and done.stdout.count("A" * 4000) == 21
+
+
+def test_a_cache_written_under_older_limits_is_not_used(tmp_path: Path) -> None:
+    """A cache file says what an earlier parse gave; when the parser's rules tighten (here
+    the aliased-text limit), an authenticated file written before must be a miss, or a hit
+    would accept what a fresh parse refuses."""
+    import hashlib
+    import json
+
+    from tests.factory import make_project, master_key_env
+    from vaultline.errors import ConfigError
+    from vaultline.project import _packcache
+    from vaultline.project.model import Project
+
+    environ = master_key_env()
+    make_project(tmp_path, environ=environ)
+    long = "x" * 100_000
+    values = tmp_path / "env" / "prod" / "values.yaml"
+    values.write_text(f"Big: &a {long}\nMany: [" + ", ".join(["*a"] * 20) + "]\n")
+    cache = tmp_path / ".vaultline" / "cache"
+    key = _packcache._cache_key(cache, environ)
+    assert key is not None
+    slot = _packcache._slot(values, cache)
+    # What the previous cache format held for this file: the rows its parse gave.
+    payload = json.dumps({"v": 1, "digest": hashlib.sha256(values.read_bytes()).hexdigest(),
+                          "rows": [["Big", long, 1], ["Many", [long] * 20, 2]]}).encode()
+    _packcache._write(cache, slot, payload, key)
+    with pytest.raises(ConfigError, match="expand the document by more than 1 MiB of text"):
+        Project.load(tmp_path, environ=environ).pack("prod")

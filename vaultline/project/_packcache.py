@@ -36,7 +36,10 @@ from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError, VaultlineError
 from vaultline.project._lines import LineDict
 
-FORMAT = 1
+# What a cache file holds is what the parser gave under its rules; the version changes
+# with them (2: aliases may add at most 1 MiB of text), so a file written under looser
+# rules is a miss rather than a document a fresh parse would refuse.
+FORMAT = 2
 Rows = list[tuple[str, Any, int | None]]
 
 
