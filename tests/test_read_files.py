@@ -66,7 +66,33 @@ def _ignore(kind: str) -> Callable[[Path], None]:
     return make
 
 
+def _include_lattice(levels: int) -> Callable[[Path], None]:
+    """Two files per level, each including both of the next level: 2**levels paths."""
+    def make(root: Path) -> None:
+        (root / "vaultline.yaml").write_text(
+            (root / "vaultline.yaml").read_text() + "include: [a0.yaml, b0.yaml]\n")
+        for i in range(levels):
+            below = f"include: [a{i + 1}.yaml, b{i + 1}.yaml]\n" if i + 1 < levels else ""
+            for name in ("a", "b"):
+                (root / f"{name}{i}.yaml").write_text(below + f"defaults: {{{name.upper()}{i}: v}}\n")
+    return make
+
+
+def _include_chain(length: int) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        (root / "vaultline.yaml").write_text(
+            (root / "vaultline.yaml").read_text() + "include: i0.yaml\n")
+        for i in range(length):
+            below = f"include: i{i + 1}.yaml\n" if i + 1 < length else ""
+            (root / f"i{i}.yaml").write_text(below)
+    return make
+
+
 CASES: list[Case] = [
+    Case("includes in a lattice of 50 files", _include_lattice(25), ("env-example", "-o", "-"),
+         0, ""),
+    Case("a chain of 3,000 includes", _include_chain(3000), ("env-example", "-o", "-"), 2,
+         "i31.yaml:1: includes are nested more than 32 files deep"),
     # A cache file is a miss, parsed again from the committed file: same output as cold.
     Case("parse cache files are FIFOs", _cache_slots("fifo"), ("env-example", "-o", "-"), 0,
          ""),
@@ -164,3 +190,22 @@ def test_a_cache_written_under_older_limits_is_not_used(tmp_path: Path) -> None:
     _packcache._write(cache, slot, payload, key)
     with pytest.raises(ConfigError, match="expand the document by more than 1 MiB of text"):
         Project.load(tmp_path, environ=environ).pack("prod")
+
+
+def test_a_file_included_twice_stays_below_both_includers(tmp_path: Path) -> None:
+    """shared.yaml sits below a.yaml and b.yaml, which both include it: a.yaml's value wins
+    over shared.yaml's even though b.yaml, included after a.yaml, includes shared.yaml too."""
+    from tests.factory import make_project, master_key_env
+    from vaultline.project.model import Project
+
+    environ = master_key_env()
+    make_project(tmp_path, {
+        "vaultline.yaml": "version: 1\napp: x\nenvironments: [prod]\ninclude: [a.yaml, b.yaml]\n",
+        "a.yaml": "include: shared.yaml\ndefaults: {Level: from-a}\n",
+        "b.yaml": "include: shared.yaml\n",
+        "shared.yaml": "defaults: {Level: from-shared, Other: shared}\n",
+    }, environ=environ)
+    project = Project.load(tmp_path, environ=environ)
+    assert project.defaults["Level"].value == "from-a"
+    assert project.defaults["Other"].value == "shared"
+    assert [p.name for p in project.included_files] == ["shared.yaml", "a.yaml", "b.yaml"]

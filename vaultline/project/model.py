@@ -171,7 +171,8 @@ class Project:
             raise ConfigError(f"unsupported version {version!r}; this vaultline reads version 1",
                               file=shown, line=line_of(doc, "version"))
         app, app_dir = _select_app(doc, base, shown, (start or Path.cwd()).resolve(), environ)
-        included = _included(doc, path, shown, frozenset({path.resolve()}), environ, cache)
+        included = _included(doc, path, shown, frozenset({path.resolve()}), environ, cache,
+                             set())
         schema: dict[str, SchemaEntry] = {}
         defaults: dict[str, Entry] = {}
         providers: dict[str, ProviderConfig] = {}
@@ -394,13 +395,24 @@ class _Included(NamedTuple):
     parsed: CachedDocument
 
 
+# Real monorepos include a shared layer or two; a chain this deep is a mistake or an attack.
+MAX_INCLUDE_DEPTH = 32
+
+
 def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Path],
-              environ: Mapping[str, str], cache: Path) -> list[_Included]:
-    """The files ``doc`` includes, lowest precedence first (each after its own includes)."""
+              environ: Mapping[str, str], cache: Path, done: set[Path]) -> list[_Included]:
+    """The files ``doc`` includes, lowest precedence first (each after its own includes).
+
+    A file reached again by another path (``done``) is not included twice: it stays below
+    every file that includes it, and a few files including each other in a lattice cannot
+    make the walk exponential (2**25 paths through 50 files)."""
     raw = doc.get("include")
     if raw is None:
         return []
     at = line_of(doc, "include")
+    if len(seen) > MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"includes are nested more than {MAX_INCLUDE_DEPTH} files deep; "
+                          "include the shared files from fewer levels", file=shown, line=at)
     items = [raw] if isinstance(raw, str) else raw
     if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
         raise ConfigError("'include' must be a path or a list of paths to shared project "
@@ -417,6 +429,9 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Pa
         if not target.is_file():
             raise ConfigError(f"include {item!r}: no such file {_display(target)}",
                               file=shown, line=at)
+        if target in done:
+            continue
+        done.add(target)
         target_shown = _display(target)
         parsed = CachedDocument(target, cache, target_shown, environ=environ)
         shared = parsed.doc or {}
@@ -429,7 +444,8 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Pa
                     f"section {name!r} belongs in each app's own {PROJECT_FILE}; a shared "
                     f"(included) file holds {', '.join(sorted(_SHARED_SECTIONS))}",
                     file=target_shown, line=line_of(shared, name))
-        result += _included(shared, target, target_shown, seen | {target}, environ, cache)
+        result += _included(shared, target, target_shown, seen | {target}, environ, cache,
+                            done)
         result.append(_Included(target, target_shown, shared, parsed))
     return result
 
