@@ -89,6 +89,11 @@ def _include_chain(length: int) -> Callable[[Path], None]:
 
 
 CASES: list[Case] = [
+    Case("a manifest of four million empty documents",
+         hostile._write("k8s.yaml", "---\n" * 4_000_000), ("inventory", "k8s.yaml"), 0, ""),
+    Case("a templated manifest of 300,000 documents",
+         hostile._write("k8s.yaml", "---\nkind: Secret\nmetadata: {name: '{{ x }}'}\n" * 300_000),
+         ("inventory", "k8s.yaml", "--format", "json"), 0, ""),
     Case("includes in a lattice of 50 files", _include_lattice(25), ("env-example", "-o", "-"),
          0, ""),
     Case("a chain of 3,000 includes", _include_chain(3000), ("env-example", "-o", "-"), 2,
