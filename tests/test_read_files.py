@@ -89,6 +89,12 @@ def _include_chain(length: int) -> Callable[[Path], None]:
 
 
 CASES: list[Case] = [
+    Case("a policy holding a 1 MB path", hostile._write(
+        "p.hcl", 'path "' + "a" * 1_000_000 + '" { capabilities = ["read"] }\n'),
+        ("policy", "lint", "p.hcl"), 1, ""),  # a POL000 parse-error finding
+    Case("a policy nested 50,000 blocks deep", hostile._write(
+        "p.hcl", 'path "a" ' + "{ x " * 50_000 + "}" * 50_000 + "\n"),
+        ("policy", "lint", "p.hcl"), 1, ""),
     Case("a manifest of four million empty documents",
          hostile._write("k8s.yaml", "---\n" * 4_000_000), ("inventory", "k8s.yaml"), 0, ""),
     Case("a templated manifest of 300,000 documents",
@@ -129,7 +135,7 @@ def test_hostile_read(case: Case, tmp_path: Path) -> None:
     assert "Traceback" not in outcome.stderr
     assert outcome.code == case.code, outcome.stderr
     assert case.message in outcome.stderr
-    if case.code:
+    if case.code == 2:
         assert outcome.stderr.startswith("vaultline: error: ")
         assert outcome.stderr.count("\n") == 0, outcome.stderr
     assert outcome.cpu_seconds < hostile.TIME_LIMIT
@@ -214,3 +220,15 @@ def test_a_file_included_twice_stays_below_both_includers(tmp_path: Path) -> Non
     assert project.defaults["Level"].value == "from-a"
     assert project.defaults["Other"].value == "shared"
     assert [p.name for p in project.included_files] == ["shared.yaml", "a.yaml", "b.yaml"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('path "' + "a" * 300_000 + '" { capabilities = ["read"] }\n', "larger than 256 KiB"),
+    ('path "a" ' + "{ x " * 20_000 + "}" * 20_000 + "\n", "more than 10000 blocks and lists"),
+])
+def test_an_oversized_policy_is_refused_before_the_parser(text: str, message: str) -> None:
+    from vaultline.errors import PolicyError
+    from vaultline.policy.model import parse_policy
+
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(text, "p.hcl")
