@@ -8,6 +8,7 @@ or others can read is refused, as ssh refuses a private key it could have leaked
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -53,9 +54,22 @@ def open_private(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` atomically, as a 0600 file (a temporary beside it, renamed)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = open_private(tmp)
+    """Replace `path` with `data` atomically, as a 0600 file (a temporary beside it, renamed).
+
+    The temporary is a new file (O_EXCL) under an unguessable name: in a directory others can
+    write, a name known in advance could be theirs already (a FIFO that hangs the write, a
+    file they hold open to read what is written), and O_EXCL refuses anything already there.
+    A symlink at `path` is replaced, not written through.
+    """
+    import secrets
+
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            continue
+        break
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -63,6 +77,38 @@ def write_private(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write what a command was asked to write at `path` (``-o``, env.example, a baseline).
+
+    A device, FIFO or socket there (``/dev/stdout``, ``/dev/null``, a shell's ``>(...)``) is
+    written as a stream: replacing it would leave the data in a file where a stream was meant,
+    or replace ``/dev/stdout`` itself. A FIFO nobody reads is an error, not a hang. Anything
+    else is replaced by :func:`write_private`, so a symlink there (committed in a repository,
+    or dangling) is replaced, never written through to wherever it points.
+    """
+    from vaultline.errors import ConfigError
+
+    try:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            info = None
+        if info is None or stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
+            write_private(path, data)
+            return
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            os.set_blocking(fd, True)  # the reader is there: wait for it, as a shell would
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        reason = "a FIFO with no reader" if exc.errno == errno.ENXIO else exc.strerror
+        raise ConfigError(f"cannot write: {reason}", file=str(path)) from None
 
 
 def refuse_loose(path: Path, what: str, mode: int | None = None) -> None:

@@ -31,6 +31,9 @@ _LIMITS: dict[str, tuple[str, int]] = {
 # How many nodes YAML aliases (*name, << merges) may add to a document once expanded. A few
 # anchors for shared settings add dozens; a billion-laughs document adds billions.
 ALIAS_EXPANSION_LIMIT = 10_000
+# And how much scalar text they may add: a long string aliased thousands of times is few
+# nodes, but gigabytes once written out.
+ALIAS_TEXT_LIMIT = 1 * MIB
 _SIZE = re.compile(r"^\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$", re.I)
 _UNIT = {"": 1, "b": 1, "k": KIB, "kb": KIB, "kib": KIB, "m": MIB, "mb": MIB, "mib": MIB,
          "g": 1024 * MIB, "gb": 1024 * MIB, "gib": 1024 * MIB}

@@ -63,6 +63,8 @@ def env_example(output: Path | None, prefix: str, project_dir: Path | None) -> N
     if output is not None and str(output) == "-":
         click.echo(text, nl=False)
         return
+    from vaultline._files import write_output
+
     target = output or project.root / envexample.FILE_NAME
-    target.write_text(text, encoding="utf-8")
+    write_output(target, text.encode("utf-8"))
     click.echo(f"wrote {target}")

@@ -75,8 +75,11 @@ def _sink(path: Path | None, *, binary: bool = False) -> Iterator[BinaryIO]:
         with path.open("wb") as handle:
             yield cast(BinaryIO, handle)
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    import secrets
+
+    # Unguessable, so nobody can take the name first in a shared directory.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield cast(BinaryIO, handle)

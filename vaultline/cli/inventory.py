@@ -40,7 +40,9 @@ def inventory(path: Path, fmt: str, output: Path | None, check: bool) -> None:
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        from vaultline._files import write_output
+
+        write_output(output, text.encode("utf-8"))
     errors = result.errors
     if output is not None or check:
         # One line per error on stderr, so a CI log shows why the gate failed.

@@ -95,7 +95,9 @@ def generate(env: str, role: str, provider_name: str | None, account_id: str | N
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        from vaultline._files import write_output
+
+        write_output(output, text.encode("utf-8"))
         click.echo(f"wrote {output}: {count} rule(s) for {env} ({role})", err=True)
 
 

@@ -171,8 +171,11 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
             for f in new
         ]
         if output is not None:
-            with output.open("w", encoding="utf-8") as handle:
-                emit_table(["LOCATION", "RULE", "SECRET", "COMMIT", "TAGS"], rows, stream=handle)
+            import io
+
+            table = io.StringIO()
+            emit_table(["LOCATION", "RULE", "SECRET", "COMMIT", "TAGS"], rows, stream=table)
+            _write(table.getvalue().removesuffix("\n"), output)
         elif rows:
             emit_table(["LOCATION", "RULE", "SECRET", "COMMIT", "TAGS"], rows)
     skipped = ", ".join(
@@ -198,4 +201,6 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        from vaultline._files import write_output
+
+        write_output(output, (text + "\n").encode("utf-8"))

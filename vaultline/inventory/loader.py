@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import yaml
@@ -33,6 +34,8 @@ _HELM_GENERATORS = re.compile(
     r"\b(randAlphaNum|randAlpha|randNumeric|randAscii|randBytes|genPrivateKey|genCA|"
     r"genSelfSignedCert|genSignedCert|derivePassword|uuidv4|lookup)\b"
 )
+# Rendered charts hold hundreds of documents per file; millions are an attack on the reader.
+MAX_DOCUMENTS = 10_000
 _TOP_KEY = re.compile(r"^(kind|apiVersion):[ \t]*['\"]?([^'\"#\s]+)", re.M)
 _META_KEY = re.compile(r"^([ \t]+)(name|namespace):[ \t]*['\"]?([^'\"#\n]*?)['\"]?[ \t]*$")
 
@@ -74,6 +77,10 @@ class Document:
 
 def read_documents(text: str, file: str) -> list[Document]:
     """Every document of a file; never raises on bad YAML (see the module docstring)."""
+    if sum(1 for _ in islice(_DOC_MARKER.finditer(text), MAX_DOCUMENTS + 1)) > MAX_DOCUMENTS:
+        # Counted before any parse: 16 MiB of '---' lines are four million documents.
+        return [Document(file, 1, None, parse_error=f"more than {MAX_DOCUMENTS} documents in "
+                         "one file; split it", recovered=recover_metadata(text[:64 * 1024]))]
     if "{{" not in text and "{%" not in text:
         try:
             return _compose_all(text, file, 0)

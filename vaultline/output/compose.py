@@ -18,6 +18,7 @@ import os
 import secrets as _random
 from pathlib import Path
 
+from vaultline._files import private_dir
 from vaultline.errors import ConfigError
 from vaultline.output.formats import env_pairs
 from vaultline.resolve.bundle import Bundle
@@ -47,8 +48,7 @@ def write_secrets(bundle: Bundle, directory: Path, *, prefix: str = "") -> str:
 
     directory = directory.absolute()
     try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(directory, 0o700)
+        os.chmod(private_dir(directory), 0o700)  # its new parents 0700 too, whatever the umask
     except OSError as exc:
         raise ConfigError(f"cannot prepare the secrets directory: {exc.strerror}",
                           file=str(directory)) from None

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from vaultline._files import write_private
+from vaultline._files import write_output
 from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError
 from vaultline.resolve.bundle import Bundle
@@ -163,12 +163,14 @@ def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
 def render_file(template: Path, output: Path, bundle: Bundle) -> None:
     """Render `template` into `output` (0600, atomically)."""
     text = read_template(template)
-    write_private(output, render_text(text, context(bundle), str(template)).encode("utf-8"))
+    write_output(output, render_text(text, context(bundle), str(template)).encode("utf-8"))
 
 
 def read_template(template: Path) -> str:
+    """The template's text: a regular file within its limit (a FIFO is refused, not waited
+    on; a template is a config file, not a data set)."""
     try:
-        data = read_bounded(template, name="template", what="template")
+        data = read_bounded(template, name="template", what="the template")
     except OSError as exc:
         raise ConfigError(f"cannot read template: {exc.strerror}", file=str(template)) from None
     try:

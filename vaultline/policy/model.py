@@ -101,11 +101,23 @@ class Finding(BaseFinding):
 # --------------------------------------------------------------------------- parsing
 
 
+MAX_POLICY_CHARS = 256 * 1024
+MAX_POLICY_BLOCKS = 10_000
+
+
 def parse_policy(text: str, file: str = "<policy>", role: str | None = None) -> Policy:
     """Parse HCL into path rules with their lines; raises PolicyError on invalid HCL."""
     import hcl2
     from hcl2.utils import SerializationOptions
 
+    # python-hcl2 (lark) takes seconds per few thousand rules and hundreds of MB for one long
+    # string: a policy people review is far smaller than the 16 MiB any parsed file may be.
+    if len(text) > MAX_POLICY_CHARS:
+        raise PolicyError(f"{file}: larger than {MAX_POLICY_CHARS // 1024} KiB; a Vault policy "
+                          "this large is not one people review: split it")
+    if text.count("{") + text.count("[") > MAX_POLICY_BLOCKS:
+        raise PolicyError(f"{file}: more than {MAX_POLICY_BLOCKS} blocks and lists ('{{' and "
+                          "'['); split the policy")
     try:
         tree = hcl2.loads(
             text,

@@ -36,7 +36,10 @@ from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError, VaultlineError
 from vaultline.project._lines import LineDict
 
-FORMAT = 1
+# What a cache file holds is what the parser gave under its rules; the version changes
+# with them (2: aliases may add at most 1 MiB of text), so a file written under looser
+# rules is a miss rather than a document a fresh parse would refuse.
+FORMAT = 2
 Rows = list[tuple[str, Any, int | None]]
 
 
@@ -55,7 +58,7 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[bytes], Row
         return parse(data)
     digest, slot = hashlib.sha256(data).hexdigest(), _slot(path, cache_dir)
     try:
-        cached = _load(slot, key)
+        cached = _load(slot, key, environ)
         if cached.get("v") == FORMAT and cached.get("digest") == digest:
             rows: Rows = cached["rows"]  # [key, value, line] lists, used as they are: no copy
             if set(map(len, rows)) <= {3}:  # every row [key, value, line] (C-speed check)
@@ -82,6 +85,7 @@ class CachedDocument:
     def __init__(self, path: Path, cache_dir: Path | None, display: str, *,
                  environ: Mapping[str, str] | None = None) -> None:
         self._cache_dir = cache_dir
+        self._environ = environ
         data = _read(path, display, environ)
         self._digest = hashlib.sha256(data).hexdigest()
         self._key = _cache_key(cache_dir, environ)
@@ -98,7 +102,7 @@ class CachedDocument:
         """The cached document of this content, or ``_REFUSED`` on a miss."""
         try:
             assert self._key is not None
-            cached = _load(slot, self._key)
+            cached = _load(slot, self._key, self._environ)
             if cached.get("v") == FORMAT and cached.get("digest") == self._digest:
                 return _decode(cached["doc"])
         except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
@@ -222,9 +226,14 @@ def _derived_key(key_text: str | None, key_file: str | None) -> bytes | None:
     return hmac.new(material, b"vaultline parse cache", hashlib.sha256).digest()
 
 
-def _load(slot: Path, key: bytes) -> Any:
-    """The JSON of a cache file whose MAC ``key`` verifies; ValueError otherwise."""
-    data = slot.read_bytes()
+def _load(slot: Path, key: bytes, environ: Mapping[str, str] | None) -> Any:
+    """The JSON of a cache file whose MAC ``key`` verifies; ValueError otherwise. Read like the
+    files it stands for: someone who can write the cache directory can put a FIFO or a link
+    to /dev/zero there, which must be a miss, not a hang or a read without end."""
+    try:
+        data = read_bounded(slot, what="the cache file", environ=environ)
+    except VaultlineError as exc:
+        raise ValueError("not a usable cache file") from exc
     mac, payload = data[:_MAC_BYTES], data[_MAC_BYTES:]
     if not hmac.compare_digest(mac, _mac(key, slot, payload)):
         raise ValueError("cache file not authenticated")

@@ -18,7 +18,12 @@ from typing import Any
 
 import yaml
 
-from vaultline._limits import ALIAS_EXPANSION_LIMIT, read_bounded
+from vaultline._limits import (
+    ALIAS_EXPANSION_LIMIT,
+    ALIAS_TEXT_LIMIT,
+    format_size,
+    read_bounded,
+)
 from vaultline.errors import ConfigError
 from vaultline.project._lines import LineDict
 
@@ -83,13 +88,16 @@ def check_depth(text: str, loader: type = _BaseLoader) -> None:
 
 
 def check_expansion(root: yaml.Node) -> None:
-    """Refuse a node graph that aliases expand by more than ALIAS_EXPANSION_LIMIT nodes.
+    """Refuse a node graph that aliases expand by more than ALIAS_EXPANSION_LIMIT nodes or
+    ALIAS_TEXT_LIMIT characters of scalar text.
 
     The composed graph shares aliased nodes; its expanded size is counted bottom-up with each
-    node's size computed once, so a billion-laughs graph is measured in microseconds.
+    node's size computed once, so a billion-laughs graph is measured in microseconds. Text
+    counts too: a 1 MB string aliased 9,000 times is few nodes but 9 GB for whatever writes
+    the document out (the parse cache, JSON or YAML output).
     """
-    size: dict[int, int] = {}
-    distinct = 0
+    size: dict[int, tuple[int, int]] = {}  # id -> (nodes, characters) once expanded
+    distinct = distinct_text = 0
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     open_nodes: set[int] = set()
     while stack:
@@ -98,7 +106,9 @@ def check_expansion(root: yaml.Node) -> None:
         children = _children(node)
         if done:
             open_nodes.discard(ident)
-            size[ident] = 1 + sum(size[id(c)] for c in children)
+            text = len(node.value) if isinstance(node, yaml.ScalarNode) else 0
+            size[ident] = (1 + sum(size[id(c)][0] for c in children),
+                           text + sum(size[id(c)][1] for c in children))
             continue
         if ident in size:
             continue
@@ -106,6 +116,8 @@ def check_expansion(root: yaml.Node) -> None:
             raise LimitError(None, None, "an alias refers to itself (a recursive document)",
                              node.start_mark)
         distinct += 1
+        if isinstance(node, yaml.ScalarNode):
+            distinct_text += len(node.value)
         open_nodes.add(ident)
         stack.append((node, True))
         for child in children:
@@ -114,9 +126,14 @@ def check_expansion(root: yaml.Node) -> None:
                                  child.start_mark)
             if id(child) not in size:
                 stack.append((child, False))
-    if size[id(root)] - distinct > ALIAS_EXPANSION_LIMIT:
+    nodes, text = size[id(root)]
+    if nodes - distinct > ALIAS_EXPANSION_LIMIT:
         raise LimitError(None, None, f"aliases (*name) expand the document by more than "
                          f"{ALIAS_EXPANSION_LIMIT} nodes; write the values out", root.start_mark)
+    if text - distinct_text > ALIAS_TEXT_LIMIT:
+        raise LimitError(None, None, f"aliases (*name) expand the document by more than "
+                         f"{format_size(ALIAS_TEXT_LIMIT)} of text; write the values out",
+                         root.start_mark)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

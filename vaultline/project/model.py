@@ -171,7 +171,8 @@ class Project:
             raise ConfigError(f"unsupported version {version!r}; this vaultline reads version 1",
                               file=shown, line=line_of(doc, "version"))
         app, app_dir = _select_app(doc, base, shown, (start or Path.cwd()).resolve(), environ)
-        included = _included(doc, path, shown, frozenset({path.resolve()}), environ, cache)
+        included = _included(doc, path, shown, frozenset({path.resolve()}), environ, cache,
+                             set())
         schema: dict[str, SchemaEntry] = {}
         defaults: dict[str, Entry] = {}
         providers: dict[str, ProviderConfig] = {}
@@ -297,12 +298,13 @@ class Project:
         try:
             ref = Reference.parse(text)
         except ConfigError as exc:
-            raise _pasted_or(exc.message, key, directory.name, text, shown, line) from None
+            raise _pasted_or(exc.message, key, directory.name, text, shown, line,
+                             known) from None
         if ref.provider not in known:
             raise _pasted_or(
                 f"{key!r}: unknown provider {ref.provider!r}; configure it under 'providers' "
                 f"in {PROJECT_FILE} or use one of {', '.join(BUILTIN_PROVIDERS)}",
-                key, directory.name, text, shown, line)
+                key, directory.name, text, shown, line, known)
         return ref
 
     def _pack_rows(self, path: Path, what: str,
@@ -343,14 +345,18 @@ class Project:
 
 
 def _pasted_or(message: str, key: str, env: str, text: str, file: str,
-               line: int | None) -> ConfigError:
-    """`message` about a reference that failed to parse, unless the text looks like a
-    pasted secret: then an error that never quotes it."""
-    from vaultline.project.pasted import looks_like_value, not_a_reference
+               line: int | None, known: set[str]) -> ConfigError:
+    """`message` about a reference that failed to parse or names no known provider, when its
+    text is shaped ``PROVIDER:...`` and does not look like a pasted secret; otherwise an
+    error that never quotes the text (a bare word may be a pasted password)."""
+    from vaultline.project.pasted import looks_like_value, not_a_reference, not_quoted
+    from vaultline.project.reference import names_a_path
 
     if looks_like_value(text):
         return ConfigError(not_a_reference(key, env), file=file, line=line)
-    return ConfigError(message, file=file, line=line)
+    if names_a_path(text):
+        return ConfigError(message, file=file, line=line)
+    return ConfigError(not_quoted(key, text, known), file=file, line=line)
 
 
 def _select_app(doc: Mapping[str, Any], base: Path, shown: str, start: Path,
@@ -402,13 +408,24 @@ class _Included(NamedTuple):
     parsed: CachedDocument
 
 
+# Real monorepos include a shared layer or two; a chain this deep is a mistake or an attack.
+MAX_INCLUDE_DEPTH = 32
+
+
 def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Path],
-              environ: Mapping[str, str], cache: Path) -> list[_Included]:
-    """The files ``doc`` includes, lowest precedence first (each after its own includes)."""
+              environ: Mapping[str, str], cache: Path, done: set[Path]) -> list[_Included]:
+    """The files ``doc`` includes, lowest precedence first (each after its own includes).
+
+    A file reached again by another path (``done``) is not included twice: it stays below
+    every file that includes it, and a few files including each other in a lattice cannot
+    make the walk exponential (2**25 paths through 50 files)."""
     raw = doc.get("include")
     if raw is None:
         return []
     at = line_of(doc, "include")
+    if len(seen) > MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"includes are nested more than {MAX_INCLUDE_DEPTH} files deep; "
+                          "include the shared files from fewer levels", file=shown, line=at)
     items = [raw] if isinstance(raw, str) else raw
     if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
         raise ConfigError("'include' must be a path or a list of paths to shared project "
@@ -425,6 +442,9 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Pa
         if not target.is_file():
             raise ConfigError(f"include {item!r}: no such file {_display(target)}",
                               file=shown, line=at)
+        if target in done:
+            continue
+        done.add(target)
         target_shown = _display(target)
         parsed = CachedDocument(target, cache, target_shown, environ=environ)
         shared = parsed.doc or {}
@@ -437,7 +457,8 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Pa
                     f"section {name!r} belongs in each app's own {PROJECT_FILE}; a shared "
                     f"(included) file holds {', '.join(sorted(_SHARED_SECTIONS))}",
                     file=target_shown, line=line_of(shared, name))
-        result += _included(shared, target, target_shown, seen | {target}, environ, cache)
+        result += _included(shared, target, target_shown, seen | {target}, environ, cache,
+                            done)
         result.append(_Included(target, target_shown, shared, parsed))
     return result
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError
 from vaultline.project.model import PROJECT_FILE, Project
 from vaultline.store import EmbeddedStore
@@ -44,7 +46,7 @@ def init_project(root: Path, *, app: str, environments: list[str]) -> InitReport
     if not project_file.exists():
         envs = "\n".join(f"  {name}: {{}}" for name in environments)
         root.mkdir(parents=True, exist_ok=True)
-        project_file.write_text(_PROJECT_TEMPLATE.format(app=app, environments=envs))
+        _create(project_file, _PROJECT_TEMPLATE.format(app=app, environments=envs))
         report.created.append(PROJECT_FILE)
     try:
         project = Project.load(root, search=False)  # validates what was there or just written
@@ -58,7 +60,7 @@ def init_project(root: Path, *, app: str, environments: list[str]) -> InitReport
             path = pack / name
             if not path.exists():
                 pack.mkdir(parents=True, exist_ok=True)
-                path.write_text(template.format(env=env))
+                _create(path, template.format(env=env))
                 report.created.append(str(path.relative_to(root)))
     if _ensure_gitignore(root / ".gitignore"):
         report.created.append(".gitignore entries")
@@ -70,16 +72,41 @@ def init_project(root: Path, *, app: str, environments: list[str]) -> InitReport
     return report
 
 
+def _create(path: Path, text: str) -> None:
+    """Create `path` (committed, so 0644 under the usual umask); never write through a
+    symlink there, dangling or not: a cloned repository chooses where those point."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        if not path.is_symlink():
+            raise
+        raise ConfigError(f"{path} is a symbolic link to nothing; vaultline init does not "
+                          "write through it: remove it or create the file it names") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def _ensure_gitignore(path: Path) -> bool:
-    existing = path.read_text().splitlines() if path.exists() else []
+    if path.is_symlink():
+        # git does not follow a symlinked .gitignore either; appending through it would
+        # write wherever a cloned repository points it.
+        raise ConfigError(f"{path} is a symbolic link; vaultline init does not write through "
+                          f"it: add these lines to the file yourself: {' '.join(GITIGNORE_LINES)}")
+    try:
+        data = read_bounded(path, what="the file")
+    except FileNotFoundError:
+        data = b""
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    existing = data.decode("utf-8", "replace").splitlines()
     missing = [line for line in GITIGNORE_LINES if line not in existing]
     if not missing:
         return False
-    with path.open("a") as handle:
-        if existing and existing[-1].strip():
-            handle.write("\n")
-        handle.write("# vaultline: the store and local env files never go to git\n")
-        handle.write("\n".join(missing) + "\n")
+    addition = ("\n" if existing and existing[-1].strip() else "") + (
+        "# vaultline: the store and local env files never go to git\n" + "\n".join(missing) + "\n")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(addition)
     return True
 
 

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vaultline._files import write_output
 from vaultline._limits import read_bounded
 from vaultline.errors import ScanError
 from vaultline.scan.finding import Finding
@@ -109,7 +109,10 @@ def load(path: Path) -> Baseline:
 def load_foreign(path: Path) -> Baseline:
     """A gitleaks ``.gitleaksignore`` or a detect-secrets baseline, told apart by content."""
     try:
-        text = path.read_text("utf-8")
+        text = read_bounded(path, what="the baseline", error=lambda reason:
+                            ScanError(f"{path}: {reason}")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScanError(f"{path}: the baseline to import is not UTF-8 text") from None
     except OSError as exc:
         raise ScanError(f"{path}: cannot read the baseline to import ({exc.strerror})") from None
     if text.lstrip().startswith("{"):
@@ -167,9 +170,7 @@ def dump(path: Path, findings: Iterable[Finding]) -> int:
     lines = ",\n".join("    " + json.dumps(e, sort_keys=True) for e in ordered)
     text = (f'{{\n  "version": {VERSION},\n  "tool": "vaultline",\n  "findings": [\n'
             + (lines + "\n" if lines else "") + "  ]\n}\n")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, "utf-8")
-    os.replace(tmp, path)
+    write_output(path, text.encode("utf-8"))
     return len(entries)
 
 

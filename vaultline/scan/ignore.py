@@ -100,10 +100,9 @@ class IgnoreRules:
     def load(cls, directory: Path, base: str, prefix: str = "") -> IgnoreRules | None:
         patterns: list[Pattern] = []
         for name in IGNORE_FILES:
-            try:
-                patterns += parse((directory / name).read_text("utf-8", "replace"))
-            except OSError:
-                continue
+            text = _read_ignore_file(directory / name)
+            if text is not None:
+                patterns += parse(text)
         return cls(base, tuple(patterns), prefix) if patterns else None
 
     def decide(self, rel: str, is_dir: bool) -> bool | None:
@@ -181,8 +180,22 @@ def _git_exclude_texts(top: Path) -> list[str]:
         files.append(top / exclude)
     texts = []
     for path in files:
-        try:
-            texts.append(path.read_text("utf-8", "replace"))
-        except OSError:
-            continue
+        text = _read_ignore_file(path)
+        if text is not None:
+            texts.append(text)
     return texts
+
+
+def _read_ignore_file(path: Path) -> str | None:
+    """An ignore file's text, or None when there is none. A scanned tree is not trusted: a
+    ``.gitignore`` that is a FIFO, a link to /dev/zero or huge is a ScanError naming it, not
+    a hang or a read without end."""
+    from vaultline._limits import read_bounded
+    from vaultline.errors import ScanError
+
+    try:
+        data = read_bounded(path, what="the ignore file",
+                            error=lambda reason: ScanError(f"{path}: {reason}"))
+    except OSError:
+        return None  # absent or unreadable: no patterns from it, as git does
+    return data.decode("utf-8", "replace")
