@@ -53,8 +53,9 @@ def open_private(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     return fd
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` atomically, as a 0600 file (a temporary beside it, renamed).
+def write_private(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Replace `path` with `data` atomically, as a 0600 file (a temporary beside it, renamed;
+    with `durable`, on disk before the rename).
 
     The temporary is a new file (O_EXCL) under an unguessable name: in a directory others can
     write, a name known in advance could be theirs already (a FIFO that hangs the write, a
@@ -73,6 +74,9 @@ def write_private(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

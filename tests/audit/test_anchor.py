@@ -187,3 +187,22 @@ def test_automatic_anchor_reaches_its_provider_with_the_sessions_environment(
             session.audit.record(READ, key="K0")
     stored = openbao.api("GET", "kv/data/nexus-engine/-/audit-anchors/session-environ")
     assert stored["data"]["data"], stored
+
+
+def test_a_file_anchor_is_written_past_a_planted_temporary(tmp_path: Path) -> None:
+    """In a directory others can write, the temporary's name is not known in advance: a FIFO
+    planted at the name a pid would give does not hang the write (it blocked open)."""
+    import os
+
+    project, environ = _project(tmp_path / "p")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    anchor_file = shared / "anchor.json"
+    os.mkfifo(shared / f".anchor.json.{os.getpid()}.tmp")
+    with EmbeddedStore.open(project.store_dir, environ=environ) as store:
+        log = AuditLog.for_store(store)
+        log.record(READ, key="K0")
+        target = AnchorTarget(project, f"file:{anchor_file}")
+        published = publish(store, log.head(), "2026-01-01T00:00:00.000000Z", target)
+        assert fetch(store, target) == published
+    assert oct(anchor_file.stat().st_mode & 0o777) == "0o600"

@@ -350,3 +350,18 @@ def test_server_stopped_mid_resolution_fails_cleanly_and_prints_nothing(
     assert "could not be resolved; nothing was output" in err
     assert "cannot reach http://127.0.0.1" in err and "Connection refused" in err
     assert "secret-" not in err
+
+
+@pytest.mark.parametrize("plant", ["fifo", "device"])
+def test_a_token_file_that_is_no_file_fails_at_once(openbao: BaoServer, tmp_path: Path,
+                                                    plant: str) -> None:
+    """A FIFO in the token file's place blocked the read for ever; /dev/zero never ended."""
+    import os
+
+    if plant == "fifo":
+        os.mkfifo(tmp_path / "token")
+    else:
+        (tmp_path / "token").symlink_to("/dev/zero")
+    vault = provider(openbao, tmp_path, environ={}, auth={"method": "token", "token_file": "token"})
+    with pytest.raises(AuthenticationError, match=r"Vault token: .*token: .*not a regular file"):
+        vault.check()

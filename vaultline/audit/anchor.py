@@ -17,14 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import warnings
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from vaultline._files import open_private, private_dir
+from vaultline._files import private_dir, write_private
 from vaultline.errors import (
     AuditError,
     ConfigError,
@@ -144,24 +143,12 @@ class AnchorTarget:
     def write(self, anchor: Anchor, version: int) -> None:
         text = json.dumps(anchor.to_dict(), separators=(",", ":"))
         if self._file is not None:
-            _write_private(self._file, text + "\n")
+            private_dir(self._file.parent)
+            write_private(self._file, (text + "\n").encode(), durable=True)
             return
         assert self._provider is not None
         cas = version if self._provider.type == "vault" else None
         self._provider.put(self._path, text, cas=cas)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all (temp file, fsync, rename), 0600."""
-    private_dir(path.parent)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = open_private(staging)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(staging, path)
 
 
 def publish(store: EmbeddedStore, tip: Tip, time: str, target: AnchorTarget) -> Anchor:

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaultline._limits import read_bounded
 from vaultline.check.validate import check_format
-from vaultline.errors import ProviderError
+from vaultline.errors import ConfigError, ProviderError
 from vaultline.findings import Finding as BaseFinding
 from vaultline.findings import Severity
 from vaultline.output import envexample
@@ -117,8 +118,8 @@ def committed_credentials(ctx: CheckContext) -> Iterator[Finding]:
     scanner = Scanner()
     for path in (project.file, directory / "values.yaml", directory / "secrets.yaml"):
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = read_bounded(path, what="the file", environ=project.environ)
+        except (OSError, ConfigError):
             continue  # a pack may leave a file out; loading it already said what was wrong
         shown = str(path.relative_to(project.root))
         for found in scanner.scan(data, shown):

@@ -56,11 +56,17 @@ class TransitSettings:
             if environ.get(name):
                 return environ[name]
         if self.token_file:
+            from vaultline._limits import read_bounded
+
             path = Path(self.token_file).expanduser()
-            try:
-                token = path.read_text(encoding="utf-8").strip()
+            try:  # bounded and never blocking (a FIFO there)
+                token = read_bounded(path, name="secret", what="the transit token file",
+                                     environ=environ).decode("utf-8").strip()
             except OSError as exc:
                 raise ConfigError(f"cannot read the transit token file: {exc.strerror}",
+                                  file=str(path)) from None
+            except UnicodeDecodeError:
+                raise ConfigError("the transit token file is not UTF-8 text",
                                   file=str(path)) from None
             if token:
                 return token

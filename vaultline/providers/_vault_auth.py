@@ -119,11 +119,18 @@ class AuthMethod:
         return self.root / Path(name).expanduser()
 
     def _file(self, name: str, what: str) -> str:
+        from vaultline._limits import read_bounded
+
         path = self._path(name)
-        try:
-            value = path.read_text().strip()
+        try:  # bounded, and never blocking: a FIFO or device there must not hang every command
+            data = read_bounded(path, name="secret", what=f"the {what} file",
+                                environ=self.environ, error=lambda reason: AuthenticationError(
+                                    f"{what}: {path}: {reason}"))
+            value = data.decode("utf-8").strip()
         except OSError as exc:
             raise AuthenticationError(f"{what}: cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise AuthenticationError(f"{what}: {path} is not UTF-8 text") from None
         if not value:
             raise AuthenticationError(f"{what}: {path} is empty")
         return value
