@@ -98,8 +98,8 @@ def _read_entries(env: str, reads: Iterable[Read], applied: Iterable[Applied],
 
     A value read and then shown is one ``reveal`` line with its reference, as ``secret get``
     writes: a reveal is a read that a person saw, so it is not recorded twice. A shown value
-    that no read gave as is (an override's, an environment variable's) is a ``reveal``
-    line of its own, without a reference.
+    no read gave (a break-glass override's) is a ``reveal`` line of its own, without a
+    reference.
 
     A generator: the log consumes it as it encodes, so no entry outlives its line. Once per
     secret read: kept lean (tuple.__new__, see Resolver.references).
