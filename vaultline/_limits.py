@@ -105,6 +105,18 @@ def read_bounded(path: Path, *, name: str = "file", what: str = "file",
         os.close(fd)
 
 
+def read_config(path: Path, shown: str, environ: Mapping[str, str] | None = None) -> bytes:
+    """A configuration file's bytes within the size limit; every failure is a ConfigError
+    naming the file as ``shown``."""
+    try:
+        return read_bounded(path, what="the file",
+                            error=lambda reason: ConfigError(reason, file=shown), environ=environ)
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=shown) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=shown) from None
+
+
 def read_stream_bounded(read: Callable[[int], bytes], *, name: str = "secret",
                         what: str = "input", environ: Mapping[str, str] | None = None) -> bytes:
     """Up to limit ``name`` bytes from a stream (stdin); a ConfigError if there is more."""

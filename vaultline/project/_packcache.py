@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from vaultline._files import private_dir, write_private
-from vaultline._limits import read_bounded
-from vaultline.errors import ConfigError, VaultlineError
+from vaultline._limits import read_bounded, read_config
+from vaultline.errors import VaultlineError
 from vaultline.project._lines import LineDict
 
 # What a cache file holds is what the parser gave under its rules; the version changes
@@ -52,7 +52,7 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[bytes], Row
     content. Freshly parsed rows are
     given to ``check`` before they are cached: what it refuses (raises on) is never written,
     so a secret pasted where a reference belongs is not copied into the cache."""
-    data = _read(path, display or str(path), environ)
+    data = read_config(path, display or str(path), environ)
     key = _cache_key(cache_dir, environ)
     if cache_dir is None or key is None:
         return parse(data)
@@ -86,7 +86,7 @@ class CachedDocument:
                  environ: Mapping[str, str] | None = None) -> None:
         self._cache_dir = cache_dir
         self._environ = environ
-        data = _read(path, display, environ)
+        data = read_config(path, display, environ)
         self._digest = hashlib.sha256(data).hexdigest()
         self._key = _cache_key(cache_dir, environ)
         self._slot = None if cache_dir is None or self._key is None else _slot(path, cache_dir)
@@ -176,18 +176,6 @@ def _same(original: Any, loaded: Any) -> bool:
         return len(original) == len(loaded) and all(
             _same(a, b) for a, b in zip(original, loaded, strict=True))
     return bool(original == loaded or original != original)
-
-
-def _read(path: Path, name: str, environ: Mapping[str, str] | None) -> bytes:
-    """The file's bytes, within the size limit; ``name`` is the file as shown in errors."""
-    try:
-        data = read_bounded(path, what="the file",
-                            error=lambda reason: ConfigError(reason, file=name), environ=environ)
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=name) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
-    return data
 
 
 def _slot(path: Path, cache_dir: Path) -> Path:

@@ -22,7 +22,7 @@ from vaultline._limits import (
     ALIAS_EXPANSION_LIMIT,
     ALIAS_TEXT_LIMIT,
     format_size,
-    read_bounded,
+    read_config,
 )
 from vaultline.errors import ConfigError
 from vaultline.project._lines import LineDict
@@ -163,14 +163,7 @@ def load_file(path: Path, *, display: str | None = None,
     """Parse one YAML document from ``path``; every failure is a ``FILE:LINE`` ConfigError.
     The size limit is read from ``environ`` (default ``os.environ``)."""
     name = display or str(path)
-    try:
-        data = read_bounded(path, what="the file",
-                            error=lambda reason: ConfigError(reason, file=name), environ=environ)
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=name) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
-    return load_data(data, display=name)
+    return load_data(read_config(path, name, environ), display=name)
 
 
 def load_data(data: bytes, *, display: str) -> Any:
