@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,3 +59,17 @@ def make_project(root: Path, files: dict[str, str] | None = None, *,
     if environ is not None:
         EmbeddedStore.create(root / ".vaultline", environ=environ)[0].close()
     return root
+
+
+VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
+
+
+def vaultline(root: Path, environ: dict[str, str], *args: str, stdin: str | None = None,
+              drop: tuple[str, ...] = ("VAULTLINE_",),
+              timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The real CLI in `root`: the process environment without the variables starting with
+    `drop` (vaultline's own by default), plus `environ` and HOME=`root`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(environ, HOME=str(root))
+    return subprocess.run([VAULTLINE, *args], cwd=root, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=timeout)

@@ -7,26 +7,13 @@ rolled back to an older (perhaps leaked) value by deleting its newer versions.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.factory import make_project, master_key_env
-
-VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
-
-
-def vaultline(root: Path, environ: dict[str, str], *args: str,
-              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTLINE_")}
-    env.update(environ, HOME=str(root))
-    return subprocess.run([VAULTLINE, *args], cwd=root, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60)
+from tests.factory import make_project, master_key_env, vaultline
 
 
 def sql(root: Path, statement: str) -> None:

@@ -7,24 +7,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests import factory
 from tests.factory import make_project, master_key_env
 from tests.providers.test_snapshot import project
 from tests.servers import BaoServer, free_port
 
-VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
-
 
 def vaultline(root: Path, environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULTLINE_", "VAULT_"))}
-    env.update(environ, HOME=str(root))
-    return subprocess.run([VAULTLINE, *args], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=30)
+    """The CLI without the process's Vault settings either: only `environ` reaches the server."""
+    return factory.vaultline(root, environ, *args, drop=("VAULTLINE_", "VAULT_"), timeout=30)
 
 
 def _fifo(path: Path) -> None:

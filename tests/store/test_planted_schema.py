@@ -8,30 +8,18 @@ tables is refused before anything is read or written through it.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.factory import make_project, master_key_env
+from tests.factory import make_project, master_key_env, vaultline
 
-VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
 STASH = "CREATE TABLE stash AS SELECT * FROM records WHERE 0"
 KEEP = ("CREATE TRIGGER keep BEFORE UPDATE ON records WHEN NEW.ciphertext IS NULL BEGIN "
         "INSERT INTO stash SELECT * FROM records WHERE kind = OLD.kind AND name = OLD.name "
         "AND version = OLD.version; END")
-
-
-def vaultline(root: Path, environ: dict[str, str], *args: str,
-              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTLINE_")}
-    env.update(environ, HOME=str(root))
-    return subprocess.run([VAULTLINE, *args], cwd=root, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60)
 
 
 def sql(root: Path, *statements: str) -> list[tuple[object, ...]]:
