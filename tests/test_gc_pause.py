@@ -1,5 +1,5 @@
 """The library never pauses the caller's garbage collector; the CLI, which owns its process,
-pauses it around the one resolution a command makes."""
+pauses it for the whole command (``run`` collects again while it supervises)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pytest
 
 import vaultline
 from tests.factory import make_project
-from vaultline.resolve import _gc
 from vaultline.store import EmbeddedStore
 
 
@@ -56,41 +55,55 @@ def test_a_resolution_from_python_leaves_the_collector_running(
     assert all(collections) and gc.isenabled()
 
 
-def test_the_cli_pauses_it_around_its_resolution(root: Path, environ: dict[str, str]) -> None:
-    probe = ("import gc, sys\n"
-             "from vaultline.cli import main\n"
-             "from vaultline.resolve.session import Session\n"
-             "inside, seen, resolve = [], [], Session.resolve\n"
-             "def spied(self, **options):\n"
-             "    inside.append(gc.isenabled())\n"
-             "    return resolve(self, **options)\n"
-             "Session.resolve = spied\n"
-             "gc.callbacks.append(lambda phase, info: phase == 'start' and seen.append(1))\n"
-             "code = main(['resolve', '--env', 'prod', '-C', sys.argv[1]])\n"
-             "print(inside, len(seen), gc.isenabled(), code, file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True,
-                          text=True, env={**os.environ, **environ}, check=True)
-    inside, count, enabled, code = done.stderr.split()[-4:]
-    assert code == "0" and enabled == "True"  # restored after the resolution
-    assert inside == "[False]", done.stderr  # paused while the one resolution ran
-    assert int(count) > 0  # and only then: start-up and output still collect
+def _probe(root: Path, environ: dict[str, str], body: str) -> list[str]:
+    """Run `body` in a fresh interpreter (``sys.argv[1]`` is the project); its last stderr line."""
+    done = subprocess.run([sys.executable, "-c", "import gc, sys\n" + body, str(root)],
+                          capture_output=True, text=True, env={**os.environ, **environ},
+                          check=True)
+    return done.stderr.splitlines()[-1].split()
 
 
-def test_the_pause_restores_the_collector_after_work_that_raises() -> None:
-    @_gc.paused
-    def boom() -> None:
-        assert not gc.isenabled()
-        raise RuntimeError("x")
+def test_the_cli_pauses_it_for_the_whole_command(root: Path, environ: dict[str, str]) -> None:
+    inside, count, enabled, code = _probe(root, environ, (
+        "from vaultline.cli import main\n"
+        "from vaultline.resolve.session import Session\n"
+        "inside, seen, resolve = [], [], Session.resolve\n"
+        "def spied(self, **options):\n"
+        "    inside.append(gc.isenabled())\n"
+        "    return resolve(self, **options)\n"
+        "Session.resolve = spied\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and seen.append(1))\n"
+        "code = main(['resolve', '--env', 'prod', '-C', sys.argv[1]])\n"
+        "print(inside, len(seen), gc.isenabled(), code, file=sys.stderr)\n"))
+    assert code == "0" and inside == "[False]"
+    assert count == "0"  # no collection in the imports, the resolution or the output
+    assert enabled == "True"  # and the caller's collector runs again afterwards
 
-    with pytest.raises(RuntimeError):
-        boom()
-    assert gc.isenabled()
+
+def test_the_cli_leaves_a_callers_disabled_collector_disabled(
+        root: Path, environ: dict[str, str]) -> None:
+    enabled, code = _probe(root, environ, (
+        "from vaultline.cli import main\n"
+        "gc.disable()\n"
+        "code = main(['resolve', '--env', 'prod', '-C', sys.argv[1]])\n"
+        "print(gc.isenabled(), code, file=sys.stderr)\n"))
+    assert (enabled, code) == ("False", "0")
 
 
-def test_an_application_that_disabled_the_collector_keeps_it_disabled() -> None:
-    gc.disable()
-    try:
-        _gc.paused(lambda: None)()
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
+def test_run_collects_again_while_it_supervises_the_child(
+        root: Path, environ: dict[str, str]) -> None:
+    """A supervision can last days: its cycles are collected, the start-up heap is frozen."""
+    enabled, frozen, code = _probe(root, environ, (
+        "from vaultline.cli import main\n"
+        "from vaultline.runtime import runner\n"
+        "seen, supervise = [], runner.run\n"
+        "def spied(*args, **options):\n"
+        "    seen.append((gc.isenabled(), gc.get_freeze_count() > 10000))\n"
+        "    return supervise(*args, **options)\n"
+        "runner.run = spied\n"
+        "try:\n"
+        "    main(['run', '--env', 'prod', '-C', sys.argv[1], '--', 'true'])\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        "print(*seen[0], code, file=sys.stderr)\n"))
+    assert (enabled, frozen, code) == ("True", "True", "0")

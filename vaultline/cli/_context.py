@@ -18,6 +18,7 @@ from vaultline.project import keypath
 if TYPE_CHECKING:  # imported when a command runs: `--help` lists every command without YAML
     from vaultline.project.model import Project
     from vaultline.resolve.bundle import Bundle
+    from vaultline.resolve.leases import LeaseBook
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -85,24 +86,38 @@ def _utf8(data: bytes, what: str, file: str | None) -> str:
 def resolve_bundle(project_dir: Path | None, env: str, *, reveal: bool = False,
                    project: Project | None = None) -> Bundle:
     """Resolve through a :class:`Session` (overrides applied, reads audited); warn on stderr."""
-    from vaultline.resolve import _gc
     from vaultline.resolve.session import Session
 
     project = project or load_project(project_dir)
     with Session(project, env) as session:
-        # The CLI owns this process: no collection pauses its one resolution.
-        bundle = _gc.paused(session.resolve)(reveal=reveal)
+        bundle = session.resolve(reveal=reveal)
     for message in bundle.warnings:
         click.echo(f"vaultline: warning: {message}", err=True)
-    # Dynamic credentials: their revocation at exit is audited, a failure shown. Only a
-    # provider that issued a lease imported the lease book: otherwise nothing to set up.
-    leases = sys.modules.get("vaultline.resolve.leases")
-    if leases is not None and leases.LEASES:
+    # Dynamic credentials: their revocation at exit is audited, a failure shown.
+    leases = issued_leases()
+    if leases is not None:
         from vaultline.cli._output import warn
+        from vaultline.resolve.leases import session_auditor
 
-        leases.LEASES.warn = warn
-        leases.LEASES.auditor = leases.session_auditor(project_dir, env, project.environ)
+        leases.warn, leases.auditor = warn, session_auditor(project_dir, env, project.environ)
     return bundle
+
+
+def issued_leases() -> LeaseBook | None:
+    """The process's lease book if a provider issued a lease, else None. Only such a provider
+    imported the book, so commands without dynamic credentials never pay for it."""
+    module = sys.modules.get("vaultline.resolve.leases")
+    return module.LEASES if module is not None and module.LEASES else None
+
+
+def resume_collection() -> None:
+    """For a command that may run for days (``run``'s supervision, ``redact`` on a stream):
+    the collector that ``cli.main`` paused collects again, but never walks what start-up built
+    (the bundle: a few hundred thousand records) once more."""
+    import gc
+
+    gc.freeze()
+    gc.enable()
 
 
 def grace_period(text: str | None) -> timedelta | None:

@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 from vaultline.cli._context import (
     env_option,
+    issued_leases,
     load_project,
     prefix_callback,
     project_dir_option,
     resolve_bundle,
+    resume_collection,
 )
 from vaultline.cli._output import OutputFile
 
@@ -76,7 +78,6 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     import os
 
     from vaultline.errors import ConfigError
-    from vaultline.output.render import render_file
     from vaultline.runtime import runner
     from vaultline.runtime import watch as watching
     from vaultline.runtime.childenv import child_environment, credential_names
@@ -91,12 +92,10 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         raise ConfigError("--on-change signal:… hands new values over in files: add --files "
                           "DIR or --render TEMPLATE:OUT (or use --on-change restart)")
     from vaultline.redact.cache import MaskerCache
-    from vaultline.resolve import _gc
     from vaultline.resolve.session import Session
 
     with Session(project, env) as session:
-        # The CLI owns this process: no collection pauses its one resolution.
-        bundle = _gc.paused(session.resolve)()
+        bundle = session.resolve()
         wake_in = watching.next_expiry(session) if watch is not None else None
         cache = None if session.store is None else MaskerCache(
             project.store_dir / "cache", session.store.derive_key("masker-cache"), env)
@@ -109,23 +108,28 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     if unknown:
         raise ConfigError(f"--file-var {', '.join(unknown)}: not a secret of env {env}; "
                           "name a secret key (vaultline resolve --env ENV lists them)")
-    for template, output in targets:
-        render_file(template, output, bundle)
+    rerender = None
+    if targets:
+        from vaultline.output.render import render_file
 
-    def rerender(new: watching.Snapshot) -> None:
-        assert new.bundle is not None
         for template, output in targets:
-            render_file(template, output, new.bundle)
+            render_file(template, output, bundle)
+
+        def rerender(new: watching.Snapshot) -> None:
+            assert new.bundle is not None
+            for template, output in targets:
+                render_file(template, output, new.bundle)
 
     from vaultline.cli._output import warn
-    from vaultline.resolve.leases import LEASES, session_auditor
 
-    leases = LEASES if LEASES else None
+    leases = issued_leases()
     if leases is not None and not mode.restart and files_dir is None and not targets:
         raise ConfigError("--on-change signal:… cannot hand new database credentials to the "
                           "command in its environment: add --files DIR or --render "
                           "TEMPLATE:OUT (or use --on-change restart)")
     if leases is not None:
+        from vaultline.resolve.leases import session_auditor
+
         leases.warn, leases.auditor = warn, session_auditor(project_dir, env, project.environ)
     watcher = None
     if watch is not None or leases is not None:
@@ -136,16 +140,12 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
             warn=warn, audit=watching.reload_auditor(project_dir, env, mode, leases, project.environ),
             leases=leases)
     use_tty = sys.stdout.isatty() if tty is None else tty
+    resume_collection()
     code = runner.run(list(command), env=current.env, secrets=current.secrets, mask=mask,
                       files_dir=files_dir, inherit=inherit, masked=current.masked,
                       file_vars=variables_for, tty=use_tty, watch=watcher, on_change=mode,
                       grace=_seconds(grace, "--grace"), on_reload=rerender, masker_cache=cache,
                       leases=leases)
-    import gc
-
-    # The final collection at exit would walk every object of the bundle once more; nothing
-    # is left to collect that matters (the store, audit log and leases are closed).
-    gc.freeze()
     sys.exit(code)
 
 
@@ -218,6 +218,7 @@ def redact(env: str, project_dir: Path | None) -> None:
     _warn_short_secrets(bundle)
     stream = TerminalMasker(Masker.from_bundle(bundle))  # logs keep their colours
     source, sink = cast(io.BufferedReader, sys.stdin.buffer), sys.stdout.buffer
+    resume_collection()
     # read1 returns what is available now, so a log pipeline is not held back.
     while chunk := source.read1(65536):
         sink.write(stream.feed(chunk))

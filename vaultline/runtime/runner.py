@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import TYPE_CHECKING
 
 from vaultline._files import private_dir, write_private
 from vaultline._signals import ENDING, FROM_TERMINAL
@@ -33,7 +34,6 @@ from vaultline.errors import (
 )
 from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, Staged
-from vaultline.resolve.leases import LeaseBook
 from vaultline.runtime.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
 from vaultline.runtime.pump import (
     MaskerBuild,
@@ -44,6 +44,9 @@ from vaultline.runtime.pump import (
     pump_terminal,
 )
 from vaultline.runtime.watch import OnChange, Snapshot, Watch
+
+if TYPE_CHECKING:
+    from vaultline.resolve.leases import LeaseBook
 
 
 def run(

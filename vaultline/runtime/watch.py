@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from vaultline.errors import ConfigError, VaultlineError
 from vaultline.project import keypath
@@ -31,19 +30,18 @@ MAX_BACKOFF_FACTOR = 32
 RELOAD = "run.reload"
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """What a child runs on: its variables, its secrets by variable name, what to mask."""
 
     env: dict[str, str]
     secrets: dict[str, str]
     masked: list[str]
-    values: dict[str, str] = field(repr=False)  # flat key -> text, to compare bundles
-    bundle: Bundle | None = field(default=None, repr=False, compare=False)
+    values: dict[str, str]  # flat key -> text, to compare bundles
+    bundle: Bundle | None = None
     #: Seconds until the first active override expires (then the bundle changes), if any.
-    wake_in: float | None = field(default=None, compare=False)
+    wake_in: float | None = None
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # the fields hold the secrets
         return f"<Snapshot {len(self.values)} keys>"
 
 
@@ -75,8 +73,7 @@ def changed_keys(old: Snapshot, new: Snapshot) -> list[str]:
     return sorted(k for k in keys if old.values.get(k) != new.values.get(k))
 
 
-@dataclass(frozen=True)
-class OnChange:
+class OnChange(NamedTuple):
     """``restart`` (SIGTERM, grace, SIGKILL, start again) or ``signal:NAME``."""
 
     signal: signal.Signals | None = None
