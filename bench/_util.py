@@ -33,6 +33,23 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeat: int = 5) -> dict[str,
     return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
+def instructions(command: list[str], *, cwd: Path | None = None,
+                 env: dict[str, str] | None = None) -> int:
+    """Instructions `command`'s own process executes, counted by callgrind (valgrind): the same
+    for the same work whatever else the machine is doing, unlike wall time on a shared VM.
+    A child it forks reports the parent's count at the fork again; only the first is taken."""
+    import re
+    import subprocess
+
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                           *command], cwd=cwd, env=env, capture_output=True, text=True,
+                          check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"no instruction count from callgrind:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
 def master_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 

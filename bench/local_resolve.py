@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import interleaved, load_average, master_key, write
+from _util import instructions, interleaved, load_average, master_key, write
 
 quote = json.encoder.encode_basestring
 
@@ -137,19 +137,9 @@ def child(mode: str, root: Path) -> None:
         vaultline.resolve.api.load("prod", root)
 
 
-def instructions(mode: str, root: Path) -> int:
-    """Instructions ``child(mode)`` executes, counted by callgrind: the same for the same
-    work whatever else the machine is doing."""
-    import re
-    import subprocess
-
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-         __file__, "--child", mode, str(root)], capture_output=True, text=True, check=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"no instruction count from callgrind:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+def count_instructions(mode: str, root: Path) -> int:
+    """Instructions ``child(mode)`` executes (``_util.instructions``)."""
+    return instructions([sys.executable, __file__, "--child", mode, str(root)])
 
 
 def main() -> None:
@@ -196,7 +186,7 @@ def main() -> None:
         (floor_best, floor_median) = timed["floor"]
         (core_best, core_median), (ours_best, ours_median) = timed["core"], timed["ours"]
         line_bytes = sum(map(len, ours_log)) // len(ours_log), sum(map(len, floor_lines)) // len(floor_lines)
-        counted = ({mode: instructions(mode, root) for mode in ("imports", "floor", "ours")}
+        counted = ({mode: count_instructions(mode, root) for mode in ("imports", "floor", "ours")}
                    if args.instructions else None)
 
     def ms(seconds: float) -> str:
