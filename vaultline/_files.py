@@ -8,10 +8,13 @@ or others can read is refused, as ssh refuses a private key it could have leaked
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from vaultline.errors import LoosePermissionsError
 
@@ -54,8 +57,16 @@ def open_private(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 
 
 def write_private(path: Path, data: bytes, *, durable: bool = False) -> None:
-    """Replace `path` with `data` atomically, as a 0600 file (a temporary beside it, renamed;
-    with `durable`, on disk before the rename).
+    """Replace `path` with `data` atomically, as a 0600 file (see :func:`writing_private`)."""
+    with writing_private(path, durable=durable) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def writing_private(path: Path, *, durable: bool = False) -> Iterator[BinaryIO]:
+    """A handle to write `path` anew in pieces: a 0600 temporary beside it, renamed into place
+    when the block ends without an error and removed when it raises (with `durable`, on disk
+    before the rename).
 
     The temporary is a new file (O_EXCL) under an unguessable name: in a directory others can
     write, a name known in advance could be theirs already (a FIFO that hangs the write, a
@@ -73,7 +84,7 @@ def write_private(path: Path, data: bytes, *, durable: bool = False) -> None:
         break
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -84,35 +95,40 @@ def write_private(path: Path, data: bytes, *, durable: bool = False) -> None:
 
 
 def write_output(path: Path, data: bytes) -> None:
-    """Write what a command was asked to write at `path` (``-o``, env.example, a baseline).
+    """Write what a command was asked to write at `path` (see :func:`writing_output`)."""
+    with writing_output(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def writing_output(path: Path) -> Iterator[BinaryIO]:
+    """A handle to write, in pieces, what a command was asked to write at `path` (``-o``,
+    ``--out``, env.example, a baseline).
 
     A device, FIFO or socket there (``/dev/stdout``, ``/dev/null``, a shell's ``>(...)``) is
     written as a stream: replacing it would leave the data in a file where a stream was meant,
     or replace ``/dev/stdout`` itself. A FIFO nobody reads is an error, not a hang. Anything
-    else is replaced by :func:`write_private`, so a symlink there (committed in a repository,
-    or dangling) is replaced, never written through to wherever it points.
+    else is replaced through :func:`writing_private`, so a symlink there (committed in a
+    repository, or dangling) is replaced, never written through to wherever it points.
     """
     from vaultline.errors import ConfigError
 
-    try:
+    with contextlib.ExitStack() as stack:
         try:
-            info = os.stat(path)
-        except FileNotFoundError:
-            info = None
-        if info is None or stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
-            write_private(path, data)
-            return
-        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        try:
-            os.set_blocking(fd, True)  # the reader is there: wait for it, as a shell would
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        reason = "a FIFO with no reader" if exc.errno == errno.ENXIO else exc.strerror
-        raise ConfigError(f"cannot write: {reason}", file=str(path)) from None
+            try:
+                info = os.stat(path)
+            except FileNotFoundError:
+                info = None
+            if info is None or stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
+                handle = stack.enter_context(writing_private(path))
+            else:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+                handle = stack.enter_context(os.fdopen(fd, "wb"))
+                os.set_blocking(fd, True)  # the reader is there: wait for it, as a shell would
+        except OSError as exc:
+            reason = "a FIFO with no reader" if exc.errno == errno.ENXIO else exc.strerror
+            raise ConfigError(f"cannot write: {reason}", file=str(path)) from None
+        yield handle
 
 
 def refuse_loose(path: Path, what: str, mode: int | None = None) -> None:

@@ -26,13 +26,14 @@ rotation:
 
 
 def run(root: Path, environ: dict[str, str], *args: str, stdin: bytes = b"",
-        extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+        extra: dict[str, str] | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTLINE_")}
     env.update(environ)
     env.update(extra or {})
     env["HOME"] = str(root)
     return subprocess.run([VAULTLINE, *args], cwd=root, env=env, input=stdin,
-                          capture_output=True, timeout=60)
+                          capture_output=True, timeout=timeout)
 
 
 @pytest.fixture
@@ -148,13 +149,39 @@ def test_out_to_a_device_writes_to_it_and_never_replaces_it(project: Path,
     os.mkfifo(fifo)
     import threading
 
+    # A reader that is there before vaultline runs, as with a shell's >(...).
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(reader, True)
+    keepalive = os.open(fifo, os.O_WRONLY)
     received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
-    done = run(project, environ, "keys", "encrypt", "p", "--out", str(fifo), stdin=b"data")
-    reader.join(10)
+
+    def drain() -> None:
+        while chunk := os.read(reader, 1 << 16):
+            received.append(chunk)
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    try:
+        done = run(project, environ, "keys", "encrypt", "p", "--out", str(fifo), stdin=b"data")
+    finally:
+        os.close(keepalive)
+        thread.join(10)
+        os.close(reader)
     assert done.returncode == 0, done.stderr
-    assert stat.S_ISFIFO(fifo.stat().st_mode) and received[0][:4] == b"VLS\x01"
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and b"".join(received)[:4] == b"VLS\x01"
+
+
+@pytest.mark.parametrize("verb", ["encrypt", "decrypt", "rewrap"])
+def test_out_to_a_fifo_nobody_reads_is_an_error_not_a_hang(
+        project: Path, environ: dict[str, str], verb: str) -> None:
+    assert run(project, environ, "keys", "create", "p", "--purpose", "encryption").returncode == 0
+    sealed = run(project, environ, "keys", "encrypt", "p", stdin=b"data").stdout
+    os.mkfifo(project / "pipe")
+    done = run(project, environ, "keys", verb, "p", "--out", "pipe",
+               stdin=b"data" if verb == "encrypt" else sealed, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.decode().splitlines() == [
+        "vaultline: error: pipe: cannot write: a FIFO with no reader"]
 
 
 def test_a_grace_that_is_not_a_duration_is_a_usage_error(project: Path,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import IO, Any, BinaryIO, TypeVar, cast
 
 import click
 
+from vaultline._files import writing_output
 from vaultline.cli._context import project_dir_option
 from vaultline.cli._output import OutputFile
 from vaultline.cli.keys import open_keys
@@ -62,7 +62,8 @@ def _source(path: Path | None) -> Iterator[BinaryIO]:
 
 @contextlib.contextmanager
 def _sink(path: Path | None, *, binary: bool = False) -> Iterator[BinaryIO]:
-    """stdout, or a 0600 temporary file beside ``path`` renamed into place on success."""
+    """stdout, or ``path`` written through ``writing_output``: a 0600 temporary beside it renamed
+    into place on success, or the device or FIFO that is there."""
     if path is None:
         if binary and sys.stdout.isatty():
             raise ConfigError("refusing to write binary ciphertext to a terminal; redirect "
@@ -70,24 +71,8 @@ def _sink(path: Path | None, *, binary: bool = False) -> Iterator[BinaryIO]:
         yield cast(BinaryIO, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
-    if path.exists() and not path.is_file():
-        # A device or pipe (/dev/null, a FIFO): write to it; renaming over it would replace it.
-        with path.open("wb") as handle:
-            yield cast(BinaryIO, handle)
-        return
-    import secrets
-
-    # Unguessable, so nobody can take the name first in a shared directory.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield cast(BinaryIO, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with writing_output(path) as handle:
+        yield handle
 
 
 class _Prefixed:
