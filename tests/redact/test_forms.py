@@ -167,3 +167,27 @@ def test_json_escaping_of_other_encoders(encode: object, backend: Backend) -> No
     shown = encode(WEB_SECRET)  # type: ignore[operator]
     assert shown[1:-1] != WEB_SECRET
     assert masker.mask_str(f'{{"p": {shown}}}') == '{"p": "********"}', shown
+
+
+_ENCODER_SAFE = ("/", "", "!'()*", ";,/?:@&=+$#!'()*", "!$&'()*+,", "$&+,;=")
+
+
+def _lower_hex(text: str) -> str:
+    import re
+
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
+@given(st.text(alphabet=st.sampled_from(list("aZ09_.-~ /:@!'()*;,?&=+$#%\"<>\\\u00e9\u20ac\U0001f511")),
+               min_size=1, max_size=24))
+def test_percent_forms_are_what_each_encoder_writes(value: str) -> None:
+    """The forms computed once per distinct escaping equal quote() of every encoder's safe set
+    and form encoding (space as +), each in upper and lower hex."""
+    from urllib.parse import quote_plus
+
+    from vaultline.redact._forms import _percent_forms
+
+    written = {quote(value, safe=safe) for safe in _ENCODER_SAFE}
+    written |= {quote_plus(value, safe=safe) for safe in ("", "*")}
+    written |= {_lower_hex(text) for text in written}
+    assert _percent_forms(value.encode()) == {text.encode() for text in written}

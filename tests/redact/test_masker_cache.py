@@ -8,6 +8,9 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
+from vaultline.redact import _matchers
 from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker
 
@@ -102,3 +105,28 @@ def test_a_fifo_device_or_huge_file_in_the_slot_is_a_miss(tmp_path: Path) -> Non
         handle.truncate(cache_module.MAX_CACHE_BYTES + 1)  # sparse: no disk used
     assert _loads_within(cache)
     assert Masker(SECRETS, cache=cache).mask_bytes(TEXT) == Masker(SECRETS).mask_bytes(TEXT)
+
+
+def test_many_patterns_compile_in_parts_that_mask_and_cache_as_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above SPLIT_ABOVE, Hyperscan gets several databases compiled in parallel (one would
+    take seconds for tens of thousands of secrets): together they find what one finds, the
+    stream still masks a value split across chunks, and the cache keeps every part."""
+    monkeypatch.setattr(_matchers, "SPLIT_ABOVE", 32)
+    monkeypatch.setattr(_matchers, "PART_PATTERNS", 16)
+    values = [f"tok-{i:03d}-" + os.urandom(8).hex() for i in range(40)]
+    text = "\n".join(f"{v} and {base64.b64encode(v.encode()).decode()}" for v in values[::3])
+    data = f"start {text} end\n".encode()
+    expected = Masker(values, backend="python").mask_bytes(data)
+    assert expected.count(b"********") == 2 * len(values[::3])
+    cache = MaskerCache(tmp_path, os.urandom(32), "prod")
+    built = Masker(values, backend="hyperscan", cache=cache)
+    assert len(built._matcher._dbs) >= 10
+    assert len(Masker(values[:3], backend="hyperscan")._matcher._dbs) == 1  # up to 32: one
+    loaded = Masker(values, backend="hyperscan", cache=cache)
+    assert len(loaded._matcher._dbs) == len(built._matcher._dbs)
+    for masker in (built, loaded):
+        assert masker.mask_bytes(data) == expected
+        stream = masker.stream()
+        assert b"".join([*(stream.feed(data[i:i + 7]) for i in range(0, len(data), 7)),
+                         stream.flush()]) == expected

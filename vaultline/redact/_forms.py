@@ -17,6 +17,7 @@ alignments, only the characters whose 6 bits come from the value alone.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 
@@ -44,22 +45,51 @@ _PERCENT_SAFE = ("/", "", "!'()*", ";,/?:@&=+$#!'()*", "!$&'()*+,", "$&+,;=")
 _FORM_SAFE = ("", "*")
 
 
-def _percent_tables() -> list[tuple[str, ...]]:
-    """Byte -> text tables, one per encoder and hex case (a join over them is what quote()
-    computes, without its per-call overhead: this runs for every secret a `run` masks)."""
-    plain = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+#: What every percent-encoder leaves as it is.
+_PLAIN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+
+
+@functools.cache
+def _percent_escapes() -> tuple[dict[int, str], ...]:
+    """For each encoder and hex case, the bytes it escapes and how (``0x2F: "%2F"``); built on
+    the first value that needs them (it costs a few thousand format calls)."""
     tables = []
     for safe, space in [*((s, None) for s in _PERCENT_SAFE), *((s, "+") for s in _FORM_SAFE)]:
-        kept = plain | set(safe.encode())
+        kept = set(_PLAIN) | set(safe.encode())
         for hex_format in ("%{:02X}", "%{:02x}"):
-            table = [chr(b) if b in kept else hex_format.format(b) for b in range(256)]
+            table = {b: hex_format.format(b) for b in range(256) if b not in kept}
             if space is not None:
                 table[0x20] = space
-            tables.append(tuple(table))
-    return tables
+            tables.append(table)
+    return tuple(tables)
 
 
-_PERCENT_TABLES = _percent_tables()
+@functools.lru_cache(maxsize=4096)
+def _escapings(special: frozenset[int]) -> tuple[dict[int, str], ...]:
+    """The distinct ways the encoders escape the bytes in `special`: encoders that agree on
+    them write a value holding only those the same way (usually two or three ways)."""
+    distinct: dict[frozenset[tuple[int, str]], dict[int, str]] = {}
+    for escapes in _percent_escapes():
+        mapping = {b: escapes[b] for b in special if b in escapes}
+        distinct.setdefault(frozenset(mapping.items()), mapping)
+    return tuple(distinct.values())
+
+
+def _percent_forms(raw: bytes) -> set[bytes]:
+    """`raw` as each encoder writes it. Generated secrets share a few sets of non-plain
+    bytes, so the ways to escape each set are worked out once (this runs for every secret a
+    `run` masks)."""
+    text = raw.decode("latin-1")  # one character per byte, for str.translate
+    forms = set()
+    for mapping in _escapings(frozenset(raw.translate(None, _PLAIN))):
+        if len(mapping) == 1:  # the usual case, and replace() is several times faster
+            [(byte, escaped)] = mapping.items()
+            forms.add(text.replace(chr(byte), escaped).encode("ascii"))
+        else:
+            forms.add(text.translate(mapping).encode("ascii") if mapping else raw)
+    return forms
+
+
 # Go's encoding/json writes these as \u00XX (HTML-safe); PHP's json_encode writes \/.
 _GO_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 _JSON_HEX = re.compile(r"\\u[0-9a-f]{4}")
@@ -120,7 +150,7 @@ def _forms_of(value: str) -> set[bytes]:
         # The usual generated secret: every escaped form below is the value itself. This runs
         # for each secret a `run` masks (tests check it against the full computation).
         return {f for f in forms if len(f) >= MIN_VALUE_CHARS}
-    forms |= {"".join(map(table.__getitem__, raw)).encode("ascii") for table in _PERCENT_TABLES}
+    forms |= _percent_forms(raw)
     escaped = json.dumps(value)[1:-1]
     shown = {escaped, json.dumps(value, ensure_ascii=False)[1:-1]}
     if "\\u" in escaped:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from vaultline._files import private_dir, write_private
 
-#: Bump when the encoded forms of a value change: old entries then miss.
-FORMAT = b"vaultline-masker-3"
+#: Bump when the encoded forms of a value or the serialized layout change: old entries miss.
+FORMAT = b"vaultline-masker-4"
 #: A larger slot is not read: far above the database of a hundred thousand secrets.
 MAX_CACHE_BYTES = 1 << 30
 
