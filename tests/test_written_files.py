@@ -256,3 +256,29 @@ def test_every_written_file_is_private_under_umask_000(
     for path in (root / ".vaultline").rglob("*"):
         expected = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+def test_a_stream_swapped_for_a_link_to_a_file_is_not_written_through(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone who can write the directory swaps the FIFO that was checked for a symlink to a
+    file of the user's (~/.bashrc) before it is opened: the output must not land in it."""
+    from vaultline import _files
+    from vaultline.errors import ConfigError
+
+    victim = tmp_path / "bashrc"
+    victim.write_text("export PATH=/usr/bin\n")
+    target = tmp_path / "out"
+    os.mkfifo(target)
+    real_stat = os.stat
+
+    def swap_after_stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        result = real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+        if path == target and stat.S_ISFIFO(result.st_mode):
+            target.unlink()
+            target.symlink_to(victim)
+        return result
+
+    monkeypatch.setattr(_files.os, "stat", swap_after_stat)
+    with pytest.raises(ConfigError, match="changed while being opened"):
+        _files.write_output(target, b"secret-names\n")
+    assert victim.read_text() == "export PATH=/usr/bin\n"

@@ -124,6 +124,11 @@ def writing_output(path: Path) -> Iterator[BinaryIO]:
             else:
                 fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
                 handle = stack.enter_context(os.fdopen(fd, "wb"))
+                if stat.S_ISREG(os.fstat(fd).st_mode):
+                    # Swapped for a file (or a link to one) since the stat: writing would
+                    # overwrite wherever it points, in place.
+                    raise ConfigError("cannot write: it changed while being opened; try again",
+                                      file=str(path))
                 os.set_blocking(fd, True)  # the reader is there: wait for it, as a shell would
         except OSError as exc:
             reason = "a FIFO with no reader" if exc.errno == errno.ENXIO else exc.strerror
