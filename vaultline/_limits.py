@@ -27,6 +27,8 @@ _LIMITS: dict[str, tuple[str, int]] = {
     "file": ("VAULTLINE_MAX_FILE_SIZE", 16 * MIB),  # YAML, JSON, HCL files vaultline parses
     "secret": ("VAULTLINE_MAX_SECRET_SIZE", 1 * MIB),  # file: references, --from-file, stdin
     "template": ("VAULTLINE_MAX_TEMPLATE_SIZE", 1 * MIB),  # render and run --render templates
+    # run's compiled maskers (.vaultline/cache): far above those of a hundred thousand secrets
+    "masker-cache": ("VAULTLINE_MAX_MASKER_CACHE_SIZE", 1024 * MIB),
 }
 # How many nodes YAML aliases (*name, << merges) may add to a document once expanded. A few
 # anchors for shared settings add dozens; a billion-laughs document adds billions.
@@ -74,16 +76,18 @@ def too_large(what: str, size_limit: int, variable: str | None = None) -> str:
 
 def read_bounded(path: Path, *, name: str = "file", what: str = "file",
                  error: Callable[[str], VaultlineError] | None = None,
-                 environ: Mapping[str, str] | None = None) -> bytes:
+                 environ: Mapping[str, str] | None = None, follow_symlinks: bool = True) -> bytes:
     """The bytes of the regular file ``path``, at most limit ``name`` of them.
 
     Devices, FIFOs, sockets and directories are refused, as is a file over the limit; the
     error is built by ``error(reason)`` (a ConfigError naming the file by default). OSErrors
-    other than the refusals propagate for the caller to word.
+    other than the refusals propagate for the caller to word (ELOOP for a symlink at ``path``
+    without ``follow_symlinks``).
     """
     size_limit = limit(name, environ)
     make = error or (lambda reason: ConfigError(reason, file=str(path)))
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags if follow_symlinks else flags | os.O_NOFOLLOW)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -89,7 +89,7 @@ def _loads_within(cache: MaskerCache, seconds: float = 20) -> bool:
 def test_a_fifo_device_or_huge_file_in_the_slot_is_a_miss(tmp_path: Path) -> None:
     # Whoever can write the cache directory cannot hang `run` (a FIFO nobody writes), feed it
     # /dev/zero or make it allocate a sparse file's size: such a slot is not read at all.
-    from vaultline.redact import cache as cache_module
+    from vaultline._limits import limit
 
     cache = MaskerCache(tmp_path, os.urandom(32), "prod")
     Masker(SECRETS, cache=cache)
@@ -102,7 +102,7 @@ def test_a_fifo_device_or_huge_file_in_the_slot_is_a_miss(tmp_path: Path) -> Non
     assert _loads_within(cache)
     slot.unlink()
     with slot.open("wb") as handle:
-        handle.truncate(cache_module.MAX_CACHE_BYTES + 1)  # sparse: no disk used
+        handle.truncate(limit("masker-cache") + 1)  # sparse: no disk used
     assert _loads_within(cache)
     assert Masker(SECRETS, cache=cache).mask_bytes(TEXT) == Masker(SECRETS).mask_bytes(TEXT)
 

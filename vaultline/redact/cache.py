@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import stat
 import struct
 import sys
 from array import array
@@ -24,11 +23,11 @@ from itertools import accumulate, pairwise
 from pathlib import Path
 
 from vaultline._files import private_dir, write_private
+from vaultline._limits import read_bounded
+from vaultline.errors import ConfigError
 
 #: Bump when the encoded forms of a value or the serialized layout change: old entries miss.
 FORMAT = b"vaultline-masker-4"
-#: A larger slot is not read: far above the database of a hundred thousand secrets.
-MAX_CACHE_BYTES = 1 << 30
 
 
 class MaskerCache:
@@ -54,12 +53,12 @@ class MaskerCache:
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        blob = self._read()
+        if blob is None:
+            return None
         try:
-            blob = self._read()
-            if blob is None:
-                return None
             plain = AESGCM(self._key).decrypt(blob[:12], blob[12:], digest)
-        except (OSError, ValueError, InvalidTag):
+        except (ValueError, InvalidTag):
             return None  # missing, damaged or for other values: compile afresh
         (count,) = struct.unpack_from(">I", plain)
         lengths = array("I")
@@ -73,20 +72,12 @@ class MaskerCache:
         return patterns, plain[ends[-1]:]
 
     def _read(self) -> bytes | None:
-        # Non-blocking, so a FIFO with no writer cannot hold the open.
-        fd = os.open(self._path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        """The slot's bytes, or None for anything but a regular file within its limit (a
+        FIFO, a device, a symlink there: a miss, never a hang or a read without end)."""
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
-                return None
-            chunks: list[bytes] = []
-            remaining = info.st_size + 1  # the file may grow between fstat and read
-            while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 24))):
-                chunks.append(chunk)
-                remaining -= len(chunk)
-            return None if remaining <= 0 else b"".join(chunks)
-        finally:
-            os.close(fd)
+            return read_bounded(self._path, name="masker-cache", follow_symlinks=False)
+        except (OSError, ConfigError):
+            return None
 
     def save(self, digest: bytes, patterns: list[bytes], database: bytes) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
