@@ -130,3 +130,59 @@ def test_a_key_ring_rolled_back_past_its_rotation_is_reported(tmp_path: Path) ->
     assert done.returncode == 1
     assert "key ring webhooks record version 2" in done.stdout
     assert "removed from the store" in done.stdout
+
+
+PLAIN = {"vaultline.yaml": "version: 1\napp: nexus-engine\nenvironments: [dev, prod]\n"
+                           "defaults:\n  Logging:Level: Information\n"}
+
+
+def _put_back(root: Path, backup: bytes) -> None:
+    """store.db replaced by a copy taken earlier (no connection is open between commands)."""
+    (root / ".vaultline" / "store.db").write_bytes(backup)
+
+
+def test_an_override_brought_back_by_a_restored_store_is_reported(tmp_path: Path) -> None:
+    """A backup of store.db from before a revoke, put back, makes the override apply again:
+    the revoke line names the record version it wrote, and that version is then missing."""
+    environ = master_key_env()
+    root = make_project(tmp_path, PLAIN, environ=environ)
+    made = vaultline(root, environ, "override", "set", "Logging:Level", "--env", "dev",
+                     "--ttl", "1h", "--reason", "debugging", stdin="Debug")
+    assert made.returncode == 0, made.stderr
+    override_id = made.stdout.split()[1].rstrip(":")
+    backup = (root / ".vaultline" / "store.db").read_bytes()
+    assert vaultline(root, environ, "override", "revoke", override_id,
+                     "--env", "dev").returncode == 0
+    assert vaultline(root, environ, "audit", "verify").returncode == 0
+    _put_back(root, backup)
+    assert "Debug" in vaultline(root, environ, "resolve", "--env", "dev").stdout  # back again
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1, done.stdout
+    assert f"override dev/{override_id} record version 2" in done.stdout
+    assert "removed from the store" in done.stdout
+
+
+def test_an_expired_override_brought_back_by_a_restored_store_is_reported(
+        tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from vaultline.project.model import Project
+    from vaultline.resolve.session import Session
+
+    environ = master_key_env()
+    root = make_project(tmp_path, PLAIN, environ=environ)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    now = [start]
+    project = Project.load(root, environ=environ)
+    with Session(project, "dev", clock=lambda: now[0]) as session:
+        made = session.set_override("Logging:Level", "Debug", ttl=timedelta(minutes=5),
+                                    reason="debugging")
+    backup = (root / ".vaultline" / "store.db").read_bytes()
+    now[0] = start + timedelta(minutes=10)
+    with Session(project, "dev", clock=lambda: now[0]) as session:
+        assert session.resolve()["Logging:Level"] == "Information"  # expired: swept
+    assert vaultline(root, environ, "audit", "verify").returncode == 0
+    _put_back(root, backup)
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1, done.stdout
+    assert f"override dev/{made.id} record version 2" in done.stdout

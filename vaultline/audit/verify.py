@@ -206,7 +206,8 @@ class _Walk:
         self.stored: dict[tuple[str, str], int] = {}  # this store's (path, version) -> line
         self.gone: dict[tuple[str, str], tuple[str, int]] = {}  # -> (delete|destroy, line)
         self.changing: dict[int, str] = {}  # a change's intent seq -> path, until its outcome
-        self.rings: dict[tuple[str, int], int] = {}  # (ring, record version) -> first line
+        # (record kind, name, version) a line names -> its first line: key rings and overrides
+        self.records: dict[tuple[str, str, int], int] = {}
         self.intents: dict[int, tuple[str, int]] = {}  # intent seq -> (path, line)
         self.tail_time: str | None = None  # the time of the last line after the checkpoint
         self.tail_batches = 1  # appends after the checkpoint: a crash leaves one
@@ -266,7 +267,13 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
             ring = (event.reference or "").removeprefix("key:")
             record = (event.detail or {}).get("record")
             if ring != event.reference and type(record) is int:
-                walk.rings.setdefault((ring, record), number)
+                walk.records.setdefault(("keys", ring, record), number)
+        elif walk.store_id and event.action.startswith("override.") and event.outcome == OK:
+            detail = event.detail or {}
+            record, override = detail.get("record"), detail.get("override")
+            if (type(record) is int and isinstance(override, str) and event.env
+                    and detail.get("store") == walk.store_id):
+                walk.records.setdefault(("overrides", f"{event.env}/{override}", record), number)
         if walk.tip is not None and event.seq == walk.tip.seq:
             walk.at_tip = event.hash
         elif walk.tip is not None and event.seq > walk.tip.seq:
@@ -301,6 +308,11 @@ def _track_change(walk: _Walk, event: AuditEvent, number: int) -> None:
             walk.gone[where] = (event.action, number)
 
 
+# A put-back store.db (a backup from before the line) lacks the versions written since: an
+# override revoked or expired since is then active again.
+_RECORD = {"keys": "key ring", "overrides": "override"}
+
+
 def _cross_check(walk: _Walk, writes: list[VersionInfo],
                  records: frozenset[tuple[str, str, int]]) -> tuple[list[str], list[str], list[str]]:
     """(versions with no audit line, writes interrupted between commit and outcome,
@@ -330,9 +342,9 @@ def _cross_check(walk: _Walk, writes: list[VersionInfo],
         if row is not None and row.live and path not in interrupted_paths:
             removed.append(f"{path} version {version} was {_PAST[action]} at line {line} but is "
                            "live again (its row was edited)")
-    removed += [f"key ring {ring} record version {version} (named at line {line}) was removed "
-                "from the store" for (ring, version), line in walk.rings.items()
-                if ("keys", ring, version) not in records]
+    removed += [f"{_RECORD[kind]} {name} record version {version} (named at line {line}) was "
+                "removed from the store" for (kind, name, version), line in walk.records.items()
+                if (kind, name, version) not in records]
     return missing, interrupted, removed
 
 

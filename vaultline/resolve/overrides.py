@@ -243,6 +243,12 @@ class OverrideStore:
     def get(self, env: str, override_id: str) -> Override:
         return self.read(env, override_id)[0]
 
+    def version(self, override: Override) -> int | None:
+        """The record version now holding `override` (what its audit line names, so
+        ``audit verify`` finds a store put back from before the line), None if it has none."""
+        history = self.records.history(f"{override.env}/{override.id}")
+        return history[-1] if history else None
+
     def scan(self, env: str) -> tuple[list[Override], list[str]]:
         """Every override of ``env`` by creation time, and a message per unreadable record."""
         found, problems = [], []

@@ -190,7 +190,8 @@ class Session:
         active, expired, warnings = (self.overrides.sweep(env) if self.store is not None
                                      else ([], [], []))
         entries = [audit.AuditEntry(audit.OVERRIDE_EXPIRE, env=env, key=o.key,
-                                    detail={"override": o.id, "expired": o.expires})
+                                    detail={"override": o.id, "expired": o.expires,
+                                            **self._override_record(o)})
                    for o in expired]
         warnings += [f"override {o.id} for {o.key} expired at {o.expires}; ignored"
                      for o in expired]
@@ -355,6 +356,7 @@ class Session:
                                       actor=self.actor) as detail:
                 detail.update({"override": override.id, "expires": override.expires, **extra})
                 stored = self.overrides.write(override, cas=cas)
+                detail.update(record=stored, store=self.overrides.store.store_id)
         except BaseException:
             if stored is not None:
                 if undo is None:
@@ -417,5 +419,15 @@ class Session:
             raise
         self.audit.record(audit.OVERRIDE_REVOKE, env=env, key=None if revoked is None
                           else revoked.key, actor=self.actor,
-                          detail={"override": override_id, "malformed": revoked is None})
+                          detail={"override": override_id, "malformed": revoked is None,
+                                  **({} if revoked is None else self._override_record(revoked))})
         return revoked
+
+    def _override_record(self, override: Override) -> dict[str, Any]:
+        """What an override's audit line says of its record: the version and the store, which
+        ``audit verify`` holds to the store's rows (a store put back from a backup taken before
+        a revoke brings the override back; its retired version is then missing)."""
+        version = self.overrides.version(override)
+        if version is None:
+            return {}
+        return {"record": version, "store": self.overrides.store.store_id}
