@@ -39,6 +39,17 @@ class Matcher(Protocol):
 #: database scans fastest (a thousand secrets are about 8,000 patterns).
 SPLIT_ABOVE = 16000
 PART_PATTERNS = 8000
+#: Compiles at once, at most: each holds its own working memory, and a container's quota
+#: may allow fewer cores than the machine shows.
+MAX_COMPILERS = 4
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its affinity mask), not the machine's count."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 class HyperscanMatcher:
@@ -71,7 +82,7 @@ class HyperscanMatcher:
             else:
                 from concurrent.futures import ThreadPoolExecutor
 
-                with ThreadPoolExecutor(min(count, os.cpu_count() or 1)) as pool:
+                with ThreadPoolExecutor(min(count, _usable_cores(), MAX_COMPILERS)) as pool:
                     self._dbs = list(pool.map(lambda ids: self._compile(patterns, ids), parts))
         # Scratch space must not be shared by concurrent scans (logging runs in many threads).
         self._local = threading.local()
