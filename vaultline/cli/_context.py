@@ -110,14 +110,13 @@ def issued_leases() -> LeaseBook | None:
     return module.LEASES if module is not None and module.LEASES else None
 
 
-def resume_collection() -> None:
+def freeze_start_up() -> None:
     """For a command that may run for days (``run``'s supervision, ``redact`` on a stream):
-    the collector that ``cli.main`` paused collects again, but never walks what start-up built
-    (the bundle: a few hundred thousand records) once more."""
+    what start-up built (the bundle: a few hundred thousand records) is moved out of the
+    collector's sight, so its collections walk only what the long run allocates."""
     import gc
 
     gc.freeze()
-    gc.enable()
 
 
 def grace_period(text: str | None) -> timedelta | None:

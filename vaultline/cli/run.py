@@ -14,12 +14,12 @@ if TYPE_CHECKING:
 
 from vaultline.cli._context import (
     env_option,
+    freeze_start_up,
     issued_leases,
     load_project,
     prefix_callback,
     project_dir_option,
     resolve_bundle,
-    resume_collection,
 )
 from vaultline.cli._output import OutputFile
 
@@ -140,7 +140,7 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
             warn=warn, audit=watching.reload_auditor(project_dir, env, mode, leases, project.environ),
             leases=leases)
     use_tty = sys.stdout.isatty() if tty is None else tty
-    resume_collection()
+    freeze_start_up()
     code = runner.run(list(command), env=current.env, secrets=current.secrets, mask=mask,
                       files_dir=files_dir, inherit=inherit, masked=current.masked,
                       file_vars=variables_for, tty=use_tty, watch=watcher, on_change=mode,
@@ -218,7 +218,7 @@ def redact(env: str, project_dir: Path | None) -> None:
     _warn_short_secrets(bundle)
     stream = TerminalMasker(Masker.from_bundle(bundle))  # logs keep their colours
     source, sink = cast(io.BufferedReader, sys.stdin.buffer), sys.stdout.buffer
-    resume_collection()
+    freeze_start_up()
     # read1 returns what is available now, so a log pipeline is not held back.
     while chunk := source.read1(65536):
         sink.write(stream.feed(chunk))
