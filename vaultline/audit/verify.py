@@ -308,8 +308,8 @@ def _track_change(walk: _Walk, event: AuditEvent, number: int) -> None:
             walk.gone[where] = (event.action, number)
 
 
-# A put-back store.db (a backup from before the line) lacks the versions written since: an
-# override revoked or expired since is then active again.
+# How a record kind is named in findings. A store.db put back from a backup lacks the record
+# versions written since: a key ring before its rotation, an override before its revoke.
 _RECORD = {"keys": "key ring", "overrides": "override"}
 
 
