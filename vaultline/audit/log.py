@@ -28,11 +28,13 @@ renamed ``audit.<n>.log`` (``audit.1.log`` the oldest) and the chain goes on in 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import itertools
 import json
 import os
 import re
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -311,7 +313,7 @@ class AuditLog:
         sealed = sealed_segments(self.path)
         if not sealed:
             return None, None, 0
-        other = os.open(sealed[-1], os.O_RDONLY)
+        other = open_segment(sealed[-1])
         try:
             return (*_read_tail(other, os.fstat(other).st_size), 0)
         finally:
@@ -473,7 +475,7 @@ class AuditLog:
             parts: list[tuple[str, int, int]] = []
             try:
                 for segment in sealed_segments(self.path):
-                    part = os.open(segment, os.O_RDONLY)
+                    part = open_segment(segment)
                     parts.append((segment.name, part, os.fstat(part).st_size))
                 active = os.dup(fd)
                 parts.append((self.path.name, active, os.fstat(active).st_size))
@@ -542,6 +544,27 @@ def _checked(entries: Iterable[AuditEntry]) -> Iterator[AuditEntry]:
         yield entry
 
 
+def open_segment(path: Path) -> int:
+    """A read descriptor on a log file that must be a regular file: a FIFO, device or symlink
+    in its place (whoever can write the store directory) is an AuditError, not a hang."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise AuditError(f"audit log {path} is a symlink; move it away and run "
+                         "'vaultline audit verify'") from None
+    _regular(fd, path)
+    return fd
+
+
+def _regular(fd: int, path: Path) -> None:
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise AuditError(f"audit log {path} is not a regular file; move it away and run "
+                         "'vaultline audit verify'")
+
+
 class _FileLock:
     """Open the log (creating it 0600) and hold an exclusive flock on it."""
 
@@ -552,9 +575,11 @@ class _FileLock:
     def __enter__(self) -> int:
         while True:
             try:
-                self._fd = open_private(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+                self._fd = open_private(self._path,
+                                        os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK)
             except OSError as exc:
                 raise AuditError(f"cannot open audit log {self._path}: {exc.strerror}") from None
+            _regular(self._fd, self._path)  # a FIFO would take lines until its buffer filled
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             # ``restart`` renames the log while others wait for the lock: whoever then gets
             # it must follow the name to the new file, not append to the archived one.

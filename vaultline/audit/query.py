@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,8 +41,10 @@ def read_events(
     path: Path, *, on_error: Callable[[int, str], None] | None = None
 ) -> Iterator[AuditEvent]:
     """Every readable event in file order; a missing log is an empty one."""
+    from vaultline.audit.log import open_segment
+
     try:
-        handle = path.open("rb")
+        handle = os.fdopen(open_segment(path), "rb")
     except FileNotFoundError:
         return
     with handle:
