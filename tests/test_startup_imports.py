@@ -94,4 +94,8 @@ def test_warm_resolve_and_run_import_no_yaml(tmp_path: Path, argv: list[str]) ->
             "    code = exc.code\n"
             "assert code == 0, code\n")
     assert "yaml" in _modules(code, tmp_path, environ)
-    assert {"yaml", "vaultline.project._yaml"} & _modules(code, tmp_path, environ) == set()
+    warm = _modules(code, tmp_path, environ)
+    assert {"yaml", "vaultline.project._yaml"} & warm == set()
+    # Templates, the lease book and dataclasses only when used (--render, a dynamic secret).
+    assert {"vaultline.output.render", "pickle", "vaultline.resolve.leases",
+            "dataclasses"} & warm == set()
