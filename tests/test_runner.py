@@ -422,3 +422,30 @@ def test_a_cold_masker_masks_output_at_once_and_is_compiled_meanwhile(
     releaser.join(30)
     assert capfd.readouterr().out == "first ********\nsecond ********\n"
     assert used == ["ahocorasick", "hyperscan"]
+
+
+def test_a_signal_the_process_may_not_catch_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """valgrind keeps a real-time signal for itself (signal() says EINVAL): the others are
+    still forwarded, and `run` starts its child instead of failing with 'Invalid argument'."""
+    import signal as signals
+
+    from vaultline import _signals
+
+    reserved = _signals.ENDING[-1]
+    real = signals.signal
+    installed: list[int] = []
+
+    def refusing(signum: int, handler: object) -> object:
+        if signum == reserved:
+            raise OSError(22, "Invalid argument")
+        installed.append(signum)
+        return real(signum, handler)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_signals.signal, "signal", refusing)
+    previous = _signals.install(lambda signum, frame: None)
+    try:
+        assert reserved not in previous and signals.SIGTERM in previous
+        assert set(installed) == set(_signals.ENDING) - {reserved}
+    finally:
+        for signum, handler in previous.items():
+            real(signum, handler)

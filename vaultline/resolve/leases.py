@@ -12,7 +12,6 @@ unless :meth:`LeaseBook.keep` was called (``vaultline resolve --keep-lease``).
 from __future__ import annotations
 
 import atexit
-import signal
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -198,11 +197,9 @@ def _exit_on_termination() -> None:
     the child once it runs)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    from vaultline._signals import ENDING
+    from vaultline._signals import install
 
-    for signum in ENDING:
-        if signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, _exit)
+    install(_exit, only_default=True)
 
 
 def _exit(signum: int, _frame: FrameType | None) -> None:

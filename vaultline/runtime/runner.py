@@ -25,7 +25,7 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
 
 from vaultline._files import private_dir, write_private
-from vaultline._signals import ENDING, FROM_TERMINAL
+from vaultline._signals import FROM_TERMINAL, install
 from vaultline.errors import (
     CommandNotExecutableError,
     CommandNotFoundError,
@@ -402,8 +402,7 @@ class _SignalForwarder:
     def __enter__(self) -> _SignalForwarder:
         if threading.current_thread() is threading.main_thread():
             self._skip_sigint = self._check_terminal and _terminal_sends_sigint()
-            for signum in ENDING:
-                self._previous[signum] = signal.signal(signum, self._handle)
+            self._previous = install(self._handle)
         return self
 
     def __exit__(
