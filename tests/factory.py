@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,3 +76,26 @@ def vaultline(root: Path, environ: dict[str, str], *args: str, stdin: str | None
     env.update(environ, HOME=str(root))
     return subprocess.run([VAULTLINE, *args], cwd=root, env=env, input=stdin,
                           capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def fifo_reader(fifo: Path) -> Iterator[list[bytes]]:
+    """A reader on the FIFO `fifo` that is there before vaultline opens it, as with a shell's
+    ``>(...)``: yields the list its chunks go to, complete once the block has ended."""
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(reader, True)
+    keepalive = os.open(fifo, os.O_WRONLY)  # the reader sees EOF only when this closes
+    received: list[bytes] = []
+
+    def drain() -> None:
+        while chunk := os.read(reader, 1 << 16):
+            received.append(chunk)
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    try:
+        yield received
+    finally:
+        os.close(keepalive)
+        thread.join(30)
+        os.close(reader)

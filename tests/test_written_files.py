@@ -8,12 +8,11 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.factory import make_project, master_key_env
+from tests.factory import fifo_reader, make_project, master_key_env
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
 SECRET = "s3cr3t-Zq8v-written-files"
@@ -139,24 +138,8 @@ def test_a_fifo_nobody_reads_is_an_error_not_a_hang(
 def test_a_fifo_with_a_reader_gets_the_output(project: tuple[Path, dict[str, str]]) -> None:
     root, environ = project
     os.mkfifo(root / "pipe")
-    received: list[bytes] = []
-    # A reader that is already there, as with a shell's >(...): opened before vaultline runs.
-    reader = os.open(root / "pipe", os.O_RDONLY | os.O_NONBLOCK)
-    os.set_blocking(reader, True)
-    writer_keepalive = os.open(root / "pipe", os.O_WRONLY)
-
-    def drain() -> None:
-        while chunk := os.read(reader, 1 << 16):
-            received.append(chunk)
-
-    thread = threading.Thread(target=drain)
-    thread.start()
-    try:
+    with fifo_reader(root / "pipe") as received:
         done = run(root, environ, "render", "app.conf.j2", "-o", "pipe", "--env", "prod")
-    finally:
-        os.close(writer_keepalive)
-        thread.join(timeout=30)
-        os.close(reader)
     assert done.returncode == 0, done.stderr
     assert b"".join(received) == f"db={SECRET}\n".encode()
     assert stat.S_ISFIFO(os.lstat(root / "pipe").st_mode)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factory import fifo_reader
 from vaultline.store import EmbeddedStore
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
@@ -147,26 +148,8 @@ def test_out_to_a_device_writes_to_it_and_never_replaces_it(project: Path,
     assert run(project, environ, "keys", "create", "p", "--purpose", "encryption").returncode == 0
     fifo = project / "pipe"
     os.mkfifo(fifo)
-    import threading
-
-    # A reader that is there before vaultline runs, as with a shell's >(...).
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    os.set_blocking(reader, True)
-    keepalive = os.open(fifo, os.O_WRONLY)
-    received: list[bytes] = []
-
-    def drain() -> None:
-        while chunk := os.read(reader, 1 << 16):
-            received.append(chunk)
-
-    thread = threading.Thread(target=drain)
-    thread.start()
-    try:
+    with fifo_reader(fifo) as received:
         done = run(project, environ, "keys", "encrypt", "p", "--out", str(fifo), stdin=b"data")
-    finally:
-        os.close(keepalive)
-        thread.join(10)
-        os.close(reader)
     assert done.returncode == 0, done.stderr
     assert stat.S_ISFIFO(fifo.stat().st_mode) and b"".join(received)[:4] == b"VLS\x01"
 
