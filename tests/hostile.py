@@ -161,6 +161,7 @@ class Outcome(NamedTuple):
     seconds: float  # wall
     cpu_seconds: float
     peak_kib: int
+    stdout: bytes = b""
 
 
 def prepare(root: Path, case: Case | None = None) -> dict[str, str]:
@@ -173,13 +174,21 @@ def prepare(root: Path, case: Case | None = None) -> dict[str, str]:
     return environ
 
 
-def run_case(case: Case, root: Path, environ: dict[str, str]) -> Outcome:
-    case.setup(root)
+def measured(argv: tuple[str, ...] | list[str], root: Path, environ: dict[str, str], *,
+             stdin: str | None = None, timeout: float = 60) -> Outcome:
+    """``vaultline ARGV`` in ``root``, with its own peak RSS and CPU time (never another
+    child's of this process: ``RUSAGE_CHILDREN`` of the test process is the largest of all)."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", WRAPPER, VAULTLINE, *case.argv], cwd=root,
-                          env=environ, input=(case.stdin or "").encode(), capture_output=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "-c", WRAPPER, VAULTLINE, *argv], cwd=root,
+                          env=environ, input=(stdin or "").encode(), capture_output=True,
+                          timeout=timeout)
     seconds = time.perf_counter() - start
     *lines, usage = done.stderr.decode("utf-8", "replace").rstrip("\n").split("\n")
     peak, cpu = usage.split()
-    return Outcome(done.returncode, "\n".join(lines), seconds, float(cpu), int(peak))
+    return Outcome(done.returncode, "\n".join(lines), seconds, float(cpu), int(peak),
+                   done.stdout)
+
+
+def run_case(case: Case, root: Path, environ: dict[str, str]) -> Outcome:
+    case.setup(root)
+    return measured(case.argv, root, environ, stdin=case.stdin)

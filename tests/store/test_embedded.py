@@ -83,20 +83,24 @@ def _raw(store: EmbeddedStore) -> sqlite3.Connection:
     return sqlite3.connect(store.directory / "store.db", isolation_level=None)
 
 
+def _bulk(store: EmbeddedStore, paths: list[str]) -> dict[str, tuple[int, bytes | StoreError]]:
+    return {path: (version, value) for path, version, value in store.iter_latest(paths)}
+
+
 def _latest(store: EmbeddedStore, path: str) -> bytes:
     """Read through the bulk path the resolver uses, which decrypts inline."""
-    found = store.get_latest([path, "a/unrelated"])[path]
+    found = _bulk(store, [path, "a/unrelated"])[path][1]
     if isinstance(found, Exception):
         raise found
-    return found.value
+    return found
 
 
 Reader = Callable[[EmbeddedStore, str], bytes]
 READERS = [pytest.param(lambda store, path: store.get(path).value, id="get"),
-           pytest.param(_latest, id="get_latest")]
+           pytest.param(_latest, id="iter_latest")]
 
 
-def test_get_latest_reads_what_get_reads(store: EmbeddedStore) -> None:
+def test_iter_latest_reads_what_get_reads(store: EmbeddedStore) -> None:
     store.put("app/prod/A", b"a1")
     store.put("app/prod/A", b"a2")
     store.put("app/prod/Deleted", b"d1")
@@ -106,18 +110,19 @@ def test_get_latest_reads_what_get_reads(store: EmbeddedStore) -> None:
     store.destroy("app/prod/Gone", [1])
     store.put("app/prodX/B", b"b1")
     store.put("other/C", b"c1")
-    found = store.get_latest(["app/prod/A", "app/prod/Deleted", "app/prod/Gone",
-                              "app/prod/Missing", "other/C"])
+    found = _bulk(store, ["app/prod/A", "app/prod/Deleted", "app/prod/Gone", "app/prod/Missing",
+                          "other/C"])
     assert set(found) == {"app/prod/A", "app/prod/Deleted", "app/prod/Gone", "app/prod/Missing",
                           "other/C"}
-    a = found["app/prod/A"]
-    assert not isinstance(a, Exception) and (a.value, a.version) == (b"a2", 2)
-    assert found["other/C"] == store.get("other/C")
+    assert found["app/prod/A"] == (2, b"a2")
+    other = store.get("other/C")
+    assert found["other/C"] == (other.version, other.value)
     for path, message in (("app/prod/Deleted", "deleted"), ("app/prod/Gone", "destroyed"),
                           ("app/prod/Missing", "no secret")):
-        error = found[path]
+        error = found[path][1]
         assert isinstance(error, SecretNotFoundError) and message in str(error)
-    assert store.get_latest([]) == {}
+    assert found["app/prod/Missing"][0] == 0
+    assert _bulk(store, []) == {}
 
 
 @pytest.mark.parametrize("read", READERS)
@@ -264,8 +269,8 @@ def test_bulk_reads_and_listing_see_unusual_characters(store: EmbeddedStore) -> 
              "app/prodX", "\U0010ffff/top"]
     for path in paths:
         store.put(path, path.encode("utf-8", "surrogatepass"))
-    found = store.get_latest(paths)
-    assert all(not isinstance(found[p], Exception) for p in paths)
+    found = _bulk(store, paths)
+    assert all(found[p][1] == p.encode("utf-8", "surrogatepass") for p in paths)
     assert store.list_paths("app/prod") == ["app/prod/A", "app/prod/\U0010ffff",
                                             "app/prod/\U0010ffff/B"]
     assert set(store.list_paths()) == set(paths)

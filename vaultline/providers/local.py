@@ -85,7 +85,7 @@ class LocalProvider(Provider):
         # Once per secret read: no record kept per secret but the result (tuple.__new__:
         # see Resolver.references).
         new, fetched = tuple.__new__, Fetched
-        for stored_path, number, _, value in store.iter_latest(latest):
+        for stored_path, number, value in store.iter_latest(latest):
             request = latest[stored_path]
             if not isinstance(value, StoreError):
                 try:

@@ -164,11 +164,12 @@ class EmbeddedStore:
         # The largest value put accepts; a row holding more was not written by vaultline and
         # is read as an empty blob (failing authentication), never loaded whole.
         self._max_value = limit("secret", environ)
-        self._select = (
-            "SELECT path, version, created_time, deleted_time, destroyed, CASE WHEN "
-            f"length(wrapped_key) > {_MAX_WRAPPED} THEN x'' ELSE wrapped_key END, CASE WHEN "
-            f"length(ciphertext) > {self._max_value + _SEALING} THEN x'' ELSE ciphertext END "
-            "FROM versions")
+        sealed = (f"CASE WHEN length(wrapped_key) > {_MAX_WRAPPED} THEN x'' ELSE wrapped_key "
+                  f"END, CASE WHEN length(ciphertext) > {self._max_value + _SEALING} THEN x'' "
+                  "ELSE ciphertext END FROM versions")
+        self._select = f"SELECT path, version, created_time, deleted_time, destroyed, {sealed}"
+        # The bulk read leaves out what no resolution uses (the creation time: 10,000 strings).
+        self._select_latest = f"SELECT path, version, deleted_time, destroyed, {sealed}"
         self._db = connection
         self._master = key
         # Each sub-key is derived once per open store: a command derives every key it uses once.
@@ -440,15 +441,8 @@ class EmbeddedStore:
             raise SecretNotFoundError(f"no secret at {what}")
         return self._open_row(*row)
 
-    def get_latest(self, paths: Collection[str]) -> dict[str, StoredSecret | StoreError]:
-        """The latest version of many secrets in one pass: each is the secret or its error."""
-        return {path: value if isinstance(value, StoreError)
-                else StoredSecret(path, version, created, value)
-                for path, version, created, value in self.iter_latest(paths)}
-
-    def iter_latest(self, paths: Collection[str]) -> Iterator[tuple[str, int, str,
-                                                                   bytes | StoreError]]:
-        """``(path, version, created_time, value)`` of the latest version of each of
+    def iter_latest(self, paths: Collection[str]) -> Iterator[tuple[str, int, bytes | StoreError]]:
+        """``(path, version, value)`` of the latest version of each of
         ``paths``, in no set order; ``value`` is the error when it cannot be read (version
         0 for a path with no secret). One pass, and nothing kept per secret: the local
         provider reads every secret of a resolution through it."""
@@ -458,17 +452,17 @@ class EmbeddedStore:
         # backwards along the primary key, the first row of each path is its latest version.
         low, high = _key_range(os.path.commonprefix(list(paths)))  # noqa: RUF071 - not dirs
         wanted = set(paths)
-        rows = self._db.execute(f"{self._select} WHERE path >= ? AND path < ? "
+        rows = self._db.execute(f"{self._select_latest} WHERE path >= ? AND path < ? "
                                 "ORDER BY path DESC, version DESC", (low, high))
         unwrap, nonce, head = self._kek.decrypt, envelope.NONCE_BYTES, envelope.FORMAT + b"|"
-        for path, version, created, deleted, destroyed, wrapped, sealed in rows:
+        for path, version, deleted, destroyed, wrapped, sealed in rows:
             if path not in wanted:  # another path under the prefix, or an older version
                 continue
             wanted.discard(path)
             if destroyed or deleted is not None or wrapped is None or sealed is None:
                 error = self._unreadable(path, version, deleted, destroyed, wrapped, sealed)
                 assert error is not None
-                yield path, version, created, error
+                yield path, version, error
                 continue
             # envelope.associated_data and envelope.open_sealed, inlined: this loop runs once
             # per secret read (a test holds the two equal).
@@ -477,11 +471,11 @@ class EmbeddedStore:
                 key = unwrap(wrapped[:nonce], wrapped[nonce:], aad)
                 value = AESGCM(key).decrypt(sealed[:nonce], sealed[nonce:], aad)
             except envelope.UNSEALABLE:
-                yield path, version, created, envelope.tampered()
+                yield path, version, envelope.tampered()
                 continue
-            yield path, version, created, value
+            yield path, version, value
         for path in wanted:
-            yield path, 0, "", SecretNotFoundError(f"no secret at {path}")
+            yield path, 0, SecretNotFoundError(f"no secret at {path}")
 
     def list_paths(self, prefix: str = "") -> list[str]:
         """Paths under ``prefix`` whose latest version is live."""
