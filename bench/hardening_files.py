@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from tests import hostile, test_read_files  # noqa: E402 - the path is set up first
 
 _WRITERS = [
-    ("env-example",),
+    ("env", "example"),
     ("render", "t.j2", "-o", "out.txt", "--env", "prod"),
     ("scan", "vaultline.yaml", "-o", "out.txt"),
     ("inventory", ".", "-o", "out.txt"),

@@ -30,8 +30,8 @@ print(ed25519.Ed25519PrivateKey.generate().private_bytes(s.Encoding.PEM, s.Priva
 step "vaultline resolve --env prod        # defaults → env pack → secrets → overrides; secrets masked"
 vaultline resolve --env prod
 
-step "vaultline explain Logging:LogLevel:Default --env prod"
-vaultline explain Logging:LogLevel:Default --env prod
+step "vaultline env explain Logging:LogLevel:Default --env prod"
+vaultline env explain Logging:LogLevel:Default --env prod
 
 step "vaultline resolve --env prod --format json --reveal"
 vaultline resolve --env prod --format json --reveal

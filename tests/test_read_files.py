@@ -21,7 +21,7 @@ def _cache_slots(replace: str) -> Callable[[Path], None]:
     """Warm the cache with a real resolve, then replace every cache file."""
     def make(root: Path) -> None:
         environ = {**os.environ, "VAULTLINE_MASTER_KEY": _key(root)}
-        subprocess.run([hostile.VAULTLINE, "env-example", "-o", "-"], cwd=root, env=environ,
+        subprocess.run([hostile.VAULTLINE, "env", "example", "-o", "-"], cwd=root, env=environ,
                        capture_output=True, check=True, timeout=60)
         slots = sorted((root / ".vaultline" / "cache").glob("*.json"))
         assert len(slots) >= 3  # vaultline.yaml and both packs
@@ -100,15 +100,15 @@ CASES: list[Case] = [
     Case("a templated manifest of 300,000 documents",
          hostile._write("k8s.yaml", "---\nkind: Secret\nmetadata: {name: '{{ x }}'}\n" * 300_000),
          ("inventory", "k8s.yaml", "--format", "json"), 0, ""),
-    Case("includes in a lattice of 50 files", _include_lattice(25), ("env-example", "-o", "-"),
+    Case("includes in a lattice of 50 files", _include_lattice(25), ("env", "example", "-o", "-"),
          0, ""),
-    Case("a chain of 3,000 includes", _include_chain(3000), ("env-example", "-o", "-"), 2,
+    Case("a chain of 3,000 includes", _include_chain(3000), ("env", "example", "-o", "-"), 2,
          "i31.yaml:1: includes are nested more than 32 files deep"),
     # A cache file is a miss, parsed again from the committed file: same output as cold.
-    Case("parse cache files are FIFOs", _cache_slots("fifo"), ("env-example", "-o", "-"), 0,
+    Case("parse cache files are FIFOs", _cache_slots("fifo"), ("env", "example", "-o", "-"), 0,
          ""),
     Case("parse cache files link to /dev/zero", _cache_slots("/dev/zero"),
-         ("env-example", "-o", "-"), 0, ""),
+         ("env", "example", "-o", "-"), 0, ""),
     Case("a long string aliased 5,000 times", _aliased_text(5000), _RESOLVE, 2,
          "env/prod/values.yaml:1: invalid YAML: aliases (*name) expand the document by more "
          "than 1 MiB of text; write the values out"),
@@ -148,10 +148,10 @@ def test_a_replaced_cache_gives_the_fresh_parse(tmp_path: Path) -> None:
     root = tmp_path / "project"
     environ = hostile.prepare(root)
     (root / "master.key").write_text(environ["VAULTLINE_MASTER_KEY"])
-    cold = subprocess.run([hostile.VAULTLINE, "env-example", "-o", "-"], cwd=root, env=environ,
+    cold = subprocess.run([hostile.VAULTLINE, "env", "example", "-o", "-"], cwd=root, env=environ,
                           capture_output=True, text=True, timeout=60)
     _cache_slots("fifo")(root)
-    warm = subprocess.run([hostile.VAULTLINE, "env-example", "-o", "-"], cwd=root, env=environ,
+    warm = subprocess.run([hostile.VAULTLINE, "env", "example", "-o", "-"], cwd=root, env=environ,
                           capture_output=True, text=True, timeout=30)
     assert cold.returncode == warm.returncode == 0, warm.stderr
     assert warm.stdout == cold.stdout and "CONNECTIONSTRINGS__PRIMARY=" in warm.stdout

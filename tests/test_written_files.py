@@ -131,7 +131,7 @@ def test_a_fifo_nobody_reads_is_an_error_not_a_hang(
         project: tuple[Path, dict[str, str]]) -> None:
     root, environ = project
     os.mkfifo(root / "env.example")  # committed where env-example writes by default
-    done = run(root, environ, "env-example", timeout=20)
+    done = run(root, environ, "env", "example", timeout=20)
     assert "env.example: cannot write: a FIFO with no reader" in one_error_line(done, 2)
 
 
@@ -146,8 +146,8 @@ def test_a_fifo_with_a_reader_gets_the_output(project: tuple[Path, dict[str, str
 
 
 @pytest.mark.parametrize("command", [
-    ("env-example",),
-    ("env-example", "-o", "names.env"),
+    ("env", "example"),
+    ("env", "example", "-o", "names.env"),
     ("policy", "generate", "--env", "dev", "-o", "names.env"),
     ("inventory", ".", "-o", "names.env"),
     ("scan", "vaultline.yaml", "-o", "names.env"),
@@ -226,7 +226,7 @@ def test_every_written_file_is_private_under_umask_000(
         project: tuple[Path, dict[str, str]]) -> None:
     root, environ = project
     for args in (("render", "app.conf.j2", "-o", "app.conf", "--env", "prod"),
-                 ("env-example", "-o", "names.env"),
+                 ("env", "example", "-o", "names.env"),
                  ("resolve", "--env", "prod", "--format", "compose", "--secrets-dir",
                   "new/cs")):
         done = run(root, environ, *args, umask=0)

@@ -69,11 +69,11 @@ def test_issue_walkthrough(cli: Cli) -> None:
     assert bundle["Logging"]["LogLevel"]["Default"] == "Warning"
     assert bundle["Http"]["TimeoutSeconds"] == 30
 
-    explained = cli("explain", "Logging:LogLevel:Default", "--env", "prod", "--format", "json")
+    explained = cli("env", "explain", "Logging:LogLevel:Default", "--env", "prod", "--format", "json")
     candidates = json.loads(explained.stdout)["candidates"]
     assert [(c["status"], c["layer"], c["value"]) for c in candidates] == [
         ("winner", "env-pack", "Warning"), ("shadowed", "defaults", "Information")]
-    secret = cli("explain", "ConnectionStrings:Primary", "--env", "prod")
+    secret = cli("env", "explain", "ConnectionStrings:Primary", "--env", "prod")
     assert secret.returncode == 0 and "s3cret" not in secret.stdout and "winner" in secret.stdout
 
     refs = json.loads(cli("secret", "refs", "--env", "prod", "--format", "json").stdout)
@@ -154,7 +154,8 @@ def test_unknown_env_and_usage_errors(cli: Cli) -> None:
 
 @pytest.mark.parametrize("command", ["init", "secret put", "secret get", "secret ls",
                                      "secret versions", "secret rm", "secret undelete",
-                                     "secret refs", "resolve", "explain"])
+                                     "secret refs", "resolve", "env explain", "env diff",
+                                     "env example", "shell completion", "shell direnv"])
 def test_help_has_an_example(command: str, tmp_path: Path) -> None:
     result = subprocess.run([VAULTLINE, *command.split(), "--help"], capture_output=True, text=True,
                             timeout=30)
@@ -180,7 +181,7 @@ def test_main_returns_the_exit_code_a_gate_asks_for(cli: Cli, monkeypatch: pytes
     broad.write_text('path "secret/*" {\n  capabilities = ["read"]\n}\n')
     root = str(cli.root)
     assert main(["check", "--env", "prod", "-C", root]) == 1  # its secrets are not stored yet
-    assert main(["diff", "--env", "dev", "--env", "prod", "-C", root]) == 1
+    assert main(["env", "diff", "--env", "dev", "--env", "prod", "-C", root]) == 1
     assert main(["policy", "lint", str(broad)]) == 1
     assert main(["inventory", str(broad.parent), "--check"]) == 0
     assert main(["secret", "refs", "--env", "prod", "-C", root]) == 0

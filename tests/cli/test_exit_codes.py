@@ -59,11 +59,11 @@ ROWS: list[Row] = [
     Row(("resolve", "--env", "dev"), 1,
         r"^vaultline: error: 1 key could not be resolved; nothing was output \(store missing "
         r"secrets with 'vaultline secret put"),
-    Row(("explain", "Nope", "--env", "prod"), 2, r"^vaultline: error: 'Nope' has no value"),
+    Row(("env", "explain", "Nope", "--env", "prod"), 2, r"^vaultline: error: 'Nope' has no value"),
     Row(("secret", "refs", "--env", "prod", "--format", "external-secret"), 1,
         r"^vaultline: error: no ExternalSecret to write for environment 'prod': its 1 secret"),
     Row(("check", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
-    Row(("env-example", "-o", "/nonexistent/dir/env.example"), 2,
+    Row(("env", "example", "-o", "/nonexistent/dir/env.example"), 2,
         r"Invalid value for '--output' / '-o': directory '/nonexistent/dir' does not exist"),
     Row(("drift", "--env", "nope"), 2, r"^vaultline: error: "),
     # the store
@@ -144,9 +144,9 @@ ROWS: list[Row] = [
     Row(("secret", "rollback", "local:nexus-engine/prod/Nope", "--to", "1"), 1,
         r"^vaultline: error: no secret at nexus-engine/prod/Nope"),
     # integrations and templates
-    Row(("completion", "tcsh"), 2, r"'tcsh' is not one of 'bash', 'zsh', 'fish'"),
-    Row(("direnv", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
-    Row(("diff", "--env", "prod"), 2, r"^vaultline: error: give exactly two environments"),
+    Row(("shell", "completion", "tcsh"), 2, r"'tcsh' is not one of 'bash', 'zsh', 'fish'"),
+    Row(("shell", "direnv", "--env", "nope"), 2, r"^vaultline: error: unknown environment 'nope'"),
+    Row(("env", "diff", "--env", "prod"), 2, r"^vaultline: error: give exactly two environments"),
     Row(("render", "/nonexistent.tmpl", "-o", "out", "--env", "prod"), 2,
         r"Invalid value for 'TEMPLATE': File '/nonexistent.tmpl' does not exist"),
     # rotation

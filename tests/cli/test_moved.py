@@ -27,13 +27,15 @@ def _warning(old: str) -> str:
             "the old name goes away in the next release\n")
 
 
-def test_the_moved_names_are_the_store_crypto_and_runbook_commands() -> None:
+def test_the_moved_names_are_the_store_crypto_environment_and_shell_commands() -> None:
     assert {old: " ".join(new) for old, new in MOVED.items()} == {
         "put": "secret put", "get": "secret get", "ls": "secret ls",
         "versions": "secret versions", "rm": "secret rm", "undelete": "secret undelete",
         "rollback": "secret rollback", "refs": "secret refs",
         "sign": "keys sign", "verify": "keys verify", "encrypt": "keys encrypt",
-        "decrypt": "keys decrypt", "rewrap": "keys rewrap", "runbook": "rotate runbook"}
+        "decrypt": "keys decrypt", "rewrap": "keys rewrap", "runbook": "rotate runbook",
+        "diff": "env diff", "explain": "env explain", "env-example": "env example",
+        "completion": "shell completion", "direnv": "shell direnv"}
 
 
 def test_an_old_name_never_shadows_a_command() -> None:
@@ -55,9 +57,8 @@ def test_an_old_name_runs_the_same_command_object(old: str) -> None:
 
 def test_the_top_level_is_the_nouns_and_environment_verbs() -> None:
     assert root.list_commands(click.Context(root)) == [
-        "audit", "check", "completion", "diff", "direnv", "drift", "env-example", "explain",
-        "init", "inventory", "keys", "override", "policy", "redact", "render", "resolve",
-        "rotate", "run", "scan", "secret"]
+        "audit", "check", "drift", "env", "init", "inventory", "keys", "override", "policy",
+        "redact", "render", "resolve", "rotate", "run", "scan", "secret", "shell"]
 
 
 def test_old_names_are_hidden_from_help_and_completion(cli: Cli) -> None:
@@ -100,6 +101,13 @@ def test_old_and_new_names_give_the_same_stdout_exit_code_and_error(cli: Cli) ->
         (("put", "Jwt:SigningKey"), "x"),  # a usage error: exit 2
         (("sign", "nope"), "{}"),
         (("runbook", "--env", "nope"), None),
+        (("diff", "--env", "dev", "--env", "prod", "--format", "json"), None),
+        (("explain", "ConnectionStrings:Primary", "--env", "prod", "--format", "json"), None),
+        (("explain", "Nope", "--env", "prod"), None),
+        (("env-example", "-o", "-"), None),
+        (("completion", "bash"), None),
+        (("completion", "tcsh"), None),
+        (("direnv", "--env", "prod"), None),
     ]
     for args, stdin in cases:
         old, new = cli(*args, stdin=stdin), cli(*MOVED[args[0]], *args[1:], stdin=stdin)
@@ -143,7 +151,7 @@ def test_an_old_name_with_stderr_closed_still_does_its_work(cli: Cli) -> None:
     assert len(json.loads(done.stdout)) == 3
 
 
-@pytest.mark.parametrize("group", ["secret", "keys", "rotate"])
+@pytest.mark.parametrize("group", ["secret", "keys", "rotate", "env", "shell"])
 def test_a_noun_alone_prints_its_help_and_exits_2(cli: Cli, group: str) -> None:
     done = cli(group)
     assert done.returncode == 2 and done.stdout == ""

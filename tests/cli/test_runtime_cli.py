@@ -100,7 +100,7 @@ def test_override_cli_and_policy(cli: Cli) -> None:
     for spoof in ({}, {"USER": "bob", "LOGNAME": "bob", "USERNAME": "bob"}):
         own = cli("override", "approve", override_id, "--env", "prod", extra_env=spoof)
         assert own.returncode == 2 and "a different identity must approve it" in own.stderr
-    explained = cli("explain", "ConnectionStrings:Primary", "--env", "prod", "--format", "json")
+    explained = cli("env", "explain", "ConnectionStrings:Primary", "--env", "prod", "--format", "json")
     assert [c["layer"] for c in json.loads(explained.stdout)["candidates"]] == ["secrets"]
     assert cli("override", "revoke", override_id, "--env", "prod").returncode == 0
     staging = cli("override", "set", "Logging:LogLevel:Default", "--env", "dev", "--ttl",
@@ -137,7 +137,7 @@ def test_canary_never_leaks(cli: Cli, tmp_path: Path) -> None:
     run("resolve", "--env", "prod")
     run("resolve", "--env", "prod", "--format", "json")
     run("resolve", "--env", "prod", "--format", "env")
-    run("explain", "ConnectionStrings:Primary", "--env", "prod")
+    run("env", "explain", "ConnectionStrings:Primary", "--env", "prod")
     run("secret", "refs", "--env", "prod")
     run("run", "--env", "prod", "--", PY, "-c",
         "import os; print(os.environ['CONNECTIONSTRINGS__PRIMARY'])")

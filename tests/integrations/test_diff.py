@@ -67,7 +67,7 @@ def test_cli_table_and_json_never_show_a_secret(project: tuple[Path, dict[str, s
     root, environ = project
 
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([VAULTLINE, "diff", "--env", "staging", "--env", "prod", *extra],
+        return subprocess.run([VAULTLINE, "env", "diff", "--env", "staging", "--env", "prod", *extra],
                               text=True, capture_output=True, cwd=root, env=environ, timeout=60)
 
     table = run()
@@ -95,10 +95,10 @@ def test_equal_environments_exit_0_and_one_env_is_a_usage_error(
     (root / "env/prod/values.yaml").write_text("")
     (root / "env/staging/secrets.yaml").write_text("Db:Password: local\n")
     (root / "env/prod/secrets.yaml").write_text("Db:Password: local\n")
-    same = subprocess.run([VAULTLINE, "diff", "-e", "staging", "-e", "prod"], text=True,
+    same = subprocess.run([VAULTLINE, "env", "diff", "-e", "staging", "-e", "prod"], text=True,
                           capture_output=True, cwd=root, env=environ, timeout=60)
     assert same.returncode == 0, same.stdout + same.stderr
-    one = subprocess.run([VAULTLINE, "diff", "-e", "prod"], text=True, capture_output=True,
+    one = subprocess.run([VAULTLINE, "env", "diff", "-e", "prod"], text=True, capture_output=True,
                          cwd=root, env=environ, timeout=60)
     assert one.returncode == 2
     assert one.stderr.startswith("vaultline: error: give exactly two environments")

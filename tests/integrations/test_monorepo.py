@@ -78,7 +78,7 @@ def test_explain_names_the_file_each_value_came_from(repo: Path) -> None:
     nested.mkdir(parents=True)
 
     def explain(key: str) -> list[dict[str, str]]:
-        result = subprocess.run([VAULTLINE, "explain", key, "--env", "prod", "--format", "json"],
+        result = subprocess.run([VAULTLINE, "env", "explain", key, "--env", "prod", "--format", "json"],
                                 text=True, capture_output=True, cwd=nested, env=environ)
         assert result.returncode == 0, result.stderr
         candidates: list[dict[str, str]] = json.loads(result.stdout)["candidates"]

@@ -1,4 +1,4 @@
-"""``vaultline completion`` sourced into a real bash, and ``vaultline direnv``'s .envrc lines
+"""``vaultline shell completion`` sourced into a real bash, and ``vaultline shell direnv``'s .envrc lines
 run by bash as direnv runs them (``watch_file`` recorded, the values exported exactly)."""
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ def _bash(cli: Cli, script: str) -> subprocess.CompletedProcess[str]:
 
 def test_bash_completion_completes_commands_and_choices(cli: Cli) -> None:
     script = """
-        source <(vaultline completion bash)
+        source <(vaultline shell completion bash)
         COMP_WORDS=(vaultline res); COMP_CWORD=1; COMPREPLY=()
         _vaultline_completion vaultline; echo "${COMPREPLY[*]}"
         COMP_WORDS=(vaultline resolve --format sh); COMP_CWORD=3; COMPREPLY=()
         _vaultline_completion vaultline; echo "${COMPREPLY[*]}"
-        COMP_WORDS=(vaultline completion ""); COMP_CWORD=2; COMPREPLY=()
+        COMP_WORDS=(vaultline shell completion ""); COMP_CWORD=3; COMPREPLY=()
         _vaultline_completion vaultline; echo "${COMPREPLY[*]}"
     """
     result = _bash(cli, script)
@@ -40,7 +40,7 @@ def test_bash_completion_completes_commands_and_choices(cli: Cli) -> None:
 
 def test_bash_completion_completes_the_verbs_of_a_noun(cli: Cli) -> None:
     script = """
-        source <(vaultline completion bash)
+        source <(vaultline shell completion bash)
         COMP_WORDS=(vaultline secret ""); COMP_CWORD=2; COMPREPLY=()
         _vaultline_completion vaultline; echo "${COMPREPLY[*]}"
         COMP_WORDS=(vaultline keys si); COMP_CWORD=2; COMPREPLY=()
@@ -59,14 +59,14 @@ def test_bash_completion_completes_the_verbs_of_a_noun(cli: Cli) -> None:
     ("zsh", "#compdef vaultline"), ("fish", "complete --no-files --command vaultline")])
 def test_zsh_and_fish_scripts_call_back_into_vaultline(cli: Cli, shell: str, marker: str) -> None:
     # zsh and fish are not installed here: the scripts are checked for their hooks only.
-    result = cli("completion", shell)
+    result = cli("shell", "completion", shell)
     assert result.returncode == 0 and marker in result.stdout
     assert f"_VAULTLINE_COMPLETE={shell}_" in result.stdout.replace('"', "")
 
 
 def test_envrc_lines_watch_the_project_and_export_exact_values(cli: Cli) -> None:
     put_all(cli)
-    envrc = cli("direnv", "--env", "prod")
+    envrc = cli("shell", "direnv", "--env", "prod")
     assert envrc.returncode == 0, envrc.stderr
     assert envrc.stdout.splitlines()[0] == ("watch_file vaultline.yaml env/prod/values.yaml "
                                             "env/prod/secrets.yaml")

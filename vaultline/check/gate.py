@@ -161,7 +161,7 @@ def env_example(ctx: CheckContext) -> Iterator[Finding]:
     path = ctx.root / envexample.FILE_NAME
     if not path.exists():
         yield Finding("env.example", Severity.ERROR, envexample.FILE_NAME,
-                      "missing; 'vaultline env-example' writes it")
+                      "missing; 'vaultline env example' writes it")
         return
     expected = set(envexample.expected_names(ctx.session.project))
     listed = envexample.listed_names(path)

@@ -24,22 +24,19 @@ COMMANDS: dict[str, str] = {
     "init": "vaultline.cli.init:init",
     "secret": "vaultline.cli.store:secret",
     "resolve": "vaultline.cli.resolve:resolve",
-    "explain": "vaultline.cli.resolve:explain",
     "override": "vaultline.cli.override:override",
     "run": "vaultline.cli.run:run",
     "redact": "vaultline.cli.run:redact",
     "render": "vaultline.cli.run:render",
     "check": "vaultline.cli.check:check",
-    "env-example": "vaultline.cli.check:env_example",
+    "env": "vaultline.cli.env:env",
     "scan": "vaultline.cli.scan:scan",
     "inventory": "vaultline.cli.inventory:inventory",
     "policy": "vaultline.cli.policy:policy",
     "keys": "vaultline.cli.keys:keys",
     "audit": "vaultline.cli.audit:audit",
     "drift": "vaultline.cli.drift:drift",
-    "completion": "vaultline.cli.shell:completion",
-    "direnv": "vaultline.cli.shell:direnv",
-    "diff": "vaultline.cli.diff:diff",
+    "shell": "vaultline.cli.shell:shell",
     "rotate": "vaultline.cli.rotate:rotate",
 }
 
@@ -50,6 +47,11 @@ MOVED: dict[str, tuple[str, str]] = {
        for verb in ("put", "get", "ls", "versions", "rm", "undelete", "rollback", "refs")},
     **{verb: ("keys", verb) for verb in ("sign", "verify", "encrypt", "decrypt", "rewrap")},
     "runbook": ("rotate", "runbook"),
+    "completion": ("shell", "completion"),
+    "direnv": ("shell", "direnv"),
+    "diff": ("env", "diff"),
+    "explain": ("env", "explain"),
+    "env-example": ("env", "example"),
 }
 
 
@@ -89,9 +91,12 @@ class RootGroup(LazyGroup):
     def resolve_command(self, ctx: click.Context,
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
-        if name in MOVED and not ctx.resilient_parsing:  # not while completing a word
-            warn(f"'vaultline {name}' is now 'vaultline {' '.join(MOVED[name])}'; "
-                 "the old name goes away in the next release")
+        if name in MOVED:
+            if not ctx.resilient_parsing:  # not while completing a word
+                warn(f"'vaultline {name}' is now 'vaultline {' '.join(MOVED[name])}'; "
+                     "the old name goes away in the next release")
+            # The command's usage lines and errors then name the path that stays.
+            name = " ".join(MOVED[name])
         return name, command, rest
 
 

@@ -1,4 +1,4 @@
-"""``vaultline check`` (the CI gate) and ``vaultline env-example``."""
+"""``vaultline check`` (the CI gate) and ``vaultline env example``."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def check(env: str, fmt: str, project_dir: Path | None) -> None:
     click.get_current_context().exit(1 if failed else 0)
 
 
-@click.command(name="env-example")
+@click.command(name="example")
 @click.option("--output", "-o", type=OutputFile(), default=None,
               help="Where to write (default: env.example in the project; '-' for stdout).")
 @click.option("--prefix", default="", help="Prefix for the variable names.")
@@ -54,7 +54,7 @@ def env_example(output: Path | None, prefix: str, project_dir: Path | None) -> N
 
     \b
     Example:
-      vaultline env-example && git add env.example
+      vaultline env example && git add env.example
     """
     from vaultline.output import envexample
 

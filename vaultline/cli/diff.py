@@ -1,4 +1,4 @@
-"""``vaultline diff``: two environments side by side, secrets compared without being shown."""
+"""``vaultline env diff``: two environments side by side, secrets compared without being shown."""
 
 from __future__ import annotations
 
@@ -43,12 +43,12 @@ def diff(envs: tuple[str, ...], show_all: bool, fmt: str, project_dir: Path | No
 
     \b
     Examples:
-      vaultline diff --env staging --env prod
-      vaultline diff --env staging --env prod --format json
+      vaultline env diff --env staging --env prod
+      vaultline env diff --env staging --env prod --format json
     """
     if len(envs) != 2:
         raise ConfigError(f"give exactly two environments (got {len(envs)}): "
-                          "vaultline diff --env staging --env prod")
+                          "vaultline env diff --env staging --env prod")
     result = compare(load_project(project_dir), envs[0], envs[1])
     rows = [k for k in result.keys if show_all or k.secret or k.differs]
     if fmt == "json":

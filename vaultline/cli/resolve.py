@@ -146,7 +146,7 @@ def explain(key: str, env: str, fmt: str, project_dir: Path | None) -> None:
 
     \b
     Example:
-      vaultline explain ConnectionStrings:Primary --env prod
+      vaultline env explain ConnectionStrings:Primary --env prod
     """
     from vaultline.errors import ConfigError
 

@@ -1,4 +1,4 @@
-"""``vaultline completion`` and ``vaultline direnv``: vaultline in the user's own shell."""
+"""``vaultline shell``: vaultline in the user's own shell (``completion``, ``direnv``)."""
 
 from __future__ import annotations
 
@@ -11,28 +11,39 @@ from vaultline.cli._context import env_option, load_project, prefix_callback, pr
 SHELLS = ("bash", "zsh", "fish")
 
 
-@click.command()
-@click.argument("shell", type=click.Choice(SHELLS))
-def completion(shell: str) -> None:
+@click.group()
+def shell() -> None:
+    """vaultline in your shell: completion scripts and direnv.
+
+    \b
+    Examples:
+      vaultline shell completion bash > ~/.local/share/bash-completion/completions/vaultline
+      vaultline shell direnv --env dev > .envrc && direnv allow
+    """
+
+
+@shell.command()
+@click.argument("shell_name", metavar="SHELL", type=click.Choice(SHELLS))
+def completion(shell_name: str) -> None:
     """Print the completion script for SHELL (commands, options, choices).
 
     \b
     Examples:
-      vaultline completion bash > ~/.local/share/bash-completion/completions/vaultline
-      vaultline completion zsh > "${fpath[1]}/_vaultline"
-      vaultline completion fish > ~/.config/fish/completions/vaultline.fish
+      vaultline shell completion bash > ~/.local/share/bash-completion/completions/vaultline
+      vaultline shell completion zsh > "${fpath[1]}/_vaultline"
+      vaultline shell completion fish > ~/.config/fish/completions/vaultline.fish
     """
     from click.shell_completion import get_completion_class
 
     from vaultline.cli._app import cli
 
-    completer = get_completion_class(shell)
+    completer = get_completion_class(shell_name)
     if completer is None:  # click ships all three; a future click might not
-        raise click.UsageError(f"no completion for {shell}")
+        raise click.UsageError(f"no completion for {shell_name}")
     click.echo(completer(cli, {}, "vaultline", "_VAULTLINE_COMPLETE").source())
 
 
-@click.command()
+@shell.command()
 @env_option()
 @click.option("--prefix", default="", callback=prefix_callback,
               help="Prefix for the variable names.")
@@ -44,7 +55,7 @@ def direnv(env: str, prefix: str, project_dir: Path | None) -> None:
 
     \b
     Example:
-      vaultline direnv --env dev > .envrc && direnv allow
+      vaultline shell direnv --env dev > .envrc && direnv allow
     """
     from vaultline.output.direnv import envrc
 

@@ -64,7 +64,7 @@ def compare(project: Project, a: str, b: str, *,
 
     if a == b:
         raise ConfigError(f"compare two different environments (got {a!r} twice): "
-                          "vaultline diff --env staging --env prod")
+                          "vaultline env diff --env staging --env prod")
     left, left_failed = _side(project, a, environ)
     right, right_failed = _side(project, b, environ)
     key = secrets.token_bytes(32)
