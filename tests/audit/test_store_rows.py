@@ -7,6 +7,7 @@ rolled back to an older (perhaps leaked) value by deleting its newer versions.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -186,3 +187,87 @@ def test_an_expired_override_brought_back_by_a_restored_store_is_reported(
     done = vaultline(root, environ, "audit", "verify")
     assert done.returncode == 1, done.stdout
     assert f"override dev/{made.id} record version 2" in done.stdout
+
+
+ROTATED = """
+    version: 1
+    app: nexus-engine
+    environments: [dev, prod]
+    rotation:
+      api-key:
+        default: {every: 7d, grace: 1s}
+    rotate:
+      Api:Token: {class: api-key, strategy: replace, generate: "token:32"}
+"""
+TOKEN = "nexus-engine/prod/Api/Token"
+
+
+@pytest.fixture
+def rotation_done(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A token written once (version 1, leaked) then rotated to completion: the rotation
+    published version 2 and its retire deleted version 1."""
+    environ = master_key_env()
+    root = make_project(tmp_path, {"vaultline.yaml": ROTATED,
+                                   "env/prod/secrets.yaml": "Api:Token: local\n"},
+                        environ=environ)
+    assert vaultline(root, environ, "secret", "put", "Api:Token", "--env", "prod",
+                     stdin="old-leaked-token").returncode == 0
+    done = vaultline(root, environ, "rotate", "run", "Api:Token", "--env", "prod")
+    assert done.returncode == 0 and "last step retire" in done.stdout, done.stderr
+    assert vaultline(root, environ, "audit", "verify").returncode == 0
+    return root, environ
+
+
+def test_removing_the_version_a_rotation_published_is_reported(
+        rotation_done: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotation_done
+    sql(root, f"DELETE FROM versions WHERE path = '{TOKEN}' AND version = 2")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert f"{TOKEN} version 2 (written at line" in done.stdout
+    assert "removed from the store" in done.stdout
+
+
+def test_serving_the_version_a_rotation_retired_again_is_reported(
+        rotation_done: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotation_done
+    # The attacker rolls the token back: the rotated version gone, the leaked one live.
+    sql(root, f"DELETE FROM versions WHERE path = '{TOKEN}' AND version = 2")
+    sql(root, f"UPDATE versions SET deleted_time = NULL WHERE path = '{TOKEN}' AND version = 1")
+    shown = vaultline(root, environ, "resolve", "--env", "prod", "--reveal", "--format", "dotenv")
+    assert "API__TOKEN='old-leaked-token'" in shown.stdout  # what the attack achieves
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1  # the first of the two changes is named, the other counted
+    assert f"{TOKEN} version 2 (written at line 7) was removed from the store (and 1 more)" \
+        in done.stdout
+
+
+def test_the_retired_version_alone_made_live_again_is_reported(
+        rotation_done: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotation_done
+    sql(root, f"UPDATE versions SET deleted_time = NULL WHERE path = '{TOKEN}' AND version = 1")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1 and "version 1 was deleted at line" in done.stdout
+
+
+def test_a_rotation_mirrored_into_the_store_audits_the_mirror_write(tmp_path: Path) -> None:
+    environ = master_key_env()
+    config = ROTATED.replace('generate: "token:32"}',
+                             'generate: "token:32", mirrors: ["local:mirror/Api/Token"]}')
+    root = make_project(tmp_path, {"vaultline.yaml": config,
+                                   "env/prod/secrets.yaml": "Api:Token: local\n"},
+                        environ=environ)
+    assert vaultline(root, environ, "secret", "put", "Api:Token", "--env", "prod",
+                     stdin="old-leaked-token").returncode == 0
+    assert vaultline(root, environ, "rotate", "run", "Api:Token", "--env", "prod").returncode == 0
+    done = vaultline(root, environ, "audit", "verify")
+    assert (done.returncode, done.stdout.startswith("ok:")) == (0, True), done.stdout
+    shown = json.loads(vaultline(root, environ, "audit", "show", "--action", "write",
+                                 "--format", "json").stdout)
+    mirrored = [e for e in shown if e["reference"] == "local:mirror/Api/Token"]
+    assert [e["outcome"] for e in mirrored] == ["intent", "ok"]
+    assert mirrored[1]["detail"]["version"] == "1" and "value_hmac" in mirrored[1]
+    sql(root, "DELETE FROM versions WHERE path = 'mirror/Api/Token'")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "mirror/Api/Token version 1 (written at line" in done.stdout

@@ -13,10 +13,12 @@ exactly once, streaming.
 Every version of a secret in the embedded store must have a ``write`` line naming it (or
 an ``intent`` line with no outcome yet: its writer stopped between commit and outcome).
 A version with neither was written around vaultline's audit. The other way round, a
-``write`` line into this store (``detail.store``) must still have its version's row, once:
+``write`` line into this store (``detail.store``; a rotation's ``publish`` line too) must
+still have its version's row, once:
 vaultline never deletes a row (destroying keeps it), so a missing or twice-written version
 was removed, which rolls a secret back to an older value without the master key. And a
-version whose last audited change deleted or destroyed it must not be live: the
+version whose last audited change deleted or destroyed it (a rotation's ``retire`` deletes
+the version it replaced) must not be live: the
 ``deleted_time`` and ``destroyed`` columns carry no MAC, so an attacker could serve a
 deleted value again by clearing them (or put back a copy of destroyed key material). Key
 lines name the version of their ring's record (``detail.record``): that row must be there
@@ -261,6 +263,8 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
                                            "was removed from the store and the version "
                                            "written again")
                     walk.stored[version] = number
+            if event.action == ROTATE and walk.store_id:
+                _track_change(walk, event, number)  # a retire deletes the replaced version
         elif event.action in _CHANGES and walk.store_id:
             _track_change(walk, event, number)
         elif walk.store_id and event.action.startswith("key.") and event.outcome == OK:
@@ -286,12 +290,14 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
 
 
 def _track_change(walk: _Walk, event: AuditEvent, number: int) -> None:
-    """Follow delete/undelete/destroy lines of this store: which versions must not be live."""
+    """Follow delete/undelete/destroy lines of this store, and the versions a rotation's
+    retire deleted: which versions must not be live."""
     path = _path_of(event.reference)
     detail = event.detail or {}
     if path is None:
         return
-    if event.outcome == INTENT:
+    action = event.action if event.action in _CHANGES else DELETE
+    if event.outcome == INTENT and action == event.action:
         walk.changing[event.seq] = path
         return
     walk.changing.pop(detail.get("intent", -1), None)
@@ -302,10 +308,10 @@ def _track_change(walk: _Walk, event: AuditEvent, number: int) -> None:
         before = walk.gone.get(where)
         if before is not None and before[0] == DESTROY:
             continue  # destroyed for good: nothing brings it back
-        if event.action == UNDELETE:
+        if action == UNDELETE:
             walk.gone.pop(where, None)
         else:
-            walk.gone[where] = (event.action, number)
+            walk.gone[where] = (action, number)
 
 
 # How a record kind is named in findings. A store.db put back from a backup lacks the record

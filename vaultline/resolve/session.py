@@ -81,10 +81,11 @@ class Changed(NamedTuple):
     versions: list[int]
 
 
-def _stored_in(provider: object) -> dict[str, str]:
+def stored_in(provider: object) -> dict[str, str]:
     """``{"store": id}`` when ``provider`` changes an embedded store: ``verify`` then holds
     the versions' rows to the line (rows are never deleted, so a missing one was removed; a
-    deleted or destroyed one stays so until an audited undelete)."""
+    deleted or destroyed one stays so until an audited undelete). Every line that writes or
+    deletes versions of the store carries it: the session's and the rotations'."""
     from vaultline.providers.local import LocalProvider
 
     return {"store": provider.store.store_id} if isinstance(provider, LocalProvider) else {}
@@ -241,7 +242,7 @@ class Session:
                                           value=value, actor=actor) as recorded:
                     yield where, recorded
                     if "version" in recorded or "versions" in recorded:
-                        recorded.update(_stored_in(where.provider))
+                        recorded.update(stored_in(where.provider))
                 return
             try:
                 yield where, detail

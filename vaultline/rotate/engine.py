@@ -26,7 +26,7 @@ from vaultline.keys.policy import Due, RotationPolicy
 from vaultline.project.reference import Reference
 from vaultline.providers import registry
 from vaultline.providers.base import Provider
-from vaultline.resolve.session import Session
+from vaultline.resolve.session import Session, stored_in
 from vaultline.rotate import config, postgres, stores
 from vaultline.rotate.config import RotationSpec, Strategy
 from vaultline.rotate.model import BEFORE_PUBLISH, Rotation, State, Step
@@ -446,7 +446,8 @@ class Rotator:
         if self._managed_old_role(rotation, spec) and rotation.grace_seconds > 0:
             assert rotation.old_user is not None
             self._admin(spec).expire_at(rotation.old_user, retire_at)
-        return {"version": rotation.published_version, "retire_at": rotation.retire_at}
+        return {"version": rotation.published_version, "retire_at": rotation.retire_at,
+                **stored_in(provider)}
 
     def _mirror(self, rotation: Rotation, spec: RotationSpec) -> dict[str, Any]:
         provider, path = self._primary(rotation.key)
@@ -456,7 +457,14 @@ class Rotator:
         for ref in spec.mirrors:
             mirror, mirror_path = self._locate(ref, rotation.key)
             if stores.current(mirror, mirror_path)[0] != value:
-                mirror.put(mirror_path, value)
+                # A write like `secret put`'s, audited the same way (intent, then outcome),
+                # so `audit verify` finds the line of a version mirrored into the store.
+                with self.session.audit.recording(
+                        audit.WRITE, env=self.env, key=rotation.key,
+                        reference=f"{mirror.name}:{mirror_path}", value=value,
+                        actor=mirror.identity) as recorded:
+                    recorded.update(version=mirror.put(mirror_path, value),
+                                    rotation=rotation.id, **stored_in(mirror))
         rotation.parity = not self._out_of_parity(spec, value)
         if not rotation.parity:
             raise RotationError(f"{rotation.key}: a mirror does not hold the published value "
@@ -496,7 +504,11 @@ class Rotator:
             if rotation.emergency is not None and rotation.old_user:
                 detail["sessions_ended"] = admin.end_sessions(rotation.old_user)
         provider, path = self._primary(rotation.key)
-        stores.drop_previous(provider, path, rotation.base_version)
+        dropped = stores.drop_previous(provider, path, rotation.base_version)
+        if dropped and stored_in(provider):
+            # The embedded store's replaced version was deleted: `audit verify` then reports
+            # it live again (a row edited back to the leaked value) as it does for `secret rm`.
+            detail.update(versions=dropped, **stored_in(provider))
         return detail
 
     def _undo(self, rotation: Rotation) -> None:

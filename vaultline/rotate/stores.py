@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 from vaultline.errors import ProviderError, RotationError, SecretNotFoundError, VersionConflictError
 from vaultline.providers.base import Provider
@@ -92,17 +92,20 @@ def discard_pending(provider: Provider, path: str, token: str) -> None:
         provider.move_stage(path, PENDING, to=None, away_from=token)
 
 
-def drop_previous(provider: Provider, path: str, version: str | None) -> None:
-    """The replaced version stops resolving as ``@previous``."""
+def drop_previous(provider: Provider, path: str, version: str | None) -> list[int]:
+    """The replaced version stops resolving as ``@previous``; the embedded store's versions
+    this deleted (the audit names them)."""
     if version is None:
-        return
+        return []
     if provider.type == "local":
         from vaultline.providers.local import LocalProvider
 
         assert isinstance(provider, LocalProvider)
-        with suppress(SecretNotFoundError):
-            provider.store.delete(path.strip("/"), [int(version)])
-    elif provider.type == "vault":
+        try:
+            return provider.store.delete(path.strip("/"), [int(version)])
+        except SecretNotFoundError:
+            return []
+    if provider.type == "vault":
         from vaultline.providers.vault import VaultProvider
 
         assert isinstance(provider, VaultProvider)
@@ -114,6 +117,7 @@ def drop_previous(provider: Provider, path: str, version: str | None) -> None:
         if PREVIOUS in provider.stages(path).get(version, []):
             provider.move_stage(path, PREVIOUS, to=None, away_from=version)
     # Other stores keep their versions; the credential behind it is what retire ends.
+    return []
 
 
 @contextmanager
