@@ -4,17 +4,18 @@ Secrets Manager; and what ``verify --anchor`` says once the history is rolled ba
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
 
 import pytest
 
-from tests.factory import make_project, master_key_env
+from tests.factory import make_project, master_key_env, vaultline
 from tests.servers import BaoServer, MotoServer
 from vaultline.audit import READ, AuditLog
 from vaultline.audit.anchor import AnchorTarget, fetch, publish
-from vaultline.errors import AuditError
+from vaultline.errors import AuditError, ConfigError
 from vaultline.project.model import Project
 from vaultline.store import EmbeddedStore
 
@@ -39,7 +40,7 @@ def _exercise(project: Project, environ: dict[str, str], to: str) -> None:
             log.record(READ, key=f"K{i}")
         old_log = log.path.read_bytes()
         old_checkpoint = store.meta_get("audit_checkpoint") or ""
-        target = AnchorTarget(project, to)
+        target = AnchorTarget(project, to, environ={**os.environ, **environ})
         try:
             first = publish(store, log.head(), "2026-01-01T00:00:00.000000Z", target)
             assert first.seq == 3 and fetch(store, target) == first
@@ -68,6 +69,26 @@ def test_anchor_in_a_file_elsewhere(tmp_path: Path) -> None:
     anchor_file = tmp_path / "elsewhere" / "anchor.json"
     _exercise(project, environ, f"file:{anchor_file}")
     assert oct(anchor_file.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("providers", ["", "providers: {mine: {type: local, path: .vaultline}}"])
+def test_an_anchor_in_the_store_it_protects_is_refused(tmp_path: Path, providers: str) -> None:
+    # Rolling .vaultline/ back would roll such an anchor back with it.
+    project, environ = _project(tmp_path / "p", providers)
+    for to in ("local:ops/anchor", "mine:ops/anchor"):
+        if to.startswith("mine") and not providers:
+            continue
+        with pytest.raises(ConfigError, match="is the embedded store the anchor protects"):
+            AnchorTarget(project, to, environ=environ)
+    done = vaultline(project.root, environ, "audit", "anchor", "--to", "local:ops/anchor")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "anchor outside this machine" in done.stderr
+
+
+def test_an_anchor_in_another_local_store_is_allowed(tmp_path: Path) -> None:
+    project, environ = _project(tmp_path / "p", "providers: {backup: {type: local, path: ../backup}}")
+    EmbeddedStore.create(tmp_path / "backup", environ=environ)[0].close()
+    _exercise(project, environ, "backup:ops/anchor")
 
 
 def test_anchor_in_openbao_uses_check_and_set(tmp_path: Path, openbao: BaoServer,

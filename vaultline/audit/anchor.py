@@ -110,9 +110,15 @@ class AnchorTarget:
         if ref.path is None:
             raise ConfigError(f"anchor target {target!r} has no path: use PROVIDER:PATH, "
                               "e.g. vault:ops/audit-anchor or file:/mnt/other/anchor.json")
+        config = project.provider_config(ref.provider)
+        if config.type == "local" and (project.root / config.options.get(
+                "path", project.store_dir)).resolve() == project.store_dir.resolve():
+            # The anchor is what an attacker who rolls back .vaultline/ cannot roll back too.
+            raise ConfigError(f"anchor target {target!r} is the embedded store the anchor "
+                              "protects; anchor outside this machine, e.g. "
+                              "vault:ops/audit-anchor or file:/mnt/other/anchor.json")
         self._path = ref.path
-        self._provider = registry.create(project.provider_config(ref.provider),
-                                         project.provider_context("-", environ))
+        self._provider = registry.create(config, project.provider_context("-", environ))
 
     def close(self) -> None:
         if self._provider is not None:
@@ -133,8 +139,8 @@ class AnchorTarget:
             fetched = self._provider.fetch(self._path)
         except SecretNotFoundError:
             return None, 0
-        except ProviderError as exc:  # how the remote providers say "not found"
-            if exc.reason.startswith("nothing at"):
+        except ProviderError as exc:  # how the providers say "not found"
+            if exc.missing or exc.reason.startswith("nothing at"):
                 return None, 0
             raise
         version = fetched.version or ""
