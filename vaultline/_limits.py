@@ -91,7 +91,7 @@ def read_bounded(path: Path, *, name: str = "file", what: str = "file",
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise make(f"not a regular file ({_kind(info.st_mode)}); give the path of a file")
+            raise make(f"not a regular file ({file_kind(info.st_mode)}); give the path of a file")
         if info.st_size > size_limit:
             raise make(too_large(what, size_limit, _LIMITS[name][0]))
         chunks: list[bytes] = []
@@ -138,7 +138,8 @@ def read_stream_bounded(read: Callable[[int], bytes], *, name: str = "secret",
     return b"".join(chunks)
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular one is, for a message: 'a FIFO', 'a device'…"""
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):

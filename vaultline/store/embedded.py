@@ -12,6 +12,7 @@ import base64
 import contextlib
 import os
 import sqlite3
+import stat
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vaultline._files import private_dir, refuse_loose
-from vaultline._limits import limit, too_large
+from vaultline._limits import file_kind, limit, too_large
 from vaultline.errors import (
     IntegrityError,
     MasterKeyError,
@@ -88,6 +89,23 @@ def checked_version(latest: object, what: str, db_path: Path | None = None) -> i
 
 # Above every path: SQLite sorts any BLOB after any TEXT.
 _AFTER_ALL = b""
+
+
+def _refuse_planted_journals(db_path: Path) -> None:
+    """SQLite's companion files (``-wal``, ``-shm``, ``-journal``) are regular files it creates
+    itself; a symlink, FIFO or device in their place was put there by whoever can write the
+    store directory, and SQLite would follow it or fail as if the store were damaged."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = db_path.with_name(db_path.name + suffix)
+        try:
+            mode = os.lstat(companion).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            kind = "a symlink" if stat.S_ISLNK(mode) else file_kind(mode)
+            raise StoreError(f"{companion} is {kind}, where SQLite keeps a journal of the store "
+                             "(always a regular file it creates): someone else put it there. "
+                             "The store itself is not damaged; remove it and try again")
 
 
 def _key_range(prefix: str) -> tuple[str, str | bytes]:
@@ -254,6 +272,7 @@ class EmbeddedStore:
                 f"no embedded store at {directory}; run 'vaultline init' in the project first"
             )
         refuse_loose(db_path, "store")
+        _refuse_planted_journals(db_path)
         try:
             db = cls._connect(db_path)
         except sqlite3.DatabaseError as exc:
