@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from vaultline.audit import OK, WRITE, AuditLog
+from tests.factory import FakeClock
+from vaultline.audit import OK, READ, WRITE, AuditEntry, AuditLog
+from vaultline.errors import AuditDamageWarning
 from vaultline.store import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +70,61 @@ def test_kill_9_loses_and_hides_nothing(store: EmbeddedStore, environ: dict[str,
     counts = kill_runs(store.directory, environ, runs=50, seed=11)
     assert counts["kills"] == 50 and counts["acknowledged"] > 0
     assert (counts["lost"], counts["unaudited"]) == (0, 0), json.dumps(counts)
+
+
+
+def _cut_append(store: EmbeddedStore, clock: FakeClock, into_line: int) -> AuditLog:
+    """What SIGKILL can leave mid-write (it may stop a write between two pages): line 1
+    checkpointed, then one append of three lines cut 40 bytes into its ``into_line``-th
+    (0-based) line, the checkpoint not moved yet."""
+    log = AuditLog.for_store(store, clock=clock)
+    log.record(READ, key="A", reference="local:a", value="v")
+    checkpoint = store.meta_get("audit_checkpoint")
+    assert checkpoint is not None
+    start = log.path.stat().st_size
+    clock.advance(seconds=1)
+    log.record_many([AuditEntry(READ, key=f"B{i}", reference="local:b", value="v")
+                     for i in range(3)])
+    batch = log.path.read_bytes()[start:]
+    ends = [start + i + 1 for i, byte in enumerate(batch) if byte == ord("\n")]
+    store.meta_set("audit_checkpoint", checkpoint)
+    os.truncate(log.path, ([start, *ends][into_line]) + 40)
+    return log
+
+
+@pytest.mark.parametrize("into_line", [0, 1, 2])
+def test_an_append_cut_short_after_the_checkpoint_is_no_damage(
+        store: EmbeddedStore, clock: FakeClock, into_line: int) -> None:
+    _cut_append(store, clock, into_line)
+    log = AuditLog.for_store(store, clock=clock)
+    result = log.verify()
+    assert result.ok, str(result)
+    assert (result.lines, result.crash_tail, result.torn) == (1 + into_line, into_line, 40)
+    assert "torn append: 40 bytes after the last line" in str(result)
+    # The next writer drops the unacknowledged bytes and goes on: no break, no damage.
+    log.record(READ, key="C", reference="local:c", value="v")
+    after = log.verify()
+    assert after.ok and (after.lines, after.torn, after.crash_tail) == (2 + into_line, 0, 0)
+    text = log.path.read_bytes()
+    assert text.endswith(b"\n") and text.count(b"\n") == 2 + into_line
+    assert [e.action for e in log.show()] == [READ] * (2 + into_line)
+
+
+def test_bytes_cut_after_a_line_the_checkpoint_does_not_reach_are_damage(
+        store: EmbeddedStore, clock: FakeClock) -> None:
+    # Two appends after the checkpoint (an old checkpoint put back), then a cut: not a crash.
+    log = _cut_append(store, clock, 0)
+    checkpoint = store.meta_get("audit_checkpoint")
+    log.path.write_bytes(log.path.read_bytes()[:-40])
+    log.record(READ, key="C", reference="local:c", value="v")
+    clock.advance(seconds=1)
+    log.record(READ, key="D", reference="local:d", value="v")
+    assert checkpoint is not None
+    store.meta_set("audit_checkpoint", checkpoint)
+    with log.path.open("ab") as handle:
+        handle.write(b'{"v":2,"seq":4')
+    result = AuditLog.for_store(store, clock=clock).verify()
+    assert not result.ok and "2 appends after it" in str(result), str(result)
+    with pytest.warns(AuditDamageWarning, match="recorded as audit.break"):
+        AuditLog.for_store(store, clock=clock).record(READ, key="E")
+    assert [e.action for e in log.show()][-2:] == ["audit.break", READ]

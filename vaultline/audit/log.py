@@ -305,9 +305,10 @@ class AuditLog:
     def _locked(self) -> _FileLock:
         return _FileLock(self.path)
 
-    def _last_tail(self, fd: int) -> tuple[Tip | None, str | None, int]:
-        """The active log's last line, or the last sealed segment's when it is empty."""
-        size = os.fstat(fd).st_size
+    def _last_tail(self, fd: int, size: int | None = None) -> tuple[Tip | None, str | None, int]:
+        """The active log's last line (of its first ``size`` bytes), or the last sealed
+        segment's when it is empty."""
+        size = os.fstat(fd).st_size if size is None else size
         if size:
             return (*_read_tail(fd, size), size)
         sealed = sealed_segments(self.path)
@@ -323,9 +324,6 @@ class AuditLog:
         """The tip to chain from, an ``audit.break`` entry if the log is damaged, and the
         seq since which it is damaged."""
         tail, problem, size = self._last_tail(fd)
-        if problem == "partial":
-            # Finish the half-written line so the next events start on a line of their own.
-            os.write(fd, b"\n")
         recorded: Tip | None = None
         reasons: list[str] = []
         if self._checkpoint is not None:
@@ -333,17 +331,29 @@ class AuditLog:
                 recorded = self._checkpoint.load()
             except AuditError as exc:
                 reasons.append(str(exc))
-            if not reasons:
-                if recorded is None and tail is not None:
-                    reasons.append(f"no checkpoint in the store, but the log ends at seq {tail.seq}")
-                elif recorded is not None and tail is None and problem is None:
-                    reasons.append(f"the checkpoint is at seq {recorded.seq}, the log is empty")
-                elif (recorded is not None and tail is not None
-                      and not tail.same_line(recorded)
-                      and not (tail.seq > recorded.seq and self._crash_tail(fd, size, recorded))):
-                    other = " with another hash" if tail.seq == recorded.seq else ""
-                    reasons.append(f"the checkpoint is at seq {recorded.seq}, the log ends at "
-                                   f"seq {tail.seq}{other}")
+        if problem == "partial":
+            from vaultline.audit.verify import complete_size
+
+            complete = complete_size(fd, size)
+            if not reasons and self._follows_checkpoint(fd, complete, recorded):
+                # An append a crash cut short (SIGKILL can stop a write between two pages)
+                # after the checkpoint: none of it was acknowledged, so it goes.
+                os.ftruncate(fd, complete)
+                tail, problem, size = self._last_tail(fd)
+            else:
+                # Finish the half-written line so the next events start on a line of their own.
+                os.write(fd, b"\n")
+        if self._checkpoint is not None and not reasons:
+            if recorded is None and tail is not None:
+                reasons.append(f"no checkpoint in the store, but the log ends at seq {tail.seq}")
+            elif recorded is not None and tail is None and problem is None:
+                reasons.append(f"the checkpoint is at seq {recorded.seq}, the log is empty")
+            elif (recorded is not None and tail is not None
+                  and not tail.same_line(recorded)
+                  and not (tail.seq > recorded.seq and self._crash_tail(fd, size, recorded))):
+                other = " with another hash" if tail.seq == recorded.seq else ""
+                reasons.append(f"the checkpoint is at seq {recorded.seq}, the log ends at "
+                               f"seq {tail.seq}{other}")
         if problem is not None:
             reasons.append(f"the last line of the log is {problem}")
         damaged = recorded.damaged if recorded is not None else None
@@ -354,6 +364,19 @@ class AuditLog:
                   "checkpoint_seq": recorded.seq if recorded else None,
                   "log_seq": tail.seq if tail else None}
         return Tip(start.seq, start.hash), [AuditEntry(AUDIT_BREAK, outcome=OK, detail=detail)], damaged
+
+    def _follows_checkpoint(self, fd: int, size: int, recorded: Tip | None) -> bool:
+        """Whether the log's first ``size`` bytes end at the checkpoint (``recorded``), or in
+        a crash tail after it: what follows them was never acknowledged."""
+        if self._checkpoint is None:
+            return True  # a chain alone acknowledges no line
+        tail, problem, size = self._last_tail(fd, size)
+        if problem is not None or (tail is None) != (recorded is None):
+            return False
+        if tail is None or recorded is None:
+            return True  # the very first append was cut short
+        return tail.same_line(recorded) or (tail.seq > recorded.seq
+                                            and self._crash_tail(fd, size, recorded))
 
     def _crash_tail(self, fd: int, size: int, recorded: Tip) -> bool:
         """Whether the lines after ``recorded`` are keyed lines chained onto it: written by

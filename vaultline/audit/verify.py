@@ -75,6 +75,7 @@ class VerifyResult:
     interrupted: tuple[str, ...] = ()  # writes whose intent has no outcome
     segments: int = 1
     anchored: int | None = None  # the seq of the anchor the log reaches
+    torn: int = 0  # bytes of an append cut short after the last line (the next removes them)
 
     def __str__(self) -> str:
         if self.ok:
@@ -89,6 +90,9 @@ class VerifyResult:
                 parts.append(f"crash tail: {self.crash_tail} valid line(s) after the "
                              "checkpoint (a writer stopped before moving it; the next "
                              "write adopts them)")
+            if self.torn:
+                parts.append(f"torn append: {self.torn} bytes after the last line, from a "
+                             "writer killed mid-write (the next write removes them)")
             parts += [f"interrupted write: {w}" for w in self.interrupted]
             if self.anchored is not None:
                 parts.append(f"reaches the anchor at seq {self.anchored}")
@@ -100,7 +104,7 @@ class VerifyResult:
         return {"ok": self.ok, "lines": self.lines, "bad_line": self.bad_line,
                 "reason": self.reason, "crash_tail": self.crash_tail,
                 "unkeyed": self.unkeyed, "interrupted": list(self.interrupted),
-                "segments": self.segments, "anchored": self.anchored}
+                "segments": self.segments, "anchored": self.anchored, "torn": self.torn}
 
 
 class _Bad(Exception):
@@ -125,6 +129,34 @@ def _parse(number: int, raw: bytes) -> tuple[AuditEvent, dict[str, Any]]:
         return AuditEvent.from_dict(data), data
     except ValueError as exc:
         raise _Bad(number, f"malformed: {exc}") from None
+
+
+def complete_size(fd: int, size: int) -> int:
+    """The length of a log file's first ``size`` bytes up to and with their last newline."""
+    chunk = 8192
+    while True:
+        start = max(0, size - chunk)
+        cut = os.pread(fd, size - start, start).rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        if start == 0:
+            return 0
+        chunk *= 4
+
+
+def _without_torn_tail(parts: list[tuple[str, int, int]]) -> tuple[list[tuple[str, int, int]], int]:
+    """The segments without the unfinished bytes at the very end of the log, and how many:
+    an append a crash cut short (SIGKILL can stop a write between two pages). Everything
+    else is checked as usual, so they pass only after the checkpoint or a crash tail."""
+    for index in range(len(parts) - 1, -1, -1):
+        name, fd, size = parts[index]
+        if size == 0:
+            continue
+        if os.pread(fd, 1, size - 1) == b"\n":
+            return parts, 0
+        complete = complete_size(fd, size)
+        return [*parts[:index], (name, fd, complete), *parts[index + 1:]], size - complete
+    return parts, 0
 
 
 def _lines(parts: list[tuple[str, int, int]]) -> Iterator[tuple[int, bytes]]:
@@ -358,7 +390,7 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
                     anchor: Anchor | None = None) -> VerifyResult:
     """Verify a :class:`~vaultline.audit.log.Snapshot`; ``checkpointed`` False checks only
     the chain (a log kept without an embedded store)."""
-    parts = snapshot.parts
+    parts, torn = _without_torn_tail(snapshot.parts)
     walk = _Walk(snapshot.tip, anchor, snapshot.store_id if checkpointed else None)
     segments = len([p for p in parts if p[2]]) or 1
     try:
@@ -374,13 +406,16 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
                             unkeyed=walk.unkeyed, segments=segments)
 
     if not checkpointed:
-        return VerifyResult(True, count, unkeyed=walk.unkeyed, segments=segments)
+        return VerifyResult(True, count, unkeyed=walk.unkeyed, segments=segments, torn=torn)
     if snapshot.checkpoint_error is not None:
         return fail(None, snapshot.checkpoint_error)
     if tip is None:
         if count:
             return fail(None, f"missing from the store, but the log has {count} lines (the "
                               "checkpoint was removed)")
+    elif last_seq < tip.seq and torn:
+        return fail(count + 1, "incomplete line: the log was cut in the middle of a line the "
+                               "checkpoint records")
     elif last_seq < tip.seq:
         what = "the log is missing" if count == 0 else f"the log ends after {last_seq}"
         return fail(count + 1, f"truncated: the checkpoint records {tip.seq} lines, {what}")
@@ -415,4 +450,5 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
                               f"{anchor.time}", "anchor")
         anchored = anchor.seq
     return VerifyResult(True, count, crash_tail=crash_tail, unkeyed=walk.unkeyed,
-                        interrupted=tuple(interrupted), segments=segments, anchored=anchored)
+                        interrupted=tuple(interrupted), segments=segments, anchored=anchored,
+                        torn=torn)
