@@ -227,3 +227,28 @@ def test_a_file_anchor_is_written_past_a_planted_temporary(tmp_path: Path) -> No
         published = publish(store, log.head(), "2026-01-01T00:00:00.000000Z", target)
         assert fetch(store, target) == published
     assert oct(anchor_file.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("plant", ["fifo", "dev-zero"])
+def test_a_planted_anchor_file_is_refused_without_hanging(tmp_path: Path, plant: str) -> None:
+    project, environ = _project(tmp_path / "p")
+    anchor = tmp_path / "elsewhere" / "anchor.json"
+    anchor.parent.mkdir()
+    if plant == "fifo":
+        os.mkfifo(anchor)
+    else:
+        anchor.symlink_to("/dev/zero")
+    kind = "a FIFO" if plant == "fifo" else "a device"
+    for args in (("audit", "verify", "--anchor", f"file:{anchor}"),
+                 ("audit", "anchor", "--to", f"file:{anchor}")):
+        done = vaultline(project.root, environ, *args, timeout=20)
+        assert done.returncode == 1, args
+        assert done.stderr == (f"vaultline: error: cannot read the anchor {anchor}: not a "
+                               f"regular file ({kind}); give the path of a file\n")
+    # An automatic anchor there warns after the append; the command itself goes through.
+    (project.root / "vaultline.yaml").write_text(
+        "version: 1\napp: nexus-engine\nenvironments: [prod]\n"
+        f"audit:\n  anchor:\n    to: file:{anchor}\n    every: 1\n")
+    done = vaultline(project.root, environ, "secret", "put", "local:nexus-engine/prod/A",
+                     stdin="value", timeout=20)
+    assert done.returncode == 0 and f"could not anchor the audit log at file:{anchor}" in done.stderr

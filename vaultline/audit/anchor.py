@@ -127,13 +127,19 @@ class AnchorTarget:
     def read(self) -> tuple[Any, int]:
         """The stored anchor (``None`` if there is none yet) and its version for CAS."""
         if self._file is not None:
+            from vaultline._limits import read_bounded
+
+            # Bounded and non-blocking: a FIFO or a link to /dev/zero there must not hang
+            # every command that audits (automatic anchors read it after each append).
             try:
-                return self._file.read_text(encoding="utf-8"), 0
+                data = read_bounded(self._file, what="the anchor file", error=lambda why:
+                                    AuditError(f"cannot read the anchor {self._file}: {why}"))
             except FileNotFoundError:
                 return None, 0
             except OSError as exc:
                 raise AuditError(f"cannot read the anchor {self._file}: {exc.strerror}") \
                     from None
+            return data.decode("utf-8", "replace"), 0
         assert self._provider is not None
         try:
             fetched = self._provider.fetch(self._path)
