@@ -252,16 +252,48 @@ def test_a_stream_swapped_for_a_link_to_a_file_is_not_written_through(
     victim.write_text("export PATH=/usr/bin\n")
     target = tmp_path / "out"
     os.mkfifo(target)
-    real_stat = os.stat
+    real_lstat = os.lstat
 
     def swap_after_stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
-        result = real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+        result = real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
         if path == target and stat.S_ISFIFO(result.st_mode):
             target.unlink()
             target.symlink_to(victim)
         return result
 
-    monkeypatch.setattr(_files.os, "stat", swap_after_stat)
+    monkeypatch.setattr(_files.os, "lstat", swap_after_stat)
     with pytest.raises(ConfigError, match="changed while being opened"):
         _files.write_output(target, b"secret-names\n")
     assert victim.read_text() == "export PATH=/usr/bin\n"
+
+
+@pytest.mark.parametrize("target", ["fifo", "terminal"])
+def test_a_link_to_someone_elses_stream_is_replaced_not_written_through(
+        project: tuple[Path, dict[str, str]], tmp_path: Path, target: str) -> None:
+    """A link planted where the output goes, to a FIFO another user reads (or a terminal),
+    would hand them the rendered secrets: it is replaced like any other link."""
+    root, environ = project
+    if target == "fifo":
+        stream = tmp_path / "elsewhere.fifo"
+        os.mkfifo(stream)
+    else:
+        primary, secondary = os.openpty()
+        stream = Path(os.ttyname(secondary))
+    (root / "out.conf").symlink_to(stream)
+    if target == "fifo":
+        with fifo_reader(stream) as received:
+            done = run(root, environ, "render", "app.conf.j2", "-o", "out.conf", "--env", "prod")
+        assert received == []
+    else:
+        try:
+            done = run(root, environ, "render", "app.conf.j2", "-o", "out.conf", "--env", "prod")
+            os.set_blocking(primary, False)
+            with pytest.raises(BlockingIOError):
+                os.read(primary, 1024)  # nothing reached the terminal
+        finally:
+            os.close(primary)
+            os.close(secondary)
+    assert done.returncode == 0, done.stderr
+    out = root / "out.conf"
+    assert not out.is_symlink() and out.read_text() == f"db={SECRET}\n"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600

@@ -100,6 +100,16 @@ def write_output(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def _own_stream(path: Path) -> bool:
+    """Whether ``path`` is a symlink to this process's own descriptors or standard streams."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return False
+    return target.startswith(("/proc/self/fd/", "/dev/fd/")) or target in (
+        "/dev/stdout", "/dev/stderr", "/dev/null")
+
+
 @contextlib.contextmanager
 def writing_output(path: Path) -> Iterator[BinaryIO]:
     """A handle to write, in pieces, what a command was asked to write at `path` (``-o``,
@@ -109,20 +119,26 @@ def writing_output(path: Path) -> Iterator[BinaryIO]:
     written as a stream: replacing it would leave the data in a file where a stream was meant,
     or replace ``/dev/stdout`` itself. A FIFO nobody reads is an error, not a hang. Anything
     else is replaced through :func:`writing_private`, so a symlink there (committed in a
-    repository, or dangling) is replaced, never written through to wherever it points.
+    repository, or dangling, or pointing at someone's FIFO or terminal) is replaced, never
+    written through to wherever it points. A link is followed only when the path itself is
+    under ``/dev/`` or ``/proc/`` (``/dev/stdout`` links to ``/proc/self/fd/1``), or when it
+    points at one of this process's own streams.
     """
     from vaultline.errors import ConfigError
 
+    system = os.path.abspath(path).startswith(("/dev/", "/proc/")) or _own_stream(path)
     with contextlib.ExitStack() as stack:
         try:
             try:
-                info = os.stat(path)
+                info = os.stat(path) if system else os.lstat(path)
             except FileNotFoundError:
                 info = None
-            if info is None or stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
+            if info is None or not (stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+                                    or stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode)):
                 handle = stack.enter_context(writing_private(path))
             else:
-                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+                flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+                fd = os.open(path, flags if system else flags | os.O_NOFOLLOW)
                 handle = stack.enter_context(os.fdopen(fd, "wb"))
                 if stat.S_ISREG(os.fstat(fd).st_mode):
                     # Swapped for a file (or a link to one) since the stat: writing would
@@ -131,7 +147,9 @@ def writing_output(path: Path) -> Iterator[BinaryIO]:
                                       file=str(path))
                 os.set_blocking(fd, True)  # the reader is there: wait for it, as a shell would
         except OSError as exc:
-            reason = "a FIFO with no reader" if exc.errno == errno.ENXIO else exc.strerror
+            reason = ("a FIFO with no reader" if exc.errno == errno.ENXIO
+                      else "it changed while being opened; try again" if exc.errno == errno.ELOOP
+                      else exc.strerror)
             raise ConfigError(f"cannot write: {reason}", file=str(path)) from None
         yield handle
 
