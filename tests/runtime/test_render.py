@@ -49,6 +49,38 @@ def test_missing_key_names_the_template_line() -> None:
         render_text("x\n{% if %}\n", VALUES, "t.j2")
 
 
+@pytest.mark.parametrize("lookup", [
+    "{{ bundle[Db.Password] }}",
+    "{{ Db[Db.Password] }}",
+    "{{ Db|attr(Db.Password) }}",
+    "{{ [Db]|selectattr(Db.Password)|list }}",
+    "{{ [1]|map(Db.Password)|list }}",
+    "{% set ns = namespace() %}{{ ns[Db.Password] }}",
+])
+def test_a_lookup_by_a_secret_value_never_quotes_it(lookup: str) -> None:
+    """A template can look something up by a value; Jinja's error then names what it
+    looked for: the message is masked like any other output."""
+    with pytest.raises(ConfigError) as info:
+        render_text(f"x\n{lookup}\n", VALUES, "t.j2", ["hunter2-secret"])
+    message = str(info.value)
+    assert message.startswith("t.j2:2: ") and "hunter2" not in message
+    assert "********" in message
+
+
+def test_render_cli_masks_a_secret_the_template_looked_up(cli: Cli, tmp_path: Path) -> None:
+    put_all(cli)
+    template = tmp_path / "leak.j2"
+    template.write_text("{{ bundle[ConnectionStrings.Primary] }}\n")
+    for command in (("render", str(template), "-o", str(tmp_path / "out"), "--env", "prod"),
+                    ("run", "--env", "prod", "--render", f"{template}:{tmp_path / 'out'}",
+                     "--", "true")):
+        done = cli(*command)
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.startswith(f"vaultline: error: {template}:1: ")
+        assert "s3cret" not in done.stderr and "********" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_flat_and_nested_names() -> None:
     assert render_text('{{ Db.Password }} {{ bundle["Db:Password"] }}\n', VALUES, "t") == \
         "hunter2-secret hunter2-secret\n"

@@ -21,7 +21,7 @@ import pickle
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -57,9 +57,10 @@ def context(bundle: Bundle) -> dict[str, Any]:
     return {**bundle.nested(), "bundle": bundle.flat()}
 
 
-def render_text(source: str, values: Mapping[str, Any], name: str) -> str:
+def render_text(source: str, values: Mapping[str, Any], name: str,
+                secrets: Iterable[str] = ()) -> str:
     """`source` rendered with `values` in a child under the render limits; ConfigError naming
-    ``name:line`` on any failure, a limit reached included."""
+    ``name:line`` on any failure, a limit reached included, with ``secrets`` masked in it."""
     payload = pickle.dumps((sys.path, (source, dict(values), name)))
     # `-I`: no PYTHON* variables, no user site; the empty environment holds no credential.
     proc = subprocess.Popen([sys.executable, "-I", "-c", _WORKER], stdin=subprocess.PIPE,
@@ -76,7 +77,12 @@ def render_text(source: str, values: Mapping[str, Any], name: str) -> str:
         return body.decode("utf-8", "surrogatepass")
     if proc.returncode == 0 and status == b"error":
         error = json.loads(body)
-        raise ConfigError(error["message"], file=name, line=error["line"])
+        # Jinja names what it could not look up, and a template can look up by a value
+        # (`bundle[Db.Password]`, `attr(...)`, `map(...)`): the message may quote a secret.
+        from vaultline.redact import Masker
+
+        raise ConfigError(Masker(secrets).mask_str(error["message"]), file=name,
+                          line=error["line"])
     if proc.returncode in (_OUT_OF_CPU, -signal.SIGXCPU, -signal.SIGKILL):
         raise ConfigError(f"the template used more than {RENDER_CPU_SECONDS}s of CPU; "
                           "simplify its loops", file=name)
@@ -144,7 +150,7 @@ def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
                           file=name, line=exc.lineno) from None
     except jinja2.TemplateError as exc:
         # Undefined names, sandbox refusals, include/import without a loader. The message
-        # names a key or an attribute, never a value.
+        # names a key or an attribute, which can be a value: render_text masks the secrets.
         raise ConfigError(f"{_first_line(exc)}; the template can use the environment's keys "
                           "only", file=name, line=_template_line(sys.exc_info()[2], name)) \
             from None
@@ -163,7 +169,8 @@ def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
 def render_file(template: Path, output: Path, bundle: Bundle) -> None:
     """Render `template` into `output` (0600, atomically)."""
     text = read_template(template)
-    write_output(output, render_text(text, context(bundle), str(template)).encode("utf-8"))
+    write_output(output, render_text(text, context(bundle), str(template),
+                                     bundle.secret_values()).encode("utf-8"))
 
 
 def read_template(template: Path) -> str:
