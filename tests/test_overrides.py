@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -263,10 +265,31 @@ def test_a_malformed_record_is_reported_not_fatal(root: Path, raw: bytes) -> Non
         s.require_store().records("overrides").put("dev/bad0", raw)
         bundle = s.resolve()
         assert bundle["Logging:Level"] == "Trace"  # the good override still applies
-        assert any("override record dev/bad0 is malformed" in w for w in bundle.warnings)
+        assert any("override record dev/bad0 is unreadable" in w for w in bundle.warnings)
         assert s.revoke_override("bad0") is None
         assert s.resolve().warnings == []
         assert [o.id for o in s.overrides.entries("dev")] == [good.id]
+
+
+def test_a_record_tampered_without_the_key_is_reported_and_revocable(root: Path) -> None:
+    """Its ciphertext edited in store.db by someone without the master key: it fails
+    authentication, which warns naming it, and ``revoke`` removes it (audited)."""
+    with session(root, "dev") as s:
+        bad = s.set_override("Logging:Level", "Trace", ttl=H)
+        store = s.require_store()
+    with closing(sqlite3.connect(store.directory / "store.db")) as db, db:
+        db.execute("UPDATE records SET ciphertext = zeroblob(40) WHERE kind = 'overrides'")
+    with session(root, "dev") as s:
+        bundle = s.resolve()
+        assert bundle["Logging:Level"] == "Information"  # the tampered override never applies
+        [warning] = [w for w in bundle.warnings if "override record" in w]
+        assert warning.startswith(f"override record dev/{bad.id} is unreadable (stored "
+                                  "ciphertext failed authentication")
+        assert f"'vaultline override revoke {bad.id} --env dev' removes it" in warning
+        assert s.revoke_override(bad.id) is None
+        assert s.resolve().warnings == []
+    revoked = [e for e in audit_lines(root) if e["action"] == "override.revoke"]
+    assert [(e["outcome"], e["detail"]["malformed"]) for e in revoked] == [("ok", True)]
 
 
 def test_env_var_overrides_only_where_allowed_and_never_secrets(root: Path) -> None:

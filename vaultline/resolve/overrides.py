@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from vaultline.duration import format_duration
-from vaultline.errors import OverrideError, SecretNotFoundError, StoreError
+from vaultline.errors import IntegrityError, OverrideError, SecretNotFoundError, StoreError
 from vaultline.project import keypath
 from vaultline.project.model import Environment, Project
 from vaultline.resolve.bundle import Layer, Provenance, ResolvedValue
@@ -109,6 +109,12 @@ def _decode(raw: bytes) -> Override:
     if override.expires_at.tzinfo is None:
         raise ValueError("'expires' has no time zone")
     return override
+
+
+def _unreadable(env: str, override_id: str, why: Exception) -> OverrideError:
+    """A record that cannot be read: malformed, or tampered with (``revoke`` removes it)."""
+    return OverrideError(f"override record {env}/{override_id} is unreadable ({why}); "
+                         f"'vaultline override revoke {override_id} --env {env}' removes it")
 
 
 class OverrideStore:
@@ -233,12 +239,12 @@ class OverrideStore:
         except SecretNotFoundError:
             raise OverrideError(f"no override {override_id!r} in {env}; "
                                 f"'vaultline override ls --env {env}' lists them") from None
+        except IntegrityError as exc:  # its row was edited without the master key
+            raise _unreadable(env, override_id, exc) from None
         try:
             return _decode(raw), version
         except (ValueError, TypeError) as exc:
-            raise OverrideError(f"override record {env}/{override_id} is malformed ({exc}); "
-                                f"'vaultline override revoke {override_id} --env {env}' "
-                                "removes it") from None
+            raise _unreadable(env, override_id, exc) from None
 
     def get(self, env: str, override_id: str) -> Override:
         return self.read(env, override_id)[0]
