@@ -271,3 +271,44 @@ def test_a_rotation_mirrored_into_the_store_audits_the_mirror_write(tmp_path: Pa
     done = vaultline(root, environ, "audit", "verify")
     assert done.returncode == 1
     assert "mirror/Api/Token version 1 (written at line" in done.stdout
+
+
+@pytest.mark.parametrize(("edit", "verdict"), [
+    ("upper(value)", "version 2 (written at line 4) was removed from the store"),
+    ("'6f1c1b4e-0000-4000-8000-000000000000'",
+     "checkpoint: the audit checkpoint in the store does not match its MAC (it or the "
+     "store's id was edited")])
+def test_editing_the_store_id_does_not_switch_the_row_checks_off(
+        rotated: tuple[Path, dict[str, str]], edit: str, verdict: str) -> None:
+    """The store id picks the lines verify holds to the rows; edited (upper case, which still
+    finds the key file, or any id when the key comes from the environment) it must not
+    make a rollback pass: ids are compared in their one spelling, and the checkpoint's MAC
+    covers the id."""
+    root, environ = rotated
+    sql(root, LATEST)
+    sql(root, f"UPDATE meta SET value = {edit} WHERE name = 'store_id'")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1 and verdict in done.stdout, done.stdout
+
+
+def test_a_checkpoint_from_before_the_store_id_was_bound_is_read_then_upgraded(
+        rotated: tuple[Path, dict[str, str]]) -> None:
+    import hashlib
+    import hmac
+
+    from vaultline.store import EmbeddedStore
+
+    root, environ = rotated
+    with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
+        data = json.loads(store.meta_get("audit_checkpoint") or "")
+        assert data["v"] == 3
+        key = store.derive_key("audit-checkpoint")
+        message = f"vaultline-audit-checkpoint/v2\n{data['seq']}\n{data['hash']}\n{data['damaged']}"
+        data.update(v=2, mac=hmac.new(key, message.encode(), hashlib.sha256).hexdigest())
+        store.meta_set("audit_checkpoint", json.dumps(data))
+    assert vaultline(root, environ, "audit", "verify").returncode == 0
+    assert vaultline(root, environ, "secret", "put", "ConnectionStrings:Primary", "--env",
+                     "prod", stdin="third-password").returncode == 0
+    with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
+        assert json.loads(store.meta_get("audit_checkpoint") or "")["v"] == 3
+    assert vaultline(root, environ, "audit", "verify").returncode == 0

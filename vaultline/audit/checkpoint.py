@@ -4,6 +4,8 @@ A keyed chain shows every line written without the master key, but not a cut tai
 missing its last lines is still a valid chain. So every append also records the new tip in
 the store's meta table, MAC'd with a key derived from the master key, and ``verify``
 compares the log's tail with it. Editing the meta row without the master key breaks the MAC.
+The MAC covers the store's id too: lines name the store whose rows they wrote, and an id
+edited in the meta table would otherwise stop ``verify`` from holding the rows to them.
 
 Deleting the row (with the log) must not pass for a store that never had a history: the
 first checkpoint also writes a MAC'd ``audit_history`` marker; and should that go too,
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
 
 META_NAME = "audit_checkpoint"
 HISTORY_NAME = "audit_history"
-CHECKPOINT_VERSION = 2  # version 1 had no ``damaged``; it is still read
+# Version 1 had no ``damaged``, version 2 no store id; both are still read (and the next
+# append writes the current version).
+CHECKPOINT_VERSION = 3
 
 
 class Tip(NamedTuple):
@@ -76,6 +80,10 @@ class StoreCheckpoint:
         message = f"vaultline-audit-checkpoint/v{version}\n{tip.seq}\n{tip.hash}"
         if version >= 2:
             message += f"\n{tip.damaged}"
+        if version >= 3:
+            # The store id picks the lines `verify` holds to the store's rows: a meta row
+            # edited to another id would switch those checks off without the master key.
+            message += f"\n{self._store.store_id}"
         return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
 
     def _history_mac(self, since: str) -> str:
@@ -96,7 +104,7 @@ class StoreCheckpoint:
         try:
             data = json.loads(raw)
             version = data.get("v")
-            if version not in (1, CHECKPOINT_VERSION):
+            if version not in (1, 2, CHECKPOINT_VERSION):
                 raise AuditError(
                     f"the audit checkpoint has version {version!r}; this vaultline "
                     f"reads version {CHECKPOINT_VERSION}"
@@ -109,8 +117,8 @@ class StoreCheckpoint:
             raise AuditError("the audit checkpoint in the store is not readable") from None
         if not hmac.compare_digest(mac, self._mac(tip, version)):
             raise AuditError(
-                "the audit checkpoint in the store does not match its MAC (it was edited, "
-                "or the store was opened with another master key)"
+                "the audit checkpoint in the store does not match its MAC (it or the "
+                "store's id was edited, or the store was opened with another master key)"
             )
         return tip
 

@@ -91,6 +91,16 @@ def checked_version(latest: object, what: str, db_path: Path | None = None) -> i
 _AFTER_ALL = b""
 
 
+def _canonical_id(text: str) -> str:
+    """A store id as vaultline writes it (lower-case UUID): the audit compares ids as text."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text
+
+
 def _refuse_planted_journals(db_path: Path) -> None:
     """SQLite's companion files (``-wal``, ``-shm``, ``-journal``) are regular files it creates
     itself; a symlink, FIFO or device in their place was put there by whoever can write the
@@ -193,7 +203,7 @@ class EmbeddedStore:
         # Each sub-key is derived once per open store: a command derives every key it uses once.
         self._derived = {} if derived is None else derived
         self._kek = AESGCM(self.derive_key(KEK_PURPOSE))
-        self.store_id = self.meta_get("store_id") or ""
+        self.store_id = _canonical_id(self.meta_get("store_id") or "")
 
     # -- opening ------------------------------------------------------------------------
 
