@@ -312,3 +312,50 @@ def test_a_checkpoint_from_before_the_store_id_was_bound_is_read_then_upgraded(
     with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
         assert json.loads(store.meta_get("audit_checkpoint") or "")["v"] == 3
     assert vaultline(root, environ, "audit", "verify").returncode == 0
+
+
+def _restarted(root: Path, environ: dict[str, str]) -> None:
+    """The attacker damages the log; the victim keeps it as evidence and restarts it."""
+    log = root / ".vaultline" / "audit.log"
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))
+    assert vaultline(root, environ, "audit", "verify").returncode == 1
+    done = vaultline(root, environ, "audit", "restart", "--reason", "INC-7: the log was cut")
+    assert done.returncode == 0, done.stderr
+    assert vaultline(root, environ, "audit", "verify").returncode == 0
+
+
+def test_rows_from_before_a_restart_are_still_held(rotated: tuple[Path, dict[str, str]]) -> None:
+    """The archive names the versions written before the restart, and verify does not read
+    it: the restart line keeps what those rows add up to."""
+    root, environ = rotated
+    _restarted(root, environ)
+    sql(root, LATEST)  # the attacker rolls the secret back to its leaked version
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1
+    assert "the store's rows from before the log was restarted at" in done.stdout
+    assert "were changed (2 then, 1 now)" in done.stdout
+
+
+def test_a_key_ring_record_from_before_a_restart_is_still_held(tmp_path: Path) -> None:
+    environ = master_key_env()
+    root = make_project(tmp_path, environ=environ)
+    for args in (("create", "tok", "--purpose", "signing"), ("rotate", "tok")):
+        assert vaultline(root, environ, "keys", *args).returncode == 0
+    _restarted(root, environ)
+    sql(root, "DELETE FROM records WHERE kind = 'keys' AND name = 'tok' AND version = "
+              "(SELECT max(version) FROM records WHERE kind = 'keys' AND name = 'tok')")
+    done = vaultline(root, environ, "audit", "verify")
+    assert done.returncode == 1 and "from before the log was restarted" in done.stdout
+
+
+def test_work_after_a_restart_keeps_verifying(rotated: tuple[Path, dict[str, str]]) -> None:
+    root, environ = rotated
+    _restarted(root, environ)
+    for args in (("secret", "put", "ConnectionStrings:Primary", "--env", "prod"),
+                 ("secret", "rm", "ConnectionStrings:Primary", "--env", "prod", "--versions", "1",
+                  "--destroy"),
+                 ("keys", "create", "tok", "--purpose", "signing")):
+        done = vaultline(root, environ, *args, stdin="third-password")
+        assert done.returncode == 0, (args, done.stderr)
+    done = vaultline(root, environ, "audit", "verify")
+    assert (done.returncode, done.stdout.startswith("ok:")) == (0, True), done.stdout

@@ -66,6 +66,10 @@ class Checkpoint(Protocol):
     def store_id(self) -> str | None:
         """The id that ``write`` lines of this store's versions carry (``detail.store``)."""
 
+    def rows_digest(self, before: str) -> str:
+        """What the store's rows created before ``before`` add up to (``audit restart``
+        records it; ``verify`` holds the rows to it)."""
+
 
 class StoreCheckpoint:
     """A :class:`Checkpoint` in an embedded store's meta table."""
@@ -177,6 +181,9 @@ class StoreCheckpoint:
     @property
     def store_id(self) -> str | None:
         return self._store.store_id
+
+    def rows_digest(self, before: str) -> str:
+        return self._store.rows_digest(before)
 
     def __repr__(self) -> str:
         return f"StoreCheckpoint({self._store!r})"

@@ -116,6 +116,7 @@ class Snapshot(NamedTuple):
     writes: Sequence[VersionInfo] | None
     store_id: str | None = None  # whose ``write`` lines must still have their rows
     records: frozenset[tuple[str, str, int]] = frozenset()  # (kind, name, version) rows
+    rows_digest: Callable[[str], str] | None = None  # the store's rows created before a time
 
     def close(self) -> None:
         for _, fd, _ in self.parts:
@@ -445,9 +446,13 @@ class AuditLog:
                       "previous_seq": tail.seq if tail else None,
                       "previous_hash": tail.hash if tail else None,
                       "previous_problem": problem,
-                      "checkpoint_seq": recorded.seq if recorded else None,
-                      # Store versions older than this were audited in the archive.
-                      "store_time": datetime.now(UTC).isoformat(timespec="microseconds")}
+                      "checkpoint_seq": recorded.seq if recorded else None}
+            # Store rows older than this were audited in the archive, which verify does not
+            # read: what they add up to is kept here, so removing one is still found.
+            store_time = datetime.now(UTC).isoformat(timespec="microseconds")
+            detail["store_time"] = store_time
+            if self._checkpoint is not None:
+                detail["store_rows"] = self._checkpoint.rows_digest(store_time)
             (line,), _, hashed = encode_lines([AuditEntry(AUDIT_RESTART, actor=actor, detail=detail)],
                                               seq=0, prev=GENESIS, time=stamp,
                                               actor=self.actor, mac=None, chain=self._chain)
@@ -505,8 +510,9 @@ class AuditLog:
             except OSError as exc:
                 Snapshot(parts, None, None, None).close()
                 raise AuditError(f"cannot read the audit log segments: {exc.strerror}") from None
-        return Snapshot(parts, tip, error, writes,
-                        None if self._checkpoint is None else self._checkpoint.store_id, records)
+        checkpoint = self._checkpoint
+        return Snapshot(parts, tip, error, writes, None if checkpoint is None else checkpoint.store_id,
+                        records, None if checkpoint is None else checkpoint.rows_digest)
 
     # Reading back is for `vaultline audit`; those modules load only when asked, keeping the
     # import cost off every command that merely appends.

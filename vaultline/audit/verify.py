@@ -235,6 +235,7 @@ class _Walk:
         self.tip = tip
         self.anchor = anchor
         self.store_time: str | None = None  # versions before it were audited in an archive
+        self.store_rows: str | None = None  # what the rows before store_time added up to
         self.written: set[tuple[str, str]] = set()
         self.store_id = store_id
         self.stored: dict[tuple[str, str], int] = {}  # this store's (path, version) -> line
@@ -278,6 +279,7 @@ def _walk(parts: list[tuple[str, int, int]], chain: ValueMac | None, walk: _Walk
                                f"{event.time}: {why}")
         if number == 1 and event.action == AUDIT_RESTART:
             walk.store_time = (event.detail or {}).get("store_time")
+            walk.store_rows = (event.detail or {}).get("store_rows")
         if event.action in _WRITES:
             path = _path_of(event.reference)
             detail = event.detail or {}
@@ -429,6 +431,14 @@ def verify_snapshot(snapshot: Snapshot, chain: ValueMac | None, *, checkpointed:
         return fail(last_seq - crash_tail + 1,
                     f"not covered by the checkpoint: {walk.tail_batches} appends after it, "
                     "where a crash leaves one (an old checkpoint was put back)")
+    if (walk.store_time is not None and walk.store_rows is not None
+            and snapshot.rows_digest is not None
+            and (now := snapshot.rows_digest(walk.store_time)) != walk.store_rows):
+        then_count, now_count = walk.store_rows.partition(":")[0], now.partition(":")[0]
+        return fail(None, f"the store's rows from before the log was restarted at "
+                          f"{walk.store_time} were changed ({then_count} then, {now_count} now): "
+                          "rows removed or added without vaultline (a secret, key ring or "
+                          "override rolled back); restore store.db from a backup", "store")
     missing, interrupted, removed = _cross_check(walk, list(snapshot.writes or ()),
                                                 snapshot.records)
     if missing:

@@ -545,6 +545,23 @@ class EmbeddedStore:
         return {(str(k), str(n), v) for k, n, v in self._db.execute(
             "SELECT kind, name, version FROM records")}
 
+    def rows_digest(self, before: str) -> str:
+        """``COUNT:SHA256`` of the secret versions and records created before ``before``
+        (their names and version numbers): rows are never deleted, so it never changes
+        unless someone removes or adds one behind vaultline's back."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        count = 0
+        for query in ("SELECT 'v', path, version FROM versions WHERE created_time < ? "
+                      "ORDER BY path, version",
+                      "SELECT 'r', kind || '/' || name, version FROM records "
+                      "WHERE created_time < ? ORDER BY kind, name, version"):
+            for table, name, version in self._db.execute(query, (before,)):
+                digest.update(f"{table}\0{name}\0{version}\n".encode("utf-8", "surrogatepass"))
+                count += 1
+        return f"{count}:{digest.hexdigest()}"
+
     def _target_versions(self, db: sqlite3.Connection, path: str,
                          versions: Iterable[int] | None) -> list[int]:
         existing = [r[0] for r in db.execute(
