@@ -8,6 +8,7 @@ tests/test_hostile_input.py asserts every case; bench/hardening_input.py prints 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -87,6 +88,12 @@ def _secret_ref(reference: str) -> Callable[[Path], None]:
     return _write("env/prod/secrets.yaml", f"ConnectionStrings:Primary: {json.dumps(reference)}\n")
 
 
+def _token(header: bytes, payload: bytes = b'{"sub":"a"}') -> str:
+    """A compact JWS with these header and payload bytes and a signature of nothing."""
+    return ".".join(base64.urlsafe_b64encode(part).decode().rstrip("=")
+                    for part in (header, payload, b"signature"))
+
+
 def _both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
     def make(root: Path) -> None:
         for step in steps:
@@ -98,6 +105,8 @@ _RESOLVE = ("resolve", "--env", "prod")
 _ALIASES = "aliases (*name) expand the document by more than"
 _TOO_BIG = "larger than the limit of 16 MiB; raise the limit with VAULTLINE_MAX_FILE_SIZE"
 _NO_DEVICES = "not a regular file"
+_TOO_DEEP = "nested deeper than 100 levels"
+_DEEP = "[" * 100_000  # a RecursionError in json.loads, at any stack depth
 CASES: list[Case] = [
     Case("alias bomb in values.yaml", _write("env/prod/values.yaml", laughs()), _RESOLVE, 2,
          _ALIASES),
@@ -152,6 +161,20 @@ CASES: list[Case] = [
          "env.example: not a regular file (a FIFO)"),
     Case("scan baseline is a FIFO", _fifo("b.json"), ("scan", "vaultline.yaml", "--baseline",
                                                       "b.json"), 2, "(a FIFO)"),
+    Case("scan baseline nested 100,000 deep", _write("b.json", _DEEP),
+         ("scan", "vaultline.yaml", "--baseline", "b.json"), 2,
+         f"b.json: cannot read the baseline ({_TOO_DEEP}); fix or delete it"),
+    Case("detect-secrets baseline nested 100,000 deep", _write("ds.json", '{"results":' + _DEEP),
+         ("scan", "vaultline.yaml", "--import-baseline", "ds.json"), 2,
+         f"ds.json: not a detect-secrets baseline ({_TOO_DEEP})"),
+    Case("file: secret nested 100,000 deep, with #field",
+         _both(_write("deep.json", '{"user": "u", "a": ' + _DEEP), _secret_ref("file:deep.json#user")),
+         _RESOLVE, 1, "ConnectionStrings:Primary: file:deep.json#user: cannot select field 'user': "
+         "the secret is JSON nested deeper than 100 levels"),
+    Case("keys verify a header nested 100,000 deep", _write("jwt", _token(_DEEP.encode())),
+         ("keys", "verify", "sig", "--in", "jwt"), 1, "not a JWT: the header is not base64url JSON"),
+    Case("keys sign claims nested 100,000 deep", _write("claims.json", _DEEP),
+         ("keys", "sign", "sig", "--in", "claims.json"), 2, f"the claims JSON is {_TOO_DEEP}"),
 ]
 
 
@@ -164,12 +187,18 @@ class Outcome(NamedTuple):
     stdout: bytes = b""
 
 
+# The ring each `keys` command's cases use: name, purpose.
+_RINGS = {"decrypt": ("enc", "encryption"), "sign": ("sig", "signing"),
+          "verify": ("sig", "signing")}
+
+
 def prepare(root: Path, case: Case | None = None) -> dict[str, str]:
-    """A project with a store (and the ring ``decrypt`` cases use); the environment to run in."""
+    """A project with a store (and the ring a ``keys`` case uses); the environment to run in."""
     environ = {**os.environ, **master_key_env(), "NO_COLOR": "1", "HOME": str(root / "home")}
     make_project(root, environ=environ)
-    if case is not None and case.argv[:2] == ("keys", "decrypt"):
-        subprocess.run([VAULTLINE, "keys", "create", "enc", "--purpose", "encryption"],
+    if case is not None and case.argv[0] == "keys" and case.argv[1] in _RINGS:
+        name, purpose = _RINGS[case.argv[1]]
+        subprocess.run([VAULTLINE, "keys", "create", name, "--purpose", purpose],
                        cwd=root, env=environ, check=True, capture_output=True)
     return environ
 

@@ -47,6 +47,31 @@ def test_yaml_structure_limits(tmp_path: Path, text: str, message: str) -> None:
     assert time.process_time() - started < 1.0
 
 
+def _nested(depth: int) -> str:
+    return "[" * (depth - 1) + '{"a": ' + "1" + "}" + "]" * (depth - 1)
+
+
+@pytest.mark.parametrize(("text", "parsed"), [
+    ("1", True), ("[]", True), (_nested(100), True), ("[" * 101 + "]" * 101, False),
+    (_nested(101), False), ("[" * 900 + "]" * 900, False),  # json.loads would take it
+    ("[" * 100_000, False),  # a RecursionError in json.loads
+])
+def test_parse_json_holds_json_to_the_yaml_depth(text: str, parsed: bool) -> None:
+    for data in (text, text.encode()):
+        if parsed:
+            assert _limits.parse_json(data) is not None
+        else:
+            with pytest.raises(_limits.ParseLimitError, match=r"^nested deeper than 100 levels$"):
+                _limits.parse_json(data)
+
+
+def test_parse_json_failures_are_value_errors_that_quote_nothing() -> None:
+    for text in ('{"secret": "hunter2"', '["hunter2"', b'\xff"hunter2"'):
+        with pytest.raises(ValueError) as info:
+            _limits.parse_json(text)
+        assert "hunter2" not in str(info.value)
+
+
 def test_a_few_anchors_and_merges_still_work() -> None:
     doc = parse("base: &b {x: 1, y: [1, 2]}\nprod: {<<: *b, y: [3]}\nalso: *b\n")
     assert doc["prod"] == {"x": 1, "y": [3]} and doc["also"] == {"x": 1, "y": [1, 2]}

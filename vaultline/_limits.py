@@ -7,15 +7,20 @@ sockets before reading a byte (opened with O_NONBLOCK, so a FIFO with no writer 
 it) and never reads more than the limit plus one byte, so ``/dev/zero`` or a 300 MB file costs
 nothing. The limits are environment variables so a CI job can raise them without a code change
 (``docs/reference/limits.md``).
+
+JSON from outside (baselines, stored secrets with ``#field``, tokens, audit lines, server
+answers) is parsed by :func:`parse_json`, which holds it to the nesting depth YAML is held to.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from vaultline.errors import ConfigError, VaultlineError
 
@@ -36,6 +41,9 @@ ALIAS_EXPANSION_LIMIT = 10_000
 # And how much scalar text they may add: a long string aliased thousands of times is few
 # nodes, but gigabytes once written out.
 ALIAS_TEXT_LIMIT = 1 * MIB
+# How deeply YAML and JSON documents may nest. Real ones nest a few levels; a few thousand
+# '[' exhaust a parser's stack (libyaml's C stack, json's recursion limit).
+MAX_DEPTH = 100
 _SIZE = re.compile(r"^\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$", re.I)
 _UNIT = {"": 1, "b": 1, "k": KIB, "kb": KIB, "kib": KIB, "m": MIB, "mb": MIB, "mib": MIB,
          "g": 1024 * MIB, "gb": 1024 * MIB, "gib": 1024 * MIB}
@@ -149,3 +157,41 @@ def file_kind(mode: int) -> str:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
     return "not a file"
+
+
+class ParseLimitError(ValueError):
+    """JSON over a structural limit: nested deeper than MAX_DEPTH, or too large to build."""
+
+
+def parse_json(data: str | bytes) -> Any:
+    """``json.loads`` for JSON vaultline does not control, nested at most MAX_DEPTH levels.
+
+    Every failure is a ValueError (ParseLimitError for the limits), so the caller's one
+    ``except ValueError`` names its input. No message quotes the input.
+    """
+    try:
+        document = json.loads(data)
+    except RecursionError:
+        raise ParseLimitError(f"nested deeper than {MAX_DEPTH} levels") from None
+    except MemoryError:
+        raise ParseLimitError("too large to parse in memory") from None
+    # Fewer brackets than the limit cannot nest past it: small documents skip the walk.
+    if isinstance(data, str):
+        brackets = data.count("[") + data.count("{")
+    else:
+        brackets = data.count(b"[") + data.count(b"{")
+    if brackets > MAX_DEPTH and _deeper_than(document, MAX_DEPTH):
+        raise ParseLimitError(f"nested deeper than {MAX_DEPTH} levels")
+    return document
+
+
+def _deeper_than(document: Any, depth: int) -> bool:
+    # A loop, not recursion: the document may be just under what json's parser could take.
+    stack: list[tuple[Any, int]] = [(document, 1)] if isinstance(document, dict | list) else []
+    while stack:
+        node, level = stack.pop()
+        if level > depth:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return False

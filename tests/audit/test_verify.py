@@ -71,6 +71,8 @@ CASES: list[tuple[str, Callable[[list[bytes]], list[bytes]], int, str]] = [
     ("reorder two lines", lambda ls: [*ls[:3], ls[4], ls[3], *ls[5:]], 4, "reordered"),
     ("move a line later", lambda ls: [ls[0], *ls[2:6], ls[1], *ls[6:]], 2, "reordered"),
     ("not JSON", lambda ls: [*ls[:6], b"{oops\n", *ls[7:]], 7, "not JSON"),
+    ("nested too deeply", lambda ls: [*ls[:6], b"[" * 100_000 + b"\n", *ls[7:]], 7,
+     "JSON nested deeper than 100 levels"),
     ("unknown version", lambda ls: [*ls[:1], edit(ls[1], v=9), *ls[2:]], 2, "unknown version 9"),
     ("missing field", lambda ls: [*ls[:1], ls[1].replace(b'"actor"', b'"akter"'), *ls[2:]],
      2, "malformed: missing field 'actor'"),

@@ -10,6 +10,7 @@ import pytest
 from tests.factory import FakeClock
 from vaultline.errors import KeyManagementError, VerificationError
 from vaultline.keys import KeyManager
+from vaultline.keys import jwt as jwt_mod
 from vaultline.keys.jwks import PUBLIC_MEMBERS, b64url, load_public, thumbprint
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -121,3 +122,13 @@ def test_webhook_signatures_overlap_and_replay_window(keys: KeyManager, clock: F
         ring.verify_webhook(both, body)
     with pytest.raises(VerificationError, match="needs t="):
         ring.verify_webhook("v1=abc", body)
+
+
+def test_a_payload_is_parsed_only_once_its_signature_holds() -> None:
+    """Through a backend's verifier (Transit HMAC): a forged payload is never parsed."""
+    token = ".".join(b64url(part) for part in (b'{"alg":"HS256","kid":"k"}', b"[" * 100_000,
+                                               b"signature"))
+    with pytest.raises(VerificationError, match="Signature verification failed"):
+        jwt_mod.verify_signature(token, alg="HS256", verifier=lambda _message, _sig: False)
+    with pytest.raises(VerificationError, match="the payload is not JSON"):
+        jwt_mod.verify_signature(token, alg="HS256", verifier=lambda _message, _sig: True)

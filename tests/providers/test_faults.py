@@ -102,6 +102,7 @@ VAULT_FAULTS = [
     ("truncate", {"limit": 20, "in_body": True}, 1, "cannot reach"),
     ("status", {"status": 503}, 1, "unavailable: injected failure (HTTP 503)"),
     ("status", {"status": 200, "body": b"<html>gateway</html>"}, 0, "did not answer with Vault's JSON"),
+    ("status", {"status": 200, "body": b"[" * 100_000}, 1, "did not answer with Vault's JSON"),
     ("huge", {}, 0, "more than the 16,777,216-byte limit"),
     ("huge", {}, 1, "more than the 16,777,216-byte limit"),
     ("huge", {"declare": False}, 1, "more than the 16,777,216-byte limit"),
@@ -158,15 +159,18 @@ def test_the_token_is_scrubbed_from_an_echoed_request_on_every_command(
     assert written == []  # the audit log records the reasons: scrubbed there too
 
 
+# A maintenance page, and JSON nested past what requests' parser (under hvac) takes.
+@pytest.mark.parametrize("body", [b"<html>maintenance</html>", b'{"data": ' + b"[" * 100_000],
+                         ids=["html", "nested"])
 def test_writes_and_listings_on_a_foreign_answer_fail_clearly(
-    openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str,
+    openbao: BaoServer, proxy: FaultProxy, tmp_path: Path, app: str, body: bytes,
 ) -> None:
     from vaultline.providers.vault import VaultProvider
 
     context = ProviderContext(app=app, env="prod", root=tmp_path, environ={"VAULT_TOKEN": openbao.token})
     vault = VaultProvider("vault", {"url": proxy.url, "retries": 0, "deadline": 10}, context)
     vault._token()  # logged in through the healthy proxy
-    proxy.fault("status", status=200, body=b"<html>maintenance</html>")
+    proxy.fault("status", status=200, body=body)
     for operation in (lambda: vault.put("k", "v"), lambda: vault.list_paths(), lambda: vault.metadata("k")):
         with pytest.raises(ProviderUnavailableError, match="did not answer with Vault's JSON"):
             operation()

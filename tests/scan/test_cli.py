@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -114,6 +116,32 @@ def test_history_json_reports_the_commit(repo: Repo, cli: Cli) -> None:
     report = json.loads(done.stdout)
     assert [(f["rule_id"], f["commit"]) for f in report["findings"]] == [("gitlab-pat", leaked)]
     assert report["stats"]["commits"] == 2 and report["stats"]["blobs_scanned"] == 2
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_a_jwt_with_a_deeply_nested_header_hides_no_other_finding(repo: Repo, cli: Cli) -> None:
+    """JWT-shaped, with "alg", but its header nests past what json.loads takes: not a JWT."""
+    header = b'{"alg":"' + _b64url(os.urandom(4500)).encode() + b'","a":' + b"[" * 1200 \
+        + b"]" * 1200 + b"}"
+    payload = b'{"sub":"1234567890"}'
+    token = f"{_b64url(header)}.{_b64url(payload)}.{_b64url(os.urandom(32))}"
+    repo.write("evil.txt", f't="{token}"\n')
+    repo.write("aws.txt", f'k = "{secret("aws-access-key-id")}"\n')
+
+    def findings(*args: str) -> list[tuple[str, str]]:
+        done = cli("scan", *args, "--format", "json", cwd=repo.root)
+        assert done.returncode == 1, done.stderr
+        return [(f["path"], f["rule_id"]) for f in json.loads(done.stdout)["findings"]
+                if "hygiene" not in f["tags"]]  # the repository's .gitignore is not the point
+
+    assert findings("evil.txt", "aws.txt") == [("aws.txt", "aws-access-key-id")]
+    repo.commit("add")
+    repo.git("rm", "-q", "evil.txt")
+    repo.commit("remove")
+    assert findings("--history") == [("aws.txt", "aws-access-key-id")]
 
 
 def test_pure_python_prefilter_gives_the_same_report(tmp_path: Path, cli: Cli) -> None:

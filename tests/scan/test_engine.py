@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from tests.scan.conftest import flagged, secret
+from vaultline.scan.detectors import all_detectors
 from vaultline.scan.engine import Scanner
 from vaultline.scan.finding import fingerprint, mask
 
@@ -69,3 +72,14 @@ def test_fingerprint_is_rule_path_and_secret_and_mask_keeps_four_chars() -> None
     assert mask(token).startswith("ghp_") and token[4:8] not in mask(token)
     finding = SCANNER.scan(token.encode(), "x")[0]
     assert token not in repr(finding) and token not in str(finding.to_dict())
+
+
+def test_a_validator_that_raises_keeps_its_candidate_and_the_scan_goes_on() -> None:
+    def broken(_secret: bytes) -> bool:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    scanner = Scanner([dataclasses.replace(d, validator=broken) if d.rule_id == "jwt" else d
+                       for d in all_detectors()])
+    text = f'a = "{secret("jwt")}"\nb = "{secret("aws-access-key-id")}"\n'
+    assert [f.rule_id for f in scanner.scan(text.encode(), "x.conf")] \
+        == ["jwt", "aws-access-key-id"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vaultline._files import private_dir, write_private
+from vaultline._limits import parse_json
 from vaultline.errors import (
     AuditError,
     ConfigError,
@@ -71,7 +72,7 @@ def parse_anchor(store: EmbeddedStore, data: Any, where: str) -> Anchor:
     """An anchor read back from ``where``, checked: its MAC and that it is this store's."""
     try:
         if isinstance(data, str):
-            data = json.loads(data)
+            data = parse_json(data)
         if data.get("v") != ANCHOR_VERSION:
             raise AuditError(f"the anchor at {where} has version {data.get('v')!r}; this "
                              f"vaultline reads version {ANCHOR_VERSION}")

@@ -23,6 +23,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from vaultline._limits import parse_json
 from vaultline.errors import AuditError
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class StoreCheckpoint:
             self._missing(rows.get(HISTORY_NAME))
             return None
         try:
-            data = json.loads(raw)
+            data = parse_json(raw)
             version = data.get("v")
             if version not in (1, 2, CHECKPOINT_VERSION):
                 raise AuditError(
@@ -129,7 +130,7 @@ class StoreCheckpoint:
     def _history_since(self, marker: str | None) -> str | None:
         """When the audit history began, from a marker whose MAC holds; else None."""
         try:
-            data = json.loads(marker or "")
+            data = parse_json(marker or "")
             since, mac = str(data["since"]), str(data["mac"])
         except (ValueError, KeyError, TypeError):
             return None
@@ -139,7 +140,7 @@ class StoreCheckpoint:
         """No checkpoint: fine for a store that never had a history, a finding otherwise."""
         if marker is not None:
             try:
-                data = json.loads(marker)
+                data = parse_json(marker)
                 since, mac = str(data["since"]), str(data["mac"])
             except (ValueError, KeyError, TypeError):
                 raise AuditError("the audit checkpoint is missing from the store, and its "

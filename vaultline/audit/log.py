@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vaultline._files import open_private
+from vaultline._limits import parse_json
 from vaultline.audit.checkpoint import Checkpoint, StoreCheckpoint, Tip
 from vaultline.audit.event import (
     ACTIONS,
@@ -394,7 +395,7 @@ class AuditLog:
             found = False
             for raw in reversed(rows):
                 try:
-                    data = json.loads(raw)
+                    data = parse_json(raw)
                     seq = int(data["seq"])
                 except (ValueError, KeyError, TypeError):
                     return False
@@ -645,7 +646,7 @@ def _read_tail(fd: int, size: int) -> tuple[Tip | None, str | None]:
             break
         chunk *= 4
     try:
-        parsed = json.loads(line)
+        parsed = parse_json(line)
         return Tip(int(parsed["seq"]), str(parsed["hash"])), None
     except (ValueError, KeyError, TypeError):
         return None, "not a valid event"

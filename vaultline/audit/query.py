@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from vaultline import duration
+from vaultline._limits import parse_json
 from vaultline.audit.event import AuditEvent, parse_time
 from vaultline.errors import ConfigError
 
@@ -50,7 +51,7 @@ def read_events(
     with handle:
         for number, raw in enumerate(handle, 1):
             try:
-                data = json.loads(raw)
+                data = parse_json(raw)
                 if not isinstance(data, dict):
                     raise ValueError("not a JSON object")
                 event = AuditEvent.from_dict(data)

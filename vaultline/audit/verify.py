@@ -27,12 +27,12 @@ too, or the ring was rolled back past a rotation (its old primary signing again)
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vaultline._limits import ParseLimitError, parse_json
 from vaultline.audit.checkpoint import Tip
 from vaultline.audit.event import (
     AUDIT_BREAK,
@@ -117,7 +117,9 @@ def _parse(number: int, raw: bytes) -> tuple[AuditEvent, dict[str, Any]]:
     if not raw.endswith(b"\n"):
         raise _Bad(number, "incomplete line: the log was cut in the middle of a write")
     try:
-        data = json.loads(raw)
+        data = parse_json(raw)
+    except ParseLimitError as exc:
+        raise _Bad(number, f"JSON {exc}") from None
     except ValueError:
         raise _Bad(number, "not JSON") from None
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ from typing import IO, Any, BinaryIO, TypeVar, cast
 import click
 
 from vaultline._files import writing_output
+from vaultline._limits import ParseLimitError, parse_json
 from vaultline.cli._context import project_dir_option
 from vaultline.cli._output import OutputFile
 from vaultline.cli.keys import open_keys
@@ -119,9 +120,11 @@ def sign(name: str, ttl: str | None, in_path: Path | None, project_dir: Path | N
     from vaultline.duration import parse_duration
 
     try:
-        claims = json.loads(_read_text(in_path, "claims JSON"))
+        claims = parse_json(_read_text(in_path, "claims JSON"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"the claims are not JSON: {exc.msg} (line {exc.lineno})") from None
+    except ParseLimitError as exc:
+        raise ConfigError(f"the claims JSON is {exc}") from None
     if not isinstance(claims, dict):
         raise ConfigError("the claims must be a JSON object, like {\"sub\": \"svc-a\"}")
     with open_keys(project_dir, audit_uses=True) as manager:

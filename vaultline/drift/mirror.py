@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vaultline._limits import parse_json
 from vaultline.drift._audit import DriftAudit
 from vaultline.drift.model import DIFFERENT, ERROR, EXTRA, MISSING, DriftItem, DriftReport
 from vaultline.errors import ConfigError, ProviderError, StoreError
@@ -62,7 +63,7 @@ def canonical(value: str | Mapping[str, Any]) -> bytes:
     """One byte form per secret, whichever provider returned it (see the module docstring)."""
     if isinstance(value, str):
         try:
-            parsed = json.loads(value)
+            parsed = parse_json(value)
         except ValueError:
             return value.encode("utf-8")
         if not isinstance(parsed, dict):

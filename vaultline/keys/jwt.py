@@ -16,6 +16,7 @@ from typing import Any
 
 import jwt as pyjwt
 
+from vaultline._limits import parse_json
 from vaultline.errors import VerificationError
 from vaultline.keys.jwks import b64url, b64url_decode
 
@@ -43,8 +44,8 @@ def sign(claims: Mapping[str, Any], *, alg: str, kid: str, key: Any | None = Non
 def header(token: str) -> dict[str, Any]:
     """The unverified JOSE header (to find the kid)."""
     try:
-        head = json.loads(b64url_decode(token.split(".", 1)[0]))
-    except (ValueError, UnicodeDecodeError):
+        head = parse_json(b64url_decode(token.split(".", 1)[0]))
+    except ValueError:
         raise VerificationError("not a JWT: the header is not base64url JSON") from None
     if not isinstance(head, dict):
         raise VerificationError("not a JWT: the header is not a JSON object")
@@ -67,12 +68,16 @@ def verify_signature(token: str, *, alg: str, key: Any | None = None,
     if len(parts) != 3:
         raise VerificationError("not a JWT: expected three dot-separated parts")
     try:
-        signature = b64url_decode(parts[2])
-        payload = json.loads(b64url_decode(parts[1]))
-    except (ValueError, UnicodeDecodeError):
+        signature, body = b64url_decode(parts[2]), b64url_decode(parts[1])
+    except ValueError:
         raise VerificationError("not a JWT: payload or signature is not base64url") from None
     if not verifier(f"{parts[0]}.{parts[1]}".encode("ascii"), signature):
         raise VerificationError("token rejected: Signature verification failed")
+    # Parsed only once the signature holds: before that the payload is anyone's text.
+    try:
+        payload = parse_json(body)
+    except ValueError:
+        raise VerificationError("token rejected: the payload is not JSON") from None
     if not isinstance(payload, dict):
         raise VerificationError("token rejected: the payload is not a JSON object")
     return payload

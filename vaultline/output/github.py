@@ -10,13 +10,13 @@ writes the same blocks to ``$GITHUB_OUTPUT``. Values never reach stdout.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from vaultline._limits import parse_json
 from vaultline.errors import ConfigError
 from vaultline.output.formats import env_pairs
 from vaultline.redact._forms import MIN_VALUE_CHARS, encoded_forms
@@ -43,7 +43,7 @@ def _json_fields(value: Any) -> Iterator[str]:
     """The leaves of a JSON secret, whether it arrived parsed or as JSON text."""
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
         try:
-            value = json.loads(value)
+            value = parse_json(value)
         except ValueError:
             return
     if isinstance(value, dict | list):

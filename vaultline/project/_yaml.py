@@ -21,6 +21,7 @@ import yaml
 from vaultline._limits import (
     ALIAS_EXPANSION_LIMIT,
     ALIAS_TEXT_LIMIT,
+    MAX_DEPTH,
     format_size,
     read_config,
 )
@@ -29,8 +30,6 @@ from vaultline.project._lines import LineDict
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE = "tag:yaml.org,2002:merge"
-# Real configuration and manifests nest a few dozen levels at most.
-MAX_DEPTH = 100
 
 
 class LimitError(yaml.MarkedYAMLError):

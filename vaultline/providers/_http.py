@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vaultline._limits import parse_json
 from vaultline.errors import ProviderError, ProviderUnavailableError
 from vaultline.providers._remote import MAX_DEADLINE, Guard, scrub
 from vaultline.providers._retry import Transient
@@ -189,7 +190,7 @@ class HttpPool:
                                     body=body, describe=describe, redirects=redirects - 1,
                                     guard=guard)
             try:
-                parsed = json.loads(data) if data.strip() else None
+                parsed = parse_json(data) if data.strip() else None
             except ValueError:
                 parsed = None
             return Response(raw.status, parsed, _seconds(raw.getheader("Retry-After")))

@@ -15,7 +15,6 @@ of letters, digits and dashes up to 127 characters; anything else is refused bef
 from __future__ import annotations
 
 import base64
-import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -32,6 +31,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from vaultline._limits import parse_json
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
@@ -126,7 +126,7 @@ def _token_subject(token: str) -> str | None:
     here — Key Vault does that — this only names the caller for the audit log."""
     try:
         payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = parse_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
         return None
     for claim in ("upn", "unique_name", "appid", "azp", "oid", "sub"):

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+from vaultline._limits import parse_json
 from vaultline.errors import ConfigError, ProviderError, VersionConflictError
 from vaultline.project.reference import Reference
 from vaultline.providers.naming import NamingConvention
@@ -60,7 +61,7 @@ def _fields(fetched: Fetched, path: str) -> dict[str, Any]:
     value: Any = fetched.value
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = parse_json(value)
         except ValueError:
             value = None
     if not isinstance(value, Mapping):

@@ -26,7 +26,6 @@ reads, where hvac's per-request overhead would dominate.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.parse
@@ -38,6 +37,7 @@ import hvac
 import hvac.exceptions
 import requests
 
+from vaultline._limits import parse_json
 from vaultline.errors import (
     AuthenticationError,
     ConfigError,
@@ -117,9 +117,10 @@ def translate_hvac(where: str, *, write: bool = False,
         raise Transient(error) from None
     except requests.exceptions.RequestException as exc:
         raise ProviderError(f"{where}: {scrub(f'{type(exc).__name__}: {exc}', known())}") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         # A cut-short, non-JSON or foreign answer (a proxy's HTML page, a load balancer's
-        # 200): hvac hands back what it could not parse and the caller's lookup fails.
+        # 200): hvac hands back what it could not parse and the caller's lookup fails;
+        # JSON nested too deeply for requests' parser ends in a RecursionError.
         raise _not_vault_json(where, type(exc).__name__) from None
 
 
@@ -574,7 +575,7 @@ class VaultProvider(Provider):
         """Write a new version: a JSON object becomes the secret's fields, other text ``value``."""
         self.check_value_size(path, value)
         try:
-            parsed = json.loads(value)
+            parsed = parse_json(value)
         except ValueError:
             parsed = None
         data = parsed if isinstance(parsed, dict) else {"value": value}

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from vaultline._limits import ParseLimitError, parse_json
 from vaultline.errors import MissingSecretError, ProviderError, ResolutionError
 from vaultline.project.model import Entry, Project
 from vaultline.project.reference import Reference
@@ -123,7 +124,10 @@ def select_field(fetched: Fetched, ref: Reference) -> Any:
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = parse_json(value)
+        except ParseLimitError as exc:
+            raise ProviderError(f"cannot select field {ref.field!r}: the secret is JSON {exc}")\
+                from None
         except ValueError:
             raise ProviderError(f"cannot select field {ref.field!r}: the secret is not a JSON "
                                 "object") from None

@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vaultline._files import private_dir, write_private
-from vaultline._limits import read_bounded
+from vaultline._limits import parse_json, read_bounded
 from vaultline.duration import format_duration
 from vaultline.errors import ProviderUnavailableError, VaultlineError
 from vaultline.project.model import Project
@@ -103,7 +103,7 @@ class OfflineSnapshot:
     def _load(self, key: bytes) -> dict[str, Any]:
         try:
             # Bounded, and a FIFO or device in its place refused without blocking.
-            doc = json.loads(read_bounded(self.path, environ=self.environ))
+            doc = parse_json(read_bounded(self.path, environ=self.environ))
         except (OSError, ValueError, VaultlineError):
             return {}  # unreadable: as if there were none (the next good resolution rewrites it)
         if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from vaultline import audit
+from vaultline._limits import parse_json
 from vaultline.audit.event import ValueMac
 from vaultline.drift.mirror import HMAC_PURPOSE, canonical
 from vaultline.errors import ConfigError, RotationError, SecretNotFoundError, VaultlineError
@@ -187,7 +188,7 @@ class Rotator:
         mac = ValueMac(self.store.derive_key("audit-hmac"))
         macs = [mac(value)]
         try:
-            fields = json.loads(value)
+            fields = parse_json(value)
         except ValueError:
             fields = None
         if isinstance(fields, dict):

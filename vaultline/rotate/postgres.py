@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from vaultline._limits import parse_json
 from vaultline.errors import MissingExtraError, RotationError
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def credential(username: str, password: str, host: str, port: int, dbname: str) 
 def parse_credential(text: str, what: str) -> dict[str, Any]:
     """A stored credential as a map; a ``url`` alone is split into its fields."""
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except ValueError:
         data = None
     if not isinstance(data, dict):

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultline._files import write_output
-from vaultline._limits import read_bounded
+from vaultline._limits import parse_json, read_bounded
 from vaultline.errors import ScanError
 from vaultline.scan.finding import Finding
 
@@ -84,7 +84,7 @@ class Baseline:
 def load(path: Path) -> Baseline:
     """Our baseline; an absent file is an empty baseline."""
     try:
-        document = json.loads(read_bounded(path, what="the baseline", error=lambda reason:
+        document = parse_json(read_bounded(path, what="the baseline", error=lambda reason:
                                            ScanError(f"{path}: {reason}")))
     except FileNotFoundError:
         return Baseline()
@@ -122,7 +122,7 @@ def load_foreign(path: Path) -> Baseline:
 
 def _detect_secrets(path: Path, text: str) -> Baseline:
     try:
-        document: Any = json.loads(text)
+        document: Any = parse_json(text)
     except ValueError as exc:
         raise ScanError(f"{path}: not a detect-secrets baseline ({exc})") from None
     results = document.get("results") if isinstance(document, dict) else None

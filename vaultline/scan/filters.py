@@ -358,7 +358,14 @@ def is_weak_for_short_name(c: Candidate) -> bool:
 
 def fails_validator(c: Candidate) -> bool:
     validator = c.detector.validator
-    return validator is not None and not validator(c.secret.encode())
+    if validator is None:
+        return False
+    try:
+        return not validator(c.secret.encode())
+    except Exception:
+        # One candidate a validator cannot judge must not end the scan of every other file,
+        # nor be dropped: what matched the rule's pattern is reported.
+        return False
 
 
 # Cheapest and most often decisive first: most keyword hits in code are expressions.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 
+from vaultline._limits import parse_json
 from vaultline.scan.detectors._base import END, START, rule
 
 
@@ -13,8 +13,8 @@ def _has_jose_header(secret: bytes) -> bool:
     # "eyJ" starts many base64 JSON blobs; a JWT's first segment is a JOSE header with "alg".
     head = secret.split(b".", 1)[0]
     try:
-        header = json.loads(base64.urlsafe_b64decode(head + b"=" * (-len(head) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        header = parse_json(base64.urlsafe_b64decode(head + b"=" * (-len(head) % 4)))
+    except (binascii.Error, ValueError):
         return False
     return isinstance(header, dict) and "alg" in header
 
