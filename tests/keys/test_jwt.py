@@ -92,6 +92,16 @@ def test_tampered_and_foreign_tokens_are_rejected(keys: KeyManager, alg: str) ->
         ring.verify_jwt("not-a-token")
 
 
+def test_an_unknown_kid_is_shown_bounded(keys: KeyManager) -> None:
+    """The kid is the token maker's: a 3 MB one must not make a 3 MB error line."""
+    ring = keys.create("a", purpose="signing", alg="EdDSA")
+    head = b64url(json.dumps({"alg": "EdDSA", "typ": "JWT", "kid": "k" * 3_000_000}).encode())
+    token = f"{head}.{b64url(b'{}')}.{b64url(b'x' * 64)}"
+    with pytest.raises(VerificationError) as info:
+        ring.verify_jwt(token)
+    assert str(info.value) == f"key ring 'a' has no key with kid '{'k' * 80}…'"
+
+
 def test_alg_confusion_is_refused(keys: KeyManager) -> None:
     ring = keys.create("a", purpose="signing", alg="RS256")
     token = ring.sign_jwt({"x": 1})

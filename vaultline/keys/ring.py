@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from vaultline.keys.manager import KeyManager
 
 REFRESH_AFTER = 30.0
+_KID_SHOWN = 80  # characters of an unknown kid an error shows
 
 
 class KeyRing:
@@ -93,7 +94,9 @@ class KeyRing:
             record = self.refresh()
             found = record.by_kid(kid)
         if found is None:
-            raise VerificationError(f"key ring {record.name!r} has no key with kid {kid!r}")
+            # The kid comes from the token or ciphertext, whoever made it: shown bounded.
+            shown = kid if len(kid) <= _KID_SHOWN else kid[:_KID_SHOWN] + "…"
+            raise VerificationError(f"key ring {record.name!r} has no key with kid {shown!r}")
         state = found.effective_state(self._manager.now())
         if state not in (State.NEXT, State.PRIMARY, State.RETIRING):
             raise VerificationError(
