@@ -175,6 +175,10 @@ CASES: list[Case] = [
          ("keys", "verify", "sig", "--in", "jwt"), 1, "not a JWT: the header is not base64url JSON"),
     Case("keys sign claims nested 100,000 deep", _write("claims.json", _DEEP),
          ("keys", "sign", "sig", "--in", "claims.json"), 2, f"the claims JSON is {_TOO_DEEP}"),
+    Case("keys sign claims from /dev/zero", lambda root: None,
+         ("keys", "sign", "sig", "--in", "/dev/zero"), 2, "not a regular file (a device)"),
+    Case("keys verify an endless token on stdin", lambda root: None, ("keys", "verify", "sig"), 2,
+         "the token is larger than the limit of 16 MiB", "x" * (17 * 1024 * 1024)),
 ]
 
 

@@ -94,8 +94,15 @@ class _Prefixed:
 
 
 def _read_text(path: Path | None, what: str) -> str:
-    with _source(path) as src:
-        text = src.read().decode("utf-8", "replace").strip()
+    """Claims or a token: small, so read within the file size limit (``/dev/zero`` or an
+    endless pipe is an error, not all of memory)."""
+    from vaultline._limits import read_bounded, read_stream_bounded
+
+    if path is None:
+        data = read_stream_bounded(sys.stdin.buffer.read, name="file", what=f"the {what}")
+    else:
+        data = read_bounded(path, what=f"the {what}")
+    text = data.decode("utf-8", "replace").strip()
     if not text:
         raise ConfigError(f"no {what} given: pipe it on stdin or use --in")
     return text
