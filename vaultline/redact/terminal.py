@@ -74,6 +74,11 @@ class TerminalMasker:
         texts, sequences = parts[0::2], parts[1::2]
         rest = texts[-1]
         start = rest.rfind(b"\x1b")
+        if start == len(rest) - 1:
+            # The ESC may open the ST (ESC, backslash) that ends a string sequence.
+            opened = rest.rfind(b"\x1b", 0, start)
+            if opened >= 0 and _UNFINISHED.match(rest, opened):
+                start = opened
         if start >= 0 and _UNFINISHED.match(rest, start):
             texts[-1], self._partial = rest[:start], rest[start:]
         offsets = accumulate(map(len, texts[:-1]), initial=inner._end)
@@ -88,11 +93,17 @@ class TerminalMasker:
             return data[: len(data) - len(self._partial)]
         return self._rebuild(before, source)
 
-    def flush(self) -> bytes:
+    def flush(self, *, end: bool = True) -> bytes:
+        """Everything held back, at the end of the stream (`end`); else, when output must
+        not wait any longer, all but an unfinished sequence: the terminal shows nothing of
+        it yet either, and written out its rest would read as text, so a value around it
+        would not be masked."""
         inner = self._inner
         before, source = inner._out, inner._held
         inner.flush()
         out = self._rebuild(before, source)
+        if not end:
+            return out
         partial, self._partial = self._partial, b""
         return out + self._masker.mask_bytes(partial)
 
