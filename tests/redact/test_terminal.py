@@ -162,6 +162,27 @@ def test_every_cut_masks_as_no_cut(backend: Backend) -> None:
             assert through(masker, data, [cut]) == whole, (sequence, cut)
 
 
+def test_sequences_held_behind_a_possible_start_are_bounded(backend: Backend) -> None:
+    # "S" may start the value, so colour codes after it were held with it, all of them,
+    # as long as no other text came: memory grew with the output (gigabytes from a
+    # colour-code flood) and each read summed the list to tell what was pending.
+    from vaultline.redact.terminal import MAX_HELD_SEQUENCES
+
+    masker = Masker([VALUE], backend=backend)
+    stream = TerminalMasker(masker)
+    flood = b"\x1b[m" * 20_000
+    out = [stream.feed(b"S")]
+    for _ in range(100):
+        out.append(stream.feed(flood))
+        assert stream.pending <= MAX_HELD_SEQUENCES + len(flood) + 1
+    out.append(stream.feed(b"3cr3t-" + flood + b"value/with:chars\n"))
+    out.append(stream.flush())
+    shown = b"".join(out)
+    # Past the bound the "S" was written as at a pause; the rest of the value is masked.
+    assert shown.count(b"\x1b[m") == 101 * 20_000
+    assert _ANY.sub(b"", shown) == b"S********\n"
+
+
 # The start of a sequence at the end of what was read (the test's own reading of ECMA-48).
 _OPEN = re.compile(rb"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*|[\]PX^_][^\x07\x1b]*\x1b?|[\x20-\x2f]*)\Z")
 
