@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests import hostile
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
 
@@ -71,6 +72,23 @@ def test_redact_pipes(cli: Cli) -> None:
     put_all(cli)
     result = cli("redact", "--env", "prod", stdin=f"connecting to {CANARY} now\nok\n")
     assert result.stdout == "connecting to ******** now\nok\n"
+
+
+def test_redact_memory_and_time_stay_linear_on_a_flood_of_colour_codes(cli: Cli) -> None:
+    # "p" may start the canary, and every colour code after it was held with it: 4 MB of
+    # them took 420 MB of RSS, 16 MB 1.6 GB.
+    put_all(cli)
+    runs = []
+    for megabytes in (4, 16):
+        flood = "p" + "\x1b[m" * (megabytes * 1024 * 1024 // 3)
+        outcome = hostile.measured(("redact", "--env", "prod"), cli.root, cli.env, stdin=flood,
+                                   timeout=120)
+        assert outcome.code == 0, outcome.stderr
+        assert outcome.stdout == flood.encode()
+        runs.append(outcome)
+    small, large = runs
+    assert large.peak_kib < small.peak_kib + 20 * 1024 < hostile.RSS_LIMIT_KIB
+    assert large.cpu_seconds < 4 * small.cpu_seconds  # start-up included: linear is below
 
 
 def test_override_cli_and_policy(cli: Cli) -> None:

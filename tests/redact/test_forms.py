@@ -136,22 +136,89 @@ def test_the_fast_path_for_unescaped_values_gives_every_form(value: str) -> None
 
 # What other languages' standard encoders print for the same value: each leaves a different
 # set of characters unescaped, so Python's quote() alone is not "percent-encoding".
-WEB_SECRET = "p@ss!w0rd*(x)'<&>/$;=,é+ k"
+WEB_SECRET = "p@ss!w0rd*(x)'<&>/$;=,é+ k~%:?#"
+
+# Each encoder by what its documentation says it leaves unescaped besides ASCII letters and
+# digits, and whether it writes a space as "+".
+ENCODERS: dict[str, tuple[str, bool]] = {
+    "python quote": ("-_.~/", False),
+    "python quote safe='', php rawurlencode": ("-_.~", False),
+    "js encodeURIComponent": ("-_.!~*'()", False),
+    "js encodeURI": ("-_.!~*'();/?:@&=+$,#", False),
+    "whatwg userinfo (new URL, fetch)": ("-._~!$%&'()*+,", False),
+    "go url.UserPassword": ("-_.~$&+,;=", False),
+    "go url.PathEscape": ("-_.~$&+:=@", False),
+    "go url.QueryEscape, python quote_plus": ("-_.~", True),
+    "java URLEncoder, URLSearchParams, html forms": (".-*_", True),
+    "php urlencode": ("-_.", True),
+}
 
 
-@pytest.mark.parametrize("encode", [
-    lambda v: quote(v, safe="!'()*"),                  # JavaScript encodeURIComponent
-    lambda v: quote(v, safe=";,/?:@&=+$#!'()*"),       # JavaScript encodeURI
-    lambda v: quote(v, safe="!$&'()*+,"),              # WHATWG URL userinfo (new URL, fetch)
-    lambda v: quote(v, safe="$&+,;="),                 # Go url.UserPassword
-    lambda v: quote(v, safe="*").replace("%20", "+"),  # Java URLEncoder
-    lambda v: quote(v, safe="!'()*").lower(),
-], ids=["encodeURIComponent", "encodeURI", "whatwg-userinfo", "go-userinfo", "java",
-        "lower-case"])
-def test_percent_encoding_of_other_encoders(encode: object, backend: Backend) -> None:
+def percent_encode(value: str, kept: str, plus: bool, hex_format: str = "%{:02X}") -> str:
+    """`value` as an encoder that leaves ASCII letters, digits and `kept` as they are writes it."""
+    out = []
+    for byte in value.encode():
+        char = chr(byte)
+        if (char.isascii() and char.isalnum()) or char in kept:
+            out.append(char)
+        elif plus and char == " ":
+            out.append("+")
+        else:
+            out.append(hex_format.format(byte))
+    return "".join(out)
+
+
+# What the real encoders print for every printable ASCII character and two non-ASCII ones
+# (Java 17's URLEncoder.encode(s, "UTF-8"); Node 18), so the models above are not guesses.
+PRINTABLE = "".join(map(chr, range(0x20, 0x7F))) + "é€"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ%5B%5C%5D%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D"
+PRINTED = {
+    "java URLEncoder, URLSearchParams, html forms":
+        "+%21%22%23%24%25%26%27%28%29*%2B%2C-.%2F0123456789%3A%3B%3C%3D%3E%3F%40"
+        + _LETTERS + "%7E%C3%A9%E2%82%AC",
+    "js encodeURIComponent":
+        "%20!%22%23%24%25%26'()*%2B%2C-.%2F0123456789%3A%3B%3C%3D%3E%3F%40"
+        + _LETTERS + "~%C3%A9%E2%82%AC",
+    "js encodeURI":
+        "%20!%22#$%25&'()*+,-./0123456789:;%3C=%3E?@" + _LETTERS + "~%C3%A9%E2%82%AC",
+    "whatwg userinfo (new URL, fetch)":
+        "%20!%22%23$%&'()*+,-.%2F0123456789%3A%3B%3C%3D%3E%3F%40"
+        + _LETTERS + "~%C3%A9%E2%82%AC",
+}
+
+
+@pytest.mark.parametrize("name", PRINTED)
+def test_the_encoder_models_print_what_the_encoders_print(name: str) -> None:
+    assert percent_encode(PRINTABLE, *ENCODERS[name]) == PRINTED[name]
+
+
+@given(st.text(max_size=20))
+def test_the_encoder_models_agree_with_pythons_own(value: str) -> None:
+    from urllib.parse import quote_plus
+
+    assert percent_encode(value, *ENCODERS["python quote"]) == quote(value)
+    assert percent_encode(value, *ENCODERS["python quote safe='', php rawurlencode"]) == quote(
+        value, safe="")
+    assert percent_encode(value, *ENCODERS["go url.QueryEscape, python quote_plus"]) == \
+        quote_plus(value)
+
+
+@pytest.mark.parametrize("hex_format", ["%{:02X}", "%{:02x}"], ids=["upper", "lower"])
+@pytest.mark.parametrize("name", ENCODERS)
+def test_percent_encoding_of_other_encoders(name: str, hex_format: str,
+                                            backend: Backend) -> None:
     masker = Masker([WEB_SECRET], backend=backend)
-    shown = encode(WEB_SECRET)  # type: ignore[operator]
+    shown = percent_encode(WEB_SECRET, *ENCODERS[name], hex_format)
     assert masker.mask_str(f"url?p={shown}&x=1") == "url?p=********&x=1", shown
+
+
+@pytest.mark.parametrize("name", ENCODERS)
+def test_a_value_of_unreserved_characters_in_every_encoding(name: str, backend: Backend) -> None:
+    # Nothing but letters, digits and -._~: only form encoding (Java, PHP) escapes the ~.
+    secret = "tilde~secret_value1"
+    masker = Masker([secret], backend=backend)
+    shown = percent_encode(secret, *ENCODERS[name])
+    assert masker.mask_str(f"key={shown}\n") == "key=********\n", shown
 
 
 @pytest.mark.parametrize("encode", [
@@ -169,25 +236,13 @@ def test_json_escaping_of_other_encoders(encode: object, backend: Backend) -> No
     assert masker.mask_str(f'{{"p": {shown}}}') == '{"p": "********"}', shown
 
 
-_ENCODER_SAFE = ("/", "", "!'()*", ";,/?:@&=+$#!'()*", "!$&'()*+,", "$&+,;=")
-
-
-def _lower_hex(text: str) -> str:
-    import re
-
-    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
-
-
 @given(st.text(alphabet=st.sampled_from(list("aZ09_.-~ /:@!'()*;,?&=+$#%\"<>\\\u00e9\u20ac\U0001f511")),
                min_size=1, max_size=24))
 def test_percent_forms_are_what_each_encoder_writes(value: str) -> None:
-    """The forms computed once per distinct escaping equal quote() of every encoder's safe set
-    and form encoding (space as +), each in upper and lower hex."""
-    from urllib.parse import quote_plus
-
+    """The forms computed once per distinct escaping equal every encoder's output, each in
+    upper and lower hex."""
     from vaultline.redact._forms import _percent_forms
 
-    written = {quote(value, safe=safe) for safe in _ENCODER_SAFE}
-    written |= {quote_plus(value, safe=safe) for safe in ("", "*")}
-    written |= {_lower_hex(text) for text in written}
+    written = {percent_encode(value, kept, plus, hex_format) for kept, plus in ENCODERS.values()
+               for hex_format in ("%{:02X}", "%{:02x}")}
     assert _percent_forms(value.encode()) == {text.encode() for text in written}

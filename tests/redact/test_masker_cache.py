@@ -130,3 +130,26 @@ def test_many_patterns_compile_in_parts_that_mask_and_cache_as_one(
         stream = masker.stream()
         assert b"".join([*(stream.feed(data[i:i + 7]) for i in range(0, len(data), 7)),
                          stream.flush()]) == expected
+
+
+# Values that reach every kind of form: plain, ~ (form encoding), URL characters, quotes and
+# backslashes (JSON, repr), non-ASCII, several lines.
+FORM_SAMPLES = ["plain-generated_0123", "tilde~secret_value1", "p@ss!w0rd*(x)'<&>/$;=,é+ k~%:?#",
+                "pa'ss\"wo\\rd-\u00e9-\n-tail", "-----BEGIN KEY-----\nMC4CAQAwBQYDK2VwBCIE\n"]
+#: The forms of FORM_SAMPLES under each cache FORMAT: a cached masker built with other forms
+#: must miss, so changing the forms means a new FORMAT (and a new line here).
+FORMS_BY_FORMAT = {
+    b"vaultline-masker-5": "60560b72fc6aa93ff1c3dd0148732e42b20d55a59f7e0875379f518168f9a2f5",
+}
+
+
+def test_changed_forms_come_with_a_new_cache_format() -> None:
+    import hashlib
+
+    from vaultline.redact import cache
+    from vaultline.redact._forms import encoded_forms
+
+    forms = sorted(set().union(*map(encoded_forms, FORM_SAMPLES)))
+    digest = hashlib.sha256(b"\0".join(forms)).hexdigest()
+    assert FORMS_BY_FORMAT.get(cache.FORMAT) == digest, (
+        "the encoded forms changed: bump cache.FORMAT so maskers cached with the old ones miss")

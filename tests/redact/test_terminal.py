@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from vaultline.redact import Masker
 from vaultline.redact._matchers import Backend
+from vaultline.redact.masker import StreamMasker
 from vaultline.redact.terminal import TerminalMasker
 
 SECRET = "postgres://app:s3cret-canary@db/app"
@@ -119,3 +120,104 @@ def test_what_is_held_for_an_unfinished_sequence_is_bounded(backend: Backend) ->
             out.append(stream.feed(b"1" * 1000))
             assert stream.pending < 10_000
         assert b"".join(out) + stream.flush() == start + b"1" * 200_000
+
+
+VALUE = "S3cr3t-value/with:chars"
+SINGLE = sorted({s for sequences in SEQUENCES for s in _ANY.findall(sequences)})
+
+
+@pytest.mark.parametrize("sequence", SINGLE)
+def test_a_pause_inside_a_sequence_shows_the_part_before_and_masks_the_rest(
+        sequence: bytes, backend: Backend) -> None:
+    # What a child shows that pauses longer than the pump waits (a timed flush) after the
+    # sequence's first bytes: written out there, its rest would read as text and split the
+    # value in two that neither matches.
+    masker = Masker([VALUE], backend=backend)
+    for cut in range(1, len(sequence)):
+        stream = TerminalMasker(masker)
+        shown = stream.feed(b"S3cr3t-" + sequence[:cut]) + stream.flush(end=False)
+        assert shown == b"S3cr3t-"
+        rest = stream.feed(sequence[cut:] + b"value/with:chars\n") + stream.flush()
+        shown_sequence = masker.mask_bytes(sequence) if sequence[1:2] == b"]" else sequence
+        assert rest == shown_sequence + b"********\n", (cut, rest)
+
+
+def test_an_unfinished_sequence_is_written_at_the_end_of_the_stream(backend: Backend) -> None:
+    stream = TerminalMasker(Masker([VALUE], backend=backend))
+    assert stream.feed(b"ok \x1b[3") + stream.flush(end=False) == b"ok "
+    assert stream.pending == 3
+    assert stream.flush() == b"\x1b[3" and stream.pending == 0
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "python"])
+def test_every_cut_masks_as_no_cut(backend: Backend) -> None:
+    # Each sequence inside the value; a read may end anywhere, such as between the ESC and
+    # the backslash of a hyperlink's closing ESC \.
+    masker = Masker([VALUE], backend=backend)
+    for sequence in SINGLE:
+        data = b"a " + VALUE[:7].encode() + sequence + VALUE[7:].encode() + b" b\n"
+        whole = through(masker, data, [])
+        assert b"********" in whole and b"with:chars" not in whole
+        for cut in range(len(data) + 1):
+            assert through(masker, data, [cut]) == whole, (sequence, cut)
+
+
+def test_sequences_held_behind_a_possible_start_are_bounded(backend: Backend) -> None:
+    # "S" may start the value, so colour codes after it were held with it, all of them,
+    # as long as no other text came: memory grew with the output (gigabytes from a
+    # colour-code flood) and each read summed the list to tell what was pending.
+    from vaultline.redact.terminal import MAX_HELD_SEQUENCES
+
+    masker = Masker([VALUE], backend=backend)
+    stream = TerminalMasker(masker)
+    flood = b"\x1b[m" * 20_000
+    out = [stream.feed(b"S")]
+    for _ in range(100):
+        out.append(stream.feed(flood))
+        assert stream.pending <= MAX_HELD_SEQUENCES + len(flood) + 1
+    out.append(stream.feed(b"3cr3t-" + flood + b"value/with:chars\n"))
+    out.append(stream.flush())
+    shown = b"".join(out)
+    # Past the bound the "S" was written as at a pause; the rest of the value is masked.
+    assert shown.count(b"\x1b[m") == 101 * 20_000
+    assert _ANY.sub(b"", shown) == b"S********\n"
+
+
+# The start of a sequence at the end of what was read (the test's own reading of ECMA-48).
+_OPEN = re.compile(rb"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*|[\]PX^_][^\x07\x1b]*\x1b?|[\x20-\x2f]*)\Z")
+
+
+def _text_before(data: bytes) -> int:
+    """How much text `data` holds, less an unfinished sequence at its end."""
+    opened = _OPEN.search(data)
+    return len(_ANY.sub(b"", data[: opened.start() if opened else len(data)]))
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "python"])
+@settings(max_examples=300, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(scenario(), st.data())
+def test_pauses_mask_the_text_as_pauses_in_the_text_alone(
+        backend: Backend, case: tuple[list[str], bytes, list[int]], data: st.DataObject) -> None:
+    """A pause (a timed flush) after any read, inside a sequence too, shows what the stream
+    masker shows for the text alone paused at the same place; the sequences survive."""
+    secrets, stream_bytes, cuts = case
+    pauses = data.draw(st.lists(st.booleans(), min_size=len(cuts), max_size=len(cuts)))
+    masker = Masker(secrets, backend=backend)
+    stream, out, at = TerminalMasker(masker), [], 0
+    text, alone, text_at = _ANY.sub(b"", stream_bytes), StreamMasker(masker), 0
+    expected = []
+    for cut, pause in sorted(zip(cuts, pauses, strict=True)):
+        out.append(stream.feed(stream_bytes[at:cut]))
+        at = cut
+        if pause:
+            out.append(stream.flush(end=False))
+            paused_at = _text_before(stream_bytes[:cut])
+            expected += (alone.feed(text[text_at:paused_at]), alone.flush())
+            text_at = paused_at
+    out += (stream.feed(stream_bytes[at:]), stream.flush())
+    expected += (alone.feed(text[text_at:]), alone.flush())
+    shown = b"".join(out)
+    assert _ANY.sub(b"", shown) == b"".join(expected)
+    assert _ANY.findall(shown) == [masker.mask_bytes(s) if s[1:2] == b"]" else s
+                                   for s in _ANY.findall(stream_bytes)]

@@ -221,3 +221,47 @@ def test_suspend_stops_the_child_and_vaultline_and_fg_resumes_both(cli: Cli, how
             proc.kill()
         os.close(slave)
         os.close(master)
+
+
+PAUSING = r"""
+import os, sys
+value = os.environ['CONNECTIONSTRINGS__PRIMARY']
+at = value.index('canary')
+out = sys.stdout.buffer
+out.write(value[:at].encode() + b'\x1b[3')
+out.flush()
+open(sys.argv[1]).close()  # waits until the test has seen what was written after the pause
+out.write(b'1m' + value[at:].encode() + b'\x1b[0m\n')
+"""
+
+
+@pytest.mark.parametrize("tty", ["--tty", "--no-tty"])
+def test_a_pause_inside_a_colour_code_shows_the_start_and_masks_the_rest(
+        cli: Cli, tmp_path: Path, tty: str) -> None:
+    # The child pauses (here: until the test has read the output) inside "\x1b[31m", longer
+    # than output is held back; written out then, "1m" would be text and the rest of the
+    # value after it shown.
+    put_all(cli)
+    go = tmp_path / "go"
+    os.mkfifo(go)
+    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", tty, "--", sys.executable,
+                             "-c", PAUSING, str(go)], cwd=cli.root, env=cli.env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    start = CANARY[: CANARY.index("canary")].encode()
+    seen = bytearray()
+    try:
+        read_until(proc.stdout.fileno(), start, seen)
+        assert bytes(seen) == start  # nothing of the unfinished colour code
+        os.close(os.open(go, os.O_WRONLY))
+        rest = proc.stdout.read()
+        assert proc.wait(30) == 0
+    finally:
+        with contextlib.suppress(OSError):  # a child still waiting goes on, to a closed pipe
+            os.close(os.open(go, os.O_WRONLY | os.O_NONBLOCK))
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    newline = b"\r\n" if tty == "--tty" else b"\n"
+    assert rest == b"\x1b[31m********\x1b[0m" + newline

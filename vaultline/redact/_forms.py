@@ -2,12 +2,13 @@
 
 Beyond the value itself: base64 (standard, URL-safe, unpadded, embedded), percent-encoding
 in upper and lower case as the common encoders write it (each leaves other characters as
-they are: Python's quote, JavaScript's encodeURIComponent and encodeURI, URL userinfo as
-browsers and Go write it, form encoding), JSON escaping as Python, JavaScript, Go (``<>&`` as
-``\\u003c``...) and PHP (``\\/``) write it, Python ``repr`` escaping (what ``%r``, a dict in a
-log call or ``KeyError(value)`` prints), and for a multi-line value each line long enough to
-be unambiguous on its own (a PEM body line is key material) and the value with the other
-line ending (``\n`` or ``\r\n``).
+they are: Python's quote and quote_plus, JavaScript's encodeURIComponent and encodeURI, URL
+userinfo as browsers and Go write it, Go's PathEscape and QueryEscape, and form encoding as
+Java's URLEncoder, URLSearchParams and PHP's urlencode write it, ``~`` as ``%7E``), JSON
+escaping as Python, JavaScript, Go (``<>&`` as ``\\u003c``...) and PHP (``\\/``) write it,
+Python ``repr`` escaping (what ``%r``, a dict in a log call or ``KeyError(value)`` prints),
+and for a multi-line value each line long enough to be unambiguous on its own (a PEM body
+line is key material) and the value with the other line ending (``\n`` or ``\r\n``).
 
 A value's base64 inside a longer base64 stream depends on where the value falls in the
 3-byte groups, so besides the value's own encoding we keep, for each of the three
@@ -37,16 +38,23 @@ _LEADING_MIXED = {0: 0, 1: 2, 2: 3}
 _TRAILING_PURE = {0: 0, 1: 1, 2: 2}
 
 
-#: What percent-encoders leave unescaped besides letters, digits and ``_.-~``: Python's quote
-#: (path and component), JavaScript's encodeURIComponent and encodeURI, the WHATWG URL
-#: userinfo set (browsers, Node), Go's url.UserPassword; Java's URLEncoder and form encoding
-#: (space as ``+``) below.
-_PERCENT_SAFE = ("/", "", "!'()*", ";,/?:@&=+$#!'()*", "!$&'()*+,", "$&+,;=")
-_FORM_SAFE = ("", "*")
+#: What every percent-encoder leaves as it is (RFC 3986's unreserved characters but ``~``).
+_PLAIN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
-
-#: What every percent-encoder leaves as it is.
-_PLAIN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+#: What each percent-encoder leaves unescaped besides those, and how it writes a space (None:
+#: as %20). Form encoding escapes ``~``: a value of unreserved characters has a form too.
+_ENCODERS: tuple[tuple[str, str | None], ...] = (
+    ("~/", None),                 # Python quote
+    ("~", None),                  # Python quote(safe=""), PHP rawurlencode
+    ("~!'()*", None),             # JavaScript encodeURIComponent
+    ("~;,/?:@&=+$#!'()*", None),  # JavaScript encodeURI
+    ("~!$%&'()*+,", None),        # WHATWG URL userinfo (browsers, Node)
+    ("~$&+,;=", None),            # Go url.UserPassword
+    ("~$&+:=@", None),            # Go url.PathEscape
+    ("~", "+"),                   # Python quote_plus, Go url.QueryEscape
+    ("*", "+"),                   # Java URLEncoder, URLSearchParams, HTML forms
+    ("", "+"),                    # PHP urlencode
+)
 
 
 @functools.cache
@@ -54,7 +62,7 @@ def _percent_escapes() -> tuple[dict[int, str], ...]:
     """For each encoder and hex case, the bytes it escapes and how (``0x2F: "%2F"``); built on
     the first value that needs them (it costs a few thousand format calls)."""
     tables = []
-    for safe, space in [*((s, None) for s in _PERCENT_SAFE), *((s, "+") for s in _FORM_SAFE)]:
+    for safe, space in _ENCODERS:
         kept = set(_PLAIN) | set(safe.encode())
         for hex_format in ("%{:02X}", "%{:02x}"):
             table = {b: hex_format.format(b) for b in range(256) if b not in kept}
@@ -128,7 +136,8 @@ def _python_escaped(value: str) -> set[str]:
     return shown
 
 
-#: Characters that percent-encoding, JSON and Python escaping all leave as they are.
+#: Characters that JSON and Python escaping leave as they are, and percent-encoding too but
+#: for form encoding's ``~``.
 _UNESCAPED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
@@ -147,8 +156,11 @@ def _forms_of(value: str) -> set[bytes]:
     forms |= b64
     forms |= {f.translate(_STD_TO_URLSAFE) for f in b64}
     if _UNESCAPED.fullmatch(value):
-        # The usual generated secret: every escaped form below is the value itself. This runs
-        # for each secret a `run` masks (tests check it against the full computation).
+        # The usual generated secret: every escaped form below is the value itself, but form
+        # encoding's of a ~. This runs for each secret a `run` masks (tests check it against
+        # the full computation).
+        if "~" in value:
+            forms |= _percent_forms(raw)
         return {f for f in forms if len(f) >= MIN_VALUE_CHARS}
     forms |= _percent_forms(raw)
     escaped = json.dumps(value)[1:-1]

@@ -7,6 +7,11 @@ log page, shows it whole. :class:`TerminalMasker` masks the text with the sequen
 out and puts them back where they were; those that fell inside a masked value follow its
 mask, so colours set or reset there still take effect. A string sequence (a window title,
 a hyperlink's URL) is masked on its own as well.
+
+What is held back stays bounded: the text by the longest pattern, an unfinished sequence by
+:data:`MAX_SEQUENCE`, and the sequences that came while the text before them may be the
+start of a value by :data:`MAX_HELD_SEQUENCES`; past that they are written out as at a
+pause (the rest of a value is still masked).
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from vaultline.redact.masker import Masker, StreamMasker
 #: what is held back for an unfinished one stays bounded.
 MAX_SEQUENCE = 4096
 _MAX_PARAMETERS = 64  # bytes of a CSI's parameters, and of its intermediates
+#: Bytes of complete sequences held behind text that may be a value's start: output that is
+#: all colour codes after such a byte would otherwise be held, and grow, without end.
+MAX_HELD_SEQUENCES = 64 * 1024
 # ECMA-48: CSI (ESC [ parameters intermediates final), the string sequences (OSC, DCS, SOS,
 # PM, APC: ESC ] P X ^ _ ... BEL or ESC \), and the other escapes (ESC intermediates final).
 _SEQUENCE = re.compile(rb"\x1b(?:\[[\x30-\x3f]{0,%d}[\x20-\x2f]{0,%d}[\x40-\x7e]"
@@ -45,8 +53,9 @@ class TerminalMasker:
         self._record: list[tuple[int, int, bool]] = []
         self._inner.record = self._record
         self._partial = b""  # an unfinished sequence at the end of the last read
-        # Sequences at text offsets the inner masker has not emitted past yet.
+        # Sequences at text offsets the inner masker has not emitted past yet, and their bytes.
         self._escapes: list[tuple[int, bytes]] = []
+        self._escaped = 0
 
     def __repr__(self) -> str:
         return f"<TerminalMasker {self.pending} held>"
@@ -58,7 +67,7 @@ class TerminalMasker:
     @property
     def pending(self) -> int:
         """Bytes fed but not yet emitted."""
-        return self._inner.pending + len(self._partial) + sum(len(e) for _, e in self._escapes)
+        return self._inner.pending + len(self._partial) + self._escaped
 
     def feed(self, chunk: bytes) -> bytes:
         inner = self._inner
@@ -74,25 +83,41 @@ class TerminalMasker:
         texts, sequences = parts[0::2], parts[1::2]
         rest = texts[-1]
         start = rest.rfind(b"\x1b")
+        if start == len(rest) - 1:
+            # The ESC may open the ST (ESC, backslash) that ends a string sequence.
+            opened = rest.rfind(b"\x1b", 0, start)
+            if opened >= 0 and _UNFINISHED.match(rest, opened):
+                start = opened
         if start >= 0 and _UNFINISHED.match(rest, start):
             texts[-1], self._partial = rest[:start], rest[start:]
         offsets = accumulate(map(len, texts[:-1]), initial=inner._end)
         next(offsets)  # the base: the first sequence comes after the first text
         self._escapes += zip(offsets, sequences, strict=True)
         text = b"".join(texts)
+        self._escaped += len(data) - len(text) - len(self._partial)
         before, source = inner._out, inner._held + text
         inner.feed(text)
         if clean and not self._record and not inner.pending and not _STRING.search(data):
             # Coloured text with no secret in it: the output is the input (the usual case).
             self._escapes.clear()
+            self._escaped = 0
             return data[: len(data) - len(self._partial)]
-        return self._rebuild(before, source)
+        out = self._rebuild(before, source)
+        if self._escaped > MAX_HELD_SEQUENCES:
+            out += self.flush(end=False)
+        return out
 
-    def flush(self) -> bytes:
+    def flush(self, *, end: bool = True) -> bytes:
+        """Everything held back, at the end of the stream (`end`); else, when output must
+        not wait any longer, all but an unfinished sequence: the terminal shows nothing of
+        it yet either, and written out its rest would read as text, so a value around it
+        would not be masked."""
         inner = self._inner
         before, source = inner._out, inner._held
         inner.flush()
         out = self._rebuild(before, source)
+        if not end:
+            return out
         partial, self._partial = self._partial, b""
         return out + self._masker.mask_bytes(partial)
 
@@ -122,7 +147,12 @@ class TerminalMasker:
             pieces += (source[pos - before : at - before], self._shown(sequence))
             pos, k = at, k + 1
         pieces.append(source[pos - before : after - before])
-        del escapes[:k]
+        if k == len(escapes):  # the usual case: every sequence is out
+            escapes.clear()
+            self._escaped = 0
+        elif k:
+            self._escaped -= sum(len(sequence) for _, sequence in escapes[:k])
+            del escapes[:k]
         return b"".join(pieces)
 
     def _shown(self, sequence: bytes) -> bytes:

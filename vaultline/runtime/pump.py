@@ -3,9 +3,10 @@
 Each output (stdout, stderr, or the terminal) is read as it comes and written through a
 ``TerminalMasker`` (its text masked with the escape sequences taken out, so colours inside a
 secret do not hide it); what could be the start of a secret is held back at most
-``FLUSH_AFTER``. The masker is built in threads while the child runs (:class:`MaskerBuild`), and no byte is
-written before one is complete. On a terminal, our keys and window size go to the child's,
-and Ctrl-Z stops both (``jobcontrol``).
+``FLUSH_AFTER``, an unfinished escape sequence until it ends. The masker is built in threads
+while the child runs (:class:`MaskerBuild`), and no byte is written before one is complete.
+On a terminal, our keys and window size go to the child's, and Ctrl-Z stops both
+(``jobcontrol``).
 """
 
 from __future__ import annotations
@@ -174,9 +175,11 @@ class Output:
         else:
             self.flush_at = None
 
-    def flush(self) -> None:
+    def flush(self, *, end: bool = True) -> None:
+        """Write what the masker holds: all of it at the end of the output (`end`), else all
+        but an unfinished escape sequence (see ``TerminalMasker.flush``)."""
         if self.masker is not None:  # else nothing was fed
-            self.write(self.masker.flush())
+            self.write(self.masker.flush(end=end))
         self.flush_at = None
 
 
@@ -218,7 +221,7 @@ def pump(proc: subprocess.Popen[bytes], build: MaskerBuild, supervisor: Supervis
             now = time.monotonic()
             for output in outputs.values():
                 if output.flush_at is not None and output.flush_at <= now:
-                    output.flush()
+                    output.flush(end=False)
             if exited.check():
                 # Whatever the child wrote is in the pipes now; a background grandchild
                 # holding them open must not keep us waiting.
@@ -235,7 +238,9 @@ def pump(proc: subprocess.Popen[bytes], build: MaskerBuild, supervisor: Supervis
 
 
 def _drain(output: Output) -> None:
-    """Copy what the child wrote so far (all of it: it exited or is stopped), masked."""
+    """Copy what the child wrote so far (all of it: it exited or is stopped), masked; a
+    stopped child may go on, so an unfinished escape sequence stays held (at exit the last
+    flush writes it)."""
     blocking = os.get_blocking(output.source)
     os.set_blocking(output.source, False)
     try:
@@ -249,7 +254,7 @@ def _drain(output: Output) -> None:
             output.feed(data)
     finally:
         os.set_blocking(output.source, blocking)
-    output.flush()
+    output.flush(end=False)
 
 
 def _timeout(outputs: Iterable[Output], exited: _ExitWatch) -> float | None:
@@ -344,7 +349,7 @@ def pump_terminal(proc: subprocess.Popen[bytes], master: int, build: MaskerBuild
                     if output.broken:
                         return
                 if output.flush_at is not None and output.flush_at <= time.monotonic():
-                    output.flush()
+                    output.flush(end=False)
                 if exited.check():
                     _drain(output)
                     return
