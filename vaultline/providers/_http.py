@@ -186,9 +186,10 @@ class HttpPool:
             location = raw.getheader("Location")
             if raw.status in (307, 308) and location and redirects > 0:
                 # A standby node pointing at the active one.
-                return self.request(method, urllib.parse.urljoin(url, location), headers=headers,
-                                    body=body, describe=describe, redirects=redirects - 1,
-                                    guard=guard)
+                target = urllib.parse.urljoin(url, location)
+                check_redirect(url, target)
+                return self.request(method, target, headers=headers, body=body,
+                                    describe=describe, redirects=redirects - 1, guard=guard)
             try:
                 parsed = parse_json(data) if data.strip() else None
             except ValueError:
@@ -218,6 +219,19 @@ class HttpPool:
                 while idle:
                     idle.pop().close()
             self._idle.clear()
+
+
+def check_redirect(source: str, target: str) -> None:
+    """Refuse a redirect that would leave TLS (or HTTP altogether): the request carries the
+    token, and a write the secret, so following one from https to http hands both, in the
+    clear, to whoever the Location names, and trusts their answer as the secret. Vault's own
+    client refuses the same ("redirect would cause protocol downgrade")."""
+    before, after = urllib.parse.urlsplit(source), urllib.parse.urlsplit(target)
+    if after.scheme not in ("http", "https") or (before.scheme == "https"
+                                                 and after.scheme != "https"):
+        raise ProviderError(f"{before.netloc} redirected to {after.scheme}://{after.netloc}: "
+                            "refused, it would send the token without TLS; point the provider "
+                            "at its https address")
 
 
 def read_capped(pieces: Iterable[bytes], *, declared: str | None, where: str, cap: int,
@@ -283,6 +297,13 @@ def capped_session(max_response_bytes: int, guard: Callable[[], Guard | None]) -
         return response
 
     class Session(requests.Session):
+        def rebuild_auth(self, prepared_request: requests.PreparedRequest,
+                         response: requests.Response) -> None:
+            # Called for every redirect hop before it is sent: requests keeps X-Vault-Token
+            # on it (it strips only Authorization), so a downgrade is refused here.
+            check_redirect(str(response.request.url), str(prepared_request.url))
+            super().rebuild_auth(prepared_request, response)
+
         def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
             current = guard()
             if current is not None:  # no wait longer than what is left of the deadline
