@@ -117,6 +117,17 @@ CASES: list[Case] = [
                 + laughs(mapping=True, indent="  ")), _RESOLVE, 2, _ALIASES),
     Case("alias bomb in a manifest", _write("k8s.yaml", laughs()), ("inventory", "k8s.yaml"),
          0, ""),
+    # Unclosed template openers, a long blank run: the square of the file's length to a regex
+    # that looks for a closer from every opener (50,000 `{{`: half a minute); one pass: ms.
+    *(Case(f"unclosed {opener} in a manifest",
+           _write("k8s.yaml", "kind: Secret\n" + opener * 50_000), ("inventory", "k8s.yaml"), 0, "")
+      for opener in ("{{", "{%", "{#")),
+    Case("unclosed ${ on one line of a manifest",
+         _write("k8s.yaml", "kind: Secret\n# {{ x }}\na: " + "${" * 100_000),
+         ("inventory", "k8s.yaml"), 0, ""),
+    Case("long blank run in a broken manifest's name",
+         _write("k8s.yaml", "kind: Secret\nmetadata:\n  name: a" + " " * 100_000 + "x\n  bad: [\n"),
+         ("inventory", "k8s.yaml"), 0, ""),
     Case("nesting bomb in values.yaml", _write("env/prod/values.yaml", "a: " + "[" * 200_000),
          _RESOLVE, 2, "env/prod/values.yaml:1: invalid YAML: "),
     Case("deep nesting in values.yaml", _write("env/prod/values.yaml", "a: " + "[" * 150),

@@ -85,11 +85,18 @@ def test_complex_key_is_reported_at_its_line(tmp_path: Path) -> None:
     assert info.value.line == 3
 
 
-def test_unbuildable_scalar_is_a_config_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["n: !!float abc\n", "n: !!bool maybe\n"])
+def test_unbuildable_scalar_is_a_config_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "v.yaml"
-    path.write_text("when: 2024-13-45\n")
+    path.write_text(text)
     with pytest.raises(ConfigError, match=r"v\.yaml: invalid YAML value"):
         load_file(path, display="v.yaml")
+
+
+def test_a_timestamp_is_its_text_even_when_no_date(tmp_path: Path) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text("when: 2024-13-45\nday: 2024-01-01\n")
+    assert load_file(path) == {"when": "2024-13-45", "day": "2024-01-01"}
 
 
 def test_file_size_limit_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""Size limits on what vaultline reads, and one bounded way to read a file.
+"""Size limits on what vaultline reads, one bounded way to read a file, and what a path that a
+configuration file names may be.
 
 Committed files (vaultline.yaml, environment packs, manifests, policies, baselines) and secret
 files (``file:`` references, ``put --from-file``) come from people and tools vaultline does not
@@ -144,6 +145,19 @@ def read_stream_bounded(read: Callable[[int], bytes], *, name: str = "secret",
     if remaining <= 0:
         raise ConfigError(too_large(what, size_limit, _LIMITS[name][0]))
     return b"".join(chunks)
+
+
+def path_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a path a configuration file names, or None."""
+    if not isinstance(value, str) or not value.strip():
+        return "must be a path (a non-empty string)"
+    return nul_problem(value)
+
+
+def nul_problem(text: str) -> str | None:
+    """Why ``text`` (a path, or any option a path may be) cannot reach the OS, or None."""
+    # Paths go to the OS as C strings: os and pathlib raise ValueError on a NUL byte.
+    return "holds a NUL byte, which no file path can hold; remove it" if "\0" in text else None
 
 
 def file_kind(mode: int) -> str:

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-import pytest
+import re
 
-from vaultline.inventory.loader import neutralise, read_documents, recover_metadata
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vaultline.inventory.loader import neutralise, read_documents, recover_metadata, template_actions
 
 
 @pytest.mark.parametrize(
@@ -96,3 +100,57 @@ def test_broken_document_does_not_hide_its_neighbours() -> None:
 )
 def test_recover_metadata(text: str, expected: dict[str, str]) -> None:
     assert recover_metadata(text) == expected
+
+
+# The regexes the linear scanners replace, kept as the reference they must agree with.
+_ACTION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{[^}\n]*\}", re.S)
+_META_LINE = re.compile(r"^([ \t]+)(name|namespace):[ \t]*['\"]?([^'\"#\n]*?)['\"]?[ \t]*$")
+_TEMPLATE_TEXT = st.lists(st.sampled_from(
+    ["{", "}", "%", "#", "$", "\n", " ", "a", "{{", "}}", "{%", "%}", "{#", "#}", "${", "${\n"]),
+    max_size=40).map("".join)
+_META_TEXT = st.lists(st.sampled_from(
+    ["metadata:\n", "  name:", "  namespace:", "\tname:", "    name:", " ", "\t", "'", '"', "#",
+     "a", "b c", "\r", "\n", "kind: X\n", "# c\n"]), max_size=30).map("".join)
+
+
+def _reference_metadata(segment: str) -> dict[str, str]:
+    """recover_metadata as it was written with _META_LINE."""
+    found: dict[str, str] = {}
+    for key, value in re.findall(r"^(kind|apiVersion):[ \t]*['\"]?([^'\"#\s]+)", segment, re.M):
+        found.setdefault(key, value)
+    lines = segment.split("\n")
+    for i, line in enumerate(lines):
+        if not line.startswith("metadata:"):
+            continue
+        indent: str | None = None
+        for child in lines[i + 1:]:
+            if not child.strip() or child.lstrip().startswith("#"):
+                continue
+            if not child[:1].isspace():
+                break
+            if indent is None:
+                indent = child[: len(child) - len(child.lstrip())]
+            match = _META_LINE.match(child)
+            if match is not None and match.group(1) == indent and match.group(3):
+                found.setdefault(match.group(2), match.group(3))
+        break
+    return found
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=_TEMPLATE_TEXT)
+def test_template_actions_are_what_the_regex_finds(text: str) -> None:
+    assert list(template_actions(text)) == [m.span() for m in _ACTION.finditer(text)]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=_META_TEXT)
+def test_recovered_metadata_is_what_the_regex_finds(text: str) -> None:
+    assert recover_metadata(text) == _reference_metadata(text)
+
+
+def test_neutralise_names_each_action_once_in_order() -> None:
+    text = "a: {{ x }}\nb: ${B}\nc: {% if %}{{ y\n}}\nd: ${unclosed\n{# c #}\n"
+    neutral, originals = neutralise(text)
+    assert list(originals.values()) == ["{{ x }}", "${B}", "{% if %}", "{{ y\n}}", "{# c #}"]
+    assert neutral.count("\n") == text.count("\n") and "${unclosed" in neutral

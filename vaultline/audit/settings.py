@@ -13,8 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from vaultline._limits import nul_problem
 from vaultline.audit.log import DEFAULT_SEGMENT_SIZE
 from vaultline.errors import ConfigError
+from vaultline.project._lines import line_of
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*(|k|kib|m|mib|g|gib|kb|mb|gb)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "kib": 1024, "kb": 1000, "m": 1024**2, "mib": 1024**2,
@@ -53,6 +55,9 @@ def parse_settings(section: Any, file: str = "vaultline.yaml") -> AuditSettings:
         return AuditSettings(size)
     if not isinstance(anchor, Mapping) or not isinstance(anchor.get("to"), str):
         raise ConfigError("audit.anchor needs 'to: PROVIDER:PATH' (and 'every: N')", file=file)
+    problem = nul_problem(anchor["to"])
+    if problem is not None:
+        raise ConfigError(f"audit.anchor.to {problem}", file=file, line=line_of(anchor, "to"))
     every = anchor.get("every", 1000)
     if not isinstance(every, int) or isinstance(every, bool) or every < 1:
         raise ConfigError(f"audit.anchor.every takes a number of events (1 or more), "

@@ -25,8 +25,12 @@ from vaultline.project._yaml import check_depth, check_expansion
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Template actions and comments, Helm/Go (`{{ }}`), Jinja (`{% %}`, `{# #}`), and Flux
-# post-build substitution (`${VAR}`), which is usually valid YAML but not always.
-_TOKEN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{[^}\n]*\}", re.S)
+# post-build substitution (`${VAR}`, closed on its own line), which is usually valid YAML but
+# not always. Found by template_actions(), not a regex (see there).
+_CLOSERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
+# A closed `${…}`, or an unclosed one up to its line end with the lines after it that are
+# unclosed `${` too (a file of them is then one match, not one a line).
+_DOLLAR = r"\$\{[^}\n]*(?:\}|(?:\n\$\{[^}\n]*(?![^\n]))*)"
 _PLACEHOLDER = re.compile(r"__vltpl\d+__")
 _DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
 # Sprig functions that make Helm generate a value at install time (or keep one it generated).
@@ -37,7 +41,10 @@ _HELM_GENERATORS = re.compile(
 # Rendered charts hold hundreds of documents per file; millions are an attack on the reader.
 MAX_DOCUMENTS = 10_000
 _TOP_KEY = re.compile(r"^(kind|apiVersion):[ \t]*['\"]?([^'\"#\s]+)", re.M)
-_META_KEY = re.compile(r"^([ \t]+)(name|namespace):[ \t]*['\"]?([^'\"#\n]*?)['\"]?[ \t]*$")
+# The value is cut out in Python (meta_value): a lazy group before `[ \t]*$` backtracks over
+# every trailing blank at every step, quadratic on a long line.
+_META_KEY = re.compile(r"([ \t]+)(name|namespace):(.*)")
+_QUOTES = ("'", '"')
 
 
 def plain(value: str) -> str:
@@ -111,20 +118,73 @@ def _compose_all(text: str, file: str, offset: int) -> list[Document]:
     return docs
 
 
+def template_actions(text: str) -> Iterator[tuple[int, int]]:
+    r"""``(start, end)`` of each template action, leftmost first: what the regex
+    ``\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{[^}\n]*\}`` (DOTALL) finds, in linear time.
+
+    That regex looks for a closer from every opener, so a file of unclosed ``{{`` (or a line of
+    unclosed ``${``) costs the square of its length. Here each closer's next position is found
+    once and kept until it is passed, and an opener kind with no closer left is no longer
+    looked for. A ``${`` its line does not close takes the rest of the line with it (no
+    ``${`` there closes either); only ``{{``, ``{%`` or ``{#`` are looked for in what it took.
+    """
+    kinds = ["{{", "{%", "{#"]
+    # closer -> its first position at or after the last start asked (-1: none left, -2: not
+    # looked for yet); starts only grow, so a position found stays right until passed.
+    found = dict.fromkeys(_CLOSERS.values(), -2)
+
+    def patterns() -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+        braces = "|".join(map(re.escape, kinds))
+        return (re.compile("|".join([*map(re.escape, kinds), _DOLLAR])),
+                re.compile(braces) if kinds else None)
+
+    search, braces = patterns()
+    pos = 0
+    while match := search.search(text, pos):
+        start, end = match.span()
+        if text.startswith("${", start):
+            if text[end - 1] == "}":
+                yield start, end
+                pos = end
+                continue
+            # Unclosed, with the unclosed lines after it: the first brace action inside (if
+            # any) ends past them all, as every closer holds a '}'.
+            pos = end
+            inner = braces.search(text, start + 1, end) if braces is not None else None
+            if inner is None:
+                continue
+            match = inner
+            start = inner.start()
+        kind = match.group()
+        closer = _CLOSERS[kind]
+        close = found[closer]
+        if close != -1 and close < start + 2:
+            close = found[closer] = text.find(closer, start + 2)
+        if close == -1:
+            kinds.remove(kind)  # nothing after here closes this kind
+            search, braces = patterns()
+            pos = start + 1
+            continue
+        yield start, close + 2
+        pos = close + 2
+
+
 def neutralise(text: str) -> tuple[str, dict[str, str]]:
     """Replace template actions with placeholders, keeping every line where it was.
 
     Returns the new text and the placeholder -> original mapping used to restore names.
     """
     originals: dict[str, str] = {}
-
-    def substitute(match: re.Match[str]) -> str:
-        token = match.group(0)
+    pieces: list[str] = []
+    done = 0
+    for start, end in template_actions(text):
+        token = text[start:end]
         key = f"__vltpl{len(originals)}__"
         originals[key] = token
-        return key + "\n" * token.count("\n")
-
-    lines = _TOKEN.sub(substitute, text).split("\n")
+        pieces += [text[done:start], key, "\n" * token.count("\n")]
+        done = end
+    pieces.append(text[done:])
+    lines = "".join(pieces).split("\n")
     for i, line in enumerate(lines):
         # A line holding only actions (`{{- if … }}`, `{{- end }}`, `{% for … %}`) is control
         # flow, not a value: blanking it keeps the surrounding YAML structure intact.
@@ -240,7 +300,23 @@ def recover_metadata(segment: str) -> dict[str, str]:
             if indent is None:
                 indent = child[: len(child) - len(child.lstrip())]
             match = _META_KEY.match(child)
-            if match is not None and match.group(1) == indent and match.group(3):
-                found.setdefault(match.group(2), match.group(3))
+            if match is not None and match.group(1) == indent:
+                value = meta_value(match.group(3))
+                if value:
+                    found.setdefault(match.group(2), value)
         break
     return found
+
+
+def meta_value(rest: str) -> str | None:
+    r"""The value after ``name:`` on one line, as ``[ \t]*['"]?([^'"#\n]*?)['"]?[ \t]*$``
+    matches it: blanks and one quote off each end; None when a quote or ``#`` is left."""
+    value = rest.lstrip(" \t")
+    if value.startswith(_QUOTES):
+        value = value[1:]
+    value = value.rstrip(" \t")
+    if value.endswith(_QUOTES):
+        value = value[:-1]
+    if "'" in value or '"' in value or "#" in value:
+        return None
+    return value

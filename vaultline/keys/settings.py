@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vaultline._limits import nul_problem
 from vaultline.errors import ConfigError
 from vaultline.project._lines import line_of
 
@@ -139,4 +140,7 @@ def _fields(value: Any, name: str, allowed: set[str], file: str,
         if not isinstance(item, str):
             raise ConfigError(f"keys.backends.{name}.{key} must be a string", file=file,
                               line=kline)
+        problem = nul_problem(item)
+        if problem is not None:
+            raise ConfigError(f"keys.backends.{name}.{key} {problem}", file=file, line=kline)
     return {str(k): str(v) for k, v in value.items()}

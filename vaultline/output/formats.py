@@ -87,12 +87,9 @@ def render_flat_json(bundle: Bundle, opts: RenderOptions) -> str:
 
 
 def render_yaml(bundle: Bundle, opts: RenderOptions) -> str:
-    import yaml
+    from vaultline.project._yaml import dump
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text: str = yaml.dump(keypath.nest(_flat(bundle, opts.reveal)), Dumper=dumper,
-                          sort_keys=True, allow_unicode=True, default_flow_style=False)
-    return text.rstrip("\n")
+    return dump(keypath.nest(_flat(bundle, opts.reveal))).rstrip("\n")
 
 
 def render_dotenv(bundle: Bundle, opts: RenderOptions) -> str:

@@ -3,9 +3,10 @@
 PyYAML builds Python objects in Python even with the C parser, which dominates resolving a
 large pack (10,000 keys: most of the time). Packs hold no secret values — they are committed
 files — so their flattened form is cached as JSON, keyed by the SHA-256 of the file's bytes:
-any edit, however small, misses the cache. Only rows that JSON carries back exactly are cached
-(``{80: http}`` would come back with the key ``"80"``; a date as a string): a cached resolve
-must give what a fresh parse gives.
+any edit, however small, misses the cache. The loader gives only what JSON carries (keys and
+timestamps as text, no NaN), and rows are cached only once JSON gives them back exactly (an
+``!!omap``'s pairs would come back as lists): a cached resolve must give what a fresh parse
+gives.
 
 The project file and the files it includes are cached the same way, as their parsed documents
 (mappings with the line of each key, so every later error still names ``FILE:LINE``): with the
@@ -37,9 +38,10 @@ from vaultline.errors import VaultlineError
 from vaultline.project._lines import LineDict
 
 # What a cache file holds is what the parser gave under its rules; the version changes
-# with them (2: aliases may add at most 1 MiB of text), so a file written under looser
-# rules is a miss rather than a document a fresh parse would refuse.
-FORMAT = 2
+# with them (2: aliases may add at most 1 MiB of text; 3: keys and timestamps as written,
+# no NaN or infinity), so a file written under other rules is a miss rather than a document
+# a fresh parse would refuse or build differently.
+FORMAT = 3
 Rows = list[tuple[str, Any, int | None]]
 
 
@@ -71,7 +73,7 @@ def cached_rows(path: Path, cache_dir: Path | None, parse: Callable[[bytes], Row
     try:
         payload = json.dumps({"v": FORMAT, "digest": digest, "rows": rows}).encode()
     except (TypeError, ValueError):
-        return rows  # values JSON cannot carry (YAML dates...) are simply not cached
+        return rows  # values JSON cannot carry are simply not cached
     if not _round_trips(rows, json.loads(payload)["rows"]):
         return rows
     _write(cache_dir, slot, payload, key)
@@ -115,7 +117,7 @@ class CachedDocument:
             return
         encoded = _encode(self.doc)
         if encoded is _REFUSED:
-            return  # a date, a set, binary...: not cached, parsed every time
+            return  # an !!omap's pairs...: not cached, parsed every time
         try:
             payload = json.dumps({"v": FORMAT, "digest": self._digest, "doc": encoded}).encode()
         except ValueError:

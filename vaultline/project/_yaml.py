@@ -8,10 +8,18 @@ Python object is built: the file size (``vaultline._limits``), the nesting depth
 composer recurses on the C stack and crashes the process on a few hundred thousand ``[``), and
 how much aliases expand the document (a billion-laughs file is a few hundred bytes). Mapping
 keys must be scalars (``? [a]`` is refused with its line).
+
+What comes out is what JSON carries, so every output (json, yaml, env, manifests, the parse
+cache) writes the same value: strings, finite numbers, booleans, null, lists and mappings.
+Timestamps stay the text they were written as (``2020-01-01``: YAML 1.2 has no timestamp type,
+and an application reads configuration as text anyway); a key is always the text it was
+written as (``null:``, ``on:``, ``0x1F:`` are the keys ``null``, ``on``, ``0x1F``). ``!!binary``,
+``!!set``, ``.nan`` and ``.inf`` have no JSON form and are refused with their key and line.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,13 +38,42 @@ from vaultline.project._lines import LineDict
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE = "tag:yaml.org,2002:merge"
+_TAG = "tag:yaml.org,2002:"
+# Scalar keys kept as written: keys are names, not typed values.
+_KEY_AS_WRITTEN = {_TAG + name for name in ("null", "bool", "int", "float", "timestamp")}
 
 
 class LimitError(yaml.MarkedYAMLError):
     """A document over a structural limit (depth, alias expansion); a YAMLError for callers."""
 
 
+class RefusedValue(yaml.MarkedYAMLError):
+    """A value JSON has no form for; ``key`` is where it sits (``A:B``), once known."""
+
+    key: str | None = None
+
+
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> str:
+        return str(self.construct_scalar(node))
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        value: float = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise RefusedValue(None, None, f"{node.value} is not a finite number, which JSON "
+                               f"cannot carry; quote it ('{node.value}') if the text is meant",
+                               node.start_mark)
+        return value
+
+    def refuse_binary(self, node: yaml.Node) -> None:
+        raise RefusedValue(None, None, "a !!binary value is bytes, which JSON and environment "
+                           "variables cannot carry; drop the tag to keep the base64 text",
+                           node.start_mark)
+
+    def refuse_set(self, node: yaml.Node) -> None:
+        raise RefusedValue(None, None, "JSON has no set type; write a !!set as a list "
+                           "([a, b])", node.start_mark)
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
         self.flatten_mapping(node)  # merged pairs first, then the mapping's own
@@ -49,7 +86,8 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a plain value, not a list or mapping",
                     key_node.start_mark)
-            key = self.construct_object(key_node, deep=True)
+            key = (key_node.value if key_node.tag in _KEY_AS_WRITTEN
+                   else self.construct_object(key_node, deep=True))
             if index < merged:
                 inherited.add(key)
             elif key in inherited:
@@ -58,7 +96,12 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
-            result[key] = self.construct_object(value_node, deep=True)
+            try:
+                result[key] = self.construct_object(value_node, deep=True)
+            except RefusedValue as exc:
+                # Each enclosing mapping adds its key: the message names the flat key.
+                exc.key = str(key) if exc.key is None else f"{key}:{exc.key}"
+                raise
             result.lines[key] = key_node.start_mark.line + 1
         return result
 
@@ -66,6 +109,24 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
 )
+_LineLoader.add_constructor(_TAG + "timestamp", _LineLoader.construct_yaml_timestamp)
+_LineLoader.add_constructor(_TAG + "float", _LineLoader.construct_yaml_float)
+_LineLoader.add_constructor(_TAG + "binary", _LineLoader.refuse_binary)
+_LineLoader.add_constructor(_TAG + "set", _LineLoader.refuse_set)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    pass
+
+
+_Dumper.add_representer(LineDict, yaml.SafeDumper.represent_dict)
+
+
+def dump(data: Any) -> str:
+    """``data`` as block YAML, keys sorted; mappings from :func:`parse` included."""
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=True, allow_unicode=True,
+                          default_flow_style=False)
+    return text
 
 
 def check_depth(text: str, loader: type = _BaseLoader) -> None:
@@ -174,6 +235,10 @@ def load_data(data: bytes, *, display: str) -> Any:
         raise ConfigError("not UTF-8 text", file=display) from None
     try:
         return parse(text)
+    except RefusedValue as exc:
+        assert exc.problem_mark is not None
+        problem = f"{exc.key!r}: {exc.problem}" if exc.key else exc.problem
+        raise ConfigError(str(problem), file=display, line=exc.problem_mark.line + 1) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -181,7 +246,7 @@ def load_data(data: bytes, *, display: str) -> Any:
         raise ConfigError(f"invalid YAML: {problem}", file=display, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=display) from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        # A well-formed scalar the constructor cannot build: a date like 2024-13-45.
+    except (ValueError, TypeError, OverflowError, KeyError) as exc:
+        # A well-formed scalar the constructor cannot build: !!float abc, !!bool maybe.
         raise ConfigError(f"invalid YAML value: {type(exc).__name__}", file=display) from None
 

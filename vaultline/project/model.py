@@ -28,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from vaultline._limits import file_kind, nul_problem, path_problem
 from vaultline.duration import parse_duration
 from vaultline.errors import ConfigError
 from vaultline.project import keypath
@@ -195,6 +196,9 @@ class Project:
         store_cfg = doc.get("store") or {}
         if not isinstance(store_cfg, Mapping):
             raise ConfigError("'store' must be a mapping", file=shown, line=line_of(doc, "store"))
+        if "path" in store_cfg:
+            _check_path(store_cfg["path"], "store.path", shown,
+                        line_of(store_cfg, "path") or line_of(doc, "store"))
         store_dir = _store_dir(base, environ, store_cfg.get("path"))
         if store_dir == default_store:
             for document in (*(i.parsed for i in included), parsed):
@@ -378,6 +382,8 @@ def _select_app(doc: Mapping[str, Any], base: Path, shown: str, start: Path,
             for k, v in apps.items()):
         raise ConfigError("'apps' must map each app name to its directory (e.g. apps: "
                           "{api: services/api, worker: services/worker})", file=shown, line=at)
+    for name, folder in apps.items():
+        _check_path(folder, f"app {name!r}: its directory", shown, line_of(apps, name) or at)
     dirs = {name.strip(): (base / folder).resolve() for name, folder in apps.items()}
     chosen = environ.get("VAULTLINE_APP")
     if chosen:
@@ -393,6 +399,13 @@ def _select_app(doc: Mapping[str, Any], base: Path, shown: str, start: Path,
     # The deepest directory wins when one app's directory holds another's.
     name = max(holding, key=lambda n: len(dirs[n].parts))
     return name, dirs[name]
+
+
+def _check_path(value: Any, what: str, file: str, line: int | None) -> None:
+    """A ConfigError at ``file:line`` unless ``value`` can be a path."""
+    problem = path_problem(value)
+    if problem is not None:
+        raise ConfigError(f"{what} {problem}", file=file, line=line)
 
 
 def _store_dir(base: Path, environ: Mapping[str, str], configured: Any) -> Path:
@@ -430,6 +443,8 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Pa
     if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
         raise ConfigError("'include' must be a path or a list of paths to shared project "
                           "files (e.g. include: ../shared/vaultline.yaml)", file=shown, line=at)
+    for item in items:
+        _check_path(item, f"include {item!r}", shown, at)
     result: list[_Included] = []
     for item in items:
         target = path.parent / item
@@ -440,7 +455,12 @@ def _included(doc: Mapping[str, Any], path: Path, shown: str, seen: frozenset[Pa
             raise ConfigError(f"include {item!r} leads back to a file that includes it; "
                               "remove one of the includes", file=shown, line=at)
         if not target.is_file():
-            raise ConfigError(f"include {item!r}: no such file {_display(target)}",
+            try:
+                found = f"{_display(target)} is {file_kind(target.stat().st_mode)}"
+            except OSError:
+                found = f"no such file {_display(target)}"
+            raise ConfigError(f"include {item!r}: {found}; include a project file "
+                              f"({PROJECT_FILE} or the directory holding one)",
                               file=shown, line=at)
         if target in done:
             continue
@@ -632,6 +652,19 @@ def _format_problem(fmt: Any) -> str | None:
     return None
 
 
+def _option_strings(node: Any, line: int | None, name: str = "",
+             ) -> list[tuple[str, str, int | None]]:
+    """``(dotted option name, text, line)`` for every string in nested provider options."""
+    if isinstance(node, str):
+        return [(name, node, line)]
+    if isinstance(node, Mapping):
+        return [found for key, item in node.items() for found in _option_strings(
+            item, line_of(node, key) or line, f"{name}.{key}" if name else str(key))]
+    if isinstance(node, list):
+        return [found for item in node for found in _option_strings(item, line, name)]
+    return []
+
+
 def _parse_providers(raw: Any, file: str, line: int | None) -> dict[str, ProviderConfig]:
     if not isinstance(raw, Mapping):
         raise ConfigError("'providers' must map provider names to {type: ..., ...}",
@@ -648,6 +681,11 @@ def _parse_providers(raw: Any, file: str, line: int | None) -> dict[str, Provide
                               f"{', '.join(sorted(PROVIDER_TYPES))}",
                               file=file, line=line_of(spec, "type") or at)
         options = {k: v for k, v in spec.items() if k != "type"}
+        for option, text, option_line in _option_strings(spec, at):
+            nul = nul_problem(text)  # options name files, addresses, variables: no NUL fits
+            if nul is not None:
+                raise ConfigError(f"provider {name!r}: option {option!r} {nul}",
+                                  file=file, line=option_line)
         # Typos and bad values are reported at load, at their line.
         problem = option_problem(ptype, options)
         if problem is not None:
