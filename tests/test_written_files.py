@@ -5,9 +5,11 @@ and a umask of 000."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -267,33 +269,43 @@ def test_a_stream_swapped_for_a_link_to_a_file_is_not_written_through(
     assert victim.read_text() == "export PATH=/usr/bin\n"
 
 
+@pytest.mark.parametrize("where", ["project", "/dev/shm"])
 @pytest.mark.parametrize("target", ["fifo", "terminal"])
 def test_a_link_to_someone_elses_stream_is_replaced_not_written_through(
-        project: tuple[Path, dict[str, str]], tmp_path: Path, target: str) -> None:
+        project: tuple[Path, dict[str, str]], tmp_path: Path, target: str, where: str) -> None:
     """A link planted where the output goes, to a FIFO another user reads (or a terminal),
-    would hand them the rendered secrets: it is replaced like any other link."""
+    would hand them the rendered secrets: it is replaced like any other link, under /dev too
+    (anyone can write /dev/shm)."""
     root, environ = project
+    if where == "/dev/shm" and not Path("/dev/shm").is_dir():
+        pytest.skip("no /dev/shm on this machine")
+    folder = Path(tempfile.mkdtemp(dir="/dev/shm")) if where == "/dev/shm" else root
+    out = folder / "out.conf"
     if target == "fifo":
         stream = tmp_path / "elsewhere.fifo"
         os.mkfifo(stream)
     else:
         primary, secondary = os.openpty()
         stream = Path(os.ttyname(secondary))
-    (root / "out.conf").symlink_to(stream)
-    if target == "fifo":
-        with fifo_reader(stream) as received:
-            done = run(root, environ, "render", "app.conf.j2", "-o", "out.conf", "--env", "prod")
-        assert received == []
-    else:
-        try:
-            done = run(root, environ, "render", "app.conf.j2", "-o", "out.conf", "--env", "prod")
-            os.set_blocking(primary, False)
-            with pytest.raises(BlockingIOError):
-                os.read(primary, 1024)  # nothing reached the terminal
-        finally:
-            os.close(primary)
-            os.close(secondary)
-    assert done.returncode == 0, done.stderr
-    out = root / "out.conf"
-    assert not out.is_symlink() and out.read_text() == f"db={SECRET}\n"
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    out.symlink_to(stream)
+    command = ("render", "app.conf.j2", "-o", str(out), "--env", "prod")
+    try:
+        if target == "fifo":
+            with fifo_reader(stream) as received:
+                done = run(root, environ, *command)
+            assert received == []
+        else:
+            try:
+                done = run(root, environ, *command)
+                os.set_blocking(primary, False)
+                with pytest.raises(BlockingIOError):
+                    os.read(primary, 1024)  # nothing reached the terminal
+            finally:
+                os.close(primary)
+                os.close(secondary)
+        assert done.returncode == 0, done.stderr
+        assert not out.is_symlink() and out.read_text() == f"db={SECRET}\n"
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    finally:
+        if where == "/dev/shm":
+            shutil.rmtree(folder)

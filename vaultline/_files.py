@@ -101,13 +101,17 @@ def write_output(path: Path, data: bytes) -> None:
 
 
 def _own_stream(path: Path) -> bool:
-    """Whether ``path`` is a symlink to this process's own descriptors or standard streams."""
+    """Whether ``path`` names one of this process's own descriptors: ``/dev/fd/N`` or
+    ``/proc/self/fd/N`` (a shell's ``>(...)``), or a link to one (``/dev/stdout``)."""
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    if parent == f"/proc/{os.getpid()}/fd":
+        return True
     try:
         target = os.readlink(path)
     except OSError:
         return False
     return target.startswith(("/proc/self/fd/", "/dev/fd/")) or target in (
-        "/dev/stdout", "/dev/stderr", "/dev/null")
+        "/dev/stdout", "/dev/stderr")
 
 
 @contextlib.contextmanager
@@ -119,14 +123,13 @@ def writing_output(path: Path) -> Iterator[BinaryIO]:
     written as a stream: replacing it would leave the data in a file where a stream was meant,
     or replace ``/dev/stdout`` itself. A FIFO nobody reads is an error, not a hang. Anything
     else is replaced through :func:`writing_private`, so a symlink there (committed in a
-    repository, or dangling, or pointing at someone's FIFO or terminal) is replaced, never
-    written through to wherever it points. A link is followed only when the path itself is
-    under ``/dev/`` or ``/proc/`` (``/dev/stdout`` links to ``/proc/self/fd/1``), or when it
-    points at one of this process's own streams.
+    repository, or dangling, or pointing at someone's FIFO or terminal, even in ``/dev/shm``)
+    is replaced, never written through to wherever it points. A link is followed only to one
+    of this process's own descriptors (``/dev/stdout``, ``/dev/fd/N``).
     """
     from vaultline.errors import ConfigError
 
-    system = os.path.abspath(path).startswith(("/dev/", "/proc/")) or _own_stream(path)
+    system = _own_stream(path)
     with contextlib.ExitStack() as stack:
         try:
             try:
