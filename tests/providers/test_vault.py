@@ -365,3 +365,28 @@ def test_a_token_file_that_is_no_file_fails_at_once(openbao: BaoServer, tmp_path
     vault = provider(openbao, tmp_path, environ={}, auth={"method": "token", "token_file": "token"})
     with pytest.raises(AuthenticationError, match=r"Vault token: .*token: .*not a regular file"):
         vault.check()
+
+
+def test_a_path_reaching_outside_the_prefix_is_refused(openbao: BaoServer, tmp_path: Path,
+                                                        app: str) -> None:
+    """`..` relative to the prefix would read another app's secret (past what `policy
+    generate` grants for the reference); the key fails, naming why, and others resolve."""
+    write(openbao, f"{app}-other/prod/db", {"password": "other-apps-password"})
+    write(openbao, f"{app}/prod/db", {"password": "own-password"})
+    root = make_project(tmp_path, {
+        "vaultline.yaml": f"""
+            version: 1
+            app: {app}
+            environments: [prod]
+            providers:
+              vault: {{type: vault, url: "{openbao.url}", mount: kv}}
+        """,
+        "env/prod/secrets.yaml": f"Own:Password: vault:db#password\n"
+                                 f"Theirs:Password: vault:../../{app}-other/prod/db#password\n"
+                                 f"Dot:Password: vault:./db#password\n",
+    })
+    with Resolver(Project.load(root), "prod", environ={"VAULT_TOKEN": openbao.token}) as resolver:
+        bundle, failures = resolver.resolve_partial()
+    assert bundle["Own:Password"] == "own-password" and "Theirs:Password" not in bundle
+    assert sorted(f.key or "" for f in failures) == ["Dot:Password", "Theirs:Password"]
+    assert all("a Vault path has no '.' or '..' segments" in f.reason for f in failures)

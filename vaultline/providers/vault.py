@@ -226,13 +226,23 @@ class VaultProvider(Provider):
     # -- locations -------------------------------------------------------------------------
 
     def _full(self, path: str) -> str:
+        """The path under the prefix, for a request."""
+        if any(part in (".", "..") for part in path.strip("/").split("/")):
+            # Relative to the prefix, `..` would reach another app's or environment's secrets
+            # (and past what `policy generate` grants for the reference).
+            raise ProviderError("a Vault path has no '.' or '..' segments; name the secret "
+                                "under the provider's prefix, or configure a provider with "
+                                "another prefix", provider=self.name, reference=path)
+        return self._under_prefix(path)
+
+    def _under_prefix(self, path: str) -> str:
         path = path.strip("/")
         return f"{self.prefix}/{path}" if self.prefix else path
 
     def display_path(self, path: str) -> str:
         if self.engine == "database":
             return f"{self.mount}/creds/{path.strip('/')}"
-        return f"{self.mount}/data/{self._full(path)}"
+        return f"{self.mount}/data/{self._under_prefix(path)}"
 
     # -- connections -----------------------------------------------------------------------
 
