@@ -4,7 +4,6 @@ import json
 import os
 import select
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -277,13 +276,17 @@ def test_files_removed_after_runner_is_signalled(tmp_path: Path, signum: int) ->
     assert list(tmp_path.iterdir()) == []
 
 
-def test_file_modes_ignore_umask(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    old = os.umask(0)
+@pytest.mark.parametrize("umask", [0o000, 0o077, 0o777])
+def test_file_modes_ignore_umask(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                 umask: int) -> None:
+    # Under 0777, mkdtemp's directory would be 000: unusable for anyone but root.
+    old = os.umask(umask)
     try:
         run([PY, "-c", files_child("")], env={}, secrets=SECRETS, files_dir=tmp_path)
     finally:
         os.umask(old)
-    assert json.loads(capfd.readouterr().out)["mode"] == stat.S_IRUSR | stat.S_IWUSR
+    report = json.loads(capfd.readouterr().out)
+    assert (report["mode"], report["dir_mode"]) == (0o600, 0o700)
 
 
 def test_unusable_secret_name(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
 
-from vaultline._files import private_dir, write_private
+from vaultline._files import PRIVATE_DIR, private_dir, write_private
 from vaultline._signals import FROM_TERMINAL, install
 from vaultline.errors import (
     CommandNotExecutableError,
@@ -183,6 +183,7 @@ class _Supervisor:
 
                 self.secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
                                                          dir=private_dir(self.files_dir)))
+                os.chmod(self.secrets_dir, PRIVATE_DIR)  # mkdtemp's 0700 is less the umask
             for name, value in secrets.items():
                 child_env.pop(name, None)
                 path = _write_secret_file(self.secrets_dir, name, value)
