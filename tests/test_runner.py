@@ -289,6 +289,22 @@ def test_file_modes_ignore_umask(tmp_path: Path, capfd: pytest.CaptureFixture[st
     assert (report["mode"], report["dir_mode"]) == (0o600, 0o700)
 
 
+@pytest.mark.parametrize(("env", "says"), [
+    ({"API_TOKEN": "a\0b"}, "variable API_TOKEN: its value holds a NUL byte"),
+    ({"API_TOKEN": "x" * 200_000}, "variable API_TOKEN: its value is 200000 bytes"),
+    ({"API_TOKEN": "a\ud800b"}, "variable API_TOKEN: its value is not text"),
+    # Each within the limit of one variable, together past the system's (ARG_MAX).
+    ({f"V{i}": "x" * 100_000 for i in range(os.sysconf("SC_ARG_MAX") // 100_000 + 1)},
+     "larger than the system allows"),
+])
+def test_an_environment_exec_cannot_carry_is_one_clear_error(env: dict[str, str],
+                                                               says: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        run([PY, "-c", ""], env=env, secrets={})
+    assert says in str(info.value) and "--files" in str(info.value)
+    assert "xxxxxxxx" not in str(info.value) and info.value.exit_code == 2
+
+
 def test_unusable_secret_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         run([PY, "-c", ""], env={}, secrets={"A/B": SECRET}, files_dir=tmp_path)

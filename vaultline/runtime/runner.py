@@ -12,6 +12,7 @@ through as a shell reports it (killed by signal N: 128 + N). The runner prints n
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import signal
@@ -34,7 +35,13 @@ from vaultline.errors import (
 )
 from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, Staged
-from vaultline.runtime.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
+from vaultline.runtime.childenv import (
+    NEVER_PASSED,
+    ChildEnvironment,
+    child_environment,
+    credential_names,
+    unfit_for_environment,
+)
 from vaultline.runtime.pump import (
     MaskerBuild,
     Output,
@@ -354,8 +361,28 @@ def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool,
         raise CommandNotFoundError(argv[0]) from None
     except PermissionError:
         raise CommandNotExecutableError(argv[0]) from None
+    except (ValueError, UnicodeEncodeError):  # a NUL byte, or text no environment can hold
+        unfit = _unfit_variable(env)
+        if unfit is None:
+            raise
+        raise unfit from None
     except OSError as exc:
+        if exc.errno == errno.E2BIG:
+            raise _unfit_variable(env) or ConfigError(
+                "the command's environment and arguments together are larger than the system "
+                "allows; hand the secrets over as files (vaultline run --files DIR)") from None
         raise CommandNotExecutableError(argv[0], f"cannot execute: {exc.strerror}") from None
+
+
+def _unfit_variable(env: Mapping[str, str]) -> ConfigError | None:
+    """The error for a variable exec refused. `run` checks the bundle's values before, naming
+    their keys; this names what a caller of :func:`run` passed."""
+    for name, value in env.items():
+        problem = unfit_for_environment(name, value)
+        if problem is not None:
+            return ConfigError(f"variable {name}: its value {problem}; hand it over as a file "
+                               "(vaultline run --files DIR)")
+    return None
 
 
 def _take_terminal() -> None:
