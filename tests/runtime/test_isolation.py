@@ -1,8 +1,8 @@
-"""What a `run` child cannot reach: vaultline's own /proc entries.
+"""What a `run` child cannot reach: vaultline's own /proc entries, and the user's terminal.
 
-A child runs as the user, so these checks only mean something for an unprivileged user:
-root reads every process's /proc (CAP_SYS_PTRACE). The tests run vaultline as uid 65534 on
-a project in a fresh directory it owns.
+A child runs as the user, so the /proc checks only mean something for an unprivileged user:
+root reads every process's /proc (CAP_SYS_PTRACE). Those tests run vaultline as uid 65534 on
+a project in a fresh directory it owns; the terminal tests use real pseudo-terminals.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -22,7 +24,9 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.runtime.test_pty import _children
+from tests.cli.test_core_cli import Cli, put_all
+from tests.cli.test_core_cli import cli as cli
+from tests.runtime.test_pty import VAULTLINE, _children, _stopped, _take_terminal
 from vaultline.output import render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -191,3 +195,158 @@ def _waiting_worker(pid: int) -> int | None:
             if found is not None:
                 return found
     return None
+
+
+# -- the terminal -----------------------------------------------------------------------------
+
+TERMINAL_LEAK = ("echo \"o $CONNECTIONSTRINGS__PRIMARY\";"
+                 " echo \"t $CONNECTIONSTRINGS__PRIMARY\" > /dev/tty;"
+                 " echo \"z $CONNECTIONSTRINGS__PRIMARY\" >&0;"
+                 " test -t 0; echo \"stdin-tty $?\"; echo done")
+
+
+class Session(NamedTuple):
+    proc: subprocess.Popen[bytes]
+    master: int
+
+
+@contextlib.contextmanager
+def on_terminal(cli: Cli, *args: str, stdout_to_terminal: bool = False) -> Iterator[Session]:
+    """vaultline as a user starts it in a terminal: the pty is its controlling terminal,
+    stdin and stderr, and (unless `stdout_to_terminal`) its stdout a pipe (`| cat`)."""
+    master, slave = os.openpty()
+    proc = subprocess.Popen([VAULTLINE, *args], cwd=cli.root, env=cli.env, stdin=slave,
+                            stdout=slave if stdout_to_terminal else subprocess.PIPE,
+                            stderr=slave, start_new_session=True, preexec_fn=_take_terminal)
+    os.close(slave)
+    try:
+        yield Session(proc, master)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        os.close(master)
+
+
+def _collect(session: Session, marker: bytes, seen: bytearray, timeout: float = 30) -> None:
+    """Read the terminal and the stdout pipe into `seen` until `marker` shows up."""
+    fds = [session.master] + ([session.proc.stdout.fileno()] if session.proc.stdout else [])
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{marker!r} not in {bytes(seen)!r}"
+        for fd in select.select(fds, [], [], left)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                fds.remove(fd)
+            seen += chunk
+        assert fds, f"everything closed before {marker!r}: {bytes(seen)!r}"
+
+
+@pytest.mark.parametrize(("tty", "stdout_to_terminal"), [(None, False), ("--no-tty", True),
+                                                         ("--no-tty", False)])
+def test_a_piped_child_cannot_write_to_the_terminal(cli: Cli, tty: str | None,
+                                                     stdout_to_terminal: bool) -> None:
+    put_all(cli)
+    args = ["run", "--env", "prod", *([tty] if tty else []), "--", "sh", "-c", TERMINAL_LEAK]
+    with on_terminal(cli, *args, stdout_to_terminal=stdout_to_terminal) as session:
+        seen = bytearray()
+        _collect(session, b"done", seen)
+        assert session.proc.wait(30) == 0
+        with contextlib.suppress(OSError):
+            seen += os.read(session.master, 65536)
+    text = bytes(seen)
+    assert b"o ********" in text
+    assert b"s3cret" not in text, text
+    assert b"stdin-tty 1" in text  # the terminal reaches it through a pipe
+
+
+def test_typed_input_reaches_a_piped_child_and_ctrl_d_ends_it(cli: Cli) -> None:
+    put_all(cli)
+    child = ("import sys; print('ready', flush=True); print('got', input()[::-1], flush=True);"
+             "print('rest', len(sys.stdin.read()), flush=True)")
+    with on_terminal(cli, "run", "--env", "prod", "--", sys.executable, "-c", child) as session:
+        seen = bytearray()
+        _collect(session, b"ready", seen)
+        os.write(session.master, b"olleh\r")  # the terminal's own line editing and echo
+        _collect(session, b"got hello", seen)
+        os.write(session.master, b"abc\r\x04")  # Ctrl-D: the end of input
+        _collect(session, b"rest 4", seen)
+        assert session.proc.wait(30) == 0
+    assert b"olleh" in bytes(seen)  # echoed by the terminal, as without vaultline
+
+
+def test_ctrl_c_reaches_a_piped_child_and_its_children(cli: Cli) -> None:
+    # The child leads a group of its own: Ctrl-C goes to all of it, as from the terminal. The
+    # shell traps it; its `sleep` gets it too and ends now, not in a minute.
+    put_all(cli)
+    with on_terminal(cli, "run", "--env", "prod", "--", "sh", "-c",
+                     "trap 'echo trapped' INT; echo ready; sleep 60; echo after") as session:
+        seen = bytearray()
+        _collect(session, b"ready", seen)
+        os.write(session.master, b"\x03")
+        _collect(session, b"after", seen, timeout=15)
+        assert session.proc.wait(15) == 0
+    assert b"trapped" in bytes(seen)
+
+
+def test_ctrl_z_stops_a_piped_child_with_vaultline_and_fg_resumes_both(cli: Cli) -> None:
+    put_all(cli)
+    child = "print('ready', flush=True); print('got', input()[::-1], flush=True)"
+    with on_terminal(cli, "run", "--env", "prod", "--", sys.executable, "-c", child) as session:
+        seen = bytearray()
+        _collect(session, b"ready", seen)
+        (pid,) = _children(session.proc.pid)
+        os.write(session.master, b"\x1a")  # SIGTSTP to vaultline's group only
+        deadline = time.monotonic() + 30
+        while not (found := os.waitpid(session.proc.pid, os.WUNTRACED | os.WNOHANG))[0]:
+            assert time.monotonic() < deadline, "vaultline did not stop"
+            time.sleep(0.05)
+        assert os.WIFSTOPPED(found[1]), found
+        assert _stopped(pid)
+        os.kill(session.proc.pid, signal.SIGCONT)  # what `fg` sends
+        os.write(session.master, b"olleh\r")
+        _collect(session, b"got hello", seen)
+        assert session.proc.wait(30) == 0
+
+
+# A session leader that starts vaultline as a background job of its terminal.
+BACKGROUND = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], process_group=0)
+_, status = os.waitpid(proc.pid, os.WUNTRACED)
+if os.WIFSTOPPED(status):
+    os.kill(proc.pid, 9)
+    print('stopped', flush=True)
+else:
+    print('exit', os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+def test_a_background_job_is_not_stopped_by_the_terminal_on_its_stdin(cli: Cli) -> None:
+    # Reading a terminal from the background would stop vaultline (SIGTTIN), and with it the
+    # output of a child that never reads.
+    put_all(cli)
+    child = "import time; print('ready', flush=True); time.sleep(1); print('finished', flush=True)"
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", BACKGROUND, VAULTLINE, "run", "--env", "prod",
+                             "--no-tty", "--", sys.executable, "-c", child],
+                            cwd=cli.root, env=cli.env, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True, preexec_fn=_take_terminal)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        _collect(Session(proc, master), b"exit", seen)
+        assert proc.wait(30) == 0
+        with contextlib.suppress(OSError):
+            seen += os.read(master, 65536)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert b"finished" in seen and b"exit 0" in seen, bytes(seen)
