@@ -4,7 +4,6 @@ import json
 import os
 import select
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -277,13 +276,33 @@ def test_files_removed_after_runner_is_signalled(tmp_path: Path, signum: int) ->
     assert list(tmp_path.iterdir()) == []
 
 
-def test_file_modes_ignore_umask(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    old = os.umask(0)
+@pytest.mark.parametrize("umask", [0o000, 0o077, 0o777])
+def test_file_modes_ignore_umask(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                 umask: int) -> None:
+    # Under 0777, mkdtemp's directory would be 000: unusable for anyone but root.
+    old = os.umask(umask)
     try:
         run([PY, "-c", files_child("")], env={}, secrets=SECRETS, files_dir=tmp_path)
     finally:
         os.umask(old)
-    assert json.loads(capfd.readouterr().out)["mode"] == stat.S_IRUSR | stat.S_IWUSR
+    report = json.loads(capfd.readouterr().out)
+    assert (report["mode"], report["dir_mode"]) == (0o600, 0o700)
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"API_TOKEN": "a\0b"}, "variable API_TOKEN: its value holds a NUL byte"),
+    ({"API_TOKEN": "x" * 200_000}, "variable API_TOKEN: its value is 200000 bytes"),
+    ({"API_TOKEN": "a\ud800b"}, "variable API_TOKEN: its value is not text"),
+    # Each within the limit of one variable, together past the system's (ARG_MAX).
+    ({f"V{i}": "x" * 100_000 for i in range(os.sysconf("SC_ARG_MAX") // 100_000 + 1)},
+     "larger than the system allows"),
+])
+def test_an_environment_exec_cannot_carry_is_one_clear_error(env: dict[str, str],
+                                                               says: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        run([PY, "-c", ""], env=env, secrets={})
+    assert says in str(info.value) and "--files" in str(info.value)
+    assert "xxxxxxxx" not in str(info.value) and info.value.exit_code == 2
 
 
 def test_unusable_secret_name(tmp_path: Path) -> None:

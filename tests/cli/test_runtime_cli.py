@@ -51,6 +51,31 @@ def test_run_files_mode(cli: Cli, tmp_path: Path) -> None:
     assert list(files.iterdir()) == []  # removed when the child exited
 
 
+def test_a_value_no_environment_can_carry_is_one_error_naming_its_key(cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    put_all(cli)
+    assert cli("secret", "put", "AI:OpenAI:ApiKey", "--env", "prod",
+               stdin="sk-canary\0tail").returncode == 0
+    result = cli("run", "--env", "prod", "--", PY, "-c", "print('started')")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "vaultline: error: 'AI:OpenAI:ApiKey': its value holds a NUL byte, which no "
+        "environment variable can carry; hand it over as a file: vaultline run --files DIR")
+    assert "canary" not in result.stderr and "internal error" not in result.stderr
+    # In a file it is carried exactly.
+    files = cli("run", "--env", "prod", "--files", str(tmp_path / "files"), "--", PY, "-c",
+                "import os; print(open(os.environ['AI__OPENAI__APIKEY_FILE']).read() == "
+                "'sk-canary\\0tail')")
+    assert files.returncode == 0 and files.stdout.split() == ["True"], files.stderr
+    # A setting goes to the environment even with --files.
+    values = cli.root / "env" / "prod" / "values.yaml"
+    values.write_text(values.read_text() + 'Api:Banner: "a\\0b"\n')
+    setting = cli("run", "--env", "prod", "--files", str(tmp_path / "files"), "--", PY, "-c", "")
+    assert setting.returncode == 2
+    assert setting.stderr.splitlines()[-1].startswith("vaultline: error: 'Api:Banner': its "
+                                                      "value holds a NUL byte"), setting.stderr
+
+
 def test_run_passes_sigterm_and_exit_status(cli: Cli) -> None:
     put_all(cli)
     proc = subprocess.Popen(

@@ -194,6 +194,24 @@ def test_restart_on_change_only(cli: Cli) -> None:
     assert "rotated" not in json.dumps(events)
 
 
+def test_a_new_value_no_environment_can_carry_leaves_the_child_running(cli: Cli) -> None:
+    put_all(cli)
+    proc = start_watched(cli, "--watch", str(INTERVAL), "--grace", "2s", "--",
+                         sys.executable, "-c", STARTS)
+    try:
+        assert read_line(proc, 30) == f"start {digest('postgres://app:s3cret-canary@db/app')}"
+        assert cli("secret", "put", "local:nexus-engine/prod/ConnectionStrings/Primary",
+                   stdin="postgres://app:nul\0here@db/app").returncode == 0
+        assert read_line(proc, 4 * INTERVAL + 5) == ""  # not restarted, not ended
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert "'ConnectionStrings:Primary': its value holds a NUL byte" in err
+    assert "the command keeps its current values" in err
+    assert "nul" not in err.replace("NUL", "")
+
+
 def test_signal_mode_rewrites_files_before_signalling(cli: Cli, tmp_path: Path) -> None:
     put_all(cli)
     proc = start_watched(cli, "--files", str(tmp_path / "files"), "--watch", str(INTERVAL),

@@ -29,7 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     caller's thresholds are restored on return. At exit the heap is frozen, so the
     interpreter's last collection does not walk all of it once more (commands close what
     they write themselves).
+
+    Before any command reads a key or starts a child, the process is made non-dumpable
+    (``vaultline._dumpable``): a child (``run``'s command, a ``rotate`` generator, git) then
+    cannot read the master key from ``/proc/$PPID/environ`` or write around the masking
+    through ``/proc/$PPID/fd/1``.
     """
+    from vaultline._dumpable import make_non_dumpable
+
+    make_non_dumpable()
     thresholds = gc.get_threshold()
     gc.set_threshold(*COMMAND_THRESHOLDS)
     atexit.unregister(gc.freeze)

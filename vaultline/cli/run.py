@@ -103,7 +103,7 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
         click.echo(f"vaultline: warning: {message}", err=True)
     if mask:
         _warn_short_secrets(bundle)
-    current = watching.snapshot(bundle, prefix, wake_in)
+    current = watching.snapshot(bundle, prefix, wake_in, files=files_dir is not None)
     unknown = sorted(name for name in variables_for if name not in current.secrets)
     if unknown:
         raise ConfigError(f"--file-var {', '.join(unknown)}: not a secret of env {env}; "
@@ -135,7 +135,8 @@ def run(env: str, prefix: str, mask: bool, files_dir: Path | None, pass_env: tup
     if watch is not None or leases is not None:
         # Dynamic credentials without --watch: re-resolved only when a lease nears its end.
         watcher = watching.Watch(
-            current, watching.session_resolver(project_dir, env, prefix, project.environ),
+            current, watching.session_resolver(project_dir, env, prefix, project.environ,
+                                               files=files_dir is not None),
             interval=watching.LEASE_ONLY_INTERVAL if watch is None else _seconds(watch, "--watch"),
             warn=warn, audit=watching.reload_auditor(project_dir, env, mode, leases, project.environ),
             leases=leases)

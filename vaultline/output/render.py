@@ -40,14 +40,17 @@ RENDER_MEMORY_BYTES = 256 << 20
 _RENDER_WALL_SECONDS = 120
 _OUT_OF_CPU = 3  # the render child's exit status when its CPU time ran out
 
-# The render child. It reads its inputs from the pipe, never from argv, a file or the
-# environment, and answers with a status line and the text (or the error as JSON).
+# The render child. It reads the template and the values from the pipe, never from argv, a
+# file or the environment, and answers with a status line and the text (or the error as
+# JSON). Only the import path is in argv: the child makes itself non-dumpable before it reads
+# a value, so a `run --watch --render` command cannot read them from its memory.
 _WORKER = """\
 import pickle, sys
-path, job = pickle.load(sys.stdin.buffer)
-sys.path[:0] = path
+sys.path[:0] = sys.argv[1:]
+from vaultline._dumpable import make_non_dumpable
+make_non_dumpable()
 from vaultline.output.render import _render_child
-sys.stdout.buffer.write(_render_child(*job))
+sys.stdout.buffer.write(_render_child(*pickle.load(sys.stdin.buffer)))
 """
 
 
@@ -61,9 +64,9 @@ def render_text(source: str, values: Mapping[str, Any], name: str,
                 secrets: Iterable[str] = ()) -> str:
     """`source` rendered with `values` in a child under the render limits; ConfigError naming
     ``name:line`` on any failure, a limit reached included, with ``secrets`` masked in it."""
-    payload = pickle.dumps((sys.path, (source, dict(values), name)))
+    payload = pickle.dumps((source, dict(values), name))
     # `-I`: no PYTHON* variables, no user site; the empty environment holds no credential.
-    proc = subprocess.Popen([sys.executable, "-I", "-c", _WORKER], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-I", "-c", _WORKER, *sys.path], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={})
     try:
         out, _ = proc.communicate(payload, timeout=_RENDER_WALL_SECONDS)

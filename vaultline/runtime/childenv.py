@@ -9,6 +9,8 @@ vaultline.yaml). A credential passed on is masked in the child's output like a s
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -35,6 +37,10 @@ PROVIDER_CREDENTIALS = frozenset({
     "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD",
     "IDENTITY_HEADER", "MSI_SECRET",
 })
+
+#: The most one ``NAME=value`` string of an environment may hold on Linux (MAX_ARG_STRLEN);
+#: exec refuses a longer one as "Argument list too long".
+MAX_VARIABLE_BYTES = 32 * 4096 if sys.platform.startswith("linux") else None
 
 # Options of a provider's `auth:` that name the variable a credential is read from.
 _AUTH_ENV_OPTIONS = ("token_env", "role_id_env", "secret_id_env", "jwt_env")
@@ -78,3 +84,23 @@ def child_environment(environ: Mapping[str, str], credentials: Iterable[str],
     inherited = {name: value for name, value in environ.items()
                  if name in wanted or not is_credential(name, credentials)}
     return ChildEnvironment(inherited, {n: environ[n] for n in sorted(wanted) if n in environ})
+
+
+def unfit_for_environment(name: str, value: str) -> str | None:
+    """Why exec cannot hand `value` on as variable `name` ("holds a NUL byte" ...), or None.
+
+    Cheap for the usual value (ASCII, short): ``run`` asks it of every variable.
+    """
+    if "\0" in value:
+        return "holds a NUL byte, which no environment variable can carry"
+    if value.isascii():
+        size = len(value)
+    else:
+        try:
+            size = len(os.fsencode(value))
+        except UnicodeEncodeError:
+            return "is not text an environment variable can carry (a lone surrogate)"
+    if MAX_VARIABLE_BYTES is not None and len(name) + size + 2 > MAX_VARIABLE_BYTES:
+        return (f"is {size} bytes, more than one environment variable can carry "
+                f"({MAX_VARIABLE_BYTES // 1024} KiB)")
+    return None

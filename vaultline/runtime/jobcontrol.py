@@ -1,15 +1,17 @@
-"""Ctrl-Z for a child on vaultline's pseudo-terminal: the child and vaultline stop together.
+"""Ctrl-Z for a child in a session of its own: the child and vaultline stop together.
 
-The child leads its own session on the pty, so its process group counts as orphaned: the
-kernel discards the SIGTSTP that the suspend key (Ctrl-Z) raises there, and a child with the
-default action would not stop at all. vaultline reads the keys, so it does what a shell does
-for a job: when the suspend key is typed while the child's terminal raises signals and the
-child's own group holds it, the child's group is stopped, the user's terminal gets its own
-mode back and vaultline stops itself; SIGCONT (``fg``) resumes both. A child that stops by
-other means (SIGSTOP, or its own SIGTSTP handler) stops vaultline too, as ``script`` does;
-SIGTSTP sent to vaultline stops the child first; SIGCONT to vaultline is passed on. A shell
-running as the child keeps Ctrl-Z for its jobs: then a job of its holds the terminal and the
-key is passed on as typed, and an editor that reads keys raw gets it as a key.
+The child leads its own session (on vaultline's pseudo-terminal, or with no terminal at all
+behind masking pipes), so its process group counts as orphaned: the kernel discards the
+SIGTSTP that the suspend key (Ctrl-Z) raises there, and a child with the default action would
+not stop at all. On a pty vaultline reads the keys, so it does what a shell does for a job:
+when the suspend key is typed while the child's terminal raises signals and the child's own
+group holds it, the child's group is stopped, the user's terminal gets its own mode back and
+vaultline stops itself; SIGCONT (``fg``) resumes both. A child that stops by other means
+(SIGSTOP, or its own SIGTSTP handler) stops vaultline too, as ``script`` does; SIGTSTP sent
+to vaultline (the user's terminal sends it for Ctrl-Z in piped mode) stops the child first;
+SIGCONT to vaultline is passed on. A shell running as the child keeps Ctrl-Z for its jobs:
+then a job of its holds the terminal and the key is passed on as typed, and an editor that
+reads keys raw gets it as a key.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ _DISABLED = (b"\0", 0)  # _POSIX_VDISABLE: no suspend key
 
 
 class JobControl:
-    """While entered: watches the child for stops and the keys for Ctrl-Z (main thread)."""
+    """While entered: watches the child for stops and the keys for Ctrl-Z (main thread).
 
-    def __init__(self, proc: subprocess.Popen[bytes], master: int, stdin: int | None,
+    `master` is the child's pty (None for a piped child: no keys to watch)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], master: int | None, stdin: int | None,
                  saved: list[Any] | None, resumed: Callable[[], None],
                  stopping: Callable[[], None]):
         self._proc = proc
@@ -76,6 +80,7 @@ class JobControl:
     def typed(self, data: bytes) -> None:
         """Pass typed bytes to the child's terminal, suspending at the suspend key where
         the kernel would not."""
+        assert self._master is not None
         while data:
             key = self._suspend_key()
             if key is None or key not in data:
@@ -100,6 +105,8 @@ class JobControl:
 
     def _suspend_key(self) -> bytes | None:
         """The key that suspends, if the kernel would drop the signal it raises."""
+        if self._master is None:
+            return None
         try:
             attrs = termios.tcgetattr(self._master)
             in_front = os.tcgetpgrp(self._master) == self._proc.pid

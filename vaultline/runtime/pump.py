@@ -184,7 +184,10 @@ class Output:
 
 
 def pump(proc: subprocess.Popen[bytes], build: MaskerBuild, supervisor: Supervisor) -> None:
-    """Copy the child's stdout and stderr to ours, masked, until both close or it exits."""
+    """Copy the child's stdout and stderr to ours, masked, until both close or it exits.
+
+    The child leads a session of its own (no terminal to write to around the masking), so
+    Ctrl-Z, which stops only vaultline's group, stops it through ``jobcontrol``."""
     assert proc.stdout is not None and proc.stderr is not None
     # File descriptors 1 and 2: what the child would have written to without masking.
     outputs = {
@@ -194,12 +197,16 @@ def pump(proc: subprocess.Popen[bytes], build: MaskerBuild, supervisor: Supervis
     supervisor.outputs = list(outputs.values())
     pipes = {proc.stdout.fileno(): proc.stdout, proc.stderr.fileno(): proc.stderr}
     exited = _ExitWatch(proc)
-    with selectors.DefaultSelector() as selector:
+    # Stopped, the child's output so far is shown before vaultline stops too.
+    with selectors.DefaultSelector() as selector, JobControl(
+            proc, None, None, None, lambda: None,
+            lambda: _drain_open(selector, outputs, unregister=False)) as jobs:
         for fd in outputs:
             selector.register(fd, selectors.EVENT_READ)
         if exited.fd is not None:
             selector.register(exited.fd, selectors.EVENT_READ)
         selector.register(build.fd, selectors.EVENT_READ)
+        selector.register(jobs.fd, selectors.EVENT_READ)
         open_pipes = len(outputs)
         while open_pipes:
             for key, _ in selector.select(_timeout(outputs.values(), exited)):
@@ -208,6 +215,9 @@ def pump(proc: subprocess.Popen[bytes], build: MaskerBuild, supervisor: Supervis
                 if key.fd == build.fd:
                     selector.unregister(build.fd)
                     build.check()
+                    continue
+                if key.fd == jobs.fd:
+                    jobs.handle()
                     continue
                 output = outputs[key.fd]
                 data = os.read(key.fd, _READ_SIZE)
@@ -225,16 +235,23 @@ def pump(proc: subprocess.Popen[bytes], build: MaskerBuild, supervisor: Supervis
             if exited.check():
                 # Whatever the child wrote is in the pipes now; a background grandchild
                 # holding them open must not keep us waiting.
-                for key in list(selector.get_map().values()):
-                    if key.fd in outputs:
-                        _drain(outputs[key.fd])
-                        selector.unregister(key.fd)
+                _drain_open(selector, outputs, unregister=True)
                 break
     exited.close()
     for output in outputs.values():
         output.flush()
     for pipe in pipes.values():
         pipe.close()
+
+
+def _drain_open(selector: selectors.BaseSelector, outputs: dict[int, Output], *,
+                unregister: bool) -> None:
+    """Drain the outputs whose pipes are still open (registered in `selector`)."""
+    for key in list(selector.get_map().values()):
+        if key.fd in outputs:
+            _drain(outputs[key.fd])
+            if unregister:
+                selector.unregister(key.fd)
 
 
 def _drain(output: Output) -> None:

@@ -2,16 +2,20 @@
 
 The child gets the caller's environment without vaultline's credentials (``childenv``)
 plus the bundle's variables (or, with ``files_dir``, one 0600 file per secret and
-``NAME_FILE`` pointing to it), the caller's
-stdin, and, when masking, pipes for stdout and stderr whose bytes pass through a
-``TerminalMasker`` each. Every signal that would end vaultline (SIGINT, SIGTERM, SIGHUP,
-SIGQUIT, SIGUSR1 ...: ``vaultline._signals``) is forwarded instead; the exit status passes
-through as a shell reports it (killed by signal N: 128 + N). The runner prints nothing.
+``NAME_FILE`` pointing to it), the caller's stdin, and, when masking, pipes for stdout and
+stderr whose bytes pass through a ``TerminalMasker`` each. A masked child holds no handle on
+the user's terminal that would let it print around the masking: it runs in a session of its
+own, on its own pty or with no controlling terminal (no ``/dev/tty``), and a terminal on our
+stdin reaches it through a pipe (``stdin``). Every signal that would end vaultline (SIGINT,
+SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 ...: ``vaultline._signals``) is forwarded instead; the
+exit status passes through as a shell reports it (killed by signal N: 128 + N). The runner
+prints nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import signal
@@ -22,9 +26,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from vaultline._files import private_dir, write_private
+from vaultline._files import PRIVATE_DIR, private_dir, write_private
 from vaultline._signals import FROM_TERMINAL, install
 from vaultline.errors import (
     CommandNotExecutableError,
@@ -34,7 +38,13 @@ from vaultline.errors import (
 )
 from vaultline.redact.cache import MaskerCache
 from vaultline.redact.masker import Masker, Staged
-from vaultline.runtime.childenv import NEVER_PASSED, ChildEnvironment, child_environment, credential_names
+from vaultline.runtime.childenv import (
+    NEVER_PASSED,
+    ChildEnvironment,
+    child_environment,
+    credential_names,
+    unfit_for_environment,
+)
 from vaultline.runtime.pump import (
     MaskerBuild,
     Output,
@@ -43,6 +53,7 @@ from vaultline.runtime.pump import (
     pump,
     pump_terminal,
 )
+from vaultline.runtime.stdin import StdinRelay
 from vaultline.runtime.watch import OnChange, Snapshot, Watch
 
 if TYPE_CHECKING:
@@ -126,13 +137,18 @@ class _Supervisor:
         self.wakeup = threading.Event()  # the watch's sleep cut short: a lease nears its end
         self.lock = threading.Lock()
         self.masker_lock = threading.Lock()
+        self.stdin: StdinRelay | None = None  # a terminal on our stdin, piped to the child
         self.generation = 0  # bumped by a reload: a build for older values never takes over
         # A compile whose result the next run will load from the cache, finished before exit.
         self.compiling: threading.Thread | None = None
 
     def run(self, env: Mapping[str, str], secrets: Mapping[str, str],
             masked: Iterable[str] | None, watch: Watch | None) -> int:
-        forwarder = _SignalForwarder(skip_terminal_sigint=not self.tty)
+        # The terminal's Ctrl-C and Ctrl-\ reach a child in our process group by
+        # themselves; one in a session of its own behind pipes gets them from us, and one
+        # on its own pty gets them typed, so a SIGINT to vaultline was sent on purpose.
+        forwarder = _SignalForwarder(terminal="child" if self.tty else
+                                     "group" if self.mask else "skip")
         threads: list[threading.Thread] = []
         try:
             with forwarder:
@@ -183,6 +199,7 @@ class _Supervisor:
 
                 self.secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
                                                          dir=private_dir(self.files_dir)))
+                os.chmod(self.secrets_dir, PRIVATE_DIR)  # mkdtemp's 0700 is less the umask
             for name, value in secrets.items():
                 child_env.pop(name, None)
                 path = _write_secret_file(self.secrets_dir, name, value)
@@ -233,7 +250,16 @@ class _Supervisor:
             finally:
                 os.close(slave)
         else:
-            proc = _start(self.argv, child_env, piped=self.mask)
+            stdin = None
+            if self.mask and is_terminal(0):
+                if self.stdin is None:
+                    self.stdin = StdinRelay(0)
+                stdin = self.stdin.pipe()
+            try:
+                proc = _start(self.argv, child_env, piped=self.mask, stdin=stdin)
+            finally:
+                if stdin is not None:
+                    os.close(stdin)
         self.proc = proc
         forwarder.attach(proc)
         try:
@@ -337,24 +363,47 @@ def _terminate(proc: subprocess.Popen[bytes], grace: float) -> None:
 
 
 def _start(argv: Sequence[str], env: dict[str, str], *, piped: bool,
-           terminal: int | None = None) -> subprocess.Popen[bytes]:
-    pipe = subprocess.PIPE if piped else None
+           terminal: int | None = None, stdin: int | None = None) -> subprocess.Popen[bytes]:
     try:
         if terminal is not None:
             # Its own session with the pty as controlling terminal, as a shell would set up.
             # Piped input (`... | vaultline run`) stays the child's stdin; typed input goes
             # through the pty.
-            stdin = terminal if is_terminal(0) else None
-            return subprocess.Popen(list(argv), env=env, stdin=stdin, stdout=terminal,
-                                    stderr=terminal, start_new_session=True,
+            return subprocess.Popen(list(argv), env=env,
+                                    stdin=terminal if is_terminal(0) else None,
+                                    stdout=terminal, stderr=terminal, start_new_session=True,
                                     preexec_fn=_take_terminal)
-        return subprocess.Popen(list(argv), env=env, stdout=pipe, stderr=pipe)
+        if piped:
+            # A session of its own has no controlling terminal: /dev/tty cannot be opened.
+            return subprocess.Popen(list(argv), env=env, stdin=stdin, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
+        return subprocess.Popen(list(argv), env=env)
     except (FileNotFoundError, NotADirectoryError):
         raise CommandNotFoundError(argv[0]) from None
     except PermissionError:
         raise CommandNotExecutableError(argv[0]) from None
+    except (ValueError, UnicodeEncodeError):  # a NUL byte, or text no environment can hold
+        unfit = _unfit_variable(env)
+        if unfit is None:
+            raise
+        raise unfit from None
     except OSError as exc:
+        if exc.errno == errno.E2BIG:
+            raise _unfit_variable(env) or ConfigError(
+                "the command's environment and arguments together are larger than the system "
+                "allows; hand the secrets over as files (vaultline run --files DIR)") from None
         raise CommandNotExecutableError(argv[0], f"cannot execute: {exc.strerror}") from None
+
+
+def _unfit_variable(env: Mapping[str, str]) -> ConfigError | None:
+    """The error for a variable exec refused. `run` checks the bundle's values before, naming
+    their keys; this names what a caller of :func:`run` passed."""
+    for name, value in env.items():
+        problem = unfit_for_environment(name, value)
+        if problem is not None:
+            return ConfigError(f"variable {name}: its value {problem}; hand it over as a file "
+                               "(vaultline run --files DIR)")
+    return None
 
 
 def _take_terminal() -> None:
@@ -389,19 +438,24 @@ def _terminal_sends_sigint() -> bool:
 
 
 class _SignalForwarder:
-    """Forwards signals to the child while installed (main thread only, as Python requires)."""
+    """Forwards signals to the child while installed (main thread only, as Python requires).
 
-    def __init__(self, *, skip_terminal_sigint: bool = True) -> None:
+    `terminal` says where the Ctrl-C and Ctrl-\\ that the terminal sends vaultline's group
+    belong: ``skip`` (the child is in that group and got them too), ``group`` (the child
+    leads a group of its own: it and its children get them, as from the terminal) or
+    ``child`` (forwarded to the child like any other signal: its own pty sends it its keys).
+    """
+
+    def __init__(self, *, terminal: Literal["skip", "group", "child"] = "skip") -> None:
         self._proc: subprocess.Popen[bytes] | None = None
         self._pending: list[int] = []
         self._previous: dict[int, object] = {}
-        self._skip_sigint = False
-        # A child on its own pty is in another session: the terminal's Ctrl-C never reaches it.
-        self._check_terminal = skip_terminal_sigint
+        self._terminal = terminal
+        self._from_terminal = False
 
     def __enter__(self) -> _SignalForwarder:
         if threading.current_thread() is threading.main_thread():
-            self._skip_sigint = self._check_terminal and _terminal_sends_sigint()
+            self._from_terminal = self._terminal != "child" and _terminal_sends_sigint()
             self._previous = install(self._handle)
         return self
 
@@ -427,9 +481,13 @@ class _SignalForwarder:
             self._forward(signum)
 
     def _forward(self, signum: int) -> None:
-        if signum in FROM_TERMINAL and self._skip_sigint:
-            return
         assert self._proc is not None
+        group = signum in FROM_TERMINAL and self._from_terminal
+        if group and self._terminal == "skip":
+            return
         if self._proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                self._proc.send_signal(signum)
+                if group:
+                    os.killpg(self._proc.pid, signum)
+                else:
+                    self._proc.send_signal(signum)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from vaultline.errors import ConfigError, VaultlineError
 from vaultline.project import keypath
 from vaultline.resolve.bundle import Bundle, to_text
+from vaultline.runtime.childenv import unfit_for_environment
 
 if TYPE_CHECKING:
     from vaultline.resolve.leases import LeaseBook
@@ -45,7 +46,14 @@ class Snapshot(NamedTuple):
         return f"<Snapshot {len(self.values)} keys>"
 
 
-def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None) -> Snapshot:
+def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None, *,
+             files: bool = False) -> Snapshot:
+    """What `bundle` gives a child; with `files`, its secrets go to files, not variables.
+
+    Raises ConfigError naming the key of a value that exec cannot put in an environment
+    variable (a NUL byte ...): before a child starts, or as a failed reload that leaves the
+    child running.
+    """
     variables: dict[str, str] = {}
     secrets: dict[str, str] = {}
     values: dict[str, str] = {}
@@ -55,6 +63,12 @@ def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None) -> 
         variables[name] = values[resolved.key] = text
         if resolved.secret:
             secrets[name] = text
+        if not (files and resolved.secret):
+            problem = unfit_for_environment(name, text)
+            if problem is not None:
+                instead = ("hand it over as a file: vaultline run --files DIR" if resolved.secret
+                           else "remove it from the value (only secrets can go to files)")
+                raise ConfigError(f"{resolved.key!r}: its value {problem}; {instead}")
     return Snapshot(variables, secrets, bundle.secret_values(), values, bundle, wake_in)
 
 
@@ -158,15 +172,16 @@ class Watch:
 
 
 def session_resolver(project_dir: Path | None, env: str, prefix: str,
-                     environ: Mapping[str, str] | None = None) -> Callable[[], Snapshot]:
+                     environ: Mapping[str, str] | None = None, *,
+                     files: bool = False) -> Callable[[], Snapshot]:
     """Re-resolve through a Session each time (reads audited, overrides applied); the project
-    is read again, so a changed pack counts too."""
+    is read again, so a changed pack counts too. `files` as for :func:`snapshot`."""
     from vaultline.project.model import Project
     from vaultline.resolve.session import Session
 
     def resolve() -> Snapshot:
         with Session(Project.load(project_dir, environ=environ), env) as session:
-            return snapshot(session.resolve(), prefix, next_expiry(session))
+            return snapshot(session.resolve(), prefix, next_expiry(session), files=files)
 
     return resolve
 
