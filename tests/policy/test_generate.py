@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tests.factory import write
 from tests.servers import BaoServer
 from vaultline.cli._app import cli
-from vaultline.errors import ConfigError, PermissionDeniedError
+from vaultline.errors import ConfigError, PermissionDeniedError, ProviderError
 from vaultline.policy.generate import generate_policy
 from vaultline.policy.lint import lint_text
 from vaultline.project.model import Project
@@ -63,9 +63,11 @@ def token_with_only(server: BaoServer, name: str, policy: str) -> str:
     return str(created["auth"]["client_token"])
 
 
-def vault_as(server: BaoServer, root: Path, token: str, app: str) -> VaultProvider:
+def vault_as(server: BaoServer, root: Path, token: str, app: str,
+             **options: str) -> VaultProvider:
     context = ProviderContext(app=app, env="prod", root=root, environ={"VAULT_TOKEN": token})
-    return VaultProvider("vault", {"url": server.url, "mount": "kv", "retries": 0}, context)
+    return VaultProvider("vault", {"url": server.url, "mount": "kv", "retries": 0, **options},
+                         context)
 
 
 @pytest.fixture
@@ -91,16 +93,21 @@ def test_runtime_policy_resolves_the_environment_and_nothing_else(
     assert bundle["Jwt:SigningKey"] == "jwt-1"  # the pinned version, through the same data/ rule
 
     vault = vault_as(openbao, tmp_path, token, app)
+    dev = vault_as(openbao, tmp_path, token, app, prefix=f"{app}/dev")
     try:
-        for neighbour in ("neighbour", "../dev/db.primary"):
-            with pytest.raises(PermissionDeniedError):
-                vault.fetch(neighbour)
+        with pytest.raises(PermissionDeniedError):
+            vault.fetch("neighbour")
+        with pytest.raises(PermissionDeniedError):  # another environment: the server refuses
+            dev.fetch("db.primary")
+        with pytest.raises(ProviderError, match=r"no '\.' or '\.\.' segments"):
+            vault.fetch("../dev/db.primary")  # and vaultline does not even ask
         with pytest.raises(PermissionDeniedError):
             vault.put("db.primary", '{"password": "overwritten"}')
         with pytest.raises(PermissionDeniedError):
             vault.list_paths()
     finally:
         vault.close()
+        dev.close()
 
 
 def test_ci_policy_writes_with_check_and_set_but_reads_no_neighbour(
