@@ -5,6 +5,7 @@ outside the encrypted store."""
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import subprocess
 import sys
@@ -49,6 +50,19 @@ def test_run_files_mode(cli: Cli, tmp_path: Path) -> None:
                  extra_env={"EXPECTED": CANARY})
     assert result.stdout.split() == ["unset", "0o600", "True"], result.stderr
     assert list(files.iterdir()) == []  # removed when the child exited
+
+
+def test_a_large_secret_is_masked_not_an_internal_error(cli: Cli, tmp_path: Path) -> None:
+    """A 200 KB value (a certificate bundle) is over what one Hyperscan literal can be."""
+    put_all(cli)
+    bundle = "".join(f"-----CERT {i:05d}-----{secrets.token_urlsafe(300)}\n" for i in range(500))
+    assert len(bundle) > 200_000
+    assert cli("secret", "put", "AI:OpenAI:ApiKey", "--env", "prod", stdin=bundle).returncode == 0
+    result = cli("run", "--env", "prod", "--files", str(tmp_path / "files"), "--", PY, "-c",
+                 "import os; print('start', open(os.environ['AI__OPENAI__APIKEY_FILE']).read(), "
+                 "'end')")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["start", "********", "end"]
 
 
 def test_a_value_no_environment_can_carry_is_one_error_naming_its_key(cli: Cli,

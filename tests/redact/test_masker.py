@@ -243,3 +243,20 @@ def test_small_writes_cost_no_rescan_of_the_held_tail(backend: Backend,
     out = b"".join(stream.feed(text[i:i + 1]) for i in range(len(text))) + stream.flush()
     assert out == masker.mask_bytes(text) and b"short-secret-1" not in out
     assert lookups < 20 * len(text)  # it was thousands per byte
+
+
+def test_a_value_longer_than_a_pattern_can_be_is_masked_whole(backend: Backend) -> None:
+    """A certificate bundle or kubeconfig can be large; Hyperscan refuses a literal
+    of more than 16,000 bytes (the masker build failed with an internal error), so a long
+    form is masked as overlapping pieces, which merge into one mask."""
+    import random
+
+    rnd = random.Random(7)
+    value = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789+/é€") for _ in range(40_000))
+    masker = Masker([value], backend=backend)
+    assert masker.max_len <= 4096  # what the stream holds back stays small too
+    data = ("head " + value + " and again " + value + " tail").encode()
+    assert masker.mask_bytes(data) == b"head " + M + b" and again " + M + b" tail"
+    cuts = sorted(rnd.sample(range(1, len(data)), 40))
+    assert streamed(masker, data, cuts) == b"head " + M + b" and again " + M + b" tail"
+    assert masker.mask_str("x" + value[:-1]).startswith("x")  # a piece is no short pattern

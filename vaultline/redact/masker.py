@@ -44,12 +44,44 @@ def _hyperscan_version() -> str:
     return str(getattr(hyperscan, "__version__", "?"))
 
 
+# Hyperscan refuses a literal of more than 16,000 bytes, and the stream holds back up to the
+# longest pattern: a longer form (a certificate bundle, a kubeconfig) is masked as pieces.
+MAX_PATTERN_BYTES = 4096
+
+
 def _patterns(secrets: Iterable[str]) -> list[bytes]:
     forms: set[bytes] = set()
     for value in secrets:
         forms |= encoded_forms(value)
+    long = [form for form in forms if len(form) > MAX_PATTERN_BYTES]
+    for form in long:
+        forms.discard(form)
+        forms.update(_pieces(form))
     # Sorted so that "is this tail a prefix of some pattern" is one bisect.
     return sorted(forms)
+
+
+def _pieces(form: bytes) -> list[bytes]:
+    """``form`` as overlapping pieces of about MAX_PATTERN_BYTES, cut between UTF-8
+    characters: where the whole form occurs, its pieces occur and their masks merge into one,
+    and no piece is short enough to match ordinary text."""
+    def boundary(at: int) -> int:  # back to the start of a character
+        while at > 0 and form[at] & 0xC0 == 0x80:
+            at -= 1
+        return at
+
+    starts, at = [], 0
+    while at + MAX_PATTERN_BYTES < len(form):
+        starts.append(at)
+        at = boundary(at + MAX_PATTERN_BYTES - 16)  # a little overlap: a cut never falls between
+    starts.append(boundary(len(form) - MAX_PATTERN_BYTES))
+    pieces = []
+    for start in starts:
+        end = min(len(form), start + MAX_PATTERN_BYTES)
+        while end < len(form) and form[end] & 0xC0 == 0x80:
+            end -= 1
+        pieces.append(form[start:end])
+    return pieces
 
 
 class SecretSource(Protocol):
