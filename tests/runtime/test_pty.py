@@ -192,17 +192,28 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
 
 
-@pytest.mark.parametrize("how", ["ctrl-z", "sigtstp", "stop-yourself"])
+def _wait_for_children(pid: int, timeout: float = 30) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while not (children := _children(pid)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return children
+
+
+@pytest.mark.parametrize("how", ["ctrl-z", "sigtstp", "stop-yourself", "stop-at-once"])
 def test_suspend_stops_the_child_and_vaultline_and_fg_resumes_both(cli: Cli, how: str) -> None:
     put_all(cli)
     master, slave = os.openpty()
-    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", "--", sys.executable, "-c",
-                             SUSPENDABLE, how], cwd=cli.root, env=cli.env, stdin=slave, stdout=slave,
-                            stderr=slave, start_new_session=True, preexec_fn=_take_terminal)
+    command = [sys.executable, "-c", SUSPENDABLE, how]
+    if how == "stop-at-once":  # a shell stops before vaultline may be watching for it
+        command = ["sh", "-c", 'kill -STOP $$; exec "$0" "$@"', *command]
+    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", "--", *command], cwd=cli.root,
+                            env=cli.env, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True, preexec_fn=_take_terminal)
     seen = bytearray()
     try:
-        read_until(master, b"ready", seen)
-        (child,) = _children(proc.pid)
+        if how != "stop-at-once":
+            read_until(master, b"ready", seen)
+        (child,) = _wait_for_children(proc.pid)
         if how == "ctrl-z":
             os.write(master, b"\x1a")  # typed on vaultline's terminal
         elif how == "sigtstp":

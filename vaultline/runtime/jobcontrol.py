@@ -56,6 +56,9 @@ class JobControl:
                                     (signal.SIGTSTP, self._on_tstp),
                                     (signal.SIGCONT, self._on_cont)):
                 self._previous[signum] = signal.signal(signum, handler)
+            # A child that stopped before the handler was there raised a SIGCHLD nobody saw:
+            # look once now, as if it came again.
+            self._on_signal(signal.SIGCHLD, None)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
