@@ -129,11 +129,11 @@ def writing_output(path: Path) -> Iterator[BinaryIO]:
     """
     from vaultline.errors import ConfigError
 
-    system = _own_stream(path)
+    own = _own_stream(path)  # the one kind of link followed
     with contextlib.ExitStack() as stack:
         try:
             try:
-                info = os.stat(path) if system else os.lstat(path)
+                info = os.stat(path) if own else os.lstat(path)
             except FileNotFoundError:
                 info = None
             if info is None or not (stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
@@ -141,7 +141,7 @@ def writing_output(path: Path) -> Iterator[BinaryIO]:
                 handle = stack.enter_context(writing_private(path))
             else:
                 flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-                fd = os.open(path, flags if system else flags | os.O_NOFOLLOW)
+                fd = os.open(path, flags if own else flags | os.O_NOFOLLOW)
                 handle = stack.enter_context(os.fdopen(fd, "wb"))
                 if stat.S_ISREG(os.fstat(fd).st_mode):
                     # Swapped for a file (or a link to one) since the stat: writing would
