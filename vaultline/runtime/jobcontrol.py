@@ -47,6 +47,7 @@ class JobControl:
         self.fd, self._wake = os.pipe()  # readable when a signal needs handling
         os.set_blocking(self._wake, False)
         self._previous: dict[int, object] = {}
+        self._previous_wakeup: int | None = None
         self._asked_to_stop = False
         self._continued = False
 
@@ -56,6 +57,10 @@ class JobControl:
                                     (signal.SIGTSTP, self._on_tstp),
                                     (signal.SIGCONT, self._on_cont)):
                 self._previous[signum] = signal.signal(signum, handler)
+            # A signal can land on another thread (the masker's build, the stdin copy): the
+            # handler then runs only once the main thread leaves its select, which may wait
+            # for nothing else. The wake-up fd is written by whichever thread takes it.
+            self._previous_wakeup = signal.set_wakeup_fd(self._wake, warn_on_full_buffer=False)
             # A child that stopped before the handler was there raised a SIGCHLD nobody saw:
             # look once now, as if it came again.
             self._on_signal(signal.SIGCHLD, None)
@@ -63,6 +68,8 @@ class JobControl:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        if self._previous_wakeup is not None:
+            signal.set_wakeup_fd(self._previous_wakeup)
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)  # type: ignore[arg-type]
         os.close(self.fd)
