@@ -12,6 +12,7 @@ import pytest
 
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
+from tests.factory import master_key_env
 from vaultline._files import private_dir, write_private
 
 PY = sys.executable
@@ -37,6 +38,21 @@ def test_helpers_under_umask_000(tmp_path: Path, open_umask: None) -> None:
     write_private(target, b"new")
     assert mode(target) == 0o600 and target.read_bytes() == b"new"
     assert sorted(p.name for p in deep.iterdir()) == ["f.json"]  # no temporary left
+
+
+@pytest.mark.parametrize("umask", [0o277, 0o377])
+def test_the_store_is_0600_under_a_tight_umask(tmp_path: Path, umask: int) -> None:
+    """Private is 0600, not less: a store created read-only for its owner takes no write."""
+    from vaultline.store import EmbeddedStore
+
+    old = os.umask(umask)
+    try:
+        store, _ = EmbeddedStore.create(tmp_path / "s", environ=master_key_env())
+        store.close()
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "s" / "store.db") == 0o600
+    assert mode(tmp_path / "s") == 0o700
 
 
 def test_everything_created_is_private_under_umask_000(tmp_path: Path, open_umask: None) -> None:

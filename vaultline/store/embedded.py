@@ -257,7 +257,10 @@ class EmbeddedStore:
             key = masterkey.MasterKey(material, str(key_file))
         db_path = directory / DB_NAME
         fd = os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
+        try:
+            os.fchmod(fd, 0o600)  # a tighter umask (0277) would leave the store read-only
+        finally:
+            os.close(fd)
         db = cls._connect(db_path)
         with db:
             db.executescript(_SCHEMA)
