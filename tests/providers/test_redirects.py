@@ -107,3 +107,15 @@ def test_a_redirect_from_https_to_http_is_refused(
     assert node.seen, "the https node was asked"
     assert collector.seen == []  # neither the token nor the value left over plain http
     assert "forged" not in done.stdout and TOKEN not in done.stderr
+
+
+def test_the_refusal_names_hosts_never_credentials_in_a_url() -> None:
+    from vaultline.errors import ProviderError
+    from vaultline.providers._http import check_redirect
+
+    with pytest.raises(ProviderError) as info:
+        check_redirect("https://ops:pw-in-url@vault.example:8200/v1/kv/data/x",
+                       "http://thief:stolen@evil.example/v1/kv/data/x")
+    assert str(info.value).startswith("vault.example:8200 redirected to http://evil.example: ")
+    assert "pw-in-url" not in str(info.value) and "stolen" not in str(info.value)
+    check_redirect("https://a.example/x", "https://b.example:8200/x")  # another node: followed

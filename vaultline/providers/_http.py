@@ -229,9 +229,14 @@ def check_redirect(source: str, target: str) -> None:
     before, after = urllib.parse.urlsplit(source), urllib.parse.urlsplit(target)
     if after.scheme not in ("http", "https") or (before.scheme == "https"
                                                  and after.scheme != "https"):
-        raise ProviderError(f"{before.netloc} redirected to {after.scheme}://{after.netloc}: "
+        raise ProviderError(f"{_host(before)} redirected to {after.scheme}://{_host(after)}: "
                             "refused, it would send the token without TLS; point the provider "
                             "at its https address")
+
+
+def _host(parts: urllib.parse.SplitResult) -> str:
+    """Host and port only: a URL's netloc may carry ``user:password@``."""
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 def read_capped(pieces: Iterable[bytes], *, declared: str | None, where: str, cap: int,
