@@ -325,6 +325,10 @@ class Session:
         with self._audited(action, target) as (where, detail):
             chosen = versions_of(where.provider).change(action, where.path, chosen_versions)
             detail["versions"] = chosen
+        if action == audit.DESTROY and self.store is not None:
+            # A remote provider's values have sealed copies here too (the compiled maskers,
+            # the offline snapshots); the embedded store's own destroy removes them as well.
+            self.store.forget_copies()
         return Changed(str(where), chosen)
 
     def rollback(self, target: str, to: str | None = None) -> RolledBack:

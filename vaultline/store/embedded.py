@@ -39,6 +39,13 @@ FORMAT_VERSION = 2
 DB_NAME = "store.db"
 _KEY_CHECK = b"vaultline key check"
 KEK_PURPOSE = "store-kek"
+_BUSY_MS = 60_000  # how long a writer waits for another's write lock
+#: Files beside the store holding copies of secret values, sealed under keys derived from its
+#: master key: `run`'s compiled maskers (``vaultline.redact.cache``) and the offline snapshots
+#: (``vaultline.resolve.snapshot``). AES-GCM's associated data authenticates but does not
+#: encrypt, so the master key alone opens them; a destroy removes them all (they are rebuilt
+#: by the next run or resolution) so that no copy outlives the value it destroyed.
+SEALED_COPIES = ("cache/masker-*.bin", "snapshots/*.snapshot")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -211,11 +218,12 @@ class EmbeddedStore:
     def _connect(path: Path) -> sqlite3.Connection:
         old_umask = os.umask(0o077)  # the -wal/-shm side files must be private too
         try:
-            db = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
+            db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_MS / 1000,
+                                 check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA secure_delete=ON")  # destroyed versions are zeroed on disk
-            db.execute("PRAGMA busy_timeout=60000")
+            db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
             # Defence in depth beside the schema check: what the schema holds may call only
             # functions without side effects.
             db.execute("PRAGMA trusted_schema=OFF")
@@ -391,11 +399,44 @@ class EmbeddedStore:
             raise
         self._db.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def _destroying(self) -> Iterator[sqlite3.Connection]:
+        """A write that removes key material for good, then every other copy of it.
+
+        ``secure_delete`` zeroes the rows' old bytes in ``store.db``, but the write-ahead log
+        still holds the pages as they were until it is reset: the checkpoint copies the new
+        pages in and truncates it. A reader in another process mid-transaction is not waited
+        for (it would hold the destroy up): the log is then reset by a later checkpoint, at the
+        latest when the last connection closes and SQLite removes it. Then the sealed copies
+        beside the store go.
+        """
+        with self._write() as db:
+            yield db
+        self._db.execute("PRAGMA busy_timeout=0")
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        self.forget_copies()
+
+    def forget_copies(self) -> None:
+        """Remove the sealed copies of secret values kept beside the store
+        (:data:`SEALED_COPIES`): after any destroy, here or at a remote provider."""
+        for pattern in SEALED_COPIES:
+            for copy in self.directory.glob(pattern):
+                try:
+                    copy.unlink()
+                except (FileNotFoundError, IsADirectoryError):
+                    continue  # gone already, or something vaultline never wrote
+                except OSError as exc:
+                    raise StoreError(f"cannot remove {copy} ({exc.strerror}), which may hold a "
+                                     "copy of a destroyed value: remove it by hand") from None
+
     # -- vaultline's own records ----------------------------------------------------------
 
     def records(self, kind: str) -> RecordTable:
         """The records of one kind (``keys``, ``overrides``): never reachable by a path."""
-        return RecordTable(self._db, self._kek, self._write, kind)
+        return RecordTable(self._db, self._kek, self._write, kind, destroying=self._destroying)
 
     # -- secrets ------------------------------------------------------------------------
 
@@ -601,9 +642,9 @@ class EmbeddedStore:
         return chosen
 
     def destroy(self, path: str, versions: Iterable[int] | None = None) -> list[int]:
-        """Remove the key material of versions for good (``secure_delete`` zeroes the pages)."""
+        """Remove the key material of versions for good, and every copy (:meth:`_destroying`)."""
         path = self._check_path(path)
-        with self._write() as db:
+        with self._destroying() as db:
             chosen = self._target_versions(db, path, versions)
             db.executemany(
                 "UPDATE versions SET destroyed = 1, wrapped_key = NULL, ciphertext = NULL "

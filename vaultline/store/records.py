@@ -94,12 +94,14 @@ Begin = Callable[[], AbstractContextManager[sqlite3.Connection]]  # the store's 
 class RecordTable:
     """The records of one kind, versioned with check-and-set like secrets."""
 
-    def __init__(self, db: sqlite3.Connection, kek: AESGCM, begin: Begin, kind: str):
+    def __init__(self, db: sqlite3.Connection, kek: AESGCM, begin: Begin, kind: str, *,
+                 destroying: Begin):
         if kind not in KINDS:
             raise ValueError(f"unknown record kind {kind!r}")
         self._db = db
         self._kek = kek
         self._begin = begin
+        self._destroying = destroying  # a write that then removes every copy of what it erased
         self.kind = kind
 
     def __repr__(self) -> str:
@@ -159,8 +161,9 @@ class RecordTable:
             "ORDER BY version", (self.kind, name))]
 
     def destroy(self, name: str, versions: Iterable[int]) -> None:
-        """Remove versions' ciphertext for good (``secure_delete`` zeroes the pages)."""
-        with self._begin() as db:
+        """Remove versions' ciphertext for good, and every copy of it (the store's
+        ``_destroying``: an override's value may be in a compiled masker)."""
+        with self._destroying() as db:
             db.executemany("UPDATE records SET destroyed = 1, wrapped_key = NULL, "
                            "ciphertext = NULL WHERE kind = ? AND name = ? AND version = ?",
                            [(self.kind, name, v) for v in versions])
