@@ -85,6 +85,49 @@ def test_everything_created_is_private_under_umask_000(tmp_path: Path, open_umas
     assert loose == {}
 
 
+@pytest.mark.parametrize("umask", [0o277, 0o377, 0o777])
+def test_init_under_a_hostile_umask_makes_a_project_its_owner_can_use(tmp_path: Path,
+                                                                      umask: int) -> None:
+    """The committed files follow the umask but stay readable and writable by their owner (as
+    root the kernel would not show it: a non-root user could not write env/dev/ made 0500, nor
+    read a vaultline.yaml made 0000); the secret ones stay private."""
+    root, home = tmp_path / "p", tmp_path / "home"
+    root.mkdir(mode=0o700)
+    home.mkdir(mode=0o700)
+    cli = Cli(root, home)
+    old = os.umask(umask)
+    try:
+        made = cli("init", "--app", "shop", "--envs", "dev,prod")
+        assert made.returncode == 0, made.stderr
+        (root / "env" / "prod" / "secrets.yaml").write_text("Db:Password: local\n")
+        assert cli("secret", "put", "Db:Password", "--env", "prod", stdin="pw-0277").returncode == 0
+        shown = cli("resolve", "--env", "prod", "--format", "dotenv", "--reveal")
+    finally:
+        os.umask(old)
+    assert shown.stdout == "DB__PASSWORD='pw-0277'\n", shown.stderr
+    committed = [root / "vaultline.yaml", root / ".gitignore", root / "env", root / "env" / "dev",
+                 *(root / "env").rglob("*.yaml")]
+    assert {str(p.relative_to(root)): oct(mode(p)) for p in committed
+            if mode(p) != (0o700 if p.is_dir() else 0o600)} == {}  # owner bits, none beyond
+    private = [*(root / ".vaultline").rglob("*"), *(home / ".config").rglob("*")]
+    assert any(p.suffix == ".key" for p in private)
+    assert {str(p): oct(mode(p)) for p in private
+            if mode(p) != (0o700 if p.is_dir() else 0o600)} == {}
+
+
+def test_init_under_the_usual_umask_makes_committed_files_0644(tmp_path: Path) -> None:
+    root, home = tmp_path / "p", tmp_path / "home"
+    root.mkdir()
+    home.mkdir()
+    old = os.umask(0o022)
+    try:
+        assert Cli(root, home)("init", "--app", "shop", "--envs", "dev").returncode == 0
+    finally:
+        os.umask(old)
+    assert [mode(p) for p in (root / "vaultline.yaml", root / "env" / "dev",
+                              root / "env" / "dev" / "values.yaml")] == [0o644, 0o755, 0o644]
+
+
 def test_loose_key_file_is_refused(cli: Cli) -> None:
     put_all(cli)
     key_file = next((cli.root.parent / "home").rglob("*.key"))

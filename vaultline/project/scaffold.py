@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vaultline._files import missing_parts
 from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError
 from vaultline.project.model import PROJECT_FILE, Project
@@ -45,7 +47,7 @@ def init_project(root: Path, *, app: str, environments: list[str]) -> InitReport
     project_file = root / PROJECT_FILE
     if not project_file.exists():
         envs = "\n".join(f"  {name}: {{}}" for name in environments)
-        root.mkdir(parents=True, exist_ok=True)
+        _make_dirs(root)
         _create(project_file, _PROJECT_TEMPLATE.format(app=app, environments=envs))
         report.created.append(PROJECT_FILE)
     try:
@@ -59,7 +61,7 @@ def init_project(root: Path, *, app: str, environments: list[str]) -> InitReport
         for name, template in (("values.yaml", _VALUES), ("secrets.yaml", _SECRETS)):
             path = pack / name
             if not path.exists():
-                pack.mkdir(parents=True, exist_ok=True)
+                _make_dirs(pack)
                 _create(path, template.format(env=env))
                 report.created.append(str(path.relative_to(root)))
     if _ensure_gitignore(root / ".gitignore"):
@@ -70,6 +72,28 @@ def init_project(root: Path, *, app: str, environments: list[str]) -> InitReport
         report.key_file = key_file
         report.created.append(f"{_rel(project.store_dir, root)}/ (encrypted store)")
     return report
+
+
+# The project's files are committed, so they follow the umask (0644 and 0755 under the usual
+# 022), except that their owner can always use them: under a umask such as 0277 or 0777 a
+# directory made here would refuse the files init writes into it next, and a vaultline.yaml
+# could not be read back.
+
+
+def _make_dirs(path: Path) -> None:
+    missing, _ = missing_parts(path)
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(0o755)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs to set
+        os.chmod(directory, stat.S_IMODE(directory.stat().st_mode) | 0o700)
+
+
+def _owner_can_write(fd: int) -> None:
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    if mode & 0o600 != 0o600:
+        os.fchmod(fd, mode | 0o600)
 
 
 def _create(path: Path, text: str) -> None:
@@ -83,6 +107,7 @@ def _create(path: Path, text: str) -> None:
         raise ConfigError(f"{path} is a symbolic link to nothing; vaultline init does not "
                           "write through it: remove it or create the file it names") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        _owner_can_write(handle.fileno())
         handle.write(text)
 
 
@@ -106,6 +131,8 @@ def _ensure_gitignore(path: Path) -> bool:
         "# vaultline: the store and local env files never go to git\n" + "\n".join(missing) + "\n")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        if not existing:
+            _owner_can_write(handle.fileno())  # only a file init made: the user's stays theirs
         handle.write(addition)
     return True
 
