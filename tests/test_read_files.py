@@ -4,6 +4,7 @@ case is bounded in time and memory (tests/hostile.py measures the child)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -232,3 +233,18 @@ def test_an_oversized_policy_is_refused_before_the_parser(text: str, message: st
 
     with pytest.raises(PolicyError, match=message):
         parse_policy(text, "p.hcl")
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_a_policy_nested_past_the_parser_says_so_through_lint(tmp_path: Path, depth: int) -> None:
+    """Within the block limit, but deeper than the parser recurses: the finding says what is
+    wrong with the file, not which Python exception the parser raised."""
+    policy = tmp_path / "deep.hcl"
+    policy.write_text('path "x" { capabilities = ' + "[" * depth + "]" * depth + " }\n")
+    done = subprocess.run([hostile.VAULTLINE, "policy", "lint", str(policy), "--format", "json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    [finding] = json.loads(done.stdout)["findings"]
+    assert finding["rule"] == "POL000" and "Recursion" not in finding["message"]
+    assert finding["message"] == (f"{policy}: nested too deeply to read (lists or blocks within "
+                                  "each other, hundreds of levels); a Vault policy nests a few")

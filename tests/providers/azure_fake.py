@@ -9,7 +9,8 @@ generated here; clients trust it through ``connection_verify``.
 
 Tests steer it with ``fail_next`` (statuses answered before the real handling, for retries),
 ``forbidden`` (names answered with 403), ``echo_auth`` (a 401 quoting the request's bearer
-token) and ``flood`` (an endless-looking answer), and read ``requests`` (method, path) and ``calls`` afterwards.
+token), ``flood`` (an endless-looking answer) and ``answer`` (this body, 200, for every
+authenticated request), and read ``requests`` (method, path) and ``calls`` afterwards.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class FakeKeyVault:
     forbidden: set[str] = field(default_factory=set)
     echo_auth: bool = False  # refuse with the request's Authorization header in the message
     flood: int = 0  # answer every authenticated request with this many bytes (chunked, no length)
+    answer: bytes | None = None  # answer every authenticated request with this body, 200
     requests: list[tuple[str, str]] = field(default_factory=list)
     challenges: int = 0  # requests answered 401 + WWW-Authenticate
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -162,6 +164,13 @@ class _Handler(BaseHTTPRequestHandler):
             for _ in range(vault.flood // len(piece)):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.write(b"0\r\n\r\n")
+            return
+        if vault.answer is not None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(vault.answer)))
+            self.end_headers()
+            self.wfile.write(vault.answer)
             return
         if vault.echo_auth:  # as a broken gateway would: the credential echoed back
             self._error(401, "Unauthorized",

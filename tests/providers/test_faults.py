@@ -302,6 +302,9 @@ AWS_FAULTS = [
     ("truncate", {"limit": 20, "in_body": True}, "did not answer with Secrets Manager's JSON"),
     ("status", {"status": 503}, "is unavailable"),
     ("status", {"status": 200, "body": b"<html>gateway</html>"}, "did not answer with Secrets Manager's JSON"),
+    # Nested past what botocore's JSON parser takes (a RecursionError inside the SDK).
+    ("status", {"status": 200, "body": b'{"SecretList": ' + b"[" * 100_000},
+     "did not answer with Secrets Manager's JSON"),
     ("huge", {}, "more than the 16,777,216-byte limit"),
     ("huge", {"declare": False}, "more than the 16,777,216-byte limit"),
     ("echo", {"status": 400}, "InvalidRequestException: bad request: POST /"),
@@ -449,6 +452,28 @@ def test_an_echoed_bearer_token_is_scrubbed(key_vault: FakeKeyVault, tmp_path: P
     assert key_vault.token not in str(info.value)
     assert key_vault.token.split(".")[1] not in str(info.value)
     assert "[redacted]" in str(info.value)
+
+
+@pytest.mark.parametrize("body", [b"<html>gateway</html>", b'{"value": ' + b"[" * 100_000],
+                         ids=["html", "nested"])
+def test_azure_a_foreign_answer_says_so(key_vault: FakeKeyVault, tmp_path: Path,
+                                        body: bytes) -> None:
+    """A page, or JSON nested past what azure-core's parser takes (a RecursionError in the SDK):
+    the reason names the answer, not the client library's exception."""
+    key_vault.answer = body
+    try:
+        provider = AzureKeyVaultProvider("akv", {
+            "vault_url": key_vault.url, "credential": FakeCredential(key_vault.token),
+            "connection_verify": str(key_vault.ca_cert), "verify_challenge_resource": False,
+            "retries": 0,
+        }, ProviderContext(app="nexus-engine", env="prod", root=tmp_path, environ={}))
+        results = provider.fetch_many([("nexus-engine--prod--a", None)])
+        provider.close()
+    finally:
+        key_vault.answer = None
+    [error] = results.values()
+    assert isinstance(error, ProviderUnavailableError), error
+    assert "did not answer with Key Vault's JSON" in str(error), error
 
 
 def test_an_oversize_answer_is_refused_while_it_is_read(key_vault: FakeKeyVault, tmp_path: Path) -> None:

@@ -125,6 +125,10 @@ def parse_policy(text: str, file: str = "<policy>", role: str | None = None) -> 
                 with_comments=False, strip_string_quotes=True
             ),
         )
+    except RecursionError:
+        # lark recurses once per nesting level; a real policy nests a few levels at most.
+        raise PolicyError(f"{file}: nested too deeply to read (lists or blocks within each "
+                          "other, hundreds of levels); a Vault policy nests a few") from None
     except Exception as exc:  # python-hcl2 raises lark errors of many classes
         line = getattr(exc, "line", None)
         where = f" at line {line}" if isinstance(line, int) else ""

@@ -114,6 +114,11 @@ def translate_botocore(where: str, *, write: bool = False) -> Iterator[None]:
             botocore.exceptions.ConnectTimeoutError) as exc:
         raise Transient(ProviderUnavailableError(
             f"cannot reach {where} ({type(exc).__name__})")) from None
+    except RecursionError:
+        # botocore's JSON parser, on an answer nested thousands deep: no answer of the service.
+        raise ProviderUnavailableError(
+            f"{where} did not answer with Secrets Manager's JSON (nested too deeply to read); "
+            "is the endpoint right, and is a proxy in between cutting answers short?") from None
     except (botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError) as exc:
         # Anything else botocore raises: an unparsable answer (a proxy's page), a bad endpoint.
         raise ProviderUnavailableError(

@@ -95,6 +95,11 @@ def translate_azure(where: str, *, write: bool = False) -> Iterator[None]:
         raise ProviderUnavailableError(
             f"{where} did not answer with Key Vault's JSON; is a proxy in between cutting "
             "answers short?") from None
+    except RecursionError:
+        # azure-core's JSON parser, on an answer nested thousands deep.
+        raise ProviderUnavailableError(
+            f"{where} did not answer with Key Vault's JSON (nested too deeply to read); is a "
+            "proxy in between cutting answers short?") from None
     except HttpResponseError as exc:
         status = int(exc.status_code or 0)
         code = scrub(str(getattr(exc.error, "code", None) or exc.reason or ""))[:80]
