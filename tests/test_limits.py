@@ -72,6 +72,23 @@ def test_parse_json_failures_are_value_errors_that_quote_nothing() -> None:
         assert "hunter2" not in str(info.value)
 
 
+def test_only_text_with_an_alias_is_walked_for_expansion() -> None:
+    from vaultline.project._yaml import check_depth
+
+    assert check_depth("a: &x 1\nb: 2\n") is False  # an anchor alone expands nothing
+    assert check_depth("a: &x 1\nb: *x\n") is True
+    assert check_depth("a: '*x'\nb: \"&y *y\"\n# *z\n") is False  # text, not aliases
+
+
+def test_an_alias_bomb_after_many_plain_manifests_is_still_refused() -> None:
+    from vaultline.inventory.loader import read_documents
+
+    plain = "".join(f"---\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n" for i in range(200))
+    docs = read_documents(plain + "---\n" + laughs(), "k8s.yaml")
+    assert [d.parse_error for d in docs if d.parse_error] != []
+    assert any("aliases (*name) expand the document" in (d.parse_error or "") for d in docs)
+
+
 def test_a_few_anchors_and_merges_still_work() -> None:
     doc = parse("base: &b {x: 1, y: [1, 2]}\nprod: {<<: *b, y: [3]}\nalso: *b\n")
     assert doc["prod"] == {"x": 1, "y": [3]} and doc["also"] == {"x": 1, "y": [1, 2]}

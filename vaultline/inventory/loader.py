@@ -97,13 +97,14 @@ def read_documents(text: str, file: str) -> list[Document]:
 
 
 def _compose_all(text: str, file: str, offset: int) -> list[Document]:
-    check_depth(text, _Loader)
+    aliases = check_depth(text, _Loader)
     loader = _Loader(text)
     docs: list[Document] = []
     try:
         while loader.check_node():
             node = loader.get_node()
-            check_expansion(node)
+            if aliases:
+                check_expansion(node)
             try:
                 data = loader.construct_document(node)
             except (ValueError, TypeError, OverflowError) as exc:
