@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 
-from tests.factory import FakeClock
+from tests.factory import FakeClock, make_project, master_key_env, vaultline
 from vaultline.audit import READ, WRITE, AuditEntry, AuditLog
 from vaultline.audit.checkpoint import META_NAME, Tip
 from vaultline.audit.event import GENESIS, encode_lines
@@ -151,5 +152,23 @@ def test_bad_settings_name_the_file(section: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
         parse_settings(section, "vaultline.yaml")
     assert str(caught.value).startswith("vaultline.yaml: ")
+
+
+@pytest.mark.parametrize(("audit", "line", "message"), [
+    ("  segment_size: lots\n", 6, "audit.segment_size takes a size like 64MiB"),
+    ("  segment_size: 10\n", 6, "audit.segment_size must be at least 4096 bytes"),
+    ("  rotate: true\n", 6, "audit: unknown setting 'rotate'"),
+    ("  segment_size: 64MiB\n  anchor: {every: 5}\n", 7, "audit.anchor needs 'to:"),
+    ("  anchor:\n    to: local:x\n    every: 0\n", 8, "audit.anchor.every takes a number"),
+])
+def test_bad_settings_name_their_line_through_the_cli(tmp_path: Path, audit: str, line: int,
+                                                      message: str) -> None:
+    environ = master_key_env()
+    root = make_project(tmp_path, {"vaultline.yaml": "version: 1\napp: a\nenvironments: [prod]\n"
+                                   "defaults: {A: b}\naudit:\n" + audit}, environ=environ)
+    done = vaultline(root, environ, "resolve", "--env", "prod")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"vaultline: error: {root / 'vaultline.yaml'}:{line}: {message}")
+    assert done.stderr.count("\n") == 1
 
 

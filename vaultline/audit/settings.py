@@ -30,36 +30,43 @@ class AuditSettings(NamedTuple):
     anchor_every: int | None = None
 
 
-def parse_settings(section: Any, file: str = "vaultline.yaml") -> AuditSettings:
+def parse_settings(section: Any, file: str = "vaultline.yaml",
+                   line: int | None = None) -> AuditSettings:
+    """The section as parsed from ``file``; ``line`` is the line of ``audit:`` itself (each
+    error names the line of the setting it is about)."""
     if section is None:
         return AuditSettings()
     if not isinstance(section, Mapping):
-        raise ConfigError("audit: must be a mapping (segment_size, anchor)", file=file)
+        raise ConfigError("audit: must be a mapping (segment_size, anchor)", file=file,
+                          line=line)
     unknown = set(section) - {"segment_size", "anchor"}
     if unknown:
-        raise ConfigError(f"audit: unknown setting {sorted(unknown)[0]!r}; known: "
-                          "segment_size, anchor", file=file)
+        name = sorted(unknown)[0]
+        raise ConfigError(f"audit: unknown setting {name!r}; known: segment_size, anchor",
+                          file=file, line=line_of(section, name) or line)
     size = DEFAULT_SEGMENT_SIZE
     if "segment_size" in section:
         raw = section["segment_size"]
         match = _SIZE_RE.match(str(raw)) if not isinstance(raw, bool) else None
         if match is None:
             raise ConfigError(f"audit.segment_size takes a size like 64MiB or 1000000, "
-                              f"not {raw!r}", file=file)
+                              f"not {raw!r}", file=file, line=line_of(section, "segment_size"))
         size = int(match.group(1)) * _UNITS[match.group(2).lower()]
         if size < _MIN_SEGMENT:
             raise ConfigError(f"audit.segment_size must be at least {_MIN_SEGMENT} bytes",
-                              file=file)
+                              file=file, line=line_of(section, "segment_size"))
     anchor = section.get("anchor")
     if anchor is None:
         return AuditSettings(size)
     if not isinstance(anchor, Mapping) or not isinstance(anchor.get("to"), str):
-        raise ConfigError("audit.anchor needs 'to: PROVIDER:PATH' (and 'every: N')", file=file)
+        raise ConfigError("audit.anchor needs 'to: PROVIDER:PATH' (and 'every: N')", file=file,
+                          line=line_of(section, "anchor"))
     problem = nul_problem(anchor["to"])
     if problem is not None:
         raise ConfigError(f"audit.anchor.to {problem}", file=file, line=line_of(anchor, "to"))
     every = anchor.get("every", 1000)
     if not isinstance(every, int) or isinstance(every, bool) or every < 1:
         raise ConfigError(f"audit.anchor.every takes a number of events (1 or more), "
-                          f"not {every!r}", file=file)
+                          f"not {every!r}", file=file,
+                          line=line_of(anchor, "every") or line_of(section, "anchor"))
     return AuditSettings(size, str(anchor["to"]), every)
