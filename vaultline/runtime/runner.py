@@ -28,7 +28,6 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Literal
 
-from vaultline._files import PRIVATE_DIR, private_dir, write_private
 from vaultline._signals import FROM_TERMINAL, install
 from vaultline.errors import (
     CommandNotExecutableError,
@@ -58,6 +57,7 @@ from vaultline.runtime.watch import OnChange, Snapshot, Watch
 
 if TYPE_CHECKING:
     from vaultline.resolve.leases import LeaseBook
+    from vaultline.runtime.secretfiles import SecretFiles
 
 
 def run(
@@ -126,7 +126,7 @@ class _Supervisor:
         self.on_reload = on_reload
         self.on_change = on_change
         self.masker_cache = masker_cache
-        self.secrets_dir: Path | None = None
+        self.secret_files: SecretFiles | None = None
         self.masked: list[str] = []
         self.masker: Masker | None = None
         self.outputs: list[Output] = []
@@ -178,10 +178,8 @@ class _Supervisor:
                 thread.join(timeout=self.grace + 1)
             if self.leases is not None:
                 self.leases.revoke_all()  # the child is gone: its credentials go with it
-            if self.secrets_dir is not None:
-                import shutil  # with --files only: it pulls in the compression modules
-
-                shutil.rmtree(self.secrets_dir, ignore_errors=True)
+            if self.secret_files is not None:
+                self.secret_files.remove()
         if self.compiling is not None:
             # The output went through the quick masker: let the compile finish (files and
             # leases are gone already), so the next run loads it from the cache instead of
@@ -194,15 +192,14 @@ class _Supervisor:
         for name in NEVER_PASSED:
             child_env.pop(name, None)
         if self.files_dir is not None:
-            if self.secrets_dir is None:
-                import tempfile
+            if self.secret_files is None:
+                # With --files only: it pulls in shutil and its compression modules.
+                from vaultline.runtime.secretfiles import SecretFiles
 
-                self.secrets_dir = Path(tempfile.mkdtemp(prefix="vaultline-run-",
-                                                         dir=private_dir(self.files_dir)))
-                os.chmod(self.secrets_dir, PRIVATE_DIR)  # mkdtemp's 0700 is less the umask
+                self.secret_files = SecretFiles(self.files_dir)
             for name, value in secrets.items():
                 child_env.pop(name, None)
-                path = _write_secret_file(self.secrets_dir, name, value)
+                path = self.secret_files.write(name, value)
                 child_env[self.file_vars.get(name, f"{name}_FILE")] = str(path)
         return child_env
 
@@ -408,15 +405,6 @@ def _unfit_variable(env: Mapping[str, str]) -> ConfigError | None:
 
 def _take_terminal() -> None:
     fcntl.ioctl(1, termios.TIOCSCTTY, 0)  # stdout is the pty; stdin may be a pipe
-
-
-def _write_secret_file(directory: Path, name: str, value: str) -> Path:
-    if not name or "/" in name or "\0" in name or name in (".", ".."):
-        raise ConfigError(f"secret name {name!r} cannot be used as a file name")
-    path = directory / name
-    # Replaced by a rename, so a child reading it on a reload signal sees old or new, whole.
-    write_private(path, value.encode("utf-8"))
-    return path
 
 
 def _terminal_sends_sigint() -> bool:
