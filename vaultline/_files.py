@@ -45,6 +45,46 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def owned_private_dir(path: Path, what: str) -> Path:
+    """`path` for files holding secrets, written into it directly: created 0700 (its missing
+    parents too) or, when it exists, already this user's and closed to group and others.
+
+    An existing directory is checked, never chmodded: ``/tmp`` given by mistake would be
+    closed to everyone else (as root), and another user's would stay theirs to read from.
+    """
+    from vaultline.errors import ConfigError
+
+    private_dir(path)
+    info = os.stat(path)
+    if info.st_uid != os.geteuid():
+        raise ConfigError(f"{what} {path} belongs to another user (uid {info.st_uid}), who could "
+                          "read or replace what is written there: name a directory of yours")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise ConfigError(f"{what} {path} is open to group or others (mode "
+                          f"{stat.S_IMODE(info.st_mode):04o}): run chmod 700 {path}, or name a "
+                          "new directory (vaultline creates it 0700)")
+    return path
+
+
+def safe_parent_dir(path: Path, what: str) -> Path:
+    """`path` to hold a private directory of vaultline's own (created 0700 when missing): this
+    user's or root's, and if others may write it, sticky (as ``/tmp`` and ``/dev/shm``), so no
+    one else can rename that directory away and put one of theirs in its place."""
+    from vaultline.errors import ConfigError
+
+    private_dir(path)
+    info = os.stat(path)
+    if info.st_uid not in (os.geteuid(), 0):
+        raise ConfigError(f"{what} {path} belongs to another user (uid {info.st_uid}), who could "
+                          "swap the files written under it: name a directory of yours")
+    if stat.S_IMODE(info.st_mode) & 0o022 and not info.st_mode & stat.S_ISVTX:
+        raise ConfigError(f"{what} {path} can be written by group or others and is not sticky "
+                          f"(mode {stat.S_IMODE(info.st_mode):04o}), so they could swap the files "
+                          f"written under it: run chmod 700 {path} (or chmod +t), or name "
+                          "another directory")
+    return path
+
+
 def open_private(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUNC) -> int:
     """``os.open`` for a file holding secrets: created 0600 and set to 0600 if it existed."""
     fd = os.open(path, flags | os.O_NOFOLLOW, PRIVATE_FILE)

@@ -9,11 +9,13 @@ import re
 import stat
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
 from tests.cli.test_runtime_cli import CANARY
+from vaultline.errors import ConfigError
 from vaultline.output.compose import write_secrets
 from vaultline.resolve.bundle import Bundle, Layer, Provenance, ResolvedValue
 
@@ -79,3 +81,45 @@ def test_cli_prints_the_block_and_no_value(cli: Cli, tmp_path: Path) -> None:
     assert default.returncode == 0, default.stderr
     written = Path(yaml.safe_load(default.stdout)["secrets"]["connectionstrings__primary"]["file"])
     assert written.parent == cli.root / ".vaultline" / "compose"
+
+
+def _secret_bundle() -> Bundle:
+    row = ResolvedValue("Jwt:Key", "k-s3cret", True, Provenance(Layer.SECRETS, "t"))
+    return Bundle("prod", {row.key: row})
+
+
+@pytest.mark.parametrize(("mode", "says"), [
+    (0o755, "is open to group or others (mode 0755): run chmod 700"),
+    (0o1777, "is open to group or others (mode 1777): run chmod 700"),  # /tmp by mistake
+])
+def test_an_existing_directory_open_to_others_is_refused_not_chmodded(tmp_path: Path, mode: int,
+                                                                      says: str) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, mode)
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        write_secrets(_secret_bundle(), shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == mode  # never closed to everyone else
+    assert list(shared.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory away takes root")
+def test_another_users_directory_is_refused(tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(ConfigError, match=r"belongs to another user \(uid 65534\)"):
+        write_secrets(_secret_bundle(), theirs)
+    assert list(theirs.iterdir()) == []
+
+
+def test_the_cli_refusal_is_one_line_exit_2(cli: Cli, tmp_path: Path) -> None:
+    put_all(cli)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    done = cli("resolve", "--env", "prod", "--format", "compose", "--secrets-dir", str(shared))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (f"vaultline: error: the secrets directory {shared} is open to group "
+                           f"or others (mode 0755): run chmod 700 {shared}, or name a new "
+                           "directory (vaultline creates it 0700)\n")

@@ -10,8 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_core_cli import PRIMARY, Cli, put_all
 from tests.cli.test_core_cli import cli as cli
+from vaultline.errors import ConfigError
 from vaultline.runtime.secretfiles import LOCK_NAME, PREFIX, SecretFiles, remove_abandoned
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
@@ -108,10 +111,6 @@ def test_only_this_users_abandoned_run_directories_are_removed(tmp_path: Path) -
 
 
 def test_a_secret_cannot_be_named_over_the_lock(tmp_path: Path) -> None:
-    import pytest
-
-    from vaultline.errors import ConfigError
-
     files = SecretFiles(tmp_path)
     try:
         for name in (LOCK_NAME, f"{LOCK_NAME}.new", "../x", ""):
@@ -119,3 +118,32 @@ def test_a_secret_cannot_be_named_over_the_lock(tmp_path: Path) -> None:
                 files.write(name, "v")
     finally:
         files.remove()
+
+
+@pytest.mark.parametrize(("mode", "allowed"), [(0o700, True), (0o755, True), (0o1777, True),
+                                               (0o777, False), (0o770, False)])
+def test_the_files_parent_must_not_let_others_swap_the_run_directory(tmp_path: Path, mode: int,
+                                                                     allowed: bool) -> None:
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    os.chmod(parent, mode)
+    if allowed:
+        SecretFiles(parent).remove()
+        return
+    with pytest.raises(ConfigError, match=r"can be written by group or others and is not sticky"):
+        SecretFiles(parent)
+    assert list(parent.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory away takes root")
+def test_another_users_files_parent_is_refused_through_the_cli(cli: Cli, tmp_path: Path) -> None:
+    put_all(cli)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 65534, 65534)
+    done = cli("run", "--env", "prod", "--files", str(theirs), "--", "true")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"vaultline: error: --files {theirs} belongs to another user "
+                           "(uid 65534), who could swap the files written under it: name a "
+                           "directory of yours\n")
+    assert list(theirs.iterdir()) == []

@@ -14,32 +14,12 @@ written: they belong in ``environment:``.
 
 from __future__ import annotations
 
-import os
-import secrets as _random
 from pathlib import Path
 
-from vaultline._files import private_dir
+from vaultline._files import owned_private_dir, write_private
 from vaultline.errors import ConfigError
 from vaultline.output.formats import env_pairs
 from vaultline.resolve.bundle import Bundle
-
-
-def _write_private(directory: Path, name: str, value: str) -> Path:
-    # A temporary 0600 file renamed over the old one: never a half-written or loose file.
-    path = directory / name
-    temp = directory / f".{name}.{_random.token_hex(6)}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        os.write(fd, value.encode("utf-8"))
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        temp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(temp, path)
-    return path
 
 
 def write_secrets(bundle: Bundle, directory: Path, *, prefix: str = "") -> str:
@@ -48,7 +28,7 @@ def write_secrets(bundle: Bundle, directory: Path, *, prefix: str = "") -> str:
 
     directory = directory.absolute()
     try:
-        os.chmod(private_dir(directory), 0o700)  # its new parents 0700 too, whatever the umask
+        owned_private_dir(directory, "the secrets directory")
     except OSError as exc:
         raise ConfigError(f"cannot prepare the secrets directory: {exc.strerror}",
                           file=str(directory)) from None
@@ -56,7 +36,8 @@ def write_secrets(bundle: Bundle, directory: Path, *, prefix: str = "") -> str:
     for name, text, resolved in env_pairs(bundle, True, prefix):
         if resolved.secret:
             try:
-                path = _write_private(directory, name, text)
+                path = directory / name
+                write_private(path, text.encode("utf-8"), durable=True)
             except OSError as exc:
                 raise ConfigError(f"cannot write the secret file for {resolved.key!r}: "
                                   f"{exc.strerror}", file=str(directory / name)) from None

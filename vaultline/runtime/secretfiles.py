@@ -20,7 +20,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from vaultline._files import PRIVATE_DIR, open_private, private_dir, write_private
+from vaultline._files import PRIVATE_DIR, open_private, safe_parent_dir, write_private
 from vaultline.errors import ConfigError
 
 PREFIX = "vaultline-run-"
@@ -28,10 +28,11 @@ LOCK_NAME = ".vaultline-run.lock"
 
 
 class SecretFiles:
-    """The directory of one run's secret files under ``parent`` (made 0700 if missing)."""
+    """The directory of one run's secret files under ``parent`` (made 0700 if missing; else
+    this user's or root's, and sticky if others may write it)."""
 
     def __init__(self, parent: Path):
-        parent = private_dir(parent)
+        parent = safe_parent_dir(parent, "--files")
         remove_abandoned(parent)
         self.directory = Path(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
         os.chmod(self.directory, PRIVATE_DIR)  # mkdtemp's 0700 is less the umask
