@@ -84,9 +84,12 @@ class MaskerBuild:
             self._needed.wait()
             if not self._done.is_set():
                 quick = staged.quick()
+                # Known before the output the quick masker lets through can end the run, so
+                # the run waits for the compile (and its cache entry) at exit; joining a
+                # compile that won the race costs nothing.
+                self._supervisor.compiling = compiling
                 if self._finish(quick, None):
                     self._supervisor.take(generation, quick, follow=False)
-                    self._supervisor.compiling = compiling
         except BaseException as exc:  # handed to the thread that needs the masker
             self._finish(None, exc)
 
