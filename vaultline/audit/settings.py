@@ -30,20 +30,17 @@ class AuditSettings(NamedTuple):
     anchor_every: int | None = None
 
 
-def parse_settings(section: Any, file: str = "vaultline.yaml",
-                   line: int | None = None) -> AuditSettings:
-    """The section as parsed from ``file``; ``line`` is the line of ``audit:`` itself (each
-    error names the line of the setting it is about)."""
+def parse_settings(section: Any, file: str = "vaultline.yaml") -> AuditSettings:
+    """The section as parsed from ``file``; each error names the line of its setting."""
     if section is None:
         return AuditSettings()
     if not isinstance(section, Mapping):
-        raise ConfigError("audit: must be a mapping (segment_size, anchor)", file=file,
-                          line=line)
+        raise ConfigError("audit: must be a mapping (segment_size, anchor)", file=file)
     unknown = set(section) - {"segment_size", "anchor"}
     if unknown:
         name = sorted(unknown)[0]
         raise ConfigError(f"audit: unknown setting {name!r}; known: segment_size, anchor",
-                          file=file, line=line_of(section, name) or line)
+                          file=file, line=line_of(section, name))
     size = DEFAULT_SEGMENT_SIZE
     if "segment_size" in section:
         raw = section["segment_size"]
