@@ -151,12 +151,16 @@ def test_stdin_is_the_callers() -> None:
     assert out == f"{6 + len(SECRET)} HELLO {SECRET.upper()}\n".encode()
 
 
-def test_held_back_prefix_is_flushed_within_50ms() -> None:
-    # "hunt" could start the secret, so it is held back, but not until the child exits.
+@pytest.mark.parametrize(("written", "shown"), [
+    ("partial hun", b"partial hun"),  # could start the secret, or a word: shown
+    ("partial hunter", b"partial ********"),  # the secret being written: masked
+])
+def test_held_back_prefix_is_flushed_within_50ms(written: str, shown: bytes) -> None:
+    # What could start the secret is held back, but not until the child exits.
     child = (
         "import sys, time;"
-        "sys.stdout.write('partial hunt'); sys.stdout.flush();"
-        "time.sleep(3); print('done')"
+        f"sys.stdout.write({written!r}); sys.stdout.flush();"
+        "time.sleep(3); print('2-secret done')"
     )
     proc = start_runner(child)
     try:
@@ -164,11 +168,11 @@ def test_held_back_prefix_is_flushed_within_50ms() -> None:
         fd = proc.stdout.fileno()
         got = b""
         deadline = time.monotonic() + 2.0  # well before the child's 3 s sleep ends
-        while not got.endswith(b"hunt") and time.monotonic() < deadline:
+        while not got.endswith(shown[-3:]) and time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
             if ready:
                 got += os.read(fd, 100)
-        assert got == b"partial hunt"
+        assert got == shown
         assert proc.poll() is None
     finally:
         proc.kill()

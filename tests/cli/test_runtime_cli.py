@@ -4,8 +4,11 @@ outside the encrypted store."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
+import select
 import signal
 import subprocess
 import sys
@@ -15,6 +18,7 @@ from pathlib import Path
 from tests import hostile
 from tests.cli.test_core_cli import Cli, put_all
 from tests.cli.test_core_cli import cli as cli
+from tests.runtime.test_pty import VAULTLINE
 
 CANARY = "postgres://app:s3cret-canary@db/app"  # what put_all stores as the primary
 PY = sys.executable
@@ -63,6 +67,54 @@ def test_a_large_secret_is_masked_not_an_internal_error(cli: Cli, tmp_path: Path
                  "'end')")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["start", "********", "end"]
+
+
+PAUSING_IN_A_LARGE_SECRET = r"""
+import os, sys
+value = open(os.environ['AI__OPENAI__APIKEY_FILE'], 'rb').read()
+out = sys.stdout.buffer
+out.write(b'start ' + value[:200])  # less than a line: nothing of it is masked yet
+out.flush()
+open(sys.argv[1]).close()  # waits until the test has seen what was written before the pause
+out.write(value[200:] + b' end\n')
+"""
+
+
+def test_a_pause_in_the_middle_of_a_large_secret_shows_none_of_it(cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    # A loaded machine can stop the child in the middle of writing a certificate bundle for
+    # longer than output is held back: the part written so far must be masked then.
+    put_all(cli)
+    bundle = "".join(f"-----CERT {i:05d}-----{secrets.token_urlsafe(300)}\n" for i in range(500))
+    assert cli("secret", "put", "AI:OpenAI:ApiKey", "--env", "prod", stdin=bundle).returncode == 0
+    go = tmp_path / "go"
+    os.mkfifo(go)
+    proc = subprocess.Popen([VAULTLINE, "run", "--env", "prod", "--files", str(tmp_path / "f"),
+                             "--", PY, "-c", PAUSING_IN_A_LARGE_SECRET, str(go)],
+                            cwd=cli.root, env=cli.env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    seen = bytearray()
+    try:
+        fd, deadline = proc.stdout.fileno(), time.monotonic() + 30
+        # The flush at the pause is one write, shown or masked.
+        while (len(seen) < len(b"start ********")
+               and select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]):
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            seen += chunk
+        assert bytes(seen) == b"start ********"
+        os.close(os.open(go, os.O_WRONLY))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(OSError):  # a child still waiting goes on, to a closed pipe
+            os.close(os.open(go, os.O_WRONLY | os.O_NONBLOCK))
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert out == b" end\n"
 
 
 def test_a_value_no_environment_can_carry_is_one_error_naming_its_key(cli: Cli,

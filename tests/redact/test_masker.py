@@ -154,9 +154,52 @@ def test_longest_match_across_reads(backend: Backend) -> None:
 
 def test_feeding_after_a_forced_flush_masks_the_rest(backend: Backend) -> None:
     stream = Masker(["hunter22"], backend=backend).stream()
-    assert stream.feed(b"hunt") == b""
-    assert stream.flush() == b"hunt"  # the runner's 50 ms flush
-    assert stream.feed(b"er22 x") + stream.flush() == M + b" x"
+    assert stream.feed(b"hun") == b""
+    assert stream.flush(pause=True) == b"hun"  # the runner's flush: too short to tell
+    assert stream.feed(b"ter22 x") + stream.flush() == M + b" x"
+
+
+def test_a_pause_in_the_middle_of_a_secret_masks_what_came_so_far(backend: Backend) -> None:
+    # A child paused while writing a secret (a loaded machine, a slow pipe): the runner's
+    # flush must not show the part written so far, and what follows joins the same mask.
+    stream = Masker(["hunter22"], backend=backend).stream()
+    assert stream.feed(b"key: hunt") == b"key: "
+    assert stream.flush(pause=True) == M
+    assert stream.feed(b"er") + stream.flush(pause=True) == b""
+    assert stream.feed(b"22 x") + stream.flush() == b" x"
+
+
+def test_a_pause_masks_a_prefix_only_from_four_bytes(backend: Backend) -> None:
+    from vaultline.redact.masker import PAUSE_MASK_BYTES
+
+    stream = Masker(["hunter22"], backend=backend).stream()
+    shown = []
+    for byte in b"hunted":  # typed one key at a time: each echo is a pause
+        shown.append(stream.feed(bytes([byte])) + stream.flush(pause=True))
+    assert shown == [b"h", b"u", b"n", M, b"", b"d"]
+    assert PAUSE_MASK_BYTES == 4
+    # At the end of the stream a prefix is text, as mask_bytes shows it.
+    end = Masker(["hunter22"], backend=backend).stream()
+    assert end.feed(b"hunte") + end.flush() == b"hunte"
+
+
+def test_a_long_secret_paused_anywhere_is_one_mask(backend: Backend) -> None:
+    # Pieces of a form over MAX_PATTERN_BYTES overlap: wherever the child pauses inside it,
+    # the part so far is a secret's start long enough to mask.
+    import secrets as random
+
+    from vaultline.redact.masker import MAX_PATTERN_BYTES
+
+    value = random.token_urlsafe(3 * MAX_PATTERN_BYTES)
+    masker = Masker([value], backend=backend)
+    data = ("begin " + value + " end").encode()
+    for cut in [len("begin ") + n for n in (4, 100, MAX_PATTERN_BYTES - 17, MAX_PATTERN_BYTES,
+                                            MAX_PATTERN_BYTES + 3, 2 * MAX_PATTERN_BYTES - 20,
+                                            len(value) - 1)]:
+        stream = masker.stream()
+        out = stream.feed(data[:cut]) + stream.flush(pause=True)
+        out += stream.feed(data[cut:]) + stream.flush()
+        assert out == b"begin " + M + b" end", cut
 
 
 alphabet = "ab+/=%\\\"\n\u00e9"

@@ -127,19 +127,23 @@ SINGLE = sorted({s for sequences in SEQUENCES for s in _ANY.findall(sequences)})
 
 
 @pytest.mark.parametrize("sequence", SINGLE)
-def test_a_pause_inside_a_sequence_shows_the_part_before_and_masks_the_rest(
+def test_a_pause_inside_a_sequence_holds_it_and_masks_the_value(
         sequence: bytes, backend: Backend) -> None:
     # What a child shows that pauses longer than the pump waits (a timed flush) after the
     # sequence's first bytes: written out there, its rest would read as text and split the
-    # value in two that neither matches.
+    # value in two that neither matches. The text before it is shown when it is too short
+    # to tell from ordinary text ("S3c"), masked when it is the value being written.
     masker = Masker([VALUE], backend=backend)
-    for cut in range(1, len(sequence)):
-        stream = TerminalMasker(masker)
-        shown = stream.feed(b"S3cr3t-" + sequence[:cut]) + stream.flush(end=False)
-        assert shown == b"S3cr3t-"
-        rest = stream.feed(sequence[cut:] + b"value/with:chars\n") + stream.flush()
-        shown_sequence = masker.mask_bytes(sequence) if sequence[1:2] == b"]" else sequence
-        assert rest == shown_sequence + b"********\n", (cut, rest)
+    shown_sequence = masker.mask_bytes(sequence) if sequence[1:2] == b"]" else sequence
+    for before, shown_before, shown_after in [(b"S3c", b"S3c", b"********\n"),
+                                              (b"S3cr3t-", b"********", b"\n")]:
+        for cut in range(1, len(sequence)):
+            stream = TerminalMasker(masker)
+            shown = stream.feed(before + sequence[:cut]) + stream.flush(end=False)
+            assert shown == shown_before
+            rest = stream.feed(sequence[cut:] + VALUE[len(before):].encode() + b"\n")
+            rest += stream.flush()
+            assert rest == shown_sequence + shown_after, (before, cut, rest)
 
 
 def test_an_unfinished_sequence_is_written_at_the_end_of_the_stream(backend: Backend) -> None:
@@ -213,7 +217,7 @@ def test_pauses_mask_the_text_as_pauses_in_the_text_alone(
         if pause:
             out.append(stream.flush(end=False))
             paused_at = _text_before(stream_bytes[:cut])
-            expected += (alone.feed(text[text_at:paused_at]), alone.flush())
+            expected += (alone.feed(text[text_at:paused_at]), alone.flush(pause=True))
             text_at = paused_at
     out += (stream.feed(stream_bytes[at:]), stream.flush())
     expected += (alone.feed(text[text_at:]), alone.flush())

@@ -47,6 +47,9 @@ def _hyperscan_version() -> str:
 # Hyperscan refuses a literal of more than 16,000 bytes, and the stream holds back up to the
 # longest pattern: a longer form (a certificate bundle, a kubeconfig) is masked as pieces.
 MAX_PATTERN_BYTES = 4096
+# At a pause, fewer bytes of a secret than this may show (they may as well start ordinary
+# text: a prompt, a word); this many or more are taken to be the secret being written.
+PAUSE_MASK_BYTES = 4
 
 
 def _patterns(secrets: Iterable[str]) -> list[bytes]:
@@ -437,14 +440,28 @@ class StreamMasker:
         self._keep_unemitted()
         return b"".join(pieces)
 
-    def flush(self) -> bytes:
+    def flush(self, *, pause: bool = False) -> bytes:
+        """Everything held back. At the end of the stream it is shown as :meth:`Masker.mask_bytes`
+        would show it. At a `pause` (output must not wait any longer, but the stream goes on)
+        held bytes that are the first :data:`PAUSE_MASK_BYTES` or more of a secret are masked:
+        a child paused in the middle of writing a secret (a slow pipe, a loaded machine)
+        must not have the part written so far shown."""
         pieces: list[bytes | memoryview] = []
         for span in sorted(self._deferred):
             self._commit(span, pieces)
         self._deferred = []
         if self._out < self._end:
-            pieces.append(self._bytes(self._out, self._end))
-            self._out = self._end
+            if pause and self._seam >= PAUSE_MASK_BYTES:
+                # One mask with a match just committed: they are one secret being written.
+                new = self._mask_end != self._out
+                if new:
+                    pieces.append(self._masker._mask)
+                if self.record is not None:
+                    self.record.append((self._out, self._end, new))
+                self._out = self._mask_end = self._end
+            else:
+                pieces.append(self._bytes(self._out, self._end))
+                self._out = self._end
         self._keep_unemitted()
         return b"".join(pieces)
 

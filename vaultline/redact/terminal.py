@@ -111,10 +111,10 @@ class TerminalMasker:
         """Everything held back, at the end of the stream (`end`); else, when output must
         not wait any longer, all but an unfinished sequence: the terminal shows nothing of
         it yet either, and written out its rest would read as text, so a value around it
-        would not be masked."""
+        would not be masked; the start of a secret is masked then (``StreamMasker.flush``)."""
         inner = self._inner
         before, source = inner._out, inner._held
-        inner.flush()
+        inner.flush(pause=not end)
         out = self._rebuild(before, source)
         if not end:
             return out

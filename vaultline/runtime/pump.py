@@ -2,8 +2,9 @@
 
 Each output (stdout, stderr, or the terminal) is read as it comes and written through a
 ``TerminalMasker`` (its text masked with the escape sequences taken out, so colours inside a
-secret do not hide it); what could be the start of a secret is held back at most
-``FLUSH_AFTER``, an unfinished escape sequence until it ends. The masker is built in threads
+secret do not hide it); what could be the start of a secret is held back until the child
+has written nothing for ``FLUSH_AFTER`` (then shown, or masked if it is a secret's first
+``PAUSE_MASK_BYTES`` or more), an unfinished escape sequence until it ends. The masker is built in threads
 while the child runs (:class:`MaskerBuild`), and no byte is written before one is complete.
 On a terminal, our keys and window size go to the child's, and Ctrl-Z stops both
 (``jobcontrol``).
@@ -173,8 +174,9 @@ class Output:
             self._next = None
         self.write(masker.feed(data))
         if masker.pending:
-            if self.flush_at is None:
-                self.flush_at = time.monotonic() + FLUSH_AFTER
+            # Counted from the last read: a secret still coming in (a certificate bundle
+            # through a busy pipe) is not cut by a flush while the child writes it.
+            self.flush_at = time.monotonic() + FLUSH_AFTER
         else:
             self.flush_at = None
 
