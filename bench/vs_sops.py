@@ -11,12 +11,16 @@ run:      `vaultline run --env prod -- true` against `sops exec-env` of a dotenv
           line (`echo`), with the compiled masker in vaultline's encrypted cache (warm, as
           every run after the first with the same values) and with the cache emptied before
           each run (cold: the first run, or the first after any value changed).
+          Also timed: the floor of the design (`_floor.py -- true`: the interpreter, the
+          imports run cannot start without (click, cryptography, sqlite3, hyperscan), the
+          reads, one keyed chained audit line per value, the child started with the values
+          in its environment; no masking), with its own ratio to SOPS.
           Targets: ratio <= 2.5 at 1,000 secrets and <= 1.5 at 10,000 (`true`).
 resolve:  `vaultline resolve --env prod --format dotenv --reveal` against `sops decrypt` of the
           same values as dotenv (YAML printed too, for context). vaultline reads, audits each
           value read and shown (one keyed `reveal` line each), and writes dotenv.
           Target: ratio <= 1.0 at 10,000. Also timed: the floor of the design
-          (`_floor_resolve.py`: the interpreter, sqlite3 + AESGCM reads, one keyed chained
+          (`_floor.py`: the interpreter, sqlite3 + AESGCM reads, one keyed chained
           audit line per value, dotenv out, nothing else), with its own ratio to SOPS: a
           target below the floor is one no code on top of it can meet.
 
@@ -88,15 +92,17 @@ class Setup:
     def command(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         subprocess.run(argv, env=env or self.env, check=True, stdout=subprocess.DEVNULL)
 
-    def floor(self, log: Path) -> list[str]:
-        """The floor's command line (``_floor_resolve.py``); its keys in ``floor_env``."""
+    def floor(self, log: Path, *command: str) -> list[str]:
+        """The floor's command line (``_floor.py``), of ``run -- command`` when one is given
+        (else of ``resolve``); its keys in ``floor_env``."""
         from vaultline.store import EmbeddedStore
 
         with EmbeddedStore.open(self.project / ".vaultline") as store:
             keys = [store.derive_key(p).hex() for p in ("store-kek", "audit-hmac", "audit-chain")]
         self.floor_env = {**self.env, "FLOOR_KEYS": ":".join(keys)}
-        return [sys.executable, str(Path(__file__).with_name("_floor_resolve.py")),
-                str(self.project / ".vaultline" / "store.db"), str(log)]
+        return [sys.executable, str(Path(__file__).with_name("_floor.py")),
+                str(self.project / ".vaultline" / "store.db"), str(log),
+                *(("--", *command) if command else ())]
 
 
 def cold(cache: Path, setup: Setup, argv: list[str]) -> None:
@@ -119,7 +125,9 @@ def run_mode(counts: list[int], repeat: int, cold_repeat: int) -> list[str]:
             vaultline_run = [setup.vaultline, "run", "-C", str(setup.project), "--env", "prod",
                              "--", "true"]
             sops_exec = [setup.sops, "exec-env", str(setup.files["dotenv"]), "true"]
+            floor = setup.floor(Path(tmp) / "floor-audit.log", "true")
             results = interleaved({"vaultline": partial(setup.command, vaultline_run),
+                                   "floor": partial(setup.command, floor, setup.floor_env),
                                    "sops": partial(setup.command, sops_exec)}, repeat)
             v_echo, s_echo = printing(vaultline_run, sops_exec)
             setup.command(v_echo)  # compiles and caches the masker
@@ -128,8 +136,12 @@ def run_mode(counts: list[int], repeat: int, cold_repeat: int) -> list[str]:
             cache = setup.project / ".vaultline" / "cache"
             first = interleaved({"vaultline": partial(cold, cache, setup, v_echo)}, cold_repeat)
         (v_best, v_median), (s_best, s_median) = results["vaultline"], results["sops"]
+        (f_best, f_median) = results["floor"]
         print(f"{count:>6} secrets  vaultline run:  best {v_best * 1000:7.1f} ms  "
               f"median {v_median * 1000:7.1f} ms")
+        print(f"{count:>6} secrets  floor (_floor.py -- true):  best {f_best * 1000:7.1f} ms  "
+              f"median {f_median * 1000:7.1f} ms  (floor/sops {f_best / s_best:.2f}, "
+              f"vaultline/floor {v_best / f_best:.2f})")
         print(f"{count:>6} secrets  sops exec-env:  best {s_best * 1000:7.1f} ms  "
               f"median {s_median * 1000:7.1f} ms")
         for name, (best, median) in (("vaultline run, echo, warm", echo["vaultline"]),
@@ -163,7 +175,7 @@ def resolve_mode(count: int, repeat: int) -> list[str]:
                                "dotenv": partial(setup.command, decrypt["dotenv"]),
                                "yaml": partial(setup.command, decrypt["yaml"])}, repeat)
     for name, label in (("vaultline", "vaultline resolve --format dotenv --reveal"),
-                        ("floor", "floor of the design (bench/_floor_resolve.py)"),
+                        ("floor", "floor of the design (bench/_floor.py)"),
                         ("dotenv", "sops decrypt (dotenv)"), ("yaml", "sops decrypt (yaml)")):
         best, median = results[name]
         print(f"{count:>6} secrets  {label:<46} best {best * 1000:7.1f} ms  "
