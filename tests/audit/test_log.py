@@ -103,6 +103,25 @@ def test_record_many_is_one_batch(log: AuditLog) -> None:
     assert log.verify().ok and log.verify().lines == 1001
 
 
+
+@pytest.mark.parametrize("bad", [
+    AuditEntry("Read It", key="K"),
+    AuditEntry(READ, key="K", outcome="maybe"),
+    AuditEntry(READ, key="K", value="s3cret-value", detail={"note": "was s3cret-value"}),
+], ids=["action", "outcome", "value-in-detail"])
+def test_one_bad_entry_in_a_batch_writes_nothing(log: AuditLog, bad: AuditEntry) -> None:
+    log.record(WRITE, key="first")
+    before = log.path.read_bytes()
+    good = [AuditEntry(READ, env="prod", key=f"K{i}", value=f"v{i}") for i in range(3)]
+    with pytest.raises(AuditError):
+        log.record_many(iter([*good, bad, *good]))
+    with pytest.raises(AuditError):
+        log.record(bad.action, key=bad.key, outcome=bad.outcome, value=bad.value,
+                   detail=bad.detail)
+    assert log.path.read_bytes() == before
+    log.record(READ, key="after")
+    assert log.verify().ok and [e.key for e in log.show()] == ["first", "after"]
+
 def test_reads_only_the_tail(log: AuditLog, monkeypatch: pytest.MonkeyPatch) -> None:
     log.record_many(AuditEntry(READ, key=f"K{i}") for i in range(5000))
     import os
@@ -197,7 +216,8 @@ def test_encode_lines_is_byte_equal_to_canonical(text: str, keyed: bool) -> None
 
     mac = ValueMac(b"k" * 32)
     chain = ValueMac(b"c" * 32) if keyed else None
-    for detail, value in ((None, None), ({"b": text, "a": [1, None, True]}, text)):
+    # (A detail that quoted the value would be refused: encode_lines checks each entry.)
+    for detail, value in ((None, None), ({"b": text, "a": [1, None, True]}, f"value {text}")):
         entry = AuditEntry(READ, text or None, text, None, "ok", value, text or None, detail)
         (line,), seq, digest = encode_lines([entry], seq=6, prev="0" * 64,
                                             time="2026-11-24T00:00:00.000000Z",

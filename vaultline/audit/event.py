@@ -117,6 +117,8 @@ def encode_lines(entries: Iterable[AuditEntry], *, seq: int, prev: str, time: st
                  mac: ValueMac | None, chain: ValueMac | None) -> tuple[list[bytes], int, str]:
     """The lines of ``entries`` chained after the line ``(seq, prev)``, and the new tip.
 
+    Each entry is checked (:meth:`AuditEntry.check`) as it is encoded: one that fails
+    raises before the caller has written anything.
     Each line is ``canonical()`` of its fields written out directly, then ``,"hash":...``.
     Resolving an environment audits every read, so this loop runs once per secret: the
     fields a batch shares are encoded once, and a line is one f-string and one pre-keyed
@@ -133,7 +135,11 @@ def encode_lines(entries: Iterable[AuditEntry], *, seq: int, prev: str, time: st
                                                                  mac._outer.copy)
     shared: tuple[str | None, str, str | None] | None = None  # the last line's, usually the next's
     header = ""
-    for action, env, key, reference, outcome, value, who, detail in entries:
+    actions, outcomes = ACTIONS, OUTCOMES
+    for entry in entries:
+        action, env, key, reference, outcome, value, who, detail = entry
+        if detail is not None or action not in actions or outcome not in outcomes:
+            entry.check()  # its common case is the test above
         seq += 1
         if shared is None or shared[0] != who or shared[1] != action or shared[2] != env:
             shared = (who, action, env)
