@@ -413,6 +413,17 @@ def key_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeKeyVault
         yield server
 
 
+def azure_provider(key_vault: FakeKeyVault, root: Path, **options: Any) -> AzureKeyVaultProvider:
+    """A provider of the fake Key Vault's secrets, trusting its CA, with no retries; `options`
+    add to the settings or replace them (``credential=None``: vaultline makes its own)."""
+    settings = {"vault_url": key_vault.url, "credential": FakeCredential(key_vault.token),
+                "connection_verify": str(key_vault.ca_cert), "verify_challenge_resource": False,
+                "retries": 0, **options}
+    return AzureKeyVaultProvider("akv", {k: v for k, v in settings.items() if v is not None},
+                                 ProviderContext(app="nexus-engine", env="prod", root=root,
+                                                 environ={}))
+
+
 @pytest.mark.parametrize(("mode", "options", "says"), [
     ("hang", {}, "no answer within the 1 s deadline"),
     ("drip", {"interval": 0.2}, "no answer within the 1 s deadline"),
@@ -422,11 +433,9 @@ def test_azure_faults_fail_in_time(mode: str, options: dict[str, Any], says: str
                                    key_vault: FakeKeyVault, tmp_path: Path) -> None:
     key_vault.set("nexus-engine--prod--a", "secret-a")
     with FaultProxy(key_vault.url) as proxy:
-        provider = AzureKeyVaultProvider("akv", {
-            "vault_url": proxy.url, "credential": FakeCredential(key_vault.token),
-            "connection_verify": str(key_vault.ca_cert), "verify_challenge_resource": False,
-            "deadline": deadline_for(mode), "timeout": 10, "retries": 1, "backoff": 0.01,
-        }, ProviderContext(app="nexus-engine", env="prod", root=tmp_path, environ={}))
+        provider = azure_provider(key_vault, tmp_path, vault_url=proxy.url,
+                                  deadline=deadline_for(mode), timeout=10, retries=1,
+                                  backoff=0.01)
         proxy.fault(mode, **options)
         started = time.monotonic()
         results = provider.fetch_many([("nexus-engine--prod--a", None), ("nexus-engine--prod--b", None)])
@@ -440,11 +449,7 @@ def test_azure_faults_fail_in_time(mode: str, options: dict[str, Any], says: str
 def test_an_echoed_bearer_token_is_scrubbed(key_vault: FakeKeyVault, tmp_path: Path) -> None:
     key_vault.echo_auth = True
     try:
-        provider = AzureKeyVaultProvider("akv", {
-            "vault_url": key_vault.url, "credential": FakeCredential(key_vault.token),
-            "connection_verify": str(key_vault.ca_cert), "verify_challenge_resource": False,
-            "retries": 0,
-        }, ProviderContext(app="nexus-engine", env="prod", root=tmp_path, environ={}))
+        provider = azure_provider(key_vault, tmp_path)
         with pytest.raises(ProviderError) as info:
             provider.fetch("nexus-engine--prod--missing")
     finally:
@@ -462,11 +467,7 @@ def test_azure_a_foreign_answer_says_so(key_vault: FakeKeyVault, tmp_path: Path,
     the reason names the answer, not the client library's exception."""
     key_vault.answer = body
     try:
-        provider = AzureKeyVaultProvider("akv", {
-            "vault_url": key_vault.url, "credential": FakeCredential(key_vault.token),
-            "connection_verify": str(key_vault.ca_cert), "verify_challenge_resource": False,
-            "retries": 0,
-        }, ProviderContext(app="nexus-engine", env="prod", root=tmp_path, environ={}))
+        provider = azure_provider(key_vault, tmp_path)
         results = provider.fetch_many([("nexus-engine--prod--a", None)])
         provider.close()
     finally:
@@ -479,11 +480,7 @@ def test_azure_a_foreign_answer_says_so(key_vault: FakeKeyVault, tmp_path: Path,
 def test_an_oversize_answer_is_refused_while_it_is_read(key_vault: FakeKeyVault, tmp_path: Path) -> None:
     key_vault.flood = 64 * 1024 * 1024
     try:
-        provider = AzureKeyVaultProvider("akv", {
-            "vault_url": key_vault.url, "credential": FakeCredential(key_vault.token),
-            "connection_verify": str(key_vault.ca_cert), "verify_challenge_resource": False,
-            "retries": 0, "max_response_bytes": 1024 * 1024,
-        }, ProviderContext(app="nexus-engine", env="prod", root=tmp_path, environ={}))
+        provider = azure_provider(key_vault, tmp_path, max_response_bytes=1024 * 1024)
         with pytest.raises(ProviderError, match="more than the 1,048,576-byte limit"):
             provider.fetch("nexus-engine--prod--a")
         provider.close()
@@ -588,10 +585,7 @@ def managed_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[IdentityEndpoi
 
 def identity_provider(key_vault: FakeKeyVault, root: Path, **extra: Any) -> AzureKeyVaultProvider:
     """A provider with no credential given: vaultline makes DefaultAzureCredential itself."""
-    return AzureKeyVaultProvider("akv", {
-        "vault_url": key_vault.url, "connection_verify": str(key_vault.ca_cert),
-        "verify_challenge_resource": False, "retries": 0, **extra,
-    }, ProviderContext(app="nexus-engine", env="prod", root=root, environ={}))
+    return azure_provider(key_vault, root, credential=None, **extra)
 
 
 def test_the_default_credential_gets_its_token_from_the_identity_endpoint(
