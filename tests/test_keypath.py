@@ -60,3 +60,9 @@ def test_env_name_in_one_pass_is_the_per_segment_rule(key: str) -> None:
 
     per_segment = "__".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in key.split(":"))
     assert keypath.env_name(key, "P_") == "P_" + per_segment.upper()
+
+
+@pytest.mark.parametrize("key", ["A\n", "A\n:B", "Db:Password\n", "A\r", "A:\n"])
+def test_a_line_break_is_no_part_of_a_key(key: str) -> None:
+    # `$` in a pattern also matches before a final newline: the rules hold to the end.
+    assert keypath.validate(key) is not None

@@ -32,6 +32,7 @@ def test_parse_and_round_trip(text: str, expected: Reference) -> None:
         ("vault:x@", "empty version"),
         ("1vault:x", "provider name"),
         ("vault/x", "provider name 'vault/x'"),
+        ("vault\n:x", "provider name"),
     ],
 )
 def test_parse_errors(text: str, message: str) -> None:

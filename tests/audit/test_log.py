@@ -106,9 +106,10 @@ def test_record_many_is_one_batch(log: AuditLog) -> None:
 
 @pytest.mark.parametrize("bad", [
     AuditEntry("Read It", key="K"),
+    AuditEntry("override.set\n", key="K"),
     AuditEntry(READ, key="K", outcome="maybe"),
     AuditEntry(READ, key="K", value="s3cret-value", detail={"note": "was s3cret-value"}),
-], ids=["action", "outcome", "value-in-detail"])
+], ids=["action", "action-line-break", "outcome", "value-in-detail"])
 def test_one_bad_entry_in_a_batch_writes_nothing(log: AuditLog, bad: AuditEntry) -> None:
     log.record(WRITE, key="first")
     before = log.path.read_bytes()

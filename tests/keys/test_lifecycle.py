@@ -114,6 +114,8 @@ def test_every_lifecycle_operation_is_audited(keys: KeyManager, audit: AuditLog)
 def test_names_and_errors(keys: KeyManager) -> None:
     with pytest.raises(KeyManagementError, match="invalid key ring name"):
         keys.create("../x", purpose="signing")
+    with pytest.raises(KeyManagementError, match="invalid key ring name"):
+        keys.create("api\n", purpose="signing")
     with pytest.raises(KeyManagementError, match="does not fit purpose"):
         keys.create("x", purpose="signing", alg="aes256-gcm")
     keys.create("x", purpose="signing")

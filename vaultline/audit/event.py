@@ -96,7 +96,7 @@ OUTCOMES: frozenset[str] = frozenset({OK, DENIED, FAILED, INTENT})
 
 # New actions may be added by other parts without touching this module, but they must look
 # like the vocabulary above so ``--action override`` style prefix filters keep working.
-_ACTION_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$")
+_ACTION_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*\Z")
 
 FIELDS = ("v", "seq", "time", "actor", "action", "env", "key", "reference", "outcome",
           "value_hmac", "detail", "prev", "hash")

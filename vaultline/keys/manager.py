@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from vaultline.store import EmbeddedStore
     from vaultline.store.records import RecordTable
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _CAS_ATTEMPTS = 20
 T = TypeVar("T")
 

@@ -32,7 +32,7 @@ from vaultline.project._lines import line_of
 
 DEFAULT_GRACE = timedelta(days=7)
 DEFAULT_ENV = "default"
-_CLASS_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+_CLASS_RE = re.compile(r"^[a-z][a-z0-9_-]*\Z")
 _RULE_FIELDS = {"every", "grace", "overdue_after"}
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 SEPARATOR = ":"
-_SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
 
 
 def split(key: str) -> list[str]:

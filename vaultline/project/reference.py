@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from vaultline.errors import ConfigError
 
-_PROVIDER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_PROVIDER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
 # Stage labels a rotated secret's versions carry; ``REF@previous`` works wherever ``REF@3`` does.
 CURRENT = "current"
 PREVIOUS = "previous"

@@ -61,7 +61,7 @@ PENDING = "AWSPENDING"
 # vaultline's stage labels (``REF@current``, ``REF@previous``) are AWS's own stages.
 _STAGES = {reference.CURRENT: CURRENT, reference.PREVIOUS: PREVIOUS}
 # Version ids are UUIDs (32-64 characters); anything else after '@' is a staging label.
-_VERSION_ID = re.compile(r"^[0-9a-fA-F-]{32,64}$")
+_VERSION_ID = re.compile(r"^[0-9a-fA-F-]{32,64}\Z")
 
 _AUTH_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId",
                          "InvalidSignatureException", "ExpiredTokenException", "ExpiredToken",

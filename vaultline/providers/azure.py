@@ -50,7 +50,7 @@ from vaultline.providers.naming import NamingConvention
 
 T = TypeVar("T")
 
-NAME_RULE = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+NAME_RULE = re.compile(r"^[0-9A-Za-z-]{1,127}\Z")
 SCOPE = "https://vault.azure.net/.default"
 
 

@@ -41,7 +41,7 @@ PROJECT_FILE = "vaultline.yaml"
 _SECTION_FIELDS = {"rules", "disable", "allowlist"}
 _RULE_FIELDS = {"id", "description", "regex", "keywords", "entropy", "severity"}
 _ALLOW_FIELDS = {"paths", "values"}
-_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}\Z")
 
 
 @dataclass(frozen=True)
