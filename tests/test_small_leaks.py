@@ -54,8 +54,36 @@ def test_validation_error_does_not_show_the_secret() -> None:
         settings_class()()
     text = str(caught.value) + repr(caught.value) + repr(caught.value.errors())
     assert SECRET not in text
+    assert SECRET not in caught.value.json()  # what web frameworks send back and loggers keep
     assert "input_value='********'" in str(caught.value)
     assert "'not', 'a', 'str'" in str(caught.value)  # not a secret: shown as pydantic does
+
+
+class Pool(BaseModel):
+    hosts: list[int]
+    options: dict[str, int]
+
+
+def test_secret_lists_and_mappings_are_masked_item_by_item() -> None:
+    class Settings(BaseSettings):
+        pool: Pool
+
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            values = {"Pool:Hosts": ["1", SECRET], "Pool:Options": {"retries": SECRET}}
+            bundle = Bundle("prod", {k: ResolvedValue(k, v, True, Provenance(Layer.SECRETS, "t"))
+                                     for k, v in values.items()})
+            return (VaultlineSettingsSource(settings_cls, bundle=bundle),)
+
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert [e["loc"] for e in caught.value.errors()] == [("pool", "hosts", 1),
+                                                         ("pool", "options", "retries")]
+    assert SECRET not in str(caught.value) + caught.value.json()
 
 
 def test_valid_secrets_arrive_as_plain_values() -> None:

@@ -12,7 +12,8 @@
 
 Field names match bundle keys case-insensitively and ignoring ``_``/``-``, so
 ``connection_strings.primary`` finds ``ConnectionStrings:Primary``; aliases are honoured.
-A secret that fails validation is not shown in the ``ValidationError`` (``input_value``).
+A secret that fails validation is not shown in the ``ValidationError``: not as ``input_value``,
+not in ``.json()``.
 Needs the ``pydantic`` extra: ``pip install 'vaultline[pydantic]'``.
 """
 
@@ -29,6 +30,7 @@ from vaultline.resolve.bundle import Bundle
 try:
     from pydantic import BaseModel
     from pydantic.fields import FieldInfo
+    from pydantic_core import SchemaSerializer, core_schema
     from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingExtraError("the pydantic-settings source", "pydantic") from exc
@@ -36,22 +38,34 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 class MaskedSecret(str):
     """A secret on its way into a model. pydantic shows an invalid input's repr in its
-    errors; this one's hides the value. Fields receive plain ``str`` (pydantic converts)."""
+    errors, and writes the input itself in ``ValidationError.json()``; this one's repr and
+    JSON are the mask. Fields receive plain ``str`` (pydantic converts)."""
 
     __slots__ = ()
+    # What pydantic-core serializes an object of a type it does not know with.
+    __pydantic_serializer__ = SchemaSerializer(core_schema.any_schema(
+        serialization=core_schema.plain_serializer_function_ser_schema(lambda _: "********")))
 
     def __repr__(self) -> str:
         return "'********'"
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with each scalar in it (a list's items, a mapping's values) a MaskedSecret."""
+    if isinstance(value, Mapping):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return MaskedSecret(value)
+    return value
 
 
 def _inputs(bundle: Bundle) -> dict[str, Any]:
     """The bundle as nested data, each secret scalar wrapped in :class:`MaskedSecret`."""
     flat: dict[str, Any] = {}
     for resolved in bundle.resolved_values():
-        value = resolved.value
-        if resolved.secret and isinstance(value, str | int | float) and not isinstance(value, bool):
-            value = MaskedSecret(value)
-        flat[resolved.key] = value
+        flat[resolved.key] = _masked(resolved.value) if resolved.secret else resolved.value
     return keypath.nest(flat)
 
 

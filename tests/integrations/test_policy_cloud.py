@@ -205,3 +205,33 @@ def test_azure_assignments_are_scoped_per_secret(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "/subscriptions/sub-2/" in json.loads(result.stdout)["assignments"][0]["scope"]
+
+
+ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret"
+
+
+@pytest.mark.parametrize(("options", "secrets_yaml", "message"), [
+    # a full ARN is used as given: a glob in it reached every secret of the account
+    ("", f"A: 'aws:{ARN}:*'\n", "secret ARN .* has a '\\*'"),
+    ("", f"A: 'aws:{ARN}:nexus-engine/prod/??'\n", "secret ARN"),
+    ("", "A: 'aws:nexus-engine/prod/?b'\n", "secret name"),
+    ("", "A: 'aws:${aws:username}/db'\n", "policy variable"),
+    ("region: '*'", "A: aws\n", "region"),
+    ("account_id: '*'", "A: aws\n", "account_id"),
+    ("kms_key: '*'", "A: aws\n", "kms_key"),
+])
+def test_iam_wildcards_from_the_project_are_refused(tmp_path: Path, options: str,
+                                                    secrets_yaml: str, message: str) -> None:
+    settings = ", ".join(o for o in ("region: us-east-1" if "region" not in options else "",
+                                     options) if o)
+    write(tmp_path, {
+        "vaultline.yaml": f"""
+            app: nexus-engine
+            environments: [prod]
+            providers:
+              aws: {{type: aws-secretsmanager, {settings}}}
+        """,
+        "env/prod/secrets.yaml": secrets_yaml,
+    })
+    with pytest.raises(ConfigError, match=message):
+        aws_policy(Project.load(tmp_path), "prod")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.factory import fifo_reader
+from vaultline import KeyManager, Project
 from vaultline.store import EmbeddedStore
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
@@ -175,3 +176,36 @@ def test_a_grace_that_is_not_a_duration_is_a_usage_error(project: Path,
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(b"vaultline: error: --grace: not a duration: 'soon'")
         assert b"Traceback" not in result.stderr
+
+
+def in_this_tree(root: Path, environ: dict[str, str], *args: str,
+                 stdin: bytes = b"", extra: dict[str, str] | None = None,
+                 ) -> subprocess.CompletedProcess[bytes]:
+    """``vaultline ARGS`` run from this source tree (not an installed console script)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTLINE_")}
+    env.update(environ, **(extra or {}), HOME=str(root),
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    code = "import sys; from vaultline.cli import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=root, env=env, input=stdin,
+                          capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", ["decrypt", "rewrap"])
+def test_a_blob_larger_than_the_file_limit_is_refused_before_it_fills_memory(
+        project: Path, environ: dict[str, str], command: str) -> None:
+    created = in_this_tree(project, environ, "keys", "create", "payloads", "--purpose",
+                           "encryption")
+    assert created.returncode == 0, created.stderr
+    limit = {"VAULTLINE_MAX_FILE_SIZE": "64KiB"}
+    huge = b"VLE\x01" + bytes(1024 * 1024)  # a blob header, then more than the limit
+    result = in_this_tree(project, environ, "keys", command, "payloads", "--out", "out",
+                          stdin=huge, extra=limit)
+    assert result.returncode == 2, result.stderr
+    assert b"the encrypted blob is larger than the limit of 64 KiB" in result.stderr
+    assert not (project / "out").exists()
+    # a blob within the limit is read as before
+    with KeyManager.from_project(Project.load(project, environ=environ)) as keys:
+        blob = bytes(keys.ring("payloads").encrypt(b"plain"))
+    within = in_this_tree(project, environ, "keys", "decrypt", "payloads", stdin=blob,
+                          extra=limit)
+    assert (within.returncode, within.stdout) == (0, b"plain"), within.stderr

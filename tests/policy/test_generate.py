@@ -172,3 +172,62 @@ def test_unknown_role(tmp_path: Path) -> None:
     proj = project(tmp_path, "http://127.0.0.1:1", "nexus-engine")
     with pytest.raises(ConfigError, match="unknown role"):
         generate_policy(proj, "prod", "admin", environ={})
+
+
+def test_openbao_reads_escapes_in_a_policy_path(openbao: BaoServer, tmp_path: Path,
+                                                app: str) -> None:
+    """Why a backslash is refused: Vault's HCL decodes ``\\x2a`` to ``*``, a glob."""
+    seed(openbao, app)
+    token = token_with_only(openbao, f"{app}-escape", (
+        'path "auth/token/lookup-self" {\n  capabilities = ["read"]\n}\n'
+        f'path "kv/data/{app}/prod/\\x2a" {{\n  capabilities = ["read"]\n}}\n'))
+    vault = vault_as(openbao, tmp_path, token, app)
+    try:
+        assert vault.fetch("neighbour").value == {"value": "not-yours"}
+    finally:
+        vault.close()
+
+
+# What a pull request could commit to widen the policy, each refused. In the order: an escape
+# Vault decodes to a glob; a pinned version whose line break ends the comment and adds a
+# rule ('${' then hides the rest of the line in a string the path's '}' closes); an app
+# name doing the same in the header (the provider's prefix does not use it); a line break
+# in a key; '${' in a path.
+INJECTIONS = '[\\"read\\", \\"list\\", \\"sudo\\"]'  # in a YAML "string"
+
+
+@pytest.mark.parametrize(("app_name", "prefix", "secrets_yaml", "message"), [
+    ("nexus-engine", None, "A: 'vault:\\x2a#password'\n", "has a backslash"),
+    ("nexus-engine", None,
+     f'A: "vault:x}}#password@1\\npath \\"*\\" {{ capabilities = {INJECTIONS} }}\\npath \\"${{"\n',
+     "line break"),
+    (f'"nexus-engine\\npath \\"*\\" {{ capabilities = {INJECTIONS} }}\\n#"', "nexus-engine/prod",
+     "A: vault:db#password\n", "app name .* line break"),
+    ("nexus-engine", None, '"A\\n:path": vault:db#password\n', "line break"),
+    ("nexus-engine", None, "A: 'vault:a${x}#password'\n", "'\\$\\{'"),
+])
+def test_text_vault_reads_as_hcl_syntax_is_refused(tmp_path: Path, app_name: str,
+                                                   prefix: str | None, secrets_yaml: str,
+                                                   message: str) -> None:
+    option = f", prefix: {prefix}" if prefix else ""
+    write(tmp_path, {
+        "vaultline.yaml": f"""
+            version: 1
+            app: {app_name}
+            environments: [prod]
+            providers:
+              vault: {{type: vault, url: "http://127.0.0.1:1", mount: kv{option}}}
+        """,
+    })
+    (tmp_path / "env/prod").mkdir(parents=True)
+    (tmp_path / "env/prod/secrets.yaml").write_text(secrets_yaml)
+    with pytest.raises(ConfigError, match=message):
+        generate_policy(Project.load(tmp_path), "prod", "runtime", environ={})
+
+
+def test_names_vault_reads_as_text_are_kept(tmp_path: Path) -> None:
+    project(tmp_path, "http://127.0.0.1:1", "nexus-engine")
+    (tmp_path / "env/prod/secrets.yaml").write_text('A: "vault:svc@team=a,b c/x}#password@3"\n')
+    generated = generate_policy(Project.load(tmp_path), "prod", "runtime", environ={})
+    assert "kv/data/nexus-engine/prod/svc@team=a,b c/x}" in generated.rules
+    assert lint_text(generated.text, "generated.hcl") == []

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+import hvac
 import pytest
 
+from tests.servers import BaoServer
 from vaultline.policy.lint import lint_files, lint_text
 from vaultline.policy.model import parse_policy
 
@@ -146,3 +149,34 @@ def test_cli_role_flag_overrides_file_name(tmp_path: Path) -> None:
     assert vaultline("policy", "lint", str(ci)).returncode == 0
     result = vaultline("policy", "lint", str(ci), "--role", "runtime")
     assert result.returncode == 1 and "POL005" in result.stdout
+
+
+# Policies OpenBao reads differently from python-hcl2: Go's escapes (\\x2a, \\052 are '*'),
+# and a block's further labels, which Vault ignores (python-hcl2 nests the body under them).
+SELF = 'path "auth/token/lookup-self" {\n  capabilities = ["read"]\n}\n'
+
+
+@pytest.mark.parametrize(("rules", "granted", "expected"), [
+    ('path "kv/\\x2a" {\n  capabilities = ["read"]\n}\n', "read", [("POL001", 1)]),
+    ('path "kv/data/\\052" {\n  capabilities = ["read"]\n}\n', "read", [("POL001", 1)]),
+    ('path "kv/data/\\u002a" {\n  capabilities = ["read"]\n}\n', "read", [("POL001", 1)]),
+    ('path "kv/data/*" "x" {\n  capabilities = ["read"]\n}\n', "read", [("POL001", 1)]),
+    ('path "kv/data/{app}/prod/db" "x" "y" {{\n  capabilities = ["update"]\n}}\n', "update",
+     [("POL005", 1)]),
+])
+def test_lint_reads_paths_as_openbao_does(openbao: BaoServer, rules: str, granted: str,
+                                          expected: list[tuple[str, int]]) -> None:
+    app = f"lint-{secrets.token_hex(4)}"
+    root = hvac.Client(url=openbao.url, token=openbao.token)
+    root.secrets.kv.v2.create_or_update_secret(f"{app}/prod/db", {"v": "1"}, mount_point="kv")
+    text = rules.format(app=app) if "{app}" in rules else rules
+    root.sys.create_or_update_policy(name=app, policy=SELF + text)
+    token = root.auth.token.create(policies=[app], no_default_policy=True)["auth"]["client_token"]
+    kv = hvac.Client(url=openbao.url, token=token).secrets.kv.v2
+    if granted == "read":  # OpenBao grants what the lint must see
+        assert kv.read_secret_version(f"{app}/prod/db", mount_point="kv",
+                                      raise_on_deleted_version=True)["data"]["data"] == {"v": "1"}
+    else:
+        kv.create_or_update_secret(f"{app}/prod/db", {"v": "2"}, mount_point="kv")
+    findings = lint_text(text, "app-runtime.hcl")
+    assert [(f.rule, f.line) for f in findings if f.severity == "error"] == expected

@@ -9,6 +9,7 @@ Every use is audited.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -207,13 +208,21 @@ def encrypt(name: str, context: tuple[str, ...], in_path: Path | None, out_path:
 
 
 def _open_any(path: Path | None, action: Callable[[bytes, BinaryIO], None]) -> None:
+    """Run ``action(magic, source)``. A streamed file is read chunk by chunk; a blob is read
+    whole, so at most the file size limit of it (VAULTLINE_MAX_FILE_SIZE): an endless or huge
+    input fails before it fills memory."""
+    from vaultline._limits import read_stream_bounded
     from vaultline.keys.envelope import MAGIC, STREAM_MAGIC, parse_header
 
     with _source(path) as src:
         head = src.read(_MAGIC_BYTES)
         if head not in (MAGIC, STREAM_MAGIC):
             parse_header(head)  # says what it is instead, before the rest is read
-        action(head, cast(BinaryIO, _Prefixed(head, src)))
+        source = cast(BinaryIO, _Prefixed(head, src))
+        if head == MAGIC:
+            source = io.BytesIO(read_stream_bounded(source.read, name="file",
+                                                    what="the encrypted blob"))
+        action(head, source)
 
 
 @click.command()

@@ -63,24 +63,33 @@ def _partition(region: str) -> str:
     return "aws"
 
 
+def _iam_literal(text: str, what: str, where: str | None = None) -> str:
+    """``text`` for an IAM Resource or condition; a ConfigError when IAM would read part of it
+    as a wildcard (``*``, ``?``) or a policy variable (``${…}``): the policy would grant more
+    than the one thing it names."""
+    if "*" in text or "?" in text or "$" in text or not text.isprintable():
+        raise ConfigError(f"{what} {text!r} has a '*', '?', '$' or control character, which IAM "
+                          "reads as a wildcard or a policy variable; name exactly one",
+                          file=where)
+    return text
+
+
 def aws_policy(project: Project, env: str, provider: str | None = None, *,
                account_id: str | None = None,
                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The IAM policy document (``Version`` 2012-10-17) for ``env``'s AWS references."""
     _, rows, aws = _rows(project, env, AWS_TYPE, provider, environ)
-    region = str(aws.region)
+    region = _iam_literal(str(aws.region), "region")
     partition = _partition(region)
-    account = account_id or str(aws.config.get("account_id") or "*")
+    given = account_id or aws.config.get("account_id")
+    account = "*" if given is None else _iam_literal(str(given), "account_id")
     resources = set()
     for row in rows:
         if row.path.startswith("arn:"):
-            resources.add(row.path)
+            resources.add(_iam_literal(row.path, f"{row.key!r}: secret ARN", row.where))
             continue
-        if "*" in row.path or "?" in row.path:
-            # IAM would read these as wildcards: the policy would grant more than the key.
-            raise ConfigError(f"{row.key!r}: secret name {row.path!r} has a '*' or '?', which "
-                              "IAM reads as a wildcard; rename the secret", file=row.where)
-        resources.add(f"arn:{partition}:secretsmanager:{region}:{account}:secret:{row.path}-??????")
+        name = _iam_literal(row.path, f"{row.key!r}: secret name", row.where)
+        resources.add(f"arn:{partition}:secretsmanager:{region}:{account}:secret:{name}-??????")
     statements: list[dict[str, Any]] = [{
         "Sid": "ReadReferencedSecrets",
         "Effect": "Allow",
@@ -96,7 +105,7 @@ def aws_policy(project: Project, env: str, provider: str | None = None, *,
         })
     kms_key = aws.config.get("kms_key")
     if kms_key:
-        key = str(kms_key)
+        key = _iam_literal(str(kms_key), "kms_key")
         via = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
         statement: dict[str, Any] = {"Sid": "DecryptWithTheSecretsKey", "Effect": "Allow",
                                      "Action": "kms:Decrypt"}

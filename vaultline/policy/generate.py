@@ -71,14 +71,24 @@ def generate_policy(project: Project, env: str, role: str, provider: str | None 
             if row.provider != name:
                 continue
             data = vault.display_path(row.path)  # <mount>/data/<prefix>/<path>
-            if "*" in data or "+" in data.split("/") or '"' in data:
+            problem = _hcl_problem(data)
+            if problem:
+                raise ConfigError(f"{row.key!r}: path {data!r} has {problem}, which Vault reads "
+                                  "as HCL syntax or an escape; rename the secret", file=row.where)
+            if "*" in data or "+" in data.split("/"):
                 # Vault would read these as globs: the policy would grant more than the key.
                 raise ConfigError(f"{row.key!r}: path {data!r} has a glob character ('*' or a "
-                                  "'+' segment) or a quote; rename the secret", file=row.where)
+                                  "'+' segment); rename the secret", file=row.where)
             full = data.removeprefix(f"{mount}/data/")
             secret = secrets.setdefault(data, _Secret(data, f"{mount}/metadata/{full}"))
             pinned = row.reference.version
-            secret.uses.append(row.key + (f" (pinned @{pinned})" if pinned else ""))
+            use = row.key + (f" (pinned @{pinned})" if pinned else "")
+            problem = _hcl_problem(use)
+            if problem:
+                raise ConfigError(f"{row.key!r}: {use!r} has {problem}, which would end the "
+                                  "policy comment naming the key; pin a version number",
+                                  file=row.where)
+            secret.uses.append(use)
     command = f"vaultline policy generate --env {env} --role {role}"
     if provider is not None:
         command += f" --provider {provider}"
@@ -105,6 +115,19 @@ def _pick_provider(project: Project, env: str, rows: list[ReferenceRow],
     return used[0]
 
 
+def _hcl_problem(text: str) -> str | None:
+    """What in ``text`` Vault's HCL parser would read as more than text inside a quoted string
+    or a ``#`` comment, or None. A quote ends the string and a line break the comment (what
+    follows is parsed as rules); a backslash starts an escape (``\\x2a`` is ``*``, a glob); in
+    ``${`` the parser skips quotes and line breaks up to the closing brace."""
+    if not text.isprintable():
+        return "a line break or control character"
+    for part, name in (('"', "a quote"), ("\\", "a backslash"), ("${", "'${'")):
+        if part in text:
+            return name
+    return None
+
+
 def _rule(lines: list[str], rules: dict[str, tuple[str, ...]], path: str,
           capabilities: tuple[str, ...], comments: list[str]) -> None:
     lines.extend(f"# {c}" for c in comments)
@@ -115,6 +138,11 @@ def _rule(lines: list[str], rules: dict[str, tuple[str, ...]], path: str,
 
 def _render(project: Project, env: str, role: str, provider: str, mount: str, command: str,
             secrets: Mapping[str, _Secret]) -> GeneratedPolicy:
+    for what, text in (("app", project.app), ("environment", env)):
+        problem = _hcl_problem(text)
+        if problem:
+            raise ConfigError(f"{what} name {text!r} has {problem}, which Vault would read "
+                              "as HCL syntax in the policy's header comment")
     lines = [
         f"# vaultline: role={role}",
         f"# Least-privilege policy for {project.app}, environment {env}, role {role}:",

@@ -8,7 +8,11 @@ unknown, a ``runtime`` segment in the rule's path. An explicit flag keeps CI det
 the marker travels with the file; the heuristics catch the common naming schemes without
 configuration.
 
-Path matching follows Vault: ``+`` is one segment, a trailing ``*`` any suffix.
+Paths are read as Vault reads them, not as python-hcl2 does: Vault's HCL decodes Go's string
+escapes (``"secret/\\x2a"`` is ``secret/*``, which python-hcl2 leaves as text), and of a block
+with several labels (``path "secret/*" "x" {…}``) it keeps the first label and the body, where
+python-hcl2 nests the body one level per extra label. Path matching follows Vault: ``+`` is
+one segment, a trailing ``*`` any suffix.
 """
 
 from __future__ import annotations
@@ -50,7 +54,10 @@ _ROLE_WORDS = {
     "admin": frozenset({"admin", "root", "operator", "bootstrap", "terraform"}),
 }
 _ROLE_MARKER = re.compile(r"^\s*(?:#|//)\s*vaultline:\s*role\s*=\s*(\w+)", re.M)
-_PATH_LINE = re.compile(r'^\s*path\s+"((?:[^"\\]|\\.)*)"', re.M)
+# Go's escapes in a quoted string, as Vault's HCL decodes them.
+_GO_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|[0-7]{3}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
+_GO_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+              "\\": "\\", '"': '"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +126,9 @@ def parse_policy(text: str, file: str = "<policy>", role: str | None = None) -> 
         raise PolicyError(f"{file}: more than {MAX_POLICY_BLOCKS} blocks and lists ('{{' and "
                           "'['); split the policy")
     try:
-        tree = hcl2.loads(
-            text,
+        syntax = hcl2.parses_to_tree(text)
+        tree = hcl2.serialize(
+            hcl2.transform(syntax),
             serialization_options=SerializationOptions(
                 with_comments=False, strip_string_quotes=True
             ),
@@ -133,16 +141,53 @@ def parse_policy(text: str, file: str = "<policy>", role: str | None = None) -> 
         line = getattr(exc, "line", None)
         where = f" at line {line}" if isinstance(line, int) else ""
         raise PolicyError(f"{file}: not valid HCL{where}: {type(exc).__name__}") from None
-    lines: dict[str, list[int]] = {}
-    for match in _PATH_LINE.finditer(text):
-        lines.setdefault(match.group(1), []).append(text.count("\n", 0, match.start(1)) + 1)
     policy = Policy(file, *_role_of(text, file, role))
-    for block in tree.get("path", []) if isinstance(tree, dict) else []:
-        for path, body in block.items() if isinstance(block, dict) else ():
-            line_list = lines.get(path) or [0]
-            line = line_list.pop(0) if len(line_list) > 1 else line_list[0]
+    blocks = tree.get("path", []) if isinstance(tree, dict) else []
+    labels = _path_labels(syntax)
+    if not isinstance(blocks, list) or len(blocks) != len(labels):
+        raise PolicyError(f"{file}: 'path' is used other than as path \"PATH\" {{ … }} blocks; "
+                          "Vault reads the rules from those")
+    for block, (path, line) in zip(blocks, labels, strict=True):
+        for body in block.values() if isinstance(block, dict) else ():
+            # python-hcl2 nests the body under each further label; Vault ignores those labels.
+            while isinstance(body, dict) and "__is_block__" not in body and len(body) == 1:
+                body = next(iter(body.values()))
             policy.rules.append(PathRule(file, line, path, _capabilities(body)))
     return policy
+
+
+def _path_labels(syntax: Any) -> list[tuple[str, int]]:
+    """``(first label as Vault reads it, its line)`` of each top-level ``path`` block, in order."""
+    from lark import Token, Tree
+
+    out: list[tuple[str, int]] = []
+    for body in syntax.children[:1]:
+        for block in body.children:
+            if not (isinstance(block, Tree) and block.data == "block" and len(block.children) > 1):
+                continue
+            name, label = block.children[0], block.children[1]
+            if not (isinstance(name, Tree) and [str(t) for t in name.scan_values(
+                    lambda v: isinstance(v, Token))] == ["path"] and isinstance(label, Tree)):
+                continue
+            tokens = list(label.scan_values(lambda v: isinstance(v, Token)))
+            if label.data == "string":
+                raw = "".join(str(t) for t in tokens[1:-1])  # between the quotes
+                out.append((_as_vault_reads(raw), tokens[0].line or 0))
+            elif tokens:
+                out.append((str(tokens[0]), tokens[0].line or 0))
+    return out
+
+
+def _as_vault_reads(raw: str) -> str:
+    """A quoted string's text between its quotes, escapes decoded as Go (and Vault) does."""
+    def decode(match: re.Match[str]) -> str:
+        escape = match.group(1)
+        if len(escape) > 1:
+            code = int(escape[1:], 16) if escape[0] in "xuU" else int(escape, 8)
+            return chr(code) if code <= 0x10FFFF else match.group(0)  # Go refuses it too
+        return _GO_SIMPLE.get(escape, match.group(0))
+
+    return _GO_ESCAPE.sub(decode, raw)
 
 
 def _capabilities(body: Any) -> tuple[str, ...]:
