@@ -46,7 +46,8 @@ def test_env_name_is_each_segment_made_safe_joined_by_two_underscores(key: str) 
 
 @pytest.mark.parametrize(
     ("key", "problem"),
-    [("", "empty key"), ("A::B", "empty segment"), ("A:B C", "may hold only"), ("A:B", None)],
+    [("", "empty key"), ("A::B", "empty segment"), ("A:B C", "may hold only"),
+     ("A:B\n", "may hold only"), ("A\n:B", "may hold only"), ("A:B", None)],
 )
 def test_validate(key: str, problem: str | None) -> None:
     result = keypath.validate(key)

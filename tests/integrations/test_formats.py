@@ -199,6 +199,8 @@ def test_k8s_secret_takes_name_and_namespace() -> None:
 @pytest.mark.parametrize(("options", "message"), [
     ({"name": "Api_Config"}, "not a Kubernetes name"),
     ({"namespace": "Shop"}, "not a Kubernetes namespace"),
+    ({"name": "api\n"}, "not a Kubernetes name"),
+    ({"namespace": "shop\n"}, "not a Kubernetes namespace"),
     ({"prefix": "my app "}, "cannot be a Secret data key"),
 ])
 def test_k8s_secret_refuses_what_the_api_server_would(options: dict[str, str],

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 SEPARATOR = ":"
-_SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def split(key: str) -> list[str]:
@@ -26,7 +26,7 @@ def validate(key: str) -> str | None:
     for segment in split(key):
         if not segment:
             return f"key {key!r} has an empty segment"
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             return (
                 f"key {key!r}: segment {segment!r} may hold only letters, digits, '_', '-' and '.'"
             )
