@@ -61,3 +61,13 @@ def test_env_name_in_one_pass_is_the_per_segment_rule(key: str) -> None:
 
     per_segment = "__".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in key.split(":"))
     assert keypath.env_name(key, "P_") == "P_" + per_segment.upper()
+
+
+def test_env_names_refuse_a_leading_digit_and_a_shared_name() -> None:
+    from vaultline.errors import ConfigError
+
+    assert keypath.env_names(["A:B", "1A:B"], "APP_") == ["APP_A__B", "APP_1A__B"]
+    with pytest.raises(ConfigError, match=r"^'1A:B': its variable name 1A__B starts with a digit"):
+        keypath.env_names(["A:B", "1A:B"])
+    with pytest.raises(ConfigError, match=r"^'a-b' and 'A_B' are both the variable A_B"):
+        keypath.env_names(["a-b", "A_B"])

@@ -22,7 +22,9 @@ def expected_names(project: Project, prefix: str = "") -> dict[str, str]:
         keys.update({k: "" for k in (*pack.values, *pack.secrets) if k not in keys})
     for key, spec in project.schema.items():
         keys[key] = spec.description or keys.get(key, "")
-    return {keypath.env_name(k, prefix): keys[k] for k in sorted(keys)}
+    ordered = sorted(keys)
+    return {name: keys[k] for name, k in zip(keypath.env_names(ordered, prefix), ordered,
+                                             strict=True)}
 
 
 def render(project: Project, prefix: str = "") -> str:

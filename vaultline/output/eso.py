@@ -35,7 +35,11 @@ def external_secrets(resolver: Resolver, *, store_kind: str = "SecretStore",
     project, env = resolver.project, resolver.env
     by_provider: dict[str, list[dict[str, Any]]] = defaultdict(list)
     unsupported: list[str] = []
-    for row in resolver.references():
+    rows = resolver.references()
+    # The target Secret is read with envFrom: each key one variable name, of one key only.
+    keys = [row.key for row in rows]
+    names = dict(zip(keys, keypath.env_names(keys), strict=True))
+    for row in rows:
         provider = resolver.provider(row.provider)
         remote = provider.remote_key(row.path)
         if remote is None:
@@ -46,7 +50,7 @@ def external_secrets(resolver: Resolver, *, store_kind: str = "SecretStore",
             ref["property"] = row.reference.field
         if row.reference.version is not None:
             ref["version"] = _version(provider.type, row.reference.version)
-        by_provider[row.provider].append({"secretKey": keypath.env_name(row.key),
+        by_provider[row.provider].append({"secretKey": names[row.key],
                                           "remoteRef": ref})
     manifests = []
     for name, data in sorted(by_provider.items()):

@@ -41,15 +41,17 @@ def _flat(bundle: Bundle, reveal: bool) -> dict[str, Any]:
 
 
 def env_pairs(bundle: Bundle, reveal: bool, prefix: str) -> list[tuple[str, str, ResolvedValue]]:
-    """``(variable name, text, resolved value)`` per key; no text holds a NUL byte."""
+    """``(variable name, text, resolved value)`` per key; every name a shell variable name of
+    one key only, no text holding a NUL byte."""
+    values = bundle.resolved_values()
     pairs = []
-    for r in bundle.resolved_values():
+    for name, r in zip(keypath.env_names([r.key for r in values], prefix), values, strict=True):
         text = r.display(reveal=reveal)
         if "\0" in text:
             # No environment variable and no shell word can hold a NUL byte.
             raise ConfigError(f"{r.key!r}: its value holds a NUL byte, which no environment "
                               "variable can carry; use --format json or 'vaultline run --files'")
-        pairs.append((keypath.env_name(r.key, prefix), text, r))
+        pairs.append((name, text, r))
     return pairs
 
 
