@@ -96,6 +96,35 @@ def test_dotenv_gives_python_dotenv_the_exact_value(value: str, tmp_path: Path) 
     assert dotenv_values(path, interpolate=False) == {"K__V0": value}
 
 
+def test_env_example_descriptions_stay_comments(tmp_path: Path) -> None:
+    import sys
+
+    from tests.factory import write
+
+    # A description committed with a line break in it, of each kind a reader splits lines at.
+    write(tmp_path, {"vaultline.yaml": r"""
+        app: demo
+        environments: [prod]
+        schema:
+          Db:Url: {description: "db url\nLD_PRELOAD=/tmp/evil.so"}
+          Http:Timeout: {description: "timeout\rPATH=/evil\r\nBASH_ENV=/evil"}
+          Api:Key: {description: "key\u2028EDITOR=x\x85PAGER=y"}
+        """})
+    done = subprocess.run([str(Path(sys.executable).with_name("vaultline")), "env", "example"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    path = tmp_path / "env.example"
+    names = ["API__KEY", "DB__URL", "HTTP__TIMEOUT"]
+    assert dotenv_values(path) == dict.fromkeys(names, "")
+    lines = path.read_bytes().decode().split("\n")
+    assert lines.pop() == ""
+    assert [line for line in lines if not line.startswith("# ")] == [f"{n}=" for n in names]
+    assert not any(len(line.splitlines()) > 1 for line in lines)
+    seen = _bash("set -a; . ./env.example", ["LD_PRELOAD", "PATH", "BASH_ENV", *names], tmp_path)
+    assert seen == {"LD_PRELOAD": "", "PATH": os.environ["PATH"], "BASH_ENV": "",
+                    **dict.fromkeys(names, "")}
+
+
 def compose_environment(env_file: Path, file_format: str | None = None) -> dict[str, str]:
     """What docker compose (the real binary, ``config``) reads from an ``env_file``."""
     import json
