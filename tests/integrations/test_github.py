@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -113,6 +115,22 @@ def test_masks_come_first_then_github_env_reads_back_exactly(bundle: Bundle,
     assert read_env_file(env_file.read_text()) == {"EARLIER": "kept", **expected}
     assert read_env_file(out_file.read_text()) == expected
     assert read_env_file(env_file.read_text(), windows=True)["JWT__KEY"] == PEM
+
+
+def test_files_it_creates_are_0600_whatever_the_umask(bundle: Bundle, tmp_path: Path) -> None:
+    env_file, out_file = tmp_path / "env", tmp_path / "output"
+    old = os.umask(0)
+    try:
+        export(bundle, io.StringIO(), outputs=True,
+               environ={"GITHUB_ENV": str(env_file), "GITHUB_OUTPUT": str(out_file)})
+    finally:
+        os.umask(old)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (env_file, out_file)] == [0o600, 0o600]
+    assert read_env_file(env_file.read_text())["JWT__KEY"] == PEM
+    # The runner's own file is appended to as it is.
+    env_file.chmod(0o644)
+    export(bundle, io.StringIO(), environ={"GITHUB_ENV": str(env_file)})
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o644
 
 
 def test_delimiter_never_occurs_in_a_value() -> None:

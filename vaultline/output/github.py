@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from vaultline._files import PRIVATE_FILE
 from vaultline._limits import parse_json
 from vaultline.errors import ConfigError
 from vaultline.output.formats import env_pairs
@@ -109,8 +110,10 @@ def export(bundle: Bundle, out: TextIO, *, prefix: str = "", outputs: bool = Fal
         out.write(f"::add-mask::{_escape_data(mask)}\n")
     # The masks must be registered before any value exists anywhere the runner might print.
     out.flush()
-    blocks = heredoc_blocks(pairs)
+    blocks = heredoc_blocks(pairs).encode("utf-8")
     for target in targets:
-        with target.open("a", encoding="utf-8", newline="\n") as handle:
+        # The runner creates these files; one vaultline creates holds the values, so 0600.
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+        with os.fdopen(fd, "ab") as handle:
             handle.write(blocks)
     return len(pairs)
