@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -94,6 +95,36 @@ def test_masks_every_line_field_and_encoded_form(bundle: Bundle) -> None:
     assert {"hunter2-json-field", "raw-json-token-value", "1234567", "svc"} <= masks
     assert not any("\n" in m for m in masks)
     assert "Warning" not in masks
+
+
+def _runner_masks(stdout: str) -> set[str]:
+    """The values the runner registers: it reads stdout line by line (CR, LF or CRLF) and
+    unescapes ``::add-mask::`` data (%0D, %0A, %25)."""
+    return {line.removeprefix("::add-mask::").replace("%0D", "\r").replace("%0A", "\n")
+            .replace("%25", "%") for line in re.split(r"\r\n|\r|\n", stdout) if line}
+
+
+def _unmasked(line: str, masks: set[str]) -> str:
+    """What the runner's masker leaves of a log line: every occurrence of every mask hidden."""
+    hidden = [False] * len(line)
+    for mask in masks:
+        at = line.find(mask)
+        while at >= 0:
+            hidden[at:at + len(mask)] = [True] * len(mask)
+            at = line.find(mask, at + 1)
+    return "".join(c for c, h in zip(line, hidden, strict=True) if not h)
+
+
+@pytest.mark.parametrize("value", [
+    "a\u2028b\x85c\nsecond-line",  # breaks str.splitlines knows and the runner does not
+    "p\x0cw\x1dd\r\nline\rtwo\n",
+])
+def test_each_line_the_runner_logs_is_masked_whole(value: str) -> None:
+    out = io.StringIO()
+    export(Bundle("ci", {"K": secret("K", value)}), out, environ={"GITHUB_ENV": "/dev/null"})
+    masks = _runner_masks(out.getvalue())
+    for line in re.split(r"\r\n|\r|\n", value):
+        assert _unmasked(line, masks) == ""
 
 
 def test_masks_come_first_then_github_env_reads_back_exactly(bundle: Bundle,

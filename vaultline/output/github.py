@@ -11,6 +11,7 @@ writes the same blocks to ``$GITHUB_OUTPUT``. Values never reach stdout.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -51,6 +52,9 @@ def _json_fields(value: Any) -> Iterator[str]:
         yield from _leaves(value)
 
 
+_RUNNER_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
 def mask_strings(bundle: Bundle) -> list[str]:
     """Every string to ``::add-mask::`` for the bundle's secrets, sorted, longest first."""
     texts: set[str] = set()
@@ -65,8 +69,10 @@ def mask_strings(bundle: Bundle) -> list[str]:
             decoded = form.decode("utf-8", "surrogateescape")
             if "\n" not in decoded and "\r" not in decoded:
                 masks.add(decoded)
-        # The runner masks line by line: a multi-line value needs each of its lines.
-        for line in text.splitlines():
+        # The runner masks line by line: a multi-line value needs each of its lines, split
+        # where the runner splits its log (CR, LF, CRLF; not U+2028 or U+0085, which
+        # str.splitlines also breaks at, leaving the runner's line itself unmasked).
+        for line in _RUNNER_LINE_BREAK.split(text):
             if len(line.strip()) >= MIN_VALUE_CHARS:
                 masks.add(line)
     return sorted(masks, key=lambda m: (-len(m), m))
