@@ -95,3 +95,23 @@ def test_nothing_to_write_says_so_and_exits_1(root: Path, secrets: str, says: st
     assert result.stderr.startswith("vaultline: error: no ExternalSecret to write for "
                                     "environment 'prod'")
     assert says in result.stderr
+
+
+@pytest.mark.parametrize(("planted", "says"), [
+    ("Legacy__Token: vault:planted/token\n",
+     "'Legacy:Token' and 'Legacy__Token' are both the variable LEGACY__TOKEN, so one would "
+     "overwrite the other; rename one of them"),
+    ("1Password:Token: vault:op\n",
+     "'1Password:Token': its variable name 1PASSWORD__TOKEN starts with a digit, which no shell "
+     "variable name may; rename the key"),
+])
+def test_a_secret_key_no_envfrom_could_read_is_refused(root: Path, planted: str,
+                                                       says: str) -> None:
+    # Two entries with one secretKey would fill the Secret with whichever ESO reads last.
+    secrets = root / "env/prod/secrets.yaml"
+    secrets.write_text(secrets.read_text() + planted)
+    result = subprocess.run([VAULTLINE, "secret", "refs", "--env", "prod", "--format",
+                             "external-secret"], cwd=root, capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"vaultline: error: {says}\n"

@@ -46,7 +46,8 @@ def test_env_name_is_each_segment_made_safe_joined_by_two_underscores(key: str) 
 
 @pytest.mark.parametrize(
     ("key", "problem"),
-    [("", "empty key"), ("A::B", "empty segment"), ("A:B C", "may hold only"), ("A:B", None)],
+    [("", "empty key"), ("A::B", "empty segment"), ("A:B C", "may hold only"),
+     ("A:B\n", "may hold only"), ("A\n:B", "may hold only"), ("A:B", None)],
 )
 def test_validate(key: str, problem: str | None) -> None:
     result = keypath.validate(key)
@@ -66,3 +67,13 @@ def test_env_name_in_one_pass_is_the_per_segment_rule(key: str) -> None:
 def test_a_line_break_is_no_part_of_a_key(key: str) -> None:
     # `$` in a pattern also matches before a final newline: the rules hold to the end.
     assert keypath.validate(key) is not None
+
+
+def test_env_names_refuse_a_leading_digit_and_a_shared_name() -> None:
+    from vaultline.errors import ConfigError
+
+    assert keypath.env_names(["A:B", "1A:B"], "APP_") == ["APP_A__B", "APP_1A__B"]
+    with pytest.raises(ConfigError, match=r"^'1A:B': its variable name 1A__B starts with a digit"):
+        keypath.env_names(["A:B", "1A:B"])
+    with pytest.raises(ConfigError, match=r"^'a-b' and 'A_B' are both the variable A_B"):
+        keypath.env_names(["a-b", "A_B"])

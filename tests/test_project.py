@@ -87,6 +87,12 @@ BAD_INPUTS = [
      "azure-keyvault, dotenv, env, file, local, vault"),
     ("vaultline.yaml", "app: x\nenvironments: [dev]\ndefaults:\n  'A::B': 1\n",
      "vaultline.yaml:4: key 'A::B' has an empty segment"),
+    # A key or environment name is checked whole: a trailing newline is no letter.
+    ("vaultline.yaml", 'app: x\nenvironments: [dev]\ndefaults:\n  "A:B\\n": 1\n',
+     "vaultline.yaml:4: key 'A:B\\n': segment 'B\\n' may hold only letters, digits, '_', '-' "
+     "and '.'"),
+    ("vaultline.yaml", 'app: x\nenvironments:\n  "dev\\n": {}\n',
+     "vaultline.yaml:3: invalid environment name 'dev\\n'"),
     ("vaultline.yaml", "app: x\nenvironments: [dev]\ndefaults:\n  A: 1\n  A: 2\n",
      "vaultline.yaml:5: invalid YAML: duplicate key 'A'"),
     ("env/dev/values.yaml", "Db:\n  Password: hunter2\n",

@@ -14,6 +14,8 @@ from dotenv import dotenv_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.cli.test_core_cli import Cli, put_all
+from tests.cli.test_core_cli import cli as cli
 from vaultline.errors import ConfigError
 from vaultline.output.formats import render
 from vaultline.resolve.bundle import Bundle, Layer, Provenance, ResolvedValue
@@ -92,6 +94,35 @@ def test_dotenv_gives_python_dotenv_the_exact_value(value: str, tmp_path: Path) 
     path.write_text(text + "\n")
     assert dotenv_values(path) == {"K__V0": value}
     assert dotenv_values(path, interpolate=False) == {"K__V0": value}
+
+
+def test_env_example_descriptions_stay_comments(tmp_path: Path) -> None:
+    import sys
+
+    from tests.factory import write
+
+    # A description committed with a line break in it, of each kind a reader splits lines at.
+    write(tmp_path, {"vaultline.yaml": r"""
+        app: demo
+        environments: [prod]
+        schema:
+          Db:Url: {description: "db url\nLD_PRELOAD=/tmp/evil.so"}
+          Http:Timeout: {description: "timeout\rPATH=/evil\r\nBASH_ENV=/evil"}
+          Api:Key: {description: "key\u2028EDITOR=x\x85PAGER=y"}
+        """})
+    done = subprocess.run([str(Path(sys.executable).with_name("vaultline")), "env", "example"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    path = tmp_path / "env.example"
+    names = ["API__KEY", "DB__URL", "HTTP__TIMEOUT"]
+    assert dotenv_values(path) == dict.fromkeys(names, "")
+    lines = path.read_bytes().decode().split("\n")
+    assert lines.pop() == ""
+    assert [line for line in lines if not line.startswith("# ")] == [f"{n}=" for n in names]
+    assert not any(len(line.splitlines()) > 1 for line in lines)
+    seen = _bash("set -a; . ./env.example", ["LD_PRELOAD", "PATH", "BASH_ENV", *names], tmp_path)
+    assert seen == {"LD_PRELOAD": "", "PATH": os.environ["PATH"], "BASH_ENV": "",
+                    **dict.fromkeys(names, "")}
 
 
 def compose_environment(env_file: Path, file_format: str | None = None) -> dict[str, str]:
@@ -199,6 +230,8 @@ def test_k8s_secret_takes_name_and_namespace() -> None:
 @pytest.mark.parametrize(("options", "message"), [
     ({"name": "Api_Config"}, "not a Kubernetes name"),
     ({"namespace": "Shop"}, "not a Kubernetes namespace"),
+    ({"name": "api\n"}, "not a Kubernetes name"),
+    ({"namespace": "shop\n"}, "not a Kubernetes namespace"),
     ({"prefix": "my app "}, "cannot be a Secret data key"),
 ])
 def test_k8s_secret_refuses_what_the_api_server_would(options: dict[str, str],
@@ -209,3 +242,56 @@ def test_k8s_secret_refuses_what_the_api_server_would(options: dict[str, str],
     upper = Bundle("Prod_EU", {r.key: r for r in bundle_of("v").resolved_values()})
     with pytest.raises(ConfigError, match=r"'config-Prod_EU'.*pass --name"):
         render(upper, "k8s-secret", reveal=True)
+
+
+ENV_FORMATS = ("dotenv", "gitlab-dotenv", "env", "shell", "docker-env", "k8s-secret")
+
+
+@pytest.mark.parametrize("fmt", ENV_FORMATS)
+def test_a_name_starting_with_a_digit_is_refused_by_key(fmt: str, tmp_path: Path) -> None:
+    digit = Bundle("prod", {"1Password:Token": ResolvedValue(
+        "1Password:Token", "v", False, Provenance(Layer.PACK, "test"))})
+    # bash would stop at `export 1PASSWORD__TOKEN=v` ("not a valid identifier").
+    with pytest.raises(ConfigError, match=r"^'1Password:Token': its variable name "
+                                          r"1PASSWORD__TOKEN starts with a digit"):
+        render(digit, fmt, reveal=True)
+    text = render(digit, fmt, reveal=True, prefix="APP_")
+    assert "APP_1PASSWORD__TOKEN" in text
+    if fmt == "shell":
+        assert _bash(text, ["APP_1PASSWORD__TOKEN"], tmp_path) == {"APP_1PASSWORD__TOKEN": "v"}
+
+
+@pytest.mark.parametrize("fmt", ENV_FORMATS)
+def test_two_keys_of_one_variable_are_refused_naming_both(fmt: str, tmp_path: Path) -> None:
+    # 'Db:Url' and 'Db__Url' (or 'db:url') are both DB__URL: the later line would win.
+    rows = [ResolvedValue("Db:Url", "postgres://real", True, Provenance(Layer.SECRETS, "test")),
+            ResolvedValue("Db__Url", "postgres://planted", False, Provenance(Layer.PACK, "t"))]
+    with pytest.raises(ConfigError, match=r"^'Db:Url' and 'Db__Url' are both the variable "
+                                          r"DB__URL"):
+        render(Bundle("prod", {r.key: r for r in rows}), fmt, reveal=True)
+    case = [rows[0], ResolvedValue("db:url", "x", False, Provenance(Layer.PACK, "t"))]
+    with pytest.raises(ConfigError, match=r"'Db:Url' and 'db:url' are both the variable"):
+        render(Bundle("prod", {r.key: r for r in case}), fmt, reveal=True)
+
+
+@pytest.mark.parametrize("args", [
+    ("resolve", "--env", "prod", "--format", "shell", "--reveal"),
+    ("resolve", "--env", "prod", "--format", "dotenv", "--reveal"),
+    ("resolve", "--env", "prod", "--format", "github"),
+    ("resolve", "--env", "prod", "--format", "compose"),
+    ("env", "example", "-o", "-"),
+])
+def test_a_key_planted_on_a_secrets_variable_stops_every_output(cli: Cli, tmp_path: Path,
+                                                                args: tuple[str, ...]) -> None:
+    put_all(cli)
+    config = cli.root / "vaultline.yaml"
+    config.write_text(config.read_text().replace(
+        "defaults:\n", "defaults:\n  ConnectionStrings__Primary: postgres://planted\n", 1))
+    github_env = tmp_path / "github_env"
+    done = cli(*args, extra_env={"GITHUB_ENV": str(github_env)})
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("vaultline: error: 'ConnectionStrings:Primary' and "
+                           "'ConnectionStrings__Primary' are both the variable "
+                           "CONNECTIONSTRINGS__PRIMARY, so one would overwrite the other; rename "
+                           "one of them\n")
+    assert not github_env.exists() and not (cli.root / ".vaultline" / "compose").exists()

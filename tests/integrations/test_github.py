@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -94,6 +97,36 @@ def test_masks_every_line_field_and_encoded_form(bundle: Bundle) -> None:
     assert "Warning" not in masks
 
 
+def _runner_masks(stdout: str) -> set[str]:
+    """The values the runner registers: it reads stdout line by line (CR, LF or CRLF) and
+    unescapes ``::add-mask::`` data (%0D, %0A, %25)."""
+    return {line.removeprefix("::add-mask::").replace("%0D", "\r").replace("%0A", "\n")
+            .replace("%25", "%") for line in re.split(r"\r\n|\r|\n", stdout) if line}
+
+
+def _unmasked(line: str, masks: set[str]) -> str:
+    """What the runner's masker leaves of a log line: every occurrence of every mask hidden."""
+    hidden = [False] * len(line)
+    for mask in masks:
+        at = line.find(mask)
+        while at >= 0:
+            hidden[at:at + len(mask)] = [True] * len(mask)
+            at = line.find(mask, at + 1)
+    return "".join(c for c, h in zip(line, hidden, strict=True) if not h)
+
+
+@pytest.mark.parametrize("value", [
+    "a\u2028b\x85c\nsecond-line",  # breaks str.splitlines knows and the runner does not
+    "p\x0cw\x1dd\r\nline\rtwo\n",
+])
+def test_each_line_the_runner_logs_is_masked_whole(value: str) -> None:
+    out = io.StringIO()
+    export(Bundle("ci", {"K": secret("K", value)}), out, environ={"GITHUB_ENV": "/dev/null"})
+    masks = _runner_masks(out.getvalue())
+    for line in re.split(r"\r\n|\r|\n", value):
+        assert _unmasked(line, masks) == ""
+
+
 def test_masks_come_first_then_github_env_reads_back_exactly(bundle: Bundle,
                                                              tmp_path: Path) -> None:
     env_file, out_file = tmp_path / "env", tmp_path / "output"
@@ -113,6 +146,22 @@ def test_masks_come_first_then_github_env_reads_back_exactly(bundle: Bundle,
     assert read_env_file(env_file.read_text()) == {"EARLIER": "kept", **expected}
     assert read_env_file(out_file.read_text()) == expected
     assert read_env_file(env_file.read_text(), windows=True)["JWT__KEY"] == PEM
+
+
+def test_files_it_creates_are_0600_whatever_the_umask(bundle: Bundle, tmp_path: Path) -> None:
+    env_file, out_file = tmp_path / "env", tmp_path / "output"
+    old = os.umask(0)
+    try:
+        export(bundle, io.StringIO(), outputs=True,
+               environ={"GITHUB_ENV": str(env_file), "GITHUB_OUTPUT": str(out_file)})
+    finally:
+        os.umask(old)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (env_file, out_file)] == [0o600, 0o600]
+    assert read_env_file(env_file.read_text())["JWT__KEY"] == PEM
+    # The runner's own file is appended to as it is.
+    env_file.chmod(0o644)
+    export(bundle, io.StringIO(), environ={"GITHUB_ENV": str(env_file)})
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o644
 
 
 def test_delimiter_never_occurs_in_a_value() -> None:

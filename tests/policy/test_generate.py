@@ -192,7 +192,7 @@ def test_openbao_reads_escapes_in_a_policy_path(openbao: BaoServer, tmp_path: Pa
 # Vault decodes to a glob; a pinned version whose line break ends the comment and adds a
 # rule ('${' then hides the rest of the line in a string the path's '}' closes); an app
 # name doing the same in the header (the provider's prefix does not use it); a line break
-# in a key; '${' in a path.
+# in a key (refused with the project); '${' in a path.
 INJECTIONS = '[\\"read\\", \\"list\\", \\"sudo\\"]'  # in a YAML "string"
 
 
@@ -203,7 +203,7 @@ INJECTIONS = '[\\"read\\", \\"list\\", \\"sudo\\"]'  # in a YAML "string"
      "line break"),
     (f'"nexus-engine\\npath \\"*\\" {{ capabilities = {INJECTIONS} }}\\n#"', "nexus-engine/prod",
      "A: vault:db#password\n", "app name .* line break"),
-    ("nexus-engine", None, '"A\\n:path": vault:db#password\n', "line break"),
+    ("nexus-engine", None, '"A\\n:path": vault:db#password\n', "segment 'A\\\\n' may hold only"),
     ("nexus-engine", None, "A: 'vault:a${x}#password'\n", "'\\$\\{'"),
 ])
 def test_text_vault_reads_as_hcl_syntax_is_refused(tmp_path: Path, app_name: str,

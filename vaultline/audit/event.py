@@ -96,7 +96,7 @@ OUTCOMES: frozenset[str] = frozenset({OK, DENIED, FAILED, INTENT})
 
 # New actions may be added by other parts without touching this module, but they must look
 # like the vocabulary above so ``--action override`` style prefix filters keep working.
-_ACTION_RE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*\Z")
+_ACTION_RE = re.compile(r"[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*")
 
 FIELDS = ("v", "seq", "time", "actor", "action", "env", "key", "reference", "outcome",
           "value_hmac", "detail", "prev", "hash")
@@ -269,7 +269,7 @@ class AuditEntry(NamedTuple):
     def check(self) -> None:
         if self.detail is None and self.action in ACTIONS and self.outcome in OUTCOMES:
             return  # the common case, once per audited read: nothing more to look at
-        if not _ACTION_RE.match(self.action):
+        if not _ACTION_RE.fullmatch(self.action):
             raise AuditError(
                 f"audit action {self.action!r} is not a lower-case dotted name like 'read' "
                 "or 'override.set'"

@@ -55,6 +55,13 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
+def _one_line(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 def emit_table(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -62,18 +69,26 @@ def emit_table(
     title: str | None = None,
     stream: IO[str] | None = None,
 ) -> None:
-    """Print rows as a table: rich on a terminal, aligned plain text otherwise."""
+    """Print rows as a table: rich on a terminal, aligned plain text otherwise.
+
+    Every cell is one line of printable text: a value committed with a newline, CR or escape
+    sequence in it is shown escaped (``\\n``, ``\\x1b``), so it can neither start a line a CI
+    runner reads as a workflow command (``::stop-commands::``) nor drive the terminal, and rich
+    reads no markup (``[link=...]``) in it.
+    """
     stream = stream or sys.stdout
-    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    cells = [[_one_line("" if c is None else str(c)) for c in row] for row in rows]
+    title = None if title is None else _one_line(title)
     if is_terminal(stream):
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, show_lines=False)
+        table = Table(title=Text(title) if title is not None else None, show_lines=False)
         for col in columns:
             table.add_column(col, overflow="fold")
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*(Text(c) for c in row))
         Console(file=stream, no_color="NO_COLOR" in os.environ, highlight=False).print(table)
         return
     widths = [len(c) for c in columns]

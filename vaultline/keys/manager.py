@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from vaultline.store import EmbeddedStore
     from vaultline.store.records import RecordTable
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CAS_ATTEMPTS = 20
 T = TypeVar("T")
 
@@ -148,7 +148,7 @@ class KeyManager:
 
     @staticmethod
     def _checked(name: str) -> str:
-        if not _NAME_RE.match(name):
+        if not _NAME_RE.fullmatch(name):
             raise KeyUsageError(
                 f"invalid key ring name {name!r}: use letters, digits, '.', '_' and '-' "
                 "(at most 64, starting with a letter or digit)"

@@ -32,7 +32,7 @@ from vaultline.project._lines import line_of
 
 DEFAULT_GRACE = timedelta(days=7)
 DEFAULT_ENV = "default"
-_CLASS_RE = re.compile(r"^[a-z][a-z0-9_-]*\Z")
+_CLASS_RE = re.compile(r"[a-z][a-z0-9_-]*")
 _RULE_FIELDS = {"every", "grace", "overdue_after"}
 
 
@@ -112,7 +112,7 @@ class RotationPolicy:
             if key_class == "grace":
                 continue
             cline = line_of(section, key_class)
-            if not isinstance(key_class, str) or not _CLASS_RE.match(key_class):
+            if not isinstance(key_class, str) or not _CLASS_RE.fullmatch(key_class):
                 raise ConfigError(f"rotation: key class {key_class!r} must be a lower-case name "
                                   "like signing, encryption, api-key or jwt", file=file, line=cline)
             if not isinstance(per_env, Mapping) or not per_env:

@@ -26,6 +26,7 @@ def write_secrets(bundle: Bundle, directory: Path, *, prefix: str = "") -> str:
     """Write the bundle's secrets under ``directory``; the compose ``secrets:`` YAML."""
     import yaml
 
+    pairs = env_pairs(bundle, True, prefix)  # a refused bundle leaves nothing behind
     directory = directory.absolute()
     try:
         owned_private_dir(directory, "the secrets directory")
@@ -33,7 +34,7 @@ def write_secrets(bundle: Bundle, directory: Path, *, prefix: str = "") -> str:
         raise ConfigError(f"cannot prepare the secrets directory: {exc.strerror}",
                           file=str(directory)) from None
     declared: dict[str, dict[str, str]] = {}
-    for name, text, resolved in env_pairs(bundle, True, prefix):
+    for name, text, resolved in pairs:
         if resolved.secret:
             try:
                 path = directory / name

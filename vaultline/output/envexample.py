@@ -22,14 +22,18 @@ def expected_names(project: Project, prefix: str = "") -> dict[str, str]:
         keys.update({k: "" for k in (*pack.values, *pack.secrets) if k not in keys})
     for key, spec in project.schema.items():
         keys[key] = spec.description or keys.get(key, "")
-    return {keypath.env_name(k, prefix): keys[k] for k in sorted(keys)}
+    ordered = sorted(keys)
+    return {name: keys[k] for name, k in zip(keypath.env_names(ordered, prefix), ordered,
+                                             strict=True)}
 
 
 def render(project: Project, prefix: str = "") -> str:
     lines = [HEADER]
     for name, description in expected_names(project, prefix).items():
-        if description:
-            lines.append(f"# {description}\n")
+        # Each line of a description is a comment line of its own: a line break of any kind
+        # (CR, U+2028...) would otherwise start a line of NAME=VALUE that a dotenv reader or
+        # `source` takes as a variable.
+        lines += [f"# {line}\n" for line in description.splitlines()]
         lines.append(f"{name}=\n")
     return "".join(lines)
 

@@ -18,12 +18,12 @@ from vaultline.project import keypath
 from vaultline.resolve.resolver import Resolver
 
 API_VERSION = "external-secrets.io/v1"
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _version(provider_type: str, version: str) -> str:
     # ESO's AWS provider names version ids "uuid/<id>" and takes stage labels as they are.
-    if provider_type == "aws-secretsmanager" and _UUID.match(version):
+    if provider_type == "aws-secretsmanager" and _UUID.fullmatch(version):
         return f"uuid/{version}"
     return version
 
@@ -35,7 +35,11 @@ def external_secrets(resolver: Resolver, *, store_kind: str = "SecretStore",
     project, env = resolver.project, resolver.env
     by_provider: dict[str, list[dict[str, Any]]] = defaultdict(list)
     unsupported: list[str] = []
-    for row in resolver.references():
+    rows = resolver.references()
+    # The target Secret is read with envFrom: each key one variable name, of one key only.
+    keys = [row.key for row in rows]
+    names = dict(zip(keys, keypath.env_names(keys), strict=True))
+    for row in rows:
         provider = resolver.provider(row.provider)
         remote = provider.remote_key(row.path)
         if remote is None:
@@ -46,7 +50,7 @@ def external_secrets(resolver: Resolver, *, store_kind: str = "SecretStore",
             ref["property"] = row.reference.field
         if row.reference.version is not None:
             ref["version"] = _version(provider.type, row.reference.version)
-        by_provider[row.provider].append({"secretKey": keypath.env_name(row.key),
+        by_provider[row.provider].append({"secretKey": names[row.key],
                                           "remoteRef": ref})
     manifests = []
     for name, data in sorted(by_provider.items()):

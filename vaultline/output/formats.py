@@ -41,15 +41,17 @@ def _flat(bundle: Bundle, reveal: bool) -> dict[str, Any]:
 
 
 def env_pairs(bundle: Bundle, reveal: bool, prefix: str) -> list[tuple[str, str, ResolvedValue]]:
-    """``(variable name, text, resolved value)`` per key; no text holds a NUL byte."""
+    """``(variable name, text, resolved value)`` per key; every name a shell variable name of
+    one key only, no text holding a NUL byte."""
+    values = bundle.resolved_values()
     pairs = []
-    for r in bundle.resolved_values():
+    for name, r in zip(keypath.env_names([r.key for r in values], prefix), values, strict=True):
         text = r.display(reveal=reveal)
         if "\0" in text:
             # No environment variable and no shell word can hold a NUL byte.
             raise ConfigError(f"{r.key!r}: its value holds a NUL byte, which no environment "
                               "variable can carry; use --format json or 'vaultline run --files'")
-        pairs.append((keypath.env_name(r.key, prefix), text, r))
+        pairs.append((name, text, r))
     return pairs
 
 
@@ -138,14 +140,14 @@ def render_docker_env(bundle: Bundle, opts: RenderOptions) -> str:
 
 # What the API server accepts: a Secret's name is a DNS subdomain, a namespace a DNS label,
 # a data key letters, digits, '-', '_' and '.'.
-_K8S_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_K8S_NAMESPACE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_K8S_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+_K8S_NAME = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+_K8S_NAMESPACE = re.compile(r"(?=.{1,63}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_K8S_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 
 
 def k8s_namespace(namespace: str) -> str:
     """``namespace`` if the API server would take it, else a ConfigError saying why."""
-    if not _K8S_NAMESPACE.match(namespace):
+    if not _K8S_NAMESPACE.fullmatch(namespace):
         raise ConfigError(f"namespace {namespace!r} is not a Kubernetes namespace (up to 63 "
                           "lowercase letters, digits and '-')")
     return namespace
@@ -158,14 +160,14 @@ def render_k8s_secret(bundle: Bundle, opts: RenderOptions) -> str:
         raise ConfigError("a Kubernetes Secret holds real values: add --reveal (and prefer "
                           "ExternalSecret references in git)")
     name = opts.name or f"config-{bundle.env}"
-    if not _K8S_NAME.match(name):
+    if not _K8S_NAME.fullmatch(name):
         raise ConfigError(f"Secret name {name!r} is not a Kubernetes name (lowercase letters, "
                           "digits, '-' and '.'); pass --name")
     metadata: dict[str, str] = {"name": name}
     if opts.namespace:
         metadata["namespace"] = k8s_namespace(opts.namespace)
     pairs = env_pairs(bundle, True, opts.prefix)
-    bad = next((k for k, _, _ in pairs if not _K8S_KEY.match(k)), None)
+    bad = next((k for k, _, _ in pairs if not _K8S_KEY.fullmatch(k)), None)
     if bad is not None:
         raise ConfigError(f"{bad!r} cannot be a Secret data key (letters, digits, '-', '_', '.'); "
                           "change --prefix")

@@ -11,11 +11,13 @@ writes the same blocks to ``$GITHUB_OUTPUT``. Values never reach stdout.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from vaultline._files import PRIVATE_FILE
 from vaultline._limits import parse_json
 from vaultline.errors import ConfigError
 from vaultline.output.formats import env_pairs
@@ -50,6 +52,9 @@ def _json_fields(value: Any) -> Iterator[str]:
         yield from _leaves(value)
 
 
+_RUNNER_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
 def mask_strings(bundle: Bundle) -> list[str]:
     """Every string to ``::add-mask::`` for the bundle's secrets, sorted, longest first."""
     texts: set[str] = set()
@@ -64,8 +69,10 @@ def mask_strings(bundle: Bundle) -> list[str]:
             decoded = form.decode("utf-8", "surrogateescape")
             if "\n" not in decoded and "\r" not in decoded:
                 masks.add(decoded)
-        # The runner masks line by line: a multi-line value needs each of its lines.
-        for line in text.splitlines():
+        # The runner masks line by line: a multi-line value needs each of its lines, split
+        # where the runner splits its log (CR, LF, CRLF; not U+2028 or U+0085, which
+        # str.splitlines also breaks at, leaving the runner's line itself unmasked).
+        for line in _RUNNER_LINE_BREAK.split(text):
             if len(line.strip()) >= MIN_VALUE_CHARS:
                 masks.add(line)
     return sorted(masks, key=lambda m: (-len(m), m))
@@ -109,8 +116,10 @@ def export(bundle: Bundle, out: TextIO, *, prefix: str = "", outputs: bool = Fal
         out.write(f"::add-mask::{_escape_data(mask)}\n")
     # The masks must be registered before any value exists anywhere the runner might print.
     out.flush()
-    blocks = heredoc_blocks(pairs)
+    blocks = heredoc_blocks(pairs).encode("utf-8")
     for target in targets:
-        with target.open("a", encoding="utf-8", newline="\n") as handle:
+        # The runner creates these files; one vaultline creates holds the values, so 0600.
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+        with os.fdopen(fd, "ab") as handle:
             handle.write(blocks)
     return len(pairs)

@@ -8,11 +8,11 @@ into one flat dict so the rest of the code deals with one shape.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 SEPARATOR = ":"
-_SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
+_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def split(key: str) -> list[str]:
@@ -26,7 +26,7 @@ def validate(key: str) -> str | None:
     for segment in split(key):
         if not segment:
             return f"key {key!r} has an empty segment"
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             return (
                 f"key {key!r}: segment {segment!r} may hold only letters, digits, '_', '-' and '.'"
             )
@@ -91,3 +91,23 @@ def env_name(key: str, prefix: str = "") -> str:
     # as this runs once per key of every env/dotenv output.
     name = _NOT_IN_NAME.sub("_", key.replace(SEPARATOR, "__")).upper()
     return f"{prefix}{name}"
+
+
+def env_names(keys: Iterable[str], prefix: str = "") -> list[str]:
+    """:func:`env_name` of each key, in order; a ConfigError naming the key when a name is no
+    shell variable name (it starts with a digit) or two keys give the same name."""
+    names: list[str] = []
+    seen: dict[str, str] = {}
+    for key in keys:
+        name = env_name(key, prefix)
+        other = seen.setdefault(name, key)
+        if other != key or name[:1].isdigit():
+            from vaultline.errors import ConfigError
+
+            if other != key:
+                raise ConfigError(f"{other!r} and {key!r} are both the variable {name}, so one "
+                                  "would overwrite the other; rename one of them")
+            raise ConfigError(f"{key!r}: its variable name {name} starts with a digit, which no "
+                              "shell variable name may; rename the key")
+        names.append(name)
+    return names

@@ -546,7 +546,7 @@ def _parse_environments(raw: Any, file: str, line: int | None) -> dict[str, Envi
     result: dict[str, Environment] = {}
     for name, spec in raw.items():
         at = line_of(raw, name) or line
-        if not isinstance(name, str) or not keypath._SEGMENT.match(name):
+        if not isinstance(name, str) or not keypath._SEGMENT.fullmatch(name):
             raise ConfigError(f"invalid environment name {name!r}", file=file, line=at)
         spec = spec or {}
         if not isinstance(spec, Mapping):

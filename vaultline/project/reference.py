@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from vaultline.errors import ConfigError
 
-_PROVIDER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
+_PROVIDER = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 # Stage labels a rotated secret's versions carry; ``REF@previous`` works wherever ``REF@3`` does.
 CURRENT = "current"
 PREVIOUS = "previous"
@@ -77,7 +77,7 @@ def parse_or_problem(text: object) -> Reference | str:
     head = _HEAD.match(text)
     provider = head.group(0) if head else ""
     rest = text[len(provider):]
-    if not _PROVIDER.match(provider):
+    if not _PROVIDER.fullmatch(provider):
         return _BAD_PROVIDER
     version: str | None = None
     at = rest.rfind("@")
@@ -106,7 +106,7 @@ def names_a_path(text: str) -> bool:
     password as a provider name, so only text of this shape is quoted in pack errors."""
     head = _HEAD.match(text.strip())
     provider = head.group(0) if head else ""
-    return bool(_PROVIDER.match(provider)) and text.strip()[len(provider):].startswith(":")
+    return bool(_PROVIDER.fullmatch(provider)) and text.strip()[len(provider):].startswith(":")
 
 
 # Packs repeat the same few references ("local", "vault#password") thousands of times, and

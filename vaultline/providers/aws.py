@@ -61,7 +61,7 @@ PENDING = "AWSPENDING"
 # vaultline's stage labels (``REF@current``, ``REF@previous``) are AWS's own stages.
 _STAGES = {reference.CURRENT: CURRENT, reference.PREVIOUS: PREVIOUS}
 # Version ids are UUIDs (32-64 characters); anything else after '@' is a staging label.
-_VERSION_ID = re.compile(r"^[0-9a-fA-F-]{32,64}\Z")
+_VERSION_ID = re.compile(r"[0-9a-fA-F-]{32,64}")
 
 _AUTH_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId",
                          "InvalidSignatureException", "ExpiredTokenException", "ExpiredToken",
@@ -253,7 +253,7 @@ class AwsSecretsManagerProvider(Provider):
         answer a stale version right after a stage moves."""
         if version is None:
             return {"VersionStage": CURRENT}
-        if _VERSION_ID.match(version):
+        if _VERSION_ID.fullmatch(version):
             return {"VersionId": version}
         return {"VersionStage": _STAGES.get(version, version)}
 

@@ -50,12 +50,12 @@ from vaultline.providers.naming import NamingConvention
 
 T = TypeVar("T")
 
-NAME_RULE = re.compile(r"^[0-9A-Za-z-]{1,127}\Z")
+NAME_RULE = re.compile(r"[0-9A-Za-z-]{1,127}")
 SCOPE = "https://vault.azure.net/.default"
 
 
 def validate_name(name: str) -> str:
-    if not NAME_RULE.match(name):
+    if not NAME_RULE.fullmatch(name):
         bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c == "-"))})
         why = (f"{len(name)} characters, more than 127" if len(name) > 127 else
                "empty" if not name else f"it contains {' '.join(repr(c) for c in bad)}")

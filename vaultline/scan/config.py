@@ -41,7 +41,7 @@ PROJECT_FILE = "vaultline.yaml"
 _SECTION_FIELDS = {"rules", "disable", "allowlist"}
 _RULE_FIELDS = {"id", "description", "regex", "keywords", "entropy", "severity"}
 _ALLOW_FIELDS = {"paths", "values"}
-_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}\Z")
+_RULE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def _rules(items: Any, file: str, line: int | None) -> Iterable[Detector]:
         at = line_of(item, "id") or line
         _known_fields(item, _RULE_FIELDS, "rule", file, at)
         rule_id = item.get("id")
-        if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
+        if not isinstance(rule_id, str) or not _RULE_ID.fullmatch(rule_id):
             raise ConfigError("rule id must be lower-case letters, digits and '-' "
                               "(such as acme-service-token)", file=file, line=at)
         if rule_id in builtin or rule_id in seen:
