@@ -112,3 +112,15 @@ def test_secret_values_include_shadowed_secrets() -> None:
     bundle = Bundle("prod", {"Db:Password": override, "Level": default},
                     {"Db:Password": [stored]})
     assert sorted(bundle.secret_values()) == ["override-value", "stored-secret-value"]
+
+
+def test_environment_refuses_two_keys_of_one_variable() -> None:
+    # A default committed as 'Db__Url' beside the secret 'Db:Url' would replace its value.
+    rows = [ResolvedValue("Db:Url", "postgres://real", True, Provenance(Layer.SECRETS, "t")),
+            ResolvedValue("Db__Url", "postgres://planted", False, Provenance(Layer.PACK, "t"))]
+    clash = Bundle("prod", {r.key: r for r in rows})
+    with pytest.raises(ConfigError, match=r"^'Db:Url' and 'Db__Url' are both the variable "
+                                          r"APP_DB__URL") as info:
+        clash.environment("APP_")
+    assert "postgres://" not in str(info.value)
+    assert Bundle("prod", {"Db:Url": rows[0]}).environment() == {"DB__URL": "postgres://real"}

@@ -280,6 +280,7 @@ def test_two_keys_of_one_variable_are_refused_naming_both(fmt: str, tmp_path: Pa
     ("resolve", "--env", "prod", "--format", "github"),
     ("resolve", "--env", "prod", "--format", "compose"),
     ("env", "example", "-o", "-"),
+    ("run", "--env", "prod", "--", "printenv", "CONNECTIONSTRINGS__PRIMARY"),
 ])
 def test_a_key_planted_on_a_secrets_variable_stops_every_output(cli: Cli, tmp_path: Path,
                                                                 args: tuple[str, ...]) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vaultline.errors import ConfigError
 
 SEPARATOR = ":"
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -101,13 +104,21 @@ def env_names(keys: Iterable[str], prefix: str = "") -> list[str]:
     for key in keys:
         name = env_name(key, prefix)
         other = seen.setdefault(name, key)
-        if other != key or name[:1].isdigit():
+        if other != key:
+            raise shared_name(name, other, key)
+        if name[:1].isdigit():
             from vaultline.errors import ConfigError
 
-            if other != key:
-                raise ConfigError(f"{other!r} and {key!r} are both the variable {name}, so one "
-                                  "would overwrite the other; rename one of them")
             raise ConfigError(f"{key!r}: its variable name {name} starts with a digit, which no "
                               "shell variable name may; rename the key")
         names.append(name)
     return names
+
+
+def shared_name(name: str, first: str, second: str) -> ConfigError:
+    """The error for two keys whose variable is the same ``name``: whichever came second
+    would silently overwrite the other (a committed default, a secret)."""
+    from vaultline.errors import ConfigError
+
+    return ConfigError(f"{first!r} and {second!r} are both the variable {name}, so one "
+                       "would overwrite the other; rename one of them")

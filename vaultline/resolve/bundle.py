@@ -157,6 +157,14 @@ class Bundle(Mapping[str, Any]):
         return [to_text(v.value) for v in self.candidates() if v.secret]
 
     def environment(self, prefix: str = "") -> dict[str, str]:
-        """Environment variables in the .NET convention: ``CONNECTIONSTRINGS__PRIMARY``."""
+        """Environment variables in the .NET convention: ``CONNECTIONSTRINGS__PRIMARY``; a
+        ConfigError when two keys give one name (one would overwrite the other)."""
         keypath.check_prefix(prefix)
-        return {keypath.env_name(k, prefix): to_text(v.value) for k, v in self._values.items()}
+        out: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for key, resolved in self._values.items():
+            name = keypath.env_name(key, prefix)
+            if owners.setdefault(name, key) != key:
+                raise keypath.shared_name(name, owners[name], key)
+            out[name] = to_text(resolved.value)
+        return out

@@ -60,6 +60,9 @@ def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None, *,
     env_name = keypath.env_name
     for resolved in bundle.resolved_values():  # one pass: `run` takes every secret through it
         name, text = env_name(resolved.key, prefix), to_text(resolved.value)
+        if name in variables:  # a committed key must not replace a secret's variable
+            first = next(r.key for r in bundle.resolved_values() if env_name(r.key, prefix) == name)
+            raise keypath.shared_name(name, first, resolved.key)
         variables[name] = values[resolved.key] = text
         if resolved.secret:
             secrets[name] = text
