@@ -187,12 +187,12 @@ def test_azure_assignments_are_scoped_per_secret(tmp_path: Path) -> None:
             environments: [prod]
             providers:
               akv: {type: azure-keyvault, vault_url: "https://nexus-kv.vault.azure.net",
-                    subscription_id: sub-1, resource_group: rg-secrets}
+                    subscription_id: 1b2c3d4e-0000-4000-8000-000000000001, resource_group: rg-secrets}
         """,
         "env/prod/secrets.yaml": "ConnectionStrings:Primary: akv\nJwt:Key: akv:jwt-signing\n",
     })
     doc = azure_role_assignments(Project.load(tmp_path), "prod", assignee="obj-1")
-    vault = ("/subscriptions/sub-1/resourceGroups/rg-secrets/providers/Microsoft.KeyVault/"
+    vault = ("/subscriptions/1b2c3d4e-0000-4000-8000-000000000001/resourceGroups/rg-secrets/providers/Microsoft.KeyVault/"
              "vaults/nexus-kv")
     assert doc["roleDefinitionName"] == "Key Vault Secrets User"
     assert doc["roleDefinitionId"].endswith("/4633458b-17de-408a-b874-0445c86b69e6")
@@ -201,10 +201,40 @@ def test_azure_assignments_are_scoped_per_secret(tmp_path: Path) -> None:
         {"principalId": "obj-1",
          "scope": f"{vault}/secrets/nexus-engine--prod--connectionstrings--primary"}]
     result = subprocess.run([VAULTLINE, "policy", "generate", "--env", "prod", "--provider",
-                             "azure", "--subscription", "sub-2"], cwd=tmp_path,
+                             "azure", "--subscription", "1b2c3d4e-0000-4000-8000-000000000002"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "/subscriptions/sub-2/" in json.loads(result.stdout)["assignments"][0]["scope"]
+    assert "/subscriptions/1b2c3d4e-0000-4000-8000-000000000002/" in json.loads(result.stdout)["assignments"][0]["scope"]
+
+
+@pytest.mark.parametrize(("settings", "secrets_yaml", "message"), [
+    # A scope is a path: '..' or '/' in one of its parts named the vault or the resource group,
+    # and the role then reached every secret under it.
+    ("", "A: 'akv:x/../..'\n", "secrets.yaml:1: 'A': Azure Key Vault secret name"),
+    ("", "A: 'akv:x/..'\n", "'A': Azure Key Vault secret name"),
+    ("subscription_id: '1b2c3d4e-0000-4000-8000-000000000001/resourceGroups/other'", "A: akv\n", "subscription"),
+    ("resource_group: 'rg/..'", "A: akv\n", "resource group"),
+    ("resource_group: 'rg.'", "A: akv\n", "resource group"),
+], ids=["secret-up-two", "secret-up-one", "subscription", "group-up", "group-dot"])
+def test_azure_scopes_name_exactly_one_secret(tmp_path: Path, settings: str, secrets_yaml: str,
+                                              message: str) -> None:
+    given = {"subscription_id": "1b2c3d4e-0000-4000-8000-000000000001", "resource_group": "rg-secrets"}
+    key, _, value = settings.partition(": ")
+    if key:
+        given[key] = value.strip("'")
+    write(tmp_path, {
+        "vaultline.yaml": f"""
+            app: nexus-engine
+            environments: [prod]
+            providers:
+              akv: {{type: azure-keyvault, vault_url: "https://nexus-kv.vault.azure.net",
+                    subscription_id: "{given['subscription_id']}",
+                    resource_group: "{given['resource_group']}"}}
+        """,
+        "env/prod/secrets.yaml": secrets_yaml,
+    })
+    with pytest.raises(ConfigError, match=message):
+        azure_role_assignments(Project.load(tmp_path), "prod", assignee="obj-1")
 
 
 ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret"

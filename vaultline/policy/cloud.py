@@ -18,6 +18,7 @@ Both outputs are deterministic (sorted, no timestamps) so they can be committed 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -123,6 +124,23 @@ def aws_policy(project: Project, env: str, provider: str | None = None, *,
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+# A scope is a path: a '/' or '..' in any part of it names another resource (the vault
+# itself, a resource group) and widens the assignment to everything under that.
+_SUBSCRIPTION = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
+_VAULT = re.compile(r"[0-9A-Za-z-]{3,24}")
+
+
+def _azure_secret(row: ReferenceRow) -> str:
+    """The secret name of ``row`` for a role's scope: a Key Vault secret name or an error."""
+    from vaultline.providers.azure import validate_name
+
+    try:
+        return validate_name(row.path)
+    except ConfigError as exc:
+        raise ConfigError(f"{row.key!r}: {exc.message}", file=row.where) from None
+
+
 def azure_role_assignments(project: Project, env: str, provider: str | None = None, *,
                            assignee: str, subscription: str | None = None,
                            resource_group: str | None = None,
@@ -136,10 +154,16 @@ def azure_role_assignments(project: Project, env: str, provider: str | None = No
                           "resource group; set subscription_id and resource_group on the "
                           "provider or pass --subscription and --resource-group")
     vault = str(akv.vault_url).removeprefix("https://").split(".", 1)[0]
+    for what, text, rule in (("subscription", str(sub), _SUBSCRIPTION),
+                             ("resource group", str(group), _RESOURCE_GROUP),
+                             ("vault name", vault, _VAULT)):
+        if not rule.fullmatch(text):
+            raise ConfigError(f"provider {name!r}: {what} {text!r} is not a valid Azure "
+                              f"{what}; a role's scope names exactly one")
     vault_id = (f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.KeyVault/"
                 f"vaults/{vault}")
     role, role_id = SECRETS_USER_ROLE
-    secrets = sorted({r.path for r in rows})
+    secrets = sorted({_azure_secret(r) for r in rows})
     return {
         "roleDefinitionName": role,
         "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
