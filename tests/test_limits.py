@@ -72,6 +72,15 @@ def test_parse_json_failures_are_value_errors_that_quote_nothing() -> None:
         assert "hunter2" not in str(info.value)
 
 
+@pytest.mark.parametrize("text", ['{"exp": 1e400}', '[-1e999]', '[NaN]', '{"a": Infinity}',
+                                  b'[-Infinity]'])
+def test_parse_json_refuses_what_json_cannot_carry(text: str | bytes) -> None:
+    # Python's json reads these; written out again they are not JSON (`Infinity`).
+    with pytest.raises(ValueError, match=r"not a JSON number|past the range of a float"):
+        _limits.parse_json(text)
+    assert _limits.parse_json('[1e308, -2.5, 10000000000000000000000]') == [1e308, -2.5, 10**22]
+
+
 def test_only_text_with_an_alias_is_walked_for_expansion() -> None:
     from vaultline.project._yaml import check_depth
 

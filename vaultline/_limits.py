@@ -16,6 +16,7 @@ answers) is parsed by :func:`parse_json`, which holds it to the nesting depth YA
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -181,10 +182,12 @@ def parse_json(data: str | bytes) -> Any:
     """``json.loads`` for JSON vaultline does not control, nested at most MAX_DEPTH levels.
 
     Every failure is a ValueError (ParseLimitError for the limits), so the caller's one
-    ``except ValueError`` names its input. No message quotes the input.
+    ``except ValueError`` names its input. No message quotes the input. ``NaN``,
+    ``Infinity`` and numbers past a float's range (``1e400``) are refused: they are not JSON,
+    and whatever vaultline wrote from them (a token's claims, an output) would not be either.
     """
     try:
-        document = json.loads(data)
+        document = json.loads(data, parse_constant=_not_json, parse_float=_finite)
     except RecursionError:
         raise ParseLimitError(f"nested deeper than {MAX_DEPTH} levels") from None
     except MemoryError:
@@ -197,6 +200,17 @@ def parse_json(data: str | bytes) -> Any:
     if brackets > MAX_DEPTH and _deeper_than(document, MAX_DEPTH):
         raise ParseLimitError(f"nested deeper than {MAX_DEPTH} levels")
     return document
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError("a number past the range of a float")
+    return value
 
 
 def _deeper_than(document: Any, depth: int) -> bool:

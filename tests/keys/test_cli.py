@@ -65,6 +65,9 @@ def test_sign_verify_and_exit_codes(project: Path, environ: dict[str, str]) -> N
     assert wrong_aud.returncode == 1 and b"audience" in wrong_aud.stderr
     not_json = run(project, environ, "keys", "sign", "api", stdin=b"{nope")
     assert not_json.returncode == 2 and b"not JSON" in not_json.stderr
+    endless = run(project, environ, "keys", "sign", "api", stdin=b'{"sub": "a", "exp": 1e400}')
+    assert endless.returncode == 2 and b"past the range of a float" in endless.stderr
+    assert endless.stdout == b""
 
     jwks = run(project, environ, "keys", "jwks", "api")
     assert jwks.returncode == 0

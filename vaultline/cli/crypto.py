@@ -133,6 +133,8 @@ def sign(name: str, ttl: str | None, in_path: Path | None, project_dir: Path | N
         raise ConfigError(f"the claims are not JSON: {exc.msg} (line {exc.lineno})") from None
     except ParseLimitError as exc:
         raise ConfigError(f"the claims JSON is {exc}") from None
+    except ValueError as exc:  # NaN, Infinity, 1e400: Python reads them, JSON has none
+        raise ConfigError(f"the claims are not JSON: {exc}") from None
     if not isinstance(claims, dict):
         raise ConfigError("the claims must be a JSON object, like {\"sub\": \"svc-a\"}")
     with open_keys(project_dir, audit_uses=True) as manager:
