@@ -191,6 +191,19 @@ def test_a_fifo_in_the_git_directory_stops_git_with_an_error(repo: Repo, tmp_pat
         assert "VAULTLINE_GIT_TIMEOUT" in message[0]
 
 
+@pytest.mark.parametrize(("make", "kind"), [
+    (os.mkfifo, "a FIFO"),
+    (lambda path: path.symlink_to(os.devnull), "a device"),
+])
+def test_a_path_that_is_a_fifo_or_device_is_an_error(tmp_path: Path, make: Callable[[Path], None],
+                                                     kind: str) -> None:
+    path = tmp_path / "stream"
+    make(path)
+    done = run_vaultline("scan", str(path), cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"vaultline: error: {path} is {kind}; give files and directories"
+
+
 def test_a_bad_timeout_is_a_usage_error(repo: Repo, tmp_path: Path) -> None:
     Hostile(repo, tmp_path)
     done = run_vaultline("scan", "--staged", cwd=repo.root, env={"VAULTLINE_GIT_TIMEOUT": "soon"})
