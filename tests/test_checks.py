@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from tests.factory import make_project
-from vaultline.check.gate import run_checks
+from vaultline.check.gate import Finding, run_checks
 from vaultline.check.validate import check_format
 from vaultline.findings import Severity
 from vaultline.output import envexample
@@ -95,9 +96,13 @@ def root(tmp_path: Path, master_key: dict[str, str]) -> Path:
     return tmp_path
 
 
-def findings(root: Path) -> list[tuple[str, str, str]]:
+def checked(root: Path) -> list[Finding]:
     with Session(Project.load(root), "prod") as session:
-        return [(f.check, f.severity, f.key) for f in run_checks(session, "prod")]
+        return list(run_checks(session, "prod"))
+
+
+def findings(root: Path) -> list[tuple[str, str, str]]:
+    return [(f.check, f.severity, f.key) for f in checked(root)]
 
 
 def test_clean_project_passes(root: Path) -> None:
@@ -144,6 +149,32 @@ def test_gitignore_and_tracked_env(root: Path) -> None:
     assert ("gitignore", Severity.ERROR, ".env") in result
     assert ("gitignore", Severity.ERROR, ".env*") in result
     assert ("gitignore", Severity.ERROR, ".vaultline/") in result
+
+
+def test_the_gitignore_check_runs_nothing_the_repository_configures(root: Path) -> None:
+    (root / ".gitignore").write_text("node_modules/\n")
+    (root / ".env").write_text("A=1\n")
+    subprocess.run(["git", "-C", str(root), "add", ".env"], check=True)
+    marker, program = root / ".git" / "marker", root / ".git" / "program"
+    program.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
+    program.chmod(0o755)
+    for key in ("core.fsmonitor", "core.hooksPath", "core.pager", "diff.external"):
+        subprocess.run(["git", "-C", str(root), "config", key, str(program)], check=True)
+    result = findings(root)
+    assert not marker.exists()
+    assert ("gitignore", Severity.ERROR, ".env") in result  # git still answered
+
+
+def test_a_git_that_makes_no_progress_is_a_finding_not_a_hang(root: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    index = root / ".git" / "index"
+    subprocess.run(["git", "-C", str(root), "add", ".gitignore"], check=True)
+    index.unlink()
+    os.mkfifo(index)  # no writer: git's open() of it never returns
+    monkeypatch.setenv("VAULTLINE_GIT_TIMEOUT", "1")
+    problems = [f for f in checked(root) if f.check == "gitignore"]
+    assert [(f.severity, f.key) for f in problems] == [(Severity.ERROR, ".gitignore")]
+    assert "not checked: git ls-files wrote nothing for 1 s" in problems[0].problem
 
 
 def test_env_example_out_of_sync(root: Path) -> None:

@@ -6,7 +6,7 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -65,10 +65,12 @@ def repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path / "repo")
 
 
-def run_vaultline(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+def run_vaultline(*args: str, cwd: Path, env: Mapping[str, str] | None = None,
+                  timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, **GIT_ENV, "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
-        [VAULTLINE, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        [VAULTLINE, *args], cwd=cwd, env=environ, capture_output=True, text=True, check=False,
+        timeout=timeout,
     )
 
 

@@ -171,3 +171,12 @@ def test_git_exclude_files_are_honoured_like_gitignore(repo: Repo, cli: Cli, tmp
     done = cli("scan", "--no-hygiene", "--format", "json", cwd=repo.root)
     assert done.returncode == 1
     assert [f["path"] for f in json.loads(done.stdout)["findings"]] == ["src/debug.txt"]
+
+
+def test_the_users_global_excludes_file_is_still_honoured(repo: Repo, cli: Cli, tmp_path: Path) -> None:
+    repo.write("scratch.key.txt", f'K = "{secret("github-pat")}"\n')
+    excludes, config = tmp_path / "global-ignore", tmp_path / "gitconfig"
+    excludes.write_text("*.key.txt\n")
+    config.write_text(f"[core]\n\texcludesFile = {excludes}\n")
+    assert cli("scan", "--no-hygiene", cwd=repo.root, env={"GIT_CONFIG_GLOBAL": str(config)}).returncode == 0
+    assert cli("scan", "--no-hygiene", cwd=repo.root).returncode == 1

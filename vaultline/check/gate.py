@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaultline._git import GitError, GitNotInstalled, run_git
 from vaultline._limits import read_bounded
 from vaultline.check.validate import check_format
 from vaultline.errors import ConfigError, ProviderError
@@ -130,15 +131,22 @@ def committed_credentials(ctx: CheckContext) -> Iterator[Finding]:
                           "reference in secrets.yaml, and rotate it: it is in git")
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    """None when git is not installed."""
     try:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+        return run_git(root, *args)
+    except GitNotInstalled:
         return None
 
 
 def gitignore(ctx: CheckContext) -> Iterator[Finding]:
+    try:
+        yield from _gitignore(ctx)
+    except GitError as exc:  # git could not start, or was stopped for writing nothing
+        yield Finding("gitignore", Severity.ERROR, ".gitignore", f"not checked: {exc}")
+
+
+def _gitignore(ctx: CheckContext) -> Iterator[Finding]:
     inside = _git(ctx.root, "rev-parse", "--is-inside-work-tree")
     if inside is None or inside.returncode != 0:
         yield Finding("gitignore", Severity.WARNING, ".gitignore", "not a git work tree; not checked")
@@ -151,7 +159,7 @@ def gitignore(ctx: CheckContext) -> Iterator[Finding]:
         if probe is not None and probe.returncode != 0:
             yield Finding("gitignore", Severity.ERROR, pattern, f".gitignore does not cover {pattern}")
     tracked = _git(ctx.root, "ls-files", "-z", "--", ".env*", "**/.env*")
-    for name in (tracked.stdout.split("\0") if tracked else []):
+    for name in (tracked.stdout.decode("utf-8", "surrogateescape").split("\0") if tracked else []):
         if name and not name.endswith((".example", ".sample", ".template")):
             yield Finding("gitignore", Severity.ERROR, name, "a .env file is tracked by git; "
                           "'git rm --cached' it and rotate what it held")

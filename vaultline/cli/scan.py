@@ -191,6 +191,9 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
     )
     if "commits" in stats:
         summary += f"; {stats['commits']} commit(s), {stats.get('blobs_scanned', 0)} blob(s)"
+    if stats.get("blobs_missing"):
+        summary += (f"; {stats['blobs_missing']} blob(s) not in the repository (a partial clone), "
+                    "not scanned")
     if new:
         warn(summary)
     elif fmt == "text" or sys.stderr.isatty():

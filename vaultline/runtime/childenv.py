@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from vaultline.errors import ConfigError
-from vaultline.project.model import Project
 from vaultline.store.masterkey import ENV_KEY, ENV_KEY_FILE
+
+if TYPE_CHECKING:
+    from vaultline.project.model import Project
 
 #: Never passed to a child, even when asked: they open every environment of the store.
 NEVER_PASSED = frozenset({ENV_KEY, ENV_KEY_FILE})

@@ -2,18 +2,18 @@
 
 ``git log --raw`` lists, commit by commit from the oldest, the blob ids each commit
 introduced; the first time a blob id is seen is where its content first appeared. The
-contents are then streamed through one ``git cat-file --batch`` process.
+contents are then streamed through one ``git cat-file --batch`` process. git runs through
+:mod:`vaultline._git`, so nothing the repository's configuration names is run.
 """
 
 from __future__ import annotations
 
-import subprocess
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
+from vaultline._git import Batch, GitNotInstalled, run_git
 from vaultline.errors import ScanError
 
 _SUBMODULE_MODE = "160000"
@@ -31,14 +31,9 @@ class BlobRef:
 
 def _git(root: Path, *args: str) -> str:
     try:
-        done = subprocess.run(
-            ["git", "-c", "core.quotePath=false", *args],
-            cwd=root,
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise ScanError("git is not installed; --staged and --history need it") from exc
+        done = run_git(root, *args, config=[("core.quotePath", "false")])
+    except GitNotInstalled:
+        raise ScanError("git is not installed; --staged and --history need it") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ScanError(f"git {args[0]} failed in {root}: {message[-1] if message else '?'}")
@@ -128,26 +123,22 @@ def tracked_files(root: Path) -> list[str]:
 
 
 def is_ignored_by_git(root: Path, path: str) -> bool:
-    done = subprocess.run(
-        ["git", "check-ignore", "-q", "--no-index", path], cwd=root, capture_output=True,
-        check=False,
-    )
-    return done.returncode == 0
+    return run_git(root, "check-ignore", "-q", "--no-index", path).returncode == 0
 
 
 def read_blobs(
-    root: Path, refs: Iterable[BlobRef], max_bytes: int
+    root: Path, refs: Iterable[BlobRef], max_bytes: int,
+    on_missing: Callable[[BlobRef], None] = lambda ref: None,
 ) -> Iterator[tuple[BlobRef, bytes | None]]:
     """Stream contents through ``git cat-file --batch``; ``None`` for blobs over the limit.
 
-    A writer thread feeds object ids while this generator reads, so neither pipe fills up.
+    A blob the repository does not hold (a partial clone's, which git is not allowed to
+    fetch) is passed to ``on_missing``. A writer thread feeds object ids while this
+    generator reads, so neither pipe fills up.
     """
     refs = list(refs)
-    proc = subprocess.Popen(
-        ["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    stdin, stdout = proc.stdin, proc.stdout
+    batch = Batch(root, "cat-file", "--batch")
+    stdin = batch.stdin
 
     def feed() -> None:
         try:
@@ -160,28 +151,26 @@ def read_blobs(
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        for ref in refs:
-            header = stdout.readline().split()
-            if len(header) < 3 or header[1] != b"blob":
-                continue  # "<oid> missing": a shallow clone or a pruned object
+        for done, ref in enumerate(refs):
+            line = batch.readline()
+            if not line:
+                raise ScanError(f"git cat-file stopped after {done} of {len(refs)} blobs "
+                                f"in {root}; run 'git fsck' there")
+            header = line.split()
+            if len(header) < 3:
+                on_missing(ref)  # "<oid> missing": a partial clone or a pruned object
+                continue
             size = int(header[2])
+            if header[1] != b"blob":
+                batch.skip(size + 1)
+                continue
             if size > max_bytes:
-                _discard(stdout, size + 1)
+                batch.skip(size + 1)
                 yield ref, None
                 continue
-            data = stdout.read(size)
-            stdout.read(1)  # the newline after each object
+            data = batch.read(size)
+            batch.skip(1)  # the newline after each object
             yield ref, data
     finally:
-        stdout.close()
-        proc.wait()
+        batch.close()
         writer.join(timeout=1)
-
-
-def _discard(stream: IO[bytes], size: int) -> None:
-    read = stream.read
-    while size > 0:
-        chunk = read(min(size, 1 << 20))
-        if not chunk:
-            break
-        size -= len(chunk)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from vaultline._git import GitNotInstalled, run_git
 
 IGNORE_FILES = (".gitignore", ".vaultlineignore")
 
@@ -163,11 +164,10 @@ def _git_exclude_texts(top: Path) -> list[str]:
 
     def git(*args: str) -> str:
         try:
-            done = subprocess.run(["git", *args], cwd=top, capture_output=True, text=True,
-                                  check=False)
-        except OSError:  # git not installed: its own exclude files cannot matter
+            done = run_git(top, *args)
+        except GitNotInstalled:  # its own exclude files cannot matter
             return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout.decode("utf-8", "surrogateescape").strip() if done.returncode == 0 else ""
 
     configured = git("config", "--path", "--get", "core.excludesFile")
     if configured:

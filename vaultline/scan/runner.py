@@ -246,8 +246,11 @@ def _scan_refs(
 ) -> ScanResult:
     stats = WalkStats()
 
+    def missing(ref: git.BlobRef) -> None:
+        stats.extra["blobs_missing"] = stats.extra.get("blobs_missing", 0) + 1
+
     def blobs() -> Iterator[tuple[tuple[git.BlobRef, bytes], int]]:
-        for ref, data in git.read_blobs(top, refs, max_bytes):
+        for ref, data in git.read_blobs(top, refs, max_bytes, on_missing=missing):
             if data is None:
                 stats.skipped_large += 1
                 continue

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vaultline._limits import file_kind
+from vaultline.errors import ScanError
 from vaultline.scan.ignore import IgnoreRules, enclosing_rules, is_ignored
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -60,9 +63,18 @@ def iter_files(root: Path, stats: WalkStats) -> Iterator[tuple[Path, str, int]]:
     work tree's top down; counts ignored entries, name-detected binaries and files over the
     size limit are counted by the reader.
     """
-    if root.is_file():
-        yield root, root.name, root.stat().st_size
+    try:
+        info = root.stat()
+    except OSError:
+        stats.unreadable += 1
         return
+    if stat.S_ISREG(info.st_mode):
+        yield root, root.name, info.st_size
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        # A FIFO or device: reading it might never end, and skipping it would pass a scan of
+        # nothing as clean.
+        raise ScanError(f"{root} is {file_kind(info.st_mode)}; give files and directories")
     stack = enclosing_rules(root)
     yield from _walk(root, "", stack, stats)
 
