@@ -13,7 +13,12 @@ command -v git >/dev/null && git init -q .   # so `check` can verify .gitignore
 export HOME="$work/home"
 unset VAULTLINE_MASTER_KEY VAULTLINE_KEY_FILE VAULTLINE_PROJECT_DIR XDG_CONFIG_HOME
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# Each command shown in bold on a terminal (unless NO_COLOR is set), plain in a log.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n$ %s\n' "$*"; }
+fi
 
 step "vaultline init"
 vaultline init
