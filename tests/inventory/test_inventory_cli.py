@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from vaultline.errors import InventoryError
+from vaultline.inventory import scan_tree
 
 CLEAN = {
     "stores.yaml": "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\n"
@@ -63,3 +67,16 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = vaultline("inventory", str(tmp_path / "nope"))
     assert result.returncode == 2
     assert "vaultline: error:" in result.stderr and "nope" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_as_the_tree_is_an_error_not_an_empty_inventory(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(InventoryError, match="is a FIFO; give a directory or a YAML file"):
+        scan_tree(fifo)
+    for path in (str(fifo), os.devnull):
+        done = vaultline("inventory", path, "--check")
+        assert done.returncode == 2
+        assert done.stdout == ""
+        assert done.stderr.count("\n") == 1 and "give a directory or a YAML file" in done.stderr

@@ -1,28 +1,26 @@
 """YAML documents from manifest files, with line numbers, through templating.
 
-Well-formed files take the fast path: libyaml composes each document and the root node's
-mark gives its line, so nothing is parsed twice. Files with Helm/Jinja actions (``{{ }}``,
-``{% %}``) or that fail to parse are *neutralised* instead: every template action becomes a
-placeholder (or a blank line when it stands alone on its line, like ``{{- if … }}``), line
-count preserved, and each ``---`` document is parsed on its own so one broken document does
-not hide its neighbours. A document that still fails keeps best-effort ``kind``/``name``/
-``namespace`` recovered by regex, and the parser's message (never the offending text, which
-could be a secret value).
+Well-formed files take the fast path: each document is built from libyaml's event stream
+(``vaultline.inventory.build``) with its line, so nothing is parsed twice. Files with
+Helm/Jinja actions (``{{ }}``, ``{% %}``) or that fail to parse are *neutralised* instead:
+every template action becomes a placeholder (or a blank line when it stands alone on its line,
+like ``{{- if … }}``), line count preserved, and each ``---`` document is parsed on its own so
+one broken document does not hide its neighbours. A document that still fails keeps
+best-effort ``kind``/``name``/``namespace`` recovered by regex, and the parser's message
+(never the offending text, which could be a secret value).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 import yaml
 
-from vaultline.project._yaml import check_depth, check_expansion
-
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from vaultline.inventory.build import build_all
 
 # Template actions and comments, Helm/Go (`{{ }}`), Jinja (`{% %}`, `{# #}`), and Flux
 # post-build substitution (`${VAR}`, closed on its own line), which is usually valid YAML but
@@ -56,14 +54,14 @@ def plain(value: str) -> str:
 class Document:
     """One YAML document: its data (``None`` if it did not parse) and where it starts.
 
-    ``node`` is the composed root node, kept so callers can find the line of list items
-    (``kind: List`` items, ``secretGenerator`` entries) without parsing again.
+    ``lines`` holds the 0-based line of each item of the top-level lists callers report one
+    by one (``kind: List`` items, ``secretGenerator`` entries), so nothing is parsed again.
     """
 
     file: str
     line: int
     data: Any
-    node: Any = None
+    lines: dict[str, list[int]] = field(default_factory=dict)
     line_offset: int = 0
     templated: bool = False
     helm_generators: tuple[str, ...] = ()
@@ -73,13 +71,7 @@ class Document:
 
     def item_lines(self, key: str) -> list[int]:
         """1-based lines of the items of the sequence at top-level ``key``."""
-        node = self.node
-        if not isinstance(node, yaml.MappingNode):
-            return []
-        for key_node, value_node in node.value:
-            if key_node.value == key and isinstance(value_node, yaml.SequenceNode):
-                return [item.start_mark.line + 1 + self.line_offset for item in value_node.value]
-        return []
+        return [line + 1 + self.line_offset for line in self.lines.get(key, ())]
 
 
 def read_documents(text: str, file: str) -> list[Document]:
@@ -97,26 +89,8 @@ def read_documents(text: str, file: str) -> list[Document]:
 
 
 def _compose_all(text: str, file: str, offset: int) -> list[Document]:
-    aliases = check_depth(text, _Loader)
-    loader = _Loader(text)
-    docs: list[Document] = []
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if aliases:
-                check_expansion(node)
-            try:
-                data = loader.construct_document(node)
-            except (ValueError, TypeError, OverflowError) as exc:
-                # A well-formed scalar that cannot be built (a date like 2024-13-45).
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"invalid value ({type(exc).__name__})", node.start_mark
-                ) from None
-            line = node.start_mark.line + 1 + offset
-            docs.append(Document(file, line, data, node, offset))
-    finally:
-        loader.dispose()
-    return docs
+    return [Document(file, built.line + 1 + offset, built.data, built.item_lines, offset)
+            for built in build_all(text)]
 
 
 def template_actions(text: str) -> Iterator[tuple[int, int]]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from vaultline._limits import read_bounded
+from vaultline._limits import file_kind, read_bounded
 from vaultline.errors import InventoryError
 from vaultline.inventory.classify import classify
 from vaultline.inventory.index import Index
@@ -22,9 +23,14 @@ SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", ".venv"})
 
 def yaml_files(root: Path) -> Iterator[tuple[Path, str]]:
     """``(path, display path relative to root)`` for every YAML file, in a stable order."""
-    if root.is_file():
+    mode = root.stat().st_mode
+    if stat.S_ISREG(mode):
         yield root, root.name
         return
+    if not stat.S_ISDIR(mode):
+        # A FIFO or device: reading it might never end, and skipping it would pass an
+        # inventory of nothing as clean.
+        raise InventoryError(f"{root} is {file_kind(mode)}; give a directory or a YAML file")
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
         rel = os.path.relpath(dirpath, root)
