@@ -92,3 +92,14 @@ def test_cli_uses_the_file_and_reports_errors_in_one_line(
     assert broken.returncode == 2
     assert broken.stderr.startswith("vaultline: error: ") and ".vaultline-scan.yaml:3:" in broken.stderr
     assert broken.stderr.count("\n") == 1 and "Traceback" not in broken.stderr
+
+
+def test_a_path_allowlist_does_not_cover_a_name_with_a_line_break(tmp_path: Path) -> None:
+    (tmp_path / config.FILE_NAME).write_text("allowlist:\n  paths: ['\\.snap$', '^vendor/']\n")
+    cfg = config.find(tmp_path)
+    line = f"x = '{secret('github-pat')}'\n".encode()
+    scanner = cfg.scanner()
+    assert cfg.apply(scanner.scan(line, "ui/app.snap")) == []
+    assert cfg.apply(scanner.scan(line, "vendor/lib.py")) == []
+    for path in ("ui/prod.snap\n", "vendor/x\n/lib.py", "ui/prod.snap\r"):
+        assert [f.path for f in cfg.apply(scanner.scan(line, path))] == [path]
