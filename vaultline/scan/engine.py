@@ -7,6 +7,7 @@ the few matches that survive.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -174,15 +175,34 @@ def _findings(
 
 def _allowed(data: bytes, match_start: int, secret_start: int) -> bool:
     """``vaultline:allow`` on the line of the match (or of the secret), or
-    ``vaultline:allow-next-line`` on the line before it."""
+    ``vaultline:allow-next-line`` on the line before it.
+
+    A line ends at any line break a reader of the file may go by, not only LF: a comment
+    before a lone CR (Python, editors, a terminal's ``git diff``) or U+2028 (YAML, JavaScript)
+    is on a line of its own and covers nothing after it.
+    """
     for pos in {match_start, secret_start}:
-        start = data.rfind(b"\n", 0, pos) + 1
-        end = data.find(b"\n", pos)
-        line = data[start : end if end >= 0 else len(data)]
-        if any(marker in line for marker in ALLOW_MARKERS):
+        start, end, before = _line_at(data, pos)
+        if any(marker in data[start:end] for marker in ALLOW_MARKERS):
             return True
-        if start > 0:
-            previous = data[data.rfind(b"\n", 0, start - 1) + 1 : start]
-            if ALLOW_NEXT_LINE in previous:
+        if before >= 0:
+            previous, _, _ = _line_at(data, before)
+            if ALLOW_NEXT_LINE in data[previous:before]:
                 return True
     return False
+
+
+# CRLF, CR, LF, NEL, U+2028 and U+2029, in UTF-8.
+_LINE_BREAK = re.compile(rb"\r\n?|\n|\xc2\x85|\xe2\x80[\xa8\xa9]")
+
+
+def _line_at(data: bytes, pos: int) -> tuple[int, int, int]:
+    """``(start, end, where the line break before it starts, or -1)`` of the line at ``pos``."""
+    newline = data.rfind(b"\n", 0, pos)
+    start = newline + 1
+    before = newline - 1 if newline > 0 and data[newline - 1] == 0x0D else newline
+    for found in _LINE_BREAK.finditer(data, start, pos):
+        start, before = found.end(), found.start()
+    following = data.find(b"\n", pos)
+    after = _LINE_BREAK.search(data, pos, len(data) if following < 0 else following + 1)
+    return start, after.start() if after else len(data), before
