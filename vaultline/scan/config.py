@@ -170,7 +170,7 @@ def _rules(items: Any, file: str, line: int | None) -> Iterable[Detector]:
                               file=file, line=line_of(item, "severity") or at)
         description = item.get("description") or f"{rule_id} (team rule)"
         yield rule(rule_id, str(description), source, keywords=keywords,
-                   min_entropy=float(entropy), severity=Severity(severity))
+                   min_entropy=float(entropy), severity=Severity(severity), source=file)
 
 
 def _known_fields(mapping: dict[Any, Any], known: set[str], what: str, file: str,
