@@ -68,6 +68,18 @@ def test_formats(fmt: str, value: str, expected: list[str]) -> None:
         assert value not in problem.message
 
 
+def test_a_format_regex_that_backtracks_is_a_problem_not_a_hang(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vaultline.check import validate
+
+    monkeypatch.setattr(validate, "FORMAT_REGEX_TIMEOUT", 0.2)
+    value = "a" * 40 + "!"  # 2**40 ways for (a+)+ to split the a's before the '!' fails
+    problems = check_format("regex:(a+)+$", value)
+    assert [p.severity for p in problems] == [Severity.ERROR]
+    assert "format regex ran for more than 0.2 s on the value and was stopped" in problems[0].message
+    assert value not in problems[0].message
+
+
 @pytest.fixture
 def root(tmp_path: Path, master_key: dict[str, str]) -> Path:
     make_project(tmp_path, {

@@ -11,16 +11,22 @@ nothing. The limits are environment variables so a CI job can raise them without
 
 JSON from outside (baselines, stored secrets with ``#field``, tokens, audit lines, server
 answers) is parsed by :func:`parse_json`, which holds it to the nesting depth YAML is held to.
+
+Work whose time depends on what a repository holds (a team's scan rule, a regex Python
+backtracks on) runs under :func:`time_limit`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
+import signal
 import stat
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +229,34 @@ def _deeper_than(document: Any, depth: int) -> bool:
         children = node.values() if isinstance(node, dict) else node
         stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
     return False
+
+
+class TimeLimitExceeded(Exception):
+    """Raised inside a :func:`time_limit` block when its time is up."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`TimeLimitExceeded` in the block once ``seconds`` of real time have passed.
+
+    A SIGALRM timer: Python's ``re`` checks for signals while it backtracks, so even a regex
+    that would run for years stops. Only where the timer exists and can be used (POSIX, the
+    main thread, no other timer running); elsewhere the block runs unbounded.
+    """
+    usable = (hasattr(signal, "setitimer") and seconds > 0
+              and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeLimitExceeded
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)

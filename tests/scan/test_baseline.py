@@ -119,3 +119,19 @@ def test_unreadable_or_newer_baseline_is_a_usage_error(tmp_path: Path, content: 
     with pytest.raises(ScanError) as raised:
         baseline.load(path)
     assert raised.value.exit_code == 2 and str(path) in str(raised.value)
+
+
+def test_an_entry_accepts_only_the_path_and_rule_it_shows(tmp_path: Path) -> None:
+    token = secret("github-pat")
+    found = SCANNER.scan(f'TOKEN = "{token}"\n'.encode(), "deploy/prod.py")
+    path = tmp_path / ".vaultline-baseline.json"
+    baseline.dump(path, found)
+    assert baseline.split(found, baseline.load(path)) == ([], found)
+    entry = json.loads(path.read_text())["findings"][0]
+    # The real secret's fingerprint, shown under a fixture's path or another rule.
+    for shown in ({"path": "tests/fixtures/tokens.txt"}, {"rule_id": "generic-secret"}):
+        path.write_text(json.dumps({"version": 2, "findings": [{**entry, **shown}]}))
+        assert baseline.split(found, baseline.load(path)) == (found, [])
+    path.write_text(json.dumps({"version": 2, "findings": [{"fingerprint": entry["fingerprint"]}]}))
+    with pytest.raises(ScanError, match="finding 1 needs a fingerprint, a path and a rule_id"):
+        baseline.load(path)

@@ -12,7 +12,7 @@ from subprocess import CompletedProcess
 import pytest
 
 from tests.scan.conftest import secret
-from vaultline.errors import ConfigError
+from vaultline.errors import ConfigError, ScanError
 from vaultline.scan import config
 
 _RNG = random.Random(3)
@@ -92,3 +92,45 @@ def test_cli_uses_the_file_and_reports_errors_in_one_line(
     assert broken.returncode == 2
     assert broken.stderr.startswith("vaultline: error: ") and ".vaultline-scan.yaml:3:" in broken.stderr
     assert broken.stderr.count("\n") == 1 and "Traceback" not in broken.stderr
+
+
+def test_a_path_allowlist_does_not_cover_a_name_with_a_line_break(tmp_path: Path) -> None:
+    (tmp_path / config.FILE_NAME).write_text("allowlist:\n  paths: ['\\.snap$', '^vendor/']\n")
+    cfg = config.find(tmp_path)
+    line = f"x = '{secret('github-pat')}'\n".encode()
+    scanner = cfg.scanner()
+    assert cfg.apply(scanner.scan(line, "ui/app.snap")) == []
+    assert cfg.apply(scanner.scan(line, "vendor/lib.py")) == []
+    for path in ("ui/prod.snap\n", "vendor/x\n/lib.py", "ui/prod.snap\r"):
+        assert [f.path for f in cfg.apply(scanner.scan(line, path))] == [path]
+
+
+def test_a_team_rule_that_backtracks_is_stopped_with_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    (tmp_path / config.FILE_NAME).write_text(
+        "rules:\n  - id: slow-rule\n    regex: '(a+)+$'\n    keywords: [aaaa]\n")
+    monkeypatch.setenv("VAULTLINE_SCAN_RULE_TIMEOUT", "0.2")
+    scanner = config.find(tmp_path).scanner()
+    handler = signal.getsignal(signal.SIGALRM)
+    # 2**40 ways to split the run of a's before the '!' that makes every one fail.
+    with pytest.raises(ScanError) as raised:
+        scanner.scan(b"x = '" + b"a" * 40 + b"!'\n", "src/app.py")
+    assert raised.value.exit_code == 2
+    assert str(raised.value).startswith(f"{tmp_path / config.FILE_NAME}: rule 'slow-rule' ran "
+                                        "for more than 0.2 s on src/app.py and was stopped")
+    assert signal.getsignal(signal.SIGALRM) is handler
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    # Text the rule does not backtrack over, and the built-in rules, scan as before.
+    token = secret("github-pat")
+    found = scanner.scan(f"x = 'aaaa'\nTOKEN = '{token}'\n".encode(), "src/app.py")
+    assert [f.rule_id for f in found] == ["github-pat"]
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "soon", "inf"])
+def test_the_rule_time_limit_must_be_a_number_of_seconds(
+        monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("VAULTLINE_SCAN_RULE_TIMEOUT", raw)
+    with pytest.raises(ConfigError, match="VAULTLINE_SCAN_RULE_TIMEOUT"):
+        config.ScanConfig().scanner()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from tests.scan.conftest import flagged, secret
 from vaultline.scan.detectors import all_detectors
 from vaultline.scan.engine import Scanner
@@ -24,6 +26,25 @@ def test_allow_next_line_and_only_that_line() -> None:
     text = f'# vaultline:allow-next-line\nA = "{a}"\nB = "{b}"\n'
     findings = SCANNER.scan(text.encode(), "x.py")
     assert [(f.line, f.secret) for f in findings] == [(3, b)]
+
+
+@pytest.mark.parametrize("brk", ["\r", "\u2028", "\u2029", "\x85"])
+def test_an_allow_comment_covers_nothing_past_a_line_break_other_than_lf(brk: str) -> None:
+    # Python, editors and a terminal's `git diff` end a line at a lone CR (the comment is then
+    # overwritten on screen); YAML and JavaScript at U+2028.
+    token = secret("github-pat")
+    assert flagged(f'# vaultline:allow{brk}TOKEN = "{token}"{brk}') == ["github-pat"]
+    assert flagged(f'TOKEN = "{token}"{brk}# vaultline:allow\n') == ["github-pat"]
+    text = f'# vaultline:allow-next-line{brk}x = 1{brk}TOKEN = "{token}"\n'
+    assert flagged(text) == ["github-pat"]
+    assert flagged(f'# vaultline:allow-next-line{brk}TOKEN = "{token}"{brk}') == []
+    assert flagged(f'TOKEN = "{token}"  # vaultline:allow{brk}x = 1{brk}') == []
+
+
+def test_allow_comments_in_a_crlf_file() -> None:
+    a, b = secret("github-pat", 1), secret("github-pat", 2)
+    text = f'A = "{a}"  # vaultline:allow\r\n# vaultline:allow-next-line\r\nB = "{b}"\r\nB2 = "{b}"\r\n'
+    assert [f.line for f in SCANNER.scan(text.encode(), "x.py")] == [4]
 
 
 def test_allow_on_the_begin_line_of_a_pem_block() -> None:

@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 from vaultline.findings import Severity
 
 CERT_WARNING_DAYS = 30
+# Seconds a schema's regex: format may take on one value (Python's re backtracks).
+FORMAT_REGEX_TIMEOUT = 10.0
 
 
 class FormatProblem(NamedTuple):  # not a dataclass: loading a project imports this
@@ -100,10 +102,18 @@ VALIDATORS: dict[str, Callable[[Any], list[FormatProblem]]] = {
 def check_format(fmt: str, value: Any) -> list[FormatProblem]:
     if fmt.startswith("regex:"):
         pattern = fmt[len("regex:"):]
+        from vaultline._limits import TimeLimitExceeded, time_limit
+
         try:
-            matched = re.fullmatch(pattern, _text(value)) is not None
+            with time_limit(FORMAT_REGEX_TIMEOUT):
+                matched = re.fullmatch(pattern, _text(value)) is not None
         except re.error as exc:
             return [FormatProblem(Severity.ERROR, f"format regex is invalid: {exc}")]
+        except TimeLimitExceeded:
+            return [FormatProblem(Severity.ERROR, f"format regex ran for more than "
+                                  f"{FORMAT_REGEX_TIMEOUT:g} s on the value and was stopped: it "
+                                  "backtracks (a repeated group that can match the same text in "
+                                  "many ways, such as (a+)+); rewrite it")]
         return [] if matched else [FormatProblem(Severity.ERROR, f"does not match /{pattern}/")]
     validator = VALIDATORS.get(fmt)
     if validator is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from vaultline.cli._output import warn
+from vaultline.cli._output import for_log, warn
 from vaultline.errors import VaultlineError, VaultlineWarning
 
 # The wrapper click puts around stdout when it turns EPIPE into exit 1 (its class is private).
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fail(message: str, code: int, *, prefix: str = "vaultline: error: ") -> int:
     with contextlib.suppress(BrokenPipeError):  # stderr gone too: the exit code still says it
-        click.echo(f"{prefix}{message}", err=True)
+        click.echo(for_log(f"{prefix}{message}"), err=True)
     return code
 
 

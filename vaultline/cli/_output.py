@@ -52,7 +52,16 @@ def format_option(*choices: str, default: str | None = None) -> Callable[[F], F]
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    click.echo(json_for_log(json.dumps(data, indent=2, sort_keys=False, default=str)))
+
+
+def json_for_log(text: str) -> str:
+    """JSON text with no ``##[`` a CI runner reads as a workflow command, for the same value.
+
+    ``json.dumps`` output holds ``#`` only inside strings, where ``\\u005b`` is ``[``; no line
+    of indented JSON starts with ``::``.
+    """
+    return text.replace("##[", "##\\u005b")
 
 
 def _one_line(text: str) -> str:
@@ -60,6 +69,27 @@ def _one_line(text: str) -> str:
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in text)
+
+
+def for_log(text: str) -> str:
+    """``text`` as lines a CI runner shows and does not obey.
+
+    The GitHub Actions runner reads a step's output line by line (CR, LF and CRLF end a line)
+    and obeys a line that starts with ``::`` after its leading whitespace
+    (``::stop-commands::tok``, ``::add-mask::``) or holds ``##[`` anywhere
+    (``##[stop-commands]tok``). Each line of ``text`` keeps its place; within a line, control
+    characters (a CR included) and other unprintable ones are shown escaped (``\\r``,
+    ``\\x1b``), a leading ``:`` as ``\\x3a`` and the ``[`` of ``##[`` as ``\\x5b``.
+    """
+    return "\n".join(_line_for_log(line) for line in text.split("\n"))
+
+
+def _line_for_log(line: str) -> str:
+    line = _one_line(line)
+    stripped = line.lstrip(" ")
+    if stripped.startswith("::"):
+        line = line[: len(line) - len(stripped)] + "\\x3a" + stripped[1:]
+    return line.replace("##[", "##\\x5b")
 
 
 def emit_table(
@@ -72,13 +102,14 @@ def emit_table(
     """Print rows as a table: rich on a terminal, aligned plain text otherwise.
 
     Every cell is one line of printable text: a value committed with a newline, CR or escape
-    sequence in it is shown escaped (``\\n``, ``\\x1b``), so it can neither start a line a CI
-    runner reads as a workflow command (``::stop-commands::``) nor drive the terminal, and rich
+    sequence in it is shown escaped (``\\n``, ``\\x1b``), as is a leading ``:`` and the ``[``
+    of ``##[`` (:func:`for_log`), so it can neither make a line a CI runner reads as a workflow
+    command (``::stop-commands::``, ``##[stop-commands]``) nor drive the terminal, and rich
     reads no markup (``[link=...]``) in it.
     """
     stream = stream or sys.stdout
-    cells = [[_one_line("" if c is None else str(c)) for c in row] for row in rows]
-    title = None if title is None else _one_line(title)
+    cells = [[_line_for_log("" if c is None else str(c)) for c in row] for row in rows]
+    title = None if title is None else _line_for_log(title)
     if is_terminal(stream):
         from rich.console import Console
         from rich.table import Table
@@ -107,4 +138,4 @@ def warn(message: str) -> None:
     A closed stderr loses the line but not the command: its work and exit code stand.
     """
     with contextlib.suppress(BrokenPipeError):
-        click.echo(f"vaultline: warning: {message}", err=True)
+        click.echo(for_log(f"vaultline: warning: {message}"), err=True)

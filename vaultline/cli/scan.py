@@ -11,7 +11,7 @@ import click
 
 import vaultline
 from vaultline.cli._context import env_option, load_project, project_dir_option
-from vaultline.cli._output import OutputFile, emit_table, format_option, warn
+from vaultline.cli._output import OutputFile, emit_table, format_option, json_for_log, warn
 
 DEFAULT_BASELINE = ".vaultline-baseline.json"
 
@@ -150,7 +150,8 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
     from vaultline.scan.sarif import to_sarif
 
     if fmt == "sarif":
-        _write(json.dumps(to_sarif(new, version=vaultline.__version__), indent=2), output)
+        _write(json_for_log(json.dumps(to_sarif(new, version=vaultline.__version__), indent=2)),
+               output)
     elif fmt == "json":
         document = {
             "version": 1,
@@ -158,7 +159,7 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
             "baselined": len(known),
             "stats": stats,
         }
-        _write(json.dumps(document, indent=2), output)
+        _write(json_for_log(json.dumps(document, indent=2)), output)
     else:
         rows = [
             (

@@ -7,7 +7,8 @@ Format version 2 (JSON)::
         {"fingerprint": "...", "path": "app/settings.py", "rule_id": "..."},
         ...]}
 
-A finding is known when its fingerprint (rule, path, secret hash) is listed. There are no
+A finding is known when an entry lists its fingerprint (rule, path, secret hash) with its
+path and rule: the path and rule a reader of the file sees are the ones it accepts. There are no
 line numbers and no timestamp, and entries are sorted by (path, rule, fingerprint): moving
 code inside a file or regenerating the baseline gives no diff, and two branches that each
 accept a finding merge without conflict. Version 1 files (rule + secret, with lines and a
@@ -50,7 +51,8 @@ def _legacy_fingerprint(rule_id: str, secret: str) -> str:
 class Baseline:
     """What is already known, from our baseline and any imported ones."""
 
-    fingerprints: set[str] = field(default_factory=set)
+    # (fingerprint, path, rule id), as each entry of a version 2 file lists them
+    entries: set[tuple[str, str, str]] = field(default_factory=set)
     legacy: set[str] = field(default_factory=set)
     # gitleaks: (path, line, commit or "")
     locations: set[tuple[str, int, str]] = field(default_factory=set)
@@ -58,10 +60,10 @@ class Baseline:
     hashed: set[tuple[str, str]] = field(default_factory=set)
 
     def __len__(self) -> int:
-        return len(self.fingerprints | self.legacy) + len(self.locations) + len(self.hashed)
+        return len(self.entries) + len(self.legacy) + len(self.locations) + len(self.hashed)
 
     def knows(self, f: Finding) -> bool:
-        if f.fingerprint in self.fingerprints:
+        if (f.fingerprint, f.path, f.rule_id) in self.entries:
             return True
         if self.legacy and _legacy_fingerprint(f.rule_id, f.secret) in self.legacy:
             return True
@@ -75,7 +77,7 @@ class Baseline:
         return False
 
     def update(self, other: Baseline) -> None:
-        self.fingerprints |= other.fingerprints
+        self.entries |= other.entries
         self.legacy |= other.legacy
         self.locations |= other.locations
         self.hashed |= other.hashed
@@ -102,8 +104,17 @@ def load(path: Path) -> Baseline:
         if not isinstance(item, dict):
             raise ScanError(f"{path}: finding {number} is not an object; fix the baseline or "
                             "regenerate it with --update-baseline")
-    prints = {str(item["fingerprint"]) for item in document["findings"] if "fingerprint" in item}
-    return Baseline(fingerprints=prints) if version == VERSION else Baseline(legacy=prints)
+    if version != VERSION:
+        return Baseline(legacy={str(item["fingerprint"]) for item in document["findings"]
+                                if "fingerprint" in item})
+    entries: set[tuple[str, str, str]] = set()
+    for number, item in enumerate(document["findings"], 1):
+        print_, shown, rule_id = item.get("fingerprint"), item.get("path"), item.get("rule_id")
+        if not (isinstance(print_, str) and isinstance(shown, str) and isinstance(rule_id, str)):
+            raise ScanError(f"{path}: finding {number} needs a fingerprint, a path and a rule_id; "
+                            "regenerate the baseline with --update-baseline")
+        entries.add((print_, shown, rule_id))
+    return Baseline(entries=entries)
 
 
 def load_foreign(path: Path) -> Baseline:

@@ -57,9 +57,15 @@ class ScanConfig:
         return Scanner([*detectors, *self.rules], use_hyperscan=use_hyperscan)
 
     def allowed(self, f: Finding) -> bool:
-        return any(p.search(f.path) for p in self.allow_paths) or any(
-            v.search(f.secret) for v in self.allow_values
-        )
+        return self._allowed_path(f.path) or any(v.search(f.secret) for v in self.allow_values)
+
+    def _allowed_path(self, path: str) -> bool:
+        # A name with a line break is never covered: Python's '$' matches before a final
+        # newline, so '\\.snap$' would cover "prod.snap\\n", which git (and gitleaks' '$')
+        # tell apart from "prod.snap".
+        if "\n" in path or "\r" in path:
+            return False
+        return any(p.search(path) for p in self.allow_paths)
 
     def apply(self, findings: Iterable[Finding]) -> list[Finding]:
         """The findings no allowlist entry covers."""
@@ -164,7 +170,7 @@ def _rules(items: Any, file: str, line: int | None) -> Iterable[Detector]:
                               file=file, line=line_of(item, "severity") or at)
         description = item.get("description") or f"{rule_id} (team rule)"
         yield rule(rule_id, str(description), source, keywords=keywords,
-                   min_entropy=float(entropy), severity=Severity(severity))
+                   min_entropy=float(entropy), severity=Severity(severity), source=file)
 
 
 def _known_fields(mapping: dict[Any, Any], known: set[str], what: str, file: str,

@@ -7,9 +7,15 @@ the few matches that survive.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from vaultline._limits import TimeLimitExceeded, time_limit
+from vaultline.errors import ConfigError, ScanError
 from vaultline.scan.detectors import Detector, all_detectors
 from vaultline.scan.detectors._base import RawMatch
 from vaultline.scan.filters import DEFAULT_FILTERS, Candidate, Filter, rejected_by, tags_for_path
@@ -21,6 +27,9 @@ MULTILINE_SPAN = 8192
 WINDOW_GAP = 256
 ALLOW_MARKERS = (b"vaultline:allow", b"gitleaks:allow", b"pragma: allowlist secret")
 ALLOW_NEXT_LINE = b"vaultline:allow-next-line"
+# Seconds a team rule's regexes may take over one file (VAULTLINE_SCAN_RULE_TIMEOUT).
+RULE_TIMEOUT_VARIABLE = "VAULTLINE_SCAN_RULE_TIMEOUT"
+DEFAULT_RULE_TIMEOUT = 10.0
 
 
 class Scanner:
@@ -36,6 +45,7 @@ class Scanner:
         self.detectors = tuple(detectors if detectors is not None else all_detectors())
         self.filters = filters
         self.use_hyperscan = use_hyperscan
+        self.rule_timeout = rule_timeout()
         self._prefilter: Any = None
 
     @property
@@ -64,16 +74,41 @@ class Scanner:
         for index, ends in ends_by_detector.items():
             detector = self.detectors[index]
             seen: set[tuple[int, int]] = set()
-            for m in _matches(detector, data, sorted(ends), size):
-                if (m.start, m.end) in seen or m.start < 0:
-                    continue
-                seen.add((m.start, m.end))
-                candidate = _candidate(detector, m, data, path)
-                if rejected_by(candidate, self.filters) is None:
-                    raw.append((m.start, m.end, detector, candidate, m.match_start))
+            limit: AbstractContextManager[None] = (
+                nullcontext() if detector.source is None else time_limit(self.rule_timeout))
+            try:
+                with limit:
+                    for m in _matches(detector, data, sorted(ends), size):
+                        if (m.start, m.end) in seen or m.start < 0:
+                            continue
+                        seen.add((m.start, m.end))
+                        candidate = _candidate(detector, m, data, path)
+                        if rejected_by(candidate, self.filters) is None:
+                            raw.append((m.start, m.end, detector, candidate, m.match_start))
+            except TimeLimitExceeded:
+                raise ScanError(
+                    f"{detector.source}: rule {detector.rule_id!r} ran for more than "
+                    f"{self.rule_timeout:g} s on {path} and was stopped: its regex backtracks "
+                    "(a repeated group that can match the same text in many ways, such as "
+                    f"(a+)+); rewrite it, or raise {RULE_TIMEOUT_VARIABLE} if the file is only "
+                    "large") from None
         if not raw:
             return []
         return _findings(_resolve_overlaps(raw), data, path, commit)
+
+
+def rule_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """``VAULTLINE_SCAN_RULE_TIMEOUT`` seconds, default 10."""
+    raw = (os.environ if environ is None else environ).get(RULE_TIMEOUT_VARIABLE)
+    if not raw:
+        return DEFAULT_RULE_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ConfigError(f"{RULE_TIMEOUT_VARIABLE}: give a number of seconds above 0, not {raw!r}")
+    return seconds
 
 
 def _matches(detector: Detector, data: bytes, ends: list[int], size: int) -> Iterator[RawMatch]:
@@ -174,15 +209,34 @@ def _findings(
 
 def _allowed(data: bytes, match_start: int, secret_start: int) -> bool:
     """``vaultline:allow`` on the line of the match (or of the secret), or
-    ``vaultline:allow-next-line`` on the line before it."""
+    ``vaultline:allow-next-line`` on the line before it.
+
+    A line ends at any line break a reader of the file may go by, not only LF: a comment
+    before a lone CR (Python, editors, a terminal's ``git diff``) or U+2028 (YAML, JavaScript)
+    is on a line of its own and covers nothing after it.
+    """
     for pos in {match_start, secret_start}:
-        start = data.rfind(b"\n", 0, pos) + 1
-        end = data.find(b"\n", pos)
-        line = data[start : end if end >= 0 else len(data)]
-        if any(marker in line for marker in ALLOW_MARKERS):
+        start, end, before = _line_at(data, pos)
+        if any(marker in data[start:end] for marker in ALLOW_MARKERS):
             return True
-        if start > 0:
-            previous = data[data.rfind(b"\n", 0, start - 1) + 1 : start]
-            if ALLOW_NEXT_LINE in previous:
+        if before >= 0:
+            previous, _, _ = _line_at(data, before)
+            if ALLOW_NEXT_LINE in data[previous:before]:
                 return True
     return False
+
+
+# CRLF, CR, LF, NEL, U+2028 and U+2029, in UTF-8.
+_LINE_BREAK = re.compile(rb"\r\n?|\n|\xc2\x85|\xe2\x80[\xa8\xa9]")
+
+
+def _line_at(data: bytes, pos: int) -> tuple[int, int, int]:
+    """``(start, end, where the line break before it starts, or -1)`` of the line at ``pos``."""
+    newline = data.rfind(b"\n", 0, pos)
+    start = newline + 1
+    before = newline - 1 if newline > 0 and data[newline - 1] == 0x0D else newline
+    for found in _LINE_BREAK.finditer(data, start, pos):
+        start, before = found.end(), found.start()
+    following = data.find(b"\n", pos)
+    after = _LINE_BREAK.search(data, pos, len(data) if following < 0 else following + 1)
+    return start, after.start() if after else len(data), before

@@ -83,7 +83,9 @@ def parse(text: str) -> list[Pattern]:
         body = _translate(line)
         # Unanchored patterns match a name at any depth; anchored ones from the file's dir.
         regex = ("" if anchored else "(?:.*/)?") + body
-        patterns.append(Pattern(re.compile(f"^{regex}$"), negate, dir_only))
+        # \Z, not $ (which also matches before a final newline), and DOTALL: a name may hold
+        # a newline, and git's globs match it like any other character but '/'.
+        patterns.append(Pattern(re.compile(f"^{regex}\\Z", re.DOTALL), negate, dir_only))
     return patterns
 
 

@@ -65,6 +65,9 @@ class Detector:
     # HIGH for usable credentials; LOW for ones that need something more to use
     # (an encrypted private key needs its passphrase).
     severity: Severity = Severity.HIGH
+    # The file a team's rule came from (``.vaultline-scan.yaml``); its regexes run under a
+    # time limit, as Python backtracks on some (``(a+)+$``) for longer than any CI job lasts.
+    source: str | None = None
 
     def raw_match(self, match: re.Match[bytes]) -> RawMatch:
         groups = match.re.groupindex
@@ -97,6 +100,7 @@ def rule(
     priority: int = 10,
     free_form: bool = False,
     severity: Severity = Severity.HIGH,
+    source: str | None = None,
 ) -> Detector:
     """Build a :class:`Detector` from regex source strings (compiled once, as bytes)."""
     flags = re.IGNORECASE if ignorecase else 0
@@ -116,6 +120,7 @@ def rule(
         priority=priority,
         free_form=free_form,
         severity=severity,
+        source=source,
     )
 
 
