@@ -80,3 +80,24 @@ def test_a_fifo_as_the_tree_is_an_error_not_an_empty_inventory(tmp_path: Path) -
         assert done.returncode == 2
         assert done.stdout == ""
         assert done.stderr.count("\n") == 1 and "give a directory or a YAML file" in done.stderr
+
+
+@pytest.mark.parametrize("broken", [
+    "metadata: {name: leak}\nmetadata: {name: again}\n",  # a duplicate key
+    "metadata: {name: leak, labels: {tier: .nan}}\n",  # what JSON cannot hold
+    "metadata: {name: leak\n",  # plain broken YAML
+], ids=["duplicate-key", "nan", "unclosed"])
+def test_a_secret_that_does_not_parse_fails_the_gate(
+    write_tree: Callable[[dict[str, str]], Path], broken: str
+) -> None:
+    # One broken line must not turn a Secret with literal values into a parse warning that
+    # `--check` lets through; under a test path it is test data, as for INV003.
+    leak = f"apiVersion: v1\nkind: Secret\n{broken}stringData: {{password: hunter2}}\n"
+    root = write_tree({**CLEAN, "leak.yaml": leak, "tests/README": "fixtures\n"})
+    result = vaultline("inventory", str(root), "--check")
+    assert result.returncode == 1, result.stderr
+    assert "leak.yaml:1: error INV007" in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+    (root / "leak.yaml").rename(root / "tests" / "leak.yaml")
+    fixture = vaultline("inventory", str(root), "--check")
+    assert fixture.returncode == 0, fixture.stderr

@@ -216,6 +216,25 @@ def parse_error(index: Index) -> Iterator[tuple[Resource, str, str]]:
             )
 
 
+@rule(
+    "INV007",
+    "unreadable-secret",
+    Severity.ERROR,
+    "a Secret outside test paths could not be parsed, so whether it holds literal values is "
+    "unknown",
+)
+def unreadable_secret(index: Index) -> Iterator[tuple[Resource, str, str]]:
+    # The gate fails closed: a Secret with literal values and one broken line (a duplicate key,
+    # a .nan) must not pass `--check` as a parse warning.
+    for r in index.resources:
+        if r.parse_error and r.kind == "Secret" and not in_test_path(r.file):
+            yield (
+                r,
+                "is a Secret that could not be parsed, so its values could not be checked",
+                "fix the YAML so that inventory can read it",
+            )
+
+
 def run_rules(index: Index) -> list[Finding]:
     findings = [f for r in RULES for f in r.findings(index)]
     findings.sort(key=lambda f: (f.severity.rank, f.file, f.line, f.rule))
