@@ -140,6 +140,7 @@ FORM_SAMPLES = ["plain-generated_0123", "tilde~secret_value1", "p@ss!w0rd*(x)'<&
 #: must miss, so changing the forms means a new FORMAT (and a new line here).
 FORMS_BY_FORMAT = {
     b"vaultline-masker-5": "60560b72fc6aa93ff1c3dd0148732e42b20d55a59f7e0875379f518168f9a2f5",
+    b"vaultline-masker-6": "29e23a001bcd20b7752a768943de2f11fd419b4dce0868e9b5948acfab80e97c",
 }
 
 

@@ -6,9 +6,12 @@ they are: Python's quote and quote_plus, JavaScript's encodeURIComponent and enc
 userinfo as browsers and Go write it, Go's PathEscape and QueryEscape, and form encoding as
 Java's URLEncoder, URLSearchParams and PHP's urlencode write it, ``~`` as ``%7E``), JSON
 escaping as Python, JavaScript, Go (``<>&`` as ``\\u003c``...) and PHP (``\\/``) write it,
-Python ``repr`` escaping (what ``%r``, a dict in a log call or ``KeyError(value)`` prints),
-and for a multi-line value each line long enough to be unambiguous on its own (a PEM body
-line is key material) and the value with the other line ending (``\n`` or ``\r\n``).
+Python ``repr`` escaping (what ``%r``, a dict in a log call or ``KeyError(value)`` prints, and
+the ``bytes`` repr of a non-ASCII value), HTML and XML escaping as the common template engines
+and serializers write it, quotes doubled (YAML, SQL, CSV) and shell-quoted (bash's ``set -x``,
+``shlex.quote``), PyYAML's double-quoted escapes, base64 wrapped at 76 or 64 columns, and for a
+multi-line value each line long enough to be unambiguous on its own (a PEM body line is key
+material) and the value with the other line ending (``\n`` or ``\r\n``).
 
 A value's base64 inside a longer base64 stream depends on where the value falls in the
 3-byte groups, so besides the value's own encoding we keep, for each of the three
@@ -112,6 +115,10 @@ def encoded_forms(value: str) -> set[bytes]:
     if len(value) < MIN_VALUE_CHARS:
         return set()
     forms = _forms_of(value)
+    # These two for the whole value only: a program prints a document or a key as a whole
+    # this way, not one line of it.
+    forms |= _wrapped_base64(value.encode("utf-8", "surrogatepass"))
+    forms |= {f.encode("utf-8", "surrogatepass") for f in _quoted(value)}
     if "\n" in value or "\r" in value:
         lines = value.splitlines()
         forms |= _forms_of("\r\n".join(lines) if "\r\n" not in value else "\n".join(lines))
@@ -122,17 +129,87 @@ def encoded_forms(value: str) -> set[bytes]:
     return forms
 
 
+#: How base64 is wrapped when it is written as lines: 76 columns (coreutils ``base64``,
+#: Python's ``encodebytes``, Perl's ``encode_base64``; MIME and Java's ``getMimeEncoder`` with
+#: CRLF) and 64 (``openssl base64``, PEM).
+_WRAPS = ((76, b"\n"), (76, b"\r\n"), (64, b"\n"))
+
+
+def _wrapped_base64(raw: bytes) -> set[bytes]:
+    """The value's base64 as line-wrapping encoders write it, when it is longer than a line:
+    up to its last character that comes from the value alone, so a newline or other bytes
+    encoded after the value (``echo "$KEY" | base64``) change nothing."""
+    pure = base64.b64encode(raw)[: 4 * (len(raw) // 3) + _TRAILING_PURE[len(raw) % 3]]
+    return {end.join(pure[i : i + width] for i in range(0, len(pure), width))
+            for width, end in _WRAPS if len(pure) > width}
+
+
 def _python_escaped(value: str) -> set[str]:
     """The value as ``repr`` and ``ascii`` show it inside quotes, and once more repr'd.
 
     repr quotes with ``"`` when the value holds ``'`` only; the same value inside a
     single-quoted repr (of an enclosing string) shows ``\\'``. One more level covers a
-    repr of text that already holds a repr (an exception message inside a tuple).
+    repr of text that already holds a repr (an exception message inside a tuple). A value
+    with non-ASCII characters is also shown as its UTF-8 ``bytes`` repr (``b'p\\xc3\\xa4ss'``:
+    a subprocess's output, a response body), and as PyYAML writes it in double quotes
+    (``"p\\xE4ss"``: ``yaml.dump`` escapes non-ASCII characters unless told otherwise).
     """
     shown = {repr(value)[1:-1], ascii(value)[1:-1]}
+    if not value.isascii():
+        shown.add(repr(value.encode("utf-8", "surrogatepass"))[2:-1])
     if repr(value)[0] == '"':
         shown |= {s.replace("'", "\\'") for s in shown}
     shown |= {repr(s)[1:-1] for s in shown}
+    if not value.isascii():
+        shown.add(_yaml_double_quoted(value))
+    return shown
+
+
+# PyYAML's emitter (``write_double_quoted``): these by name, other characters outside
+# printable ASCII as \xXX, \uXXXX or \UXXXXXXXX in upper-case hex.
+_YAML_ESCAPES = {"\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v",
+                 "\x0c": "f", "\r": "r", "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N",
+                 "\xa0": "_", "\u2028": "L", "\u2029": "P"}
+
+
+def _yaml_double_quoted(value: str) -> str:
+    out = []
+    for char in value:
+        code = ord(char)
+        if char in _YAML_ESCAPES:
+            out.append("\\" + _YAML_ESCAPES[char])
+        elif 0x20 <= code <= 0x7E:
+            out.append(char)
+        else:
+            out.append(f"\\x{code:02X}" if code <= 0xFF else f"\\u{code:04X}" if code <= 0xFFFF
+                       else f"\\U{code:08X}")
+    return "".join(out)
+
+
+_HTML_COMMON = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: How HTML and XML escapers write the quotes (all write ``&amp; &lt; &gt;``).
+_HTML = tuple(str.maketrans({**_HTML_COMMON, '"': quot, "'": apos}) for quot, apos in (
+    ("&quot;", "&#x27;"),  # Python's html.escape (Django's escape)
+    ("&#34;", "&#39;"),    # MarkupSafe (Jinja2, Flask)
+    ("&quot;", "&apos;"),  # Apache Commons Text's escapeXml10
+    ('"', "'"),            # XML text: ElementTree, Java's Transformer
+    ("&quot;", "'"),       # XML attributes: ElementTree, Java's Transformer; escapeHtml4
+))
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
+def _quoted(value: str) -> set[str]:
+    """The value as HTML and XML escapers, quote doubling (YAML's and SQL's ``''``, CSV's
+    ``""``) and shell quoting (bash's ``set -x`` and ``${v@Q}`` ``'\\''``, Python's
+    ``shlex.quote`` ``'"'"'``) write it; nothing for a value without such characters."""
+    if not _HTML_SPECIAL.search(value):
+        return set()
+    shown = {value.translate(table) for table in _HTML}
+    if "'" in value:
+        shown |= {value.replace("'", "''"), value.replace("'", "'\\''"),
+                  value.replace("'", "'\"'\"'")}
+    if '"' in value:
+        shown.add(value.replace('"', '""'))
     return shown
 
 

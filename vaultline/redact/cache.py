@@ -27,7 +27,7 @@ from vaultline._limits import read_bounded
 from vaultline.errors import ConfigError
 
 #: Bump when the encoded forms of a value or the serialized layout change: old entries miss.
-FORMAT = b"vaultline-masker-5"
+FORMAT = b"vaultline-masker-6"
 
 
 class MaskerCache:
