@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vaultline._limits import file_kind
 from vaultline.errors import ScanError
-from vaultline.scan.ignore import IgnoreRules, enclosing_rules, is_ignored
+from vaultline.scan.ignore import IgnoreRules, Tracked, enclosing_rules, is_ignored
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 # Decided from the name alone, without opening the file.
@@ -60,8 +60,9 @@ def iter_files(root: Path, stats: WalkStats) -> Iterator[tuple[Path, str, int]]:
     """``(absolute path, path relative to root with /, size)`` for files worth reading.
 
     Applies git's exclude files and every ``.gitignore`` and ``.vaultlineignore`` from the
-    work tree's top down; counts ignored entries, name-detected binaries and files over the
-    size limit are counted by the reader.
+    work tree's top down, except that a file git tracks is excluded by ``.vaultlineignore``
+    alone; counts ignored entries, name-detected binaries and files over the size limit are
+    counted by the reader.
     """
     try:
         info = root.stat()
@@ -76,12 +77,14 @@ def iter_files(root: Path, stats: WalkStats) -> Iterator[tuple[Path, str, int]]:
         # nothing as clean.
         raise ScanError(f"{root} is {file_kind(info.st_mode)}; give files and directories")
     stack = enclosing_rules(root)
-    yield from _walk(root, "", stack, stats)
+    yield from _walk(root, "", stack, stats, Tracked(root))
 
 
 def _walk(
-    directory: Path, rel_dir: str, stack: list[IgnoreRules], stats: WalkStats
+    directory: Path, rel_dir: str, stack: list[IgnoreRules], stats: WalkStats,
+    tracked: Tracked, ignored: bool = False,
 ) -> Iterator[tuple[Path, str, int]]:
+    """``ignored``: ``directory`` is ignored, and walked only for the files git tracks in it."""
     rules = IgnoreRules.load(directory, rel_dir)
     if rules is not None:
         stack = [*stack, rules]
@@ -101,11 +104,14 @@ def _walk(
             continue
         if is_dir and entry.name in SKIP_DIRS:
             continue
-        if is_ignored(stack, rel, is_dir):
-            stats.skipped_ignored += 1
-            continue
+        skip = ignored or is_ignored(stack, rel, is_dir)
+        if skip:
+            in_git = tracked.holds_under(rel) if is_dir else rel in tracked
+            if not in_git or is_ignored(stack, rel, is_dir, tracked=True):
+                stats.skipped_ignored += 1
+                continue
         if is_dir:
-            yield from _walk(Path(entry.path), rel, stack, stats)
+            yield from _walk(Path(entry.path), rel, stack, stats, tracked, skip)
             continue
         if os.path.splitext(entry.name)[1].lower() in BINARY_SUFFIXES:
             stats.skipped_binary += 1
