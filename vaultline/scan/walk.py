@@ -1,4 +1,4 @@
-"""Which files a tree scan reads: everything not ignored, minus binaries and huge files."""
+"""Which files a tree scan reads: everything not ignored, minus binaries."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ class WalkStats:
     files: int = 0
     bytes: int = 0
     skipped_binary: int = 0
-    skipped_large: int = 0
+    # Files (or blobs) over the size limit, read in windows of that size.
+    large: int = 0
     skipped_ignored: int = 0
     unreadable: int = 0
     extra: dict[str, int] = field(default_factory=dict)
@@ -40,7 +41,7 @@ class WalkStats:
         self.files += other.files
         self.bytes += other.bytes
         self.skipped_binary += other.skipped_binary
-        self.skipped_large += other.skipped_large
+        self.large += other.large
         self.skipped_ignored += other.skipped_ignored
         self.unreadable += other.unreadable
 
@@ -49,7 +50,7 @@ class WalkStats:
             "files_scanned": self.files,
             "bytes_scanned": self.bytes,
             "skipped_binary": self.skipped_binary,
-            "skipped_large": self.skipped_large,
+            "large_files": self.large,
             "skipped_ignored": self.skipped_ignored,
             "unreadable": self.unreadable,
             **self.extra,
@@ -61,8 +62,7 @@ def iter_files(root: Path, stats: WalkStats) -> Iterator[tuple[Path, str, int]]:
 
     Applies git's exclude files and every ``.gitignore`` and ``.vaultlineignore`` from the
     work tree's top down, except that a file git tracks is excluded by ``.vaultlineignore``
-    alone; counts ignored entries, name-detected binaries and files over the size limit are
-    counted by the reader.
+    alone; counts ignored entries and name-detected binaries.
     """
     try:
         info = root.stat()
@@ -120,5 +120,6 @@ def _walk(
 
 
 def looks_binary(head: bytes) -> bool:
-    """Git's own heuristic: a NUL byte in the first 8 KB."""
+    """Git's own heuristic: a NUL byte in the first 8 KB (see :func:`vaultline.scan.text.encoding_of`
+    for text with a UTF-16 or UTF-32 byte-order mark)."""
     return b"\x00" in head[:8192]
