@@ -38,7 +38,8 @@ DEFAULT_BASELINE = ".vaultline-baseline.json"
 @click.option("-o", "--output", type=OutputFile(),
               help="Write the report to a file instead of stdout.")
 @click.option("--max-file-size", "max_kb", type=click.IntRange(min=1), default=2048,
-              show_default=True, help="Skip (and count) files larger than this many KiB.")
+              show_default=True,
+              help="Read files (and blobs) larger than this many KiB in windows of this size.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes [all cores].")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Team rules and allowlists [.vaultline-scan.yaml, or scan: in vaultline.yaml].")
@@ -180,14 +181,14 @@ def _report(new: list[Any], known: list[Any], stats: dict[str, Any], fmt: str,
         elif rows:
             emit_table(["LOCATION", "RULE", "SECRET", "COMMIT", "TAGS"], rows)
     skipped = ", ".join(
-        f"{stats[k]} {k.removeprefix('skipped_')}"
-        for k in ("skipped_binary", "skipped_large")
-        if stats.get(k)
+        f"{stats[k]} {k.removeprefix('skipped_')}" for k in ("skipped_binary",) if stats.get(k)
     )
     summary = (
         f"{len(new)} new finding(s)"
         + (f", {len(known)} in baseline" if known else "")
         + f"; {stats['files_scanned']} file(s), {stats['bytes_scanned'] / 1e6:.1f} MB scanned"
+        + (f" ({stats['large_files']} over --max-file-size, read in windows of that size)"
+           if stats.get("large_files") else "")
         + (f"; skipped {skipped}" if skipped else "")
     )
     if "commits" in stats:

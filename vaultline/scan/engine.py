@@ -202,6 +202,7 @@ def _findings(
                 commit=commit,
                 tags=tags,
                 severity=detector.severity,
+                offset=s,
             )
         )
     return findings

@@ -41,6 +41,9 @@ class Finding(BaseFinding):
     tags: tuple[str, ...] = ()
     # HIGH, or LOW for credentials that need something more to use (encrypted keys).
     severity: Severity = Severity.HIGH
+    # Where the secret starts in the text scanned, in bytes (of its UTF-8): not part of the
+    # finding's identity or of any report.
+    offset: int = field(default=0, compare=False, repr=False)
 
     @property
     def fingerprint(self) -> str:

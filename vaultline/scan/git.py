@@ -126,11 +126,26 @@ def is_ignored_by_git(root: Path, path: str) -> bool:
     return run_git(root, "check-ignore", "-q", "--no-index", path).returncode == 0
 
 
+class BlobStream:
+    """A blob larger than the limit, read in pieces straight from ``git cat-file``'s output;
+    readable until the next blob is asked for."""
+
+    def __init__(self, batch: Batch, size: int) -> None:
+        self._batch = batch
+        self.size = self.remaining = size
+
+    def read(self, size: int) -> bytes:
+        data = self._batch.read(min(size, self.remaining))
+        self.remaining -= len(data)
+        return data
+
+
 def read_blobs(
     root: Path, refs: Iterable[BlobRef], max_bytes: int,
     on_missing: Callable[[BlobRef], None] = lambda ref: None,
-) -> Iterator[tuple[BlobRef, bytes | None]]:
-    """Stream contents through ``git cat-file --batch``; ``None`` for blobs over the limit.
+) -> Iterator[tuple[BlobRef, bytes | BlobStream]]:
+    """Stream contents through ``git cat-file --batch``; a :class:`BlobStream` for a blob over
+    ``max_bytes``, to read before asking for the next blob.
 
     A blob the repository does not hold (a partial clone's, which git is not allowed to
     fetch) is passed to ``on_missing``. A writer thread feeds object ids while this
@@ -165,8 +180,9 @@ def read_blobs(
                 batch.skip(size + 1)
                 continue
             if size > max_bytes:
-                batch.skip(size + 1)
-                yield ref, None
+                stream = BlobStream(batch, size)
+                yield ref, stream
+                batch.skip(stream.remaining + 1)  # what was not read, and the newline
                 continue
             data = batch.read(size)
             batch.skip(1)  # the newline after each object

@@ -4,10 +4,15 @@ Implements the parts of gitignore(5) trees actually use: comments, ``!`` negatio
 trailing ``/`` for directories only, anchoring by a leading or inner ``/``, ``*``, ``?``,
 ``[...]`` and ``**``. The last matching pattern wins, and files inside an ignored
 directory stay ignored (git cannot re-include them either).
+
+In a git work tree a file git tracks is in the repository whatever ``.gitignore`` says
+(``git add -f``): only ``.vaultlineignore`` patterns exclude it. :class:`Tracked` answers
+which paths those are, from one ``git ls-files``.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from dataclasses import dataclass
@@ -23,6 +28,8 @@ class Pattern:
     regex: re.Pattern[str]
     negate: bool
     dir_only: bool
+    # From a .vaultlineignore: the patterns that exclude a file git tracks too.
+    vaultline: bool = False
 
 
 def _translate(glob: str) -> str:
@@ -65,7 +72,7 @@ def _translate(glob: str) -> str:
     return "".join(out)
 
 
-def parse(text: str) -> list[Pattern]:
+def parse(text: str, *, vaultline: bool = False) -> list[Pattern]:
     patterns: list[Pattern] = []
     for raw in text.splitlines():
         line = raw.rstrip()
@@ -85,7 +92,8 @@ def parse(text: str) -> list[Pattern]:
         regex = ("" if anchored else "(?:.*/)?") + body
         # \Z, not $ (which also matches before a final newline), and DOTALL: a name may hold
         # a newline, and git's globs match it like any other character but '/'.
-        patterns.append(Pattern(re.compile(f"^{regex}\\Z", re.DOTALL), negate, dir_only))
+        patterns.append(
+            Pattern(re.compile(f"^{regex}\\Z", re.DOTALL), negate, dir_only, vaultline))
     return patterns
 
 
@@ -105,11 +113,12 @@ class IgnoreRules:
         for name in IGNORE_FILES:
             text = _read_ignore_file(directory / name)
             if text is not None:
-                patterns += parse(text)
+                patterns += parse(text, vaultline=name == ".vaultlineignore")
         return cls(base, tuple(patterns), prefix) if patterns else None
 
-    def decide(self, rel: str, is_dir: bool) -> bool | None:
-        """True ignored, False re-included, None no pattern here matched."""
+    def decide(self, rel: str, is_dir: bool, tracked: bool = False) -> bool | None:
+        """True ignored, False re-included, None no pattern here matched; for a path git
+        tracks (``tracked``), by the ``.vaultlineignore`` patterns alone."""
         if self.prefix:
             rel = f"{self.prefix}/{rel}"
         if self.base:
@@ -118,17 +127,17 @@ class IgnoreRules:
             rel = rel[len(self.base) + 1 :]
         verdict: bool | None = None
         for p in self.patterns:
-            if p.dir_only and not is_dir:
+            if (p.dir_only and not is_dir) or (tracked and not p.vaultline):
                 continue
             if p.regex.match(rel):
                 verdict = not p.negate
         return verdict
 
 
-def is_ignored(stack: list[IgnoreRules], rel: str, is_dir: bool) -> bool:
+def is_ignored(stack: list[IgnoreRules], rel: str, is_dir: bool, *, tracked: bool = False) -> bool:
     verdict = False
     for rules in stack:
-        decided = rules.decide(rel, is_dir)
+        decided = rules.decide(rel, is_dir, tracked)
         if decided is not None:
             verdict = decided
     return verdict
@@ -143,12 +152,8 @@ def enclosing_rules(root: Path) -> list[IgnoreRules]:
     a work tree only the scan root's own files apply.
     """
     root = root.resolve()
-    chain: list[Path] = []
-    for directory in (root, *root.parents):
-        chain.append(directory)
-        if (directory / ".git").exists():
-            break
-    else:
+    chain = _up_to_work_tree(root)
+    if not chain:
         return []
     top = chain[-1]
     prefix = root.relative_to(top).as_posix() if root != top else ""
@@ -159,6 +164,58 @@ def enclosing_rules(root: Path) -> list[IgnoreRules]:
         if loaded is not None:
             rules.append(loaded)
     return [r for r in rules if r.patterns]
+
+
+def _up_to_work_tree(root: Path) -> list[Path]:
+    """``root`` and its parents up to the top of the git work tree holding it; [] outside one."""
+    chain: list[Path] = []
+    for directory in (root, *root.parents):
+        chain.append(directory)
+        if (directory / ".git").exists():
+            return chain
+    return []
+
+
+class Tracked:
+    """The files git tracks under a scan root, as paths relative to it.
+
+    Asked only about ignored entries, so ``git ls-files`` runs once, at the first ignored
+    entry of a tree in a git work tree, and never outside one: a file is a set lookup, a
+    directory (does git track anything under it?) a binary search in the sorted paths.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._files: frozenset[str] | None = None
+        self._sorted: list[str] = []
+
+    def _load(self) -> frozenset[str]:
+        if self._files is None:
+            self._files = frozenset(_ls_files(self._root))
+            self._sorted = sorted(self._files)
+        return self._files
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._load()
+
+    def holds_under(self, rel_dir: str) -> bool:
+        self._load()
+        prefix = rel_dir + "/"
+        at = bisect.bisect_left(self._sorted, prefix)
+        return at < len(self._sorted) and self._sorted[at].startswith(prefix)
+
+
+def _ls_files(root: Path) -> list[str]:
+    if not _up_to_work_tree(root.resolve()):
+        return []
+    try:
+        # Run in the scan root: git lists the files under it, relative to it.
+        done = run_git(root, "ls-files", "-z")
+    except GitNotInstalled:  # a .git directory without git: nothing is known to be tracked
+        return []
+    if done.returncode != 0:  # not a repository git will read (or a broken one)
+        return []
+    return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
 def _git_exclude_texts(top: Path) -> list[str]:

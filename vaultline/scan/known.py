@@ -62,6 +62,8 @@ class KnownScanner:
                 if all(owner is not secret for owner, _ in owners):
                     owners.append((secret, form))
         patterns = sorted(self._owners)
+        # A file larger than a window is scanned in windows overlapping by at least this much.
+        self.longest_match = max(map(len, patterns), default=0)
         self._backend = backend
         self._matcher: Matcher | None = make_matcher(patterns, backend) if patterns else None
 
@@ -114,6 +116,7 @@ class KnownScanner:
                         secret=f"{secret.key}@{secret.reference}",
                         commit=commit,
                         tags=("known",) if form == "raw" else ("known", form),
+                        offset=start,
                     )
                 )
         return findings

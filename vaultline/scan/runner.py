@@ -2,7 +2,9 @@
 
 Files (or blobs) are grouped into chunks of a few megabytes and scanned by a process pool;
 each worker builds its own prefilter once. Small scans stay in-process, where starting a
-pool would cost more than it saves.
+pool would cost more than it saves. A file larger than ``max_bytes`` is scanned too, in
+windows of that size (:mod:`vaultline.scan.text`); a blob that large is scanned as it is read
+from git.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from vaultline.scan import git
+from vaultline.scan import git, text
 from vaultline.scan.engine import Scanner
 from vaultline.scan.finding import Finding
-from vaultline.scan.walk import DEFAULT_MAX_BYTES, WalkStats, iter_files, looks_binary
+from vaultline.scan.walk import DEFAULT_MAX_BYTES, WalkStats, iter_files
 
 CHUNK_BYTES = 4 * 1024 * 1024
 CHUNK_FILES = 512
@@ -54,6 +56,32 @@ def _init_worker(scanner: BlobScanner, max_bytes: int) -> None:
     _scanner, _max_bytes = scanner, max_bytes
 
 
+def _scan_one(
+    scanner: BlobScanner, max_bytes: int, first: bytes, rest: text.Read | None, path: str,
+    commit: str | None, stats: WalkStats,
+) -> list[Finding]:
+    """The findings in one file or blob: ``first``, then what ``rest`` reads (None: ``first``
+    is all of it). Binaries are counted and skipped; everything else is read to its end."""
+    codec = text.encoding_of(first)
+    if codec is None:
+        stats.skipped_binary += 1
+        return []
+    stats.files += 1
+    stats.bytes += len(first)
+    if rest is None and codec == text.UTF8:
+        return scanner.scan(first, path, commit=commit)
+    if rest is not None:
+        stats.large += 1
+
+    def read(size: int) -> bytes:
+        piece = rest(size) if rest is not None else b""
+        stats.bytes += len(piece)
+        return piece
+
+    return text.scan_text(scanner, text.utf8_pieces(first, read, codec), path, window=max_bytes,
+                          commit=commit)
+
+
 def _scan_files(chunk: list[tuple[str, str]]) -> tuple[list[Finding], WalkStats]:
     assert _scanner is not None
     stats = WalkStats()
@@ -62,18 +90,10 @@ def _scan_files(chunk: list[tuple[str, str]]) -> tuple[list[Finding], WalkStats]
         try:
             with open(absolute, "rb") as handle:
                 data = handle.read(_max_bytes + 1)
+                rest = handle.read if len(data) > _max_bytes else None
+                findings += _scan_one(_scanner, _max_bytes, data, rest, display, None, stats)
         except OSError:
             stats.unreadable += 1
-            continue
-        if len(data) > _max_bytes:
-            stats.skipped_large += 1
-            continue
-        if looks_binary(data):
-            stats.skipped_binary += 1
-            continue
-        stats.files += 1
-        stats.bytes += len(data)
-        findings += _scanner.scan(data, display)
     return findings, stats
 
 
@@ -84,12 +104,8 @@ def _scan_blobs(
     stats = WalkStats()
     findings: list[tuple[int, Finding]] = []
     for ref, data in chunk:
-        if looks_binary(data):
-            stats.skipped_binary += 1
-            continue
-        stats.files += 1
-        stats.bytes += len(data)
-        findings += [(ref.order, f) for f in _scanner.scan(data, ref.path, commit=ref.commit)]
+        found = _scan_one(_scanner, _max_bytes, data, None, ref.path, ref.commit, stats)
+        findings += [(ref.order, f) for f in found]
     return findings, stats
 
 
@@ -180,9 +196,6 @@ def scan_paths(
     for root in paths:
         for absolute, rel, size in iter_files(root, stats):
             display = str(root) if root.is_file() else os.path.normpath(os.path.join(root, rel))
-            if size > max_bytes:
-                stats.skipped_large += 1
-                continue
             files.append(((str(absolute), display), size))
     total = sum(size for _, size in files)
     jobs = jobs or os.cpu_count() or 1
@@ -245,14 +258,19 @@ def _scan_refs(
     progress: bool,
 ) -> ScanResult:
     stats = WalkStats()
+    # Blobs over max_bytes, scanned here as git writes them out, a window at a time.
+    large: list[tuple[int, Finding]] = []
+    large_stats = WalkStats()
 
     def missing(ref: git.BlobRef) -> None:
         stats.extra["blobs_missing"] = stats.extra.get("blobs_missing", 0) + 1
 
     def blobs() -> Iterator[tuple[tuple[git.BlobRef, bytes], int]]:
         for ref, data in git.read_blobs(top, refs, max_bytes, on_missing=missing):
-            if data is None:
-                stats.skipped_large += 1
+            if isinstance(data, git.BlobStream):
+                found = _scan_one(scanner, max_bytes, data.read(max_bytes), data.read, ref.path,
+                                  ref.commit, large_stats)
+                large.extend((ref.order, f) for f in found)
                 continue
             yield (ref, data), len(data)
 
@@ -267,9 +285,10 @@ def _scan_refs(
             jobs=jobs,
             on_chunk=lambda st: bar and bar.advance(bar.task_ids[0], st.files + st.skipped_binary),
         )
+    scanned.add(large_stats)
     stats.add(scanned)
     stats.extra["blobs_scanned"] = scanned.files
-    ordered = sorted(found, key=lambda item: (item[0], item[1].line, item[1].column))
+    ordered = sorted([*found, *large], key=lambda item: (item[0], item[1].line, item[1].column))
     return ScanResult([f for _, f in ordered], stats)
 
 

@@ -1,4 +1,4 @@
-"""Which files a tree scan reads: everything not ignored, minus binaries and huge files."""
+"""Which files a tree scan reads: everything not ignored, minus binaries."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vaultline._limits import file_kind
 from vaultline.errors import ScanError
-from vaultline.scan.ignore import IgnoreRules, enclosing_rules, is_ignored
+from vaultline.scan.ignore import IgnoreRules, Tracked, enclosing_rules, is_ignored
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 # Decided from the name alone, without opening the file.
@@ -31,7 +31,8 @@ class WalkStats:
     files: int = 0
     bytes: int = 0
     skipped_binary: int = 0
-    skipped_large: int = 0
+    # Files (or blobs) over the size limit, read in windows of that size.
+    large: int = 0
     skipped_ignored: int = 0
     unreadable: int = 0
     extra: dict[str, int] = field(default_factory=dict)
@@ -40,7 +41,7 @@ class WalkStats:
         self.files += other.files
         self.bytes += other.bytes
         self.skipped_binary += other.skipped_binary
-        self.skipped_large += other.skipped_large
+        self.large += other.large
         self.skipped_ignored += other.skipped_ignored
         self.unreadable += other.unreadable
 
@@ -49,7 +50,7 @@ class WalkStats:
             "files_scanned": self.files,
             "bytes_scanned": self.bytes,
             "skipped_binary": self.skipped_binary,
-            "skipped_large": self.skipped_large,
+            "large_files": self.large,
             "skipped_ignored": self.skipped_ignored,
             "unreadable": self.unreadable,
             **self.extra,
@@ -60,8 +61,8 @@ def iter_files(root: Path, stats: WalkStats) -> Iterator[tuple[Path, str, int]]:
     """``(absolute path, path relative to root with /, size)`` for files worth reading.
 
     Applies git's exclude files and every ``.gitignore`` and ``.vaultlineignore`` from the
-    work tree's top down; counts ignored entries, name-detected binaries and files over the
-    size limit are counted by the reader.
+    work tree's top down, except that a file git tracks is excluded by ``.vaultlineignore``
+    alone; counts ignored entries and name-detected binaries.
     """
     try:
         info = root.stat()
@@ -76,12 +77,14 @@ def iter_files(root: Path, stats: WalkStats) -> Iterator[tuple[Path, str, int]]:
         # nothing as clean.
         raise ScanError(f"{root} is {file_kind(info.st_mode)}; give files and directories")
     stack = enclosing_rules(root)
-    yield from _walk(root, "", stack, stats)
+    yield from _walk(root, "", stack, stats, Tracked(root))
 
 
 def _walk(
-    directory: Path, rel_dir: str, stack: list[IgnoreRules], stats: WalkStats
+    directory: Path, rel_dir: str, stack: list[IgnoreRules], stats: WalkStats,
+    tracked: Tracked, ignored: bool = False,
 ) -> Iterator[tuple[Path, str, int]]:
+    """``ignored``: ``directory`` is ignored, and walked only for the files git tracks in it."""
     rules = IgnoreRules.load(directory, rel_dir)
     if rules is not None:
         stack = [*stack, rules]
@@ -101,11 +104,14 @@ def _walk(
             continue
         if is_dir and entry.name in SKIP_DIRS:
             continue
-        if is_ignored(stack, rel, is_dir):
-            stats.skipped_ignored += 1
-            continue
+        skip = ignored or is_ignored(stack, rel, is_dir)
+        if skip:
+            in_git = tracked.holds_under(rel) if is_dir else rel in tracked
+            if not in_git or is_ignored(stack, rel, is_dir, tracked=True):
+                stats.skipped_ignored += 1
+                continue
         if is_dir:
-            yield from _walk(Path(entry.path), rel, stack, stats)
+            yield from _walk(Path(entry.path), rel, stack, stats, tracked, skip)
             continue
         if os.path.splitext(entry.name)[1].lower() in BINARY_SUFFIXES:
             stats.skipped_binary += 1
@@ -114,5 +120,6 @@ def _walk(
 
 
 def looks_binary(head: bytes) -> bool:
-    """Git's own heuristic: a NUL byte in the first 8 KB."""
+    """Git's own heuristic: a NUL byte in the first 8 KB (see :func:`vaultline.scan.text.encoding_of`
+    for text with a UTF-16 or UTF-32 byte-order mark)."""
     return b"\x00" in head[:8192]
