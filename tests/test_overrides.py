@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -317,3 +318,112 @@ def test_a_secret_shadowed_by_an_override_is_still_audited_as_read(root: Path) -
                       "local:nexus-engine/dev/ConnectionStrings/Primary")]
     assert [e["action"] for e in lines].count("override.apply") == 1
     assert [e["action"] for e in lines].count("override.set") == 1
+
+
+def test_a_ttl_that_ends_past_the_last_date_is_refused(tmp_path: Path,
+                                                        master_key: dict[str, str]) -> None:
+    make_project(tmp_path, {"vaultline.yaml": """
+        app: nexus-engine
+        environments:
+          dev: {max_override_ttl: 2000000y}
+        defaults:
+          Logging:Level: Information
+    """}, environ=master_key)
+    with session(tmp_path, "dev") as s:
+        with pytest.raises(OverrideError, match="ends after the last date a clock can show"):
+            s.set_override("Logging:Level", "Debug", ttl=timedelta(days=365 * 999_999))
+        assert s.overrides.entries("dev") == []
+    assert [(e["action"], e["outcome"]) for e in audit_lines(tmp_path)] == [
+        ("override.set", "denied")]
+
+
+@pytest.mark.parametrize("field", ["reason", "ticket", "approved_by"])
+def test_an_override_note_is_bounded(root: Path, field: str) -> None:
+    with session(root, "dev") as s:
+        assert s.set_override("Logging:Level", "Debug", ttl=H, **{field: "n" * 1000}).id
+        with pytest.raises(OverrideError, match="1001 characters long, above the 1000"):
+            s.set_override("Logging:Level", "Debug", ttl=H, **{field: "n" * 1001})
+    assert "n" * 1001 not in (root / ".vaultline" / "audit.log").read_text()
+
+
+def test_a_clock_moved_back_neither_approves_a_lapsed_request_nor_stretches_an_override(
+        root: Path) -> None:
+    clock = FakeClock(START)
+    with session(root, "prod", clock, actor="alice@host") as alice:
+        asked = alice.request_override("Logging:Level", "Debug", ttl=H, **GOOD)
+    clock.advance(hours=-3)  # the request lapsed at START + 1h; the clock now shows before it
+    with session(root, "prod", clock, actor="bob@host") as bob:
+        with pytest.raises(OverrideError, match="the clock was moved back"):
+            bob.approve_override(asked.id)
+        assert bob.overrides.get("prod", asked.id).state == "pending"
+    clock.advance(hours=3)
+    with session(root, "dev", clock) as s:
+        s.set_override("Logging:Level", "Trace", ttl=H)
+        assert s.resolve()["Logging:Level"] == "Trace"
+        clock.advance(days=-30)  # another month of "before the expiry"
+        assert s.resolve()["Logging:Level"] == "Information"
+
+
+@pytest.mark.parametrize(("uid_map", "inside"), [
+    ("         0          0 4294967295\n", False),  # the initial namespace
+    ("         0       1000          1\n", True),   # unshare -r: anyone is root
+    ("      1000       1000          1\n", True),   # the own id, and a host name of its own
+    ("", True),                                     # unshare -U, before a map is written
+    (None, False),                                  # no user namespaces (or not Linux)
+])
+def test_in_user_namespace(tmp_path: Path, uid_map: str | None, inside: bool) -> None:
+    from vaultline.audit import in_user_namespace
+
+    path = tmp_path / "uid_map"
+    if uid_map is not None:
+        path.write_text(uid_map)
+    assert in_user_namespace(path) is inside
+
+
+def test_no_request_or_approval_under_an_account_a_user_namespace_chose(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``unshare -U vaultline override approve ID`` runs as ``nobody@host``: its requester
+    would approve their own request under a second name."""
+    import vaultline.audit
+
+    clock = FakeClock(START)
+    with session(root, "prod", clock, actor="alice@host") as alice:
+        asked = alice.request_override("Logging:Level", "Debug", ttl=H, **GOOD)
+    monkeypatch.setattr(vaultline.audit, "in_user_namespace", lambda: True, raising=False)
+    with Session(Project.load(root), "prod", clock=clock) as unshared:
+        with pytest.raises(OverrideError, match="runs in a user namespace"):
+            unshared.approve_override(asked.id)
+        with pytest.raises(OverrideError, match="runs in a user namespace"):
+            unshared.request_override("Logging:Level", "Debug", ttl=H, **GOOD)
+        assert unshared.overrides.get("prod", asked.id).state == "pending"
+    with session(root, "prod", clock, actor="bob@host") as bob:  # a Python caller's own word
+        assert bob.approve_override(asked.id).state == "active"
+    assert [(e["action"], e["outcome"]) for e in audit_lines(root)
+            if e["action"].startswith("override.")] == [
+        ("override.request", "ok"), ("override.approve", "denied"),
+        ("override.request", "denied"), ("override.approve", "ok")]
+
+
+def test_a_store_put_back_from_before_a_revoke_does_not_bring_the_override_back(
+        root: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Only file write access: copy store.db (and its -wal, -shm) aside, wait for the
+    revoke, put the copy back."""
+    store_dir, backup = root / ".vaultline", tmp_path_factory.mktemp("backup")
+    with session(root, "dev") as s:
+        made = s.set_override("ConnectionStrings:Primary", "postgres://replica", ttl=H)
+    for path in store_dir.glob("store.db*"):
+        shutil.copy2(path, backup / path.name)
+    with session(root, "dev") as s:
+        s.revoke_override(made.id)
+    for path in store_dir.glob("store.db*"):
+        path.unlink()
+    for path in backup.iterdir():
+        shutil.copy2(path, store_dir / path.name)
+    with session(root, "dev") as s:
+        assert s.overrides.get("dev", made.id).state == "active"  # the old record is back
+        bundle = s.resolve()
+        assert bundle["ConnectionStrings:Primary"] == "postgres://dev"
+        assert any(f"override {made.id} for ConnectionStrings:Primary was ended" in w
+                   for w in bundle.warnings)
+        assert not s.audit.verify().ok
+    assert "override.apply" not in [e["action"] for e in audit_lines(root)]

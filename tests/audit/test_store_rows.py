@@ -143,8 +143,9 @@ def _put_back(root: Path, backup: bytes) -> None:
 
 
 def test_an_override_brought_back_by_a_restored_store_is_reported(tmp_path: Path) -> None:
-    """A backup of store.db from before a revoke, put back, makes the override apply again:
-    the revoke line names the record version it wrote, and that version is then missing."""
+    """A backup of store.db from before a revoke, put back, holds the override active again:
+    resolve ignores it (the revoke line ended it), and the revoke line names the record
+    version it wrote, which ``verify`` then finds missing."""
     environ = master_key_env()
     root = make_project(tmp_path, PLAIN, environ=environ)
     made = vaultline(root, environ, "override", "set", "Logging:Level", "--env", "dev",
@@ -156,7 +157,9 @@ def test_an_override_brought_back_by_a_restored_store_is_reported(tmp_path: Path
                      "--env", "dev").returncode == 0
     assert vaultline(root, environ, "audit", "verify").returncode == 0
     _put_back(root, backup)
-    assert "Debug" in vaultline(root, environ, "resolve", "--env", "dev").stdout  # back again
+    resolved = vaultline(root, environ, "resolve", "--env", "dev")
+    assert "Debug" not in resolved.stdout  # the record is back, the revoke line refuses it
+    assert f"override {override_id} for Logging:Level was ended" in resolved.stderr
     done = vaultline(root, environ, "audit", "verify")
     assert done.returncode == 1, done.stdout
     assert f"override dev/{override_id} record version 2" in done.stdout

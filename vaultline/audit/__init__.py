@@ -51,7 +51,7 @@ from vaultline.audit.event import (
     AuditEntry,
     AuditEvent,
 )
-from vaultline.audit.log import AuditLog, default_actor
+from vaultline.audit.log import AuditLog, default_actor, in_user_namespace
 
 if TYPE_CHECKING:
     from vaultline.audit.query import EventFilter, duration_or_none, parse_since
@@ -82,5 +82,5 @@ __all__ = [
     "ROTATE", "UNDELETE", "WRITE",
     "AuditEntry", "AuditEvent", "AuditLog", "Checkpoint", "EventFilter", "Finding", "Report",
     "ReportSettings", "StoreCheckpoint", "Tip", "VerifyResult", "default_actor",
-    "duration_or_none", "parse_since",
+    "duration_or_none", "in_user_namespace", "parse_since",
 ]

@@ -54,12 +54,15 @@ from vaultline.audit.event import (
     GENESIS,
     INTENT,
     OK,
+    OVERRIDE_EXPIRE,
+    OVERRIDE_REVOKE,
     AuditEntry,
     AuditEvent,
     ValueMac,
     encode_lines,
     format_time,
     line_hash,
+    parse_time,
 )
 from vaultline.errors import AuditDamageWarning, AuditError, PermissionDeniedError
 
@@ -87,6 +90,25 @@ def default_actor() -> str:
     except KeyError:  # no passwd entry (some containers)
         user = f"uid{os.getuid()}"
     return f"{user}@{os.uname().nodename}"
+
+
+_FULL_ID_MAP = ["0", "0", "4294967295"]
+
+
+def in_user_namespace(uid_map: Path = Path("/proc/self/uid_map")) -> bool:
+    """Whether this process runs in a Linux user namespace of its own making, where
+    :func:`default_actor` names a user id the process chose (``unshare -U`` makes anyone
+    ``nobody``, ``unshare -r`` makes anyone ``root``) and the host name is its own too.
+
+    Only the initial namespace maps every id to itself; elsewhere (no such file) there are none.
+    """
+    try:
+        text = uid_map.read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return text.split() != _FULL_ID_MAP
 
 
 def _segment_name(path: Path, number: int) -> str:
@@ -554,6 +576,42 @@ class AuditLog:
         wanted = EventFilter(since=since, actor=actor, key=key, action=action, env=env)
         return (e for path in self.files() for e in read_events(path, on_error=on_error)
                 if wanted.matches(e))
+
+    def ended_overrides(self, env: str, ids: Mapping[str, datetime]) -> set[str]:
+        """Which of the overrides ``ids`` (each with its creation time) an ``override.revoke``
+        or ``override.expire`` line of ``env`` has ended. A store.db put back from before the
+        line holds the override active again; this is what refuses it at resolve time.
+
+        Read only while overrides are active: newest segment first, down to the one that
+        starts before the oldest of them was created.
+        """
+        needles = {override_id: b'"override":"' + override_id.encode() + b'"'
+                   for override_id in ids}
+        oldest = min(ids.values(), default=None)
+        ended: set[str] = set()
+        for path in reversed(self.files()):
+            try:
+                fd = open_segment(path)
+            except FileNotFoundError:
+                continue
+            with os.fdopen(fd, "rb") as segment:
+                data = segment.read()
+            for override_id, needle in needles.items():
+                at = data.find(needle)
+                while at != -1 and override_id not in ended:
+                    start, end = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
+                    with contextlib.suppress(ValueError, TypeError, AttributeError):
+                        line = json.loads(data[start:None if end == -1 else end])
+                        if (line.get("env") == env and line.get("outcome") == OK
+                                and line.get("action") in (OVERRIDE_REVOKE, OVERRIDE_EXPIRE)
+                                and (line.get("detail") or {}).get("override") == override_id):
+                            ended.add(override_id)
+                    at = -1 if end == -1 else data.find(needle, end)
+            first = data[:data.find(b"\n")]
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                if oldest is not None and parse_time(json.loads(first)["time"]) < oldest:
+                    break
+        return ended
 
     def report(self, settings: ReportSettings | None = None) -> Report:
         from vaultline.audit.query import read_events

@@ -38,6 +38,9 @@ Clock = Callable[[], datetime]
 DEFAULT_MAX_TTL = timedelta(hours=24)
 # Shorter values are ordinary words ("on", "4"): finding them in a reason means nothing.
 _MIN_VALUE_CHECK = 4
+# A reason, ticket or approver note is a line or two, not a document: each is copied into the
+# record, into the audit lines and into every `override ls`.
+MAX_NOTE = 1000
 STATES = ("pending", "active", "revoked", "expired")
 
 
@@ -71,7 +74,10 @@ class Override(NamedTuple):  # not a dataclass: it is defined on every resolve's
         return datetime.fromisoformat(self.expires)
 
     def active(self, now: datetime) -> bool:
-        return self.state == "active" and now < self.expires_at
+        """Applies now: approved, and between its creation and its expiry (a clock moved back
+        past the creation does not stretch the time it applies)."""
+        return (self.state == "active" and now < self.expires_at
+                and now >= datetime.fromisoformat(self.created))
 
     def public(self) -> dict[str, Any]:
         """Everything but the value, for listings."""
@@ -105,9 +111,9 @@ def _decode(raw: bytes) -> Override:
     override = Override(**data)
     if override.state not in STATES:
         raise ValueError(f"unknown state {override.state!r}")
-    datetime.fromisoformat(override.created)
-    if override.expires_at.tzinfo is None:
-        raise ValueError("'expires' has no time zone")
+    if datetime.fromisoformat(override.created).tzinfo is None \
+            or override.expires_at.tzinfo is None:
+        raise ValueError("'created' or 'expires' has no time zone")
     return override
 
 
@@ -166,6 +172,16 @@ class OverrideStore:
             raise OverrideError(
                 f"--ttl {format_duration(ttl)} is above {env}'s {source} of "
                 f"{format_duration(limit)}; ask for less time")
+        try:
+            self.clock() + ttl
+        except OverflowError:  # a max_override_ttl of a million years allows it
+            raise OverrideError(f"--ttl {format_duration(ttl)} ends after the last date a "
+                                "clock can show; ask for less time") from None
+        for flag, text in (("--reason", reason), ("--ticket", ticket),
+                           ("--approved-by", approved_by)):
+            if len(text) > MAX_NOTE:
+                raise OverrideError(f"{flag} is {len(text)} characters long, above the "
+                                    f"{MAX_NOTE} an override note may have")
         if len(value) >= _MIN_VALUE_CHECK:
             for flag, text in (("--reason", reason), ("--ticket", ticket),
                                ("--approved-by", approved_by)):
@@ -219,6 +235,10 @@ class OverrideStore:
         if now >= override.expires_at:
             raise OverrideError(f"override {override_id} expired at {override.expires} before "
                                 "it was approved; request it again")
+        if now < datetime.fromisoformat(override.created):
+            raise OverrideError(f"override {override_id} was requested at {override.created}, "
+                                f"after this clock's {now.isoformat()}: the clock was moved "
+                                "back; approve it once the clock is right")
         return override._replace(state="active", approved_by=approver, approved=now.isoformat())
 
     # -- records ------------------------------------------------------------------------------

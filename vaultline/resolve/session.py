@@ -196,6 +196,14 @@ class Session:
                    for o in expired]
         warnings += [f"override {o.id} for {o.key} expired at {o.expires}; ignored"
                      for o in expired]
+        if active:
+            ended = self.audit.ended_overrides(
+                env, {o.id: datetime.fromisoformat(o.created) for o in active})
+            warnings += [f"override {o.id} for {o.key} was ended (revoked or expired) by an "
+                         "audit line, yet its record is active: store.db was put back from an "
+                         "older copy; ignored ('vaultline audit verify' reports it)"
+                         for o in active if o.id in ended]
+            active = [o for o in active if o.id not in ended]
         layer = OverrideLayer(active, self.environ)
         with Resolver(self.project, env, environ=self.environ, runtime_layers=[layer],
                       store=self.store) as resolver:
@@ -370,6 +378,15 @@ class Session:
                     self.overrides.write(undo, cas=stored)
             raise
 
+    def _one_person(self) -> None:
+        """Refuse a request or approval whose OS account this process may have chosen: in a
+        user namespace (``unshare -U vaultline override approve ID``) one person would approve
+        their own request under a second name. A Python caller's ``actor`` is its own word."""
+        if self._actor is None and audit.in_user_namespace():
+            raise OverrideError(f"this process runs in a user namespace, where {self.actor} is "
+                                "an account it may have chosen; request and approve overrides "
+                                "outside it")
+
     def set_override(self, key: str, value: str, *, ttl: timedelta, reason: str = "",
                      approved_by: str = "", ticket: str = "") -> Override:
         """An override that applies at once (not in protected environments: see
@@ -391,6 +408,7 @@ class Session:
         """A pending override: it applies once a different identity approves it."""
         env = self._env()
         try:
+            self._one_person()
             made = self.overrides.prepare_request(env, key, value, ttl=ttl, actor=self.actor,
                                                   reason=reason, ticket=ticket)
         except OverrideError as exc:
@@ -404,6 +422,7 @@ class Session:
         """Approve a pending override as this session's actor (not its requester)."""
         env = self._env()
         try:
+            self._one_person()
             pending, version = self.overrides.read(env, override_id)
             approved = self.overrides.prepare_approval(pending, approver=self.actor)
         except OverrideError as exc:
