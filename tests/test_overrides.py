@@ -165,7 +165,7 @@ def test_an_override_is_stored_after_its_intent_and_removed_if_the_outcome_fails
 
         monkeypatch.setattr(s.audit, "record", outcome_fails)
         with pytest.raises(AuditError):
-            s.set_override("Logging:Level", "Debug", ttl=H)
+            s.set_override("ConnectionStrings:Primary", "postgres://other", ttl=H)
         monkeypatch.undo()
         assert [o.value for o in s.overrides.entries("dev")] == ["Trace"]
 
@@ -248,6 +248,30 @@ def test_revoke(root: Path) -> None:
             s.revoke_override("nope")
     assert [e["outcome"] for e in audit_lines(root)
             if e["action"] == "override.revoke"] == ["ok", "denied", "denied"]
+
+
+def test_one_override_applies_to_a_key_at_a_time(root: Path) -> None:
+    # Two at once: which value wins would be what neither person meant.
+    clock = FakeClock(START)
+    with session(root, "dev", clock) as s:
+        first = s.set_override("Logging:Level", "Trace", ttl=H)
+        with pytest.raises(OverrideError, match=f"already has override {first.id} in dev"):
+            s.set_override("Logging:Level", "Debug", ttl=H)
+        assert s.resolve()["Logging:Level"] == "Trace"
+        s.set_override("ConnectionStrings:Primary", "postgres://other", ttl=H)  # another key
+        s.revoke_override(first.id)
+        assert s.set_override("Logging:Level", "Debug", ttl=H).state == "active"
+        assert s.resolve()["Logging:Level"] == "Debug"
+    with session(root, "prod", clock, actor="alice@host") as alice:
+        one = alice.request_override("Logging:Level", "Debug", ttl=H, **GOOD)
+        two = alice.request_override("Logging:Level", "Trace", ttl=H, **GOOD)  # pending: fine
+    with session(root, "prod", clock, actor="bob@host") as bob:
+        bob.approve_override(one.id)
+        with pytest.raises(OverrideError, match=f"already has override {one.id} in prod"):
+            bob.approve_override(two.id)
+        assert bob.resolve()["Logging:Level"] == "Debug"
+    assert [e["outcome"] for e in audit_lines(root) if e["action"] == "override.set"] == [
+        "ok", "denied", "ok", "ok"]
 
 
 @pytest.mark.parametrize("raw", [

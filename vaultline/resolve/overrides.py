@@ -212,6 +212,7 @@ class OverrideStore:
                 "approves it with 'vaultline override approve ID'")
         self._validate(env, key, value, ttl, reason=reason, ticket=ticket,
                        approved_by=approved_by, protected_needs=())
+        self._one_active(env, key)
         return self._new(env, key, value, ttl, actor=actor, reason=reason, ticket=ticket,
                          approved_by=approved_by, state="active")
 
@@ -239,7 +240,19 @@ class OverrideStore:
             raise OverrideError(f"override {override_id} was requested at {override.created}, "
                                 f"after this clock's {now.isoformat()}: the clock was moved "
                                 "back; approve it once the clock is right")
+        self._one_active(override.env, override.key)
         return override._replace(state="active", approved_by=approver, approved=now.isoformat())
+
+    def _one_active(self, env: str, key: str) -> None:
+        """Refuse a second override applying to ``key`` at once: which of two values wins
+        would not be what either person who made them meant."""
+        now = self.clock()
+        for other in self.entries(env):
+            if other.key == key and other.active(now):
+                raise OverrideError(
+                    f"{key} already has override {other.id} in {env}, applying until "
+                    f"{other.expires}; revoke it first with 'vaultline override revoke "
+                    f"{other.id} --env {env}'")
 
     # -- records ------------------------------------------------------------------------------
 
