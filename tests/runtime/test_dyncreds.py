@@ -5,6 +5,7 @@ Lease TTLs are a few seconds, so these tests run on real time (bounded waits, ea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -18,9 +19,11 @@ from typing import Any
 import pytest
 
 from tests.factory import make_project, master_key_env, write
+from tests.faultproxy import FaultProxy
 from tests.servers import BaoServer, PostgresServer, bao_dev, http_json
 from vaultline.errors import ProviderError
 from vaultline.resolve.leases import Lease, LeaseBook
+from vaultline.runtime.watch import LEASE_ONLY_INTERVAL, Snapshot, Watch
 
 VAULTLINE = str(Path(sys.executable).with_name("vaultline"))
 
@@ -309,6 +312,64 @@ def test_a_failed_renewal_schedules_new_credentials_before_expiry() -> None:
     assert book.renew_due() is True
     assert book.replacement_in() == pytest.approx(3 - 1 - 2)
     assert "renewing the lease failed" in warnings[0]
+
+
+def test_new_credentials_that_fail_to_come_are_tried_again_before_the_lease_ends() -> None:
+    """`run` without --watch re-resolves only for leases (a day's interval): a failed
+    replacement is retried within seconds, not after twice that interval."""
+    now = [2.0]
+    book = LeaseBook(clock=lambda: now[0])
+    lease = Lease("l1", 30, True, "pgdyn:database/creds/r", {}, FakeIssuer(now, 60), 0.0, 30)
+    book.add("r", lease)
+    down = ProviderError("cannot reach the server", key="Db:Password")
+
+    def resolve() -> Snapshot:
+        raise down
+
+    watch = Watch(Snapshot({}, {}, [], {}), resolve, interval=LEASE_ONLY_INTERVAL,
+                  warn=lambda _message: None, audit=lambda _keys: None, leases=book)
+    assert watch.tick() == (None, LEASE_ONLY_INTERVAL * 2)  # no lease is ending
+    lease.final = True  # say a renewal failed; new credentials are due at 20 s of its 30
+    assert watch.tick()[1] == pytest.approx(18.05)  # tried when they are due, at the latest
+    now[0] = 20.0
+    assert [watch.tick()[1] for _ in range(6)] == [4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+
+
+RECORD_USER = """
+import os, pathlib, sys, time
+with open(sys.argv[1], "a") as f:
+    f.write(os.environ["DB__USER"] + "\\n")
+time.sleep(30)
+"""
+RUN = "import sys; from vaultline.cli import main; sys.exit(main())"
+
+
+def test_run_gets_new_credentials_once_openbao_is_back_after_a_failed_renewal(
+        bao: BaoServer, postgres: PostgresServer, tmp_path: Path) -> None:
+    role = make_role(bao, "app-back", ttl=3, max_ttl=120)
+    out = tmp_path / "users.txt"
+    with FaultProxy(bao.url) as proxy:
+        root, env = project(tmp_path, dataclasses.replace(bao, url=proxy.url), role)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RUN, "run", "--env", "dev", "--grace", "1s", "--",
+             sys.executable, "-c", RECORD_USER, str(out)],
+            cwd=root, env={**env, "PYTHONPATH": str(Path(__file__).parents[2])},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            first = wait_for(lambda: out.exists() and out.read_text().split(), "the child")[0]
+            proxy.fault("reset")  # OpenBao unreachable when the lease is to be renewed
+            time.sleep(4)  # past the lease's TTL: renewal and replacement have both failed
+            proxy.fault("pass")
+            users = wait_for(lambda: len(out.read_text().split()) >= 2 and out.read_text().split(),
+                             "new credentials once OpenBao is back", timeout=10)
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+    assert users[1] != first
+    text = stderr.decode()
+    assert "renewing the lease failed" in text and "re-resolving works again" in text
+    assert roles_like(postgres, role) == [] and leases(bao, role) == []
 
 
 def test_unknown_role_or_a_version_is_one_clear_error(bao: BaoServer, tmp_path: Path) -> None:

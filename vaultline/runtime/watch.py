@@ -28,6 +28,10 @@ DEFAULT_INTERVAL = 60.0
 LEASE_ONLY_INTERVAL = 86400.0
 #: A failing provider is retried at most this many intervals apart.
 MAX_BACKOFF_FACTOR = 32
+#: New credentials for an ending lease that could not be fetched are tried again after this
+#: many seconds, doubling up to LEASE_RETRY_MAX, whatever the interval: the lease is ending.
+LEASE_RETRY = 1.0
+LEASE_RETRY_MAX = 30.0
 RELOAD = "run.reload"
 
 
@@ -166,7 +170,15 @@ class Watch:
         self.failures += 1
         if self.failures == 1:
             self.warn(message)
-        return self.interval * min(2.0 ** self.failures, MAX_BACKOFF_FACTOR)
+        delay = self.interval * min(2.0 ** self.failures, MAX_BACKOFF_FACTOR)
+        due = self.leases.replacement_in() if self.leases is not None else None
+        if due is not None:
+            # A lease needs new credentials: the interval's backoff (two days and more for
+            # `run` without --watch) would put the next try off past the lease's end.
+            retry = due + 0.05 if due > 0 else min(LEASE_RETRY * 2.0 ** (self.failures - 1),
+                                                   LEASE_RETRY_MAX)
+            delay = min(delay, retry)
+        return delay
 
     def _recovered(self) -> None:
         if self.failures:
