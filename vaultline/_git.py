@@ -32,7 +32,6 @@ user's own, and the tree walk honours ``core.excludesFile`` from them on purpose
 
 from __future__ import annotations
 
-import math
 import os
 import selectors
 import subprocess
@@ -40,7 +39,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from vaultline.errors import ConfigError, ScanError
+from vaultline._limits import seconds_setting
+from vaultline.errors import ScanError
 
 #: Settings that name a program, each set to a value that runs nothing.
 OVERRIDES: tuple[tuple[str, str], ...] = (
@@ -105,16 +105,7 @@ def environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def idle_timeout(environ: Mapping[str, str] | None = None) -> float:
     """How long git may write nothing before it is stopped: ``VAULTLINE_GIT_TIMEOUT`` seconds."""
-    raw = (os.environ if environ is None else environ).get(TIMEOUT_VARIABLE)
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = 0.0
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ConfigError(f"{TIMEOUT_VARIABLE}: give a number of seconds above 0, not {raw!r}")
-    return seconds
+    return seconds_setting(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT, environ)
 
 
 def _start(cwd: Path, args: Sequence[str], config: Sequence[tuple[str, str]], *,

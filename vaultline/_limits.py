@@ -77,6 +77,22 @@ def limit(name: str, environ: Mapping[str, str] | None = None) -> int:
         raise ConfigError(f"{variable}: {exc}") from None
 
 
+def seconds_setting(variable: str, default: float,
+                    environ: Mapping[str, str] | None = None) -> float:
+    """The number of seconds the environment variable ``variable`` gives (above 0), else
+    ``default``; a ConfigError naming the variable for anything else."""
+    raw = (os.environ if environ is None else environ).get(variable)
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ConfigError(f"{variable}: give a number of seconds above 0, not {raw!r}")
+    return seconds
+
+
 def format_size(size: int) -> str:
     for unit, factor in (("GiB", 1024 * MIB), ("MiB", MIB), ("KiB", KIB)):
         if size >= factor and size % factor == 0:

@@ -7,15 +7,13 @@ the few matches that survive.
 
 from __future__ import annotations
 
-import math
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from vaultline._limits import TimeLimitExceeded, time_limit
-from vaultline.errors import ConfigError, ScanError
+from vaultline._limits import TimeLimitExceeded, seconds_setting, time_limit
+from vaultline.errors import ScanError
 from vaultline.scan.detectors import Detector, all_detectors
 from vaultline.scan.detectors._base import RawMatch
 from vaultline.scan.filters import DEFAULT_FILTERS, Candidate, Filter, rejected_by, tags_for_path
@@ -99,16 +97,7 @@ class Scanner:
 
 def rule_timeout(environ: Mapping[str, str] | None = None) -> float:
     """``VAULTLINE_SCAN_RULE_TIMEOUT`` seconds, default 10."""
-    raw = (os.environ if environ is None else environ).get(RULE_TIMEOUT_VARIABLE)
-    if not raw:
-        return DEFAULT_RULE_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = 0.0
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ConfigError(f"{RULE_TIMEOUT_VARIABLE}: give a number of seconds above 0, not {raw!r}")
-    return seconds
+    return seconds_setting(RULE_TIMEOUT_VARIABLE, DEFAULT_RULE_TIMEOUT, environ)
 
 
 def _matches(detector: Detector, data: bytes, ends: list[int], size: int) -> Iterator[RawMatch]:
