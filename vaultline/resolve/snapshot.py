@@ -12,6 +12,12 @@ finds a remote provider unreachable (``ProviderUnavailableError`` — never a de
 secret), each of that provider's requests is answered from the snapshot if the entry is at most
 ``max_stale`` old. Every use is announced in the bundle's warnings (the CLI prints them on
 stderr) and recorded in the audit log.
+
+The store's meta table names the nonce of the one snapshot file of each environment written
+last (``snapshot:<env>``), in the same write transaction as the file: an older snapshot file
+put back (from before a rotation or a destroy), or one copied from another store opened by the
+same master key, is not the one named there and is never used. A destroy clears these rows
+with the files (:meth:`vaultline.store.EmbeddedStore.forget_copies`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import base64
 import contextlib
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +42,7 @@ from vaultline.duration import format_duration
 from vaultline.errors import ProviderUnavailableError, VaultlineError
 from vaultline.project.model import Project
 from vaultline.providers.base import Fetched, Request
+from vaultline.store.embedded import SNAPSHOT_META
 
 if TYPE_CHECKING:
     from vaultline.store import EmbeddedStore
@@ -100,7 +108,14 @@ class OfflineSnapshot:
 
     # -- reading -------------------------------------------------------------------------
 
-    def _load(self, key: bytes) -> dict[str, Any]:
+    @property
+    def _meta_name(self) -> str:
+        return f"{SNAPSHOT_META}{self.env}"  # the nonce of the file written last
+
+    def _load(self, store: EmbeddedStore, key: bytes) -> dict[str, Any]:
+        current = store.meta_get(self._meta_name)
+        if current is None:
+            return {}  # none written since the last destroy (or by an older vaultline)
         try:
             # Bounded, and a FIFO or device in its place refused without blocking.
             doc = parse_json(read_bounded(self.path, environ=self.environ))
@@ -108,6 +123,8 @@ class OfflineSnapshot:
             return {}  # unreadable: as if there were none (the next good resolution rewrites it)
         if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
             return {}
+        if doc.get("nonce") != current:
+            return {}  # not the file written last: an older one put back, or another store's
         try:
             nonce, sealed = base64.b64decode(doc["nonce"]), base64.b64decode(doc["ciphertext"])
             plain = AESGCM(key).decrypt(nonce, sealed, self._aad())
@@ -129,7 +146,7 @@ class OfflineSnapshot:
                 store = stack.enter_context(self._store())
             except VaultlineError as exc:
                 return [f"offline fallback unavailable: {exc}"]
-            entries = self._load(store.derive_key(KEY_PURPOSE))
+            entries = self._load(store, store.derive_key(KEY_PURPOSE))
             now = self.clock()
             used: dict[str, list[tuple[tuple[str, Request], timedelta]]] = {}
             stale: set[str] = set()
@@ -183,7 +200,7 @@ class OfflineSnapshot:
                 return f"offline snapshot not saved: {exc}"
             try:
                 key = store.derive_key(KEY_PURPOSE)
-                previous = self._load(key)
+                previous = self._load(store, key)
                 now = self.clock().isoformat()
                 entries = {}
                 for (name, request), fetched in live.items():
@@ -198,17 +215,24 @@ class OfflineSnapshot:
                         "version": fetched.version,
                         "fetched_at": old["fetched_at"] if served and old else now,
                     }
-                self._write(key, {"app": self.project.app, "env": self.env,
+                self._write(store, key, {"app": self.project.app, "env": self.env,
                                   "entries": entries})
             except OSError as exc:
                 return f"offline snapshot not saved: {exc.strerror}"
+            except sqlite3.Error as exc:  # the meta row naming the file (store locked, read-only)
+                return f"offline snapshot not saved: {exc}"
         return None
 
-    def _write(self, key: bytes, body: Mapping[str, Any]) -> None:
+    def _write(self, store: EmbeddedStore, key: bytes, body: Mapping[str, Any]) -> None:
         nonce = os.urandom(NONCE_BYTES)
         sealed = AESGCM(key).encrypt(nonce, json.dumps(body).encode(), self._aad())
+        nonce_text = base64.b64encode(nonce).decode()
         doc = {"v": FORMAT_VERSION, "app": self.project.app, "env": self.env,
                "written_at": self.clock().isoformat(),
-               "nonce": base64.b64encode(nonce).decode(), "ciphertext": base64.b64encode(sealed).decode()}
+               "nonce": nonce_text, "ciphertext": base64.b64encode(sealed).decode()}
         private_dir(self.path.parent)
-        write_private(self.path, json.dumps(doc).encode())
+        # One transaction: of two processes saving at once, the file that stays is the one the
+        # meta row names.
+        with store.transaction():
+            store.meta_set(self._meta_name, nonce_text)
+            write_private(self.path, json.dumps(doc).encode())

@@ -46,6 +46,7 @@ _BUSY_MS = 60_000  # how long a writer waits for another's write lock
 #: encrypt, so the master key alone opens them; a destroy removes them all (they are rebuilt
 #: by the next run or resolution) so that no copy outlives the value it destroyed.
 SEALED_COPIES = ("cache/masker-*.bin", "snapshots/*.snapshot")
+SNAPSHOT_META = "snapshot:"  # meta rows naming the snapshot file of each environment
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -400,6 +401,13 @@ class EmbeddedStore:
         self._db.execute("COMMIT")
 
     @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction for work beside the store that must stay in step with its meta
+        rows (the offline snapshot's file and the row naming it)."""
+        with self._write():
+            yield
+
+    @contextlib.contextmanager
     def _destroying(self) -> Iterator[sqlite3.Connection]:
         """A write that removes key material for good, then every other copy of it.
 
@@ -421,7 +429,11 @@ class EmbeddedStore:
 
     def forget_copies(self) -> None:
         """Remove the sealed copies of secret values kept beside the store
-        (:data:`SEALED_COPIES`): after any destroy, here or at a remote provider."""
+        (:data:`SEALED_COPIES`): after any destroy, here or at a remote provider. The meta
+        rows naming the snapshot files written last go first, so a copy of one put back later
+        is refused (:mod:`vaultline.resolve.snapshot`)."""
+        self._db.execute("DELETE FROM meta WHERE substr(name, 1, ?) = ?",
+                         (len(SNAPSHOT_META), SNAPSHOT_META))
         for pattern in SEALED_COPIES:
             for copy in self.directory.glob(pattern):
                 try:
