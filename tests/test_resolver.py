@@ -42,6 +42,43 @@ def test_precedence(layers: list[tuple[Layer, str, bool]], winner: str, shadowed
     assert [c.value for c in shadows.get("K", [])] == shadowed
     # A key that is secret in any layer stays secret, whoever wins.
     assert winners["K"].secret is secret
+    # And so does every value it shadowed: `env explain` masks them all.
+    assert all(c.secret is secret for c in shadows.get("K", []))
+
+
+def test_explain_masks_a_committed_value_shadowed_by_a_secret(tmp_path: Path) -> None:
+    """A key not secret in the schema, given a secret reference in prod: the value committed in
+    defaults (often one pasted there) is shown by `env explain` only as masked."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.factory import master_key_env
+
+    environ = master_key_env()
+    root = make_project(tmp_path, {
+        "vaultline.yaml": """
+            version: 1
+            app: nexus-engine
+            environments: [prod]
+            defaults:
+              Api:Key: committed-api-key-123
+        """,
+        "env/prod/secrets.yaml": "Api:Key: local\n",
+    }, environ=environ)
+    with EmbeddedStore.open(root / ".vaultline", environ=environ) as store:
+        store.put("nexus-engine/prod/Api/Key", b"stored-api-key")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULTLINE_")}
+    env.update(environ, HOME=str(root), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    for fmt in ("table", "json"):
+        done = subprocess.run(
+            [sys.executable, "-c", "import sys; from vaultline.cli import main; sys.exit(main())",
+             "env", "explain", "Api:Key", "--env", "prod", "--format", fmt],
+            cwd=root, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "committed-api-key-123" not in done.stdout
+        assert "stored-api-key" not in done.stdout
+        assert done.stdout.count("********") == 2
 
 
 @pytest.fixture

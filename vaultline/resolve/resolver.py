@@ -91,7 +91,8 @@ def merge(
     """Pick each key's winner by layer precedence; the others are kept as shadowed (only
     keys that had more than one candidate appear there).
 
-    A key is secret if any of its candidates is, so a non-secret layer can never unmask it.
+    A key is secret if any of its candidates is, so a non-secret layer can never unmask it:
+    the winner and every value it shadowed (``env explain`` lists them) are then secret.
     """
     rank = {layer: i for i, layer in enumerate(PRECEDENCE)}
     winners: dict[str, ResolvedValue] = {}
@@ -104,10 +105,10 @@ def merge(
     shadowed: dict[str, list[ResolvedValue]] = {}
     for key, found in contested.items():  # most keys come from one layer: nothing to rank
         ordered = sorted(found, key=lambda c: rank[c.provenance.layer], reverse=True)
-        winner = ordered[0]
-        if not winner.secret and any(c.secret for c in ordered):
-            winner = ResolvedValue(key, winner.value, True, winner.provenance)
-        winners[key] = winner
+        if any(c.secret for c in ordered):
+            ordered = [c if c.secret else ResolvedValue(key, c.value, True, c.provenance)
+                       for c in ordered]
+        winners[key] = ordered[0]
         shadowed[key] = ordered[1:]
     return winners, shadowed
 
