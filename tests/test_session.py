@@ -56,6 +56,16 @@ def test_a_failed_operation_is_audited_as_failed(root: Path, environ: dict[str, 
     assert [(e["action"], e["outcome"]) for e in events(root)] == [("reveal", "failed")]
 
 
+def test_a_write_to_a_named_version_is_refused(root: Path, environ: dict[str, str]) -> None:
+    # '@1' names a version that exists; writing "to" it made version 2 regardless.
+    ref = "local:nexus-engine/prod/Api/Key"
+    with Session(Project.load(root), environ=environ) as s:
+        s.put(ref, "one")
+        with pytest.raises(ConfigError, match=r"names version 1; a write makes a new version"):
+            s.put(f"{ref}@1", "two")
+        assert [v.version for v in s.versions(ref)] == [1] and s.get(ref) == "one"
+
+
 def test_a_key_by_environment_and_a_bare_key(root: Path, environ: dict[str, str]) -> None:
     project = Project.load(root)
     with Session(project, "prod", environ=environ) as s:

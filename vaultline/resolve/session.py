@@ -19,6 +19,7 @@ from vaultline import audit
 from vaultline._files import private_dir
 from vaultline.audit.event import DENY
 from vaultline.errors import (
+    ConfigError,
     OverrideError,
     PermissionDeniedError,
     ProviderError,
@@ -271,6 +272,11 @@ class Session:
     def put(self, target: str, value: str, *, cas: int | None = None) -> Written:
         """Write a new version; through a ``#field`` reference only that field changes."""
         with self._audited(audit.WRITE, target, value) as (where, detail):
+            if where.key is None and where.reference.version is not None:
+                # '@3' names a version that exists; a write makes the next one.
+                raise ConfigError(f"{target!r} names version {where.reference.version}; a "
+                                  "write makes a new version: drop the '@' part (to go back "
+                                  "to an old version, use 'vaultline secret rollback')")
             field = where.reference.field
             if field is None:
                 version = where.provider.put(where.path, value, cas=cas)
