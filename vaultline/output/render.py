@@ -16,6 +16,7 @@ is an error naming it, and vaultline itself never holds more than the capped out
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import signal
@@ -87,10 +88,16 @@ def render_text(source: str, values: Mapping[str, Any], name: str,
         raise ConfigError(Masker(secrets).mask_str(error["message"]), file=name,
                           line=error["line"])
     if proc.returncode in (_OUT_OF_CPU, -signal.SIGXCPU, -signal.SIGKILL):
-        raise ConfigError(f"the template used more than {RENDER_CPU_SECONDS}s of CPU; "
-                          "simplify its loops", file=name)
+        raise ConfigError(_CPU_MESSAGE, file=name)
     raise ConfigError(f"the template could not be rendered (exit status {proc.returncode})",
                       file=name)
+
+
+_CPU_MESSAGE = f"the template used more than {RENDER_CPU_SECONDS}s of CPU; simplify its loops"
+
+
+class _OutOfCpu(BaseException):
+    """The render child's CPU time ran out (a BaseException: no filter's handler catches it)."""
 
 
 def _render_child(source: str, values: Mapping[str, Any], name: str) -> bytes:
@@ -99,13 +106,22 @@ def _render_child(source: str, values: Mapping[str, Any], name: str) -> bytes:
     import os
     import resource
 
+    def out_of_cpu(_signal: int, _frame: object) -> None:
+        # Raised where the template is, so the error names its line; should the render not
+        # get back to Python (one huge power), the hard limit's SIGKILL a second later ends it.
+        signal.signal(signal.SIGXCPU, lambda _s, _f: os._exit(_OUT_OF_CPU))
+        raise _OutOfCpu
+
     # SIGXCPU's default action dumps core, and a core file would hold the bundle.
-    signal.signal(signal.SIGXCPU, lambda _s, _f: os._exit(_OUT_OF_CPU))
+    signal.signal(signal.SIGXCPU, out_of_cpu)
     _lower_limit(resource.RLIMIT_CORE, 0)
     _lower_limit(resource.RLIMIT_CPU, RENDER_CPU_SECONDS)  # then SIGXCPU; a second more, SIGKILL
     _lower_limit(resource.RLIMIT_AS, RENDER_MEMORY_BYTES)
     try:
         text = _render_here(source, values, name)
+    except _OutOfCpu:
+        line = _template_line(sys.exc_info()[2], name)
+        return b"error\n" + json.dumps({"message": _CPU_MESSAGE, "line": line}).encode()
     except ConfigError as exc:
         return b"error\n" + json.dumps({"message": exc.message, "line": exc.line}).encode()
     except MemoryError:
@@ -137,7 +153,9 @@ def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
         code = environment.compile(source, name=name, filename=name)
         template = environment.template_class.from_code(
             environment, code, environment.make_globals(None))
-        pieces: list[str] = []
+        # One buffer, not a list of pieces: millions of one-character pieces would need
+        # gigabytes of string objects before the output reached its cap.
+        output = io.StringIO()
         size = 0
         for piece in template.generate(values):
             size += len(piece.encode("utf-8", "surrogatepass"))
@@ -145,8 +163,8 @@ def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
                 raise ConfigError(f"the template's output is larger than "
                                   f"{MAX_OUTPUT_BYTES >> 20} MiB; a template renders a config "
                                   "file", file=name)
-            pieces.append(piece)
-        return "".join(pieces)
+            output.write(piece)
+        return output.getvalue()
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"template syntax: {exc.message}; fix the template",
                           file=name, line=exc.lineno) from None
@@ -157,6 +175,12 @@ def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
         raise ConfigError(f"{_written_only(_first_line(exc), written)}; the template can use "
                           "the environment's keys only", file=name,
                           line=_template_line(sys.exc_info()[2], name)) from None
+    except _OutOfCpu:
+        # Jinja maps a traceback to template lines only for an Exception.
+        from jinja2.debug import rewrite_traceback_stack
+
+        line = _template_line(rewrite_traceback_stack(source).__traceback__, name)
+        raise ConfigError(_CPU_MESSAGE, file=name, line=line) from None
     except (ConfigError, MemoryError):
         raise
     except Exception as exc:
