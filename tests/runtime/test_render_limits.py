@@ -36,7 +36,7 @@ def _fifo_template(root: Path) -> None:
 
 _RENDER = ("render", "app.conf.j2", "-o", "out.conf", "--env", "prod")
 _MEMORY = "app.conf.j2:2: the template needs more than 256 MiB of memory"
-_CPU = "app.conf.j2: the template used more than 3s of CPU"
+_CPU = "app.conf.j2:2: the template used more than 3s of CPU"
 _OUTPUT = "app.conf.j2: the template's output is larger than 16 MiB"
 CASES = [
     hostile.Case("string times ten billion", _template("{{ 'x' * 10**10 }}"), _RENDER, 2, _MEMORY),
@@ -54,6 +54,9 @@ CASES = [
         _RENDER, 2, _CPU),
     hostile.Case("output from a loop", _template(
         "{% for i in range(100000) %}{{ 'x' * 200 }}{% endfor %}"), _RENDER, 2, _OUTPUT),
+    hostile.Case("output in one-number pieces", _template(
+        "{% for i in range(20000) %}{% for j in range(1000) %}{{ j }}{% endfor %}{% endfor %}"),
+        _RENDER, 2, _OUTPUT),
     hostile.Case("recursive macro", _template(
         "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"), _RENDER, 2,
         "app.conf.j2:2: template failed: RecursionError"),

@@ -16,6 +16,7 @@ is an error naming it, and vaultline itself never holds more than the capped out
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import signal
@@ -87,10 +88,16 @@ def render_text(source: str, values: Mapping[str, Any], name: str,
         raise ConfigError(Masker(secrets).mask_str(error["message"]), file=name,
                           line=error["line"])
     if proc.returncode in (_OUT_OF_CPU, -signal.SIGXCPU, -signal.SIGKILL):
-        raise ConfigError(f"the template used more than {RENDER_CPU_SECONDS}s of CPU; "
-                          "simplify its loops", file=name)
+        raise ConfigError(_CPU_MESSAGE, file=name)
     raise ConfigError(f"the template could not be rendered (exit status {proc.returncode})",
                       file=name)
+
+
+_CPU_MESSAGE = f"the template used more than {RENDER_CPU_SECONDS}s of CPU; simplify its loops"
+
+
+class _OutOfCpu(BaseException):
+    """The render child's CPU time ran out (a BaseException: no filter's handler catches it)."""
 
 
 def _render_child(source: str, values: Mapping[str, Any], name: str) -> bytes:
@@ -99,13 +106,22 @@ def _render_child(source: str, values: Mapping[str, Any], name: str) -> bytes:
     import os
     import resource
 
+    def out_of_cpu(_signal: int, _frame: object) -> None:
+        # Raised where the template is, so the error names its line; should the render not
+        # get back to Python (one huge power), the hard limit's SIGKILL a second later ends it.
+        signal.signal(signal.SIGXCPU, lambda _s, _f: os._exit(_OUT_OF_CPU))
+        raise _OutOfCpu
+
     # SIGXCPU's default action dumps core, and a core file would hold the bundle.
-    signal.signal(signal.SIGXCPU, lambda _s, _f: os._exit(_OUT_OF_CPU))
+    signal.signal(signal.SIGXCPU, out_of_cpu)
     _lower_limit(resource.RLIMIT_CORE, 0)
     _lower_limit(resource.RLIMIT_CPU, RENDER_CPU_SECONDS)  # then SIGXCPU; a second more, SIGKILL
     _lower_limit(resource.RLIMIT_AS, RENDER_MEMORY_BYTES)
     try:
         text = _render_here(source, values, name)
+    except _OutOfCpu:
+        line = _template_line(sys.exc_info()[2], name)
+        return b"error\n" + json.dumps({"message": _CPU_MESSAGE, "line": line}).encode()
     except ConfigError as exc:
         return b"error\n" + json.dumps({"message": exc.message, "line": exc.line}).encode()
     except MemoryError:
@@ -129,16 +145,17 @@ def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
     """`source` rendered with `values` in this process, the output capped (the render child
     calls it under its limits)."""
     import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
 
-    environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                       keep_trailing_newline=True)
     try:
-        # Compiled under its file name, so Jinja's traceback frames carry template lines.
+        environment, written = _environment(source, name)
+        # Not optimized: folding `{{ 10**5000 }}` at compile time fails outside any template
+        # line; rendered, the failure names its line like any other.
         code = environment.compile(source, name=name, filename=name)
         template = environment.template_class.from_code(
             environment, code, environment.make_globals(None))
-        pieces: list[str] = []
+        # One buffer, not a list of pieces: millions of one-character pieces would need
+        # gigabytes of string objects before the output reached its cap.
+        output = io.StringIO()
         size = 0
         for piece in template.generate(values):
             size += len(piece.encode("utf-8", "surrogatepass"))
@@ -146,27 +163,105 @@ def _render_here(source: str, values: Mapping[str, Any], name: str) -> str:
                 raise ConfigError(f"the template's output is larger than "
                                   f"{MAX_OUTPUT_BYTES >> 20} MiB; a template renders a config "
                                   "file", file=name)
-            pieces.append(piece)
-        return "".join(pieces)
+            output.write(piece)
+        return output.getvalue()
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"template syntax: {exc.message}; fix the template",
                           file=name, line=exc.lineno) from None
     except jinja2.TemplateError as exc:
         # Undefined names, sandbox refusals, include/import without a loader. The message
-        # names a key or an attribute, which can be a value: render_text masks the secrets.
-        raise ConfigError(f"{_first_line(exc)}; the template can use the environment's keys "
-                          "only", file=name, line=_template_line(sys.exc_info()[2], name)) \
-            from None
-    except TypeError as exc:
+        # quotes what was looked up, which the template can compute from a value
+        # (`bundle[Db.Password|reverse]`): it quotes only what the template itself spells.
+        raise ConfigError(f"{_written_only(_first_line(exc), written)}; the template can use "
+                          "the environment's keys only", file=name,
+                          line=_template_line(sys.exc_info()[2], name)) from None
+    except _OutOfCpu:
+        # Jinja maps a traceback to template lines only for an Exception.
+        from jinja2.debug import rewrite_traceback_stack
+
+        line = _template_line(rewrite_traceback_stack(source).__traceback__, name)
+        raise ConfigError(_CPU_MESSAGE, file=name, line=line) from None
+    except (ConfigError, MemoryError):
+        raise
+    except Exception as exc:
+        # Any filter's failure (`truncate(-1)` asserts), named by its type only: Python's
+        # messages quote values (`int('hunter2')`).
         line = _template_line(sys.exc_info()[2], name)
-        if "no loader" in str(exc):
+        if isinstance(exc, TypeError) and "no loader" in str(exc):
             raise ConfigError("a template cannot include, import or extend other files",
                               file=name, line=line) from None
         raise ConfigError(f"template failed: {type(exc).__name__}", file=name, line=line) \
             from None
-    except (ValueError, ArithmeticError, LookupError, RecursionError) as exc:
-        raise ConfigError(f"template failed: {type(exc).__name__}", file=name,
-                          line=_template_line(sys.exc_info()[2], name)) from None
+
+
+def _environment(source: str, name: str) -> tuple[Any, frozenset[object]]:
+    """The sandbox a template renders in, and what the template spells: its names, attribute
+    names and constants (the only things an error message may quote)."""
+    import jinja2
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
+    from jinja2.utils import missing, object_type_repr
+
+    written: set[object] = set()
+
+    class Undefined(jinja2.StrictUndefined):
+        """StrictUndefined whose message quotes a name only when the template spells it."""
+
+        @property
+        def _undefined_message(self) -> str:
+            if self._undefined_hint:
+                return self._undefined_hint
+            shown = _shown(self._undefined_name, written)
+            if self._undefined_obj is missing:
+                return f"{shown} is undefined"
+            what = "attribute" if isinstance(self._undefined_name, str) else "element"
+            return f"{object_type_repr(self._undefined_obj)} has no {what} {shown}"
+
+    class Sandbox(SandboxedEnvironment):
+        def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+            return self.undefined(f"access to attribute {_shown(attribute, written)} of "
+                                  f"{type(obj).__name__} object is unsafe", name=attribute,
+                                  obj=obj, exc=jinja2.exceptions.SecurityError)
+
+    environment = Sandbox(undefined=Undefined, autoescape=False, keep_trailing_newline=True,
+                          optimized=False)
+    for node in environment.parse(source, name=name, filename=name).find_all(nodes.Node):
+        for field in node.fields:
+            value = getattr(node, field, None)
+            if isinstance(value, str | int | float):
+                written.add(value)
+    return environment, frozenset(written)
+
+
+#: A quoted string in an error message (Python's repr of one).
+_QUOTED = r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""
+
+
+def _written_only(message: str, written: frozenset[object] | set[object]) -> str:
+    """`message` with every quoted string the template does not spell replaced."""
+    import ast
+    import re
+
+    def keep(match: re.Match[str]) -> str:
+        try:
+            value = ast.literal_eval(match.group())
+        except (ValueError, SyntaxError):
+            return _COMPUTED
+        return _shown(value, written)
+
+    return re.sub(_QUOTED, keep, message)
+
+
+_COMPUTED = "(a name the template computed)"
+
+
+def _shown(value: object, written: frozenset[object] | set[object]) -> str:
+    """``repr(value)`` if the template spells it, else words saying it was computed."""
+    try:
+        spelled = type(value) in (str, int, float) and value in written
+    except TypeError:
+        spelled = False
+    return repr(value) if spelled else _COMPUTED
 
 
 def render_file(template: Path, output: Path, bundle: Bundle) -> None:
