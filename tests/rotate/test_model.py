@@ -75,6 +75,12 @@ def test_records_round_trip_and_carry_a_version() -> None:
     rotation = _rotation()
     rotation.done(Step.PLAN, NOW)
     again = Rotation.from_json(rotation.to_json())
-    assert again == rotation and again.v == 1
+    assert again == rotation and again.v == 2
     with pytest.raises(RotationError, match="format"):
-        Rotation.from_json(rotation.to_json().replace(b'"v": 1', b'"v": 9'))
+        Rotation.from_json(rotation.to_json().replace(b'"v": 2', b'"v": 9'))
+    # A record written before published_before existed is read as it is.
+    import json
+
+    older = {k: v for k, v in json.loads(rotation.to_json()).items() if k != "published_before"}
+    read = Rotation.from_json(json.dumps({**older, "v": 1}).encode())
+    assert read.published_before is None and read.v == 2 and read.steps == rotation.steps

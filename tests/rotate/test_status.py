@@ -72,3 +72,40 @@ def test_check_fails_on_an_overdue_and_on_a_stuck_rotation(
         rotator.run(KEY)
     clock.advance(minutes=20)
     assert any("stuck" in p and "rotate resume" in p for _, k, p in findings() if k == KEY)
+
+
+@pytest.mark.parametrize("then", ["stopped", "aborted"])
+def test_a_rotation_that_has_not_published_keeps_the_last_rotated_date(
+        api_project: Path, open_rotator: OpenRotator, master_key: dict[str, str],
+        clock: FakeClock, then: str) -> None:
+    # A rotation stopped by a crash (or aborted) before it published made status say
+    # "never rotated" and the key due, though the one before it had published.
+    rotator = open_rotator(api_project)
+    rotator.store.put("nexus-engine/prod/Api/Replaced", b"token-b")
+    first = rotator.run("Api:Replaced")
+    published = first.steps[Step.PUBLISH]
+    clock.advance(days=2)  # past the 1d grace
+
+    class Crash(BaseException):
+        pass
+
+    def crash(rotation: Rotation, step: Step) -> None:
+        if step is Step.CREATE:
+            raise Crash
+
+    rotator.on_step = crash
+    with pytest.raises(Crash):
+        rotator.run("Api:Replaced")
+    rotator.on_step = None
+    stopped = rotator.latest("Api:Replaced")
+    assert stopped is not None and stopped.id != first.id
+    if then == "aborted":
+        rotator.abort(stopped.id)
+    [row] = [r for r in open_rotator(api_project).status() if r.key == "Api:Replaced"]
+    assert row.rotation == stopped.id and row.state == ("aborted" if then == "aborted"
+                                                         else "running")
+    assert (row.last_rotated, row.due) == (published, "ok")
+    with Session(Project.load(api_project), "prod", environ=master_key, clock=clock) as session:
+        problems = [f.problem or "" for f in run_checks(session, "prod")
+                    if f.check == "rotation" and f.key == "Api:Replaced"]
+    assert not any("never rotated" in p for p in problems), problems

@@ -271,6 +271,8 @@ class Rotator:
             started=self.now().isoformat(), actor=actor, reference=f"{provider.name}:{path}",
             base_version=version, grace_seconds=self._grace(spec, grace, emergency).total_seconds(),
             new_user=new_user, old_user=old_user, previous_macs=self._macs(value),
+            published_before=(None if (last := self._last_published(previous)) is None
+                              else last.isoformat()),
             emergency=({"ticket": ticket or "", "approved_by": approved_by or ""}
                        if emergency else None))
         rotation.done(Step.PLAN, self.now())
@@ -547,9 +549,11 @@ class Rotator:
 
     @staticmethod
     def _last_published(latest: Rotation | None) -> datetime | None:
-        if latest is None or Step.PUBLISH not in latest.steps:
+        """When ``latest`` published, else when the key was published before it began."""
+        if latest is None:
             return None
-        return datetime.fromisoformat(latest.steps[Step.PUBLISH])
+        published = latest.steps.get(Step.PUBLISH) or latest.published_before
+        return None if published is None else datetime.fromisoformat(published)
 
     def status(self) -> list[KeyStatus]:
         rows = []

@@ -22,7 +22,7 @@ from typing import Any
 
 from vaultline.errors import RotationError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: published_before; version 1 records are read as they are
 
 
 class Step(enum.StrEnum):
@@ -76,6 +76,9 @@ class Rotation:
     published_version: str | None = None
     retire_at: str | None = None
     previous_macs: list[str] = field(default_factory=list)  # audit HMACs of the old value
+    #: When the key was last published before this rotation began: what status shows while
+    #: this one has not published (running, stopped by a crash, aborted).
+    published_before: str | None = None
     parity: bool | None = None
     emergency: dict[str, str] | None = None
     error: str | None = None
@@ -132,7 +135,7 @@ class Rotation:
     @classmethod
     def from_json(cls, raw: bytes) -> Rotation:
         data: dict[str, Any] = json.loads(raw)
-        if data.get("v") != FORMAT_VERSION:
+        if data.get("v") not in (1, FORMAT_VERSION):
             raise RotationError(f"rotation record format {data.get('v')!r} is not "
                                 f"{FORMAT_VERSION}; upgrade vaultline")
-        return cls(**data)
+        return cls(**{**data, "v": FORMAT_VERSION})
