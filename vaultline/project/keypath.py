@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from vaultline.errors import ConfigError
+from typing import Any
 
 SEPARATOR = ":"
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -96,29 +93,23 @@ def env_name(key: str, prefix: str = "") -> str:
     return f"{prefix}{name}"
 
 
-def env_names(keys: Iterable[str], prefix: str = "") -> list[str]:
-    """:func:`env_name` of each key, in order; a ConfigError naming the key when a name is no
-    shell variable name (it starts with a digit) or two keys give the same name."""
+def env_names(keys: Iterable[str], prefix: str = "", *, shell: bool = True) -> list[str]:
+    """:func:`env_name` of each key, in order; a ConfigError naming both keys when two give the
+    same name (whichever came second would silently overwrite the other: a committed default,
+    a secret) and, with ``shell``, naming the key whose name starts with a digit (no shell
+    variable may; an exec'd environment can hold it)."""
+    from vaultline.errors import ConfigError
+
     names: list[str] = []
     seen: dict[str, str] = {}
     for key in keys:
         name = env_name(key, prefix)
         other = seen.setdefault(name, key)
         if other != key:
-            raise shared_name(name, other, key)
-        if name[:1].isdigit():
-            from vaultline.errors import ConfigError
-
+            raise ConfigError(f"{other!r} and {key!r} are both the variable {name}, so one "
+                              "would overwrite the other; rename one of them")
+        if shell and name[:1].isdigit():
             raise ConfigError(f"{key!r}: its variable name {name} starts with a digit, which no "
                               "shell variable name may; rename the key")
         names.append(name)
     return names
-
-
-def shared_name(name: str, first: str, second: str) -> ConfigError:
-    """The error for two keys whose variable is the same ``name``: whichever came second
-    would silently overwrite the other (a committed default, a secret)."""
-    from vaultline.errors import ConfigError
-
-    return ConfigError(f"{first!r} and {second!r} are both the variable {name}, so one "
-                       "would overwrite the other; rename one of them")

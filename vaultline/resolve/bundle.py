@@ -160,11 +160,6 @@ class Bundle(Mapping[str, Any]):
         """Environment variables in the .NET convention: ``CONNECTIONSTRINGS__PRIMARY``; a
         ConfigError when two keys give one name (one would overwrite the other)."""
         keypath.check_prefix(prefix)
-        out: dict[str, str] = {}
-        owners: dict[str, str] = {}
-        for key, resolved in self._values.items():
-            name = keypath.env_name(key, prefix)
-            if owners.setdefault(name, key) != key:
-                raise keypath.shared_name(name, owners[name], key)
-            out[name] = to_text(resolved.value)
-        return out
+        names = keypath.env_names(self._values, prefix, shell=False)
+        return {name: to_text(v.value) for name, v in zip(names, self._values.values(),
+                                                           strict=True)}

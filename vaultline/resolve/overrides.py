@@ -182,12 +182,9 @@ class OverrideStore:
             if len(text) > MAX_NOTE:
                 raise OverrideError(f"{flag} is {len(text)} characters long, above the "
                                     f"{MAX_NOTE} an override note may have")
-        if len(value) >= _MIN_VALUE_CHECK:
-            for flag, text in (("--reason", reason), ("--ticket", ticket),
-                               ("--approved-by", approved_by)):
-                if value in text:
-                    raise OverrideError(f"{flag} contains the override's value; describe the "
-                                        "change without the value itself")
+            if len(value) >= _MIN_VALUE_CHECK and value in text:
+                raise OverrideError(f"{flag} contains the override's value; describe the "
+                                    "change without the value itself")
         if environment.protected:
             given = {"--reason": reason, "--ticket": ticket}
             missing = [flag for flag in protected_needs if not given[flag].strip()]

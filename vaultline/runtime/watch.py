@@ -61,12 +61,10 @@ def snapshot(bundle: Bundle, prefix: str = "", wake_in: float | None = None, *,
     variables: dict[str, str] = {}
     secrets: dict[str, str] = {}
     values: dict[str, str] = {}
-    env_name = keypath.env_name
-    for resolved in bundle.resolved_values():  # one pass: `run` takes every secret through it
-        name, text = env_name(resolved.key, prefix), to_text(resolved.value)
-        if name in variables:  # a committed key must not replace a secret's variable
-            first = next(r.key for r in bundle.resolved_values() if env_name(r.key, prefix) == name)
-            raise keypath.shared_name(name, first, resolved.key)
+    resolved_values = list(bundle.resolved_values())
+    names = keypath.env_names([r.key for r in resolved_values], prefix, shell=False)
+    for name, resolved in zip(names, resolved_values, strict=True):  # `run` takes every secret
+        text = to_text(resolved.value)
         variables[name] = values[resolved.key] = text
         if resolved.secret:
             secrets[name] = text
